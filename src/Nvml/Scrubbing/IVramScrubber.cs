@@ -1,0 +1,14 @@
+using SecureDra.Nvml.Backends;
+
+namespace SecureDra.Nvml.Scrubbing;
+
+/// <summary>
+/// Zeroes and verifies all free memory of one device. Never throws for a scrub that ran and
+/// failed: the report says <see cref="ScrubReport.Succeeded"/> = false and why, and the caller
+/// must withdraw the device. Throws <see cref="ScrubRefusedException"/> when compute processes
+/// still hold the device. Scrubs of one device are serialized; different devices run in parallel.
+/// </summary>
+public interface IVramScrubber
+{
+    Task<ScrubReport> ScrubAsync(GpuDevice device, CancellationToken cancellationToken);
+}

@@ -1,0 +1,238 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+
+namespace SecureDra.Observability.Metrics;
+
+/// <summary>
+/// A small Prometheus registry, one per host (registered as a DI singleton, never static), that
+/// renders the text exposition format 0.0.4 for <c>/metrics</c>. Written in-house because the
+/// common .NET client pulls dependencies that are not Native-AOT clean.
+/// </summary>
+public sealed class MetricsRegistry
+{
+    private readonly ConcurrentDictionary<string, MetricFamily> _families = new(StringComparer.Ordinal);
+
+    public Counter Counter(string name, string help, params string[] labelNames) =>
+        (Counter)_families.GetOrAdd(name, n => new Counter(n, help, labelNames));
+
+    public Gauge Gauge(string name, string help, params string[] labelNames) =>
+        (Gauge)_families.GetOrAdd(name, n => new Gauge(n, help, labelNames));
+
+    public Histogram Histogram(string name, string help, double[] buckets, params string[] labelNames) =>
+        (Histogram)_families.GetOrAdd(name, n => new Histogram(n, help, buckets, labelNames));
+
+    /// <summary>Default latency buckets in seconds, from 100 µs to 60 s.</summary>
+    public static double[] LatencyBuckets { get; } = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+    public string Render()
+    {
+        var sb = new StringBuilder();
+        foreach (var family in _families.Values.OrderBy(f => f.Name, StringComparer.Ordinal))
+        {
+            family.Render(sb);
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>The content type Prometheus expects for <see cref="Render"/>.</summary>
+    public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+public abstract class MetricFamily
+{
+    protected MetricFamily(string name, string help, string[] labelNames)
+    {
+        Name = name;
+        Help = help;
+        LabelNames = labelNames;
+    }
+
+    public string Name { get; }
+    public string Help { get; }
+    public IReadOnlyList<string> LabelNames { get; }
+
+    internal abstract void Render(StringBuilder sb);
+
+    protected string Key(string[] values)
+    {
+        if (values.Length != LabelNames.Count)
+        {
+            throw new ArgumentException($"metric {Name} takes {LabelNames.Count} label value(s), got {values.Length}", nameof(values));
+        }
+
+        return string.Join('\u0001', values);
+    }
+
+    protected string LabelText(string key, string? extraName = null, string? extraValue = null)
+    {
+        var values = LabelNames.Count == 0 ? [] : key.Split('\u0001');
+        var parts = new List<string>(values.Length + 1);
+        for (var i = 0; i < LabelNames.Count; i++)
+        {
+            parts.Add($"{LabelNames[i]}=\"{Escape(values[i])}\"");
+        }
+
+        if (extraName is not null)
+        {
+            parts.Add($"{extraName}=\"{extraValue}\"");
+        }
+
+        return parts.Count == 0 ? "" : "{" + string.Join(',', parts) + "}";
+    }
+
+    protected static string Format(double value) =>
+        double.IsPositiveInfinity(value) ? "+Inf" : value.ToString("R", CultureInfo.InvariantCulture);
+
+    private static string Escape(string value) =>
+        value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
+}
+
+/// <summary>A monotonically increasing value per label set.</summary>
+public sealed class Counter : MetricFamily
+{
+    private readonly ConcurrentDictionary<string, DoubleCell> _cells = new(StringComparer.Ordinal);
+
+    internal Counter(string name, string help, string[] labelNames) : base(name, help, labelNames) { }
+
+    public void Inc(params string[] labelValues) => Add(1, labelValues);
+
+    public void Add(double amount, params string[] labelValues)
+    {
+        if (amount < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(amount), "counters only go up");
+        }
+
+        _cells.GetOrAdd(Key(labelValues), _ => new DoubleCell()).Add(amount);
+    }
+
+    public double Value(params string[] labelValues) =>
+        _cells.TryGetValue(Key(labelValues), out var cell) ? cell.Value : 0;
+
+    internal override void Render(StringBuilder sb)
+    {
+        sb.Append("# HELP ").Append(Name).Append(' ').Append(Help).Append('\n');
+        sb.Append("# TYPE ").Append(Name).Append(" counter\n");
+        foreach (var (key, cell) in _cells.OrderBy(c => c.Key, StringComparer.Ordinal))
+        {
+            sb.Append(Name).Append(LabelText(key)).Append(' ').Append(Format(cell.Value)).Append('\n');
+        }
+    }
+}
+
+/// <summary>A value that goes up and down per label set.</summary>
+public sealed class Gauge : MetricFamily
+{
+    private readonly ConcurrentDictionary<string, DoubleCell> _cells = new(StringComparer.Ordinal);
+
+    internal Gauge(string name, string help, string[] labelNames) : base(name, help, labelNames) { }
+
+    public void Set(double value, params string[] labelValues) => _cells.GetOrAdd(Key(labelValues), _ => new DoubleCell()).Set(value);
+
+    public void Add(double amount, params string[] labelValues) => _cells.GetOrAdd(Key(labelValues), _ => new DoubleCell()).Add(amount);
+
+    public double Value(params string[] labelValues) =>
+        _cells.TryGetValue(Key(labelValues), out var cell) ? cell.Value : 0;
+
+    internal override void Render(StringBuilder sb)
+    {
+        sb.Append("# HELP ").Append(Name).Append(' ').Append(Help).Append('\n');
+        sb.Append("# TYPE ").Append(Name).Append(" gauge\n");
+        foreach (var (key, cell) in _cells.OrderBy(c => c.Key, StringComparer.Ordinal))
+        {
+            sb.Append(Name).Append(LabelText(key)).Append(' ').Append(Format(cell.Value)).Append('\n');
+        }
+    }
+}
+
+/// <summary>Cumulative buckets, sum and count per label set.</summary>
+public sealed class Histogram : MetricFamily
+{
+    private readonly double[] _buckets;
+    private readonly ConcurrentDictionary<string, HistogramCell> _cells = new(StringComparer.Ordinal);
+
+    internal Histogram(string name, string help, double[] buckets, string[] labelNames) : base(name, help, labelNames)
+    {
+        _buckets = [.. buckets.Order()];
+    }
+
+    public void Observe(double value, params string[] labelValues) =>
+        _cells.GetOrAdd(Key(labelValues), _ => new HistogramCell(_buckets.Length)).Observe(_buckets, value);
+
+    public long Count(params string[] labelValues) =>
+        _cells.TryGetValue(Key(labelValues), out var cell) ? cell.Snapshot().Count : 0;
+
+    internal override void Render(StringBuilder sb)
+    {
+        sb.Append("# HELP ").Append(Name).Append(' ').Append(Help).Append('\n');
+        sb.Append("# TYPE ").Append(Name).Append(" histogram\n");
+        foreach (var (key, cell) in _cells.OrderBy(c => c.Key, StringComparer.Ordinal))
+        {
+            var (counts, count, sum) = cell.Snapshot();
+            long cumulative = 0;
+            for (var i = 0; i < _buckets.Length; i++)
+            {
+                cumulative += counts[i];
+                sb.Append(Name).Append("_bucket").Append(LabelText(key, "le", Format(_buckets[i]))).Append(' ').Append(cumulative).Append('\n');
+            }
+
+            sb.Append(Name).Append("_bucket").Append(LabelText(key, "le", "+Inf")).Append(' ').Append(count).Append('\n');
+            sb.Append(Name).Append("_sum").Append(LabelText(key)).Append(' ').Append(Format(sum)).Append('\n');
+            sb.Append(Name).Append("_count").Append(LabelText(key)).Append(' ').Append(count).Append('\n');
+        }
+    }
+}
+
+internal sealed class DoubleCell
+{
+    private readonly Lock _lock = new();
+    private double _value;
+
+    public double Value
+    {
+        get { lock (_lock) { return _value; } }
+    }
+
+    public void Add(double amount)
+    {
+        lock (_lock) { _value += amount; }
+    }
+
+    public void Set(double value)
+    {
+        lock (_lock) { _value = value; }
+    }
+}
+
+internal sealed class HistogramCell(int bucketCount)
+{
+    private readonly Lock _lock = new();
+    private readonly long[] _counts = new long[bucketCount];
+    private long _count;
+    private double _sum;
+
+    public void Observe(double[] bounds, double value)
+    {
+        lock (_lock)
+        {
+            for (var i = 0; i < bounds.Length; i++)
+            {
+                if (value <= bounds[i])
+                {
+                    _counts[i]++;
+                    break;
+                }
+            }
+
+            _count++;
+            _sum += value;
+        }
+    }
+
+    public (long[] Counts, long Count, double Sum) Snapshot()
+    {
+        lock (_lock) { return ([.. _counts], _count, _sum); }
+    }
+}

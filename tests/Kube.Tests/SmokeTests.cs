@@ -1,0 +1,7 @@
+namespace SecureDra.Kube.Tests;
+
+public class ProjectLoadsTests
+{
+    [Fact]
+    public void TestAssemblyLoads() => Assert.NotNull(typeof(ProjectLoadsTests).Assembly);
+}
