@@ -1,0 +1,90 @@
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using SecureDra.Protocol.Health.V1Alpha1;
+using ProtoHealthStatus = SecureDra.Protocol.Health.V1Alpha1.HealthStatus;
+
+namespace SecureDra.KubeletPlugin.Health;
+
+/// <summary>
+/// v1alpha1.DRAResourceHealth/NodeWatchResources: the complete device list right away, again on
+/// every change, and at least every <see cref="HealthOptions.ResendInterval"/> so the kubelet's
+/// 30 s staleness timer never fires for a healthy device. Each stream has its own subscription,
+/// released when the kubelet goes away.
+/// </summary>
+public sealed partial class DraResourceHealthService(
+    DeviceHealthTracker tracker,
+    HealthOptions options,
+    HealthPoolName poolName,
+    TimeProvider timeProvider,
+    ILogger<DraResourceHealthService> logger) : DRAResourceHealth.DRAResourceHealthBase
+{
+    /// <summary>The kubelet truncates longer messages; stay inside its limit.</summary>
+    private const int MaxMessageLength = 1024;
+
+    public override async Task NodeWatchResources(NodeWatchResourcesRequest request, IServerStreamWriter<NodeWatchResourcesResponse> responseStream, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(responseStream);
+        ArgumentNullException.ThrowIfNull(context);
+        var ct = context.CancellationToken;
+        using var subscription = tracker.Subscribe();
+        LogStreamOpened(logger, context.Peer);
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                await responseStream.WriteAsync(BuildResponse(), ct).ConfigureAwait(false);
+                using var resend = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                resend.CancelAfter(options.ResendInterval);
+                try
+                {
+                    await subscription.Changes.ReadAsync(resend.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    // Periodic resend.
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The kubelet closed the stream.
+        }
+        finally
+        {
+            LogStreamClosed(logger, context.Peer);
+        }
+    }
+
+    private NodeWatchResourcesResponse BuildResponse()
+    {
+        var now = timeProvider.GetUtcNow().ToUnixTimeSeconds();
+        var response = new NodeWatchResourcesResponse();
+        foreach (var device in tracker.Snapshot())
+        {
+            response.Devices.Add(new SecureDra.Protocol.Health.V1Alpha1.DeviceHealth
+            {
+                Device = new DeviceIdentifier { PoolName = poolName.Value, DeviceName = device.DeviceName },
+                Health = device.Status switch
+                {
+                    DeviceHealthStatus.Healthy => ProtoHealthStatus.Healthy,
+                    DeviceHealthStatus.Unhealthy => ProtoHealthStatus.Unhealthy,
+                    _ => ProtoHealthStatus.Unknown,
+                },
+                LastUpdatedTime = now,
+                HealthCheckTimeoutSeconds = options.HealthCheckTimeoutSeconds,
+                Message = device.Message.Length > MaxMessageLength ? device.Message[..MaxMessageLength] : device.Message,
+            });
+        }
+
+        return response;
+    }
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Health stream opened by {Peer}")]
+    private static partial void LogStreamOpened(ILogger logger, string peer);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Health stream closed for {Peer}")]
+    private static partial void LogStreamClosed(ILogger logger, string peer);
+}
+
+/// <summary>The pool the node's devices are published in (the node name).</summary>
+public sealed record HealthPoolName(string Value);

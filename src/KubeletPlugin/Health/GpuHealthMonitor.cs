@@ -1,0 +1,102 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SecureDra.Nvml.Backends;
+using SecureDra.Observability.Metrics;
+
+namespace SecureDra.KubeletPlugin.Health;
+
+/// <summary>
+/// Turns the GPU backend's health events (NVML event set, or injected simulated events) into
+/// per-device health. A fatal Xid, a double-bit ECC error or a lost GPU makes the device
+/// unhealthy; non-fatal Xids are logged and counted only. A device comes back only through
+/// <see cref="DeviceHealthTracker.Report"/> from a successful scrub plus health check, or a
+/// backend "recovered" event (an operator reset the GPU).
+/// </summary>
+public sealed partial class GpuHealthMonitor(
+    IGpuBackend backend,
+    DeviceHealthTracker tracker,
+    FatalXidCatalog catalog,
+    MetricsRegistry metrics,
+    ILogger<GpuHealthMonitor> logger) : BackgroundService
+{
+    private readonly Counter _events = metrics.Counter("securedra_gpu_health_events_total", "GPU health events by device, kind and whether they were fatal.", "device", "kind", "fatal");
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var delay = TimeSpan.FromSeconds(1);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await foreach (var healthEvent in backend.WatchHealthAsync(stoppingToken).ConfigureAwait(false))
+                {
+                    Handle(healthEvent);
+                    delay = TimeSpan.FromSeconds(1);
+                }
+
+                return;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+#pragma warning disable CA1031 // A broken event source must not end health monitoring: log, back off, resubscribe.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                LogWatchFailed(logger, ex, delay);
+                await Task.Delay(delay, stoppingToken).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+            }
+        }
+    }
+
+    /// <summary>Applies one event; public so tests and the demo can drive it directly.</summary>
+    public void Handle(GpuHealthEvent healthEvent)
+    {
+        ArgumentNullException.ThrowIfNull(healthEvent);
+        var (fatal, message) = Classify(healthEvent);
+        _events.Inc(healthEvent.DeviceName, healthEvent.Kind.ToString(), fatal ? "true" : "false");
+        if (healthEvent.Kind == GpuHealthEventKind.Recovered)
+        {
+            if (tracker.Report(healthEvent.DeviceName, DeviceHealthStatus.Healthy, ""))
+            {
+                LogRecovered(logger, healthEvent.DeviceName, healthEvent.Description);
+            }
+
+            return;
+        }
+
+        if (!fatal)
+        {
+            LogNonFatal(logger, healthEvent.DeviceName, message);
+            return;
+        }
+
+        if (tracker.Report(healthEvent.DeviceName, DeviceHealthStatus.Unhealthy, message))
+        {
+            LogUnhealthy(logger, healthEvent.DeviceName, message, healthEvent.Kind.ToString());
+        }
+    }
+
+    private (bool Fatal, string Message) Classify(GpuHealthEvent e) => e.Kind switch
+    {
+        GpuHealthEventKind.Xid => (catalog.IsFatal((int)e.EventData), FatalXidCatalog.Describe((int)e.EventData)),
+        GpuHealthEventKind.DoubleBitEcc => (true, "double-bit ECC error"),
+        GpuHealthEventKind.GpuLost => (true, "GPU lost"),
+        GpuHealthEventKind.SingleBitEcc => (false, "single-bit ECC error (corrected)"),
+        _ => (false, e.Description),
+    };
+
+    [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "GPU {Device} is unhealthy: {Reason} ({Kind}); withdrawing it from scheduling")]
+    private static partial void LogUnhealthy(ILogger logger, string device, string reason, string kind);
+
+    [LoggerMessage(EventId = 4011, Level = LogLevel.Information, Message = "GPU {Device} reported a non-fatal health event: {Reason}")]
+    private static partial void LogNonFatal(ILogger logger, string device, string reason);
+
+    [LoggerMessage(EventId = 4012, Level = LogLevel.Information, Message = "GPU {Device} recovered: {Description}")]
+    private static partial void LogRecovered(ILogger logger, string device, string description);
+
+    [LoggerMessage(EventId = 4013, Level = LogLevel.Error, Message = "GPU health event watch failed; retrying in {Delay}")]
+    private static partial void LogWatchFailed(ILogger logger, Exception exception, TimeSpan delay);
+}
