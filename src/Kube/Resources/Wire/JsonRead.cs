@@ -135,5 +135,16 @@ internal static class JsonRead
     }
 
     /// <summary>The exact JSON the API server sent for this node, without materializing it (so duplicate keys inside survive).</summary>
-    public static string? RawText(JsonObject obj, string name, string path) => Get(obj, name, path)?.ToJsonString();
+    public static string? RawText(JsonObject obj, string name, string path)
+    {
+        var node = Get(obj, name, path);
+        try
+        {
+            return node?.ToJsonString();
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or JsonException)
+        {
+            throw new KubeObjectFormatException($"{path}.{name}", $"cannot be read as JSON text ({ex.Message})", ex);
+        }
+    }
 }
