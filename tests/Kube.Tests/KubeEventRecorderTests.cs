@@ -55,6 +55,18 @@ public sealed class KubeEventRecorderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Multibyte_messages_are_cut_by_utf8_bytes_as_the_api_server_counts()
+    {
+        var recorder = new KubeEventRecorder(_client, timeProvider: _time);
+
+        await recorder.RecordAsync(Claim, EventSeverity.Normal, "R", string.Concat(Enumerable.Repeat("é😀", 600)), CancellationToken.None);
+
+        var message = (string)Posted()[0]["message"]!;
+        Assert.InRange(System.Text.Encoding.UTF8.GetByteCount(message), 1000, 1024);
+        Assert.False(char.IsHighSurrogate(message[^4]));
+    }
+
+    [Fact]
     public async Task Cluster_scoped_objects_get_their_events_in_default()
     {
         var recorder = new KubeEventRecorder(_client, timeProvider: _time);

@@ -104,6 +104,8 @@ public sealed partial class KubeEventRecorder : IEventRecorder
         }
 
         var source = new JsonObject { ["component"] = _options.Component };
+        // A Warning must stand out; empty reasons are refused by the API server when eventTime is set.
+        reason = reason.Length == 0 ? "Unknown" : reason;
         if (_options.Host is not null)
         {
             source["host"] = _options.Host;
@@ -129,13 +131,37 @@ public sealed partial class KubeEventRecorder : IEventRecorder
             ["count"] = 1 + suppressed,
             ["eventTime"] = micro,
             ["reportingComponent"] = _options.Component,
-            ["reportingInstance"] = _options.Host ?? _options.Component,
+            ["reportingInstance"] = Truncate(_options.Host ?? _options.Component, 128),
             ["action"] = Truncate(reason, 128),
         };
     }
 
-    private static string Truncate(string text, int max) =>
-        text.Length <= max ? text : string.Concat(text.AsSpan(0, max - Ellipsis.Length), Ellipsis);
+    /// <summary>The API server's limits (message 1024, reason/action/reportingInstance 128) count UTF-8 bytes, not characters.</summary>
+    internal static string Truncate(string text, int maxBytes)
+    {
+        if (System.Text.Encoding.UTF8.GetByteCount(text) <= maxBytes)
+        {
+            return text;
+        }
+
+        var budget = maxBytes - Ellipsis.Length;
+        var used = 0;
+        var end = 0;
+        while (end < text.Length)
+        {
+            var width = char.IsHighSurrogate(text[end]) && end + 1 < text.Length ? 2 : 1;
+            var bytes = System.Text.Encoding.UTF8.GetByteCount(text.AsSpan(end, width));
+            if (used + bytes > budget)
+            {
+                break;
+            }
+
+            used += bytes;
+            end += width;
+        }
+
+        return string.Concat(text.AsSpan(0, end), Ellipsis);
+    }
 
     private void Prune(long now)
     {
