@@ -97,4 +97,21 @@ public sealed class InClusterConfigTests : IDisposable
 
         Assert.Contains("KUBERNETES_SERVICE_PORT", Assert.Throws<KubeConfigException>(() => InClusterConfig.Load(_sa.Path, Env(port: "https"))).Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task In_cluster_client_trusts_only_ca_crt_and_sends_the_file_token()
+    {
+        var (serverCert, _, _) = _certs.Issue("apiserver", server: true);
+        using var serverCertificate = serverCert;
+        await using var server = await TestApiServer.StartAsync(ctx => TestApiServer.WriteJsonAsync(ctx, 200, """{"major":"1","minor":"33"}"""), serverCertificate);
+        _sa.Write("token", "bound-token");
+        _sa.Write("ca.crt", _certs.CaPem);
+
+        using var settings = InClusterConfig.Load(_sa.Path, Env("127.0.0.1", server.Url.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        using var client = KubeApiClientFactory.Create(settings);
+        var version = await KubernetesVersion.ReadAsync(client, CancellationToken.None);
+
+        Assert.Equal("1.33", version!.ToString());
+        Assert.Equal("Bearer bound-token", Assert.Single(server.Requests).Authorization);
+    }
 }

@@ -201,4 +201,23 @@ public sealed class KubeconfigTests : IDisposable
         Assert.Equal((HttpStatusCode)0, ex.StatusCode);
         Assert.Empty(server.Requests);
     }
+
+    [Fact]
+    public async Task Client_certificate_from_the_kubeconfig_is_presented_over_tls()
+    {
+        var (serverCert, _, _) = _certs.Issue("apiserver", server: true);
+        using var serverCertificate = serverCert;
+        var (clientCert, clientPem, clientKey) = _certs.Issue("system:node:node-a", server: false);
+        clientCert.Dispose();
+        await using var server = await TestApiServer.StartAsync(ctx => TestApiServer.WriteJsonAsync(ctx, 200, "{}"), serverCertificate, requireClientCertificate: true);
+        var path = _dir.Write("config", Kubeconfig(
+            server.Url.ToString(),
+            $"    certificate-authority-data: {B64(_certs.CaPem)}",
+            $"    client-certificate-data: {B64(clientPem)}\n    client-key-data: {B64(clientKey)}"));
+
+        using var client = KubeApiClientFactory.Create(path);
+        await client.GetPathAsync("/version", CancellationToken.None);
+
+        Assert.Equal("CN=system:node:node-a", Assert.Single(server.Requests).ClientCertificateSubject);
+    }
 }

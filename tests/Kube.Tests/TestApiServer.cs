@@ -31,7 +31,7 @@ public sealed class TestApiServer : IAsyncDisposable
         return Task.CompletedTask;
     };
 
-    public static async Task<TestApiServer> StartAsync(Func<HttpContext, Task>? handler = null, X509Certificate2? tlsCertificate = null)
+    public static async Task<TestApiServer> StartAsync(Func<HttpContext, Task>? handler = null, X509Certificate2? tlsCertificate = null, bool requireClientCertificate = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -39,7 +39,15 @@ public sealed class TestApiServer : IAsyncDisposable
         {
             if (tlsCertificate is not null)
             {
-                listen.UseHttps(tlsCertificate);
+                listen.UseHttps(https =>
+                {
+                    https.ServerCertificate = tlsCertificate;
+                    if (requireClientCertificate)
+                    {
+                        https.ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.RequireCertificate;
+                        https.AllowAnyClientCertificate();
+                    }
+                });
             }
         }));
         var app = builder.Build();
@@ -55,7 +63,8 @@ public sealed class TestApiServer : IAsyncDisposable
                 body,
                 ctx.Request.Headers.UserAgent.ToString(),
                 ctx.Request.Headers.Authorization.ToString(),
-                ctx.Request.ContentType));
+                ctx.Request.ContentType,
+                ctx.Connection.ClientCertificate?.Subject));
             ctx.Items["body"] = body;
             await server.Handler(ctx);
         });
@@ -84,4 +93,4 @@ public sealed class TestApiServer : IAsyncDisposable
     }
 }
 
-public sealed record RecordedRequest(string Method, string Path, string Query, string Body, string UserAgent, string Authorization, string? ContentType);
+public sealed record RecordedRequest(string Method, string Path, string Query, string Body, string UserAgent, string Authorization, string? ContentType, string? ClientCertificateSubject = null);
