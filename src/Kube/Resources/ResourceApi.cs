@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -80,26 +81,72 @@ public sealed partial class ResourceApi : IResourceApi, IDisposable
         CallAsync<IReadOnlyList<ResourceSliceModel>>(
             async (version, ct) =>
             {
-                var options = new KubeListOptions(FieldSelector: $"spec.driver={driver},spec.nodeName={nodeName}");
-                var list = await _client.ListAsync(KubeResource.ResourceSlices(version.ToWire()), null, options, ct).ConfigureAwait(false);
-                var slices = new List<ResourceSliceModel>();
-                if (list["items"] is JsonArray items)
-                {
-                    foreach (var item in items)
-                    {
-                        if (item is JsonObject obj)
-                        {
-                            // A List's items carry no apiVersion; the list's version is theirs.
-                            obj["apiVersion"] ??= version.ToApiVersion();
-                            slices.Add(ResourceSliceConverter.FromJson(obj));
-                        }
-                    }
-                }
-
-                return slices;
+                var list = await _client.ListAsync(KubeResource.ResourceSlices(version.ToWire()), null, SliceSelector(driver, nodeName), ct).ConfigureAwait(false);
+                return SlicesOf(list, version);
             },
             retryWhenNull: false,
             cancellationToken)!;
+
+    /// <summary>Like <see cref="ListSlicesAsync"/>, plus the list's resourceVersion to start a watch from.</summary>
+    public async Task<(IReadOnlyList<ResourceSliceModel> Slices, string? ResourceVersion)> ListSlicesWithResourceVersionAsync(string driver, string nodeName, CancellationToken cancellationToken)
+    {
+        string? resourceVersion = null;
+        var slices = await CallAsync<IReadOnlyList<ResourceSliceModel>>(
+            async (version, ct) =>
+            {
+                var list = await _client.ListAsync(KubeResource.ResourceSlices(version.ToWire()), null, SliceSelector(driver, nodeName), ct).ConfigureAwait(false);
+                resourceVersion = list["metadata"]?["resourceVersion"] is JsonValue rv && rv.TryGetValue<string>(out var text) ? text : null;
+                return SlicesOf(list, version);
+            },
+            retryWhenNull: false,
+            cancellationToken).ConfigureAwait(false);
+        return (slices!, resourceVersion);
+    }
+
+    /// <summary>
+    /// Watches this node's slices of <paramref name="driver"/> in the negotiated version (so the publisher
+    /// sees the kubelet wiping them). Ends when the server closes the watch; the caller lists and watches again.
+    /// </summary>
+    public async IAsyncEnumerable<ResourceSliceWatchEvent> WatchSlicesAsync(
+        string driver, string nodeName, string? resourceVersion, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var version = _version?.Value ?? await NegotiateAsync(cancellationToken).ConfigureAwait(false);
+        var options = SliceSelector(driver, nodeName) with { ResourceVersion = resourceVersion };
+        await foreach (var evt in _client.WatchAsync(KubeResource.ResourceSlices(version.ToWire()), null, options, cancellationToken).ConfigureAwait(false))
+        {
+            var rv = evt.Object["metadata"]?["resourceVersion"] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
+            ResourceSliceModel? slice = null;
+            if (evt.Type is "ADDED" or "MODIFIED" or "DELETED")
+            {
+                evt.Object["apiVersion"] ??= version.ToApiVersion();
+                slice = ResourceSliceConverter.FromJson(evt.Object);
+            }
+
+            yield return new ResourceSliceWatchEvent(evt.Type, slice, rv, evt.Object);
+        }
+    }
+
+    private static KubeListOptions SliceSelector(string driver, string nodeName) =>
+        new(FieldSelector: $"spec.driver={driver},spec.nodeName={nodeName}");
+
+    private static List<ResourceSliceModel> SlicesOf(JsonObject list, ResourceApiVersion version)
+    {
+        var slices = new List<ResourceSliceModel>();
+        if (list["items"] is JsonArray items)
+        {
+            foreach (var item in items)
+            {
+                if (item is JsonObject obj)
+                {
+                    // A List's items may carry no apiVersion; the list's version is theirs.
+                    obj["apiVersion"] ??= version.ToApiVersion();
+                    slices.Add(ResourceSliceConverter.FromJson(obj));
+                }
+            }
+        }
+
+        return slices;
+    }
 
     public Task<ResourceSliceModel> CreateSliceAsync(ResourceSliceModel slice, CancellationToken cancellationToken) =>
         CallAsync(
