@@ -93,6 +93,13 @@ public sealed class ResourceApiTests : IAsyncLifetime
             return;
         }
 
+        if (segments.Contains("resourceclaims") && ctx.Request.Method == "GET" && segments[^1] == "deep")
+        {
+            var deep = string.Concat(Enumerable.Repeat("{\"a\":", 200)) + "1" + new string('}', 200);
+            await TestApiServer.WriteJsonAsync(ctx, 200, Golden.Text($"claim-{golden}.json").Replace("{\"x\":1}", deep, StringComparison.Ordinal));
+            return;
+        }
+
         if (segments.Contains("resourceclaims") && ctx.Request.Method == "GET" && _claimExists)
         {
             await TestApiServer.WriteJsonAsync(ctx, 200, Golden.Text($"claim-{golden}.json"));
@@ -241,5 +248,16 @@ public sealed class ResourceApiTests : IAsyncLifetime
         Assert.Equal("21", events[1].ResourceVersion);
         Assert.Contains(_server.Requests, r => r.Path == "/apis/resource.k8s.io/v1beta1/resourceslices"
             && r.Query == "?watch=true&allowWatchBookmarks=true&fieldSelector=spec.driver%3Dgpu.nvidia.com%2Cspec.nodeName%3Dnode-a&resourceVersion=5");
+    }
+
+    [Fact]
+    public async Task Deeply_nested_opaque_parameters_reach_the_caller_as_raw_text()
+    {
+        using var api = new ResourceApi(_client);
+
+        var claim = await api.GetClaimAsync("team-a", "deep", CancellationToken.None);
+
+        Assert.StartsWith("{\"a\":{\"a\":", claim!.Config[1].OpaqueParametersJson, StringComparison.Ordinal);
+        Assert.Equal(200, claim.Config[1].OpaqueParametersJson!.Count(c => c == '{'));
     }
 }

@@ -18,6 +18,13 @@ namespace SecureDra.Kube.Client;
 public sealed partial class KubeApiClient : IKubeApiClient, IDisposable
 {
     private static readonly MediaTypeWithQualityHeaderValue JsonMediaType = new("application/json");
+
+    /// <summary>
+    /// The API server stores opaque parameters up to 10 KiB at any nesting depth; the default limit of 64
+    /// would fail the whole claim read with a vague error. 1000 is Utf8JsonWriter's own limit, so whatever
+    /// parses can also be written back as raw text for the strict validator, which applies the real limit.
+    /// </summary>
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 1000 };
     private readonly HttpClient _http;
     private readonly bool _ownsHttp;
     private readonly Uri _server;
@@ -165,7 +172,7 @@ public sealed partial class KubeApiClient : IKubeApiClient, IDisposable
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(line);
+            node = JsonNode.Parse(line, documentOptions: DocumentOptions);
         }
         catch (JsonException ex)
         {
@@ -207,7 +214,7 @@ public sealed partial class KubeApiClient : IKubeApiClient, IDisposable
 
             try
             {
-                return JsonNode.Parse(bytes);
+                return JsonNode.Parse(bytes, documentOptions: DocumentOptions);
             }
             catch (JsonException ex)
             {
@@ -226,6 +233,11 @@ public sealed partial class KubeApiClient : IKubeApiClient, IDisposable
         catch (IOException ex)
         {
             throw Transport(method, path, ex);
+        }
+        catch (InvalidDataException ex)
+        {
+            // The token file is empty or oversized (mid-rotation, misconfigured): no request was sent.
+            throw new KubeApiException(0, "CredentialsUnavailable", $"{method} {path}: {ex.Message}", ex);
         }
     }
 
