@@ -1,0 +1,350 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace SecureDra.Kube.Client;
+
+/// <summary>
+/// <see cref="IKubeApiClient"/> over HttpClient. JSON is handled as <see cref="JsonNode"/> only
+/// (no reflection serializer, so Native AOT stays clean). Every non-2xx answer becomes a
+/// <see cref="KubeApiException"/> carrying the Status reason and message; transport failures and
+/// timeouts become one with status 0 (transient). Response bodies are read with a size bound.
+/// </summary>
+public sealed partial class KubeApiClient : IKubeApiClient, IDisposable
+{
+    private static readonly MediaTypeWithQualityHeaderValue JsonMediaType = new("application/json");
+
+    /// <summary>
+    /// The API server stores opaque parameters up to 10 KiB at any nesting depth; the default limit of 64
+    /// would fail the whole claim read with a vague error. 1000 is Utf8JsonWriter's own limit, so whatever
+    /// parses can also be written back as raw text for the strict validator, which applies the real limit.
+    /// </summary>
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 1000 };
+    private readonly HttpClient _http;
+    private readonly bool _ownsHttp;
+    private readonly Uri _server;
+    private readonly KubeApiClientOptions _options;
+    private readonly IKubeTokenSource? _tokens;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+
+    /// <param name="httpClient">Its own Timeout is ignored: per-request timeouts come from <paramref name="options"/>.</param>
+    public KubeApiClient(
+        HttpClient httpClient,
+        Uri server,
+        KubeApiClientOptions? options = null,
+        IKubeTokenSource? tokenSource = null,
+        TimeProvider? timeProvider = null,
+        ILogger<KubeApiClient>? logger = null,
+        bool ownsHttpClient = false)
+    {
+        ArgumentNullException.ThrowIfNull(httpClient);
+        ArgumentNullException.ThrowIfNull(server);
+        if (!server.IsAbsoluteUri || (server.Scheme != Uri.UriSchemeHttp && server.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new ArgumentException($"server {server} must be an absolute http:// or https:// URL", nameof(server));
+        }
+
+        _http = httpClient;
+        _ownsHttp = ownsHttpClient;
+        _http.Timeout = Timeout.InfiniteTimeSpan;
+        _server = server;
+        _options = options ?? new KubeApiClientOptions();
+        _tokens = tokenSource;
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>The API server's base URL.</summary>
+    public Uri Server => _server;
+
+    public async Task<JsonObject?> GetAsync(KubeResource resource, string? @namespace, string name, CancellationToken cancellationToken)
+    {
+        var path = KubeApiPaths.Item(resource, @namespace, name);
+        var node = await SendAsync(HttpMethod.Get, path, null, notFoundIsNull: true, cancellationToken).ConfigureAwait(false);
+        return node is null ? null : AsObject(node, path);
+    }
+
+    public async Task<JsonObject> ListAsync(KubeResource resource, string? @namespace, KubeListOptions? options, CancellationToken cancellationToken)
+    {
+        var path = KubeApiPaths.Collection(resource, @namespace) + KubeApiPaths.Query(options, watch: false);
+        var node = await SendAsync(HttpMethod.Get, path, null, notFoundIsNull: false, cancellationToken).ConfigureAwait(false);
+        return AsObject(node, path);
+    }
+
+    public async Task<JsonObject> CreateAsync(KubeResource resource, string? @namespace, JsonObject body, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var path = KubeApiPaths.Collection(resource, @namespace);
+        var node = await SendAsync(HttpMethod.Post, path, body, notFoundIsNull: false, cancellationToken).ConfigureAwait(false);
+        return AsObject(node, path);
+    }
+
+    public async Task<JsonObject> UpdateAsync(KubeResource resource, string? @namespace, string name, JsonObject body, CancellationToken cancellationToken, string? subresource = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var path = KubeApiPaths.Item(resource, @namespace, name, subresource);
+        var node = await SendAsync(HttpMethod.Put, path, body, notFoundIsNull: false, cancellationToken).ConfigureAwait(false);
+        return AsObject(node, path);
+    }
+
+    public async Task DeleteAsync(KubeResource resource, string? @namespace, string name, CancellationToken cancellationToken)
+    {
+        var path = KubeApiPaths.Item(resource, @namespace, name);
+        await SendAsync(HttpMethod.Delete, path, null, notFoundIsNull: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task<JsonNode?> GetPathAsync(string path, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!path.StartsWith('/'))
+        {
+            throw new ArgumentException($"path {path} must start with '/'", nameof(path));
+        }
+
+        return SendAsync(HttpMethod.Get, path, null, notFoundIsNull: true, cancellationToken);
+    }
+
+    public async IAsyncEnumerable<KubeWatchEvent> WatchAsync(
+        KubeResource resource, string? @namespace, KubeListOptions? options, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var path = KubeApiPaths.Collection(resource, @namespace) + KubeApiPaths.Query(options, watch: true);
+        using var request = await CreateRequestAsync(HttpMethod.Get, path, null, cancellationToken).ConfigureAwait(false);
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw Transport(HttpMethod.Get, path, ex);
+        }
+
+        using (response)
+        {
+            if (!response.IsSuccessStatusCode)
+            {
+                throw await ErrorFromResponseAsync(response, HttpMethod.Get, path, cancellationToken).ConfigureAwait(false);
+            }
+
+            var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            await using (stream.ConfigureAwait(false))
+            {
+                // Disposing the stream (also when the caller stops enumerating or the token fires) closes the connection.
+                using var closeOnCancel = cancellationToken.Register(static s => ((Stream)s!).Dispose(), stream);
+                var reader = new WatchLineReader(stream, _options.MaxWatchLineBytes);
+                while (true)
+                {
+                    byte[]? line;
+                    try
+                    {
+                        line = await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is IOException or ObjectDisposedException or HttpRequestException)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        throw Transport(HttpMethod.Get, path, ex);
+                    }
+
+                    if (line is null)
+                    {
+                        yield break;
+                    }
+
+                    if (line.Length == 0)
+                    {
+                        continue;
+                    }
+
+                    yield return ParseWatchEvent(line, path);
+                }
+            }
+        }
+    }
+
+    private static KubeWatchEvent ParseWatchEvent(byte[] line, string path)
+    {
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(line, documentOptions: DocumentOptions);
+        }
+        catch (JsonException ex)
+        {
+            throw new KubeApiException(HttpStatusCode.OK, "InvalidWatchEvent", $"GET {path}: watch event is not JSON: {ex.Message}", ex);
+        }
+
+        if (node is not JsonObject evt || evt["type"] is not JsonValue typeValue || !typeValue.TryGetValue<string>(out var type)
+            || evt["object"] is not JsonObject obj)
+        {
+            throw new KubeApiException(HttpStatusCode.OK, "InvalidWatchEvent", $"GET {path}: watch event lacks type or object");
+        }
+
+        return new KubeWatchEvent(type, obj);
+    }
+
+    private async Task<JsonNode?> SendAsync(HttpMethod method, string path, JsonObject? body, bool notFoundIsNull, CancellationToken cancellationToken)
+    {
+        using var timeout = new CancellationTokenSource(_options.RequestTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            using var request = await CreateRequestAsync(method, path, body, linked.Token).ConfigureAwait(false);
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
+            if (response.StatusCode == HttpStatusCode.NotFound && notFoundIsNull)
+            {
+                return null;
+            }
+
+            if (!response.IsSuccessStatusCode)
+            {
+                throw await ErrorFromResponseAsync(response, method, path, linked.Token).ConfigureAwait(false);
+            }
+
+            var bytes = await ReadBoundedAsync(response, method, path, linked.Token).ConfigureAwait(false);
+            if (bytes.Length == 0)
+            {
+                return null;
+            }
+
+            try
+            {
+                return JsonNode.Parse(bytes, documentOptions: DocumentOptions);
+            }
+            catch (JsonException ex)
+            {
+                throw new KubeApiException(response.StatusCode, "InvalidResponse", $"{method} {path}: response is not JSON: {ex.Message}", ex);
+            }
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested && timeout.IsCancellationRequested)
+        {
+            LogTransportFailure(_logger, method.Method, path, "timeout");
+            throw new KubeApiException(0, "Timeout", $"{method} {path}: no answer within {_options.RequestTimeout.TotalSeconds:0.###} s", ex);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw Transport(method, path, ex);
+        }
+        catch (IOException ex)
+        {
+            throw Transport(method, path, ex);
+        }
+        catch (InvalidDataException ex)
+        {
+            // The token file is empty or oversized (mid-rotation, misconfigured): no request was sent.
+            throw new KubeApiException(0, "CredentialsUnavailable", $"{method} {path}: {ex.Message}", ex);
+        }
+    }
+
+    private KubeApiException Transport(HttpMethod method, string path, Exception ex)
+    {
+        LogTransportFailure(_logger, method.Method, path, ex.Message);
+        return new KubeApiException(0, "TransportError", $"{method} {path} to {_server}: {ex.Message}", ex);
+    }
+
+    private async Task<HttpRequestMessage> CreateRequestAsync(HttpMethod method, string path, JsonObject? body, CancellationToken cancellationToken)
+    {
+        var request = new HttpRequestMessage(method, new Uri(_server, path));
+        request.Headers.Accept.Add(JsonMediaType);
+        request.Headers.UserAgent.Clear();
+        request.Headers.TryAddWithoutValidation("User-Agent", _options.UserAgent);
+        if (_tokens is not null && await _tokens.GetTokenAsync(cancellationToken).ConfigureAwait(false) is { Length: > 0 } token)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        if (body is not null)
+        {
+            request.Content = new ByteArrayContent(Encoding.UTF8.GetBytes(body.ToJsonString()));
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        }
+
+        return request;
+    }
+
+    private async Task<byte[]> ReadBoundedAsync(HttpResponseMessage response, HttpMethod method, string path, CancellationToken cancellationToken)
+    {
+        var limit = _options.MaxResponseBytes;
+        if (response.Content.Headers.ContentLength is { } declared && declared > limit)
+        {
+            throw TooLarge(response.StatusCode, method, path, limit);
+        }
+
+        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            using var buffer = new MemoryStream();
+            var chunk = new byte[81920];
+            while (true)
+            {
+                var read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return buffer.ToArray();
+                }
+
+                if (buffer.Length + read > limit)
+                {
+                    throw TooLarge(response.StatusCode, method, path, limit);
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+        }
+    }
+
+    private static KubeApiException TooLarge(HttpStatusCode status, HttpMethod method, string path, long limit) =>
+        new(status, "ResponseTooLarge", $"{method} {path}: response body exceeds the limit of {limit} bytes");
+
+    private async Task<KubeApiException> ErrorFromResponseAsync(HttpResponseMessage response, HttpMethod method, string path, CancellationToken cancellationToken)
+    {
+        const int MaxErrorBody = 64 * 1024;
+        string text;
+        try
+        {
+            var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            await using (stream.ConfigureAwait(false))
+            {
+                var buffer = new byte[MaxErrorBody];
+                var total = 0;
+                int read;
+                while (total < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken).ConfigureAwait(false)) > 0)
+                {
+                    total += read;
+                }
+
+                text = Encoding.UTF8.GetString(buffer, 0, total);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException)
+        {
+            text = "";
+        }
+
+        var error = KubeStatus.ToException(response.StatusCode, text, $"{method} {path}");
+        LogApiError(_logger, method.Method, path, (int)response.StatusCode, error.Reason);
+        return error;
+    }
+
+    private static JsonObject AsObject(JsonNode? node, string path) =>
+        node as JsonObject ?? throw new KubeApiException(HttpStatusCode.OK, "InvalidResponse", $"{path}: expected a JSON object in the response");
+
+    public void Dispose()
+    {
+        if (_ownsHttp)
+        {
+            _http.Dispose();
+        }
+    }
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Kubernetes API {Method} {Path} failed: {Failure}")]
+    private static partial void LogTransportFailure(ILogger logger, string method, string path, string failure);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Debug, Message = "Kubernetes API {Method} {Path} answered {StatusCode} {Reason}")]
+    private static partial void LogApiError(ILogger logger, string method, string path, int statusCode, string reason);
+}
