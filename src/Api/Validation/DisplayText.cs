@@ -45,8 +45,8 @@ public static class DisplayText
     /// <summary>Decodes at most <see cref="MaxDisplayChars"/> worth of UTF-8 (lossy) and quotes it.</summary>
     public static string QuoteUtf8(ReadOnlySpan<byte> utf8)
     {
-        var truncated = utf8.Length > MaxDisplayChars * 4;
-        var text = Encoding.UTF8.GetString(truncated ? utf8[..(MaxDisplayChars * 4)] : utf8);
-        return Quote(truncated ? text + new string('.', MaxDisplayChars) : text);
+        // Four bytes per character at most; Quote truncates to MaxDisplayChars and marks it.
+        var slice = utf8.Length > (MaxDisplayChars + 1) * 4 ? utf8[..((MaxDisplayChars + 1) * 4)] : utf8;
+        return Quote(Encoding.UTF8.GetString(slice));
     }
 }
