@@ -190,6 +190,18 @@ public class ManifestReaderTests
     public void StrictnessErrors(string yaml, string expected) =>
         Assert.StartsWith(expected, Errors(Read(yaml)), StringComparison.Ordinal);
 
+    [Theory]
+    [InlineData("a: \"\\ud800x\"")]
+    [InlineData("a: \"\\udc00\"")]
+    [InlineData("{\"a\": \"\\ud83dA\"}")]
+    public void LoneSurrogateEscapesAreRejectedNotThrown(string yaml)
+    {
+        // Found by RobustnessTests: YamlDotNet throws ArgumentOutOfRangeException for these.
+        var result = Read(yaml);
+        Assert.Empty(result.Documents);
+        Assert.Contains(": invalid YAML", Errors(result), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void InvalidUtf8IsRejectedNotReplaced() =>
         Assert.Equal(

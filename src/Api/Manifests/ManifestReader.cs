@@ -121,6 +121,13 @@ public sealed partial class ManifestReader(ManifestLimits limits)
                 var at = _documentCount > 0 ? ErrorPath.Index("document", _documentCount - 1) : ErrorPath.RootSymbol;
                 _errors.Add(new ValidationError(at, $"invalid YAML at line {ex.Start.Line}, column {ex.Start.Column}: {Sanitize(ex.Message)}"));
             }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // YamlDotNet throws plain exceptions for some malformed input (e.g. an invalid
+                // surrogate escape gives ArgumentOutOfRangeException): still bad input, not a crash.
+                var at = _documentCount > 0 ? ErrorPath.Index("document", _documentCount - 1) : ErrorPath.RootSymbol;
+                _errors.Add(new ValidationError(at, $"invalid YAML: {Sanitize(ex.Message)}"));
+            }
 
             return new ManifestReadResult(_documents, _errors, _documentCount);
         }
@@ -253,6 +260,11 @@ public sealed partial class ManifestReader(ManifestLimits limits)
                 throw new ManifestLimitException(path, $"YAML merge keys (<<) are not supported (line {scalar.Start.Line}); write the fields out");
             }
 
+            if (HasLoneSurrogate(scalar.Value))
+            {
+                throw new ManifestLimitException(path, $"a key contains a lone surrogate (line {scalar.Start.Line}); keys must be valid Unicode");
+            }
+
             var keyPath = ErrorPath.Child(path, scalar.Value);
             RejectTag(scalar.Tag, keyPath, scalar.Start);
             if (scalar.Style == ScalarStyle.Plain && scalar.Tag.IsEmpty && IsYaml11Boolean(scalar.Value))
@@ -267,6 +279,12 @@ public sealed partial class ManifestReader(ManifestLimits limits)
         {
             RejectTag(scalar.Tag, path, scalar.Start);
             var text = scalar.Value;
+            if (HasLoneSurrogate(text))
+            {
+                AddError(path, $"a string contains a lone surrogate (line {scalar.Start.Line}); strings must be valid Unicode");
+                return null;
+            }
+
             if (scalar.Style != ScalarStyle.Plain || !scalar.Tag.IsEmpty)
             {
                 return JsonValue.Create(text);
@@ -339,6 +357,23 @@ public sealed partial class ManifestReader(ManifestLimits limits)
             {
                 _documentErrors.Add(new ValidationError(path, message));
             }
+        }
+
+        private static bool HasLoneSurrogate(string text)
+        {
+            for (var i = 0; i < text.Length; i++)
+            {
+                if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+                {
+                    i++;
+                }
+                else if (char.IsSurrogate(text[i]))
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
 
         private static bool IsYaml11Boolean(string text) =>
