@@ -6,14 +6,24 @@ namespace SecureDra.Api.Validation;
 /// An <see cref="IBufferWriter{T}"/> that keeps at most <c>capacity</c> bytes and then only counts:
 /// serializing attacker-sized parameters never grows a buffer past the limit being enforced.
 /// </summary>
-internal sealed class CappedBufferWriter(int capacity) : IBufferWriter<byte>
+internal sealed class CappedBufferWriter(int capacity) : IBufferWriter<byte>, IDisposable
 {
-    private readonly byte[] _buffer = new byte[capacity];
+    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(capacity);
     private byte[]? _scratch;
     private bool _handedOutScratch;
     private int _written;
 
     public bool Overflowed { get; private set; }
+
+    public void Dispose()
+    {
+        var buffer = _buffer;
+        _buffer = [];
+        if (buffer.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
 
     public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _written);
 

@@ -102,7 +102,8 @@ public sealed class GpuConfigValidator(GpuConfigLimits limits) : IGpuConfigValid
             }
 
             var field = Match(ref reader);
-            var fieldPath = field == Field.Unknown ? ErrorPath.Child(root, SafeGetString(ref reader)) : ErrorPath.Child(root, FieldName(field));
+            // The path string is built only if an error needs it: a valid config allocates nothing here.
+            var fieldPath = new FieldPath(root, field == Field.Unknown ? SafeGetString(ref reader) : FieldName(field));
             reader.Read();
 
             if (field == Field.Unknown)
@@ -141,7 +142,7 @@ public sealed class GpuConfigValidator(GpuConfigLimits limits) : IGpuConfigValid
             []);
     }
 
-    private void ReadField(ref Utf8JsonReader reader, Field field, string path, ref FieldState fields, ref ErrorSink errors)
+    private void ReadField(ref Utf8JsonReader reader, Field field, FieldPath path, ref FieldState fields, ref ErrorSink errors)
     {
         switch (field)
         {
@@ -259,7 +260,7 @@ public sealed class GpuConfigValidator(GpuConfigLimits limits) : IGpuConfigValid
         }
     }
 
-    private bool ExpectString(ref Utf8JsonReader reader, string path, ref ErrorSink errors)
+    private bool ExpectString(ref Utf8JsonReader reader, FieldPath path, ref ErrorSink errors)
     {
         if (reader.TokenType != JsonTokenType.String)
         {
@@ -271,7 +272,7 @@ public sealed class GpuConfigValidator(GpuConfigLimits limits) : IGpuConfigValid
         return IsWellFormedString(ref reader);
     }
 
-    private int? ReadBoundedInteger(ref Utf8JsonReader reader, string path, int min, int max, ref ErrorSink errors)
+    private int? ReadBoundedInteger(ref Utf8JsonReader reader, FieldPath path, int min, int max, ref ErrorSink errors)
     {
         if (reader.TokenType != JsonTokenType.Number)
         {
@@ -321,7 +322,7 @@ public sealed class GpuConfigValidator(GpuConfigLimits limits) : IGpuConfigValid
     /// Level L is a container's nesting depth (the config object is level 1); the reader reports
     /// CurrentDepth = L for the items of a level-L container and L - 1 for its own start token.
     /// </remarks>
-    private bool SkipValue(ref Utf8JsonReader reader, string path, int maxDepth, scoped Span<int> counts, ref ErrorSink errors)
+    private bool SkipValue(ref Utf8JsonReader reader, FieldPath path, int maxDepth, scoped Span<int> counts, ref ErrorSink errors)
     {
         switch (reader.TokenType)
         {
@@ -397,7 +398,7 @@ public sealed class GpuConfigValidator(GpuConfigLimits limits) : IGpuConfigValid
     }
 
     // Values inside an array are its elements; values inside an object were counted with their property name.
-    private bool CountElement(int level, scoped Span<bool> isArray, scoped Span<int> counts, string path, ref ErrorSink errors)
+    private bool CountElement(int level, scoped Span<bool> isArray, scoped Span<int> counts, FieldPath path, ref ErrorSink errors)
     {
         if (!isArray[level] || ++counts[level] <= Limits.MaxArrayLength)
         {
@@ -408,7 +409,7 @@ public sealed class GpuConfigValidator(GpuConfigLimits limits) : IGpuConfigValid
         return false;
     }
 
-    private bool CheckString(ref Utf8JsonReader reader, string path, string what, ref ErrorSink errors)
+    private bool CheckString(ref Utf8JsonReader reader, FieldPath path, string what, ref ErrorSink errors)
     {
         var raw = reader.HasValueSequence ? default : reader.ValueSpan;
         var length = raw.Length;
@@ -500,6 +501,14 @@ public sealed class GpuConfigValidator(GpuConfigLimits limits) : IGpuConfigValid
     private static GpuConfigDecodeResult Fail(string path, string message) =>
         new(null, [new ValidationError(path, message)]);
 
+    /// <summary>A root path and an optional field name, joined only when an error is reported.</summary>
+    private readonly struct FieldPath(string root, string? name)
+    {
+        public static implicit operator FieldPath(string root) => new(root, null);
+
+        public override string ToString() => name is null ? root : ErrorPath.Child(root, name);
+    }
+
     private enum Field
     {
         Unknown,
@@ -551,12 +560,14 @@ public sealed class GpuConfigValidator(GpuConfigLimits limits) : IGpuConfigValid
 
         public readonly int Count => _errors?.Count ?? 0;
 
-        public void Add(string path, string message)
+        public void Add(string path, string message) => Add(new FieldPath(path, null), message);
+
+        public void Add(FieldPath path, string message)
         {
             _errors ??= [];
             if (_errors.Count < MaxErrors)
             {
-                _errors.Add(new ValidationError(path, message));
+                _errors.Add(new ValidationError(path.ToString(), message));
             }
         }
 

@@ -156,7 +156,7 @@ public sealed class ResourceObjectValidator(IGpuConfigValidator configValidator,
         }
 
         var maxBytes = ConfigValidator is GpuConfigValidator strict ? strict.Limits.MaxBytes : DriverConstants.OpaqueParametersMaxBytes;
-        var buffer = new CappedBufferWriter(maxBytes + 1);
+        using var buffer = new CappedBufferWriter(maxBytes + 1);
         try
         {
             using var writer = new Utf8JsonWriter(buffer, WriterOptions);
