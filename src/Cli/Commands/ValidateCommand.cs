@@ -152,7 +152,7 @@ internal static partial class ValidateCommand
             }
 
             var allow = parseResult.GetValue(allowOverride);
-            if (parseResult.GetResult(allowOverride) is null)
+            if (parseResult.GetResult(allowOverride) is not { Implicit: false })
             {
                 var env = Environment.GetEnvironmentVariable("ALLOW_CLASS_RESET_POLICY_OVERRIDE");
                 if (!string.IsNullOrEmpty(env) && !bool.TryParse(env, out allow))
