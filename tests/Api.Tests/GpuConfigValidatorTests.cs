@@ -344,4 +344,18 @@ public class GpuConfigValidatorTests
             Assert.All(result.Errors, e => Assert.StartsWith(Prefix, e.Path, StringComparison.Ordinal));
         }
     }
+
+    [Theory]
+    [InlineData("{\"kind\":\"GpuConfig\",\"apiVersion\":\"resource.securedra.io/v1alpha1\",\"sharingStrategy\":\"TimeSlicing\",\"sharingTimeSliceMs\":0}", "minimum 1")]
+    [InlineData("{\"kind\":\"GpuConfig\",\"apiVersion\":\"resource.securedra.io/v1alpha1\",\"sharingStrategy\":\"TimeSlicing\",\"sharingTimeSliceMs\":20000}", "maximum 10000")]
+    [InlineData("{\"kind\":\"GpuConfig\",\"apiVersion\":\"resource.securedra.io/v1alpha1\",\"x\":[[[[[[[[[[1]]]]]]]]]]}", "maximum 8")]
+    [InlineData("{\"kind\":\"GpuConfig\",\"apiVersion\":\"resource.securedra.io/v1alpha1\",\"resetPolicy\":\"None\"}", "only set ZeroVRAMOnRelease")]
+    [InlineData("{\"kind\":\"GpuConfig\",\"apiVersion\":\"resource.securedra.io/v1alpha1\",\"sharingStrategy\":\"Fair\"}", "one of Exclusive, TimeSlicing")]
+    [InlineData("{\"kind\":\"GpuConfig\",\"apiVersion\":\"resource.securedra.io/v1alpha1\",\"junk\":1}", "allowed fields are apiVersion, kind, resetPolicy, sharingStrategy, sharingTimeSliceMs")]
+    [InlineData("{\"kind\":\"GpuConfig\",\"kind\":\"GpuConfig\",\"apiVersion\":\"resource.securedra.io/v1alpha1\"}", "at most once")]
+    public void EveryErrorNamesItsLimit(string json, string limit)
+    {
+        var result = Decode(json);
+        Assert.Contains(result.Errors, e => e.Message.Contains(limit, StringComparison.Ordinal) && e.Path.StartsWith(Prefix, StringComparison.Ordinal));
+    }
 }
