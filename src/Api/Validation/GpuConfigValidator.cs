@@ -1,10 +1,578 @@
+using System.Globalization;
+using System.Text.Json;
+using SecureDra.Api.Config;
+
 namespace SecureDra.Api.Validation;
 
-/// <summary>The strict, bounded GpuConfig decoder. (Contract stub: implemented by the config-API work.)</summary>
+/// <summary>
+/// The strict, bounded GpuConfig decoder. It checks the size on the span length before it reads a
+/// single byte, then walks the JSON once with <see cref="Utf8JsonReader"/> (no reflection, no DOM):
+/// a valid config allocates only its result. Field errors (unknown field, duplicate key, wrong
+/// type, value out of range) are all collected; structural errors (size, UTF-8, malformed JSON,
+/// depth, counts, lengths) stop the walk, because what follows them cannot be trusted.
+/// </summary>
+/// <remarks>
+/// <c>sharingTimeSliceMs</c> without <c>sharingStrategy: TimeSlicing</c> is an error rather than
+/// silently ignored: a platform team that sets a slice on an exclusive class has made a mistake
+/// they should hear about. Depth, string, array and property limits apply to the whole document,
+/// including the values of unknown fields (which are rejected anyway), so skipping them is bounded too.
+/// </remarks>
 public sealed class GpuConfigValidator(GpuConfigLimits limits) : IGpuConfigValidator
 {
-    public GpuConfigLimits Limits { get; } = limits;
+    /// <summary>Stops a hostile input from producing an unbounded error list.</summary>
+    public const int MaxErrors = 64;
 
-    public GpuConfigDecodeResult Decode(ReadOnlySpan<byte> parametersJson, string path, ConfigOrigin origin) =>
-        throw new NotImplementedException();
+    // Above this the per-level counters would no longer fit comfortably on the stack.
+    private const int DepthCeiling = 256;
+
+    public GpuConfigLimits Limits { get; } = limits ?? throw new ArgumentNullException(nameof(limits));
+
+    public GpuConfigDecodeResult Decode(ReadOnlySpan<byte> parametersJson, string path, ConfigOrigin origin)
+    {
+        var root = ErrorPath.Root(path);
+        if (parametersJson.Length > Limits.MaxBytes)
+        {
+            return Fail(root, $"{parametersJson.Length} bytes exceeds the maximum {Limits.MaxBytes} bytes");
+        }
+
+        var invalidAt = JsonStringChecks.IndexOfInvalidUtf8(parametersJson);
+        if (invalidAt >= 0)
+        {
+            return Fail(root, $"invalid UTF-8 at byte {invalidAt}; the config must be valid UTF-8 text");
+        }
+
+        if (parametersJson.Trim(" \t\r\n"u8).IsEmpty)
+        {
+            return Fail(root, "empty; the config must be a JSON object");
+        }
+
+        var maxDepth = Math.Clamp(Limits.MaxDepth, 1, DepthCeiling);
+        var reader = new Utf8JsonReader(parametersJson, new JsonReaderOptions
+        {
+            // One above ours, so our own check (which names the limit) fires first.
+            MaxDepth = maxDepth + 1,
+            CommentHandling = JsonCommentHandling.Disallow,
+            AllowTrailingCommas = false,
+        });
+
+        var errors = new ErrorSink();
+        try
+        {
+            return DecodeDocument(ref reader, root, origin, maxDepth, ref errors);
+        }
+        catch (JsonException ex)
+        {
+            errors.Add(root, $"malformed JSON at line {(ex.LineNumber ?? 0) + 1}, byte {ex.BytePositionInLine ?? 0}; the config must be one JSON object (no comments, NaN, Infinity or trailing commas)");
+            return new GpuConfigDecodeResult(null, errors.ToList());
+        }
+    }
+
+    private GpuConfigDecodeResult DecodeDocument(ref Utf8JsonReader reader, string root, ConfigOrigin origin, int maxDepth, ref ErrorSink errors)
+    {
+        if (!reader.Read())
+        {
+            return Fail(root, "empty; the config must be a JSON object");
+        }
+
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            return Fail(root, $"must be a JSON object, got {Describe(reader.TokenType)}");
+        }
+
+        Span<int> counts = stackalloc int[maxDepth + 2];
+        var fields = new FieldState();
+        var properties = 0;
+        while (true)
+        {
+            reader.Read();
+            if (reader.TokenType == JsonTokenType.EndObject)
+            {
+                break;
+            }
+
+            if (++properties > Limits.MaxProperties)
+            {
+                errors.Add(root, $"more than {Limits.MaxProperties} properties exceeds the maximum {Limits.MaxProperties}");
+                return errors.Result();
+            }
+
+            if (!CheckString(ref reader, root, "property name", ref errors))
+            {
+                return errors.Result();
+            }
+
+            var field = Match(ref reader);
+            // The path string is built only if an error needs it: a valid config allocates nothing here.
+            var fieldPath = new FieldPath(root, field == Field.Unknown ? SafeGetString(ref reader) : FieldName(field));
+            reader.Read();
+
+            if (field == Field.Unknown)
+            {
+                errors.Add(fieldPath, $"unknown field; the allowed fields are {GpuConfigSchema.AllowedFields}");
+            }
+            else if (!fields.MarkSeen(field))
+            {
+                errors.Add(fieldPath, "duplicate key; each key may appear at most once");
+            }
+            else
+            {
+                ReadField(ref reader, field, fieldPath, ref fields, ref errors);
+            }
+
+            if (!SkipValue(ref reader, fieldPath, maxDepth, counts, ref errors))
+            {
+                return errors.Result();
+            }
+        }
+
+        // A second top-level value, or garbage after the object, makes the reader throw here.
+        if (reader.Read())
+        {
+            return Fail(root, "unexpected content after the config object");
+        }
+
+        CheckSemantics(root, origin, ref fields, ref errors);
+        if (errors.Count > 0)
+        {
+            return errors.Result();
+        }
+
+        return new GpuConfigDecodeResult(
+            new GpuConfig(fields.ResetPolicy, fields.SharingStrategy, fields.SharingTimeSliceMs),
+            []);
+    }
+
+    private void ReadField(ref Utf8JsonReader reader, Field field, FieldPath path, ref FieldState fields, ref ErrorSink errors)
+    {
+        switch (field)
+        {
+            case Field.ApiVersion:
+                if (ExpectString(ref reader, path, ref errors))
+                {
+                    if (reader.ValueTextEquals(DriverConstants.ConfigApiVersion))
+                    {
+                        fields.ApiVersionValid = true;
+                    }
+                    else
+                    {
+                        errors.Add(path, $"{SafeDisplay(ref reader)} is not supported; must be {DriverConstants.ConfigApiVersion}");
+                    }
+                }
+
+                fields.ApiVersionPresent = true;
+                break;
+            case Field.Kind:
+                if (ExpectString(ref reader, path, ref errors))
+                {
+                    if (reader.ValueTextEquals(DriverConstants.GpuConfigKind))
+                    {
+                        fields.KindValid = true;
+                    }
+                    else
+                    {
+                        errors.Add(path, $"{SafeDisplay(ref reader)} is not supported; must be {DriverConstants.GpuConfigKind}");
+                    }
+                }
+
+                fields.KindPresent = true;
+                break;
+            case Field.ResetPolicy:
+                if (ExpectString(ref reader, path, ref errors))
+                {
+                    if (reader.ValueTextEquals(DriverConstants.ZeroVramOnRelease))
+                    {
+                        fields.ResetPolicy = DriverConstants.ZeroVramOnRelease;
+                    }
+                    else if (reader.ValueTextEquals(GpuConfigSchema.ResetPolicyNone))
+                    {
+                        fields.ResetPolicy = GpuConfigSchema.ResetPolicyNone;
+                    }
+                    else
+                    {
+                        errors.Add(path, $"{SafeDisplay(ref reader)} is not one of {DriverConstants.ZeroVramOnRelease}, {GpuConfigSchema.ResetPolicyNone}");
+                        fields.ResetPolicyInvalid = true;
+                    }
+                }
+                else
+                {
+                    fields.ResetPolicyInvalid = true;
+                }
+
+                break;
+            case Field.SharingStrategy:
+                if (ExpectString(ref reader, path, ref errors))
+                {
+                    if (reader.ValueTextEquals(GpuConfigSchema.Exclusive))
+                    {
+                        fields.SharingStrategy = SharingStrategy.Exclusive;
+                        fields.SharingStrategyKnown = true;
+                    }
+                    else if (reader.ValueTextEquals(GpuConfigSchema.TimeSlicing))
+                    {
+                        fields.SharingStrategy = SharingStrategy.TimeSlicing;
+                        fields.SharingStrategyKnown = true;
+                    }
+                    else
+                    {
+                        errors.Add(path, $"{SafeDisplay(ref reader)} is not one of {GpuConfigSchema.Exclusive}, {GpuConfigSchema.TimeSlicing}");
+                    }
+                }
+
+                fields.SharingStrategyPresent = true;
+                break;
+            case Field.SharingTimeSliceMs:
+                fields.SharingTimeSliceMs = ReadBoundedInteger(ref reader, path, GpuConfigSchema.MinTimeSliceMs, GpuConfigSchema.MaxTimeSliceMs, ref errors);
+                fields.SharingTimeSlicePresent = true;
+                break;
+        }
+    }
+
+    private void CheckSemantics(string root, ConfigOrigin origin, ref FieldState fields, ref ErrorSink errors)
+    {
+        if (!fields.ApiVersionPresent)
+        {
+            errors.Add(ErrorPath.Child(root, GpuConfigSchema.ApiVersionField), $"required; must be {DriverConstants.ConfigApiVersion}");
+        }
+
+        if (!fields.KindPresent)
+        {
+            errors.Add(ErrorPath.Child(root, GpuConfigSchema.KindField), $"required; must be {DriverConstants.GpuConfigKind}");
+        }
+
+        if (fields.ResetPolicy == GpuConfigSchema.ResetPolicyNone && !fields.ResetPolicyInvalid)
+        {
+            var resetPath = ErrorPath.Child(root, GpuConfigSchema.ResetPolicyField);
+            if (origin == ConfigOrigin.Claim)
+            {
+                errors.Add(resetPath, $"{GpuConfigSchema.ResetPolicyNone} is not allowed in a claim; a claim may only set {DriverConstants.ZeroVramOnRelease}");
+            }
+            else if (!Limits.AllowClassResetPolicyOverride)
+            {
+                errors.Add(resetPath, $"{GpuConfigSchema.ResetPolicyNone} is not allowed in a DeviceClass unless the driver runs with --allow-class-reset-policy-override; only {DriverConstants.ZeroVramOnRelease} is allowed");
+            }
+        }
+
+        if (fields.SharingTimeSlicePresent && fields.SharingTimeSliceMs is not null
+            && !(fields.SharingStrategyKnown && fields.SharingStrategy == SharingStrategy.TimeSlicing)
+            && !(fields.SharingStrategyPresent && !fields.SharingStrategyKnown))
+        {
+            errors.Add(ErrorPath.Child(root, GpuConfigSchema.SharingTimeSliceMsField), $"only allowed with {GpuConfigSchema.SharingStrategyField} {GpuConfigSchema.TimeSlicing}, got {fields.SharingStrategy}");
+        }
+    }
+
+    private bool ExpectString(ref Utf8JsonReader reader, FieldPath path, ref ErrorSink errors)
+    {
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            errors.Add(path, $"must be a string, got {Describe(reader.TokenType)}");
+            return false;
+        }
+
+        // Length and escapes are checked (and reported) by SkipValue for every string.
+        return IsWellFormedString(ref reader);
+    }
+
+    private int? ReadBoundedInteger(ref Utf8JsonReader reader, FieldPath path, int min, int max, ref ErrorSink errors)
+    {
+        if (reader.TokenType != JsonTokenType.Number)
+        {
+            errors.Add(path, $"must be an integer from {min} to {max}, got {Describe(reader.TokenType)}");
+            return null;
+        }
+
+        var raw = reader.ValueSpan;
+        foreach (var b in raw)
+        {
+            if (b is not ((>= (byte)'0' and <= (byte)'9') or (byte)'-'))
+            {
+                errors.Add(path, $"must be an integer from {min} to {max}, got {DisplayText.QuoteUtf8(raw)} (no fraction or exponent)");
+                return null;
+            }
+        }
+
+        if (!reader.TryGetInt64(out var value))
+        {
+            var negative = raw.Length > 0 && raw[0] == (byte)'-';
+            errors.Add(path, negative
+                ? $"{DisplayText.QuoteUtf8(raw)} is below the minimum {min}"
+                : $"{DisplayText.QuoteUtf8(raw)} is above the maximum {max}");
+            return null;
+        }
+
+        if (value < min)
+        {
+            errors.Add(path, $"{value.ToString(CultureInfo.InvariantCulture)} is below the minimum {min}");
+            return null;
+        }
+
+        if (value > max)
+        {
+            errors.Add(path, $"{value.ToString(CultureInfo.InvariantCulture)} is above the maximum {max}");
+            return null;
+        }
+
+        return (int)value;
+    }
+
+    /// <summary>
+    /// Moves past the value the reader is on, enforcing depth, per-container counts and string limits.
+    /// Returns false after recording a structural error.
+    /// </summary>
+    /// <remarks>
+    /// Level L is a container's nesting depth (the config object is level 1); the reader reports
+    /// CurrentDepth = L for the items of a level-L container and L - 1 for its own start token.
+    /// </remarks>
+    private bool SkipValue(ref Utf8JsonReader reader, FieldPath path, int maxDepth, scoped Span<int> counts, ref ErrorSink errors)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.String:
+                return CheckString(ref reader, path, "string", ref errors);
+            case JsonTokenType.StartObject:
+            case JsonTokenType.StartArray:
+                break;
+            default:
+                return true;
+        }
+
+        Span<bool> isArray = stackalloc bool[counts.Length];
+        var baseDepth = reader.CurrentDepth;
+        while (true)
+        {
+            var level = reader.CurrentDepth;
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.StartObject:
+                case JsonTokenType.StartArray:
+                    {
+                        if (level > baseDepth && !CountElement(level, isArray, counts, path, ref errors))
+                        {
+                            return false;
+                        }
+
+                        var depth = level + 1;
+                        if (depth > maxDepth)
+                        {
+                            errors.Add(path, $"nesting depth {depth} exceeds the maximum {maxDepth}");
+                            return false;
+                        }
+
+                        counts[depth] = 0;
+                        isArray[depth] = reader.TokenType == JsonTokenType.StartArray;
+                        break;
+                    }
+
+                case JsonTokenType.PropertyName:
+                    if (++counts[level] > Limits.MaxProperties)
+                    {
+                        errors.Add(path, $"an object with more than {Limits.MaxProperties} properties exceeds the maximum {Limits.MaxProperties}");
+                        return false;
+                    }
+
+                    if (!CheckString(ref reader, path, "property name", ref errors))
+                    {
+                        return false;
+                    }
+
+                    break;
+                case JsonTokenType.EndObject:
+                case JsonTokenType.EndArray:
+                    if (level == baseDepth)
+                    {
+                        return true;
+                    }
+
+                    break;
+                default:
+                    if (!CountElement(level, isArray, counts, path, ref errors)
+                        || (reader.TokenType == JsonTokenType.String && !CheckString(ref reader, path, "string", ref errors)))
+                    {
+                        return false;
+                    }
+
+                    break;
+            }
+
+            reader.Read();
+        }
+    }
+
+    // Values inside an array are its elements; values inside an object were counted with their property name.
+    private bool CountElement(int level, scoped Span<bool> isArray, scoped Span<int> counts, FieldPath path, ref ErrorSink errors)
+    {
+        if (!isArray[level] || ++counts[level] <= Limits.MaxArrayLength)
+        {
+            return true;
+        }
+
+        errors.Add(path, $"an array with more than {Limits.MaxArrayLength} items exceeds the maximum {Limits.MaxArrayLength}");
+        return false;
+    }
+
+    private bool CheckString(ref Utf8JsonReader reader, FieldPath path, string what, ref ErrorSink errors)
+    {
+        var raw = reader.HasValueSequence ? default : reader.ValueSpan;
+        var length = raw.Length;
+        if (reader.ValueIsEscaped && !JsonStringChecks.TryMeasureEscaped(raw, out length))
+        {
+            errors.Add(path, $"a {what} contains an escaped lone surrogate; strings must be valid Unicode");
+            return false;
+        }
+
+        if (length > Limits.MaxStringLength)
+        {
+            errors.Add(path, $"a {what} of {length} bytes exceeds the maximum length {Limits.MaxStringLength} bytes");
+            return false;
+        }
+
+        return true;
+    }
+
+    private bool IsWellFormedString(ref Utf8JsonReader reader)
+    {
+        var raw = reader.ValueSpan;
+        var length = raw.Length;
+        return (!reader.ValueIsEscaped || JsonStringChecks.TryMeasureEscaped(raw, out length)) && length <= Limits.MaxStringLength;
+    }
+
+    private static Field Match(ref Utf8JsonReader reader)
+    {
+        if (reader.ValueTextEquals("apiVersion"u8))
+        {
+            return Field.ApiVersion;
+        }
+
+        if (reader.ValueTextEquals("kind"u8))
+        {
+            return Field.Kind;
+        }
+
+        if (reader.ValueTextEquals("resetPolicy"u8))
+        {
+            return Field.ResetPolicy;
+        }
+
+        if (reader.ValueTextEquals("sharingStrategy"u8))
+        {
+            return Field.SharingStrategy;
+        }
+
+        return reader.ValueTextEquals("sharingTimeSliceMs"u8) ? Field.SharingTimeSliceMs : Field.Unknown;
+    }
+
+    private static string FieldName(Field field) => field switch
+    {
+        Field.ApiVersion => GpuConfigSchema.ApiVersionField,
+        Field.Kind => GpuConfigSchema.KindField,
+        Field.ResetPolicy => GpuConfigSchema.ResetPolicyField,
+        Field.SharingStrategy => GpuConfigSchema.SharingStrategyField,
+        _ => GpuConfigSchema.SharingTimeSliceMsField,
+    };
+
+    // Only called after CheckString, so the value is bounded and its escapes are valid.
+    private static string SafeGetString(ref Utf8JsonReader reader)
+    {
+        try
+        {
+            return reader.GetString() ?? string.Empty;
+        }
+        catch (InvalidOperationException)
+        {
+            return "?";
+        }
+    }
+
+    private static string SafeDisplay(ref Utf8JsonReader reader) =>
+        reader.ValueSpan.Length > DisplayText.MaxDisplayChars * 4
+            ? DisplayText.QuoteUtf8(reader.ValueSpan)
+            : DisplayText.Quote(SafeGetString(ref reader));
+
+    private static string Describe(JsonTokenType token) => token switch
+    {
+        JsonTokenType.StartObject => "an object",
+        JsonTokenType.StartArray => "an array",
+        JsonTokenType.String => "a string",
+        JsonTokenType.Number => "a number",
+        JsonTokenType.True or JsonTokenType.False => "a boolean",
+        JsonTokenType.Null => "null",
+        _ => token.ToString(),
+    };
+
+    private static GpuConfigDecodeResult Fail(string path, string message) =>
+        new(null, [new ValidationError(path, message)]);
+
+    /// <summary>A root path and an optional field name, joined only when an error is reported.</summary>
+    private readonly struct FieldPath(string root, string? name)
+    {
+        public static implicit operator FieldPath(string root) => new(root, null);
+
+        public override string ToString() => name is null ? root : ErrorPath.Child(root, name);
+    }
+
+    private enum Field
+    {
+        Unknown,
+        ApiVersion,
+        Kind,
+        ResetPolicy,
+        SharingStrategy,
+        SharingTimeSliceMs,
+    }
+
+    private struct FieldState
+    {
+        private int _seen;
+
+        public FieldState()
+        {
+            ResetPolicy = DriverConstants.ZeroVramOnRelease;
+        }
+
+        public string ResetPolicy;
+        public bool ResetPolicyInvalid;
+        public SharingStrategy SharingStrategy;
+        public bool SharingStrategyKnown;
+        public bool SharingStrategyPresent;
+        public int? SharingTimeSliceMs;
+        public bool SharingTimeSlicePresent;
+        public bool ApiVersionPresent;
+        public bool ApiVersionValid;
+        public bool KindPresent;
+        public bool KindValid;
+
+        public bool MarkSeen(Field field)
+        {
+            var bit = 1 << (int)field;
+            if ((_seen & bit) != 0)
+            {
+                return false;
+            }
+
+            _seen |= bit;
+            return true;
+        }
+    }
+
+    /// <summary>Allocates its list only when there is an error, so a valid config costs nothing here.</summary>
+    private struct ErrorSink
+    {
+        private List<ValidationError>? _errors;
+
+        public readonly int Count => _errors?.Count ?? 0;
+
+        public void Add(string path, string message) => Add(new FieldPath(path, null), message);
+
+        public void Add(FieldPath path, string message)
+        {
+            _errors ??= [];
+            if (_errors.Count < MaxErrors)
+            {
+                _errors.Add(new ValidationError(path.ToString(), message));
+            }
+        }
+
+        public readonly IReadOnlyList<ValidationError> ToList() => _errors ?? [];
+
+        public readonly GpuConfigDecodeResult Result() => new(null, ToList());
+    }
 }

@@ -1,17 +1,195 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using SecureDra.Api;
+using SecureDra.Api.Manifests;
+using SecureDra.Api.Validation;
 
 namespace SecureDra.Cli.Commands;
 
-internal static class ValidateCommand
+/// <summary>
+/// <c>securedra validate FILE…</c>: checks ResourceClaim, ResourceClaimTemplate and DeviceClass
+/// manifests (YAML or JSON, any number of documents) or raw GpuConfig JSON offline, with the same
+/// validator the webhook and the kubelet plugin run. Prints <c>FILE: path: message</c> per violation.
+/// Exit codes: 0 clean, 1 violations, 2 usage errors (bad flag value, missing file).
+/// </summary>
+internal static partial class ValidateCommand
 {
+    public const int ExitClean = 0;
+    public const int ExitViolations = 1;
+    public const int ExitUsage = 2;
+
     public static Command Create()
     {
-        var command = new Command("validate", "Validate ResourceClaim, ResourceClaimTemplate, DeviceClass YAML or raw GpuConfig JSON offline.");
-        command.SetAction(_ =>
+        var files = new Argument<string[]>("FILE")
         {
-            Console.Error.WriteLine("validate: not implemented yet");
-            return 2;
-        });
+            Description = "Manifest files (YAML or JSON; multi-document YAML is fine) or raw GpuConfig JSON files.",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var driverName = new Option<string?>("--driver-name")
+        {
+            Description = $"Only opaque configs for this driver are checked (env DRIVER_NAME; default {DriverConstants.DefaultDriverName}).",
+        };
+        var allowOverride = new Option<bool>("--allow-class-reset-policy-override")
+        {
+            Description = "Accept resetPolicy None in DeviceClass configs, as a driver started with this flag would (env ALLOW_CLASS_RESET_POLICY_OVERRIDE=true).",
+        };
+        var maxConfigBytes = new Option<string?>("--max-config-bytes")
+        {
+            Description = $"Lower the opaque parameters size limit, 1..{DriverConstants.OpaqueParametersMaxBytes} bytes (env MAX_CONFIG_BYTES; default {DriverConstants.OpaqueParametersMaxBytes}).",
+        };
+        var configOrigin = new Option<string?>("--config-origin")
+        {
+            Description = "Judge raw GpuConfig files as coming from a 'claim' (default, strictest) or a 'class' (env CONFIG_ORIGIN).",
+        };
+
+        var command = new Command("validate", "Validate ResourceClaim, ResourceClaimTemplate, DeviceClass YAML or raw GpuConfig JSON offline.")
+        {
+            files, driverName, allowOverride, maxConfigBytes, configOrigin,
+        };
+        command.Action = new ValidateAction(files, driverName, allowOverride, maxConfigBytes, configOrigin);
         return command;
     }
+
+    private sealed record Settings(string DriverName, bool AllowClassOverride, int MaxConfigBytes, ConfigOrigin RawOrigin);
+
+    /// <summary>
+    /// Handles its own parse errors so that every usage error, including an unknown flag or a flag
+    /// without its value, is one line on stderr and exit code 2 (System.CommandLine's default is 1,
+    /// which here means "violations found").
+    /// </summary>
+    private sealed class ValidateAction(
+        Argument<string[]> files,
+        Option<string?> driverName,
+        Option<bool> allowOverride,
+        Option<string?> maxConfigBytes,
+        Option<string?> configOrigin) : AsynchronousCommandLineAction
+    {
+        public override bool ClearsParseErrors => true;
+
+        public override async Task<int> InvokeAsync(ParseResult parseResult, CancellationToken cancellationToken = default)
+        {
+            var output = parseResult.InvocationConfiguration.Output;
+            var error = parseResult.InvocationConfiguration.Error;
+            if (parseResult.Errors.Count > 0)
+            {
+                await error.WriteLineAsync($"validate: {parseResult.Errors[0].Message}").ConfigureAwait(false);
+                return ExitUsage;
+            }
+
+            var settings = ReadSettings(parseResult, out var usageError);
+            if (settings is null)
+            {
+                await error.WriteLineAsync($"validate: {usageError}").ConfigureAwait(false);
+                return ExitUsage;
+            }
+
+            var paths = parseResult.GetValue(files) ?? [];
+            if (paths.Length == 0)
+            {
+                await error.WriteLineAsync("validate: no FILE given; usage: securedra validate FILE...").ConfigureAwait(false);
+                return ExitUsage;
+            }
+
+            foreach (var path in paths)
+            {
+                if (!File.Exists(path))
+                {
+                    await error.WriteLineAsync($"validate: {path}: no such file").ConfigureAwait(false);
+                    return ExitUsage;
+                }
+            }
+
+            var limits = new GpuConfigLimits
+            {
+                MaxBytes = settings.MaxConfigBytes,
+                AllowClassResetPolicyOverride = settings.AllowClassOverride,
+            };
+            var validator = new ManifestValidator(
+                new ManifestReader(),
+                new ResourceObjectValidator(new GpuConfigValidator(limits), settings.DriverName),
+                settings.RawOrigin);
+
+            int violations = 0, checkedObjects = 0, skipped = 0;
+            foreach (var path in paths)
+            {
+                ManifestValidationResult result;
+                try
+                {
+                    result = await validator.ValidateFileAsync(path, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    await error.WriteLineAsync($"validate: {path}: {ex.Message}").ConfigureAwait(false);
+                    return ExitUsage;
+                }
+
+                foreach (var violation in result.Errors)
+                {
+                    await output.WriteLineAsync($"{path}: {violation}").ConfigureAwait(false);
+                }
+
+                violations += result.Errors.Count;
+                checkedObjects += result.Checked;
+                skipped += result.Skipped;
+            }
+
+            await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"validate: {paths.Length} file(s), {checkedObjects} object(s) checked, {skipped} skipped, {violations} violation(s)")).ConfigureAwait(false);
+            return violations == 0 ? ExitClean : ExitViolations;
+        }
+
+        private Settings? ReadSettings(ParseResult parseResult, out string usageError)
+        {
+            usageError = string.Empty;
+
+            var driver = parseResult.GetValue(driverName) ?? Environment.GetEnvironmentVariable("DRIVER_NAME") ?? DriverConstants.DefaultDriverName;
+            if (!DnsSubdomain().IsMatch(driver) || driver.Length > 253)
+            {
+                usageError = $"--driver-name: {DisplayText.Quote(driver)} is not a DNS subdomain (lowercase letters, digits, '-' and '.', at most 253 characters)";
+                return null;
+            }
+
+            var allow = parseResult.GetValue(allowOverride);
+            if (parseResult.GetResult(allowOverride) is not { Implicit: false })
+            {
+                var env = Environment.GetEnvironmentVariable("ALLOW_CLASS_RESET_POLICY_OVERRIDE");
+                if (!string.IsNullOrEmpty(env) && !bool.TryParse(env, out allow))
+                {
+                    usageError = $"ALLOW_CLASS_RESET_POLICY_OVERRIDE: {DisplayText.Quote(env)} is not true or false";
+                    return null;
+                }
+            }
+
+            var maxText = parseResult.GetValue(maxConfigBytes) ?? Environment.GetEnvironmentVariable("MAX_CONFIG_BYTES");
+            var max = DriverConstants.OpaqueParametersMaxBytes;
+            if (maxText is not null
+                && (!int.TryParse(maxText, NumberStyles.None, CultureInfo.InvariantCulture, out max) || max < 1 || max > DriverConstants.OpaqueParametersMaxBytes))
+            {
+                usageError = $"--max-config-bytes: {DisplayText.Quote(maxText)} is not an integer from 1 to {DriverConstants.OpaqueParametersMaxBytes}";
+                return null;
+            }
+
+            var originText = parseResult.GetValue(configOrigin) ?? Environment.GetEnvironmentVariable("CONFIG_ORIGIN") ?? "claim";
+            ConfigOrigin origin;
+            switch (originText)
+            {
+                case "claim":
+                    origin = ConfigOrigin.Claim;
+                    break;
+                case "class":
+                    origin = ConfigOrigin.DeviceClass;
+                    break;
+                default:
+                    usageError = $"--config-origin: {DisplayText.Quote(originText)} is not claim or class";
+                    return null;
+            }
+
+            return new Settings(driver, allow, max, origin);
+        }
+    }
+
+    [GeneratedRegex(@"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", RegexOptions.CultureInvariant)]
+    private static partial Regex DnsSubdomain();
 }

@@ -1,0 +1,135 @@
+using System.Text;
+using SecureDra.Api.Manifests;
+using SecureDra.Api.Validation;
+
+namespace SecureDra.Api.Tests;
+
+public class ManifestValidatorTests
+{
+    private static ManifestValidator Create(bool allowOverride = false, ConfigOrigin rawOrigin = ConfigOrigin.Claim) =>
+        new(new ManifestReader(),
+            new ResourceObjectValidator(new GpuConfigValidator(new GpuConfigLimits { AllowClassResetPolicyOverride = allowOverride }), "gpu.nvidia.com"),
+            rawOrigin);
+
+    private static ManifestValidationResult Validate(string text, ManifestValidator? validator = null) =>
+        (validator ?? Create()).Validate(Encoding.UTF8.GetBytes(text));
+
+    private const string SeedClass = """
+        apiVersion: resource.k8s.io/v1
+        kind: DeviceClass
+        metadata:
+          name: nvidia-gpu-shared
+        spec:
+          selectors:
+          - cel:
+              expression: "device.driver == 'gpu.nvidia.com'"
+          config:
+          - opaque:
+              driver: gpu.nvidia.com
+              parameters:
+                apiVersion: resource.securedra.io/v1alpha1
+                kind: GpuConfig
+                resetPolicy: "ZeroVRAMOnRelease"
+                sharingStrategy: "TimeSlicing"
+                sharingTimeSliceMs: 100
+        """;
+
+    [Fact]
+    public void SeedDeviceClassYamlIsClean()
+    {
+        var result = Validate(SeedClass);
+        Assert.True(result.IsValid, string.Join(" | ", result.Errors));
+        Assert.Equal(1, result.Checked);
+    }
+
+    [Fact]
+    public void SeedDeviceClassYamlAsWrittenInTheSeedNamesTheMissingFields() =>
+        Assert.Equal(
+            [
+                "spec.config[0].opaque.parameters.apiVersion: required; must be resource.securedra.io/v1alpha1",
+                "spec.config[0].opaque.parameters.kind: required; must be GpuConfig",
+            ],
+            Validate(SeedClass.Replace("        apiVersion: resource.securedra.io/v1alpha1\n        kind: GpuConfig\n", "", StringComparison.Ordinal))
+                .Errors.Select(e => e.ToString()));
+
+    [Fact]
+    public void MultiDocumentFilesPrefixPathsAndSkipOtherKinds()
+    {
+        var result = Validate("""
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: x}
+            ---
+            apiVersion: resource.k8s.io/v1beta1
+            kind: ResourceClaimTemplate
+            metadata: {name: t}
+            spec:
+              spec:
+                devices:
+                  requests: [{name: gpu, deviceClassName: nvidia-gpu-shared}]
+                  config:
+                  - opaque:
+                      driver: gpu.nvidia.com
+                      parameters: {apiVersion: resource.securedra.io/v1alpha1, kind: GpuConfig, resetPolicy: None}
+            """);
+        Assert.Equal(1, result.Checked);
+        Assert.Equal(1, result.Skipped);
+        Assert.Equal(
+            ["document[1].spec.spec.devices.config[0].opaque.parameters.resetPolicy: None is not allowed in a claim; a claim may only set ZeroVRAMOnRelease"],
+            result.Errors.Select(e => e.ToString()));
+    }
+
+    [Fact]
+    public void YamlFloatsAndStringsReachTheStrictDecoderAsWritten()
+    {
+        var result = Validate(SeedClass.Replace("sharingTimeSliceMs: 100", "sharingTimeSliceMs: \"100\"", StringComparison.Ordinal));
+        Assert.Equal("spec.config[0].opaque.parameters.sharingTimeSliceMs: must be an integer from 1 to 10000, got a string", Assert.Single(result.Errors).ToString());
+        result = Validate(SeedClass.Replace("sharingTimeSliceMs: 100", "sharingTimeSliceMs: 100.0", StringComparison.Ordinal));
+        Assert.Equal("spec.config[0].opaque.parameters.sharingTimeSliceMs: must be an integer from 1 to 10000, got \"100.0\" (no fraction or exponent)", Assert.Single(result.Errors).ToString());
+        result = Validate(SeedClass.Replace("sharingTimeSliceMs: 100", "sharingTimeSliceMs: .nan", StringComparison.Ordinal));
+        Assert.Contains("JSON has no NaN or Infinity", Assert.Single(result.Errors).ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RawJsonConfigIsDecodedFromItsOriginalBytes()
+    {
+        Assert.True(Validate("""{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig"}""").IsValid);
+        Assert.Equal(
+            "sharingTimeSliceMs: only allowed with sharingStrategy TimeSlicing, got Exclusive",
+            Assert.Single(Validate("""{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","sharingTimeSliceMs":5}""").Errors).ToString());
+        Assert.Equal(2, Validate("""{"resetPolicy":"ZeroVRAMOnRelease"}""").Errors.Count);
+    }
+
+    [Fact]
+    public void RawConfigOriginIsConfigurable()
+    {
+        const string json = """{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","resetPolicy":"None"}""";
+        Assert.Contains("not allowed in a claim", Assert.Single(Validate(json).Errors).Message, StringComparison.Ordinal);
+        Assert.Contains("not allowed in a DeviceClass", Assert.Single(Validate(json, Create(rawOrigin: ConfigOrigin.DeviceClass)).Errors).Message, StringComparison.Ordinal);
+        Assert.True(Validate(json, Create(allowOverride: true, rawOrigin: ConfigOrigin.DeviceClass)).IsValid);
+    }
+
+    [Fact]
+    public void ReaderErrorsAreViolations()
+    {
+        var result = Validate("a: 1\na: 2\n");
+        Assert.Equal("document[0].a: duplicate key (line 2); each key may appear at most once", Assert.Single(result.Errors).ToString());
+        Assert.Equal(0, result.Checked);
+    }
+
+    [Fact]
+    public async Task ValidateFileAsyncReadsFromDisk()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"securedra-validate-{Guid.NewGuid():N}.yaml");
+        try
+        {
+            await File.WriteAllTextAsync(path, SeedClass);
+            Assert.True((await Create().ValidateFileAsync(path, CancellationToken.None)).IsValid);
+            await Assert.ThrowsAsync<FileNotFoundException>(() => Create().ValidateFileAsync(path + ".missing", CancellationToken.None));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}

@@ -1,0 +1,163 @@
+using System.Diagnostics;
+
+namespace SecureDra.Cli.Tests;
+
+/// <summary>Runs the real <c>securedra validate</c> process on real files and checks its output and exit code.</summary>
+public sealed class ValidateCommandTests : IDisposable
+{
+    private const string SeedClass = """
+        apiVersion: resource.k8s.io/v1
+        kind: DeviceClass
+        metadata:
+          name: nvidia-gpu-shared
+        spec:
+          selectors:
+          - cel:
+              expression: "device.driver == 'gpu.nvidia.com'"
+          config:
+          - opaque:
+              driver: gpu.nvidia.com
+              parameters:
+                apiVersion: resource.securedra.io/v1alpha1
+                kind: GpuConfig
+                resetPolicy: "ZeroVRAMOnRelease"
+                sharingStrategy: "TimeSlicing"
+                sharingTimeSliceMs: 100
+        """;
+
+    private const string BadClaim = """
+        apiVersion: resource.k8s.io/v1
+        kind: ResourceClaim
+        metadata: {name: c, namespace: t}
+        spec:
+          devices:
+            requests:
+            - name: gpu
+              exactly: {deviceClassName: nvidia-gpu-shared}
+            config:
+            - opaque:
+                driver: gpu.example.com
+                parameters: {whatever: 1}
+            - opaque:
+                driver: gpu.nvidia.com
+                parameters:
+                  apiVersion: resource.securedra.io/v1alpha1
+                  kind: GpuConfig
+                  sharingStrategy: TimeSlicing
+                  sharingTimeSliceMs: 0
+        """;
+
+    private readonly string _dir = Directory.CreateTempSubdirectory("securedra-validate-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string WriteFile(string name, string content)
+    {
+        var path = Path.Combine(_dir, name);
+        File.WriteAllText(path, content);
+        return path;
+    }
+
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(IReadOnlyDictionary<string, string>? env, params string[] args)
+    {
+        var cli = Path.Combine(AppContext.BaseDirectory, "securedra.dll");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(cli);
+        start.ArgumentList.Add("validate");
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var name in new[] { "DRIVER_NAME", "ALLOW_CLASS_RESET_POLICY_OVERRIDE", "MAX_CONFIG_BYTES", "CONFIG_ORIGIN" })
+        {
+            start.Environment.Remove(name);
+        }
+
+        foreach (var (name, value) in env ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
+        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    [Fact]
+    public async Task CleanSeedClassExitsZero()
+    {
+        var seed = WriteFile("seed.yaml", SeedClass);
+        var (code, stdout, stderr) = await RunAsync(null, seed);
+        Assert.Equal(0, code);
+        Assert.Equal(string.Empty, stdout);
+        Assert.Contains("1 object(s) checked", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ViolationsArePrintedAsFilePathMessageAndExitOne()
+    {
+        var claim = WriteFile("claim.yaml", BadClaim);
+        var raw = WriteFile("raw.json", """{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","resetPolicy":"None","sharingTimeSliceMs":1.0}""");
+        var seed = WriteFile("seed.yaml", SeedClass);
+        var (code, stdout, _) = await RunAsync(null, claim, raw, seed);
+        Assert.Equal(1, code);
+        Assert.Equal(
+            [
+                $"{claim}: spec.devices.config[1].opaque.parameters.sharingTimeSliceMs: 0 is below the minimum 1",
+                $"{raw}: sharingTimeSliceMs: must be an integer from 1 to 10000, got \"1.0\" (no fraction or exponent)",
+                $"{raw}: resetPolicy: None is not allowed in a claim; a claim may only set ZeroVRAMOnRelease",
+            ],
+            stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public async Task FlagsAndTheirEnvironmentVariablesApply()
+    {
+        var classNone = WriteFile("class.yaml", SeedClass.Replace("\"ZeroVRAMOnRelease\"", "None", StringComparison.Ordinal));
+        Assert.Equal(1, (await RunAsync(null, classNone)).ExitCode);
+        Assert.Equal(0, (await RunAsync(null, "--allow-class-reset-policy-override", classNone)).ExitCode);
+        Assert.Equal(0, (await RunAsync(new Dictionary<string, string> { ["ALLOW_CLASS_RESET_POLICY_OVERRIDE"] = "true" }, classNone)).ExitCode);
+
+        // Another driver name: this driver's configs are now someone else's, so nothing is checked.
+        Assert.Equal(0, (await RunAsync(null, "--driver-name", "gpu.example.com", classNone)).ExitCode);
+        Assert.Equal(0, (await RunAsync(new Dictionary<string, string> { ["DRIVER_NAME"] = "gpu.example.com" }, classNone)).ExitCode);
+
+        var seed = WriteFile("seed.yaml", SeedClass);
+        var (code, stdout, _) = await RunAsync(null, "--max-config-bytes", "100", seed);
+        Assert.Equal(1, code);
+        Assert.Equal($"{seed}: spec.config[0].opaque.parameters: more than 100 bytes exceeds the maximum 100 bytes", stdout.Trim());
+        Assert.Equal(1, (await RunAsync(new Dictionary<string, string> { ["MAX_CONFIG_BYTES"] = "100" }, seed)).ExitCode);
+    }
+
+    [Theory]
+    [InlineData("validate: {missing}: no such file", "{missing}")]
+    [InlineData("validate: --max-config-bytes: \"99999\" is not an integer from 1 to 10240", "--max-config-bytes", "99999", "{seed}")]
+    [InlineData("validate: --max-config-bytes: \"0\" is not an integer from 1 to 10240", "--max-config-bytes", "0", "{seed}")]
+    [InlineData("validate: --driver-name: \"Not_A_Name\" is not a DNS subdomain (lowercase letters, digits, '-' and '.', at most 253 characters)", "--driver-name", "Not_A_Name", "{seed}")]
+    [InlineData("validate: --config-origin: \"tenant\" is not claim or class", "--config-origin", "tenant", "{seed}")]
+    [InlineData("validate: no FILE given; usage: securedra validate FILE...")]
+    [InlineData("validate: Required argument missing for option: '--max-config-bytes'.", "{seed}", "--max-config-bytes")]
+    public async Task UsageErrorsAreOneLineAndExitTwo(string expected, params string[] args)
+    {
+        var seed = WriteFile("seed.yaml", SeedClass);
+        var missing = Path.Combine(_dir, "missing.yaml");
+        var resolved = args.Select(a => a.Replace("{seed}", seed, StringComparison.Ordinal).Replace("{missing}", missing, StringComparison.Ordinal)).ToArray();
+        var (code, stdout, stderr) = await RunAsync(null, resolved);
+        Assert.Equal(2, code);
+        Assert.Equal(string.Empty, stdout);
+        Assert.Equal(expected.Replace("{missing}", missing, StringComparison.Ordinal), stderr.TrimEnd('\n'));
+    }
+
+    [Fact]
+    public async Task BadEnvironmentValueIsAUsageError()
+    {
+        var seed = WriteFile("seed.yaml", SeedClass);
+        var (code, _, stderr) = await RunAsync(new Dictionary<string, string> { ["ALLOW_CLASS_RESET_POLICY_OVERRIDE"] = "maybe" }, seed);
+        Assert.Equal(2, code);
+        Assert.Equal("validate: ALLOW_CLASS_RESET_POLICY_OVERRIDE: \"maybe\" is not true or false", stderr.Trim());
+    }
+}
