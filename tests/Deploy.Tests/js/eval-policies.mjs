@@ -1,0 +1,146 @@
+// node eval-policies.mjs <rendered.yaml>: evaluates the CEL of the RENDERED admission policies
+// (and the webhook's matchConditions) against the corpus in corpus.mjs, emulating how the API
+// server picks policies per request version (matchPolicy Exact / Equivalent) for Kubernetes
+// 1.32, 1.33 and 1.34+. Prints [{suite, name, expected, allowed, applied, failed}].
+import {parseYamlDocuments} from './tools.mjs';
+import {admit, matches, env} from './vap.mjs';
+import {claimCases, sliceCases, toVersion, SERVED} from './corpus.mjs';
+import {toCel} from './tools.mjs';
+
+const objects = parseYamlDocuments(process.argv[2]);
+const policies = objects.filter(o => o.kind === 'ValidatingAdmissionPolicy');
+const bindings = objects.filter(o => o.kind === 'ValidatingAdmissionPolicyBinding');
+const daemonSet = objects.find(o => o.kind === 'DaemonSet');
+const deviceClasses = objects.filter(o => o.kind === 'DeviceClass');
+const webhook = objects.find(o => o.kind === 'ValidatingWebhookConfiguration');
+const driver = deviceClasses[0].spec.config[0].opaque.driver;
+const approved = deviceClasses.map(c => c.metadata.name);
+// The identity the plugin really runs as, taken from the rendered DaemonSet (NVIDIA #1317).
+const pluginUser = `system:serviceaccount:${daemonSet.metadata.namespace}:${daemonSet.spec.template.spec.serviceAccountName}`;
+
+const bound = p => bindings.some(b => b.spec.policyName === p.metadata.name && b.spec.validationActions.includes('Deny'));
+const excluded = ns => bindings.every(b => {
+  const exprs = b.spec.matchResources?.namespaceSelector?.matchExpressions ?? [];
+  return exprs.some(e => e.key === 'kubernetes.io/metadata.name' && e.operator === 'NotIn' && e.values.includes(ns));
+});
+
+const results = [];
+
+// Claims and templates: every case, in every served request version of every Kubernetes version.
+for (const c of claimCases({driver, approved})) {
+  for (const [k8s, served] of Object.entries(SERVED)) {
+    for (const version of served) {
+      if (c.versions && !c.versions.includes(version)) continue;
+      const request = {
+        operation: c.operation ?? 'CREATE',
+        namespace: c.namespace.metadata.name,
+        name: c.object.metadata.name,
+        userInfo: {username: 'alice', groups: ['tenant-a-developers', 'system:authenticated'], extra: {}},
+        resource: {group: 'resource.k8s.io', version, resource: c.object.kind === 'ResourceClaimTemplate' ? 'resourceclaimtemplates' : 'resourceclaims'},
+      };
+      const applied = [];
+      const failed = [];
+      for (const p of policies.filter(p => bound(p) && matches(p, request, served))) {
+        if (excluded(request.namespace)) continue;
+        // The object arrives in the version the policy names (converted under Equivalent).
+        const rule = p.spec.matchConstraints.resourceRules[0];
+        const seen = rule.apiVersions.includes(version) ? version : rule.apiVersions.find(v => served.includes(v));
+        const r = admit(p, {
+          request: {...request, resource: {...request.resource, version: seen}},
+          object: toVersion(c.object, seen),
+          oldObject: c.oldObject ? toVersion(c.oldObject, seen) : null,
+          namespaceObject: c.namespace,
+        });
+        if (r.applies) applied.push(`${p.metadata.name}@${seen}`);
+        failed.push(...r.failed.map(f => `${p.metadata.name}: ${f.message}`));
+      }
+      results.push({suite: `claims/${k8s}/${version}`, name: c.name, expected: c.expected, notApplied: !!c.notApplied, allowed: failed.length === 0, applied, failed});
+    }
+  }
+}
+
+// Each claim policy alone, in the shape of the version it names: every policy must be right by
+// itself (on 1.32 only the v1beta1 one exists for the API server to apply).
+for (const p of policies.filter(p => p.spec.matchConstraints.resourceRules.some(r => r.resources.includes('resourceclaims')))) {
+  const version = p.spec.matchConstraints.resourceRules[0].apiVersions[0];
+  for (const c of claimCases({driver, approved})) {
+    if (c.versions && !c.versions.includes(version)) continue;
+    const request = {
+      operation: c.operation ?? 'CREATE', namespace: c.namespace.metadata.name, name: c.object.metadata.name,
+      userInfo: {username: 'alice', groups: ['system:authenticated'], extra: {}},
+      resource: {group: 'resource.k8s.io', version, resource: c.object.kind === 'ResourceClaimTemplate' ? 'resourceclaimtemplates' : 'resourceclaims'},
+    };
+    const r = admit(p, {request, object: toVersion(c.object, version), oldObject: c.oldObject ? toVersion(c.oldObject, version) : null, namespaceObject: c.namespace});
+    results.push({suite: `policy/${p.metadata.name}`, name: c.name, expected: c.expected, notApplied: !!c.notApplied,
+      allowed: r.allowed, applied: r.applies ? [p.metadata.name] : [], failed: r.failed.map(f => f.message)});
+  }
+}
+
+// The seed guide's step-5 policy, for the record: on resource.k8s.io/v1 it rejects valid claims
+// (requests[].deviceClassName does not exist there) and every template (no object.spec.devices),
+// and it misses adminAccess in any request but the first.
+const seedPolicy = {
+  spec: {
+    failurePolicy: 'Fail',
+    validations: [
+      {expression: "object.spec.devices.requests.all(r, r.deviceClassName in ['nvidia-gpu-shared', 'nvidia-gpu-exclusive', 'tpu-v5e'])"},
+      // Seed: `!has(requests[0].adminAccess) || requests[0].adminAccess == false`; cel-js rejects has()
+      // on an indexed operand, so the same check is written with an optional field.
+      {expression: 'object.spec.devices.requests[0].?adminAccess.orValue(false) == false'},
+      {expression: 'size(object.spec.devices.requests) <= 8'},
+    ],
+  },
+};
+const seedRequest = {operation: 'CREATE', resource: {group: 'resource.k8s.io', version: 'v1', resource: 'resourceclaims'}, userInfo: {username: 'alice'}};
+const seedClaim = requests => ({apiVersion: 'resource.k8s.io/v1', kind: 'ResourceClaim', metadata: {name: 'c'}, spec: {devices: {requests}}});
+for (const [name, object, seedSays] of [
+  ['seed denies a valid v1 claim of an approved class', seedClaim([{name: 'a', exactly: {deviceClassName: 'nvidia-gpu-exclusive'}}]), 'deny'],
+  ['seed denies every v1 template (reads object.spec.devices)', {kind: 'ResourceClaimTemplate', spec: {spec: {devices: {requests: [{name: 'a', exactly: {deviceClassName: 'nvidia-gpu-exclusive'}}]}}}}, 'deny'],
+  ['seed allows adminAccess in the second request', seedClaim([{name: 'a', deviceClassName: 'nvidia-gpu-exclusive'}, {name: 'b', deviceClassName: 'nvidia-gpu-exclusive', adminAccess: true}]), 'allow'],
+]) {
+  const r = admit(seedPolicy, {request: seedRequest, object});
+  results.push({suite: 'seed-policy', name, expected: seedSays, allowed: r.allowed, applied: ['seed'], failed: r.failed.map(f => f.message)});
+}
+
+// ResourceSlices: the plugin on the right node, on another node, without a node, and other users.
+const slicePolicies = policies.filter(p => bound(p) && p.spec.matchConstraints.resourceRules.some(r => r.resources.includes('resourceslices')));
+for (const c of sliceCases({driver, pluginUser})) {
+  for (const [k8s, served] of Object.entries(SERVED)) {
+    for (const version of served) {
+      const request = {
+        operation: c.operation, name: 'slice', namespace: '',
+        userInfo: c.userInfo,
+        resource: {group: 'resource.k8s.io', version, resource: 'resourceslices'},
+      };
+      const applied = [];
+      const failed = [];
+      for (const p of slicePolicies.filter(p => matches(p, request, served))) {
+        const r = admit(p, {request, object: c.object, oldObject: c.oldObject});
+        if (r.applies) applied.push(p.metadata.name);
+        failed.push(...r.failed.map(f => `${p.metadata.name}: ${f.message}`));
+      }
+      results.push({suite: `slices/${k8s}/${version}`, name: c.name, expected: c.expected, notApplied: !!c.notApplied, allowed: failed.length === 0, applied, failed});
+    }
+  }
+}
+
+// The webhook's matchConditions: CREATE and spec changes go to the webhook, metadata-only updates do not.
+for (const [name, operation, oldSpec, newSpec, expected] of [
+  ['create is sent to the webhook', 'CREATE', null, {devices: {}}, true],
+  ['metadata-only update (finalizer removal) is not sent', 'UPDATE', {devices: {requests: [{name: 'a'}]}}, {devices: {requests: [{name: 'a'}]}}, false],
+  ['spec update is sent', 'UPDATE', {devices: {requests: [{name: 'a'}]}}, {devices: {requests: [{name: 'b'}]}}, true],
+]) {
+  const ctx = toCel({request: {operation}, object: {spec: newSpec}, oldObject: oldSpec ? {spec: oldSpec} : null});
+  const sent = webhook.webhooks.every(w => (w.matchConditions ?? []).every(m => env.evaluate(m.expression, ctx) === true));
+  results.push({suite: 'webhook-matchConditions', name, expected: expected ? 'allow' : 'deny', allowed: sent, applied: [], failed: []});
+}
+
+// DeviceClass selectors select exactly this driver's devices.
+for (const dc of deviceClasses) {
+  for (const [d, expected] of [[driver, true], ['gpu.example.com', false]]) {
+    const ok = dc.spec.selectors.every(s => env.evaluate(s.cel.expression, toCel({device: {driver: d, attributes: {}, capacity: {}}})) === true);
+    results.push({suite: 'deviceclass-selectors', name: `${dc.metadata.name} selects ${d}`, expected: expected ? 'allow' : 'deny', allowed: ok, applied: [], failed: []});
+  }
+}
+
+process.stdout.write(JSON.stringify(results));
