@@ -1,0 +1,61 @@
+using SecureDra.Deploy.Tests.Infrastructure;
+
+namespace SecureDra.Deploy.Tests;
+
+/// <summary>The chart lints, renders, and the committed manifests are exactly what it renders.</summary>
+[Collection(ChartCollection.Name)]
+public sealed class HelmRenderTests(RenderedChart chart)
+{
+    [Fact]
+    public void Helm_lint_passes_strict()
+    {
+        var output = Tool.Helm("lint", "--strict", RepoPaths.Chart);
+        Assert.Contains("0 chart(s) failed", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Committed_manifests_equal_a_fresh_render()
+    {
+        var committed = File.ReadAllText(Path.Combine(RepoPaths.Manifests, "securedra.yaml"));
+        var header = "# Rendered by deploy/render.sh from deploy/helm/securedra (default values). Do not edit.\n";
+        Assert.True(committed == header + chart.Yaml,
+            "deploy/manifests/securedra.yaml is stale: run deploy/render.sh and commit the result");
+    }
+
+    [Fact]
+    public void Kustomization_lists_the_rendered_manifest()
+    {
+        var objects = RenderedChart.Parse(Path.Combine(RepoPaths.Manifests, "kustomization.yaml"));
+        var k = Assert.Single(objects);
+        Assert.Equal("kustomize.config.k8s.io/v1beta1", k.Str("apiVersion"));
+        Assert.Equal("Kustomization", k.Str("kind"));
+        Assert.Equal(["securedra.yaml"], k.Strings("resources"));
+    }
+
+    [Fact]
+    public void Every_object_is_labelled_and_namespaced_objects_live_in_the_release_or_tenant_namespaces()
+    {
+        var tenantNamespaces = chart.OfKind("ResourceQuota").Select(q => q.Str("metadata.namespace")).ToHashSet();
+        Assert.NotEmpty(tenantNamespaces);
+        foreach (var o in chart.Objects)
+        {
+            var id = $"{o.Str("kind")}/{o.Str("metadata.name")}";
+            Assert.True((string?)o.At("metadata.labels")?["app.kubernetes.io/name"] == "securedra", $"{id} lacks app.kubernetes.io/name");
+            var ns = o.Str("metadata.namespace");
+            Assert.True(ns == "" || ns == RenderedChart.Namespace || tenantNamespaces.Contains(ns), $"{id} is in unexpected namespace {ns}");
+        }
+    }
+
+    [Fact]
+    public void Rendering_twice_is_deterministic()
+    {
+        Assert.Equal(chart.Yaml, RenderedChart.Render(RenderedChart.Namespace));
+    }
+
+    [Fact]
+    public void Chart_driver_name_and_config_api_match_the_code()
+    {
+        var values = RenderedChart.Parse(Path.Combine(RepoPaths.Chart, "values.yaml"));
+        Assert.Equal(SecureDra.Api.DriverConstants.DefaultDriverName, Assert.Single(values).Str("driverName"));
+    }
+}
