@@ -15,7 +15,14 @@ public sealed class RenderedChart : IDisposable
         File = Path.Combine(_dir, "rendered.yaml");
         System.IO.File.WriteAllText(File, Yaml);
         Objects = Parse(File);
+        _policyResults = new Lazy<IReadOnlyList<JsonNode>>(() =>
+            JsonNode.Parse(Tool.Node("eval-policies.mjs", File))!.AsArray().Select(n => n!).ToList());
     }
+
+    private readonly Lazy<IReadOnlyList<JsonNode>> _policyResults;
+
+    /// <summary>The admission corpus evaluated against the rendered policies (js/eval-policies.mjs), run once.</summary>
+    public IReadOnlyList<JsonNode> PolicyResults => _policyResults.Value;
 
     /// <summary>helm template output (default values).</summary>
     public string Yaml { get; }
