@@ -88,6 +88,12 @@ public sealed class AdmissionPolicyCelTests(RenderedChart chart)
     }
 
     [Fact]
+    public void Release_namespace_pods_pass_only_in_their_hardened_form() =>
+        // The chart's own pods pass; privilege, SYS_ADMIN, host namespaces, broad hostPath, mount
+        // propagation, privileged init or debug containers are each denied.
+        AssertVerdicts(Suite("pod-hardening"), requireApplied: true);
+
+    [Fact]
     public void Webhook_match_conditions_skip_metadata_only_updates() =>
         AssertVerdicts(Suite("webhook-matchConditions"), requireApplied: false);
 

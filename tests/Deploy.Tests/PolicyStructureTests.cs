@@ -22,7 +22,7 @@ public sealed partial class PolicyStructureTests(RenderedChart chart)
     public void Every_policy_fails_closed_and_is_bound_with_deny()
     {
         var policies = chart.OfKind("ValidatingAdmissionPolicy");
-        Assert.Equal(4, policies.Count);
+        Assert.Equal(5, policies.Count);
         foreach (var p in policies)
         {
             Assert.Equal("Fail", p.Str("spec.failurePolicy"));
@@ -113,6 +113,18 @@ public sealed partial class PolicyStructureTests(RenderedChart chart)
         Assert.Equal("NotIn", selector.Str("operator"));
         Assert.Contains("kube-system", selector.Strings("values"));
         Assert.Equal(3, w.Str("name").Split('.').Length);
+    }
+
+    [Fact]
+    public void Pod_hardening_applies_to_every_pod_write_in_the_release_namespace_only()
+    {
+        var p = chart.Get("ValidatingAdmissionPolicy", "securedra-pod-hardening");
+        var rule = Assert.Single(p.Items("spec.matchConstraints.resourceRules"));
+        Assert.Equal(["pods", "pods/ephemeralcontainers"], rule.Strings("resources"));
+        Assert.Equal(["CREATE", "UPDATE"], rule.Strings("operations"));
+        Assert.Null(p.At("spec.matchConditions"));
+        var b = chart.Get("ValidatingAdmissionPolicyBinding", "securedra-pod-hardening");
+        Assert.Equal(RenderedChart.Namespace, (string?)b.At("spec.matchResources.namespaceSelector.matchLabels")!["kubernetes.io/metadata.name"]);
     }
 
     [Fact]

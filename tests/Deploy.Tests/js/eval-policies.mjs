@@ -124,6 +124,41 @@ for (const c of sliceCases({driver, pluginUser})) {
   }
 }
 
+// Pods in the release namespace: the chart's own pods pass the pod-hardening policy, and each
+// single weakening of them is denied.
+const hardening = policies.find(p => p.metadata.name.endsWith('-pod-hardening'));
+if (hardening) {
+  const podOf = (workload) => ({apiVersion: 'v1', kind: 'Pod', metadata: {name: workload.metadata.name, namespace: workload.metadata.namespace}, spec: structuredClone(workload.spec.template.spec)});
+  const deployment = objects.find(o => o.kind === 'Deployment');
+  const mutate = (base, f) => { const p = podOf(base); f(p.spec); return p; };
+  const sc = s => s.containers[0].securityContext;
+  const podCases = [
+    ['the rendered kubelet plugin pod', 'allow', podOf(daemonSet)],
+    ['the rendered controller pod', 'allow', podOf(deployment)],
+    ['privileged: true', 'deny', mutate(daemonSet, s => { sc(s).privileged = true; })],
+    ['capabilities add SYS_ADMIN (the seed\'s suggestion)', 'deny', mutate(daemonSet, s => { sc(s).capabilities.add = ['SYS_ADMIN']; })],
+    ['capabilities drop removed', 'deny', mutate(daemonSet, s => { delete sc(s).capabilities.drop; })],
+    ['allowPrivilegeEscalation unset', 'deny', mutate(deployment, s => { delete sc(s).allowPrivilegeEscalation; })],
+    ['writable root filesystem', 'deny', mutate(deployment, s => { sc(s).readOnlyRootFilesystem = false; })],
+    ['seccomp Unconfined on the container', 'deny', mutate(daemonSet, s => { sc(s).seccompProfile = {type: 'Unconfined'}; })],
+    ['hostPID', 'deny', mutate(daemonSet, s => { s.hostPID = true; })],
+    ['hostNetwork', 'deny', mutate(deployment, s => { s.hostNetwork = true; })],
+    ['hostPort', 'deny', mutate(deployment, s => { s.containers[0].ports[0].hostPort = 8443; })],
+    ['hostPath / (host root)', 'deny', mutate(daemonSet, s => { s.volumes.push({name: 'root', hostPath: {path: '/'}}); })],
+    ['hostPath of the whole plugins dir (other drivers\' sockets)', 'deny', mutate(daemonSet, s => { s.volumes.push({name: 'all', hostPath: {path: '/var/lib/kubelet/plugins'}}); })],
+    ['hostPath /dev', 'deny', mutate(daemonSet, s => { s.volumes.push({name: 'dev', hostPath: {path: '/dev'}}); })],
+    ['Bidirectional mount propagation', 'deny', mutate(daemonSet, s => { s.containers[0].volumeMounts[0].mountPropagation = 'Bidirectional'; })],
+    ['a privileged init container', 'deny', mutate(deployment, s => { s.initContainers = [{name: 'init', image: 'x', securityContext: {privileged: true}}]; })],
+    ['a privileged ephemeral (debug) container', 'deny', mutate(deployment, s => { s.ephemeralContainers = [{name: 'debug', image: 'x', securityContext: {privileged: true}}]; })],
+  ];
+  for (const [name, expected, pod] of podCases) {
+    const request = {operation: 'CREATE', namespace: pod.metadata.namespace, name: pod.metadata.name, userInfo: {username: 'system:serviceaccount:kube-system:daemon-set-controller'},
+      resource: {group: '', version: 'v1', resource: 'pods'}};
+    const r = admit(hardening, {request, object: pod});
+    results.push({suite: 'pod-hardening', name, expected, allowed: r.allowed, applied: r.applies ? [hardening.metadata.name] : [], failed: r.failed.map(f => f.message)});
+  }
+}
+
 // The webhook's matchConditions: CREATE and spec changes go to the webhook, metadata-only updates do not.
 for (const [name, operation, oldSpec, newSpec, expected] of [
   ['create is sent to the webhook', 'CREATE', null, {devices: {}}, true],
