@@ -46,6 +46,20 @@ public sealed class HelmRenderTests(RenderedChart chart)
         }
     }
 
+    [Theory]
+    [InlineData("kubeletPlugin.privileged=true", "additional properties")]
+    [InlineData("policy.validationActions={Audit}", "/policy/validationActions")]
+    [InlineData("webhook.excludedNamespaces={default}", "/webhook/excludedNamespaces")]
+    [InlineData("webhook.timeoutSeconds=30", "/webhook/timeoutSeconds")]
+    [InlineData("image.digest=latest", "/image/digest")]
+    [InlineData("namespace.podSecurity.warn=none", "/namespace/podSecurity/warn")]
+    public void Values_schema_rejects_unsafe_or_unknown_values(string set, string expectedError)
+    {
+        var r = Tool.Run(RepoPaths.Helm, ["template", "securedra", RepoPaths.Chart, "--namespace", RenderedChart.Namespace, "--set", set]);
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains(expectedError, r.StdErr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Rendering_twice_is_deterministic()
     {

@@ -8,8 +8,15 @@ import {importTool, toCel} from './tools.mjs';
 const {Environment} = await importTool('@marcbachmann/cel-js/lib/index.js');
 export const env = new Environment({unlistedVariablesAreDyn: true, enableOptionalTypes: true, homogeneousAggregateLiterals: false});
 
+// Parsed once per expression (the API server compiles each policy once, too).
+const parsed = new Map();
 function evaluate(expression, context) {
-  return env.evaluate(expression, context);
+  let program = parsed.get(expression);
+  if (!program) {
+    program = env.parse(expression);
+    parsed.set(expression, program);
+  }
+  return program(context);
 }
 
 /** Does the policy's matchConstraints select this request? `served` = versions the cluster serves. */
