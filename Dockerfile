@@ -37,6 +37,8 @@ LABEL org.opencontainers.image.title="securedra" \
       org.opencontainers.image.description="SecureDra: a hardened Kubernetes DRA driver for NVIDIA GPUs" \
       org.opencontainers.image.licenses="Apache-2.0"
 COPY --from=build --chown=0:0 --chmod=0555 /out/securedra /securedra
+# No diagnostic IPC socket: nothing can attach a debugger or profiler to the running process.
+ENV DOTNET_EnableDiagnostics=0
 # Non-root by default (the controller). The kubelet-plugin DaemonSet overrides runAsUser to 0,
 # with every capability dropped, to write into the kubelet's root-owned directories (see
 # deploy/helm/securedra/templates/kubelet-plugin-daemonset.yaml and docs/hardening.md).
