@@ -33,6 +33,16 @@ public sealed class HelmRenderTests(RenderedChart chart)
     }
 
     [Fact]
+    public void Kustomize_builds_exactly_the_rendered_objects()
+    {
+        // kubectl's built-in kustomize (kubectl apply -k runs the same build), no cluster needed.
+        var built = Tool.RunOk(RepoPaths.Kubectl, "kustomize", RepoPaths.Manifests);
+        var objects = RenderedChart.Parse(chart.TempFile("kustomized.yaml", built));
+        static string Key(System.Text.Json.Nodes.JsonObject o) => $"{o.Str("apiVersion")}/{o.Str("kind")}/{o.Str("metadata.namespace")}/{o.Str("metadata.name")}";
+        Assert.Equal(chart.Objects.Select(Key).Order(StringComparer.Ordinal), objects.Select(Key).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void Every_object_is_labelled_and_namespaced_objects_live_in_the_release_or_tenant_namespaces()
     {
         var tenantNamespaces = chart.OfKind("ResourceQuota").Select(q => q.Str("metadata.namespace")).ToHashSet();

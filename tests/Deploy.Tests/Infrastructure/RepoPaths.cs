@@ -23,6 +23,15 @@ public static class RepoPaths
         }
     }
 
+    public static string Kubectl
+    {
+        get
+        {
+            var local = Path.Combine(ToolsDir, "bin", "kubectl");
+            return File.Exists(local) ? local : "kubectl";
+        }
+    }
+
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
