@@ -31,6 +31,19 @@ public sealed class SchemaValidationTests(RenderedChart chart)
     }
 
     [Fact]
+    public void Render_without_tenants_or_webhook_is_valid_and_keeps_every_guard()
+    {
+        var yaml = RenderedChart.Render(RenderedChart.Namespace, "--set-json", "tenants=[]", "--set", "webhook.enabled=false");
+        var file = chart.TempFile("minimal.yaml", yaml);
+        Assert.All(Validate(file), r => Assert.True(r.Str("status") == "valid", $"{r.Str("kind")}/{r.Str("name")}: {string.Join("; ", r.Strings("errors"))}"));
+        var kinds = RenderedChart.Parse(file).Select(o => o.Str("kind")).ToList();
+        Assert.DoesNotContain("ResourceQuota", kinds);
+        Assert.DoesNotContain("ValidatingWebhookConfiguration", kinds);
+        Assert.Equal(5, kinds.Count(k => k == "ValidatingAdmissionPolicy"));
+        Assert.Equal(2, kinds.Count(k => k == "DeviceClass"));
+    }
+
+    [Fact]
     public void The_validator_is_not_vacuous_it_rejects_a_broken_object()
     {
         var broken = """
