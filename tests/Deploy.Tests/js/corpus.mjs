@@ -125,6 +125,9 @@ export function sliceCases({driver, pluginUser}) {
     {name: 'plugin deletes another node\'s slice', expected: 'deny', operation: 'DELETE', userInfo: plugin('node-a'), oldObject: slice('node-b'), object: null},
     {name: 'plugin deletes a cluster-wide slice', expected: 'deny', operation: 'DELETE', userInfo: plugin('node-a'), oldObject: slice(null), object: null},
     {name: 'a cluster admin is not restricted by this policy (RBAC decides)', expected: 'allow', operation: 'CREATE', userInfo: admin, object: slice('node-b'), notApplied: true},
+    {name: 'a cluster admin updating another node\'s slice is not restricted by this policy', expected: 'allow', operation: 'UPDATE', userInfo: admin, oldObject: slice('node-b'), object: slice('node-b'), notApplied: true},
+    {name: 'a same-named service account in another namespace is not the plugin (exact username match)', expected: 'allow', operation: 'CREATE',
+      userInfo: {...plugin('node-a'), username: pluginUser.replace(/^system:serviceaccount:[^:]+:/, 'system:serviceaccount:evil:')}, object: slice('node-b'), notApplied: true},
     {name: 'another service account of the release is not matched (RBAC gives it no slice writes)', expected: 'allow', operation: 'DELETE', userInfo: otherSa, oldObject: slice('node-a'), object: null, notApplied: true},
   ];
 }
