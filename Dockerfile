@@ -1,6 +1,7 @@
-# syntax=docker/dockerfile:1
 # One image for every subcommand: `securedra kubelet-plugin`, `securedra controller`, ... (ENTRYPOINT).
 # Build: docker build -t securedra:0.1.0 .   (--platform linux/arm64 for Arm nodes)
+# BuildKit's built-in Dockerfile frontend is used on purpose: a `# syntax=` line would pull an
+# unpinned frontend image at build time.
 #
 # Base images are pinned by version tag AND digest. The digests were taken from public
 # Dockerfiles that pin the same tags (no registry is reachable from the machine this was written

@@ -51,6 +51,12 @@ public sealed partial class DockerfileTests
             Assert.Matches(PinnedImage(), from);
         }
 
+        // A `# syntax=` directive pulls a frontend image at build time: it must be pinned too, or absent.
+        foreach (var directive in Text.Split('\n').Where(l => l.StartsWith("# syntax=", StringComparison.OrdinalIgnoreCase)))
+        {
+            Assert.Matches(@"@sha256:[0-9a-f]{64}\s*$", directive);
+        }
+
         Assert.Contains("mcr.microsoft.com/dotnet/sdk:10.0", froms[0], StringComparison.Ordinal);
         Assert.EndsWith(" AS build", froms[0], StringComparison.Ordinal);
         Assert.Contains("mcr.microsoft.com/dotnet/runtime-deps:10.0", froms[^1], StringComparison.Ordinal);
