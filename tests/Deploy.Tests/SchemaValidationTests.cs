@@ -44,7 +44,7 @@ public sealed class SchemaValidationTests(RenderedChart chart)
     }
 
     [Fact]
-    public void The_validator_is_not_vacuous_it_rejects_a_broken_object()
+    public void The_validator_is_not_vacuous_it_rejects_broken_objects_and_misspelt_fields()
     {
         var broken = """
             apiVersion: apps/v1
@@ -61,9 +61,37 @@ public sealed class SchemaValidationTests(RenderedChart chart)
             kind: DeviceClass
             metadata: {name: broken}
             spec: {selectors: [{cel: {}}]}
+            ---
+            apiVersion: apps/v1
+            kind: DaemonSet
+            metadata: {name: typos, labelz: {a: b}}
+            spec:
+              selector: {matchLabels: {a: b}}
+              template:
+                metadata: {labels: {a: b}}
+                spec:
+                  hostpid: true
+                  containers: [{name: c, image: x, securityContext: {readOnlyRootFileSystem: true}}]
+                  volumes: [{name: v, hostpath: {path: /}}]
+            ---
+            apiVersion: admissionregistration.k8s.io/v1
+            kind: ValidatingAdmissionPolicy
+            metadata: {name: typos}
+            spec:
+              matchConstraints: {resourceRules: [{apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [pods], matchPolicy: Exact}]}
+              validations: [{expression: "true", messageExpresion: "'x'"}]
             """;
         var results = Validate(chart.TempFile("broken.yaml", broken));
         Assert.All(results, r => Assert.Equal("invalid", r.Str("status")));
+        var errors = results.SelectMany(r => r.Strings("errors")).ToList();
+        foreach (var path in new[]
+                 {
+                     ".metadata.labelz", ".spec.template.spec.hostpid", ".spec.template.spec.containers[0].securityContext.readOnlyRootFileSystem",
+                     ".spec.template.spec.volumes[0].hostpath", ".spec.matchConstraints.resourceRules[0].matchPolicy", ".spec.validations[0].messageExpresion",
+                 })
+        {
+            Assert.Contains(errors, e => e.StartsWith(path + ": unknown field", StringComparison.Ordinal));
+        }
     }
 
     private static List<JsonNode> Validate(string file) =>

@@ -1,7 +1,8 @@
 // node validate-schemas.mjs <rendered.yaml>: validates every object against the Kubernetes 1.36
 // schemas of kubernetes-models@5.1.0. Prints [{apiVersion, kind, name, status, errors}] where
-// status is "valid", "invalid" or "unknown-kind" (no model for that apiVersion/kind).
+// status is "valid", "invalid" (schema errors, or fields the API does not have) or "unknown-kind".
 import {parseYamlDocuments, importTool} from './tools.mjs';
+import {unknownFields} from './unknown-fields.mjs';
 
 const objects = parseYamlDocuments(process.argv[2]);
 const results = [];
@@ -24,6 +25,11 @@ for (const o of objects) {
       entry.status = 'invalid';
       entry.errors = (e.errors ?? [{message: e.message}]).map(x => `${x.instancePath ?? ''} ${x.message}`);
     }
+  }
+  if (entry.status !== 'unknown-kind') {
+    const unknown = unknownFields(o);
+    if (unknown === null) entry.status = 'unknown-kind';
+    else if (unknown.length) { entry.status = 'invalid'; entry.errors.push(...unknown); }
   }
   results.push(entry);
 }
