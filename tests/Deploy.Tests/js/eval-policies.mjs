@@ -148,6 +148,13 @@ if (hardening) {
     ['hostPath of the whole plugins dir (other drivers\' sockets)', 'deny', mutate(daemonSet, s => { s.volumes.push({name: 'all', hostPath: {path: '/var/lib/kubelet/plugins'}}); })],
     ['hostPath /dev', 'deny', mutate(daemonSet, s => { s.volumes.push({name: 'dev', hostPath: {path: '/dev'}}); })],
     ['Bidirectional mount propagation', 'deny', mutate(daemonSet, s => { s.containers[0].volumeMounts[0].mountPropagation = 'Bidirectional'; })],
+    ['procMount Unmasked', 'deny', mutate(daemonSet, s => { sc(s).procMount = 'Unmasked'; })],
+    ['a pod sysctl', 'deny', mutate(deployment, s => { s.securityContext.sysctls = [{name: 'kernel.shm_rmid_forced', value: '1'}]; })],
+    ['custom SELinux type on the container', 'deny', mutate(daemonSet, s => { sc(s).seLinuxOptions = {type: 'spc_t'}; })],
+    ['SELinux level only (MCS labels, as OpenShift assigns) is fine', 'allow', mutate(deployment, s => { s.securityContext.seLinuxOptions = {level: 's0:c123,c456'}; })],
+    ['AppArmor Unconfined on the pod', 'deny', mutate(daemonSet, s => { s.securityContext.appArmorProfile = {type: 'Unconfined'}; })],
+    ['AppArmor unconfined through the legacy annotation', 'deny', (() => { const p = podOf(daemonSet); p.metadata.annotations = {'container.apparmor.security.beta.kubernetes.io/kubelet-plugin': 'unconfined'}; return p; })()],
+    ['Windows hostProcess', 'deny', mutate(deployment, s => { s.securityContext.windowsOptions = {hostProcess: true}; })],
     ['a privileged init container', 'deny', mutate(deployment, s => { s.initContainers = [{name: 'init', image: 'x', securityContext: {privileged: true}}]; })],
     ['a privileged ephemeral (debug) container', 'deny', mutate(deployment, s => { s.ephemeralContainers = [{name: 'debug', image: 'x', securityContext: {privileged: true}}]; })],
   ];
