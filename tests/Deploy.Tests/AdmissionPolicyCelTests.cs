@@ -59,8 +59,10 @@ public sealed class AdmissionPolicyCelTests(RenderedChart chart)
 
     [Theory]
     [InlineData("1.32", "v1beta1")]
+    [InlineData("1.33", "v1beta1")]
     [InlineData("1.33", "v1beta2")]
     [InlineData("1.36", "v1")]
+    [InlineData("1.36", "v1beta2")]
     [InlineData("1.36", "v1beta1")]
     public void Resource_slice_writes_are_scoped_to_the_plugins_own_node(string kubernetes, string version) =>
         AssertVerdicts(Suite($"slices/{kubernetes}/{version}"), requireApplied: true);
