@@ -112,13 +112,9 @@ public class SimulatedBackendTests
         await using var node = new SimulatedNode(gpus: 1);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         await using var watch = node.Backend.WatchHealthAsync(cts.Token).GetAsyncEnumerator(cts.Token);
-        var next = watch.MoveNextAsync();
-        // Give the watcher a moment to subscribe; injection before subscription has no audience.
-        while (!next.IsCompleted)
-        {
-            node.Backend.InjectHealthEvent(new GpuHealthEvent("gpu-0", GpuHealthEventKind.DoubleBitEcc, 0, DateTimeOffset.UtcNow, "injected"));
-            await Task.WhenAny(next.AsTask(), Task.Delay(20));
-        }
+        // The first MoveNextAsync subscribes synchronously, so an injection right after it is seen.
+        var next = watch.MoveNextAsync().AsTask();
+        node.Backend.InjectHealthEvent(new GpuHealthEvent("gpu-0", GpuHealthEventKind.DoubleBitEcc, 0, DateTimeOffset.UtcNow, "injected"));
 
         Assert.True(await next);
         Assert.Equal(GpuHealthEventKind.DoubleBitEcc, watch.Current.Kind);
