@@ -66,6 +66,12 @@ public sealed class NvidiaMemorySession : IDeviceMemorySession
 
     public CudaDriver Driver => _cuda;
 
+    /// <summary>The session's stream, for callers (tests, benchmarks) that queue their own work.</summary>
+    public CudaStreamHandle Stream => _stream;
+
+    /// <summary>The device address of an allocation made by a CUDA session.</summary>
+    public static ulong DevicePointerOf(IDeviceAllocation allocation) => Own(allocation).DevicePointer;
+
     public (long FreeBytes, long TotalBytes) GetMemoryInfo()
     {
         MakeCurrent();
