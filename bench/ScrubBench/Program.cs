@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Options;
+using SecureDra.Nvml.Backends;
+using SecureDra.Nvml.Backends.Nvidia;
+using SecureDra.Nvml.Backends.Simulated;
+using SecureDra.Nvml.Scrubbing;
+using SecureDra.Observability.Metrics;
+
+// Scrub throughput.
+//   dotnet run -c Release --project bench/ScrubBench -- [simulated|nvidia|all] [--memory 512Mi] [--iterations 5] [--bandwidth-gbps N]
+// simulated: VramScrubber over one memory-mapped VRAM file against a raw memset (NativeMemory.Clear) of the
+//            same mapping, alternating in the same run after a warm-up that faults every page in.
+// nvidia:    scrub all free memory of GPU 0 and split the time into context set-up, allocation, memset,
+//            verification and free; memset/verify GB/s against the GPU's memory bandwidth.
+var mode = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
+var memory = ParseSize(Arg("--memory") ?? "512Mi");
+var iterations = int.Parse(Arg("--iterations") ?? "5", CultureInfo.InvariantCulture);
+var bandwidthOverride = Arg("--bandwidth-gbps") is { } b ? double.Parse(b, CultureInfo.InvariantCulture) : (double?)null;
+
+Console.WriteLine($"machine: {Environment.ProcessorCount} logical CPU(s), {RuntimeInformation.OSDescription}, .NET {Environment.Version}");
+if (mode is "simulated" or "all")
+{
+    await Simulated(memory, iterations);
+}
+
+if (mode is "nvidia" or "all")
+{
+    await Nvidia(iterations, bandwidthOverride);
+}
+
+return 0;
+
+string? Arg(string name)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}
+
+static long ParseSize(string s) =>
+    s.EndsWith("Gi", StringComparison.Ordinal) ? long.Parse(s[..^2], CultureInfo.InvariantCulture) << 30
+    : s.EndsWith("Mi", StringComparison.Ordinal) ? long.Parse(s[..^2], CultureInfo.InvariantCulture) << 20
+    : long.Parse(s, CultureInfo.InvariantCulture);
+
+static double GBps(long bytes, TimeSpan t) => bytes / t.TotalSeconds / 1e9;
+
+static VramScrubber Scrubber(IGpuBackend backend) =>
+    new(backend, Options.Create(new ScrubberOptions { Deadline = TimeSpan.FromMinutes(5) }), TimeProvider.System, new ScrubMetrics(new MetricsRegistry()));
+
+static async Task Simulated(long bytes, int iterations)
+{
+    var dir = Path.Combine(Path.GetTempPath(), "securedra-scrubbench-" + Environment.ProcessId);
+    try
+    {
+        await using var backend = new SimulatedGpuBackend(new SimulatedGpuOptions { DeviceCount = 1, MemoryBytes = bytes, VramDirectory = dir }, TimeProvider.System);
+        var device = (await backend.EnumerateAsync(CancellationToken.None))[0];
+        var scrubber = Scrubber(backend);
+        Console.WriteLine($"simulated: {bytes / (1 << 20)} MiB VRAM file, {iterations} iteration(s) after one warm-up each");
+
+        _ = await scrubber.ScrubAsync(device, CancellationToken.None); // faults every page of the sparse file in
+        _ = RawMemset(backend.VramPath(device.Name), bytes);
+
+        var zero = new List<double>();
+        var total = new List<double>();
+        var raw = new List<double>();
+        for (var i = 0; i < iterations; i++)
+        {
+            var report = await scrubber.ScrubAsync(device, CancellationToken.None);
+            if (!report.Succeeded)
+            {
+                throw new InvalidOperationException(report.FailureReason);
+            }
+
+            zero.Add(GBps(report.BytesZeroed, report.ZeroDuration));
+            total.Add(GBps(report.BytesZeroed, report.TotalDuration));
+            raw.Add(GBps(bytes, RawMemset(backend.VramPath(device.Name), bytes)));
+        }
+
+        double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  raw memset (NativeMemory.Clear, one call over the mapping):  median {Median(raw):F2} GB/s  [{string.Join(", ", raw.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))}]"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  scrub zero pass (parallel span clears):                     median {Median(zero):F2} GB/s  ratio to raw {Median(zero) / Median(raw):F2}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  scrub end to end (setup+alloc+zero+read-back verify+free):  median {Median(total):F2} GB/s  ratio to raw {Median(total) / Median(raw):F2}"));
+    }
+    finally
+    {
+        Directory.Delete(dir, recursive: true);
+    }
+}
+
+static unsafe TimeSpan RawMemset(string path, long bytes)
+{
+    using var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.ReadWrite);
+    using var view = file.CreateViewAccessor(0, bytes, MemoryMappedFileAccess.ReadWrite);
+    byte* p = null;
+    view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
+    try
+    {
+        var start = Stopwatch.GetTimestamp();
+        NativeMemory.Clear(p + view.PointerOffset, (nuint)bytes);
+        return Stopwatch.GetElapsedTime(start);
+    }
+    finally
+    {
+        view.SafeMemoryMappedViewHandle.ReleasePointer();
+    }
+}
+
+static async Task Nvidia(int iterations, double? bandwidthOverride)
+{
+    await using var backend = new NvidiaGpuBackend(new NvidiaBackendOptions(), TimeProvider.System);
+    IReadOnlyList<GpuDevice> devices;
+    try
+    {
+        devices = await backend.EnumerateAsync(CancellationToken.None);
+    }
+    catch (GpuBackendException e)
+    {
+        Console.WriteLine($"nvidia: no GPU available ({e.Message})");
+        return;
+    }
+
+    if (devices.Count == 0)
+    {
+        Console.WriteLine("nvidia: no GPU available (the driver reports 0 devices)");
+        return;
+    }
+
+    var device = devices[0];
+    var bandwidth = bandwidthOverride ?? PeakBandwidthGBps(device.ProductName);
+    Console.WriteLine($"nvidia: {device.ProductName} ({device.Uuid}, {device.PciBusId}), driver {device.DriverVersion}, CUDA {device.CudaDriverVersion}, " +
+        $"peak bandwidth {(bandwidth is { } bw ? bw.ToString("F0", CultureInfo.InvariantCulture) + " GB/s" : "unknown (pass --bandwidth-gbps)")}");
+    var scrubber = Scrubber(backend);
+    for (var i = 0; i <= iterations; i++)
+    {
+        var r = await scrubber.ScrubAsync(device, CancellationToken.None);
+        var memset = GBps(r.BytesZeroed, r.ZeroDuration);
+        var verify = GBps(r.BytesZeroed, r.VerifyDuration);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  {(i == 0 ? "warm-up" : $"run {i}")}: {(r.Succeeded ? "ok" : "FAILED " + r.FailureReason)} zeroed {r.BytesZeroed / 1e9:F2} GB of {r.FreeBytesBefore / 1e9:F2} GB free " +
+            $"(coverage {r.Coverage:P2}); set-up {r.SetupDuration.TotalMilliseconds:F1} ms, alloc {r.AllocateDuration.TotalMilliseconds:F1} ms, " +
+            $"memset {r.ZeroDuration.TotalMilliseconds:F1} ms ({memset:F0} GB/s{Pct(memset, bandwidth)}), verify {r.VerifyDuration.TotalMilliseconds:F1} ms ({verify:F0} GB/s{Pct(verify, bandwidth)}), " +
+            $"free {r.FreeDuration.TotalMilliseconds:F1} ms, total {r.TotalDuration.TotalMilliseconds:F1} ms"));
+    }
+
+    static string Pct(double gbps, double? peak) => peak is { } p ? string.Create(CultureInfo.InvariantCulture, $", {gbps / p:P0} of peak") : "";
+}
+
+// Published peak DRAM bandwidth by product (NVML does not report it directly).
+static double? PeakBandwidthGBps(string product) => product switch
+{
+    _ when product.Contains("H200", StringComparison.Ordinal) => 4800,
+    _ when product.Contains("H100", StringComparison.Ordinal) && product.Contains("PCIe", StringComparison.Ordinal) => 2000,
+    _ when product.Contains("H100", StringComparison.Ordinal) => 3350,
+    _ when product.Contains("A100", StringComparison.Ordinal) && product.Contains("80GB", StringComparison.Ordinal) => 2039,
+    _ when product.Contains("A100", StringComparison.Ordinal) => 1555,
+    _ when product.Contains("L40S", StringComparison.Ordinal) => 864,
+    _ => null,
+};
