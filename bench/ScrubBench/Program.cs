@@ -10,7 +10,7 @@ using SecureDra.Nvml.Scrubbing;
 using SecureDra.Observability.Metrics;
 
 // Scrub throughput.
-//   dotnet run -c Release --project bench/ScrubBench -- [simulated|nvidia|all] [--memory 512Mi] [--iterations 5] [--bandwidth-gbps N]
+//   dotnet run -c Release --project bench/ScrubBench -- [simulated|nvidia|all] [--memory 512Mi] [--iterations 5] [--dir /tmp] [--bandwidth-gbps N]
 // simulated: VramScrubber over one memory-mapped VRAM file against a raw memset (NativeMemory.Clear) of the
 //            same mapping, alternating in the same run after a warm-up that faults every page in.
 // nvidia:    scrub all free memory of GPU 0 and split the time into context set-up, allocation, memset,
@@ -18,12 +18,13 @@ using SecureDra.Observability.Metrics;
 var mode = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 var memory = ParseSize(Arg("--memory") ?? "512Mi");
 var iterations = int.Parse(Arg("--iterations") ?? "5", CultureInfo.InvariantCulture);
+var baseDir = Arg("--dir") ?? Path.GetTempPath();
 var bandwidthOverride = Arg("--bandwidth-gbps") is { } b ? double.Parse(b, CultureInfo.InvariantCulture) : (double?)null;
 
 Console.WriteLine($"machine: {Environment.ProcessorCount} logical CPU(s), {RuntimeInformation.OSDescription}, .NET {Environment.Version}");
 if (mode is "simulated" or "all")
 {
-    await Simulated(memory, iterations);
+    await Simulated(memory, iterations, baseDir);
 }
 
 if (mode is "nvidia" or "all")
@@ -49,15 +50,15 @@ static double GBps(long bytes, TimeSpan t) => bytes / t.TotalSeconds / 1e9;
 static VramScrubber Scrubber(IGpuBackend backend) =>
     new(backend, Options.Create(new ScrubberOptions { Deadline = TimeSpan.FromMinutes(5) }), TimeProvider.System, new ScrubMetrics(new MetricsRegistry()));
 
-static async Task Simulated(long bytes, int iterations)
+static async Task Simulated(long bytes, int iterations, string baseDir)
 {
-    var dir = Path.Combine(Path.GetTempPath(), "securedra-scrubbench-" + Environment.ProcessId);
+    var dir = Path.Combine(baseDir, "securedra-scrubbench-" + Environment.ProcessId);
     try
     {
         await using var backend = new SimulatedGpuBackend(new SimulatedGpuOptions { DeviceCount = 1, MemoryBytes = bytes, VramDirectory = dir }, TimeProvider.System);
         var device = (await backend.EnumerateAsync(CancellationToken.None))[0];
         var scrubber = Scrubber(backend);
-        Console.WriteLine($"simulated: {bytes / (1 << 20)} MiB VRAM file, {iterations} iteration(s) after one warm-up each");
+        Console.WriteLine($"simulated: {bytes / (1 << 20)} MiB VRAM file in {baseDir}, {iterations} iteration(s) after one warm-up each");
 
         _ = await scrubber.ScrubAsync(device, CancellationToken.None); // faults every page of the sparse file in
         _ = RawMemset(backend.VramPath(device.Name), bytes);

@@ -101,7 +101,11 @@ public sealed unsafe class SimulatedMemorySession : IDeviceMemorySession
         return IsZero(_base + a.Offset, a.Bytes);
     }
 
-    public void Synchronize() => _view.Flush();
+    /// <summary>
+    /// Nothing to wait for: stores to a shared mapping are visible to every other mapping and read() of
+    /// the file at once. No msync: durability is not the point and would write the whole "VRAM" to disk.
+    /// </summary>
+    public void Synchronize() => ObjectDisposedException.ThrowIf(_disposed, this);
 
     /// <summary>Zeroes a range of the mapping with span clears (vectorized memset), in parallel chunks.</summary>
     public static void Clear(byte* start, long bytes)
