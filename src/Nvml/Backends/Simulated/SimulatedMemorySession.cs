@@ -49,7 +49,11 @@ public sealed unsafe class SimulatedMemorySession : IDeviceMemorySession
         byte* p = null;
         _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
         _base = p + _view.PointerOffset;
+        Populated = LinuxMemoryAdvice.TryPopulateWrite(p, size + _view.PointerOffset);
     }
+
+    /// <summary>True when the kernel pre-faulted the whole mapping (MADV_POPULATE_WRITE).</summary>
+    public bool Populated { get; }
 
     public string Method => "mmap-parallel-clear+readback";
 
