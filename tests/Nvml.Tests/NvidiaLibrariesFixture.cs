@@ -10,8 +10,6 @@ namespace SecureDra.Nvml.Tests;
 /// </summary>
 public sealed class NvidiaLibrariesFixture : IDisposable
 {
-    private readonly bool _nvidiactlExistedBefore = File.Exists("/dev/nvidiactl");
-
     public NvidiaLibrariesFixture()
     {
         if (!Loadable("libnvidia-ml.so.1") || !Loadable("libcuda.so.1"))
@@ -32,7 +30,8 @@ public sealed class NvidiaLibrariesFixture : IDisposable
 
     public void Dispose()
     {
-        if (!DriverLoaded && !_nvidiactlExistedBefore && File.Exists("/dev/nvidiactl"))
+        // Without a kernel driver the node is useless and only exists because the libraries made it as root.
+        if (!DriverLoaded && File.Exists("/dev/nvidiactl"))
         {
             File.Delete("/dev/nvidiactl");
         }

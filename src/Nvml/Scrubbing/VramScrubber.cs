@@ -155,12 +155,28 @@ public sealed class VramScrubber : IVramScrubber
         }
         finally
         {
+            // Freeing can fail too (a sticky CUDA error, a lost device): that is a failed scrub, never an escape.
             foreach (var allocation in allocations)
             {
-                allocation.Dispose();
+                try
+                {
+                    allocation.Dispose();
+                }
+                catch (Exception e) when (e is GpuBackendException or IOException or ObjectDisposedException)
+                {
+                    failure ??= $"free phase failed: {e.Message}";
+                }
             }
 
-            session?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            try
+            {
+                session?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+            catch (Exception e) when (e is GpuBackendException or IOException or ObjectDisposedException)
+            {
+                failure ??= $"free phase failed: {e.Message}";
+            }
+
             phase.EndFree();
         }
 

@@ -13,8 +13,15 @@ internal sealed class NvidiaAllocation(NvidiaMemorySession session, CudaDeviceMe
     {
         if (!Memory.IsClosed)
         {
-            session.MakeCurrent();
-            Memory.Dispose();
+            try
+            {
+                session.MakeCurrent();
+            }
+            finally
+            {
+                // Release even when the context could not be made current: the handle must not leak.
+                Memory.Dispose();
+            }
         }
     }
 }
