@@ -1,17 +1,178 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using SecureDra.KubeletPlugin.Hosting;
+using SecureDra.Nvml;
+using SecureDra.Nvml.Backends;
+using SecureDra.Nvml.Scrubbing;
+using Serilog;
+using Serilog.Events;
+using Serilog.Formatting.Compact;
 
 namespace SecureDra.Cli.Commands;
 
+/// <summary>
+/// <c>securedra scrub --device &lt;uuid|index|name|all&gt;[,…]</c>: scrubs and verifies the devices now,
+/// in parallel, and prints the reports (table, or JSON with <c>--output json</c>). Exit 0 when every
+/// scrub succeeded, 1 when any failed or was refused (or the backend could not start), 2 on bad flags.
+/// Structured scrub events go to stderr as compact JSON.
+/// </summary>
 internal static class ScrubCommand
 {
     public static Command Create()
     {
-        var command = new Command("scrub", "Scrub and verify GPU memory now, and print the report.");
-        command.SetAction(_ =>
+        var device = new Option<string?>("--device") { Description = "Device(s) to scrub: uuid, index, name (gpu-0) or all; comma-separated (env SCRUB_DEVICE)" };
+        var output = new Option<string?>("--output") { Description = "table or json (env SCRUB_OUTPUT; default table)" };
+        var gpu = new GpuBackendFlags();
+        var command = new Command("scrub", "Scrub and verify GPU memory now, and print the report.") { device, output };
+        gpu.AddTo(command);
+        command.SetAction(async (parseResult, cancellationToken) =>
         {
-            Console.Error.WriteLine("scrub: not implemented yet");
-            return 2;
+            GpuBackendOptions options;
+            string selector;
+            bool json;
+            try
+            {
+                options = gpu.Bind(parseResult, Path.Combine(new KubeletPluginOptions().PluginDataDirectory, "simulated-vram"));
+                selector = parseResult.GetValue(device) ?? Environment.GetEnvironmentVariable("SCRUB_DEVICE")
+                    ?? throw new ArgumentException("--device: required (uuid, index, name or all)");
+                json = (parseResult.GetValue(output) ?? Environment.GetEnvironmentVariable("SCRUB_OUTPUT") ?? "table") switch
+                {
+                    "table" => false,
+                    "json" => true,
+                    var other => throw new ArgumentException($"--output: must be table or json, got \"{other}\""),
+                };
+            }
+            catch (ArgumentException e)
+            {
+                await Console.Error.WriteLineAsync($"scrub: {e.Message}").ConfigureAwait(false);
+                return 2;
+            }
+
+            return await RunAsync(options, selector, json, cancellationToken).ConfigureAwait(false);
         });
         return command;
     }
+
+    private static async Task<int> RunAsync(GpuBackendOptions options, string selector, bool json, CancellationToken cancellationToken)
+    {
+        var services = new ServiceCollection();
+        var serilog = new LoggerConfiguration()
+            .MinimumLevel.Information()
+            .WriteTo.Console(new CompactJsonFormatter(), standardErrorFromLevel: LogEventLevel.Verbose)
+            .CreateLogger();
+        services.AddLogging(b => b.AddSerilog(serilog, dispose: true));
+        services.AddGpuLayer(options);
+        await using var provider = services.BuildServiceProvider();
+        var backend = provider.GetRequiredService<IGpuBackend>();
+        var scrubber = provider.GetRequiredService<IVramScrubber>();
+
+        IReadOnlyList<GpuDevice> all;
+        try
+        {
+            all = await backend.EnumerateAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (GpuBackendException e)
+        {
+            await Console.Error.WriteLineAsync($"scrub: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+
+        List<GpuDevice> selected;
+        try
+        {
+            selected = Select(all, selector);
+        }
+        catch (ArgumentException e)
+        {
+            await Console.Error.WriteLineAsync($"scrub: {e.Message}").ConfigureAwait(false);
+            return 2;
+        }
+
+        var rows = await Task.WhenAll(selected.Select(d => ScrubOneAsync(scrubber, d, cancellationToken))).ConfigureAwait(false);
+        await Console.Out.WriteAsync(json
+            ? JsonSerializer.Serialize(new ScrubOutput(backend.Kind, rows), ScrubOutputJsonContext.Default.ScrubOutput) + Environment.NewLine
+            : Table(rows)).ConfigureAwait(false);
+        return rows.All(r => r.Succeeded) ? 0 : 1;
+    }
+
+    private static async Task<ScrubRow> ScrubOneAsync(IVramScrubber scrubber, GpuDevice device, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return ScrubRow.From(await scrubber.ScrubAsync(device, cancellationToken).ConfigureAwait(false));
+        }
+        catch (ScrubRefusedException e)
+        {
+            return new ScrubRow(device.Name, device.Uuid, false, false, "refused", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, e.Message);
+        }
+    }
+
+    internal static List<GpuDevice> Select(IReadOnlyList<GpuDevice> devices, string selector)
+    {
+        if (selector.Trim() == "all")
+        {
+            return [.. devices];
+        }
+
+        var result = new List<GpuDevice>();
+        foreach (var token in selector.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            var match = devices.FirstOrDefault(d =>
+                string.Equals(d.Uuid, token, StringComparison.OrdinalIgnoreCase)
+                || d.Name == token
+                || (int.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out var index) && d.Index == index))
+                ?? throw new ArgumentException($"--device: no device matches \"{token}\" (devices: {string.Join(", ", devices.Select(d => d.Name))})");
+            if (!result.Contains(match))
+            {
+                result.Add(match);
+            }
+        }
+
+        return result.Count > 0 ? result : throw new ArgumentException("--device: empty selection");
+    }
+
+    private static string Table(IReadOnlyList<ScrubRow> rows)
+    {
+        var header = new[] { "DEVICE", "UUID", "RESULT", "VERIFIED", "ZEROED", "FREE", "COVERAGE", "SETUP", "ALLOC", "ZERO", "VERIFY", "FREE-T", "TOTAL", "METHOD", "REASON" };
+        var lines = rows.Select(r => new[]
+        {
+            r.Device, r.Uuid, r.Succeeded ? "OK" : "FAILED", r.Verified ? "yes" : "no",
+            Bytes(r.BytesZeroed), Bytes(r.FreeBytesBefore), r.Coverage.ToString("P2", CultureInfo.InvariantCulture),
+            Ms(r.SetupMs), Ms(r.AllocateMs), Ms(r.ZeroMs), Ms(r.VerifyMs), Ms(r.FreeMs), Ms(r.TotalMs), r.Method, r.FailureReason ?? "",
+        }).ToList();
+        var widths = header.Select((h, i) => Math.Max(h.Length, lines.Count == 0 ? 0 : lines.Max(l => l[i].Length))).ToArray();
+        var sb = new System.Text.StringBuilder();
+        foreach (var line in lines.Prepend(header))
+        {
+            sb.AppendLine(string.Join("  ", line.Select((cell, i) => cell.PadRight(widths[i]))).TrimEnd());
+        }
+
+        return sb.ToString();
+    }
+
+    private static string Ms(double ms) => ms.ToString("F1", CultureInfo.InvariantCulture) + "ms";
+
+    private static string Bytes(long bytes) => bytes >= 1L << 30
+        ? (bytes / (double)(1L << 30)).ToString("F2", CultureInfo.InvariantCulture) + "Gi"
+        : (bytes / (double)(1L << 20)).ToString("F1", CultureInfo.InvariantCulture) + "Mi";
 }
+
+/// <summary>One device's result as printed: a <see cref="ScrubReport"/> with durations in milliseconds.</summary>
+internal sealed record ScrubRow(
+    string Device, string Uuid, bool Succeeded, bool Verified, string Method, long TotalBytes, long FreeBytesBefore, long BytesZeroed, double Coverage,
+    double SetupMs, double AllocateMs, double ZeroMs, double VerifyMs, double FreeMs, double TotalMs, string? FailureReason)
+{
+    public static ScrubRow From(ScrubReport r) => new(r.DeviceName, r.DeviceUuid, r.Succeeded, r.Verified, r.Method, r.TotalBytes, r.FreeBytesBefore,
+        r.BytesZeroed, r.Coverage, r.SetupDuration.TotalMilliseconds, r.AllocateDuration.TotalMilliseconds, r.ZeroDuration.TotalMilliseconds,
+        r.VerifyDuration.TotalMilliseconds, r.FreeDuration.TotalMilliseconds, r.TotalDuration.TotalMilliseconds, r.FailureReason);
+}
+
+internal sealed record ScrubOutput(string Backend, IReadOnlyList<ScrubRow> Reports);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
+[JsonSerializable(typeof(ScrubOutput))]
+internal sealed partial class ScrubOutputJsonContext : JsonSerializerContext;

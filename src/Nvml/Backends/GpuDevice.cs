@@ -17,4 +17,8 @@ public sealed record GpuDevice(
     string? PciBusId,
     int Minor,
     long MemoryBytes,
-    IReadOnlyList<string> DeviceNodePaths);
+    IReadOnlyList<string> DeviceNodePaths)
+{
+    /// <summary>True when the device reports MIG mode enabled (NVIDIA backend; always false when simulated).</summary>
+    public bool MigEnabled { get; init; }
+}

@@ -1,0 +1,32 @@
+namespace SecureDra.Nvml.Backends.Simulated;
+
+/// <summary>
+/// Faults injected into one simulated GPU. Stored as <c>DIR/&lt;device&gt;.faults.json</c> (see
+/// <see cref="SimulatedFaultFile"/>) and re-read on every operation, so a test can change them while
+/// another process (a running <c>securedra kubelet-plugin</c>) uses the device. Every field is optional.
+/// </summary>
+public sealed record SimulatedFaults
+{
+    public static SimulatedFaults None { get; } = new();
+
+    /// <summary>Compute processes that "still run": the scrubber must refuse.</summary>
+    public IReadOnlyList<SimulatedProcess>? RunningProcesses { get; init; }
+
+    /// <summary>Every allocation reports out-of-memory.</summary>
+    public bool FailAllocations { get; init; }
+
+    /// <summary>Only this fraction (0..1) of the memory can be allocated although all of it is reported free.</summary>
+    public double? AllocatableFraction { get; init; }
+
+    /// <summary>Each zero and verify operation takes this much longer (slow memory; drives deadline overruns).</summary>
+    public int MemoryDelayMs { get; init; }
+
+    /// <summary>A stuck byte survives zeroing, so the read-back verification finds a mismatch.</summary>
+    public bool FailVerification { get; init; }
+
+    /// <summary>Opening a memory session fails as if the device had fallen off the bus.</summary>
+    public bool FailSession { get; init; }
+
+    /// <summary>Health events to emit, in order; a watcher emits each entry once (appending emits the new ones).</summary>
+    public IReadOnlyList<SimulatedHealthEventSpec>? HealthEvents { get; init; }
+}

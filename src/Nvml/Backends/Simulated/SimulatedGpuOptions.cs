@@ -1,0 +1,43 @@
+namespace SecureDra.Nvml.Backends.Simulated;
+
+/// <summary>Shape of the simulated node: how many GPUs, how much "VRAM" each, and where the backing files live.</summary>
+public sealed record SimulatedGpuOptions
+{
+    public const int MaxDeviceCount = 64;
+    public const long MinMemoryBytes = 64 * 1024;
+    public const long MaxMemoryBytes = 1L << 40;
+
+    public int DeviceCount { get; init; } = 8;
+
+    public long MemoryBytes { get; init; } = 256L * 1024 * 1024;
+
+    /// <summary>Directory holding <c>&lt;device&gt;.vram</c> and <c>&lt;device&gt;.faults.json</c>.</summary>
+    public string VramDirectory { get; init; } = Path.Combine(Path.GetTempPath(), "securedra-simulated-vram");
+
+    /// <summary>How often the health watcher re-reads the fault files.</summary>
+    public TimeSpan HealthPollInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the field and its limit.</summary>
+    public void Validate()
+    {
+        if (DeviceCount is < 1 or > MaxDeviceCount)
+        {
+            throw new ArgumentException($"simulated-gpus: must be between 1 and {MaxDeviceCount}, got {DeviceCount}");
+        }
+
+        if (MemoryBytes is < MinMemoryBytes or > MaxMemoryBytes || MemoryBytes % 4096 != 0)
+        {
+            throw new ArgumentException($"simulated-memory: must be a multiple of 4096 between {MinMemoryBytes} and {MaxMemoryBytes} bytes, got {MemoryBytes}");
+        }
+
+        if (string.IsNullOrWhiteSpace(VramDirectory))
+        {
+            throw new ArgumentException("simulated-vram-dir: must not be empty");
+        }
+
+        if (HealthPollInterval <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"health poll interval must be positive, got {HealthPollInterval}");
+        }
+    }
+}

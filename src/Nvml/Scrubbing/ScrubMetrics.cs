@@ -1,0 +1,30 @@
+using SecureDra.Observability.Metrics;
+
+namespace SecureDra.Nvml.Scrubbing;
+
+/// <summary>The scrubber's Prometheus series (evidence for invariant 5).</summary>
+public sealed class ScrubMetrics
+{
+    private readonly Counter _scrubs;
+    private readonly Counter _bytes;
+    private readonly Histogram _duration;
+
+    public ScrubMetrics(MetricsRegistry registry)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        _scrubs = registry.Counter("securedra_scrubs_total", "VRAM scrubs by outcome (succeeded, failed, refused).", "backend", "outcome");
+        _bytes = registry.Counter("securedra_scrub_bytes_total", "Bytes zeroed and verified by VRAM scrubs.", "backend");
+        _duration = registry.Histogram("securedra_scrub_duration_seconds", "Wall time of VRAM scrubs.", MetricsRegistry.LatencyBuckets, "backend", "outcome");
+    }
+
+    public void Record(string backend, ScrubReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var outcome = report.Succeeded ? "succeeded" : "failed";
+        _scrubs.Inc(backend, outcome);
+        _bytes.Add(report.BytesZeroed, backend);
+        _duration.Observe(report.TotalDuration.TotalSeconds, backend, outcome);
+    }
+
+    public void RecordRefused(string backend) => _scrubs.Inc(backend, "refused");
+}
