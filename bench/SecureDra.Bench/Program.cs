@@ -1,1 +1,0 @@
-Console.WriteLine("bench: see docs/performance.md");
