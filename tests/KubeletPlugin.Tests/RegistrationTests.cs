@@ -102,7 +102,7 @@ public class RegistrationTests
         var body = JsonNode.Parse(await red.Content.ReadAsStringAsync())!;
         Assert.False(body["ready"]!.GetValue<bool>());
         Assert.Equal("rejected", body["registration"]!["state"]!.GetValue<string>());
-        Assert.Contains("not supported", body["registration"]!["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("none of the versions", body["registration"]!["error"]!.GetValue<string>(), StringComparison.Ordinal);
 
         // Still serving: a good kubelet registers it afterwards and readiness recovers.
         await using var good = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = plugin.Options.KubeletRegistrarDirectoryPath });

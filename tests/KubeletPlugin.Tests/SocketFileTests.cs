@@ -30,10 +30,10 @@ public class SocketFileTests
         Directory.CreateDirectory(layout.PluginDataDirectory);
         foreach (var path in new[] { layout.RegistrationSocketPath, layout.DraSocketPath })
         {
-            // Bind and close without unlinking: exactly what a SIGKILLed server leaves behind.
-            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            socket.Bind(new UnixDomainSocketEndPoint(path));
-            socket.Listen();
+            // Bind, listen and exit without unlinking: what a SIGKILLed server leaves behind (.NET unlinks on dispose, so use python).
+            using var python = System.Diagnostics.Process.Start("/usr/bin/python3", ["-c", "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1)", path])!;
+            await python.WaitForExitAsync();
+            Assert.Equal(0, python.ExitCode);
         }
 
         Assert.True(File.Exists(layout.DraSocketPath));

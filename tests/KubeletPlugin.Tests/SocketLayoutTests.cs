@@ -27,7 +27,7 @@ public class SocketLayoutTests
     [Fact]
     public void First_fallback_hashes_the_pod_uid()
     {
-        var registrar = "/r/" + new string('x', 40);
+        var registrar = "/r/" + new string('x', 45);
         var layout = PluginSocketLayout.Resolve(new KubeletPluginOptions { NodeName = "n", PodUid = PodUid, KubeletRegistrarDirectoryPath = registrar, KubeletPluginsDirectoryPath = "/p/" + new string('y', 50) });
         var hash8 = B64(SHA256.HashData(Encoding.UTF8.GetBytes(PodUid)).AsSpan(0, 8).ToArray());
         Assert.Equal($"{registrar}/gpu.nvidia.com-{hash8}-reg.sock", layout.RegistrationSocketPath);
@@ -38,10 +38,13 @@ public class SocketLayoutTests
     [Fact]
     public void Second_fallback_hashes_driver_and_pod_uid()
     {
-        var registrar = "/r/" + new string('x', 60);
-        var layout = PluginSocketLayout.Resolve(new KubeletPluginOptions { NodeName = "n", PodUid = PodUid, KubeletRegistrarDirectoryPath = registrar });
-        var hash16 = B64(SHA256.HashData(Encoding.UTF8.GetBytes("gpu.nvidia.com\0" + PodUid)).AsSpan(0, 16).ToArray());
+        // The second fall-back only helps with long driver names: it replaces the driver name too.
+        const string driver = "averyveryverylongdrivername.example.com";
+        var registrar = "/r/" + new string('x', 55);
+        var layout = PluginSocketLayout.Resolve(new KubeletPluginOptions { NodeName = "n", DriverName = driver, PodUid = PodUid, KubeletRegistrarDirectoryPath = registrar });
+        var hash16 = B64(SHA256.HashData(Encoding.UTF8.GetBytes(driver + "\0" + PodUid)).AsSpan(0, 16).ToArray());
         Assert.Equal($"{registrar}/dra-{hash16}-reg.sock", layout.RegistrationSocketPath);
+        Assert.Equal(22, hash16.Length);
         Assert.True(Encoding.UTF8.GetByteCount(layout.RegistrationSocketPath) <= PluginSocketLayout.MaxSocketPathBytes);
     }
 

@@ -20,11 +20,13 @@ public sealed record KubeletPluginOptions
     public string PluginDataDirectory => Path.Combine(KubeletPluginsDirectoryPath, DriverName);
 
     /// <summary>
-    /// How long an idle connection may stay open. Infinite by default: the kubelet keeps one
+    /// How long an idle connection may stay open: ten years, in effect never. The kubelet keeps one
     /// connection per plugin and treats its loss as the plugin going away (slices wiped 30 s later),
-    /// so Kestrel's default of 130 s must not apply. Tests shorten it to prove the setting is live.
+    /// so Kestrel's default of 130 s must not apply. Not <see cref="Timeout.InfiniteTimeSpan"/>:
+    /// Kestrel stores that as <see cref="TimeSpan.MaxValue"/> and, measured with Kestrel 10, then drops
+    /// an idle HTTP/2 connection within seconds (the deadline arithmetic overflows).
     /// </summary>
-    public TimeSpan ConnectionIdleTimeout { get; init; } = Timeout.InfiniteTimeSpan;
+    public TimeSpan ConnectionIdleTimeout { get; init; } = TimeSpan.FromDays(3650);
 
     /// <summary>HTTP/2 PING interval on idle connections, to find dead peers without dropping live ones.</summary>
     public TimeSpan Http2KeepAlivePingDelay { get; init; } = TimeSpan.FromSeconds(60);
