@@ -16,9 +16,9 @@ var aot = Arg("--aot") ?? (File.Exists("/tmp/aot/securedra") ? "/tmp/aot/secured
 var runs = int.Parse(Arg("--runs") ?? "7", CultureInfo.InvariantCulture);
 
 Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
-foreach (var (name, file, args) in new[] { ("JIT", "dotnet", jit is null ? null : new[] { jit }), ("AOT", aot, Array.Empty<string>()) })
+foreach (var (name, file, prefix) in new[] { ("JIT", "dotnet", jit is null ? null : new[] { jit }), ("AOT", aot, Array.Empty<string>()) })
 {
-    if (file is null || args is null || (name == "JIT" && !File.Exists(args[0])) || (name == "AOT" && !File.Exists(file)))
+    if (file is null || prefix is null || (name == "JIT" && !File.Exists(prefix[0])) || (name == "AOT" && !File.Exists(file)))
     {
         Console.WriteLine($"{name}: skipped (binary not found)");
         continue;
@@ -27,14 +27,14 @@ foreach (var (name, file, args) in new[] { ("JIT", "dotnet", jit is null ? null 
     var starts = new List<double>();
     for (var i = 0; i < runs; i++)
     {
-        await using var plugin = await PluginProcess.StartAsync(file, args);
+        await using var plugin = await PluginProcess.StartAsync(file, prefix);
         starts.Add(plugin.StartupMs);
     }
 
     starts.Sort();
     Console.WriteLine($"{name}: start→GetInfo median {starts[starts.Count / 2]:F0} ms (min {starts[0]:F0}, max {starts[^1]:F0}, n={runs})");
 
-    await using (var plugin = await PluginProcess.StartAsync(file, args))
+    await using (var plugin = await PluginProcess.StartAsync(file, prefix))
     {
         var rssBefore = plugin.RssKiB();
         using var reg = UnixSocketGrpcChannel.Create(plugin.RegistrationSocket);
