@@ -173,3 +173,24 @@ public sealed class PipelineResultTests
             throw new InvalidOperationException("disk on fire");
     }
 }
+
+public sealed class HostHookTests
+{
+    [Fact]
+    public async Task Service_collection_hook_replaces_the_default_pipeline()
+    {
+        using var dir = TempDir.Create();
+        var options = TestPlugin.DefaultOptions(dir);
+        await using var app = KubeletPluginHost.Build(options, (IServiceCollection services) => services.AddSingleton<IClaimPipeline, EchoPipeline>());
+        Assert.IsType<EchoPipeline>(app.Services.GetRequiredService<IClaimPipeline>());
+    }
+
+    private sealed class EchoPipeline : IClaimPipeline
+    {
+        public Task<IReadOnlyDictionary<string, ClaimPrepareResult>> PrepareAsync(IReadOnlyList<ClaimRef> claims, CancellationToken cancellationToken) =>
+            Task.FromResult<IReadOnlyDictionary<string, ClaimPrepareResult>>(claims.ToDictionary(c => c.Uid, _ => new ClaimPrepareResult([], null)));
+
+        public Task<IReadOnlyDictionary<string, ClaimUnprepareResult>> UnprepareAsync(IReadOnlyList<ClaimRef> claims, CancellationToken cancellationToken) =>
+            Task.FromResult<IReadOnlyDictionary<string, ClaimUnprepareResult>>(claims.ToDictionary(c => c.Uid, _ => ClaimUnprepareResult.Ok));
+    }
+}

@@ -27,9 +27,18 @@ public sealed partial class SocketLifecycle(
 
         lifetime.ApplicationStarted.Register(() =>
         {
-            files.ClaimBoundSocket(layout.DraSocketPath);
-            files.ClaimBoundSocket(layout.RegistrationSocketPath);
-            LogListening(layout.RegistrationSocketPath, layout.DraSocketPath);
+            try
+            {
+                files.ClaimBoundSocket(layout.DraSocketPath);
+                files.ClaimBoundSocket(layout.RegistrationSocketPath);
+                LogListening(layout.RegistrationSocketPath, layout.DraSocketPath);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Serving with looser socket modes is not acceptable: stop, the restart tries again.
+                LogClaimFailed(ex);
+                lifetime.StopApplication();
+            }
         });
         lifetime.ApplicationStopping.Register(() => files.RemoveOwned(layout.RegistrationSocketPath));
         lifetime.ApplicationStopped.Register(() =>
@@ -42,4 +51,7 @@ public sealed partial class SocketLifecycle(
 
     [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "Kubelet plugin listening: registration {RegistrationSocket}, DRA {DraSocket}")]
     private partial void LogListening(string registrationSocket, string draSocket);
+
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Critical, Message = "Could not set socket modes to 0600; stopping")]
+    private partial void LogClaimFailed(Exception exception);
 }
