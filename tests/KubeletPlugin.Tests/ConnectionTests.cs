@@ -40,7 +40,7 @@ public class ConnectionTests
         using var channel = plugin.DraChannel(() => Interlocked.Increment(ref connects));
         var client = new V1.DRAPlugin.DRAPluginClient(channel);
         await client.NodePrepareResourcesAsync(new V1.NodePrepareResourcesRequest());
-        await Task.Delay(TimeSpan.FromSeconds(3)); // Kestrel checks timeouts once a second
+        await Task.Delay(TimeSpan.FromSeconds(2)); // Kestrel checks timeouts once a second
         await client.NodePrepareResourcesAsync(new V1.NodePrepareResourcesRequest());
         return Volatile.Read(ref connects);
     }
