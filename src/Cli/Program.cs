@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SecureDra.Cli.Commands;
+using SecureDra.Cli.Hosting;
 
 // One executable, one subcommand per component. Each subcommand owns its flags in its own file.
 var root = new RootCommand("SecureDra: a hardened Kubernetes DRA driver for NVIDIA GPUs.")
@@ -13,4 +14,5 @@ var root = new RootCommand("SecureDra: a hardened Kubernetes DRA driver for NVID
     ScrubCommand.Create(),
 };
 
-return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+// Bad flags: one line on stderr, exit code 2 (CliInvocation).
+return await CliInvocation.InvokeAsync(root, args).ConfigureAwait(false);

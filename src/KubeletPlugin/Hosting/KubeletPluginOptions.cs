@@ -18,4 +18,19 @@ public sealed record KubeletPluginOptions
 
     /// <summary>The plugin's own data dir: <c>&lt;plugins dir&gt;/&lt;driver&gt;</c>; holds the DRA socket and the checkpoint.</summary>
     public string PluginDataDirectory => Path.Combine(KubeletPluginsDirectoryPath, DriverName);
+
+    /// <summary>
+    /// How long an idle connection may stay open: ten years, in effect never. The kubelet keeps one
+    /// connection per plugin and treats its loss as the plugin going away (slices wiped 30 s later),
+    /// so Kestrel's default of 130 s must not apply. Not <see cref="Timeout.InfiniteTimeSpan"/>:
+    /// Kestrel stores that as <see cref="TimeSpan.MaxValue"/> and, measured with Kestrel 10, then drops
+    /// an idle HTTP/2 connection within seconds (the deadline arithmetic overflows).
+    /// </summary>
+    public TimeSpan ConnectionIdleTimeout { get; init; } = TimeSpan.FromDays(3650);
+
+    /// <summary>HTTP/2 PING interval on idle connections, to find dead peers without dropping live ones.</summary>
+    public TimeSpan Http2KeepAlivePingDelay { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a peer may take to answer a PING before its connection is closed.</summary>
+    public TimeSpan Http2KeepAlivePingTimeout { get; init; } = TimeSpan.FromSeconds(20);
 }

@@ -1,0 +1,146 @@
+using System.Globalization;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using SecureDra.KubeletPlugin.Claims;
+using SecureDra.Observability.Metrics;
+
+namespace SecureDra.KubeletPlugin.Grpc;
+
+/// <summary>
+/// The one implementation behind both DRAPlugin versions: bounds the request, answers every
+/// requested UID exactly once (never one that was not requested), and hands admitted claims to
+/// <see cref="IClaimPipeline"/>. Too many claims is an InvalidArgument for the whole call.
+/// </summary>
+public sealed partial class DraRequestHandler
+{
+    private readonly IClaimPipeline _pipeline;
+    private readonly ILogger<DraRequestHandler> _logger;
+    private readonly Counter _rejections;
+
+    public DraRequestHandler(IClaimPipeline pipeline, MetricsRegistry metrics, ILogger<DraRequestHandler> logger)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        _pipeline = pipeline;
+        _logger = logger;
+        _rejections = metrics.Counter(
+            "securedra_kubelet_claim_rejections_total",
+            "Claims refused before reaching the pipeline, by operation and reason.",
+            "operation", "reason");
+    }
+
+    public async Task<IReadOnlyDictionary<string, ClaimPrepareResult>> PrepareAsync(IReadOnlyList<WireClaim> claims, CancellationToken cancellationToken)
+    {
+        var admission = Admit("prepare", claims);
+        var results = new Dictionary<string, ClaimPrepareResult>(claims.Count, StringComparer.Ordinal);
+        foreach (var (uid, rejection) in admission.Rejected)
+        {
+            results[uid] = ClaimPrepareResult.Failed(rejection.Message);
+        }
+
+        if (admission.Admitted.Count == 0)
+        {
+            return results;
+        }
+
+        IReadOnlyDictionary<string, ClaimPrepareResult> outcome;
+        try
+        {
+            outcome = await _pipeline.PrepareAsync(admission.Admitted, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogPipelineFailed(ex, "prepare", admission.Admitted.Count);
+            outcome = new Dictionary<string, ClaimPrepareResult>(StringComparer.Ordinal);
+        }
+
+        foreach (var claim in admission.Admitted)
+        {
+            results[claim.Uid] = outcome.TryGetValue(claim.Uid, out var result) && result is not null
+                ? result
+                : ClaimPrepareResult.Failed("internal error: the plugin produced no result for this claim (see plugin log)");
+        }
+
+        WarnAboutUnrequested(outcome.Keys, results, "prepare");
+        return results;
+    }
+
+    public async Task<IReadOnlyDictionary<string, ClaimUnprepareResult>> UnprepareAsync(IReadOnlyList<WireClaim> claims, CancellationToken cancellationToken)
+    {
+        var admission = Admit("unprepare", claims);
+        var results = new Dictionary<string, ClaimUnprepareResult>(claims.Count, StringComparer.Ordinal);
+        foreach (var (uid, rejection) in admission.Rejected)
+        {
+            results[uid] = new ClaimUnprepareResult(rejection.Message);
+        }
+
+        if (admission.Admitted.Count == 0)
+        {
+            return results;
+        }
+
+        IReadOnlyDictionary<string, ClaimUnprepareResult> outcome;
+        try
+        {
+            outcome = await _pipeline.UnprepareAsync(admission.Admitted, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogPipelineFailed(ex, "unprepare", admission.Admitted.Count);
+            outcome = new Dictionary<string, ClaimUnprepareResult>(StringComparer.Ordinal);
+        }
+
+        foreach (var claim in admission.Admitted)
+        {
+            results[claim.Uid] = outcome.TryGetValue(claim.Uid, out var result) && result is not null
+                ? result
+                : new ClaimUnprepareResult("internal error: the plugin produced no result for this claim (see plugin log)");
+        }
+
+        WarnAboutUnrequested(outcome.Keys, results, "unprepare");
+        return results;
+    }
+
+    private ClaimBatchAdmission Admit(string operation, IReadOnlyList<WireClaim> claims)
+    {
+        if (claims.Count > ClaimRequestLimits.MaxClaimsPerRequest)
+        {
+            _rejections.Inc(operation, "too_many_claims");
+            LogTooManyClaims(operation, claims.Count, ClaimRequestLimits.MaxClaimsPerRequest);
+            throw new RpcException(new Status(
+                StatusCode.InvalidArgument,
+                $"claims: {claims.Count.ToString(CultureInfo.InvariantCulture)} claims exceed the limit of {ClaimRequestLimits.MaxClaimsPerRequest.ToString(CultureInfo.InvariantCulture)} per request"));
+        }
+
+        var admission = ClaimBatchAdmission.Admit(claims);
+        foreach (var (uid, rejection) in admission.Rejected)
+        {
+            _rejections.Inc(operation, rejection.Reason);
+            LogClaimRejected(operation, ClaimBatchAdmission.Quote(uid), rejection.Reason, rejection.Message);
+        }
+
+        return admission;
+    }
+
+    private void WarnAboutUnrequested<T>(IEnumerable<string> returned, Dictionary<string, T> requested, string operation)
+    {
+        foreach (var uid in returned)
+        {
+            if (!requested.ContainsKey(uid))
+            {
+                LogUnrequestedResult(operation, ClaimBatchAdmission.Quote(uid));
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Refused {Operation} claim {ClaimUid}: {Reason}: {Error}")]
+    private partial void LogClaimRejected(string operation, string claimUid, string reason, string error);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Refused {Operation} call with {ClaimCount} claims, over the limit of {Limit}")]
+    private partial void LogTooManyClaims(string operation, int claimCount, int limit);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Error, Message = "Claim pipeline threw during {Operation} of {ClaimCount} claims; each gets an error")]
+    private partial void LogPipelineFailed(Exception exception, string operation, int claimCount);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Error, Message = "Claim pipeline returned a {Operation} result for unrequested claim {ClaimUid}; dropped")]
+    private partial void LogUnrequestedResult(string operation, string claimUid);
+}

@@ -1,0 +1,123 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using SecureDra.KubeletPlugin.Claims;
+using SecureDra.KubeletPlugin.Grpc;
+using SecureDra.KubeletPlugin.Registration;
+using SecureDra.Observability.Metrics;
+
+namespace SecureDra.KubeletPlugin.Hosting;
+
+/// <summary>
+/// Builds the kubelet plugin: Kestrel, HTTP/2 only (h2c prior knowledge) on the registration and DRA
+/// Unix sockets, HTTP/1.1 on the optional probe endpoint.
+/// <para>
+/// Extension point: <paramref name="configure"/> runs after the defaults are registered, so a
+/// registration there wins — e.g. <c>b =&gt; b.Services.AddSingleton&lt;IClaimPipeline, NodeClaimPipeline&gt;()</c>,
+/// hosted services, readiness checks (<see cref="IPluginReadinessCheck"/>), more
+/// <see cref="AdvertisedService"/> entries, logging providers.
+/// </para>
+/// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public static class KubeletPluginHost
+{
+    /// <summary>Validates <paramref name="options"/> (throws <see cref="KubeletPluginConfigurationException"/>) and builds the host; nothing is bound until it starts.</summary>
+    public static WebApplication Build(KubeletPluginOptions options, Action<WebApplicationBuilder>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = KubeletPluginOptionsValidator.Validate(options);
+        if (errors.Count > 0)
+        {
+            throw new KubeletPluginConfigurationException(errors[0]);
+        }
+
+        var layout = PluginSocketLayout.Resolve(options);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = [],
+            ApplicationName = "securedra-kubelet-plugin",
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+
+        AddDefaults(builder.Services, options, layout);
+        configure?.Invoke(builder);
+        ConfigureKestrel(builder, options, layout);
+
+        var app = builder.Build();
+        app.UseMiddleware<ListenerScopeMiddleware>();
+        app.MapGrpcService<RegistrationService>();
+        app.MapGrpcService<V1DraPluginService>();
+        app.MapGrpcService<V1Beta1DraPluginService>();
+        var probes = app.Services.GetRequiredService<HttpProbeEndpoints>();
+        app.MapGet("/healthz", (RequestDelegate)probes.HealthzAsync);
+        app.MapGet("/readyz", (RequestDelegate)probes.ReadyzAsync);
+        app.MapGet("/metrics", (RequestDelegate)probes.MetricsAsync);
+        return app;
+    }
+
+    /// <summary>Convenience overload for the common hook: services only.</summary>
+    public static WebApplication Build(KubeletPluginOptions options, Action<IServiceCollection> configureServices)
+    {
+        ArgumentNullException.ThrowIfNull(configureServices);
+        return Build(options, builder => configureServices(builder.Services));
+    }
+
+    private static void AddDefaults(IServiceCollection services, KubeletPluginOptions options, PluginSocketLayout layout)
+    {
+        services.AddSingleton(options);
+        services.AddSingleton(layout);
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<MetricsRegistry>();
+        services.AddSingleton<UnixSocketFiles>();
+        services.AddSingleton<RegistrationStatusTracker>();
+        services.AddSingleton<HttpProbeEndpoints>();
+        services.AddSingleton<IClaimPipeline, NotImplementedClaimPipeline>();
+        services.AddSingleton<DraRequestHandler>();
+        services.AddSingleton<GrpcMetricsInterceptor>();
+        services.AddSingleton(AdvertisedService.DraPluginV1);
+        services.AddSingleton(AdvertisedService.DraPluginV1Beta1);
+        services.AddTransient<IStartupFilter, SocketLifecycle>();
+        services.AddRouting();
+        services.AddGrpc(grpc =>
+        {
+            grpc.MaxReceiveMessageSize = ClaimRequestLimits.MaxReceiveMessageBytes;
+            grpc.EnableDetailedErrors = false;
+            grpc.Interceptors.Add<GrpcMetricsInterceptor>();
+        });
+    }
+
+    private static void ConfigureKestrel(WebApplicationBuilder builder, KubeletPluginOptions options, PluginSocketLayout layout)
+    {
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.KeepAliveTimeout = options.ConnectionIdleTimeout;
+            kestrel.Limits.Http2.KeepAlivePingDelay = options.Http2KeepAlivePingDelay;
+            kestrel.Limits.Http2.KeepAlivePingTimeout = options.Http2KeepAlivePingTimeout;
+
+            // DRA first, registration second: the kubelet may dial the endpoint as soon as it sees the registration socket.
+            kestrel.ListenUnixSocket(layout.DraSocketPath, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                listen.Use(ListenerScopeMiddleware.Tag(ListenerKind.Dra));
+            });
+            kestrel.ListenUnixSocket(layout.RegistrationSocketPath, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                listen.Use(ListenerScopeMiddleware.Tag(ListenerKind.Registration));
+            });
+            if (options.HttpEndpoint is { } endpoint && KubeletPluginOptionsValidator.TryParseHttpEndpoint(endpoint, out var ip))
+            {
+                kestrel.Listen(ip, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1;
+                    listen.Use(ListenerScopeMiddleware.Tag(ListenerKind.Http));
+                });
+            }
+        });
+    }
+}

@@ -1,0 +1,268 @@
+using System.Collections.Concurrent;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using SecureDra.Protocol.Registration;
+
+namespace SecureDra.LocalCluster.Kubelet;
+
+/// <summary>
+/// Emulates the kubelet's side of DRA plugin registration over real Unix sockets: watches the
+/// registrar directory for <c>*-reg.sock</c> (names starting with '.' ignored), calls GetInfo with a
+/// 1 s deadline, validates type and versions, picks a service per <see cref="KubeletProfile"/>,
+/// answers NotifyRegistrationStatus, and keeps a connection to the endpoint. Deleting a
+/// registration socket deregisters the plugin.
+/// </summary>
+public sealed partial class KubeletEmulator : IAsyncDisposable
+{
+    private readonly KubeletEmulatorOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, RegisteredDraPlugin> _bySocket = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _failures = new(StringComparer.Ordinal);
+    private readonly Lock _waitersLock = new();
+    private readonly List<(Func<RegisteredDraPlugin, bool> Match, TaskCompletionSource<RegisteredDraPlugin> Done)> _waiters = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private FileSystemWatcher? _watcher;
+
+    public KubeletEmulator(KubeletEmulatorOptions options, TimeProvider? time = null, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _time = time ?? TimeProvider.System;
+        _logger = logger ?? NullLogger.Instance;
+    }
+
+    public KubeletProfile Profile => _options.Profile;
+
+    /// <summary>Registered plugins, by registration socket path.</summary>
+    public IReadOnlyDictionary<string, RegisteredDraPlugin> Plugins => _bySocket;
+
+    /// <summary>Registration sockets the emulator refused, with the reason sent to the plugin.</summary>
+    public IReadOnlyDictionary<string, string> Failures => _failures;
+
+    /// <summary>Starts watching the registrar directory and registers sockets already there.</summary>
+    public void Start()
+    {
+        Directory.CreateDirectory(_options.RegistrarDirectory);
+        _watcher = new FileSystemWatcher(_options.RegistrarDirectory, "*-reg.sock") { IncludeSubdirectories = true };
+        _watcher.Created += (_, e) => _ = RegisterQuietlyAsync(e.FullPath);
+        _watcher.Deleted += (_, e) => _ = DeregisterAsync(e.FullPath);
+        _watcher.EnableRaisingEvents = true;
+        foreach (var path in Directory.EnumerateFiles(_options.RegistrarDirectory, "*-reg.sock", SearchOption.AllDirectories))
+        {
+            _ = RegisterQuietlyAsync(path);
+        }
+    }
+
+    /// <summary>Waits until a plugin for <paramref name="driverName"/> is registered (already or later).</summary>
+    public Task<RegisteredDraPlugin> WaitForPluginAsync(string driverName, CancellationToken cancellationToken = default) =>
+        WaitForAsync(p => p.DriverName == driverName, cancellationToken);
+
+    /// <summary>Waits until the plugin behind <paramref name="registrationSocket"/> is registered.</summary>
+    public Task<RegisteredDraPlugin> WaitForSocketAsync(string registrationSocket, CancellationToken cancellationToken = default) =>
+        WaitForAsync(p => p.RegistrationSocket == registrationSocket, cancellationToken);
+
+    /// <summary>
+    /// Registers the plugin behind one registration socket, as the kubelet's operation generator does.
+    /// Throws <see cref="KubeletRegistrationException"/> when the plugin is refused (after telling it why).
+    /// </summary>
+    public async Task<RegisteredDraPlugin> RegisterAsync(string registrationSocket, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(registrationSocket);
+        if (Path.GetFileName(registrationSocket).StartsWith('.'))
+        {
+            throw new KubeletRegistrationException($"{registrationSocket}: names starting with '.' are ignored by the kubelet");
+        }
+
+        if (_bySocket.TryGetValue(registrationSocket, out var existing))
+        {
+            return existing;
+        }
+
+        using var channel = UnixSocketGrpcChannel.Create(registrationSocket);
+        var client = new Registration.RegistrationClient(channel);
+        PluginInfo info;
+        try
+        {
+            info = await client.GetInfoAsync(new InfoRequest(), deadline: Deadline(_options.GetInfoTimeout), cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException ex)
+        {
+            throw Fail(registrationSocket, $"GetInfo on {registrationSocket} failed: {ex.Status.StatusCode}: {ex.Status.Detail}", ex);
+        }
+
+        var error = Validate(info, out var service);
+        if (error is not null)
+        {
+            await NotifyAsync(client, false, error, cancellationToken).ConfigureAwait(false);
+            throw Fail(registrationSocket, error, null);
+        }
+
+        var endpoint = string.IsNullOrEmpty(info.Endpoint) ? registrationSocket : info.Endpoint;
+        var plugin = new RegisteredDraPlugin(info.Name, registrationSocket, endpoint, service!, [.. info.SupportedVersions], _options.CallTimeout, _time);
+        await NotifyAsync(client, true, "", cancellationToken).ConfigureAwait(false);
+        if (!_bySocket.TryAdd(registrationSocket, plugin))
+        {
+            await plugin.DisposeAsync().ConfigureAwait(false);
+            return _bySocket[registrationSocket];
+        }
+
+        _failures.TryRemove(registrationSocket, out _);
+        LogRegistered(info.Name, endpoint, service!, _options.Profile.Name);
+        Complete(plugin);
+        return plugin;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _watcher?.Dispose();
+        foreach (var plugin in _bySocket.Values)
+        {
+            await plugin.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _bySocket.Clear();
+        lock (_waitersLock)
+        {
+            foreach (var (_, done) in _waiters)
+            {
+                done.TrySetCanceled();
+            }
+
+            _waiters.Clear();
+        }
+
+        _stopping.Dispose();
+    }
+
+    private string? Validate(PluginInfo info, out string? service)
+    {
+        service = null;
+        if (info.Type != "DRAPlugin")
+        {
+            return $"plugin type \"{info.Type}\" is not DRAPlugin";
+        }
+
+        if (string.IsNullOrEmpty(info.Name))
+        {
+            return "plugin name (driver name) is empty";
+        }
+
+        if (info.SupportedVersions.Count == 0)
+        {
+            return $"plugin {info.Name} advertises no supported versions";
+        }
+
+        service = _options.Profile.Choose([.. info.SupportedVersions]);
+        return service is null
+            ? $"none of the versions {string.Join(", ", info.SupportedVersions)} of plugin {info.Name} is supported by this kubelet ({string.Join(", ", _options.Profile.SupportedDraServices)})"
+            : null;
+    }
+
+    private async Task NotifyAsync(Registration.RegistrationClient client, bool registered, string error, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await client.NotifyRegistrationStatusAsync(
+                new RegistrationStatus { PluginRegistered = registered, Error = error },
+                deadline: Deadline(_options.NotifyTimeout),
+                cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException ex)
+        {
+            LogNotifyFailed(ex.Status.Detail);
+        }
+    }
+
+    private KubeletRegistrationException Fail(string socket, string message, Exception? inner)
+    {
+        _failures[socket] = message;
+        LogRefused(socket, message);
+        return inner is null ? new KubeletRegistrationException(message) : new KubeletRegistrationException(message, inner);
+    }
+
+    private async Task RegisterQuietlyAsync(string path)
+    {
+        if (Path.GetFileName(path).StartsWith('.'))
+        {
+            return;
+        }
+
+        // The file appears at bind(), a moment before listen(): retry briefly, as the kubelet's reconciler does.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await RegisterAsync(path, _stopping.Token).ConfigureAwait(false);
+                return;
+            }
+            catch (KubeletRegistrationException ex) when (attempt < 10 && ex.InnerException is RpcException { StatusCode: StatusCode.Unavailable } && File.Exists(path))
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(50), _time, _stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is KubeletRegistrationException or OperationCanceledException or ObjectDisposedException)
+            {
+                // Recorded in Failures; the kubelet also just logs and waits for the socket to change.
+                return;
+            }
+        }
+    }
+
+    private async Task DeregisterAsync(string path)
+    {
+        if (_bySocket.TryRemove(path, out var plugin))
+        {
+            LogDeregistered(plugin.DriverName, path);
+            await plugin.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task<RegisteredDraPlugin> WaitForAsync(Func<RegisteredDraPlugin, bool> match, CancellationToken cancellationToken)
+    {
+        var done = new TaskCompletionSource<RegisteredDraPlugin>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_waitersLock)
+        {
+            var found = _bySocket.Values.FirstOrDefault(match);
+            if (found is not null)
+            {
+                return found;
+            }
+
+            _waiters.Add((match, done));
+        }
+
+        using var registration = cancellationToken.Register(() => done.TrySetCanceled(cancellationToken));
+        return await done.Task.ConfigureAwait(false);
+    }
+
+    private void Complete(RegisteredDraPlugin plugin)
+    {
+        lock (_waitersLock)
+        {
+            for (var i = _waiters.Count - 1; i >= 0; i--)
+            {
+                if (_waiters[i].Match(plugin))
+                {
+                    _waiters[i].Done.TrySetResult(plugin);
+                    _waiters.RemoveAt(i);
+                }
+            }
+        }
+    }
+
+    private DateTime Deadline(TimeSpan timeout) => _time.GetUtcNow().UtcDateTime.Add(timeout);
+
+    [LoggerMessage(EventId = 9001, Level = LogLevel.Information, Message = "Emulated kubelet registered driver {DriverName} at {Endpoint} using {Service} (kubelet {KubeletVersion})")]
+    private partial void LogRegistered(string driverName, string endpoint, string service, string kubeletVersion);
+
+    [LoggerMessage(EventId = 9002, Level = LogLevel.Warning, Message = "Emulated kubelet refused plugin at {RegistrationSocket}: {Reason}")]
+    private partial void LogRefused(string registrationSocket, string reason);
+
+    [LoggerMessage(EventId = 9003, Level = LogLevel.Information, Message = "Emulated kubelet deregistered driver {DriverName}: {RegistrationSocket} removed")]
+    private partial void LogDeregistered(string driverName, string registrationSocket);
+
+    [LoggerMessage(EventId = 9004, Level = LogLevel.Warning, Message = "NotifyRegistrationStatus failed: {Detail}")]
+    private partial void LogNotifyFailed(string detail);
+}

@@ -1,0 +1,5 @@
+// The plugin runs on Linux nodes only (Unix sockets, file modes).
+[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
+
+// Tests bind real sockets in per-test temp dirs; parallel classes are fine but keep CPU use modest on 2 cores.
+[assembly: CollectionBehavior(MaxParallelThreads = 2)]

@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using SecureDra.KubeletPlugin.Hosting;
+using SecureDra.LocalCluster.Kubelet;
+
+namespace SecureDra.KubeletPlugin.Tests;
+
+/// <summary>The real <c>securedra</c> executable (built next to this project), run with <c>dotnet</c>.</summary>
+public class CliProcessTests
+{
+    internal static string CliDll
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "SecureDra.sln")))
+            {
+                dir = dir.Parent;
+            }
+
+            Assert.NotNull(dir);
+            var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
+            var dll = Path.Combine(dir.FullName, "src", "Cli", "bin", configuration, "net10.0", "securedra.dll");
+            Assert.True(File.Exists(dll), $"build src/Cli first: {dll} is missing");
+            return dll;
+        }
+    }
+
+    internal static Process Start(IEnumerable<string> args, IDictionary<string, string?>? env = null)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        info.ArgumentList.Add(CliDll);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        foreach (var name in new[] { "NODE_NAME", "DRIVER_NAME", "POD_UID", "HTTP_ENDPOINT", "LOG_FORMAT", "KUBECONFIG", "KUBELET_REGISTRAR_DIRECTORY_PATH", "KUBELET_PLUGINS_DIRECTORY_PATH", "CDI_ROOT" })
+        {
+            info.Environment.Remove(name);
+        }
+
+        foreach (var (key, value) in env ?? new Dictionary<string, string?>())
+        {
+            info.Environment[key] = value;
+        }
+
+        return Process.Start(info)!;
+    }
+
+    private static async Task<(int ExitCode, string Stderr)> RunToEndAsync(IEnumerable<string> args, IDictionary<string, string?>? env = null)
+    {
+        using var process = Start(args, env);
+        var stderr = process.StandardError.ReadToEndAsync();
+        _ = process.StandardOutput.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stderr);
+    }
+
+    [Theory]
+    [InlineData("kubelet-plugin --node-name n1 --driver-name Bad_Name", "--driver-name: \"Bad_Name\" is not a valid DNS-1123 subdomain")]
+    [InlineData("kubelet-plugin", "--node-name: required")]
+    [InlineData("kubelet-plugin --node-name n1 --log-format xml", "--log-format: \"xml\" is not one of json, text")]
+    [InlineData("kubelet-plugin --node-name n1 --http-endpoint localhost", "--http-endpoint:")]
+    [InlineData("kubelet-plugin --node-name n1 --pod-uid ../x", "--pod-uid:")]
+    [InlineData("kubelet-plugin --node-name n1 --no-such-flag", "no-such-flag")]
+    public async Task Bad_flags_give_one_line_and_exit_code_2(string commandLine, string expected)
+    {
+        var (exitCode, stderr) = await RunToEndAsync(commandLine.Split(' '));
+        Assert.Equal(2, exitCode);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(expected, line, StringComparison.Ordinal);
+        Assert.StartsWith("securedra", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Env_vars_are_read_and_checked_too()
+    {
+        var (exitCode, stderr) = await RunToEndAsync(["kubelet-plugin"], new Dictionary<string, string?> { ["NODE_NAME"] = "n1", ["LOG_FORMAT"] = "yaml" });
+        Assert.Equal(2, exitCode);
+        Assert.Contains("--log-format: \"yaml\"", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Sigterm_removes_both_sockets_so_the_kubelet_deregisters()
+    {
+        using var dir = TempDir.Create();
+        var options = TestPlugin.DefaultOptions(dir);
+        var layout = PluginSocketLayout.Resolve(options);
+        using var process = Start(
+            ["kubelet-plugin", "--kubelet-registrar-directory-path", options.KubeletRegistrarDirectoryPath, "--kubelet-plugins-directory-path", options.KubeletPluginsDirectoryPath, "--log-format", "json"],
+            new Dictionary<string, string?> { ["NODE_NAME"] = "node-1" });
+        var stderr = process.StandardError.ReadToEndAsync();
+        _ = process.StandardOutput.ReadToEndAsync();
+        try
+        {
+            await using var emulator = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = options.KubeletRegistrarDirectoryPath });
+            emulator.Start();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var plugin = await emulator.WaitForPluginAsync("gpu.nvidia.com", timeout.Token);
+            Assert.Equal(layout.DraSocketPath, plugin.Endpoint);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(layout.DraSocketPath));
+
+            using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync(timeout.Token);
+            }
+
+            await process.WaitForExitAsync(timeout.Token);
+            Assert.False(File.Exists(layout.RegistrationSocketPath), "registration socket left behind");
+            Assert.False(File.Exists(layout.DraSocketPath), "DRA socket left behind");
+            Assert.Equal(0, process.ExitCode);
+            Assert.Contains("\"EventId\"", await stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill();
+            }
+        }
+    }
+}
