@@ -24,6 +24,17 @@ public sealed partial class GpuHealthMonitor(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var delay = TimeSpan.FromSeconds(1);
+        try
+        {
+            var devices = await backend.EnumerateAsync(stoppingToken).ConfigureAwait(false);
+            tracker.Initialize(devices.Select(d => d.Name));
+        }
+        catch (GpuBackendException ex)
+        {
+            // The pipeline fails start-up on the same error; the stream then reports nothing rather than guessing.
+            LogEnumerateFailed(logger, ex);
+        }
+
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -96,6 +107,9 @@ public sealed partial class GpuHealthMonitor(
 
     [LoggerMessage(EventId = 4012, Level = LogLevel.Information, Message = "GPU {Device} recovered: {Description}")]
     private static partial void LogRecovered(ILogger logger, string device, string description);
+
+    [LoggerMessage(EventId = 4014, Level = LogLevel.Error, Message = "Could not enumerate GPUs for health tracking")]
+    private static partial void LogEnumerateFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 4013, Level = LogLevel.Error, Message = "GPU health event watch failed; retrying in {Delay}")]
     private static partial void LogWatchFailed(ILogger logger, Exception exception, TimeSpan delay);

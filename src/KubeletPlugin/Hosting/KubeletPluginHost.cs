@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using SecureDra.KubeletPlugin.Claims;
 using SecureDra.KubeletPlugin.Grpc;
+using SecureDra.KubeletPlugin.Health;
 using SecureDra.KubeletPlugin.Registration;
 using SecureDra.Observability.Metrics;
 
@@ -52,6 +53,11 @@ public static class KubeletPluginHost
         app.MapGrpcService<RegistrationService>();
         app.MapGrpcService<V1DraPluginService>();
         app.MapGrpcService<V1Beta1DraPluginService>();
+        if (app.Services.GetService<DeviceHealthTracker>() is not null)
+        {
+            app.MapGrpcService<DraResourceHealthService>();
+        }
+
         var probes = app.Services.GetRequiredService<HttpProbeEndpoints>();
         app.MapGet("/healthz", (RequestDelegate)probes.HealthzAsync);
         app.MapGet("/readyz", (RequestDelegate)probes.ReadyzAsync);

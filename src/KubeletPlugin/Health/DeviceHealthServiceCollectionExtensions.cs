@@ -1,0 +1,28 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using SecureDra.KubeletPlugin.Hosting;
+using SecureDra.KubeletPlugin.Registration;
+
+namespace SecureDra.KubeletPlugin.Health;
+
+public static class DeviceHealthServiceCollectionExtensions
+{
+    /// <summary>
+    /// Device health: the tracker, the NVML/simulated event monitor and the kubelet health stream.
+    /// Advertises <c>v1alpha1.DRAResourceHealth</c> in GetInfo, since the stream carries real data.
+    /// Needs an <c>IGpuBackend</c> registered (the GPU layer).
+    /// </summary>
+    public static IServiceCollection AddDeviceHealth(this IServiceCollection services, HealthOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(options);
+        services.AddSingleton(new FatalXidCatalog(options.FatalXids));
+        services.AddSingleton<DeviceHealthTracker>();
+        services.AddSingleton(sp => new HealthPoolName(sp.GetRequiredService<KubeletPluginOptions>().NodeName));
+        services.AddSingleton<GpuHealthMonitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<GpuHealthMonitor>());
+        services.AddSingleton(AdvertisedService.DraResourceHealthV1Alpha1);
+        return services;
+    }
+}
