@@ -1,0 +1,60 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using SecureDra.KubeletPlugin.Claims;
+using SecureDra.KubeletPlugin.Devices;
+using SecureDra.KubeletPlugin.Hosting;
+using SecureDra.KubeletPlugin.State;
+using SecureDra.Observability.Metrics;
+
+namespace SecureDra.KubeletPlugin.Pipeline;
+
+/// <summary>
+/// Wires the node pipeline: <see cref="IClaimPipeline"/>, the device inventory (also the health
+/// monitor's withdrawal API), the ResourceSlice publisher and the scrub retry loop.
+/// The host must register: <c>KubeletPluginOptions</c> (as a singleton or IOptions),
+/// <c>IResourceApi</c>, <c>IKubeApiClient</c>, <c>IEventRecorder</c>, <c>IGpuBackend</c>,
+/// <c>IVramScrubber</c> and <c>IGpuConfigValidator</c>.
+/// </summary>
+public static class ClaimPipelineServiceCollectionExtensions
+{
+    /// <param name="options">Pipeline options; null = defaults with <c>SECUREDRA_CRASH_AT</c> read from the environment.</param>
+    public static IServiceCollection AddClaimPipeline(this IServiceCollection services, ClaimPipelineOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        options ??= new ClaimPipelineOptions { CrashAt = Environment.GetEnvironmentVariable(ClaimPipelineOptions.CrashAtEnvironmentVariable) };
+        if (options.CrashAt is { Length: > 0 } crashAt && !CrashPoints.All.Contains(crashAt))
+        {
+            throw new ArgumentException($"{ClaimPipelineOptions.CrashAtEnvironmentVariable}={crashAt} is not a crash point; use one of {string.Join(", ", CrashPoints.All)}", nameof(options));
+        }
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<MetricsRegistry>();
+        services.AddSingleton(options);
+        services.AddSingleton(sp => new PipelineContext(
+            sp.GetService<KubeletPluginOptions>() ?? sp.GetRequiredService<IOptions<KubeletPluginOptions>>().Value,
+            sp.GetRequiredService<ClaimPipelineOptions>()));
+        services.AddSingleton<ICrashInjector, ProcessCrashInjector>();
+        services.AddSingleton<DeviceInventory>();
+        services.AddSingleton(sp => new SliceDeviceRenderer(new PciTopology(sp.GetRequiredService<ClaimPipelineOptions>().SysfsRoot)));
+        services.AddSingleton<CdiSpecWriter>();
+        services.AddSingleton(sp =>
+        {
+            var ctx = sp.GetRequiredService<PipelineContext>();
+            return new ClaimJournal(new CheckpointFile(ctx.Plugin.PluginDataDirectory, ctx.Options.CheckpointFileName, ctx.Options.CheckpointMaxBytes));
+        });
+        services.AddSingleton<ScrubRunner>();
+        services.AddSingleton<PipelineStartup>();
+        services.AddSingleton<ResourceSlicePublisher>();
+        services.AddSingleton<ISlicePublication>(sp => sp.GetRequiredService<ResourceSlicePublisher>());
+        services.AddSingleton<ScrubRetryService>();
+        services.AddSingleton<IClaimPipeline, ClaimPipeline>();
+
+        // Start-up first (fails the host on a corrupt checkpoint), then the loops.
+        services.AddHostedService<PipelineStartupService>();
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<ResourceSlicePublisher>());
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<ScrubRetryService>());
+        return services;
+    }
+}
