@@ -50,9 +50,10 @@ public sealed class CdiSpecWriter(PipelineContext context)
     /// <summary>Removes the claim's spec; a missing file is not an error.</summary>
     public void Delete(string claimUid)
     {
+        var fileName = FileName(claimUid);
         if (Directory.Exists(Root))
         {
-            AtomicFile.Delete(Root, FileName(claimUid));
+            AtomicFile.Delete(Root, fileName);
         }
     }
 

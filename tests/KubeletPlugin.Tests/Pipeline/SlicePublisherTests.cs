@@ -147,6 +147,7 @@ public class SlicePublisherTests
     public async Task Kubernetes_134_keeps_128_devices_with_taints()
     {
         await using var h = PipelineHarness.Create(100, new ClaimPipelineOptions { WithdrawalMode = WithdrawalMode.TaintNoSchedule, KubernetesMinorVersion = 34 });
+        h.Api.MaxDevicesWithTaints = 128;
         await h.StartAsync();
         h.Inventory.Withdraw("gpu-5", WithdrawalReason.Unhealthy, "Xid 48");
         await h.Publisher.ReconcileOnceAsync(CancellationToken.None);

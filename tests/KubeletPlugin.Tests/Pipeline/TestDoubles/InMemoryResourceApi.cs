@@ -23,6 +23,9 @@ public sealed class InMemoryResourceApi : IResourceApi
 
     public bool DropTaints { get; set; }
 
+    /// <summary>64 from Kubernetes 1.35; 128 in 1.34.</summary>
+    public int MaxDevicesWithTaints { get; set; } = 64;
+
     /// <summary>Every slice call fails with 503 while set.</summary>
     public bool Down { get; set; }
 
@@ -148,7 +151,7 @@ public sealed class InMemoryResourceApi : IResourceApi
         Assert.True(slice.Devices.Count <= 128, "the API server allows at most 128 devices per slice");
         if (slice.Devices.Any(d => d.Taints.Count > 0))
         {
-            Assert.True(slice.Devices.Count <= 64, "at most 64 devices per slice when devices carry taints (1.35+)");
+            Assert.True(slice.Devices.Count <= MaxDevicesWithTaints, $"at most {MaxDevicesWithTaints} devices per slice when devices carry taints");
         }
 
         if (DropTaints)
