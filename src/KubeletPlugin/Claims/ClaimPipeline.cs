@@ -378,6 +378,13 @@ public sealed partial class ClaimPipeline : IClaimPipeline
             entry.DirtyDevices = dirty;
             entry.Prepared = null;
             _journal.Put(claim.Uid, entry);
+
+            // The retry loop may have cleaned a device between its failed scrub and this entry; do not keep it listed as dirty.
+            foreach (var name in dirty.Where(n => _inventory.Get(n) is { IsWithdrawn: false }))
+            {
+                _journal.MarkDeviceClean(name);
+            }
+
             await _journal.CommitAsync(CancellationToken.None).ConfigureAwait(false);
         }
 

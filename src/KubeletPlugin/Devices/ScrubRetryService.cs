@@ -71,8 +71,11 @@ public sealed partial class ScrubRetryService(
         {
             if (!_schedule.TryGetValue(device.Name, out var entry))
             {
-                // First sight: scrub now (a fresh failure was just tried by Unprepare; the backoff starts with the next one).
-                entry = (0, now);
+                // First sight: Unprepare (or recovery) just found it dirty; give whatever held it (a
+                // lingering process, a busy driver) the first backoff step before trying again.
+                entry = (0, now + _backoff.Delay(1));
+                _schedule[device.Name] = entry;
+                continue;
             }
 
             if (entry.NextAttempt > now || !inventory.TryBeginScrub(device.Name, null))
