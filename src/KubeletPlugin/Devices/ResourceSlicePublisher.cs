@@ -36,6 +36,7 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
     private readonly SemaphoreSlim _reconcileGate = new(1, 1);
     private TaskCompletionSource _publishedSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _publishedVersion;
+    private long _reconciles;
     private OwnerReference? _owner;
     private SliceLimits? _limits;
     private bool _taintsRejected;
@@ -70,6 +71,9 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
     {
         get { lock (_lock) { return _publishedVersion; } }
     }
+
+    /// <summary>Successful reconciliations so far (with or without writes).</summary>
+    public long ReconcileCount => Interlocked.Read(ref _reconciles);
 
     /// <summary>True once the server dropped or refused device taints; withdrawn devices are then removed instead.</summary>
     public bool TaintsRejected
@@ -286,6 +290,7 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
 
         _publishedDevices.Set(devices.Count(d => d.Taints.Count == 0));
         MarkPublished(snapshot.Version);
+        Interlocked.Increment(ref _reconciles);
         return writes;
     }
 

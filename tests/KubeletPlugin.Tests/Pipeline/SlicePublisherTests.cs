@@ -178,6 +178,21 @@ public class SlicePublisherTests
     }
 
     [Fact]
+    public async Task Loop_at_steady_state_relists_but_writes_nothing()
+    {
+        await using var h = PipelineHarness.Create(8, new ClaimPipelineOptions { SliceResyncInterval = TimeSpan.FromMilliseconds(20) });
+        await h.StartAsync(loops: true);
+        await PipelineHarness.WaitUntilAsync(() => h.Api.Slices.Count == 1, "slices published");
+        var writes = h.Api.Writes;
+        var passes = h.Publisher.ReconcileCount;
+
+        await PipelineHarness.WaitUntilAsync(() => h.Publisher.ReconcileCount >= passes + 10, "ten more resync passes");
+
+        Assert.Equal(writes, h.Api.Writes);
+        Assert.Equal(1, Writes(h, "create") + Writes(h, "update") + Writes(h, "delete"));
+    }
+
+    [Fact]
     public async Task Loop_recreates_slices_the_kubelet_wiped()
     {
         await using var h = PipelineHarness.Create(2);
