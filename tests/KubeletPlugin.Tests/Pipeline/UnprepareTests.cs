@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using SecureDra.Kube.Events;
 using SecureDra.KubeletPlugin.Claims;
 using SecureDra.KubeletPlugin.Devices;
@@ -142,6 +143,23 @@ public class UnprepareTests
     }
 
     [Fact]
+    public async Task Health_withdrawal_is_awaited_until_published_and_returns()
+    {
+        await using var h = PipelineHarness.Create(2);
+        await h.StartAsync(loops: true);
+        var withdrawals = h.Provider.GetRequiredService<DeviceWithdrawals>();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+
+        await withdrawals.WithdrawAsync("gpu-0", WithdrawalReason.Unhealthy, "Xid 79: GPU has fallen off the bus", cts.Token);
+        Assert.Equal(["gpu-1"], Assert.Single(h.Api.Slices).Devices.Select(d => d.Name));
+        Assert.Equal("Xid 79: GPU has fallen off the bus", withdrawals.ReasonsFor("gpu-0")[WithdrawalReason.Unhealthy]);
+
+        await withdrawals.ReturnAsync("gpu-0", WithdrawalReason.Unhealthy, cts.Token);
+        Assert.Equal(2, Assert.Single(h.Api.Slices).Devices.Count);
+        Assert.Empty(withdrawals.ReasonsFor("gpu-0"));
+    }
+
+    [Fact]
     public async Task Unknown_claim_succeeds_without_scrubbing()
     {
         await using var h = PipelineHarness.Create(1);
@@ -168,6 +186,7 @@ public class UnprepareTests
     [Theory]
     [InlineData(CrashPoints.UnprepareAfterCheckpointStarted)]
     [InlineData(CrashPoints.UnprepareAfterScrub)]
+    [InlineData(CrashPoints.UnprepareAfterCdiDelete)]
     public async Task Failure_mid_unprepare_keeps_the_claim_and_a_retry_finishes_it(string point)
     {
         await using var h = PipelineHarness.Create(1);
