@@ -29,6 +29,16 @@ public static class ClaimPipelineServiceCollectionExtensions
             throw new ArgumentException($"{ClaimPipelineOptions.CrashAtEnvironmentVariable}={crashAt} is not a crash point; use one of {string.Join(", ", CrashPoints.All)}", nameof(options));
         }
 
+        if (options.UnprepareBudget <= TimeSpan.Zero || options.UnprepareBudget > TimeSpan.FromSeconds(40))
+        {
+            throw new ArgumentException($"unprepare budget {options.UnprepareBudget.TotalSeconds} s must be above 0 and at most 40 s (the kubelet gives up after 45 s)", nameof(options));
+        }
+
+        if (options.SliceResyncInterval <= TimeSpan.Zero || options.CheckpointMaxBytes < 4096 || options.PublishBackoffInitial <= TimeSpan.Zero || options.ScrubRetryInitial <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("slice resync interval, backoffs must be positive and the checkpoint limit at least 4096 bytes", nameof(options));
+        }
+
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<MetricsRegistry>();
         services.AddSingleton(options);

@@ -154,6 +154,14 @@ public class RecoveryTests
     }
 
     [Fact]
+    public void Unprepare_budget_must_fit_inside_the_kubelet_timeout()
+    {
+        var services = new Microsoft.Extensions.DependencyInjection.ServiceCollection();
+        var ex = Assert.Throws<ArgumentException>(() => services.AddClaimPipeline(new ClaimPipelineOptions { UnprepareBudget = TimeSpan.FromSeconds(45) }));
+        Assert.Contains("at most 40 s", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Pipeline_resolves_from_di_as_the_contract()
     {
         await using var h = PipelineHarness.Create(1);
