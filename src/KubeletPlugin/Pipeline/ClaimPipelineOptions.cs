@@ -28,6 +28,9 @@ public sealed record ClaimPipelineOptions
 
     public TimeSpan ScrubRetryMax { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>How often Prepared claims are checked against the API server and released when their ResourceClaim is gone.</summary>
+    public TimeSpan StaleClaimCheckInterval { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>The boot ID file; a different ID than the checkpoint's means the node rebooted.</summary>
     public string BootIdPath { get; init; } = "/proc/sys/kernel/random/boot_id";
 

@@ -34,7 +34,7 @@ public static class ClaimPipelineServiceCollectionExtensions
             throw new ArgumentException($"unprepare budget {options.UnprepareBudget.TotalSeconds} s must be above 0 and at most 40 s (the kubelet gives up after 45 s)", nameof(options));
         }
 
-        if (options.SliceResyncInterval <= TimeSpan.Zero || options.CheckpointMaxBytes < 4096 || options.PublishBackoffInitial <= TimeSpan.Zero || options.ScrubRetryInitial <= TimeSpan.Zero)
+        if (options.SliceResyncInterval <= TimeSpan.Zero || options.CheckpointMaxBytes < 4096 || options.PublishBackoffInitial <= TimeSpan.Zero || options.ScrubRetryInitial <= TimeSpan.Zero || options.StaleClaimCheckInterval <= TimeSpan.Zero)
         {
             throw new ArgumentException("slice resync interval, backoffs must be positive and the checkpoint limit at least 4096 bytes", nameof(options));
         }
@@ -61,11 +61,13 @@ public static class ClaimPipelineServiceCollectionExtensions
         services.AddSingleton<DeviceWithdrawals>();
         services.AddSingleton<ScrubRetryService>();
         services.AddSingleton<IClaimPipeline, ClaimPipeline>();
+        services.AddSingleton<StaleClaimReaper>();
 
         // Start-up first (fails the host on a corrupt checkpoint), then the loops.
         services.AddHostedService<PipelineStartupService>();
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<ResourceSlicePublisher>());
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<ScrubRetryService>());
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<StaleClaimReaper>());
         return services;
     }
 }

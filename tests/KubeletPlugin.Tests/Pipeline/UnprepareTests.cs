@@ -160,6 +160,26 @@ public class UnprepareTests
     }
 
     [Fact]
+    public async Task Prepared_claims_deleted_or_replaced_in_the_api_are_released_with_a_scrub()
+    {
+        await using var h = PipelineHarness.Create(3);
+        await h.StartAsync();
+        await PrepareAsync(h, 1, "gpu-0");
+        await PrepareAsync(h, 2, "gpu-1");
+        await PrepareAsync(h, 3, "gpu-2");
+        h.Api.RemoveClaim("tenant", "claim-1");
+        h.Api.PutClaim(TestClaims.Allocated(2, "gpu-1") with { Uid = "ffffffff-0000-4000-8000-000000000002" });
+
+        var reaped = await h.Provider.GetRequiredService<StaleClaimReaper>().ReapOnceAsync(CancellationToken.None);
+
+        Assert.Equal([TestClaims.Uid(1), TestClaims.Uid(2)], reaped.Order(StringComparer.Ordinal));
+        Assert.Equal(2, h.Scrubber.Calls);
+        Assert.Equal(DeviceAssignment.Free, h.Inventory.Get("gpu-0")!.Assignment);
+        Assert.Equal(DeviceAssignment.Prepared, h.Inventory.Get("gpu-2")!.Assignment);
+        Assert.Equal([$"k8s.{TestClaims.Driver}-claim_{TestClaims.Uid(3)}.json"], h.CdiFiles());
+    }
+
+    [Fact]
     public async Task Unknown_claim_succeeds_without_scrubbing()
     {
         await using var h = PipelineHarness.Create(1);

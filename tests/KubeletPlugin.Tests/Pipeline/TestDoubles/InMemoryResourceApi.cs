@@ -45,6 +45,14 @@ public sealed class InMemoryResourceApi : IResourceApi
         }
     }
 
+    public void RemoveClaim(string @namespace, string name)
+    {
+        lock (_lock)
+        {
+            _claims.Remove(@namespace + "/" + name);
+        }
+    }
+
     public void FailNext(int count, HttpStatusCode status)
     {
         lock (_lock)
