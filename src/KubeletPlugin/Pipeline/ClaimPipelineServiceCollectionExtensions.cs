@@ -19,11 +19,16 @@ namespace SecureDra.KubeletPlugin.Pipeline;
 /// </summary>
 public static class ClaimPipelineServiceCollectionExtensions
 {
-    /// <param name="options">Pipeline options; null = defaults with <c>SECUREDRA_CRASH_AT</c> read from the environment.</param>
+    /// <param name="options">Pipeline options; null = defaults. <c>SECUREDRA_CRASH_AT</c> is read from the environment unless <see cref="ClaimPipelineOptions.CrashAt"/> is set.</param>
     public static IServiceCollection AddClaimPipeline(this IServiceCollection services, ClaimPipelineOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        options ??= new ClaimPipelineOptions { CrashAt = Environment.GetEnvironmentVariable(ClaimPipelineOptions.CrashAtEnvironmentVariable) };
+        options ??= new ClaimPipelineOptions();
+        if (options.CrashAt is null && Environment.GetEnvironmentVariable(ClaimPipelineOptions.CrashAtEnvironmentVariable) is { Length: > 0 } fromEnvironment)
+        {
+            options = options with { CrashAt = fromEnvironment };
+        }
+
         if (options.CrashAt is { Length: > 0 } crashAt && !CrashPoints.All.Contains(crashAt))
         {
             throw new ArgumentException($"{ClaimPipelineOptions.CrashAtEnvironmentVariable}={crashAt} is not a crash point; use one of {string.Join(", ", CrashPoints.All)}", nameof(options));
