@@ -1,0 +1,486 @@
+using Microsoft.Extensions.Logging;
+using SecureDra.Api.Validation;
+using SecureDra.Kube.Resources;
+using SecureDra.KubeletPlugin.Devices;
+using SecureDra.KubeletPlugin.Pipeline;
+using SecureDra.KubeletPlugin.State;
+using SecureDra.Nvml.Backends;
+using SecureDra.Observability.Metrics;
+
+namespace SecureDra.KubeletPlugin.Claims;
+
+/// <summary>
+/// Prepare and Unprepare for this node. Claims of one call run concurrently, each under its own
+/// lock; every durable step is written to the checkpoint before the next begins (see
+/// <see cref="CrashPoints"/>), and the checkpoint has one writer that batches concurrent commits.
+/// One claim's failure is that claim's error, never the batch's.
+/// </summary>
+public sealed partial class ClaimPipeline : IClaimPipeline
+{
+    private readonly IResourceApi _api;
+    private readonly DeviceInventory _inventory;
+    private readonly ISlicePublication _publication;
+    private readonly CdiSpecWriter _cdi;
+    private readonly ClaimJournal _journal;
+    private readonly ScrubRunner _scrubs;
+    private readonly PipelineStartup _startup;
+    private readonly PipelineContext _context;
+    private readonly ICrashInjector _crash;
+    private readonly OpaqueConfigResolver _configs;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ClaimPipeline> _logger;
+    private readonly KeyedLock _locks = new();
+    private readonly Counter _prepares;
+    private readonly Counter _unprepares;
+    private readonly Counter _rejections;
+    private readonly Histogram _prepareDuration;
+    private readonly Histogram _unprepareDuration;
+
+    public ClaimPipeline(
+        IResourceApi api,
+        IGpuConfigValidator validator,
+        DeviceInventory inventory,
+        ISlicePublication publication,
+        CdiSpecWriter cdi,
+        ClaimJournal journal,
+        ScrubRunner scrubs,
+        PipelineStartup startup,
+        PipelineContext context,
+        ICrashInjector crash,
+        MetricsRegistry metrics,
+        TimeProvider time,
+        ILogger<ClaimPipeline> logger)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(metrics);
+        _api = api;
+        _inventory = inventory;
+        _publication = publication;
+        _cdi = cdi;
+        _journal = journal;
+        _scrubs = scrubs;
+        _startup = startup;
+        _context = context;
+        _crash = crash;
+        _time = time;
+        _logger = logger;
+        _configs = new OpaqueConfigResolver(validator, context.Plugin.DriverName);
+        _prepares = metrics.Counter("securedra_prepare_total", "Claims prepared, by outcome (prepared, idempotent, error).", "outcome");
+        _unprepares = metrics.Counter("securedra_unprepare_total", "Claims unprepared, by outcome (released, withdrawn, unknown, error).", "outcome");
+        _rejections = metrics.Counter("securedra_config_rejections_total", "Opaque configs rejected at Prepare, by field.", "reason");
+        _prepareDuration = metrics.Histogram("securedra_prepare_duration_seconds", "Duration of one claim's Prepare.", MetricsRegistry.LatencyBuckets);
+        _unprepareDuration = metrics.Histogram("securedra_unprepare_duration_seconds", "Duration of one claim's Unprepare, scrub included.", MetricsRegistry.LatencyBuckets);
+    }
+
+    public async Task<IReadOnlyDictionary<string, ClaimPrepareResult>> PrepareAsync(IReadOnlyList<ClaimRef> claims, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(claims);
+        var distinct = Distinct(claims);
+        if (distinct.Count == 0)
+        {
+            return new Dictionary<string, ClaimPrepareResult>(StringComparer.Ordinal);
+        }
+
+        var startError = await StartupErrorAsync(cancellationToken).ConfigureAwait(false);
+        if (startError is not null)
+        {
+            return distinct.ToDictionary(c => c.Uid, _ => ClaimPrepareResult.Failed(startError), StringComparer.Ordinal);
+        }
+
+        var results = await Task.WhenAll(distinct.Select(c => PrepareGuardedAsync(c, cancellationToken))).ConfigureAwait(false);
+        return distinct.Zip(results).ToDictionary(p => p.First.Uid, p => p.Second, StringComparer.Ordinal);
+    }
+
+    public async Task<IReadOnlyDictionary<string, ClaimUnprepareResult>> UnprepareAsync(IReadOnlyList<ClaimRef> claims, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(claims);
+        var distinct = Distinct(claims);
+        if (distinct.Count == 0)
+        {
+            return new Dictionary<string, ClaimUnprepareResult>(StringComparer.Ordinal);
+        }
+
+        var startError = await StartupErrorAsync(cancellationToken).ConfigureAwait(false);
+        if (startError is not null)
+        {
+            return distinct.ToDictionary(c => c.Uid, _ => new ClaimUnprepareResult(startError), StringComparer.Ordinal);
+        }
+
+        // One budget for the whole call: the kubelet gives up after 45 s.
+        using var budget = new CancellationTokenSource(_context.Options.UnprepareBudget, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(budget.Token, cancellationToken);
+        var results = await Task.WhenAll(distinct.Select(c => UnprepareGuardedAsync(c, linked.Token))).ConfigureAwait(false);
+        return distinct.Zip(results).ToDictionary(p => p.First.Uid, p => p.Second, StringComparer.Ordinal);
+    }
+
+    private static List<ClaimRef> Distinct(IReadOnlyList<ClaimRef> claims) =>
+        [.. claims.GroupBy(c => c.Uid, StringComparer.Ordinal).Select(g => g.First())];
+
+    private async Task<string?> StartupErrorAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _startup.EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return "the kubelet plugin did not start: " + ex.Message;
+        }
+    }
+
+    // ---------------------------------------------------------------- Prepare
+
+    private async Task<ClaimPrepareResult> PrepareGuardedAsync(ClaimRef claim, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        ClaimPrepareResult result;
+        try
+        {
+            (result, var outcome) = await PrepareOneAsync(claim, cancellationToken).ConfigureAwait(false);
+            _prepares.Inc(outcome);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            _prepares.Inc("error");
+            var message = ex is OperationCanceledException ? "prepare was cancelled" : ex.Message;
+            LogPrepareFailed(_logger, claim.Namespace, claim.Name, claim.Uid, message);
+            result = ClaimPrepareResult.Failed(message);
+        }
+
+        _prepareDuration.Observe(_time.GetElapsedTime(started).TotalSeconds);
+        return result;
+    }
+
+    private async Task<(ClaimPrepareResult Result, string Outcome)> PrepareOneAsync(ClaimRef claim, CancellationToken cancellationToken)
+    {
+        if (!ClaimUid.IsValid(claim.Uid))
+        {
+            throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: uid is not 1-{ClaimUid.MaxLength} characters of [A-Za-z0-9-]");
+        }
+
+        using var held = await _locks.AcquireAsync(claim.Uid, cancellationToken).ConfigureAwait(false);
+        var recorded = _journal.Get(claim.Uid);
+        switch (recorded?.State)
+        {
+            case ClaimCheckpointState.Prepared when recorded.Prepared is not null:
+                return (new ClaimPrepareResult([.. recorded.Prepared.Select(ToPreparedDevice)], null), "idempotent");
+            case ClaimCheckpointState.UnprepareStarted or ClaimCheckpointState.ScrubFailed:
+                throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name} ({claim.Uid}) is being released on this node; its devices await a verified scrub");
+            case ClaimCheckpointState.PrepareStarted:
+                await RollBackAsync(claim.Uid, recorded.Devices.Select(d => d.Name).ToList()).ConfigureAwait(false);
+                break;
+        }
+
+        var model = await _api.GetClaimAsync(claim.Namespace, claim.Name, cancellationToken).ConfigureAwait(false)
+            ?? throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name} not found");
+        if (!string.Equals(model.Uid, claim.Uid, StringComparison.Ordinal))
+        {
+            throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name} was replaced: uid {model.Uid} != {claim.Uid}");
+        }
+
+        if (model.Allocation is null)
+        {
+            throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name} is not allocated");
+        }
+
+        var node = _context.Plugin.NodeName;
+        var results = model.Allocation.Results
+            .Where(r => r.Driver == _context.Plugin.DriverName && r.Pool == node)
+            .ToList();
+        if (results.Any(r => r.AdminAccess))
+        {
+            // Admin access would expose a device that may belong to another tenant, and releasing it would scrub under that tenant.
+            throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: adminAccess is not supported by this driver");
+        }
+
+        var configs = _configs.Resolve(model.Allocation.Config, results);
+        if (configs.Errors.Count > 0)
+        {
+            foreach (var error in configs.Errors)
+            {
+                _rejections.Inc(RejectionReason(error));
+            }
+
+            LogConfigRejected(_logger, claim.Namespace, claim.Name, claim.Uid, string.Join("; ", configs.Errors));
+            throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: invalid opaque config: {string.Join("; ", configs.Errors)}");
+        }
+
+        if (results.Count == 0)
+        {
+            return (new ClaimPrepareResult([], null), "prepared");
+        }
+
+        var gpus = new List<GpuDevice>();
+        foreach (var name in results.Select(r => r.Device).Distinct(StringComparer.Ordinal))
+        {
+            gpus.Add(_inventory.Find(name) ?? throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: device {name} does not exist on node {node}"));
+        }
+
+        var names = gpus.Select(g => g.Name).ToList();
+        try
+        {
+            _inventory.Reserve(claim.Uid, names);
+        }
+        catch (DeviceReservationException ex)
+        {
+            throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: {ex.Message}", ex);
+        }
+
+        var entry = new CheckpointClaim
+        {
+            Namespace = claim.Namespace,
+            Name = claim.Name,
+            State = ClaimCheckpointState.PrepareStarted,
+            Devices = [.. gpus.Select(g => new CheckpointDevice
+            {
+                Name = g.Name,
+                Uuid = g.Uuid,
+                ResetPolicy = results.Select((r, i) => (r, i)).Where(p => p.r.Device == g.Name).Select(p => configs.PerResult[p.i]?.ResetPolicy).LastOrDefault(p => p is not null),
+            })],
+        };
+
+        try
+        {
+            _journal.Put(claim.Uid, entry);
+            await _journal.CommitAsync(cancellationToken).ConfigureAwait(false);
+            _crash.At(CrashPoints.PrepareAfterCheckpointStarted);
+
+            await _cdi.WriteAsync(claim.Uid, gpus, cancellationToken).ConfigureAwait(false);
+            _crash.At(CrashPoints.PrepareAfterCdi);
+
+            var answer = results
+                .GroupBy(r => r.Device, StringComparer.Ordinal)
+                .Select(g => new CheckpointPreparedDevice
+                {
+                    RequestNames = [.. g.Select(r => RequestNames.Base(r.Request)).Distinct(StringComparer.Ordinal)],
+                    PoolName = node,
+                    DeviceName = g.Key,
+                    CdiDeviceIds = [_cdi.DeviceId(claim.Uid, g.Key)],
+                })
+                .ToList();
+            entry.State = ClaimCheckpointState.Prepared;
+            entry.Prepared = answer;
+            _journal.Put(claim.Uid, entry);
+            await _journal.CommitAsync(cancellationToken).ConfigureAwait(false);
+            _crash.At(CrashPoints.PrepareAfterCheckpointPrepared);
+
+            LogPrepared(_logger, claim.Namespace, claim.Name, claim.Uid, string.Join(",", names));
+            return (new ClaimPrepareResult([.. answer.Select(ToPreparedDevice)], null), "prepared");
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            await RollBackAsync(claim.Uid, names).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Undoes a prepare that never answered the kubelet: no container saw the devices, so no scrub is needed.</summary>
+    private async Task RollBackAsync(string claimUid, IReadOnlyList<string> deviceNames)
+    {
+        _cdi.Delete(claimUid);
+        _journal.Remove(claimUid);
+        await _journal.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+        _inventory.Release(claimUid, deviceNames);
+    }
+
+    private static PreparedDevice ToPreparedDevice(CheckpointPreparedDevice d) =>
+        new([.. d.RequestNames], d.PoolName, d.DeviceName, [.. d.CdiDeviceIds], d.ShareId);
+
+    private static readonly HashSet<string> KnownConfigFields = new(StringComparer.Ordinal)
+    {
+        "apiVersion", "kind", "resetPolicy", "sharingStrategy", "sharingTimeSliceMs", "parameters",
+    };
+
+    /// <summary>A bounded metric label: a known field name, else "other" (unknown-field errors name attacker-chosen keys).</summary>
+    private static string RejectionReason(ValidationError error)
+    {
+        var last = error.Path.Split('.').LastOrDefault() ?? "";
+        var bracket = last.IndexOf('[', StringComparison.Ordinal);
+        if (bracket >= 0)
+        {
+            last = last[..bracket];
+        }
+
+        return KnownConfigFields.Contains(last) ? last : "other";
+    }
+
+    // ---------------------------------------------------------------- Unprepare
+
+    private async Task<ClaimUnprepareResult> UnprepareGuardedAsync(ClaimRef claim, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        ClaimUnprepareResult result;
+        try
+        {
+            (result, var outcome) = await UnprepareOneAsync(claim, cancellationToken).ConfigureAwait(false);
+            _unprepares.Inc(outcome);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            _unprepares.Inc("error");
+            var message = ex is OperationCanceledException ? "unprepare ran out of time; the kubelet will call again" : ex.Message;
+            LogUnprepareFailed(_logger, claim.Namespace, claim.Name, claim.Uid, message);
+            result = new ClaimUnprepareResult(message);
+        }
+
+        _unprepareDuration.Observe(_time.GetElapsedTime(started).TotalSeconds);
+        return result;
+    }
+
+    private async Task<(ClaimUnprepareResult Result, string Outcome)> UnprepareOneAsync(ClaimRef claim, CancellationToken cancellationToken)
+    {
+        if (!ClaimUid.IsValid(claim.Uid))
+        {
+            throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: uid is not 1-{ClaimUid.MaxLength} characters of [A-Za-z0-9-]");
+        }
+
+        using var held = await _locks.AcquireAsync(claim.Uid, cancellationToken).ConfigureAwait(false);
+        var entry = _journal.Get(claim.Uid);
+        if (entry is null)
+        {
+            return (ClaimUnprepareResult.Ok, "unknown");
+        }
+
+        switch (entry.State)
+        {
+            case ClaimCheckpointState.PrepareStarted:
+                await RollBackAsync(claim.Uid, entry.Devices.Select(d => d.Name).ToList()).ConfigureAwait(false);
+                return (ClaimUnprepareResult.Ok, "released");
+
+            case ClaimCheckpointState.ScrubFailed:
+                // Released before, with dirty devices: succeed once their withdrawal is visible to the scheduler.
+                _cdi.Delete(claim.Uid);
+                await AwaitWithdrawalPublishedAsync(claim, entry.DirtyDevices ?? [], cancellationToken).ConfigureAwait(false);
+                return (ClaimUnprepareResult.Ok, "withdrawn");
+        }
+
+        entry.State = ClaimCheckpointState.UnprepareStarted;
+        _journal.Put(claim.Uid, entry);
+        await _journal.CommitAsync(cancellationToken).ConfigureAwait(false);
+        _crash.At(CrashPoints.UnprepareAfterCheckpointStarted);
+
+        // Scrubs get three quarters of the budget; the rest is for publishing a withdrawal if one fails.
+        using var scrubDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        scrubDeadline.CancelAfter(_context.Options.UnprepareBudget * 0.75);
+        var outcomes = await Task.WhenAll(entry.Devices.Select(d => ScrubForClaimAsync(claim.Uid, d.Name, scrubDeadline.Token))).ConfigureAwait(false);
+        _crash.At(CrashPoints.UnprepareAfterScrub);
+
+        var dirty = outcomes.Where(o => !o.Clean).Select(o => o.DeviceName).ToList();
+        if (dirty.Count > 0)
+        {
+            // Durable before anything else: these devices must stay withdrawn across a crash.
+            entry.State = ClaimCheckpointState.ScrubFailed;
+            entry.DirtyDevices = dirty;
+            entry.Prepared = null;
+            _journal.Put(claim.Uid, entry);
+
+            // The retry loop may have cleaned a device between its failed scrub and this entry; do not keep it listed as dirty.
+            foreach (var name in dirty.Where(n => _inventory.Get(n) is { IsWithdrawn: false }))
+            {
+                _journal.MarkDeviceClean(name);
+            }
+
+            await _journal.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+
+        _cdi.Delete(claim.Uid);
+        _crash.At(CrashPoints.UnprepareAfterCdiDelete);
+
+        if (dirty.Count == 0)
+        {
+            _journal.Remove(claim.Uid);
+            await _journal.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+            _crash.At(CrashPoints.UnprepareAfterCheckpointDone);
+            LogReleased(_logger, claim.Namespace, claim.Name, claim.Uid);
+            return (ClaimUnprepareResult.Ok, "released");
+        }
+
+        _crash.At(CrashPoints.UnprepareAfterCheckpointDone);
+        await AwaitWithdrawalPublishedAsync(claim, dirty, cancellationToken).ConfigureAwait(false);
+        return (ClaimUnprepareResult.Ok, "withdrawn");
+    }
+
+    private async Task<ScrubOutcome> ScrubForClaimAsync(string claimUid, string deviceName, CancellationToken cancellationToken)
+    {
+        var gpu = _inventory.Find(deviceName);
+        if (gpu is null)
+        {
+            return new ScrubOutcome(deviceName, true, "device no longer on this node", null);
+        }
+
+        // Held by this claim (normal), or left free-but-dirty by an earlier attempt of this call (retry the scrub).
+        if (!_inventory.TryBeginScrub(deviceName, claimUid))
+        {
+            var state = _inventory.Get(deviceName);
+            if (state is { Assignment: DeviceAssignment.Free, IsWithdrawn: false } || (state?.Assignment == DeviceAssignment.Prepared && state.ClaimUid != claimUid))
+            {
+                return new ScrubOutcome(deviceName, true, "already scrubbed", null);
+            }
+
+            if (state?.Assignment != DeviceAssignment.Free || !_inventory.TryBeginScrub(deviceName, null))
+            {
+                return new ScrubOutcome(deviceName, false, "a scrub of this device is already running", null);
+            }
+        }
+
+        ScrubOutcome outcome;
+        try
+        {
+            outcome = await _scrubs.RunAsync(gpu, claimUid, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            outcome = new ScrubOutcome(deviceName, false, ex.Message, null);
+        }
+
+        if (outcome.Clean)
+        {
+            _inventory.CompleteScrubClean(deviceName);
+        }
+        else
+        {
+            _inventory.CompleteScrubFailed(deviceName, outcome.Detail);
+        }
+
+        return outcome;
+    }
+
+    private async Task AwaitWithdrawalPublishedAsync(ClaimRef claim, IReadOnlyList<string> dirty, CancellationToken cancellationToken)
+    {
+        var version = _inventory.Version;
+        try
+        {
+            await _publication.WaitForPublishedAsync(version, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex)
+        {
+            throw new ClaimPreparationException(
+                $"claim {claim.Namespace}/{claim.Name}: scrub of {string.Join(", ", dirty)} failed and the withdrawal could not be published to the API server in time; the devices stay withdrawn and the kubelet will call again", ex);
+        }
+
+        LogWithdrawn(_logger, claim.Namespace, claim.Name, claim.Uid, string.Join(",", dirty));
+    }
+
+    [LoggerMessage(EventId = 4400, Level = LogLevel.Information, Message = "Prepared claim {Namespace}/{Name} ({ClaimUid}): {Devices}")]
+    private static partial void LogPrepared(ILogger logger, string @namespace, string name, string claimUid, string devices);
+
+    [LoggerMessage(EventId = 4401, Level = LogLevel.Warning, Message = "Prepare of claim {Namespace}/{Name} ({ClaimUid}) failed: {Reason}")]
+    private static partial void LogPrepareFailed(ILogger logger, string @namespace, string name, string claimUid, string reason);
+
+    [LoggerMessage(EventId = 4402, Level = LogLevel.Warning, Message = "Opaque config of claim {Namespace}/{Name} ({ClaimUid}) rejected: {Errors}")]
+    private static partial void LogConfigRejected(ILogger logger, string @namespace, string name, string claimUid, string errors);
+
+    [LoggerMessage(EventId = 4403, Level = LogLevel.Information, Message = "Released claim {Namespace}/{Name} ({ClaimUid}); every device scrubbed and verified")]
+    private static partial void LogReleased(ILogger logger, string @namespace, string name, string claimUid);
+
+    [LoggerMessage(EventId = 4404, Level = LogLevel.Warning, Message = "Released claim {Namespace}/{Name} ({ClaimUid}); devices {Devices} failed their scrub and are withdrawn from scheduling")]
+    private static partial void LogWithdrawn(ILogger logger, string @namespace, string name, string claimUid, string devices);
+
+    [LoggerMessage(EventId = 4405, Level = LogLevel.Warning, Message = "Unprepare of claim {Namespace}/{Name} ({ClaimUid}) failed: {Reason}")]
+    private static partial void LogUnprepareFailed(ILogger logger, string @namespace, string name, string claimUid, string reason);
+}

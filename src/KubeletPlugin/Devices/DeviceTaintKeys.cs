@@ -1,0 +1,17 @@
+namespace SecureDra.KubeletPlugin.Devices;
+
+/// <summary>Device taint keys for withdrawn devices; DeviceClass tolerations and tests refer to these.</summary>
+public static class DeviceTaintKeys
+{
+    public const string VramDirty = "securedra.io/vram-dirty";
+    public const string ScrubFailed = "securedra.io/scrub-failed";
+    public const string Unhealthy = "securedra.io/unhealthy";
+
+    public static string For(WithdrawalReason reason) => reason switch
+    {
+        WithdrawalReason.VramDirty => VramDirty,
+        WithdrawalReason.ScrubFailed => ScrubFailed,
+        WithdrawalReason.Unhealthy => Unhealthy,
+        _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
+    };
+}

@@ -1,0 +1,444 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SecureDra.Kube.Client;
+using SecureDra.Kube.Resources;
+using SecureDra.KubeletPlugin.Pipeline;
+using SecureDra.Observability.Metrics;
+
+namespace SecureDra.KubeletPlugin.Devices;
+
+/// <summary>
+/// Keeps this node's ResourceSlices equal to the rendered inventory: one pool named after the
+/// node, slices of at most the version's device limit, <c>pool.generation</c> bumped on every
+/// change, obsolete slices deleted first, slices the kubelet wiped re-created. It reconciles on
+/// every inventory change and every <see cref="ClaimPipelineOptions.SliceResyncInterval"/>,
+/// writes nothing when the listed slices already match, and retries failures with exponential
+/// backoff and jitter. <see cref="WaitForPublishedAsync"/> tells Unprepare when a withdrawal is
+/// visible to the scheduler.
+/// </summary>
+public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePublication
+{
+    private readonly IResourceApi _api;
+    private readonly IKubeApiClient _kube;
+    private readonly DeviceInventory _inventory;
+    private readonly SliceDeviceRenderer _renderer;
+    private readonly PipelineContext _context;
+    private readonly PipelineStartup _startup;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ResourceSlicePublisher> _logger;
+    private readonly ExponentialBackoff _backoff;
+    private readonly Counter _writes;
+    private readonly Counter _errors;
+    private readonly Gauge _publishedDevices;
+    private readonly Lock _lock = new();
+    private readonly SemaphoreSlim _reconcileGate = new(1, 1);
+    private TaskCompletionSource _publishedSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _publishedVersion;
+    private long _reconciles;
+    private OwnerReference? _owner;
+    private SliceLimits? _limits;
+    private bool _taintsRejected;
+
+    public ResourceSlicePublisher(
+        IResourceApi api,
+        IKubeApiClient kube,
+        DeviceInventory inventory,
+        SliceDeviceRenderer renderer,
+        PipelineContext context,
+        PipelineStartup startup,
+        MetricsRegistry metrics,
+        TimeProvider time,
+        ILogger<ResourceSlicePublisher> logger)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        _api = api;
+        _kube = kube;
+        _inventory = inventory;
+        _renderer = renderer;
+        _context = context;
+        _startup = startup;
+        _time = time;
+        _logger = logger;
+        _backoff = new ExponentialBackoff(context.Options.PublishBackoffInitial, context.Options.PublishBackoffMax, new Random());
+        _writes = metrics.Counter("securedra_resourceslice_writes_total", "ResourceSlice writes by operation (create, update, delete).", "op");
+        _errors = metrics.Counter("securedra_resourceslice_sync_errors_total", "Failed ResourceSlice reconciliations.");
+        _publishedDevices = metrics.Gauge("securedra_resourceslice_published_devices", "Devices published as schedulable (untainted) in this node's slices.");
+    }
+
+    public long PublishedVersion
+    {
+        get { lock (_lock) { return _publishedVersion; } }
+    }
+
+    /// <summary>Successful reconciliations so far (with or without writes).</summary>
+    public long ReconcileCount => Interlocked.Read(ref _reconciles);
+
+    /// <summary>True once the server dropped or refused device taints; withdrawn devices are then removed instead.</summary>
+    public bool TaintsRejected
+    {
+        get { lock (_lock) { return _taintsRejected; } }
+    }
+
+    public Task WaitForPublishedAsync(long inventoryVersion, CancellationToken cancellationToken)
+    {
+        Task signal;
+        lock (_lock)
+        {
+            if (_publishedVersion >= inventoryVersion)
+            {
+                return Task.CompletedTask;
+            }
+
+            signal = _publishedSignal.Task;
+        }
+
+        return WaitLoopAsync(signal, inventoryVersion, cancellationToken);
+    }
+
+    private async Task WaitLoopAsync(Task signal, long inventoryVersion, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            await signal.WaitAsync(cancellationToken).ConfigureAwait(false);
+            lock (_lock)
+            {
+                if (_publishedVersion >= inventoryVersion)
+                {
+                    return;
+                }
+
+                signal = _publishedSignal.Task;
+            }
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await _startup.WaitUntilReadyAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Startup failed (e.g. corrupt checkpoint): publishing nothing is the fail-closed answer.
+            LogNotPublishing(_logger, ex.Message);
+            return;
+        }
+
+        var failures = 0;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var seen = _inventory.Version;
+            TimeSpan wait;
+            try
+            {
+                await ReconcileOnceAsync(stoppingToken).ConfigureAwait(false);
+                failures = 0;
+                wait = _owner is null ? TimeSpan.FromTicks(Math.Min(_context.Options.SliceResyncInterval.Ticks, TimeSpan.FromSeconds(5).Ticks)) : _context.Options.SliceResyncInterval;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                failures++;
+                _errors.Inc();
+                wait = _backoff.Delay(failures);
+                LogReconcileFailed(_logger, ex, failures, wait.TotalMilliseconds);
+                try
+                {
+                    // Backoff is not cut short by inventory changes: a down API server must not be hammered.
+                    await Task.Delay(wait, _time, stoppingToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            try
+            {
+                await Task.WhenAny(
+                    _inventory.WaitForChangeAsync(seen, cts.Token),
+                    Task.Delay(wait, _time, cts.Token)).ConfigureAwait(false);
+            }
+            finally
+            {
+                await cts.CancelAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>One reconciliation against a fresh list; returns the number of writes. Throws on API errors.</summary>
+    public async Task<int> ReconcileOnceAsync(CancellationToken cancellationToken)
+    {
+        await _reconcileGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    return await ReconcileCoreAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (TaintsNotAcceptedException) when (attempt == 0)
+                {
+                    // Re-render without taints right away: withdrawn devices are removed instead.
+                }
+            }
+        }
+        finally
+        {
+            _reconcileGate.Release();
+        }
+    }
+
+    private async Task<int> ReconcileCoreAsync(CancellationToken cancellationToken)
+    {
+        var driver = _context.Plugin.DriverName;
+        var node = _context.Plugin.NodeName;
+        _limits ??= SliceLimits.ForKubernetesMinor(await ResolveKubernetesMinorAsync(cancellationToken).ConfigureAwait(false));
+        _owner ??= await ResolveOwnerAsync(node, cancellationToken).ConfigureAwait(false);
+
+        var snapshot = _inventory.Snapshot();
+        var effect = SliceDeviceRenderer.TaintEffectFor(_context.Options.WithdrawalMode);
+        if (effect is not null && (!_limits.TaintsInApi || TaintsRejected))
+        {
+            effect = null;
+        }
+
+        var devices = _renderer.Render(snapshot, effect, _limits.MaxTaintsPerDevice);
+        var anyTaints = devices.Any(d => d.Taints.Count > 0);
+        var perSlice = anyTaints ? _limits.MaxDevicesPerSliceWithTaints : _limits.MaxDevicesPerSlice;
+        var desired = devices.Chunk(perSlice).Select(c => (IReadOnlyList<SliceDevice>)c).ToList();
+        if (desired.Count == 0)
+        {
+            desired.Add([]); // an empty pool is still a pool: publish one empty slice
+        }
+
+        var listed = await _api.ListSlicesAsync(driver, node, cancellationToken).ConfigureAwait(false);
+        var ours = listed.Where(s => s.Driver == driver && s.NodeName == node).ToList();
+        var writes = 0;
+
+        if (!UpToDate(ours, desired, node))
+        {
+            var generation = ours.Count == 0 ? 1 : ours.Max(s => s.PoolGeneration) + 1;
+            var (reuse, obsolete) = Assign(ours, desired, node);
+
+            foreach (var slice in obsolete)
+            {
+                await _api.DeleteSliceAsync(slice.Name!, cancellationToken).ConfigureAwait(false);
+                _writes.Inc("delete");
+                writes++;
+            }
+
+            for (var i = 0; i < desired.Count; i++)
+            {
+                var existing = reuse[i];
+                var model = new ResourceSliceModel(
+                    existing?.Name,
+                    existing?.ResourceVersion,
+                    driver,
+                    node,
+                    node,
+                    generation,
+                    desired.Count,
+                    desired[i],
+                    _owner,
+                    existing is null ? $"{node}-{driver}-" : existing.GenerateName);
+                ResourceSliceModel written;
+                try
+                {
+                    if (existing is null)
+                    {
+                        written = await _api.CreateSliceAsync(model, cancellationToken).ConfigureAwait(false);
+                        _writes.Inc("create");
+                    }
+                    else
+                    {
+                        written = await _api.UpdateSliceAsync(model, cancellationToken).ConfigureAwait(false);
+                        _writes.Inc("update");
+                    }
+                }
+                catch (KubeApiException ex) when (anyTaints && ex.StatusCode == HttpStatusCode.UnprocessableEntity)
+                {
+                    RejectTaints($"the API server refused a slice with device taints: {ex.Message}");
+                    throw new TaintsNotAcceptedException();
+                }
+
+                writes++;
+                if (anyTaints && desired[i].Any(d => d.Taints.Count > 0) && !written.Devices.Any(d => d.Taints.Count > 0))
+                {
+                    // The DRADeviceTaints gate is off: the server dropped the field silently.
+                    RejectTaints("the API server dropped device taints (feature gate DRADeviceTaints off)");
+                    throw new TaintsNotAcceptedException();
+                }
+            }
+
+            LogPublished(_logger, node, generation, desired.Count, devices.Count, writes);
+        }
+
+        _publishedDevices.Set(devices.Count(d => d.Taints.Count == 0));
+        MarkPublished(snapshot.Version);
+        Interlocked.Increment(ref _reconciles);
+        return writes;
+    }
+
+    private bool UpToDate(List<ResourceSliceModel> ours, List<IReadOnlyList<SliceDevice>> desired, string node)
+    {
+        if (ours.Count != desired.Count)
+        {
+            return false;
+        }
+
+        var generation = ours[0].PoolGeneration;
+        var unmatched = new List<IReadOnlyList<SliceDevice>>(desired);
+        foreach (var slice in ours)
+        {
+            if (slice.PoolName != node || slice.PoolGeneration != generation || slice.ResourceSliceCount != desired.Count
+                || (_owner is not null && slice.Owner?.Uid != _owner.Uid))
+            {
+                return false;
+            }
+
+            var match = unmatched.FindIndex(d => SliceDeviceComparer.SameDevices(d, slice.Devices));
+            if (match < 0)
+            {
+                return false;
+            }
+
+            unmatched.RemoveAt(match);
+        }
+
+        return true;
+    }
+
+    /// <summary>Reuses existing slices (same content first, then any of our pool) so a change costs updates, not create+delete.</summary>
+    private static (ResourceSliceModel?[] Reuse, List<ResourceSliceModel> Obsolete) Assign(List<ResourceSliceModel> ours, List<IReadOnlyList<SliceDevice>> desired, string node)
+    {
+        var reuse = new ResourceSliceModel?[desired.Count];
+        var free = ours.Where(s => s.PoolName == node && s.Name is not null).ToList();
+        for (var i = 0; i < desired.Count; i++)
+        {
+            var same = free.FindIndex(s => SliceDeviceComparer.SameDevices(desired[i], s.Devices));
+            if (same >= 0)
+            {
+                reuse[i] = free[same];
+                free.RemoveAt(same);
+            }
+        }
+
+        for (var i = 0; i < desired.Count; i++)
+        {
+            if (reuse[i] is null && free.Count > 0)
+            {
+                reuse[i] = free[0];
+                free.RemoveAt(0);
+            }
+        }
+
+        var kept = reuse.Where(r => r is not null).Select(r => r!.Name).ToHashSet(StringComparer.Ordinal);
+        var obsolete = ours.Where(s => s.Name is not null && !kept.Contains(s.Name)).ToList();
+        return (reuse, obsolete);
+    }
+
+    private void RejectTaints(string why)
+    {
+        lock (_lock)
+        {
+            _taintsRejected = true;
+        }
+
+        LogTaintsRejected(_logger, why);
+    }
+
+    private void MarkPublished(long version)
+    {
+        lock (_lock)
+        {
+            if (version <= _publishedVersion)
+            {
+                return;
+            }
+
+            _publishedVersion = version;
+            var previous = _publishedSignal;
+            _publishedSignal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            previous.TrySetResult();
+        }
+    }
+
+    private async Task<OwnerReference?> ResolveOwnerAsync(string node, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var obj = await _kube.GetAsync(KubeResource.Nodes, null, node, cancellationToken).ConfigureAwait(false);
+            var uid = obj?["metadata"]?["uid"]?.GetValue<string>();
+            if (uid is null)
+            {
+                LogNoOwner(_logger, node);
+                return null;
+            }
+
+            return new OwnerReference("v1", "Node", node, uid, Controller: true);
+        }
+        catch (KubeApiException ex)
+        {
+            LogNoOwner(_logger, node + ": " + ex.Message);
+            return null;
+        }
+    }
+
+    private async Task<int?> ResolveKubernetesMinorAsync(CancellationToken cancellationToken)
+    {
+        if (_context.Options.KubernetesMinorVersion is { } configured)
+        {
+            return configured;
+        }
+
+        try
+        {
+            var version = await _kube.GetPathAsync("/version", cancellationToken).ConfigureAwait(false);
+            var minor = version?["minor"]?.GetValue<string>();
+            var digits = new string((minor ?? "").TakeWhile(char.IsAsciiDigit).ToArray());
+            return int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var m) ? m : null;
+        }
+        catch (Exception ex) when (ex is KubeApiException or InvalidOperationException or FormatException)
+        {
+            return null;
+        }
+    }
+
+    public override void Dispose()
+    {
+        _reconcileGate.Dispose();
+        base.Dispose();
+    }
+
+    private sealed class TaintsNotAcceptedException : Exception;
+
+    [LoggerMessage(EventId = 4100, Level = LogLevel.Information, Message = "Published ResourceSlices for pool {Pool}: generation {Generation}, {SliceCount} slice(s), {DeviceCount} device(s), {Writes} write(s)")]
+    private static partial void LogPublished(ILogger logger, string pool, long generation, int sliceCount, int deviceCount, int writes);
+
+    [LoggerMessage(EventId = 4101, Level = LogLevel.Warning, Message = "ResourceSlice reconciliation failed (attempt {Attempt}); retrying in {DelayMs} ms")]
+    private static partial void LogReconcileFailed(ILogger logger, Exception exception, int attempt, double delayMs);
+
+    [LoggerMessage(EventId = 4102, Level = LogLevel.Warning, Message = "Node {Node} not readable; publishing slices without an owner reference and retrying later")]
+    private static partial void LogNoOwner(ILogger logger, string node);
+
+    [LoggerMessage(EventId = 4103, Level = LogLevel.Warning, Message = "Device taints are not usable ({Reason}); withdrawn devices are removed from the slice instead")]
+    private static partial void LogTaintsRejected(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 4104, Level = LogLevel.Error, Message = "Not publishing ResourceSlices: the pipeline did not start: {Reason}")]
+    private static partial void LogNotPublishing(ILogger logger, string reason);
+}

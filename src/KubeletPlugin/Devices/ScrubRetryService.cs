@@ -1,0 +1,123 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SecureDra.KubeletPlugin.Pipeline;
+using SecureDra.KubeletPlugin.State;
+
+namespace SecureDra.KubeletPlugin.Devices;
+
+/// <summary>
+/// Scrubs withdrawn dirty devices (scrub failed, or dirty after a crash or reboot) again with
+/// per-device exponential backoff, and returns each one to scheduling once a scrub verifies:
+/// the inventory drops the withdrawal, the publisher republishes, the checkpoint forgets it.
+/// </summary>
+public sealed partial class ScrubRetryService(
+    DeviceInventory inventory,
+    ScrubRunner scrubs,
+    ClaimJournal journal,
+    PipelineStartup startup,
+    PipelineContext context,
+    TimeProvider time,
+    ILogger<ScrubRetryService> logger) : BackgroundService
+{
+    private readonly Dictionary<string, (int Attempts, DateTimeOffset NextAttempt)> _schedule = new(StringComparer.Ordinal);
+    private readonly ExponentialBackoff _backoff = new(context.Options.ScrubRetryInitial, context.Options.ScrubRetryMax, new Random());
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await startup.WaitUntilReadyAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return; // start-up failed or stopping: nothing to retry
+        }
+
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var seen = inventory.Version;
+            var next = await RetryDueAsync(stoppingToken).ConfigureAwait(false);
+            var wait = next is null ? context.Options.ScrubRetryMax : next.Value - time.GetUtcNow();
+            if (wait < TimeSpan.Zero)
+            {
+                wait = TimeSpan.Zero;
+            }
+
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            try
+            {
+                await Task.WhenAny(inventory.WaitForChangeAsync(seen, cts.Token), Task.Delay(wait, time, cts.Token)).ConfigureAwait(false);
+            }
+            finally
+            {
+                await cts.CancelAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Scrubs every dirty device whose backoff has passed; returns when the next one is due (null: none waiting).</summary>
+    public async Task<DateTimeOffset?> RetryDueAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var dirty = inventory.Snapshot().Devices
+            .Where(d => d.Assignment == DeviceAssignment.Free && (d.Withdrawals.ContainsKey(WithdrawalReason.VramDirty) || d.Withdrawals.ContainsKey(WithdrawalReason.ScrubFailed)))
+            .ToList();
+        foreach (var name in _schedule.Keys.Except(dirty.Select(d => d.Name)).ToList())
+        {
+            _schedule.Remove(name);
+        }
+
+        foreach (var device in dirty)
+        {
+            if (!_schedule.TryGetValue(device.Name, out var entry))
+            {
+                // First sight: Unprepare (or recovery) just found it dirty; give whatever held it (a
+                // lingering process, a busy driver) the first backoff step before trying again.
+                entry = (0, now + _backoff.Delay(1));
+                _schedule[device.Name] = entry;
+                continue;
+            }
+
+            if (entry.NextAttempt > now || !inventory.TryBeginScrub(device.Name, null))
+            {
+                _schedule[device.Name] = entry;
+                continue;
+            }
+
+            ScrubOutcome outcome;
+            try
+            {
+                outcome = await scrubs.RunAsync(device.Device, null, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                outcome = new ScrubOutcome(device.Name, false, ex.Message, null);
+            }
+
+            if (outcome.Clean)
+            {
+                journal.MarkDeviceClean(device.Name);
+                await journal.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+                inventory.CompleteScrubClean(device.Name);
+                _schedule.Remove(device.Name);
+                LogReturned(logger, device.Name, entry.Attempts + 1);
+            }
+            else
+            {
+                inventory.CompleteScrubFailed(device.Name, outcome.Detail);
+                var attempts = entry.Attempts + 1;
+                var delay = _backoff.Delay(attempts);
+                _schedule[device.Name] = (attempts, time.GetUtcNow() + delay);
+                LogStillDirty(logger, device.Name, attempts, outcome.Detail, delay.TotalSeconds);
+            }
+        }
+
+        return _schedule.Count == 0 ? null : _schedule.Values.Min(e => e.NextAttempt);
+    }
+
+    [LoggerMessage(EventId = 4500, Level = LogLevel.Information, Message = "Device {Device} scrubbed and verified after {Attempts} retry attempt(s); returned to scheduling")]
+    private static partial void LogReturned(ILogger logger, string device, int attempts);
+
+    [LoggerMessage(EventId = 4501, Level = LogLevel.Warning, Message = "Device {Device} still dirty after retry {Attempts}: {Detail}; next attempt in {DelaySeconds} s")]
+    private static partial void LogStillDirty(ILogger logger, string device, int attempts, string detail, double delaySeconds);
+}

@@ -1,0 +1,14 @@
+namespace SecureDra.KubeletPlugin.Devices;
+
+/// <summary>Why a device is kept out of scheduling. A device may carry several at once; it returns when none is left.</summary>
+public enum WithdrawalReason
+{
+    /// <summary>Its memory may still hold a former tenant's data (unprepare interrupted, or node rebooted with a claim on it).</summary>
+    VramDirty,
+
+    /// <summary>A scrub ran and did not verify, was refused, threw or timed out.</summary>
+    ScrubFailed,
+
+    /// <summary>The health monitor reported it unhealthy (Xid, ECC, GPU lost).</summary>
+    Unhealthy,
+}

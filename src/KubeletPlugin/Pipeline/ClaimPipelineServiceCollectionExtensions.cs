@@ -1,0 +1,78 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using SecureDra.KubeletPlugin.Claims;
+using SecureDra.KubeletPlugin.Devices;
+using SecureDra.KubeletPlugin.Hosting;
+using SecureDra.KubeletPlugin.State;
+using SecureDra.Observability.Metrics;
+
+namespace SecureDra.KubeletPlugin.Pipeline;
+
+/// <summary>
+/// Wires the node pipeline: <see cref="IClaimPipeline"/>, the device inventory (also the health
+/// monitor's withdrawal API), the ResourceSlice publisher and the scrub retry loop.
+/// The host must register: <c>KubeletPluginOptions</c> (as a singleton or IOptions),
+/// <c>IResourceApi</c>, <c>IKubeApiClient</c>, <c>IEventRecorder</c>, <c>IGpuBackend</c>,
+/// <c>IVramScrubber</c> and <c>IGpuConfigValidator</c>.
+/// </summary>
+public static class ClaimPipelineServiceCollectionExtensions
+{
+    /// <param name="options">Pipeline options; null = defaults. <c>SECUREDRA_CRASH_AT</c> is read from the environment unless <see cref="ClaimPipelineOptions.CrashAt"/> is set.</param>
+    public static IServiceCollection AddClaimPipeline(this IServiceCollection services, ClaimPipelineOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        options ??= new ClaimPipelineOptions();
+        if (options.CrashAt is null && Environment.GetEnvironmentVariable(ClaimPipelineOptions.CrashAtEnvironmentVariable) is { Length: > 0 } fromEnvironment)
+        {
+            options = options with { CrashAt = fromEnvironment };
+        }
+
+        if (options.CrashAt is { Length: > 0 } crashAt && !CrashPoints.All.Contains(crashAt))
+        {
+            throw new ArgumentException($"{ClaimPipelineOptions.CrashAtEnvironmentVariable}={crashAt} is not a crash point; use one of {string.Join(", ", CrashPoints.All)}", nameof(options));
+        }
+
+        if (options.UnprepareBudget <= TimeSpan.Zero || options.UnprepareBudget > TimeSpan.FromSeconds(40))
+        {
+            throw new ArgumentException($"unprepare budget {options.UnprepareBudget.TotalSeconds} s must be above 0 and at most 40 s (the kubelet gives up after 45 s)", nameof(options));
+        }
+
+        if (options.SliceResyncInterval <= TimeSpan.Zero || options.CheckpointMaxBytes < 4096 || options.PublishBackoffInitial <= TimeSpan.Zero || options.ScrubRetryInitial <= TimeSpan.Zero || options.StaleClaimCheckInterval <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("slice resync interval, backoffs must be positive and the checkpoint limit at least 4096 bytes", nameof(options));
+        }
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<MetricsRegistry>();
+        services.AddSingleton(options);
+        services.AddSingleton(sp => new PipelineContext(
+            sp.GetService<KubeletPluginOptions>() ?? sp.GetRequiredService<IOptions<KubeletPluginOptions>>().Value,
+            sp.GetRequiredService<ClaimPipelineOptions>()));
+        services.AddSingleton<ICrashInjector, ProcessCrashInjector>();
+        services.AddSingleton<DeviceInventory>();
+        services.AddSingleton(sp => new SliceDeviceRenderer(new PciTopology(sp.GetRequiredService<ClaimPipelineOptions>().SysfsRoot)));
+        services.AddSingleton<CdiSpecWriter>();
+        services.AddSingleton(sp =>
+        {
+            var ctx = sp.GetRequiredService<PipelineContext>();
+            return new ClaimJournal(new CheckpointFile(ctx.Plugin.PluginDataDirectory, ctx.Options.CheckpointFileName, ctx.Options.CheckpointMaxBytes));
+        });
+        services.AddSingleton<ScrubRunner>();
+        services.AddSingleton<PipelineStartup>();
+        services.AddSingleton<ResourceSlicePublisher>();
+        services.AddSingleton<ISlicePublication>(sp => sp.GetRequiredService<ResourceSlicePublisher>());
+        services.AddSingleton<DeviceWithdrawals>();
+        services.AddSingleton<ScrubRetryService>();
+        services.AddSingleton<IClaimPipeline, ClaimPipeline>();
+        services.AddSingleton<StaleClaimReaper>();
+
+        // Start-up first (fails the host on a corrupt checkpoint), then the loops.
+        services.AddHostedService<PipelineStartupService>();
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<ResourceSlicePublisher>());
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<ScrubRetryService>());
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<StaleClaimReaper>());
+        return services;
+    }
+}

@@ -1,0 +1,80 @@
+using System.Security.Cryptography;
+
+namespace SecureDra.KubeletPlugin.State;
+
+/// <summary>
+/// Crash-safe replacement of a file: write a temporary file in the same directory, fsync it,
+/// rename it over the target, fsync the directory. A reader sees the old or the new content,
+/// never a mix. The temporary name ends in <c>.tmp</c> (which CDI runtimes ignore) and is
+/// removed on any failure.
+/// </summary>
+public static class AtomicFile
+{
+    public static async Task WriteAsync(string directory, string fileName, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        EnsurePlainName(fileName);
+        var target = Path.Combine(directory, fileName);
+        var temp = Path.Combine(directory, $".{fileName}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}.tmp");
+        try
+        {
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+            }
+
+            var stream = new FileStream(temp, options);
+            await using (stream.ConfigureAwait(false))
+            {
+                await stream.WriteAsync(content, cancellationToken).ConfigureAwait(false);
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temp, target, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+
+        PosixFileSystem.FsyncDirectory(directory);
+    }
+
+    /// <summary>Deletes a file durably; false when it did not exist.</summary>
+    public static bool Delete(string directory, string fileName)
+    {
+        EnsurePlainName(fileName);
+        var path = Path.Combine(directory, fileName);
+        if (!File.Exists(path))
+        {
+            return false;
+        }
+
+        File.Delete(path);
+        PosixFileSystem.FsyncDirectory(directory);
+        return true;
+    }
+
+    private static void EnsurePlainName(string fileName)
+    {
+        if (fileName.Length == 0 || fileName.Contains('/', StringComparison.Ordinal) || fileName.Contains('\0', StringComparison.Ordinal) || fileName is "." or "..")
+        {
+            throw new ArgumentException($"not a plain file name: {fileName}", nameof(fileName));
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}

@@ -1,0 +1,73 @@
+using System.Text.Json;
+using SecureDra.KubeletPlugin.Pipeline;
+using SecureDra.Nvml.Backends;
+
+namespace SecureDra.KubeletPlugin.State;
+
+/// <summary>
+/// Writes one CDI spec per claim into the CDI root and nothing else there. Kind is
+/// <c>k8s.&lt;driver&gt;/claim</c>; file <c>k8s.&lt;driver&gt;-claim_&lt;claimUID&gt;.json</c>
+/// (the CDI library's transient-spec naming); one CDI device per GPU named
+/// <c>&lt;claimUID&gt;-&lt;device&gt;</c> holding only that GPU's device node, the control nodes
+/// and <c>NVIDIA_VISIBLE_DEVICES=&lt;uuid&gt;</c>. cdiVersion 0.6.0 is the lowest that allows
+/// spec annotations. Every name derives from a validated claim UID and a device name from the
+/// inventory, never from the request.
+/// </summary>
+public sealed class CdiSpecWriter(PipelineContext context)
+{
+    public const string CdiVersion = "0.6.0";
+    public const string ClaimUidAnnotation = "securedra.io/claim-uid";
+
+    public string Root => context.Plugin.CdiRoot;
+
+    public string FileName(string claimUid) => $"{context.CdiVendor}-claim_{ClaimUid.Require(claimUid)}.json";
+
+    public string DeviceName(string claimUid, string deviceName) => $"{ClaimUid.Require(claimUid)}-{deviceName}";
+
+    /// <summary>The fully qualified CDI device ID, e.g. <c>k8s.gpu.nvidia.com/claim=&lt;uid&gt;-gpu-0</c>.</summary>
+    public string DeviceId(string claimUid, string deviceName) => $"{context.CdiKind}={DeviceName(claimUid, deviceName)}";
+
+    public CdiSpec Build(string claimUid, IReadOnlyList<GpuDevice> devices)
+    {
+        ArgumentNullException.ThrowIfNull(devices);
+        var control = context.Options.CdiControlDeviceNodes.Select(CheckedNode).ToList();
+        var cdiDevices = devices.Select(d => new CdiDevice(
+            DeviceName(claimUid, d.Name),
+            new CdiContainerEdits(
+                [$"NVIDIA_VISIBLE_DEVICES={d.Uuid}"],
+                [.. d.DeviceNodePaths.Select(CheckedNode).Concat(control).Distinct().Select(p => new CdiDeviceNode(p))]))).ToList();
+        return new CdiSpec(CdiVersion, context.CdiKind, new Dictionary<string, string> { [ClaimUidAnnotation] = claimUid }, cdiDevices);
+    }
+
+    public async Task WriteAsync(string claimUid, IReadOnlyList<GpuDevice> devices, CancellationToken cancellationToken)
+    {
+        var spec = Build(claimUid, devices);
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(spec, CdiJsonContext.Default.CdiSpec);
+        Directory.CreateDirectory(Root);
+        await AtomicFile.WriteAsync(Root, FileName(claimUid), bytes, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Removes the claim's spec; a missing file is not an error.</summary>
+    public void Delete(string claimUid)
+    {
+        var fileName = FileName(claimUid);
+        if (Directory.Exists(Root))
+        {
+            AtomicFile.Delete(Root, fileName);
+        }
+    }
+
+    public bool Exists(string claimUid) => File.Exists(Path.Combine(Root, FileName(claimUid)));
+
+    private static string CheckedNode(string path)
+    {
+        // Device nodes come from the GPU backend and our own options; still, a spec must never
+        // hand a container anything outside /dev.
+        if (!path.StartsWith("/dev/", StringComparison.Ordinal) || path.Contains("/../", StringComparison.Ordinal) || path.EndsWith("/..", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"refusing device node {path} in a CDI spec: not under /dev");
+        }
+
+        return path;
+    }
+}

@@ -1,0 +1,97 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace SecureDra.KubeletPlugin.State;
+
+/// <summary>
+/// The checkpoint payload. Every type keeps fields it does not know in
+/// <c>Extra</c> and writes them back, so a downgrade followed by an upgrade loses nothing.
+/// </summary>
+public sealed class CheckpointData
+{
+    /// <summary>Payload format; readers refuse a higher major they cannot interpret.</summary>
+    public const int CurrentFormat = 1;
+
+    [JsonPropertyName("format")]
+    public int Format { get; set; } = CurrentFormat;
+
+    [JsonPropertyName("bootId")]
+    public string? BootId { get; set; }
+
+    [JsonPropertyName("claims")]
+    public Dictionary<string, CheckpointClaim> Claims { get; set; } = new(StringComparer.Ordinal);
+
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Extra { get; set; }
+}
+
+public sealed class CheckpointClaim
+{
+    [JsonPropertyName("namespace")]
+    public string Namespace { get; set; } = "";
+
+    [JsonPropertyName("name")]
+    public string Name { get; set; } = "";
+
+    [JsonPropertyName("state")]
+    public ClaimCheckpointState State { get; set; }
+
+    [JsonPropertyName("devices")]
+    public List<CheckpointDevice> Devices { get; set; } = [];
+
+    /// <summary>The answer given to the kubelet; a repeated Prepare returns exactly this.</summary>
+    [JsonPropertyName("prepared")]
+    public List<CheckpointPreparedDevice>? Prepared { get; set; }
+
+    /// <summary>In <see cref="ClaimCheckpointState.ScrubFailed"/>: devices still waiting for a verified scrub.</summary>
+    [JsonPropertyName("dirtyDevices")]
+    public List<string>? DirtyDevices { get; set; }
+
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Extra { get; set; }
+}
+
+public sealed class CheckpointDevice
+{
+    [JsonPropertyName("name")]
+    public string Name { get; set; } = "";
+
+    [JsonPropertyName("uuid")]
+    public string Uuid { get; set; } = "";
+
+    /// <summary>The effective GpuConfig reset policy, for evidence.</summary>
+    [JsonPropertyName("resetPolicy")]
+    public string? ResetPolicy { get; set; }
+
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Extra { get; set; }
+}
+
+public sealed class CheckpointPreparedDevice
+{
+    [JsonPropertyName("requestNames")]
+    public List<string> RequestNames { get; set; } = [];
+
+    [JsonPropertyName("poolName")]
+    public string PoolName { get; set; } = "";
+
+    [JsonPropertyName("deviceName")]
+    public string DeviceName { get; set; } = "";
+
+    [JsonPropertyName("cdiDeviceIds")]
+    public List<string> CdiDeviceIds { get; set; } = [];
+
+    [JsonPropertyName("shareId")]
+    public string? ShareId { get; set; }
+
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Extra { get; set; }
+}
+
+[JsonSourceGenerationOptions(
+    WriteIndented = false,
+    UseStringEnumConverter = true,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    MaxDepth = 32)]
+[JsonSerializable(typeof(CheckpointData))]
+internal sealed partial class CheckpointJsonContext : JsonSerializerContext;

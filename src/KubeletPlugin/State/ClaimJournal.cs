@@ -1,0 +1,163 @@
+namespace SecureDra.KubeletPlugin.State;
+
+/// <summary>
+/// The in-memory copy of the checkpoint and its single writer. Mutations are instant and
+/// versioned; <see cref="CommitAsync"/> makes every mutation made so far durable. Concurrent
+/// committers are batched: one write covers all of them (group commit), and the file is never
+/// written by two tasks at once.
+/// </summary>
+public sealed class ClaimJournal(CheckpointFile file)
+{
+    private readonly Lock _lock = new();
+    private readonly SemaphoreSlim _writer = new(1, 1);
+    private CheckpointData _data = new();
+    private long _version;
+    private long _durableVersion;
+    private bool _loaded;
+    private long _writes;
+
+    public CheckpointFile File => file;
+
+    /// <summary>Number of checkpoint files written (tests use it to see batching).</summary>
+    public long WriteCount => Interlocked.Read(ref _writes);
+
+    /// <summary>Replaces the state with what recovery decided, not yet durable.</summary>
+    public void Load(CheckpointData data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        lock (_lock)
+        {
+            _data = data;
+            _loaded = true;
+            _version++;
+        }
+    }
+
+    public bool IsLoaded
+    {
+        get { lock (_lock) { return _loaded; } }
+    }
+
+    public CheckpointClaim? Get(string claimUid)
+    {
+        lock (_lock)
+        {
+            return _data.Claims.TryGetValue(claimUid, out var c) ? Clone(c) : null;
+        }
+    }
+
+    public IReadOnlyDictionary<string, CheckpointClaim> Claims()
+    {
+        lock (_lock)
+        {
+            return _data.Claims.ToDictionary(c => c.Key, c => Clone(c.Value), StringComparer.Ordinal);
+        }
+    }
+
+    public void Put(string claimUid, CheckpointClaim claim)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        lock (_lock)
+        {
+            _data.Claims[claimUid] = Clone(claim);
+            _version++;
+        }
+    }
+
+    public void Remove(string claimUid)
+    {
+        lock (_lock)
+        {
+            if (_data.Claims.Remove(claimUid))
+            {
+                _version++;
+            }
+        }
+    }
+
+    public void SetBootId(string? bootId)
+    {
+        lock (_lock)
+        {
+            if (_data.BootId != bootId)
+            {
+                _data.BootId = bootId;
+                _version++;
+            }
+        }
+    }
+
+    /// <summary>Removes a device from every ScrubFailed claim's dirty list; drops claims left with none.</summary>
+    public void MarkDeviceClean(string deviceName)
+    {
+        lock (_lock)
+        {
+            foreach (var (uid, claim) in _data.Claims.ToList())
+            {
+                if (claim.State == ClaimCheckpointState.ScrubFailed && claim.DirtyDevices is { } dirty && dirty.Remove(deviceName))
+                {
+                    if (dirty.Count == 0)
+                    {
+                        _data.Claims.Remove(uid);
+                    }
+
+                    _version++;
+                }
+            }
+        }
+    }
+
+    /// <summary>Writes the checkpoint unless a write that already covers every mutation so far has happened.</summary>
+    public async Task CommitAsync(CancellationToken cancellationToken)
+    {
+        long target;
+        lock (_lock)
+        {
+            target = _version;
+        }
+
+        await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (Interlocked.Read(ref _durableVersion) >= target)
+            {
+                return;
+            }
+
+            byte[] bytes;
+            long version;
+            lock (_lock)
+            {
+                bytes = CheckpointFile.Serialize(_data);
+                version = _version;
+            }
+
+            await file.WriteRawAsync(bytes, cancellationToken).ConfigureAwait(false);
+            Interlocked.Increment(ref _writes);
+            Interlocked.Exchange(ref _durableVersion, version);
+        }
+        finally
+        {
+            _writer.Release();
+        }
+    }
+
+    private static CheckpointClaim Clone(CheckpointClaim c) => new()
+    {
+        Namespace = c.Namespace,
+        Name = c.Name,
+        State = c.State,
+        Devices = [.. c.Devices.Select(d => new CheckpointDevice { Name = d.Name, Uuid = d.Uuid, ResetPolicy = d.ResetPolicy, Extra = d.Extra })],
+        Prepared = c.Prepared?.Select(p => new CheckpointPreparedDevice
+        {
+            RequestNames = [.. p.RequestNames],
+            PoolName = p.PoolName,
+            DeviceName = p.DeviceName,
+            CdiDeviceIds = [.. p.CdiDeviceIds],
+            ShareId = p.ShareId,
+            Extra = p.Extra,
+        }).ToList(),
+        DirtyDevices = c.DirtyDevices is null ? null : [.. c.DirtyDevices],
+        Extra = c.Extra,
+    };
+}

@@ -1,0 +1,240 @@
+using System.Net;
+using SecureDra.KubeletPlugin.Devices;
+using SecureDra.KubeletPlugin.Pipeline;
+using SecureDra.KubeletPlugin.Tests.Pipeline.TestDoubles;
+
+namespace SecureDra.KubeletPlugin.Tests.Pipeline;
+
+public class SlicePublisherTests
+{
+    private static double Writes(PipelineHarness h, string op) => h.Metrics.Counter("securedra_resourceslice_writes_total", "", "op").Value(op);
+
+    [Fact]
+    public async Task Publishes_one_pool_with_owner_generate_name_and_generation()
+    {
+        await using var h = PipelineHarness.Create(4);
+        await h.StartAsync();
+
+        Assert.Equal(1, await h.Publisher.ReconcileOnceAsync(CancellationToken.None));
+
+        var slice = Assert.Single(h.Api.Slices);
+        Assert.Equal(TestClaims.Node, slice.PoolName);
+        Assert.Equal(TestClaims.Node, slice.NodeName);
+        Assert.Equal(TestClaims.Driver, slice.Driver);
+        Assert.Equal($"{TestClaims.Node}-{TestClaims.Driver}-", slice.GenerateName);
+        Assert.StartsWith($"{TestClaims.Node}-{TestClaims.Driver}-", slice.Name, StringComparison.Ordinal);
+        Assert.Equal(1, slice.PoolGeneration);
+        Assert.Equal(1, slice.ResourceSliceCount);
+        Assert.Equal(["gpu-0", "gpu-1", "gpu-2", "gpu-3"], slice.Devices.Select(d => d.Name));
+        Assert.Equal(new SecureDra.Kube.Resources.OwnerReference("v1", "Node", TestClaims.Node, "node-uid-1", true), slice.Owner);
+        Assert.Equal(1, Writes(h, "create"));
+    }
+
+    [Fact]
+    public async Task Steady_state_writes_nothing()
+    {
+        await using var h = PipelineHarness.Create(4);
+        await h.StartAsync();
+        await h.Publisher.ReconcileOnceAsync(CancellationToken.None);
+        var writes = h.Api.Writes;
+
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal(0, await h.Publisher.ReconcileOnceAsync(CancellationToken.None));
+        }
+
+        Assert.Equal(writes, h.Api.Writes);
+    }
+
+    [Fact]
+    public async Task Withdrawal_and_return_cost_one_write_each_and_bump_generation()
+    {
+        await using var h = PipelineHarness.Create(4);
+        await h.StartAsync();
+        await h.Publisher.ReconcileOnceAsync(CancellationToken.None);
+
+        var v = h.Inventory.Withdraw("gpu-2", WithdrawalReason.Unhealthy, "Xid 79");
+        Assert.Equal(1, await h.Publisher.ReconcileOnceAsync(CancellationToken.None));
+        var slice = Assert.Single(h.Api.Slices);
+        Assert.Equal(["gpu-0", "gpu-1", "gpu-3"], slice.Devices.Select(d => d.Name));
+        Assert.Equal(2, slice.PoolGeneration);
+        Assert.True(h.Publisher.PublishedVersion >= v);
+
+        h.Inventory.Return("gpu-2", WithdrawalReason.Unhealthy);
+        Assert.Equal(1, await h.Publisher.ReconcileOnceAsync(CancellationToken.None));
+        Assert.Equal(3, Assert.Single(h.Api.Slices).PoolGeneration);
+        Assert.Equal(4, Assert.Single(h.Api.Slices).Devices.Count);
+        Assert.Equal(2, Writes(h, "update"));
+    }
+
+    [Fact]
+    public async Task Taint_mode_keeps_the_device_with_a_NoSchedule_taint()
+    {
+        await using var h = PipelineHarness.Create(2, new ClaimPipelineOptions { WithdrawalMode = WithdrawalMode.TaintNoSchedule });
+        await h.StartAsync();
+        h.Inventory.Withdraw("gpu-1", WithdrawalReason.ScrubFailed, "not verified");
+        await h.Publisher.ReconcileOnceAsync(CancellationToken.None);
+
+        var device = Assert.Single(h.Api.Slices).Devices.Single(d => d.Name == "gpu-1");
+        var taint = Assert.Single(device.Taints);
+        Assert.Equal(DeviceTaintKeys.ScrubFailed, taint.Key);
+        Assert.Equal("NoSchedule", taint.Effect);
+    }
+
+    [Fact]
+    public async Task Taints_dropped_by_the_server_fall_back_to_removal()
+    {
+        await using var h = PipelineHarness.Create(2, new ClaimPipelineOptions { WithdrawalMode = WithdrawalMode.TaintNoSchedule });
+        h.Api.DropTaints = true;
+        await h.StartAsync();
+        h.Inventory.Withdraw("gpu-1", WithdrawalReason.VramDirty, "dirty");
+        await h.Publisher.ReconcileOnceAsync(CancellationToken.None);
+
+        Assert.True(h.Publisher.TaintsRejected);
+        Assert.Equal(["gpu-0"], Assert.Single(h.Api.Slices).Devices.Select(d => d.Name));
+        Assert.Equal(0, await h.Publisher.ReconcileOnceAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Taints_on_kubernetes_132_are_never_sent()
+    {
+        await using var h = PipelineHarness.Create(2, new ClaimPipelineOptions { WithdrawalMode = WithdrawalMode.TaintNoSchedule, KubernetesMinorVersion = 32 });
+        await h.StartAsync();
+        h.Inventory.Withdraw("gpu-0", WithdrawalReason.VramDirty, "dirty");
+        await h.Publisher.ReconcileOnceAsync(CancellationToken.None);
+        Assert.Equal(["gpu-1"], Assert.Single(h.Api.Slices).Devices.Select(d => d.Name));
+    }
+
+    [Fact]
+    public async Task More_than_128_devices_split_into_slices_with_the_right_count()
+    {
+        await using var h = PipelineHarness.Create(200);
+        await h.StartAsync();
+        await h.Publisher.ReconcileOnceAsync(CancellationToken.None);
+
+        var slices = h.Api.Slices;
+        Assert.Equal(2, slices.Count);
+        Assert.All(slices, s => Assert.Equal(2, s.ResourceSliceCount));
+        Assert.Equal(200, slices.Sum(s => s.Devices.Count));
+        Assert.Equal(128, slices.Max(s => s.Devices.Count));
+        Assert.Equal(200, slices.SelectMany(s => s.Devices).Select(d => d.Name).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Tainted_devices_limit_slices_to_64_from_135_and_obsolete_slices_are_deleted()
+    {
+        await using var h = PipelineHarness.Create(100, new ClaimPipelineOptions { WithdrawalMode = WithdrawalMode.TaintNoSchedule });
+        await h.StartAsync();
+        await h.Publisher.ReconcileOnceAsync(CancellationToken.None);
+        Assert.Single(h.Api.Slices);
+
+        h.Inventory.Withdraw("gpu-5", WithdrawalReason.Unhealthy, "Xid 48");
+        await h.Publisher.ReconcileOnceAsync(CancellationToken.None);
+        Assert.Equal(2, h.Api.Slices.Count);
+        Assert.All(h.Api.Slices, s => Assert.True(s.Devices.Count <= 64));
+        Assert.All(h.Api.Slices, s => Assert.Equal(2, s.PoolGeneration));
+
+        h.Inventory.Return("gpu-5", WithdrawalReason.Unhealthy);
+        await h.Publisher.ReconcileOnceAsync(CancellationToken.None);
+        var slice = Assert.Single(h.Api.Slices);
+        Assert.Equal(100, slice.Devices.Count);
+        Assert.Equal(3, slice.PoolGeneration);
+        Assert.Equal(1, slice.ResourceSliceCount);
+        Assert.Equal(1, Writes(h, "delete"));
+    }
+
+    [Fact]
+    public async Task Kubernetes_134_keeps_128_devices_with_taints()
+    {
+        await using var h = PipelineHarness.Create(100, new ClaimPipelineOptions { WithdrawalMode = WithdrawalMode.TaintNoSchedule, KubernetesMinorVersion = 34 });
+        h.Api.MaxDevicesWithTaints = 128;
+        await h.StartAsync();
+        h.Inventory.Withdraw("gpu-5", WithdrawalReason.Unhealthy, "Xid 48");
+        await h.Publisher.ReconcileOnceAsync(CancellationToken.None);
+        Assert.Equal(100, Assert.Single(h.Api.Slices).Devices.Count);
+    }
+
+    [Fact]
+    public async Task Empty_node_still_publishes_an_empty_pool()
+    {
+        await using var h = PipelineHarness.Create(0);
+        await h.StartAsync();
+        await h.Publisher.ReconcileOnceAsync(CancellationToken.None);
+        Assert.Empty(Assert.Single(h.Api.Slices).Devices);
+    }
+
+    [Fact]
+    public async Task Missing_node_publishes_without_owner_then_adds_it()
+    {
+        await using var h = PipelineHarness.Create(1);
+        h.Kube.NodeUid = null;
+        await h.StartAsync();
+        await h.Publisher.ReconcileOnceAsync(CancellationToken.None);
+        Assert.Null(Assert.Single(h.Api.Slices).Owner);
+
+        h.Kube.NodeUid = "late-uid";
+        Assert.Equal(1, await h.Publisher.ReconcileOnceAsync(CancellationToken.None));
+        Assert.Equal("late-uid", Assert.Single(h.Api.Slices).Owner?.Uid);
+    }
+
+    [Fact]
+    public async Task Loop_at_steady_state_relists_but_writes_nothing()
+    {
+        await using var h = PipelineHarness.Create(8, new ClaimPipelineOptions { SliceResyncInterval = TimeSpan.FromMilliseconds(20) });
+        await h.StartAsync(loops: true);
+        await PipelineHarness.WaitUntilAsync(() => h.Api.Slices.Count == 1, "slices published");
+        var writes = h.Api.Writes;
+        var passes = h.Publisher.ReconcileCount;
+
+        await PipelineHarness.WaitUntilAsync(() => h.Publisher.ReconcileCount >= passes + 10, "ten more resync passes");
+
+        Assert.Equal(writes, h.Api.Writes);
+        Assert.Equal(1, Writes(h, "create") + Writes(h, "update") + Writes(h, "delete"));
+    }
+
+    [Fact]
+    public async Task Loop_recreates_slices_the_kubelet_wiped()
+    {
+        await using var h = PipelineHarness.Create(2);
+        await h.StartAsync(loops: true);
+        await PipelineHarness.WaitUntilAsync(() => h.Api.Slices.Count == 1, "slices published");
+
+        h.Api.WipeSlices();
+        await PipelineHarness.WaitUntilAsync(() => h.Api.Slices.Count == 1, "slices re-created after the wipe");
+        Assert.Equal(2, h.Api.Creates);
+    }
+
+    [Fact]
+    public async Task Loop_reacts_to_inventory_changes_and_backs_off_on_500_and_409()
+    {
+        await using var h = PipelineHarness.Create(2, new ClaimPipelineOptions { SliceResyncInterval = TimeSpan.FromMinutes(10) });
+        await h.StartAsync(loops: true);
+        await PipelineHarness.WaitUntilAsync(() => h.Api.Slices.Count == 1, "slices published");
+
+        h.Api.FailNext(1, HttpStatusCode.Conflict);
+        h.Api.FailNext(2, HttpStatusCode.InternalServerError);
+        var v = h.Inventory.Withdraw("gpu-0", WithdrawalReason.Unhealthy, "Xid 79");
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await h.Publisher.WaitForPublishedAsync(v, cts.Token);
+
+        Assert.Equal(["gpu-1"], Assert.Single(h.Api.Slices).Devices.Select(d => d.Name));
+        Assert.True(h.Metrics.Counter("securedra_resourceslice_sync_errors_total", "").Value() >= 3);
+    }
+
+    [Fact]
+    public async Task Publication_wait_times_out_while_the_api_server_is_down()
+    {
+        await using var h = PipelineHarness.Create(2);
+        await h.StartAsync(loops: true);
+        await PipelineHarness.WaitUntilAsync(() => h.Api.Slices.Count == 1, "slices published");
+
+        h.Api.Down = true;
+        var v = h.Inventory.Withdraw("gpu-0", WithdrawalReason.Unhealthy, "Xid 79");
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => h.Publisher.WaitForPublishedAsync(v, cts.Token));
+
+        h.Api.Down = false;
+        using var cts2 = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await h.Publisher.WaitForPublishedAsync(v, cts2.Token);
+    }
+}

@@ -1,0 +1,53 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using SecureDra.Nvml.Backends;
+
+namespace SecureDra.KubeletPlugin.Tests.Pipeline.TestDoubles;
+
+/// <summary>N GPUs whose "VRAM" is a small temp file each (<see cref="VramPath"/>), which <see cref="FakeScrubber"/> zeroes.</summary>
+public sealed class FakeGpuBackend(string vramDirectory, int count) : IGpuBackend
+{
+    public const int VramBytes = 4096;
+
+    public string Kind => "fake";
+
+    public IReadOnlyList<GpuDevice> Devices { get; } = [.. Enumerable.Range(0, count).Select(i => new GpuDevice(
+        $"gpu-{i}",
+        i,
+        $"GPU-{i:x8}-0000-0000-0000-000000000000",
+        "NVIDIA H100 80GB HBM3",
+        "Nvidia",
+        "Hopper",
+        "9.0",
+        "535.261.03",
+        "12.2",
+        string.Create(CultureInfo.InvariantCulture, $"00000000:{(0x10 + i):X2}:00.0"),
+        i,
+        80L * 1024 * 1024 * 1024,
+        [$"/dev/nvidia{i}"]))];
+
+    public string VramPath(string deviceName) => Path.Combine(vramDirectory, deviceName + ".vram");
+
+    public void WriteCanary(string deviceName)
+    {
+        Directory.CreateDirectory(vramDirectory);
+        var bytes = new byte[VramBytes];
+        Array.Fill(bytes, (byte)0xCA);
+        File.WriteAllBytes(VramPath(deviceName), bytes);
+    }
+
+    public Task<IReadOnlyList<GpuDevice>> EnumerateAsync(CancellationToken cancellationToken) => Task.FromResult(Devices);
+
+    public Task<IReadOnlyList<GpuProcess>> GetRunningProcessesAsync(GpuDevice device, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<GpuProcess>>([]);
+
+    public async IAsyncEnumerable<GpuHealthEvent> WatchHealthAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await Task.CompletedTask;
+        yield break;
+    }
+
+    public Task<IDeviceMemorySession> OpenMemorySessionAsync(GpuDevice device, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}

@@ -1,0 +1,229 @@
+using Microsoft.Extensions.DependencyInjection;
+using SecureDra.Kube.Events;
+using SecureDra.KubeletPlugin.Claims;
+using SecureDra.KubeletPlugin.Devices;
+using SecureDra.KubeletPlugin.Pipeline;
+using SecureDra.KubeletPlugin.State;
+using SecureDra.KubeletPlugin.Tests.Pipeline.TestDoubles;
+
+namespace SecureDra.KubeletPlugin.Tests.Pipeline;
+
+public class UnprepareTests
+{
+    private static async Task PrepareAsync(PipelineHarness h, int claim, params string[] devices)
+    {
+        h.Api.PutClaim(TestClaims.Allocated(claim, devices));
+        var result = await h.Pipeline.PrepareAsync([TestClaims.Ref(claim)], CancellationToken.None);
+        Assert.Null(result[TestClaims.Uid(claim)].Error);
+        foreach (var d in devices)
+        {
+            h.Backend.WriteCanary(d);
+        }
+    }
+
+    [Fact]
+    public async Task Verified_scrub_frees_the_device_keeps_it_published_and_leaves_evidence()
+    {
+        await using var h = PipelineHarness.Create(2);
+        await h.StartAsync(loops: true);
+        await PrepareAsync(h, 1, "gpu-0");
+        await PipelineHarness.WaitUntilAsync(() => h.Api.Slices.Count == 1, "published");
+        var writes = h.Api.Writes;
+
+        var result = await h.Pipeline.UnprepareAsync([TestClaims.Ref(1)], CancellationToken.None);
+
+        Assert.Null(result[TestClaims.Uid(1)].Error);
+        Assert.All(await File.ReadAllBytesAsync(h.Backend.VramPath("gpu-0")), b => Assert.Equal(0, b));
+        Assert.Equal(DeviceAssignment.Free, h.Inventory.Get("gpu-0")!.Assignment);
+        Assert.False(h.Inventory.Get("gpu-0")!.IsWithdrawn);
+        Assert.Empty(h.CdiFiles());
+        Assert.Null(h.Journal.Get(TestClaims.Uid(1)));
+        Assert.Equal(writes, h.Api.Writes); // a clean release changes nothing in the slice
+
+        var e = Assert.Single(h.Events.Events);
+        Assert.Equal(("Node", TestClaims.Node, EventSeverity.Normal, "VramScrubbed"), (e.Target.Kind, e.Target.Name, e.Severity, e.Reason));
+        Assert.Contains("gpu-0", e.Message, StringComparison.Ordinal);
+        Assert.Contains(TestClaims.Uid(1), e.Message, StringComparison.Ordinal);
+        Assert.Contains("4096 bytes", e.Message, StringComparison.Ordinal);
+        Assert.Contains("verified yes", e.Message, StringComparison.Ordinal);
+        Assert.Equal(1, h.Metrics.Counter("securedra_scrub_total", "", "outcome").Value("verified"));
+        Assert.Equal(4096, h.Metrics.Counter("securedra_scrub_bytes_total", "").Value());
+        Assert.Equal(1, h.Metrics.Counter("securedra_unprepare_total", "", "outcome").Value("released"));
+
+        // Idempotent: a second call for the same claim is an unknown claim, which succeeds.
+        var again = await h.Pipeline.UnprepareAsync([TestClaims.Ref(1)], CancellationToken.None);
+        Assert.Null(again[TestClaims.Uid(1)].Error);
+        Assert.Equal(1, h.Scrubber.Calls);
+    }
+
+    [Theory]
+    [InlineData(ScrubBehavior.NotVerified, "not_verified")]
+    [InlineData(ScrubBehavior.Refuse, "refused")]
+    [InlineData(ScrubBehavior.Throw, "error")]
+    public async Task Failed_scrub_withdraws_the_device_before_unprepare_succeeds(ScrubBehavior behavior, string reason)
+    {
+        await using var h = PipelineHarness.Create(2, new ClaimPipelineOptions { ScrubRetryInitial = TimeSpan.FromMinutes(10), ScrubRetryMax = TimeSpan.FromMinutes(10) });
+        await h.StartAsync(loops: true);
+        await PrepareAsync(h, 1, "gpu-1");
+        await PipelineHarness.WaitUntilAsync(() => h.Api.Slices.Count == 1, "published");
+        h.Scrubber.Plan("gpu-1", behavior, behavior);
+
+        var result = await h.Pipeline.UnprepareAsync([TestClaims.Ref(1)], CancellationToken.None);
+
+        Assert.Null(result[TestClaims.Uid(1)].Error);
+        // By the time success is returned, the API server no longer offers the device.
+        Assert.Equal(["gpu-0"], Assert.Single(h.Api.Slices).Devices.Select(d => d.Name));
+        Assert.True(h.Inventory.Get("gpu-1")!.Withdrawals.ContainsKey(WithdrawalReason.ScrubFailed));
+        Assert.Equal(ClaimCheckpointState.ScrubFailed, h.Journal.Get(TestClaims.Uid(1))!.State);
+        Assert.Equal(["gpu-1"], h.Journal.Get(TestClaims.Uid(1))!.DirtyDevices);
+        Assert.Empty(h.CdiFiles());
+        Assert.True(h.Metrics.Counter("securedra_scrub_failures_total", "", "reason").Value(reason) >= 1);
+        Assert.Contains(h.Events.Events, e => e.Reason == "VramScrubFailed" && e.Severity == EventSeverity.Warning);
+
+        h.Api.PutClaim(TestClaims.Allocated(2, "gpu-1"));
+        var prepare = await h.Pipeline.PrepareAsync([TestClaims.Ref(2)], CancellationToken.None);
+        Assert.Contains("withdrawn", prepare[TestClaims.Uid(2)].Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Hanging_scrub_times_out_within_the_budget_and_withdraws()
+    {
+        await using var h = PipelineHarness.Create(1, new ClaimPipelineOptions { UnprepareBudget = TimeSpan.FromMilliseconds(800), ScrubRetryInitial = TimeSpan.FromMinutes(10), ScrubRetryMax = TimeSpan.FromMinutes(10) });
+        await h.StartAsync(loops: true);
+        await PrepareAsync(h, 1, "gpu-0");
+        await PipelineHarness.WaitUntilAsync(() => h.Api.Slices.Count == 1, "published");
+        h.Scrubber.Plan("gpu-0", ScrubBehavior.Hang, ScrubBehavior.Hang);
+
+        var result = await h.Pipeline.UnprepareAsync([TestClaims.Ref(1)], CancellationToken.None);
+
+        Assert.Null(result[TestClaims.Uid(1)].Error);
+        Assert.Empty(Assert.Single(h.Api.Slices).Devices);
+        Assert.Equal(1, h.Metrics.Counter("securedra_scrub_failures_total", "", "reason").Value("timeout"));
+    }
+
+    [Fact]
+    public async Task Api_server_down_turns_a_failed_scrub_into_a_claim_error_and_a_retry_succeeds()
+    {
+        await using var h = PipelineHarness.Create(2, new ClaimPipelineOptions { UnprepareBudget = TimeSpan.FromMilliseconds(600), ScrubRetryInitial = TimeSpan.FromMinutes(10), ScrubRetryMax = TimeSpan.FromMinutes(10) });
+        await h.StartAsync(loops: true);
+        await PrepareAsync(h, 1, "gpu-0");
+        await PrepareAsync(h, 2, "gpu-1");
+        await PipelineHarness.WaitUntilAsync(() => h.Api.Slices.Count == 1, "published");
+        h.Scrubber.Plan("gpu-0", ScrubBehavior.NotVerified, ScrubBehavior.NotVerified);
+        h.Api.Down = true;
+
+        var result = await h.Pipeline.UnprepareAsync([TestClaims.Ref(1), TestClaims.Ref(2)], CancellationToken.None);
+
+        Assert.Contains("could not be published", result[TestClaims.Uid(1)].Error, StringComparison.Ordinal);
+        Assert.Null(result[TestClaims.Uid(2)].Error); // the clean claim in the same batch is unaffected
+        Assert.True(h.Inventory.Get("gpu-0")!.IsWithdrawn);
+        Assert.Equal(ClaimCheckpointState.ScrubFailed, h.Journal.Get(TestClaims.Uid(1))!.State);
+
+        h.Api.Down = false;
+        var retry = await h.Pipeline.UnprepareAsync([TestClaims.Ref(1)], CancellationToken.None);
+        Assert.Null(retry[TestClaims.Uid(1)].Error);
+        Assert.Equal(["gpu-1"], Assert.Single(h.Api.Slices).Devices.Select(d => d.Name));
+    }
+
+    [Fact]
+    public async Task Retry_loop_returns_the_device_once_a_scrub_verifies()
+    {
+        await using var h = PipelineHarness.Create(2);
+        await h.StartAsync(loops: true);
+        await PrepareAsync(h, 1, "gpu-1");
+        await PipelineHarness.WaitUntilAsync(() => h.Api.Slices.Count == 1, "published");
+        h.Scrubber.Plan("gpu-1", ScrubBehavior.NotVerified, ScrubBehavior.Throw, ScrubBehavior.NotVerified); // then Verify
+
+        Assert.Null((await h.Pipeline.UnprepareAsync([TestClaims.Ref(1)], CancellationToken.None))[TestClaims.Uid(1)].Error);
+
+        await PipelineHarness.WaitUntilAsync(() => h.Api.Slices.Count == 1 && h.Api.Slices[0].Devices.Count == 2, "device returned to the slice");
+        Assert.False(h.Inventory.Get("gpu-1")!.IsWithdrawn);
+        Assert.Null(h.Journal.Get(TestClaims.Uid(1)));
+        Assert.Equal(4, h.Scrubber.Calls);
+    }
+
+    [Fact]
+    public async Task Health_withdrawal_is_awaited_until_published_and_returns()
+    {
+        await using var h = PipelineHarness.Create(2);
+        await h.StartAsync(loops: true);
+        var withdrawals = h.Provider.GetRequiredService<DeviceWithdrawals>();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+
+        await withdrawals.WithdrawAsync("gpu-0", WithdrawalReason.Unhealthy, "Xid 79: GPU has fallen off the bus", cts.Token);
+        Assert.Equal(["gpu-1"], Assert.Single(h.Api.Slices).Devices.Select(d => d.Name));
+        Assert.Equal("Xid 79: GPU has fallen off the bus", withdrawals.ReasonsFor("gpu-0")[WithdrawalReason.Unhealthy]);
+
+        await withdrawals.ReturnAsync("gpu-0", WithdrawalReason.Unhealthy, cts.Token);
+        Assert.Equal(2, Assert.Single(h.Api.Slices).Devices.Count);
+        Assert.Empty(withdrawals.ReasonsFor("gpu-0"));
+    }
+
+    [Fact]
+    public async Task Prepared_claims_deleted_or_replaced_in_the_api_are_released_with_a_scrub()
+    {
+        await using var h = PipelineHarness.Create(3);
+        await h.StartAsync();
+        await PrepareAsync(h, 1, "gpu-0");
+        await PrepareAsync(h, 2, "gpu-1");
+        await PrepareAsync(h, 3, "gpu-2");
+        h.Api.RemoveClaim("tenant", "claim-1");
+        h.Api.PutClaim(TestClaims.Allocated(2, "gpu-1") with { Uid = "ffffffff-0000-4000-8000-000000000002" });
+
+        var reaped = await h.Provider.GetRequiredService<StaleClaimReaper>().ReapOnceAsync(CancellationToken.None);
+
+        Assert.Equal([TestClaims.Uid(1), TestClaims.Uid(2)], reaped.Order(StringComparer.Ordinal));
+        Assert.Equal(2, h.Scrubber.Calls);
+        Assert.Equal(DeviceAssignment.Free, h.Inventory.Get("gpu-0")!.Assignment);
+        Assert.Equal(DeviceAssignment.Prepared, h.Inventory.Get("gpu-2")!.Assignment);
+        Assert.Equal([$"k8s.{TestClaims.Driver}-claim_{TestClaims.Uid(3)}.json"], h.CdiFiles());
+    }
+
+    [Fact]
+    public async Task Unknown_claim_succeeds_without_scrubbing()
+    {
+        await using var h = PipelineHarness.Create(1);
+        await h.StartAsync();
+        var result = await h.Pipeline.UnprepareAsync([TestClaims.Ref(42)], CancellationToken.None);
+        Assert.Null(result[TestClaims.Uid(42)].Error);
+        Assert.Equal(0, h.Scrubber.Calls);
+    }
+
+    [Fact]
+    public async Task A_batchs_devices_scrub_in_parallel()
+    {
+        await using var h = PipelineHarness.Create(4);
+        await h.StartAsync();
+        await PrepareAsync(h, 1, "gpu-0", "gpu-1", "gpu-2", "gpu-3");
+        h.Scrubber.Delay = TimeSpan.FromMilliseconds(100);
+
+        var result = await h.Pipeline.UnprepareAsync([TestClaims.Ref(1)], CancellationToken.None);
+
+        Assert.Null(result[TestClaims.Uid(1)].Error);
+        Assert.Equal(4, h.Scrubber.MaxConcurrent);
+    }
+
+    [Theory]
+    [InlineData(CrashPoints.UnprepareAfterCheckpointStarted)]
+    [InlineData(CrashPoints.UnprepareAfterScrub)]
+    [InlineData(CrashPoints.UnprepareAfterCdiDelete)]
+    public async Task Failure_mid_unprepare_keeps_the_claim_and_a_retry_finishes_it(string point)
+    {
+        await using var h = PipelineHarness.Create(1);
+        await h.StartAsync();
+        await PrepareAsync(h, 1, "gpu-0");
+        h.Crash.FailAt = point;
+
+        var first = await h.Pipeline.UnprepareAsync([TestClaims.Ref(1)], CancellationToken.None);
+        Assert.NotNull(first[TestClaims.Uid(1)].Error);
+        Assert.NotNull(h.Journal.Get(TestClaims.Uid(1)));
+
+        h.Crash.FailAt = null;
+        var second = await h.Pipeline.UnprepareAsync([TestClaims.Ref(1)], CancellationToken.None);
+        Assert.Null(second[TestClaims.Uid(1)].Error);
+        Assert.Null(h.Journal.Get(TestClaims.Uid(1)));
+        Assert.Empty(h.CdiFiles());
+        Assert.Equal(DeviceAssignment.Free, h.Inventory.Get("gpu-0")!.Assignment);
+        Assert.False(h.Inventory.Get("gpu-0")!.IsWithdrawn);
+    }
+}
