@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SecureDra.Api;
 using SecureDra.Cli.Hosting;
+using SecureDra.KubeletPlugin.Health;
 using SecureDra.KubeletPlugin.Hosting;
 using Serilog;
 
@@ -26,11 +27,18 @@ internal static class KubeletPluginCommand
         var podUid = EnvOption.CreateOptional("--pod-uid", "POD_UID", "UID of this pod; enables rolling-update socket names");
         var httpEndpoint = EnvOption.CreateOptional("--http-endpoint", "HTTP_ENDPOINT", "IP:port serving /healthz, /readyz and /metrics, e.g. 127.0.0.1:8080");
         var logFormat = LogSetup.CreateOption();
+        var withdrawalMode = EnvOption.Create("--withdrawal-mode", "WITHDRAWAL_MODE", "How a dirty or unhealthy GPU leaves scheduling: remove-from-slice, taint-noschedule (clusters with device taints), or taint-noexecute (also evicts running pods; never implied)", "remove-from-slice");
+        var fatalXids = EnvOption.Create("--fatal-xids", "FATAL_XIDS", "Comma-separated Xid errors that make a GPU unhealthy", string.Join(',', FatalXidCatalog.DefaultFatalXids));
+        var allowClassResetOverride = new Option<bool>("--allow-class-reset-policy-override") { Description = "Let a DeviceClass (never a claim) set a reset policy other than ZeroVRAMOnRelease (env ALLOW_CLASS_RESET_POLICY_OVERRIDE)", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ALLOW_CLASS_RESET_POLICY_OVERRIDE") is "true" or "1" };
+        var maxConfigBytes = EnvOption.Create("--max-config-bytes", "MAX_CONFIG_BYTES", "Largest opaque config accepted, in bytes (at most the API server's 10240)", DriverConstants.OpaqueParametersMaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var gpu = new GpuBackendFlags();
 
         var command = new Command("kubelet-plugin", "Run the node daemon: kubelet registration, DRA gRPC, ResourceSlices, prepare/unprepare with VRAM scrub.")
         {
             driverName, nodeName, kubeconfig, registrarDir, pluginsDir, cdiRoot, podUid, httpEndpoint, logFormat,
+            withdrawalMode, fatalXids, allowClassResetOverride, maxConfigBytes,
         };
+        gpu.AddTo(command);
 
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -57,6 +65,21 @@ internal static class KubeletPluginCommand
                 return CliInvocation.UsageError(command, errors[0]);
             }
 
+            NodeComponents components;
+            try
+            {
+                components = NodeComponents.Bind(
+                    gpu.Bind(parseResult, Path.Combine(options.PluginDataDirectory, "simulated-vram")),
+                    parseResult.GetValue(withdrawalMode)!,
+                    parseResult.GetValue(fatalXids)!,
+                    parseResult.GetValue(allowClassResetOverride),
+                    parseResult.GetValue(maxConfigBytes)!);
+            }
+            catch (Exception ex) when (ex is ArgumentException or FormatException)
+            {
+                return CliInvocation.UsageError(command, ex.Message);
+            }
+
             WebApplication app;
             try
             {
@@ -64,6 +87,7 @@ internal static class KubeletPluginCommand
                 {
                     builder.Logging.ClearProviders();
                     builder.Services.AddSerilog(LogSetup.CreateLogger(options.LogFormat), dispose: true);
+                    components.Register(builder.Services, options);
                     configure?.Invoke(builder);
                 });
             }

@@ -10,7 +10,7 @@ public static class DeviceHealthServiceCollectionExtensions
     /// <summary>
     /// Device health: the tracker, the NVML/simulated event monitor and the kubelet health stream.
     /// Advertises <c>v1alpha1.DRAResourceHealth</c> in GetInfo, since the stream carries real data.
-    /// Needs an <c>IGpuBackend</c> registered (the GPU layer).
+    /// Needs the GPU layer and the claim pipeline registered (inventory, withdrawals, scrub runner).
     /// </summary>
     public static IServiceCollection AddDeviceHealth(this IServiceCollection services, HealthOptions options)
     {
@@ -22,6 +22,7 @@ public static class DeviceHealthServiceCollectionExtensions
         services.AddSingleton(sp => new HealthPoolName(sp.GetRequiredService<KubeletPluginOptions>().NodeName));
         services.AddSingleton<GpuHealthMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<GpuHealthMonitor>());
+        services.AddHostedService<HealthWithdrawalService>();
         services.AddSingleton(AdvertisedService.DraResourceHealthV1Alpha1);
         return services;
     }

@@ -10,7 +10,7 @@ namespace SecureDra.KubeletPlugin.Health;
 public sealed class DeviceHealthTracker(TimeProvider timeProvider)
 {
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, DeviceHealth> _devices = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Entry> _devices = new(StringComparer.Ordinal);
     private readonly List<Channel<bool>> _subscribers = [];
 
     /// <summary>Registers the node's devices as healthy; devices already known keep their state.</summary>
@@ -21,18 +21,19 @@ public sealed class DeviceHealthTracker(TimeProvider timeProvider)
         {
             foreach (var name in deviceNames)
             {
-                _devices.TryAdd(name, new DeviceHealth(name, DeviceHealthStatus.Healthy, "", timeProvider.GetUtcNow()));
+                _devices.TryAdd(name, new Entry(DeviceHealthStatus.Healthy, "", null, timeProvider.GetUtcNow()));
             }
         }
 
         Notify();
     }
 
+    /// <summary>Effective health: unhealthy when the GPU itself is, or when its memory is not verified clean.</summary>
     public IReadOnlyList<DeviceHealth> Snapshot()
     {
         lock (_lock)
         {
-            return [.. _devices.Values.OrderBy(d => d.DeviceName, StringComparer.Ordinal)];
+            return [.. _devices.OrderBy(d => d.Key, StringComparer.Ordinal).Select(d => Effective(d.Key, d.Value))];
         }
     }
 
@@ -40,26 +41,70 @@ public sealed class DeviceHealthTracker(TimeProvider timeProvider)
     {
         lock (_lock)
         {
-            return _devices.GetValueOrDefault(deviceName);
+            return _devices.TryGetValue(deviceName, out var e) ? Effective(deviceName, e) : null;
         }
     }
 
-    /// <summary>Sets a device's health; returns true when it changed (status or message).</summary>
+    /// <summary>The GPU's own health (Xid, ECC, lost), without scrub state.</summary>
+    public DeviceHealthStatus GpuStatus(string deviceName)
+    {
+        lock (_lock)
+        {
+            return _devices.TryGetValue(deviceName, out var e) ? e.Status : DeviceHealthStatus.Unknown;
+        }
+    }
+
+    /// <summary>Sets a device's own health (Xid, ECC, GPU lost, recovery); returns true when it changed.</summary>
     public bool Report(string deviceName, DeviceHealthStatus status, string message)
     {
         lock (_lock)
         {
-            if (_devices.TryGetValue(deviceName, out var current) && current.Status == status && current.Message == message)
+            var current = _devices.GetValueOrDefault(deviceName);
+            if (current is not null && current.Status == status && current.Message == message)
             {
                 return false;
             }
 
-            _devices[deviceName] = new DeviceHealth(deviceName, status, message, timeProvider.GetUtcNow());
+            _devices[deviceName] = new Entry(status, message, current?.ScrubProblem, timeProvider.GetUtcNow());
         }
 
         Notify();
         return true;
     }
+
+    /// <summary>
+    /// Mirrors the scrubber's outcome: a non-null problem (scrub pending or failed) makes the device
+    /// unhealthy in the stream, so tenants and operators see why it left scheduling.
+    /// </summary>
+    public bool ReportScrubProblem(string deviceName, string? problem)
+    {
+        lock (_lock)
+        {
+            var current = _devices.GetValueOrDefault(deviceName) ?? new Entry(DeviceHealthStatus.Healthy, "", null, timeProvider.GetUtcNow());
+            if (current.ScrubProblem == problem && _devices.ContainsKey(deviceName))
+            {
+                return false;
+            }
+
+            _devices[deviceName] = current with { ScrubProblem = problem, Changed = timeProvider.GetUtcNow() };
+        }
+
+        Notify();
+        return true;
+    }
+
+    private static DeviceHealth Effective(string name, Entry e)
+    {
+        if (e.ScrubProblem is null)
+        {
+            return new DeviceHealth(name, e.Status, e.Message, e.Changed);
+        }
+
+        var message = e.Status == DeviceHealthStatus.Unhealthy ? $"{e.Message}; {e.ScrubProblem}" : e.ScrubProblem;
+        return new DeviceHealth(name, DeviceHealthStatus.Unhealthy, message, e.Changed);
+    }
+
+    private sealed record Entry(DeviceHealthStatus Status, string Message, string? ScrubProblem, DateTimeOffset Changed);
 
     /// <summary>A change signal reader; dispose the subscription to stop receiving.</summary>
     public HealthSubscription Subscribe()

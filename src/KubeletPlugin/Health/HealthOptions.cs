@@ -11,4 +11,9 @@ public sealed record HealthOptions
 
     /// <summary>Xids that make a device unhealthy; null means <see cref="FatalXidCatalog.DefaultFatalXids"/>.</summary>
     public IReadOnlyList<int>? FatalXids { get; init; }
+
+    /// <summary>First wait before an unhealthy, unassigned GPU gets a recovery scrub + health check; doubles up to <see cref="RecoveryMax"/>.</summary>
+    public TimeSpan RecoveryInitial { get; init; } = TimeSpan.FromSeconds(30);
+
+    public TimeSpan RecoveryMax { get; init; } = TimeSpan.FromMinutes(10);
 }

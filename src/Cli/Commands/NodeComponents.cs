@@ -1,0 +1,55 @@
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using SecureDra.Api;
+using SecureDra.Api.Validation;
+using SecureDra.Kube;
+using SecureDra.KubeletPlugin.Health;
+using SecureDra.KubeletPlugin.Hosting;
+using SecureDra.KubeletPlugin.Pipeline;
+using SecureDra.Nvml;
+using SecureDra.Nvml.Backends;
+
+namespace SecureDra.Cli.Commands;
+
+/// <summary>
+/// Everything the node daemon needs besides its sockets: the GPU layer, the Kubernetes client,
+/// the strict config validator, the claim pipeline and device health. Shared by
+/// <c>kubelet-plugin</c> and <c>demo</c> so the demo runs exactly the production wiring.
+/// </summary>
+internal sealed record NodeComponents(
+    GpuBackendOptions Gpu,
+    ClaimPipelineOptions Pipeline,
+    HealthOptions Health,
+    GpuConfigLimits ConfigLimits)
+{
+    /// <summary>Parses the node flags; throws ArgumentException or FormatException with a one-line message naming the flag.</summary>
+    public static NodeComponents Bind(GpuBackendOptions gpu, string withdrawalMode, string fatalXids, bool allowClassResetOverride, string maxConfigBytes)
+    {
+        var mode = withdrawalMode switch
+        {
+            "remove-from-slice" => WithdrawalMode.RemoveFromSlice,
+            "taint-noschedule" => WithdrawalMode.TaintNoSchedule,
+            "taint-noexecute" => WithdrawalMode.TaintNoExecute,
+            _ => throw new ArgumentException($"--withdrawal-mode: must be remove-from-slice, taint-noschedule or taint-noexecute, got \"{withdrawalMode}\""),
+        };
+        if (!int.TryParse(maxConfigBytes, NumberStyles.None, CultureInfo.InvariantCulture, out var maxBytes) || maxBytes < 64 || maxBytes > DriverConstants.OpaqueParametersMaxBytes)
+        {
+            throw new ArgumentException($"--max-config-bytes: must be an integer from 64 to {DriverConstants.OpaqueParametersMaxBytes} (the API server's own limit), got \"{maxConfigBytes}\"");
+        }
+
+        return new NodeComponents(
+            gpu,
+            new ClaimPipelineOptions { WithdrawalMode = mode },
+            new HealthOptions { FatalXids = FatalXidCatalog.Parse(fatalXids) },
+            new GpuConfigLimits { MaxBytes = maxBytes, AllowClassResetPolicyOverride = allowClassResetOverride });
+    }
+
+    public void Register(IServiceCollection services, KubeletPluginOptions plugin)
+    {
+        services.AddGpuLayer(Gpu);
+        services.AddKubeApiClient(plugin.Kubeconfig);
+        services.AddSingleton<IGpuConfigValidator>(new GpuConfigValidator(ConfigLimits));
+        services.AddClaimPipeline(Pipeline);
+        services.AddDeviceHealth(Health);
+    }
+}

@@ -1,0 +1,161 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SecureDra.KubeletPlugin.Devices;
+using SecureDra.Nvml.Backends;
+
+namespace SecureDra.KubeletPlugin.Health;
+
+/// <summary>
+/// Connects health to scheduling, both ways:
+/// <list type="bullet">
+/// <item>an unhealthy GPU is withdrawn exactly as a dirty one is (removed from its slice, or tainted
+/// where the cluster supports device taints), and returns when its health clears;</item>
+/// <item>the inventory's scrub state (pending or failed) is mirrored into the health stream, so the
+/// tenants and operators see why a device left scheduling;</item>
+/// <item>recovery: a GPU made unhealthy by an Xid or ECC error that needs a reset comes back only
+/// after a successful scrub plus health check (it is still enumerated), tried with backoff while no
+/// claim holds it, or after the backend reports it recovered (an operator reset the GPU).</item>
+/// </list>
+/// </summary>
+public sealed partial class HealthWithdrawalService(
+    DeviceHealthTracker tracker,
+    DeviceInventory inventory,
+    DeviceWithdrawals withdrawals,
+    ScrubRunner scrubRunner,
+    IGpuBackend backend,
+    HealthOptions options,
+    TimeProvider timeProvider,
+    ILogger<HealthWithdrawalService> logger) : BackgroundService
+{
+    private readonly Dictionary<string, (DateTimeOffset Next, TimeSpan Delay)> _recovery = new(StringComparer.Ordinal);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var subscription = tracker.Subscribe();
+        long seen = -1;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (inventory.IsInitialized)
+                {
+                    seen = inventory.Version;
+                    MirrorScrubState();
+                    await ApplyWithdrawalsAsync(stoppingToken).ConfigureAwait(false);
+                    await TryRecoverAsync(stoppingToken).ConfigureAwait(false);
+                }
+
+                using var wake = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                wake.CancelAfter(TimeSpan.FromSeconds(5));
+                var inventoryChanged = inventory.WaitForChangeAsync(seen, wake.Token);
+                var healthChanged = subscription.Changes.ReadAsync(wake.Token).AsTask();
+                try
+                {
+                    await Task.WhenAny(inventoryChanged, healthChanged).ConfigureAwait(false);
+                }
+                finally
+                {
+                    await wake.CancelAsync().ConfigureAwait(false);
+                    await Task.WhenAll(inventoryChanged, healthChanged).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+#pragma warning disable CA1031 // The loop must survive an API outage; the next pass retries.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                LogPassFailed(logger, ex);
+                await Task.Delay(TimeSpan.FromSeconds(1), timeProvider, stoppingToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private void MirrorScrubState()
+    {
+        foreach (var device in inventory.Snapshot().Devices)
+        {
+            string? problem = null;
+            if (device.Withdrawals.TryGetValue(WithdrawalReason.ScrubFailed, out var failed))
+            {
+                problem = $"VRAM scrub failed, withdrawn until a scrub verifies: {failed}";
+            }
+            else if (device.Withdrawals.TryGetValue(WithdrawalReason.VramDirty, out var dirty))
+            {
+                problem = $"VRAM scrub pending, withdrawn until a scrub verifies: {dirty}";
+            }
+
+            tracker.ReportScrubProblem(device.Name, problem);
+        }
+    }
+
+    private async Task ApplyWithdrawalsAsync(CancellationToken ct)
+    {
+        foreach (var device in inventory.Snapshot().Devices)
+        {
+            var health = tracker.Get(device.Name);
+            var gpuUnhealthy = tracker.GpuStatus(device.Name) == DeviceHealthStatus.Unhealthy;
+            var withdrawn = device.Withdrawals.ContainsKey(WithdrawalReason.Unhealthy);
+            if (gpuUnhealthy && !withdrawn)
+            {
+                await withdrawals.WithdrawAsync(device.Name, WithdrawalReason.Unhealthy, health?.Message ?? "unhealthy", ct).ConfigureAwait(false);
+                _recovery[device.Name] = (timeProvider.GetUtcNow() + options.RecoveryInitial, options.RecoveryInitial);
+                LogWithdrawn(logger, device.Name, health?.Message ?? "");
+            }
+            else if (!gpuUnhealthy && withdrawn)
+            {
+                await withdrawals.ReturnAsync(device.Name, WithdrawalReason.Unhealthy, ct).ConfigureAwait(false);
+                _recovery.Remove(device.Name);
+                LogReturned(logger, device.Name);
+            }
+        }
+    }
+
+    private async Task TryRecoverAsync(CancellationToken ct)
+    {
+        var now = timeProvider.GetUtcNow();
+        foreach (var (name, (next, delay)) in _recovery.ToArray())
+        {
+            if (now < next || tracker.GpuStatus(name) != DeviceHealthStatus.Unhealthy)
+            {
+                continue;
+            }
+
+            var grown = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, options.RecoveryMax.Ticks));
+            _recovery[name] = (now + grown, grown);
+
+            // Health check: the GPU must still be there. Then a scrub, but only while no claim holds it.
+            var present = (await backend.EnumerateAsync(ct).ConfigureAwait(false)).FirstOrDefault(d => d.Name == name);
+            if (present is null || !inventory.TryBeginScrub(name, claimUid: null))
+            {
+                continue;
+            }
+
+            var outcome = await scrubRunner.RunAsync(present, claimUid: null, ct).ConfigureAwait(false);
+            if (outcome.Clean)
+            {
+                inventory.CompleteScrubClean(name);
+                tracker.Report(name, DeviceHealthStatus.Healthy, "");
+                LogRecovered(logger, name);
+            }
+            else
+            {
+                inventory.CompleteScrubFailed(name, outcome.Detail);
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 4020, Level = LogLevel.Warning, Message = "GPU {Device} withdrawn from scheduling: {Reason}")]
+    private static partial void LogWithdrawn(ILogger logger, string device, string reason);
+
+    [LoggerMessage(EventId = 4021, Level = LogLevel.Information, Message = "GPU {Device} returned to scheduling: health cleared")]
+    private static partial void LogReturned(ILogger logger, string device);
+
+    [LoggerMessage(EventId = 4022, Level = LogLevel.Information, Message = "GPU {Device} recovered: scrub verified and the device is present")]
+    private static partial void LogRecovered(ILogger logger, string device);
+
+    [LoggerMessage(EventId = 4023, Level = LogLevel.Error, Message = "Health withdrawal pass failed; retrying")]
+    private static partial void LogPassFailed(ILogger logger, Exception exception);
+}
