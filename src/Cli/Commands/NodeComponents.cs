@@ -48,6 +48,9 @@ internal sealed record NodeComponents(
     {
         services.AddGpuLayer(Gpu);
         services.AddKubeApiClient(plugin.Kubeconfig);
+        services.AddSingleton<ResourceApiReadiness>();
+        services.AddHostedService(sp => sp.GetRequiredService<ResourceApiReadiness>());
+        services.AddSingleton<IPluginReadinessCheck>(sp => sp.GetRequiredService<ResourceApiReadiness>());
         services.AddSingleton<IGpuConfigValidator>(new GpuConfigValidator(ConfigLimits));
         services.AddClaimPipeline(Pipeline);
         services.AddDeviceHealth(Health);

@@ -1,0 +1,69 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SecureDra.Kube.Resources;
+using SecureDra.Observability.Metrics;
+
+namespace SecureDra.KubeletPlugin.Hosting;
+
+/// <summary>
+/// Negotiates the resource.k8s.io version at start, so a cluster without DRA is one clear start-up
+/// error instead of a failure at the first slice write, and reports the version in use on
+/// <c>/readyz</c> and as the metric <c>securedra_resource_api_version_info{version}</c>.
+/// </summary>
+public sealed partial class ResourceApiReadiness(ResourceApi api, MetricsRegistry metrics, ILogger<ResourceApiReadiness> logger)
+    : IHostedService, IPluginReadinessCheck
+{
+    private readonly Gauge _info = metrics.Gauge("securedra_resource_api_version_info", "The resource.k8s.io version in use (1 = in use).", "version");
+
+    public string Name => "resource-api";
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        api.VersionChanged += OnVersionChanged;
+        try
+        {
+            await api.NegotiateAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ResourceApiNotServedException)
+        {
+            throw;
+        }
+        catch (Kube.Client.KubeApiException ex) when (ex.IsTransient)
+        {
+            // The API server may come up after us; the first call that needs it negotiates again.
+            LogDeferred(logger, ex.Message);
+            return;
+        }
+
+        Publish(api.WireVersion ?? "");
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        api.VersionChanged -= OnVersionChanged;
+        return Task.CompletedTask;
+    }
+
+    public PluginReadiness Check() =>
+        api.IsNegotiated
+            ? new PluginReadiness(true, $"resource.k8s.io/{api.WireVersion}")
+            : new PluginReadiness(false, "resource.k8s.io version not negotiated yet");
+
+    private void OnVersionChanged(object? sender, ResourceApiVersion version) => Publish(api.WireVersion ?? "");
+
+    private void Publish(string wireVersion)
+    {
+        foreach (var v in new[] { "v1", "v1beta2", "v1beta1" })
+        {
+            _info.Set(v == wireVersion ? 1 : 0, v);
+        }
+
+        LogVersion(logger, wireVersion);
+    }
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Using resource.k8s.io/{Version}")]
+    private static partial void LogVersion(ILogger logger, string version);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Could not negotiate the resource.k8s.io version at start ({Error}); will retry on first use")]
+    private static partial void LogDeferred(ILogger logger, string error);
+}
