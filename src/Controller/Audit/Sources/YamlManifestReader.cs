@@ -53,6 +53,12 @@ public sealed class YamlManifestReader : IManifestReader
             throw new FormatException($"{where}: nesting deeper than {MaxDepth}");
         }
 
+        if (!node.Anchor.IsEmpty)
+        {
+            // An alias is the same node object again: converting it would expand a "billion laughs" file.
+            throw new FormatException($"{where}: anchors and aliases are not supported (line {node.Start.Line})");
+        }
+
         switch (node)
         {
             case YamlMappingNode mapping:
@@ -84,7 +90,7 @@ public sealed class YamlManifestReader : IManifestReader
             case YamlScalarNode scalar:
                 return Scalar(scalar);
             default:
-                throw new FormatException($"{where}: aliases are not supported (line {node.Start.Line})");
+                throw new FormatException($"{where}: unsupported YAML node at line {node.Start.Line}");
         }
     }
 
