@@ -50,14 +50,14 @@ public sealed class AdmissionWebhookEndpoint(
         catch (OperationCanceledException) when (readTimeout.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
         {
             logger.LogWarning("Admission request body from {Remote} not received within {Timeout}; closing the connection", context.Connection.RemoteIpAddress, options.BodyReadTimeout);
-            context.Response.Headers.Connection = "close";
+            CloseAfterResponse(context);
             await WriteErrorAsync(context, StatusCodes.Status408RequestTimeout, $"request body not received within {options.BodyReadTimeout.TotalSeconds:0.###} s").ConfigureAwait(false);
             return;
         }
         catch (BadHttpRequestException e)
         {
             // Kestrel's own limits (MinRequestBodyDataRate, MaxRequestBodySize) fire here.
-            context.Response.Headers.Connection = "close";
+            CloseAfterResponse(context);
             await WriteErrorAsync(context, e.StatusCode, e.Message).ConfigureAwait(false);
             return;
         }
@@ -93,8 +93,17 @@ public sealed class AdmissionWebhookEndpoint(
 
     private Task WriteTooLargeAsync(HttpContext context, long length)
     {
-        context.Response.Headers.Connection = "close";
+        CloseAfterResponse(context);
         return WriteErrorAsync(context, StatusCodes.Status413PayloadTooLarge, $"request body of {(length > options.MaxBodyBytes ? "more than " : "")}{options.MaxBodyBytes} bytes exceeds the limit of {options.MaxBodyBytes} bytes");
+    }
+
+    /// <summary>HTTP/1.1 only: HTTP/2 has no Connection header, and Kestrel resets the stream itself.</summary>
+    private static void CloseAfterResponse(HttpContext context)
+    {
+        if (HttpProtocol.IsHttp11(context.Request.Protocol) || HttpProtocol.IsHttp10(context.Request.Protocol))
+        {
+            context.Response.Headers.Connection = "close";
+        }
     }
 
     private static bool IsJson(string? contentType) =>

@@ -147,6 +147,21 @@ public sealed class WebhookTransportTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
+    [Fact]
+    public async Task Http2_reviews_and_oversized_bodies_are_answered()
+    {
+        await using var server = await WebhookServer.StartAsync(new AdmissionWebhookOptions { MaxBodyBytes = 64 * 1024 });
+        using var client = server.Client();
+        using var ok = new HttpRequestMessage(HttpMethod.Post, server.WebhookUri) { Content = WebhookServer.Json(DeleteReviewOfClaim), Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using var okResponse = await client.SendAsync(ok);
+        Assert.Equal(HttpVersion.Version20, okResponse.Version);
+        Assert.Equal(HttpStatusCode.OK, okResponse.StatusCode);
+
+        using var big = new HttpRequestMessage(HttpMethod.Post, server.WebhookUri) { Content = WebhookServer.Json(new string(' ', 100 * 1024)), Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using var bigResponse = await client.SendAsync(big);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, bigResponse.StatusCode);
+    }
+
     [Theory]
     [InlineData("text/plain")]
     [InlineData("application/yaml")]
