@@ -118,7 +118,11 @@ public sealed class WebhookTransportTests
         await using var server = await WebhookServer.StartAsync();
         using var client = server.Client();
         var big = new string(' ', 3 * 1024 * 1024) + DeleteReviewOfClaim;
-        using var response = await client.PostAsync(server.WebhookUri, WebhookServer.Json(big));
+        // Expect: 100-continue (as Go's net/http can send): the server refuses on Content-Length alone, before any
+        // body byte is sent, so the client reads the 413 instead of racing the server's close with its upload.
+        using var request = new HttpRequestMessage(HttpMethod.Post, server.WebhookUri) { Content = WebhookServer.Json(big) };
+        request.Headers.ExpectContinue = true;
+        using var response = await client.SendAsync(request);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         Assert.Contains("3145728 bytes", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
