@@ -13,14 +13,21 @@ namespace SecureDra.Controller.Webhook;
 /// else. Pure over bytes so it is tested without a server; never throws for bad input.
 /// </summary>
 /// <remarks>
-/// Failure policy. The ValidatingWebhookConfiguration uses <c>failurePolicy: Fail</c>, scoped with a
-/// matchCondition to objects that carry an opaque config for this driver, with <c>matchPolicy: Exact</c> rules for
-/// v1, v1beta2 and v1beta1 and <c>timeoutSeconds: 5</c>. Why not Ignore: with Ignore a controller outage silently
-/// admits a malformed config that then fails only at NodePrepareResources, leaving the pod stuck with the reason
-/// buried in events; with Fail the tenant gets an immediate, retryable error, and the matchCondition keeps an outage
-/// from touching any claim that does not use this driver's configs. The security invariant itself does not rest on
-/// the webhook: the claim ValidatingAdmissionPolicy (in-process in the API server, no availability dependency) pins
-/// resetPolicy, and the kubelet plugin re-validates every config with the same validator at prepare and fails closed.
+/// Failure policy: <c>Fail</c>, with the claim ValidatingAdmissionPolicy as backstop. The ValidatingWebhookConfiguration
+/// registers CREATE and UPDATE of resource.k8s.io resourceclaims and resourceclaimtemplates with apiVersions
+/// v1, v1beta2 and v1beta1 (1.32 serves only v1beta1, so a v1-only rule would never match there) and
+/// <c>matchPolicy: Equivalent</c> (a future version is converted to one we know instead of bypassing us),
+/// <c>admissionReviewVersions: [v1]</c>, <c>sideEffects: None</c>, <c>timeoutSeconds: 5</c>, and a matchCondition that
+/// sends only objects carrying an opaque config for this driver, e.g. for claims
+/// <c>has(object.spec.devices) &amp;&amp; has(object.spec.devices.config) &amp;&amp; object.spec.devices.config.exists(c, has(c.opaque) &amp;&amp; c.opaque.driver == 'gpu.nvidia.com')</c>
+/// and the same at <c>object.spec.spec</c> for templates.
+/// Why not Ignore: with Ignore a controller outage silently admits a malformed config that then fails only at
+/// NodePrepareResources, leaving the pod stuck with the reason buried in events; with Fail the tenant gets an
+/// immediate, retryable error, and the matchCondition keeps an outage from touching any claim that does not use this
+/// driver's configs. The webhook runs on every replica (not only the leader) behind a PodDisruptionBudget. The security
+/// invariant itself does not rest on the webhook: the claim policy (in-process in the API server, no availability
+/// dependency) pins resetPolicy, and the kubelet plugin re-validates every config with the same validator at prepare
+/// and fails closed.
 /// </remarks>
 public sealed class AdmissionReviewProcessor
 {
