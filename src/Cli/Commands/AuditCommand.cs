@@ -37,9 +37,16 @@ internal static class AuditCommand
             try
             {
                 format = FlagParsing.OneOf("--output", parseResult.GetValue(output)!, "table", "json");
-                if ((kubeconfigPath.Length == 0) == (manifestsDir.Length == 0))
+                // KUBECONFIG is often set in a shell; it must not turn an offline run into a usage error.
+                var kubeconfigOnCommandLine = parseResult.GetResult(kubeconfig) is { Implicit: false };
+                if (manifestsDir.Length > 0 && kubeconfigOnCommandLine)
                 {
-                    throw new FormatException("give exactly one of --kubeconfig (live cluster) or --manifests DIR (offline)");
+                    throw new FormatException("give either --kubeconfig (live cluster) or --manifests DIR (offline), not both");
+                }
+
+                if (manifestsDir.Length == 0 && kubeconfigPath.Length == 0 && Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST") is null)
+                {
+                    throw new FormatException("give --kubeconfig (live cluster) or --manifests DIR (offline); in a pod the service account is used");
                 }
 
                 var driver = FlagParsing.DnsSubdomain("--driver-name", parseResult.GetValue(driverName)!);
@@ -72,7 +79,7 @@ internal static class AuditCommand
                 }
                 else
                 {
-                    var (client, events) = KubeClientFactory.Create(kubeconfigPath);
+                    var (client, events) = KubeClientFactory.Create(kubeconfigPath.Length == 0 ? null : kubeconfigPath);
                     source = new LiveSnapshotSource(client, options);
                     // A one-shot CLI run has no /metrics to scrape; it still records findings as Events on the objects.
                     publisher = new AuditFindingPublisher(new MetricsRegistry(), events);

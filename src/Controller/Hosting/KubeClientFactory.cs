@@ -15,5 +15,5 @@ public static class KubeClientFactory
         // IEventRecorder implementation>(client, component: "securedra-controller", ...)). The Kube REST client is
         // written in parallel; this branch only has the IKubeApiClient / IEventRecorder contracts.
         throw new NotSupportedException(
-            $"the Kubernetes client is not wired into this build (kubeconfig {kubeconfigPath ?? "in-cluster"}); use --manifests for an offline audit, or --audit-interval 0 for a webhook-only controller");
+            $"the Kubernetes client is not wired into this build (kubeconfig {kubeconfigPath ?? "in-cluster"}); `securedra audit --manifests DIR` works offline and `securedra controller --audit-interval 0` runs the webhook alone");
 }
