@@ -1,4 +1,10 @@
 using System.CommandLine;
+using SecureDra.Api;
+using SecureDra.Controller.Audit;
+using SecureDra.Controller.Audit.Sources;
+using SecureDra.Controller.Hosting;
+using SecureDra.Kube.Client;
+using SecureDra.Observability.Metrics;
 
 namespace SecureDra.Cli.Commands;
 
@@ -6,11 +12,86 @@ internal static class AuditCommand
 {
     public static Command Create()
     {
-        var command = new Command("audit", "Audit a cluster or a directory of manifests against the hardening baseline.");
-        command.SetAction(_ =>
+        var kubeconfig = ControllerCommand.Flag("--kubeconfig", "KUBECONFIG", "", "Audit a live cluster through this kubeconfig.");
+        var manifests = ControllerCommand.Flag("--manifests", "SECUREDRA_MANIFESTS", "", "Audit a directory of YAML/JSON manifests offline (recursive).");
+        var output = ControllerCommand.Flag("--output", "SECUREDRA_AUDIT_OUTPUT", "table", "Output: table or json.");
+        var driverName = ControllerCommand.Flag("--driver-name", "DRIVER_NAME", DriverConstants.DefaultDriverName, "Driver name DeviceClasses select.");
+        var ns = ControllerCommand.Flag("--namespace", "POD_NAMESPACE", "securedra", "The driver's namespace.");
+        var pluginSa = ControllerCommand.Flag("--plugin-service-account", "PLUGIN_SERVICE_ACCOUNT", "securedra-kubelet-plugin", "Service account of the kubelet plugin.");
+        var controllerSa = ControllerCommand.Flag("--controller-service-account", "CONTROLLER_SERVICE_ACCOUNT", "securedra-controller", "Service account of the controller.");
+        var slicePolicy = ControllerCommand.Flag("--resourceslice-policy-name", "RESOURCESLICE_POLICY_NAME", "securedra-resourceslice-node-scope", "Name of the node-scoped ResourceSlice ValidatingAdmissionPolicy.");
+        var claimPolicy = ControllerCommand.Flag("--claim-policy-name", "CLAIM_POLICY_NAME", "securedra-claim-policy", "Name of the claim/template ValidatingAdmissionPolicy.");
+        var webhookName = ControllerCommand.Flag("--webhook-configuration-name", "WEBHOOK_CONFIGURATION_NAME", "securedra-webhook", "Name of the ValidatingWebhookConfiguration; empty: not audited.");
+
+        var command = new Command("audit", "Audit a cluster or a directory of manifests against the hardening baseline. Exit 0 clean, 1 findings, 2 usage or error.")
         {
-            Console.Error.WriteLine("audit: not implemented yet");
-            return 2;
+            kubeconfig, manifests, output, driverName, ns, pluginSa, controllerSa, slicePolicy, claimPolicy, webhookName,
+        };
+
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            HardeningAuditOptions options;
+            string format;
+            string kubeconfigPath = parseResult.GetValue(kubeconfig)!;
+            string manifestsDir = parseResult.GetValue(manifests)!;
+            try
+            {
+                format = FlagParsing.OneOf("--output", parseResult.GetValue(output)!, "table", "json");
+                // KUBECONFIG is often set in a shell; it must not turn an offline run into a usage error.
+                var kubeconfigOnCommandLine = parseResult.GetResult(kubeconfig) is { Implicit: false };
+                if (manifestsDir.Length > 0 && kubeconfigOnCommandLine)
+                {
+                    throw new FormatException("give either --kubeconfig (live cluster) or --manifests DIR (offline), not both");
+                }
+
+                if (manifestsDir.Length == 0 && kubeconfigPath.Length == 0 && Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST") is null)
+                {
+                    throw new FormatException("give --kubeconfig (live cluster) or --manifests DIR (offline); in a pod the service account is used");
+                }
+
+                var driver = FlagParsing.DnsSubdomain("--driver-name", parseResult.GetValue(driverName)!);
+                var webhook = parseResult.GetValue(webhookName)!;
+                options = new HardeningAuditOptions
+                {
+                    DriverName = driver,
+                    Namespace = FlagParsing.DnsSubdomain("--namespace", parseResult.GetValue(ns)!),
+                    PluginServiceAccount = FlagParsing.DnsSubdomain("--plugin-service-account", parseResult.GetValue(pluginSa)!),
+                    ControllerServiceAccount = FlagParsing.DnsSubdomain("--controller-service-account", parseResult.GetValue(controllerSa)!),
+                    ResourceSlicePolicyName = FlagParsing.DnsSubdomain("--resourceslice-policy-name", parseResult.GetValue(slicePolicy)!),
+                    ClaimPolicyName = FlagParsing.DnsSubdomain("--claim-policy-name", parseResult.GetValue(claimPolicy)!),
+                    WebhookConfigurationName = webhook.Length == 0 ? null : FlagParsing.DnsSubdomain("--webhook-configuration-name", webhook),
+                    AllowedHostPaths = ["/var/lib/kubelet/plugins_registry", "/var/lib/kubelet/plugins/" + driver, "/var/run/cdi"],
+                };
+            }
+            catch (FormatException e)
+            {
+                await Console.Error.WriteLineAsync($"audit: {e.Message}").ConfigureAwait(false);
+                return 2;
+            }
+
+            try
+            {
+                ISnapshotSource source;
+                AuditFindingPublisher? publisher = null;
+                if (manifestsDir.Length > 0)
+                {
+                    source = new ManifestDirectorySnapshotSource(manifestsDir, new YamlManifestReader());
+                }
+                else
+                {
+                    var (client, events) = KubeClientFactory.Create(kubeconfigPath.Length == 0 ? null : kubeconfigPath);
+                    source = new LiveSnapshotSource(client, options);
+                    // A one-shot CLI run has no /metrics to scrape; it still records findings as Events on the objects.
+                    publisher = new AuditFindingPublisher(new MetricsRegistry(), events);
+                }
+
+                return await AuditRunner.RunAsync(source, options, format, Console.Out, publisher, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or InvalidOperationException or NotSupportedException or KubeApiException)
+            {
+                await Console.Error.WriteLineAsync($"audit: {e.Message}").ConfigureAwait(false);
+                return 2;
+            }
         });
         return command;
     }

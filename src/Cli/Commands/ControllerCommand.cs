@@ -1,4 +1,16 @@
 using System.CommandLine;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SecureDra.Api;
+using SecureDra.Controller.Audit;
+using SecureDra.Controller.Hosting;
+using SecureDra.Controller.Leadership;
+using SecureDra.Kube.Client;
+using SecureDra.Kube.Events;
+using Serilog;
+using Serilog.Events;
+using Serilog.Formatting.Compact;
 
 namespace SecureDra.Cli.Commands;
 
@@ -6,12 +18,135 @@ internal static class ControllerCommand
 {
     public static Command Create()
     {
-        var command = new Command("controller", "Run the cluster controller: admission webhook and hardening auditor.");
-        command.SetAction(_ =>
+        var kubeconfig = Flag("--kubeconfig", "KUBECONFIG", "", "Path to a kubeconfig; empty: in-cluster service account.");
+        var driverName = Flag("--driver-name", "DRIVER_NAME", DriverConstants.DefaultDriverName, "Driver name whose opaque configs are validated.");
+        var ns = Flag("--namespace", "POD_NAMESPACE", "securedra", "The driver's namespace (service accounts, DaemonSet, Lease).");
+        var webhookListen = Flag("--webhook-listen", "WEBHOOK_LISTEN", "0.0.0.0:8443", "HTTPS address:port of the admission webhook.");
+        var httpEndpoint = Flag("--http-endpoint", "HTTP_ENDPOINT", "0.0.0.0:8080", "HTTP address:port for /healthz, /readyz and /metrics.");
+        var certFile = Flag("--tls-cert-file", "TLS_CERT_FILE", "", "PEM certificate (chain) of the webhook; reloaded when it changes.");
+        var keyFile = Flag("--tls-private-key-file", "TLS_PRIVATE_KEY_FILE", "", "PEM private key of the webhook certificate; reloaded when it changes.");
+        var auditInterval = Flag("--audit-interval", "AUDIT_INTERVAL", "5m", "Time between hardening audits (30s to 24h); 0 disables the auditor (webhook only).");
+        var leaderElection = Flag("--leader-election", "LEADER_ELECTION", "true", "Elect one replica to run the auditor (true/false).");
+        var leNamespace = Flag("--leader-election-namespace", "LEADER_ELECTION_NAMESPACE", "", "Namespace of the leader Lease; default: --namespace.");
+        var leId = Flag("--leader-election-id", "LEADER_ELECTION_ID", "securedra-controller", "Name of the leader Lease.");
+        var logFormat = Flag("--log-format", "LOG_FORMAT", "json", "Log format: json or text.");
+        var pluginSa = Flag("--plugin-service-account", "PLUGIN_SERVICE_ACCOUNT", "securedra-kubelet-plugin", "Service account of the kubelet plugin.");
+        var controllerSa = Flag("--controller-service-account", "CONTROLLER_SERVICE_ACCOUNT", "securedra-controller", "Service account of the controller.");
+
+        var command = new Command("controller", "Run the cluster controller: admission webhook and hardening auditor.")
         {
-            Console.Error.WriteLine("controller: not implemented yet");
-            return 2;
+            kubeconfig, driverName, ns, webhookListen, httpEndpoint, certFile, keyFile, auditInterval, leaderElection, leNamespace, leId, logFormat, pluginSa, controllerSa,
+        };
+
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            ControllerOptions options;
+            string format;
+            string? kubeconfigPath;
+            try
+            {
+                format = FlagParsing.OneOf("--log-format", parseResult.GetValue(logFormat)!, "json", "text");
+                var driver = FlagParsing.DnsSubdomain("--driver-name", parseResult.GetValue(driverName)!);
+                var namespaceName = FlagParsing.DnsSubdomain("--namespace", parseResult.GetValue(ns)!);
+                var cert = parseResult.GetValue(certFile)!;
+                var key = parseResult.GetValue(keyFile)!;
+                if (cert.Length == 0 || key.Length == 0)
+                {
+                    throw new FormatException("--tls-cert-file and --tls-private-key-file are required: the webhook serves HTTPS only");
+                }
+
+                var interval = FlagParsing.Duration("--audit-interval", parseResult.GetValue(auditInterval)!, TimeSpan.FromSeconds(30), TimeSpan.FromHours(24));
+                var leaseNamespace = parseResult.GetValue(leNamespace)!;
+                kubeconfigPath = parseResult.GetValue(kubeconfig) is { Length: > 0 } path ? path : null;
+                var audit = new HardeningAuditOptions
+                {
+                    DriverName = driver,
+                    Namespace = namespaceName,
+                    PluginServiceAccount = FlagParsing.DnsSubdomain("--plugin-service-account", parseResult.GetValue(pluginSa)!),
+                    ControllerServiceAccount = FlagParsing.DnsSubdomain("--controller-service-account", parseResult.GetValue(controllerSa)!),
+                    AllowedHostPaths = ["/var/lib/kubelet/plugins_registry", "/var/lib/kubelet/plugins/" + driver, "/var/run/cdi"],
+                };
+                options = new ControllerOptions
+                {
+                    DriverName = driver,
+                    WebhookListen = FlagParsing.Endpoint("--webhook-listen", parseResult.GetValue(webhookListen)!),
+                    HttpEndpoint = FlagParsing.Endpoint("--http-endpoint", parseResult.GetValue(httpEndpoint)!),
+                    TlsCertFile = cert,
+                    TlsPrivateKeyFile = key,
+                    EnableAudit = interval != TimeSpan.Zero,
+                    LeaderElection = FlagParsing.Bool("--leader-election", parseResult.GetValue(leaderElection)!),
+                    Audit = audit,
+                    Reconciler = new AuditReconcilerOptions { Interval = interval == TimeSpan.Zero ? TimeSpan.FromMinutes(5) : interval },
+                    Election = new LeaderElectionOptions
+                    {
+                        Namespace = leaseNamespace.Length == 0 ? namespaceName : FlagParsing.DnsSubdomain("--leader-election-namespace", leaseNamespace),
+                        LeaseName = FlagParsing.DnsSubdomain("--leader-election-id", parseResult.GetValue(leId)!),
+                        Identity = $"{Environment.GetEnvironmentVariable("POD_NAME") ?? Environment.MachineName}_{Guid.NewGuid():N}",
+                    },
+                };
+            }
+            catch (FormatException e)
+            {
+                await Console.Error.WriteLineAsync($"controller: {e.Message}").ConfigureAwait(false);
+                return 2;
+            }
+
+            using var logger = CreateLogger(format);
+            IKubeApiClient? client = null;
+            IEventRecorder? events = null;
+            if (options.EnableAudit)
+            {
+                try
+                {
+                    (client, events) = KubeClientFactory.Create(kubeconfigPath);
+                }
+                catch (Exception e) when (e is InvalidOperationException or IOException or NotSupportedException or FormatException)
+                {
+                    await Console.Error.WriteLineAsync($"controller: --kubeconfig: {e.Message}").ConfigureAwait(false);
+                    return 2;
+                }
+            }
+
+            WebApplication app;
+            try
+            {
+                app = ControllerHost.Build(options, client, events, logging =>
+                {
+                    logging.ClearProviders();
+                    logging.AddSerilog(logger, dispose: false);
+                });
+            }
+            catch (InvalidOperationException e)
+            {
+                await Console.Error.WriteLineAsync($"controller: {e.Message}").ConfigureAwait(false);
+                return 2;
+            }
+
+            await using (app.ConfigureAwait(false))
+            {
+                await ((IHost)app).RunAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            return 0;
         });
         return command;
+    }
+
+    /// <summary>A string flag whose default comes from an environment variable, then from <paramref name="fallback"/>.</summary>
+    internal static Option<string> Flag(string name, string environmentVariable, string fallback, string description) => new(name)
+    {
+        Description = $"{description} [env {environmentVariable}]",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable(environmentVariable) is { Length: > 0 } fromEnv ? fromEnv : fallback,
+    };
+
+    internal static Serilog.Core.Logger CreateLogger(string format)
+    {
+        var configuration = new LoggerConfiguration()
+            .MinimumLevel.Information()
+            .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
+            .Enrich.FromLogContext();
+        return format == "json"
+            ? configuration.WriteTo.Console(new CompactJsonFormatter(), standardErrorFromLevel: LogEventLevel.Verbose).CreateLogger()
+            : configuration.WriteTo.Console(standardErrorFromLevel: LogEventLevel.Verbose, formatProvider: System.Globalization.CultureInfo.InvariantCulture).CreateLogger();
     }
 }

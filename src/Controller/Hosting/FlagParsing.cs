@@ -1,0 +1,100 @@
+using System.Globalization;
+using System.Net;
+
+namespace SecureDra.Controller.Hosting;
+
+/// <summary>Parses flag values; every failure is a <see cref="FormatException"/> whose message names the flag.</summary>
+public static class FlagParsing
+{
+    /// <summary><c>host:port</c>, <c>[v6]:port</c> or <c>:port</c> (all interfaces).</summary>
+    public static IPEndPoint Endpoint(string flag, string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        var text = value.StartsWith(':') ? "0.0.0.0" + value : value;
+        if (IPEndPoint.TryParse(text, out var endpoint) && endpoint.Port is > 0 and <= 65535 && text.Contains(':', StringComparison.Ordinal))
+        {
+            return endpoint;
+        }
+
+        throw new FormatException($"{flag}: '{value}' is not an address:port such as 0.0.0.0:8443");
+    }
+
+    /// <summary>Go-style durations (<c>90s</c>, <c>5m</c>, <c>1h30m</c>, <c>500ms</c>) or a TimeSpan (<c>00:05:00</c>).</summary>
+    public static TimeSpan Duration(string flag, string value, TimeSpan min, TimeSpan max)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        var parsed = TryGoDuration(value) ?? (TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out var span) ? span : (TimeSpan?)null)
+            ?? throw new FormatException($"{flag}: '{value}' is not a duration such as 30s, 5m or 1h");
+        if (parsed != TimeSpan.Zero && (parsed < min || parsed > max))
+        {
+            throw new FormatException($"{flag}: {value} is outside {min} to {max}");
+        }
+
+        return parsed;
+    }
+
+    public static bool Bool(string flag, string value) => value?.ToUpperInvariant() switch
+    {
+        "TRUE" or "1" or "YES" => true,
+        "FALSE" or "0" or "NO" => false,
+        _ => throw new FormatException($"{flag}: '{value}' is not true or false"),
+    };
+
+    public static string OneOf(string flag, string value, params string[] allowed) =>
+        allowed.Contains(value, StringComparer.Ordinal) ? value : throw new FormatException($"{flag}: '{value}' is not one of {string.Join(", ", allowed)}");
+
+    /// <summary>A Kubernetes name (DNS-1123 subdomain, at most 253 characters).</summary>
+    public static string DnsSubdomain(string flag, string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        var ok = value.Length is > 0 and <= 253 && value.Split('.').All(label =>
+            label.Length is > 0 and <= 63 && char.IsAsciiLetterLower(label[0]) | char.IsAsciiDigit(label[0]) &&
+            char.IsAsciiLetterLower(label[^1]) | char.IsAsciiDigit(label[^1]) &&
+            label.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-'));
+        return ok ? value : throw new FormatException($"{flag}: '{value}' is not a lower-case DNS-1123 name of at most 253 characters");
+    }
+
+    private static TimeSpan? TryGoDuration(string value)
+    {
+        var total = TimeSpan.Zero;
+        var i = 0;
+        if (value.Length == 0)
+        {
+            return null;
+        }
+
+        while (i < value.Length)
+        {
+            var start = i;
+            while (i < value.Length && (char.IsAsciiDigit(value[i]) || value[i] == '.'))
+            {
+                i++;
+            }
+
+            if (start == i || !double.TryParse(value.AsSpan(start, i - start), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number))
+            {
+                return null;
+            }
+
+            var unitStart = i;
+            while (i < value.Length && char.IsAsciiLetter(value[i]))
+            {
+                i++;
+            }
+
+            TimeSpan unit;
+            switch (value[unitStart..i])
+            {
+                case "ms": unit = TimeSpan.FromMilliseconds(1); break;
+                case "s": unit = TimeSpan.FromSeconds(1); break;
+                case "m": unit = TimeSpan.FromMinutes(1); break;
+                case "h": unit = TimeSpan.FromHours(1); break;
+                default: return null;
+            }
+
+            total += unit * number;
+        }
+
+        return total;
+    }
+}

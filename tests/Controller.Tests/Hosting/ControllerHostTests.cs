@@ -1,0 +1,93 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using SecureDra.Controller.Audit;
+using SecureDra.Controller.Hosting;
+using SecureDra.Controller.Leadership;
+using SecureDra.Controller.Tests.Support;
+using SecureDra.Kube.Client;
+
+namespace SecureDra.Controller.Tests.Hosting;
+
+/// <summary>The whole controller host: election on a Lease, the leader-only audit loop, events, probes, and release on stop.</summary>
+public sealed class ControllerHostTests
+{
+    [Fact]
+    public async Task Controller_elects_itself_audits_publishes_and_releases_the_lease_on_stop()
+    {
+        using var dir = new TempDirectory();
+        using var certificate = TestCertificate.Create("controller");
+        TestCertificate.WritePem(certificate, dir.File("tls.crt"), dir.File("tls.key"));
+        var client = new InMemoryKubeApiClient();
+        var events = new RecordingEventRecorder();
+        var options = new ControllerOptions
+        {
+            TlsCertFile = dir.File("tls.crt"),
+            TlsPrivateKeyFile = dir.File("tls.key"),
+            WebhookListen = new IPEndPoint(IPAddress.Loopback, 0),
+            HttpEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
+            Reconciler = new AuditReconcilerOptions { Interval = TimeSpan.FromMinutes(5) },
+            Election = new LeaderElectionOptions { Identity = "replica-1", RetryPeriod = TimeSpan.FromMilliseconds(50) },
+        };
+
+        // An empty cluster: the policies and the plugin DaemonSet are missing.
+        var app = ControllerHost.Build(options, client, events, logging => logging.ClearProviders());
+        var leadership = app.Services.GetRequiredService<LeadershipState>();
+        await using (app)
+        {
+            await app.StartAsync();
+            var http = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single(a => a.StartsWith("http://", StringComparison.Ordinal)));
+            using var httpClient = new HttpClient();
+
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            string metrics;
+            do
+            {
+                await Task.Delay(50);
+                metrics = await httpClient.GetStringAsync(new Uri(http, "/metrics"));
+            }
+            while (!metrics.Contains("securedra_audit_runs_total{result=\"findings\"} 1", StringComparison.Ordinal) && DateTime.UtcNow < deadline);
+
+            Assert.Contains("securedra_audit_runs_total{result=\"findings\"} 1", metrics, StringComparison.Ordinal);
+            Assert.Contains("securedra_controller_leader 1", metrics, StringComparison.Ordinal);
+            Assert.Contains("securedra_audit_findings{check=\"admission-policy\",severity=\"Critical\"} 4", metrics, StringComparison.Ordinal);
+            Assert.Contains("leader: true", await httpClient.GetStringAsync(new Uri(http, "/readyz")), StringComparison.Ordinal);
+            Assert.Equal("replica-1", (string?)client.Peek(KubeResource.Leases, "securedra", "securedra-controller")!["spec"]!["holderIdentity"]);
+            lock (events.Events)
+            {
+                Assert.Contains(events.Events, e => e.Target.Kind == "ValidatingAdmissionPolicy" && e.Reason == "HardeningAdmissionPolicy");
+            }
+
+            await app.StopAsync();
+        }
+
+        var lease = client.Peek(KubeResource.Leases, "securedra", "securedra-controller")!;
+        Assert.Null((string?)lease["spec"]!["holderIdentity"]);
+        Assert.False(leadership.IsLeader);
+    }
+
+    [Fact]
+    public void Unreadable_certificate_fails_at_build_with_the_flag_names()
+    {
+        var options = new ControllerOptions { TlsCertFile = "/nonexistent/tls.crt", TlsPrivateKeyFile = "/nonexistent/tls.key", EnableAudit = false };
+        var e = Assert.Throws<InvalidOperationException>(() => ControllerHost.Build(options, null, null, logging => logging.ClearProviders()));
+        Assert.Contains("--tls-cert-file /nonexistent/tls.crt", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Certificate_without_matching_key_is_refused()
+    {
+        using var dir = new TempDirectory();
+        using var one = TestCertificate.Create("one");
+        using var two = TestCertificate.Create("two");
+        TestCertificate.WritePem(one, dir.File("tls.crt"), dir.File("tls.key"));
+        TestCertificate.WritePem(two, dir.File("other.crt"), dir.File("other.key"));
+        var options = new ControllerOptions { TlsCertFile = dir.File("tls.crt"), TlsPrivateKeyFile = dir.File("other.key"), EnableAudit = false };
+        await Task.Yield();
+        Assert.Throws<InvalidOperationException>(() => ControllerHost.Build(options, null, null, logging => logging.ClearProviders()));
+    }
+}
