@@ -7,13 +7,12 @@ namespace SecureDra.Controller.Hosting;
 public static class KubeClientFactory
 {
     /// <summary>
-    /// A client for <paramref name="kubeconfigPath"/> (null: in-cluster service account) and an event recorder on it.
+    /// A client for <paramref name="kubeconfigPath"/> (a kubeconfig file, an http(s) URL of a local
+    /// API server, or null for the in-cluster service account) and a rate-limited event recorder on it.
     /// </summary>
-    /// <exception cref="NotSupportedException">Until the Kubernetes client is wired in.</exception>
-    public static (IKubeApiClient Client, IEventRecorder Events) Create(string? kubeconfigPath) =>
-        // TODO(merge): return (SecureDra.Kube.Client.KubeApiClientFactory.Create(kubeconfigPath), new <Kube helper's
-        // IEventRecorder implementation>(client, component: "securedra-controller", ...)). The Kube REST client is
-        // written in parallel; this branch only has the IKubeApiClient / IEventRecorder contracts.
-        throw new NotSupportedException(
-            $"the Kubernetes client is not wired into this build (kubeconfig {kubeconfigPath ?? "in-cluster"}); `securedra audit --manifests DIR` works offline and `securedra controller --audit-interval 0` runs the webhook alone");
+    public static (IKubeApiClient Client, IEventRecorder Events) Create(string? kubeconfigPath)
+    {
+        var client = KubeApiClientFactory.Create(kubeconfigPath);
+        return (client, new KubeEventRecorder(client, new EventRecorderOptions { Component = "securedra-controller" }));
+    }
 }
