@@ -1,0 +1,62 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+
+namespace SecureDra.LocalCluster.ApiServer;
+
+/// <summary>Reading request bodies and writing JSON responses without reflection.</summary>
+public static class JsonIo
+{
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 128, AllowDuplicateProperties = false };
+
+    public static async Task<JsonNode?> ReadBodyAsync(HttpRequest request, int maxBytes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            if (buffer.Length + read > maxBytes)
+            {
+                throw new ApiError(413, "RequestEntityTooLarge", $"the request body is larger than the limit of {maxBytes} bytes");
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        if (buffer.Length == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonNode.Parse(buffer.ToArray(), documentOptions: DocumentOptions);
+        }
+        catch (JsonException e)
+        {
+            throw ApiError.BadRequest($"the body of the request was in an unknown format - accepted media types include: application/json, application/merge-patch+json, application/strategic-merge-patch+json, application/json-patch+json, application/apply-patch+yaml: {e.Message}");
+        }
+    }
+
+    public static async Task WriteAsync(HttpResponse response, int status, JsonNode body, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        ArgumentNullException.ThrowIfNull(body);
+        response.StatusCode = status;
+        response.ContentType = "application/json";
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(body, JsonContext.Default.JsonNode);
+        response.ContentLength = bytes.Length;
+        await response.Body.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+    }
+
+    public static byte[] Line(JsonNode body)
+    {
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(body, JsonContext.Default.JsonNode);
+        var line = new byte[bytes.Length + 1];
+        bytes.CopyTo(line, 0);
+        line[^1] = (byte)'\n';
+        return line;
+    }
+}
