@@ -15,6 +15,7 @@ public sealed class ApiHandler
     private readonly ObjectRules _rules;
     private readonly DraSchemas _schemas;
     private readonly Discovery _discovery;
+    private readonly OpenApiDocuments _openApi;
     private readonly RequestLog _log;
     private readonly FaultInjector _faults;
     private readonly WatchStreamer _watch;
@@ -30,6 +31,7 @@ public sealed class ApiHandler
         _rules = rules;
         _schemas = new DraSchemas(catalog.Profile);
         _discovery = new Discovery(catalog);
+        _openApi = new OpenApiDocuments(catalog);
         _log = log;
         _faults = faults;
         _time = time;
@@ -128,6 +130,17 @@ public sealed class ApiHandler
         catch (OperationCanceledException) when (ct.IsCancellationRequested || _stopping.IsCancellationRequested)
         {
             Log(499);
+        }
+#pragma warning disable CA1031 // Any bug must still answer with a Status body, never a bare 500.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Log(500);
+            if (!context.Response.HasStarted)
+            {
+                var error = new ApiError(500, "InternalError", $"Internal error occurred: {e.GetType().Name}: {e.Message}");
+                await JsonIo.WriteAsync(context.Response, 500, error.ToStatus(), ct).ConfigureAwait(false);
+            }
         }
     }
 
@@ -234,6 +247,13 @@ public sealed class ApiHandler
                 return Discovery.CoreVersions();
             case "/apis":
                 return _discovery.GroupList();
+            case "/openapi/v3":
+                return _openApi.Index();
+        }
+
+        if (trimmed.StartsWith("/openapi/v3/", StringComparison.Ordinal))
+        {
+            return _openApi.GroupVersion(trimmed["/openapi/v3/".Length..]);
         }
 
         if (info.Group is not null && info.Version is not null)
