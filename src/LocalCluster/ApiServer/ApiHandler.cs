@@ -397,7 +397,10 @@ public sealed class ApiHandler
             }
 
             CheckStrict(type, version, patchedObject);
-            var patchedRv = DraValidator.Str(patch["metadata"]?["resourceVersion"]);
+            // Only a resourceVersion the patch itself sets is a precondition.
+            var patchedRv = patch is JsonObject mergePatch
+                ? DraValidator.Str(mergePatch["metadata"]?["resourceVersion"])
+                : DraValidator.Str(patchedObject["metadata"]?["resourceVersion"]) is { } rv && rv != DraValidator.Str(current["metadata"]?["resourceVersion"]) ? rv : null;
             var stored = DraShapeConverter.ToStorage(type, version, patchedObject);
             stored.Remove("apiVersion");
             stored.Remove("kind");

@@ -74,7 +74,8 @@ public sealed class LocalApiServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Listen(endpoint);
-            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            // One byte over our own limit, so the server answers 413 with a Status body before Kestrel cuts the request.
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes + 1L;
             kestrel.AddServerHeader = false;
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
