@@ -57,8 +57,15 @@ internal static class LocalApiServerCommand
             await using var running = server;
             Console.Out.WriteLine($"local-apiserver: in-memory Kubernetes {server.Profile.GitVersion} API stand-in on {server.BaseAddress} (resource.k8s.io {string.Join(", ", server.Profile.ResourceApiVersions)}); objects are kept in memory only; never use it in a cluster");
             await Console.Out.FlushAsync(cancellationToken).ConfigureAwait(false);
-            // Ends on SIGTERM/SIGINT: the host's console lifetime stops the server, or the command's token fires.
-            await server.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+            // SIGTERM/SIGINT cancel the command's token; disposing the server then stops it.
+            try
+            {
+                await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
 
             return 0;
         });

@@ -79,6 +79,7 @@ public sealed class LocalApiServer : IAsyncDisposable
             kestrel.AddServerHeader = false;
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
+        builder.Services.AddSingleton<IHostLifetime, EmbeddedHostLifetime>();
         var app = builder.Build();
         var stopping = new CancellationTokenSource();
         var handler = new ApiHandler(catalog, store, rules, log, faults, time, options.MaxRequestBodyBytes, stopping.Token);
