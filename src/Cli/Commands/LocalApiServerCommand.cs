@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using SecureDra.LocalCluster.ApiServer;
 
 namespace SecureDra.Cli.Commands;
@@ -57,15 +58,19 @@ internal static class LocalApiServerCommand
             await using var running = server;
             Console.Out.WriteLine($"local-apiserver: in-memory Kubernetes {server.Profile.GitVersion} API stand-in on {server.BaseAddress} (resource.k8s.io {string.Join(", ", server.Profile.ResourceApiVersions)}); objects are kept in memory only; never use it in a cluster");
             await Console.Out.FlushAsync(cancellationToken).ConfigureAwait(false);
-            // SIGTERM/SIGINT cancel the command's token; disposing the server then stops it.
+
+            // Stop on SIGTERM/SIGINT through our own registration: the stop must not depend on which other
+            // component in the process also listens for the signals.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+            using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
             try
             {
-                await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(Timeout.InfiniteTimeSpan, stop.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
             }
-
 
             return 0;
         });
