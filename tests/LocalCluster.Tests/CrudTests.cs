@@ -253,7 +253,19 @@ public class CrudTests
         Assert.Equal(HttpStatusCode.UnprocessableEntity, invalid);
         Assert.Contains("must be an allocated device in the claim", status["message"]!.GetValue<string>(), StringComparison.Ordinal);
 
+        var realloc = (JsonObject)main.DeepClone();
+        realloc["status"]!["allocation"]!["devices"]!["results"]![0]!["device"] = "gpu-1";
+        var (immutable, immutableStatus) = await t.PutAsync(path + "/c/status", realloc);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, immutable);
+        Assert.Contains("status.allocation: Invalid value", immutableStatus["message"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        var dealloc = (JsonObject)main.DeepClone();
+        dealloc["status"]!.AsObject().Remove("allocation");
+        var (deallocated, _) = await t.PutAsync(path + "/c/status", dealloc);
+        Assert.Equal(HttpStatusCode.OK, deallocated);
+
         var specChange = (JsonObject)main.DeepClone();
+        specChange["metadata"]!.AsObject().Remove("resourceVersion");
         specChange["spec"]!["devices"]!["requests"]![0]!["name"] = "other";
         Assert.Equal(HttpStatusCode.UnprocessableEntity, (await t.PutAsync(path + "/c", specChange)).Status);
     }

@@ -15,6 +15,7 @@ public sealed class DraValidator
     private const int MaxConfigs = 32;
     private const int MaxSelectors = 32;
     private const int OpaqueParametersMaxLength = 10 * 1024;
+    private const int MaxReservedFor = 256;
 
     private readonly KubernetesVersionProfile _profile;
 
@@ -462,6 +463,16 @@ public sealed class DraValidator
 
     private static void ValidateClaimStatus(JsonObject? status, FieldErrors errors)
     {
+        if (status?["reservedFor"] is JsonArray { Count: > MaxReservedFor } reservedFor)
+        {
+            errors.TooMany("status.reservedFor", reservedFor.Count, MaxReservedFor);
+        }
+
+        if (status?["allocation"]?["devices"]?["results"] is JsonArray { Count: > MaxRequests } results)
+        {
+            errors.TooMany("status.allocation.devices.results", results.Count, MaxRequests);
+        }
+
         if (status?["devices"] is not JsonArray devices)
         {
             return;

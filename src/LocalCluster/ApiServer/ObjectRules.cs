@@ -125,6 +125,14 @@ public sealed class ObjectRules
                     errors.Invalid("spec", "<value omitted>", "field is immutable");
                 }
 
+                // Once allocated, an allocation may only be removed (deallocation), never rewritten.
+                var oldAllocation = old["status"]?["allocation"];
+                var newAllocation = obj["status"]?["allocation"];
+                if (oldAllocation is not null && newAllocation is not null && !JsonNode.DeepEquals(oldAllocation, newAllocation))
+                {
+                    errors.Invalid("status.allocation", "<value omitted>", "field is immutable");
+                }
+
                 break;
         }
 
