@@ -286,6 +286,7 @@ public class CrudTests
 
     [Theory]
     [InlineData("/api/v1/namespaces/default/events", "Event")]
+    [InlineData("/apis/events.k8s.io/v1/namespaces/default/events", "Event")]
     [InlineData("/api/v1/namespaces/default/resourcequotas", "ResourceQuota")]
     [InlineData("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", "Lease")]
     [InlineData("/apis/apps/v1/namespaces/kube-system/daemonsets", "DaemonSet")]

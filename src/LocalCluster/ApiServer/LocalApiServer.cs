@@ -25,8 +25,10 @@ public sealed class LocalApiServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly CancellationTokenSource _stopping;
 
-    private LocalApiServer(WebApplication app, CancellationTokenSource stopping, Uri baseAddress, KubernetesVersionProfile profile, ObjectStore store, RequestLog log, FaultInjector faults)
+    private LocalApiServer(WebApplication app, CancellationTokenSource stopping, Uri baseAddress, ResourceCatalog catalog, ObjectStore store, RequestLog log, FaultInjector faults)
     {
+        Catalog = catalog;
+        var profile = catalog.Profile;
         _app = app;
         _stopping = stopping;
         BaseAddress = baseAddress;
@@ -40,6 +42,9 @@ public sealed class LocalApiServer : IAsyncDisposable
     public Uri BaseAddress { get; }
 
     public KubernetesVersionProfile Profile { get; }
+
+    /// <summary>The served resources; <c>Catalog.Find("resource.k8s.io", "v1beta1", "resourceslices")</c> gives the type for <see cref="Store"/> calls.</summary>
+    public ResourceCatalog Catalog { get; }
 
     /// <summary>Direct access to the objects (stored v1 shape), for seeding and asserting in tests.</summary>
     public ObjectStore Store { get; }
@@ -92,7 +97,7 @@ public sealed class LocalApiServer : IAsyncDisposable
         var baseAddress = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://{FormatHost(endpoint.Address)}:{bound.Port}/"));
         loggerFactory?.CreateLogger<LocalApiServer>().LogInformation(
             "Local API server (in memory, Kubernetes {KubernetesVersion}) listening on {BaseAddress}", profile.GitVersion, baseAddress);
-        return new LocalApiServer(app, stopping, baseAddress, profile, store, log, faults);
+        return new LocalApiServer(app, stopping, baseAddress, catalog, store, log, faults);
     }
 
     /// <summary>Completes when the server stops (the CLI waits on this).</summary>

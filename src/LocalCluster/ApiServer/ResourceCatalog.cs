@@ -20,6 +20,7 @@ public sealed class ResourceCatalog
             new("", ["v1"], "resourcequotas", "resourcequota", "ResourceQuota", true, ["quota"], HasStatusSubresource: true),
             new("", ["v1"], "serviceaccounts", "serviceaccount", "ServiceAccount", true, ["sa"]),
             new("coordination.k8s.io", ["v1"], "leases", "lease", "Lease", true, []),
+            new("events.k8s.io", ["v1"], "events", "event", "Event", true, ["ev"]),
             new("apps", ["v1"], "daemonsets", "daemonset", "DaemonSet", true, ["ds"], HasStatusSubresource: true),
             new("rbac.authorization.k8s.io", ["v1"], "clusterroles", "clusterrole", "ClusterRole", false, []),
             new("rbac.authorization.k8s.io", ["v1"], "clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding", false, []),
