@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
@@ -8,6 +10,9 @@ namespace SecureDra.LocalCluster.ApiServer;
 public static class JsonIo
 {
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 128, AllowDuplicateProperties = false };
+
+    // Like Go's encoding/json output: quotes, apostrophes and '+' stay readable.
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static async Task<JsonNode?> ReadBodyAsync(HttpRequest request, int maxBytes, CancellationToken cancellationToken)
     {
@@ -46,17 +51,33 @@ public static class JsonIo
         ArgumentNullException.ThrowIfNull(body);
         response.StatusCode = status;
         response.ContentType = "application/json";
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(body, JsonContext.Default.JsonNode);
+        var bytes = Serialize(body);
         response.ContentLength = bytes.Length;
         await response.Body.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
     }
 
     public static byte[] Line(JsonNode body)
     {
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(body, JsonContext.Default.JsonNode);
-        var line = new byte[bytes.Length + 1];
-        bytes.CopyTo(line, 0);
-        line[^1] = (byte)'\n';
-        return line;
+        ArgumentNullException.ThrowIfNull(body);
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            body.WriteTo(writer);
+        }
+
+        buffer.Write("\n"u8);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    public static byte[] Serialize(JsonNode body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            body.WriteTo(writer);
+        }
+
+        return buffer.WrittenSpan.ToArray();
     }
 }

@@ -64,7 +64,7 @@ public sealed class RequestLog
         return new JsonObject
         {
             ["sequence"] = entry.Sequence,
-            ["timestamp"] = entry.Timestamp.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+            ["timestamp"] = entry.Timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", System.Globalization.CultureInfo.InvariantCulture),
             ["method"] = entry.Method,
             ["path"] = entry.Path,
             ["query"] = entry.Query,
