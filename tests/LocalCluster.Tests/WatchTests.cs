@@ -106,6 +106,20 @@ public class WatchTests
     }
 
     [Fact]
+    public async Task Bookmarks_carry_the_current_resourceVersion_when_asked_for()
+    {
+        await using var t = await TestServer.StartAsync(configure: o => o.WatchBookmarkInterval = TimeSpan.FromMilliseconds(100));
+        var (_, list) = await t.GetAsync(Nodes);
+        using var watch = await WatchReader.OpenAsync(t, $"{Nodes}?watch=true&allowWatchBookmarks=true&resourceVersion={list["metadata"]!["resourceVersion"]}");
+        var created = await t.CreateAsync(Nodes, """{"metadata":{"name":"a"}}""");
+        Assert.Equal("ADDED", (await watch.NextAsync())["type"]!.GetValue<string>());
+        var bookmark = await watch.NextAsync();
+        Assert.Equal("BOOKMARK", bookmark["type"]!.GetValue<string>());
+        Assert.Equal(created["metadata"]!["resourceVersion"]!.GetValue<string>(), bookmark["object"]!["metadata"]!["resourceVersion"]!.GetValue<string>());
+        Assert.Equal("Node", bookmark["object"]!["kind"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Watch_of_namespaced_resource_is_scoped_to_the_namespace()
     {
         await using var t = await TestServer.StartAsync();

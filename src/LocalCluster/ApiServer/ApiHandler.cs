@@ -23,7 +23,7 @@ public sealed class ApiHandler
     private readonly int _maxBodyBytes;
     private readonly CancellationToken _stopping;
 
-    public ApiHandler(ResourceCatalog catalog, ObjectStore store, ObjectRules rules, RequestLog log, FaultInjector faults, TimeProvider time, int maxBodyBytes, CancellationToken stopping)
+    public ApiHandler(ResourceCatalog catalog, ObjectStore store, ObjectRules rules, RequestLog log, FaultInjector faults, TimeProvider time, int maxBodyBytes, TimeSpan bookmarkInterval, CancellationToken stopping)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         _catalog = catalog;
@@ -37,7 +37,7 @@ public sealed class ApiHandler
         _time = time;
         _maxBodyBytes = maxBodyBytes;
         _stopping = stopping;
-        _watch = new WatchStreamer(store, stopping);
+        _watch = new WatchStreamer(store, time, bookmarkInterval, stopping);
     }
 
     public async Task HandleAsync(HttpContext context)

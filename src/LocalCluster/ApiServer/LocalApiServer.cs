@@ -87,7 +87,7 @@ public sealed class LocalApiServer : IAsyncDisposable
         builder.Services.AddSingleton<IHostLifetime, EmbeddedHostLifetime>();
         var app = builder.Build();
         var stopping = new CancellationTokenSource();
-        var handler = new ApiHandler(catalog, store, rules, log, faults, time, options.MaxRequestBodyBytes, stopping.Token);
+        var handler = new ApiHandler(catalog, store, rules, log, faults, time, options.MaxRequestBodyBytes, options.WatchBookmarkInterval, stopping.Token);
         app.Run(handler.HandleAsync);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
 

@@ -12,6 +12,9 @@ public sealed class LocalApiServerOptions
     /// <summary>How many past watch events are kept; watching from an older resourceVersion gets 410 Gone.</summary>
     public int WatchHistoryLimit { get; set; } = 10_000;
 
+    /// <summary>How often a watch that asked for allowWatchBookmarks gets a BOOKMARK with the current resourceVersion.</summary>
+    public TimeSpan WatchBookmarkInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>DRADeviceTaints feature gate; null = the version's default (on from 1.36). When off, taints are dropped as a real server drops them.</summary>
     public bool? DeviceTaints { get; set; }
 

@@ -38,6 +38,17 @@ public sealed class ObjectStore
         }
     }
 
+    /// <summary>The current resourceVersion when <paramref name="subscription"/> has nothing pending (a safe bookmark), else null.</summary>
+    public long? QuietResourceVersion(WatchSubscription subscription)
+    {
+        ArgumentNullException.ThrowIfNull(subscription);
+        lock (_gate)
+        {
+            // Publishing happens under the same lock, so an empty channel here means every committed event was read.
+            return subscription.Live.Count == 0 ? _resourceVersion : null;
+        }
+    }
+
     public static string Key(string? @namespace, string name) => @namespace is null ? name : $"{@namespace}/{name}";
 
     public JsonObject? Get(ResourceType type, string? @namespace, string name)

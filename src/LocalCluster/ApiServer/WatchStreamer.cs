@@ -14,10 +14,14 @@ public sealed class WatchStreamer
 {
     private readonly ObjectStore _store;
     private readonly CancellationToken _stopping;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _bookmarkInterval;
 
-    public WatchStreamer(ObjectStore store, CancellationToken stopping)
+    public WatchStreamer(ObjectStore store, TimeProvider time, TimeSpan bookmarkInterval, CancellationToken stopping)
     {
         _store = store;
+        _time = time;
+        _bookmarkInterval = bookmarkInterval;
         _stopping = stopping;
     }
 
@@ -94,9 +98,48 @@ public sealed class WatchStreamer
                 }
 
                 await response.Body.FlushAsync(token).ConfigureAwait(false);
-                await foreach (var e in subscription.Live.ReadAllAsync(token).ConfigureAwait(false))
+                var reader = subscription.Live;
+                var nextBookmark = bookmarks ? _time.GetUtcNow() + _bookmarkInterval : DateTimeOffset.MaxValue;
+
+                // A single-reader channel allows one pending wait: keep it across bookmark ticks.
+                Task<bool>? readable = null;
+                while (true)
                 {
-                    await WriteEventAsync(response, type, version, e, Selected, token).ConfigureAwait(false);
+                    while (reader.TryRead(out var e))
+                    {
+                        await WriteEventAsync(response, type, version, e, Selected, token).ConfigureAwait(false);
+                    }
+
+                    if (bookmarks && _time.GetUtcNow() >= nextBookmark)
+                    {
+                        nextBookmark = _time.GetUtcNow() + _bookmarkInterval;
+                        if (_store.QuietResourceVersion(subscription) is { } quiet)
+                        {
+                            await response.Body.WriteAsync(JsonIo.Line(Bookmark(type, version, quiet)), token).ConfigureAwait(false);
+                            await response.Body.FlushAsync(token).ConfigureAwait(false);
+                        }
+                    }
+
+                    readable ??= reader.WaitToReadAsync(token).AsTask();
+                    if (bookmarks)
+                    {
+                        var wait = nextBookmark - _time.GetUtcNow();
+                        using var tick = CancellationTokenSource.CreateLinkedTokenSource(token);
+                        var delay = Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, _time, tick.Token);
+                        await Task.WhenAny(readable, delay).ConfigureAwait(false);
+                        await tick.CancelAsync().ConfigureAwait(false);
+                        if (!readable.IsCompleted)
+                        {
+                            continue;
+                        }
+                    }
+
+                    var more = await readable.ConfigureAwait(false);
+                    readable = null;
+                    if (!more)
+                    {
+                        break;
+                    }
                 }
             }
             catch (OperationCanceledException)

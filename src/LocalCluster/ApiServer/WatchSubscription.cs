@@ -26,7 +26,7 @@ public sealed class WatchSubscription : IDisposable
     /// <summary>The store's resourceVersion when the watch started.</summary>
     public long StartResourceVersion { get; }
 
-    internal Channel<StoredEvent> Channel { get; } = System.Threading.Channels.Channel.CreateUnbounded<StoredEvent>(new UnboundedChannelOptions { SingleReader = true });
+    internal Channel<StoredEvent> Channel { get; } = System.Threading.Channels.Channel.CreateUnbounded<StoredEvent>();
 
     public ChannelReader<StoredEvent> Live => Channel.Reader;
 
