@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
+using SecureDra.LocalCluster.ApiServer;
 
 namespace SecureDra.Cli.Commands;
 
@@ -6,11 +8,71 @@ internal static class LocalApiServerCommand
 {
     public static Command Create()
     {
-        var command = new Command("local-apiserver", "Run the in-memory local Kubernetes API server stand-in (demo and tests only; never in a cluster).");
-        command.SetAction(_ =>
+        var listen = new Option<string>("--listen")
         {
-            Console.Error.WriteLine("local-apiserver: not implemented yet");
-            return 2;
+            Description = "HOST:PORT to serve plain HTTP on (env LOCAL_APISERVER_LISTEN). Port 0 picks a free port.",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("LOCAL_APISERVER_LISTEN") ?? "127.0.0.1:8080",
+        };
+        var version = new Option<string>("--kubernetes-version")
+        {
+            Description = "Kubernetes version to imitate: 1.32 | 1.33 | 1.34 | 1.35 | 1.36; decides which resource.k8s.io versions and fields are served (env KUBERNETES_VERSION).",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("KUBERNETES_VERSION") ?? "1.36",
+        };
+        var command = new Command(
+            "local-apiserver",
+            "Run an in-memory stand-in for the Kubernetes API server over plain HTTP, for the demo, tests and kubectl. "
+            + "It keeps all objects in memory only (lost on exit), has no authentication or authorization, and is never used in a cluster.")
+        {
+            listen,
+            version,
+        };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var options = new LocalApiServerOptions
+            {
+                Listen = parseResult.GetValue(listen)!,
+                KubernetesVersion = parseResult.GetValue(version)!,
+            };
+            try
+            {
+                KubernetesVersionProfile.Parse(options.KubernetesVersion);
+                LocalApiServer.ParseListen(options.Listen);
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"local-apiserver: {e.Message.Split(" (Parameter", 2)[0]}");
+                return 2;
+            }
+
+            LocalApiServer server;
+            try
+            {
+                server = await LocalApiServer.StartAsync(options, cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException e)
+            {
+                Console.Error.WriteLine($"local-apiserver: cannot listen on {options.Listen}: {e.Message}");
+                return 1;
+            }
+
+            await using var running = server;
+            Console.Out.WriteLine($"local-apiserver: in-memory Kubernetes {server.Profile.GitVersion} API stand-in on {server.BaseAddress} (resource.k8s.io {string.Join(", ", server.Profile.ResourceApiVersions)}); objects are kept in memory only; never use it in a cluster");
+            await Console.Out.FlushAsync(cancellationToken).ConfigureAwait(false);
+
+            // Stop on SIGTERM/SIGINT through our own registration: the stop must not depend on which other
+            // component in the process also listens for the signals.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+            using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+            try
+            {
+                await Task.Delay(Timeout.InfiniteTimeSpan, stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            return 0;
         });
         return command;
     }
