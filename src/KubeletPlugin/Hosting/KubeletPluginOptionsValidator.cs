@@ -52,9 +52,10 @@ public static class KubeletPluginOptionsValidator
             errors.Add($"--log-format: \"{Clip(options.LogFormat)}\" is not one of json, text");
         }
 
-        if (options.Kubeconfig is { } kubeconfig && (kubeconfig.Length == 0 || !File.Exists(kubeconfig)))
+        // An http(s) URL names an API server directly (the local stand-in in the demo and tests).
+        if (options.Kubeconfig is { } kubeconfig && !IsServerUrl(kubeconfig) && (kubeconfig.Length == 0 || !File.Exists(kubeconfig)))
         {
-            errors.Add($"--kubeconfig: file \"{Clip(kubeconfig)}\" does not exist (leave it unset for in-cluster config)");
+            errors.Add($"--kubeconfig: file \"{Clip(kubeconfig)}\" does not exist (give a kubeconfig file or an http(s):// API server URL, or leave it unset for in-cluster config)");
         }
 
         return errors;
@@ -85,4 +86,7 @@ public static class KubeletPluginOptionsValidator
     }
 
     internal static string Clip(string value) => value.Length <= 80 ? value : string.Concat(value.AsSpan(0, 80), "…");
+
+    private static bool IsServerUrl(string value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps) && uri.Host.Length > 0;
 }
