@@ -1,4 +1,7 @@
 using System.CommandLine;
+using System.Globalization;
+using SecureDra.Cli.Demo;
+using SecureDra.Cli.Hosting;
 
 namespace SecureDra.Cli.Commands;
 
@@ -6,11 +9,57 @@ internal static class DemoCommand
 {
     public static Command Create()
     {
-        var command = new Command("demo", "Run the end-to-end demo on simulated GPUs, no cluster needed.");
-        command.SetAction(_ =>
+        var keepRunning = new Option<bool>("--keep-running") { Description = "Leave the API server and plugin up afterwards, for kubectl" };
+        var gpus = EnvOption.Create("--simulated-gpus", "SIMULATED_GPUS", "Number of simulated GPUs", "4");
+        var memory = EnvOption.Create("--simulated-memory", "SIMULATED_MEMORY", "Memory per simulated GPU", "64Mi");
+        var version = EnvOption.Create("--kubernetes-version", "KUBERNETES_VERSION", "Kubernetes version the local API server stands in for: 1.34, 1.35 or 1.36", "1.36");
+        var workDir = EnvOption.CreateOptional("--work-dir", "DEMO_WORK_DIR", "Directory for sockets, CDI specs, checkpoint, simulated VRAM and logs (default: a new temp dir)");
+        var listen = EnvOption.Create("--listen", "DEMO_LISTEN", "Address of the local API server", "127.0.0.1:0");
+        var command = new Command("demo", "Run the end-to-end demo on simulated GPUs, no cluster needed: registration, slices, a tenant's claim, a canary in VRAM, the scrub on release, a second tenant who finds nothing, and a GPU failure.")
         {
-            Console.Error.WriteLine("demo: not implemented yet");
-            return 2;
+            keepRunning, gpus, memory, version, workDir, listen,
+        };
+        command.SetAction(async (parseResult, ct) =>
+        {
+            if (OperatingSystem.IsWindows())
+            {
+                return CliInvocation.UsageError(command, "runs on Linux only");
+            }
+
+            var gpuText = parseResult.GetValue(gpus)!;
+            if (!int.TryParse(gpuText, NumberStyles.None, CultureInfo.InvariantCulture, out var gpuCount) || gpuCount < 2 || gpuCount > 64)
+            {
+                return CliInvocation.UsageError(command, $"--simulated-gpus: must be an integer from 2 to 64, got \"{gpuText}\"");
+            }
+
+            var memoryText = parseResult.GetValue(memory)!;
+            if (GpuBackendFlags.ParseSize(memoryText) is not { } bytes || bytes < 1 << 20 || bytes > 4L << 30)
+            {
+                return CliInvocation.UsageError(command, $"--simulated-memory: must be a size from 1Mi to 4Gi, got \"{memoryText}\"");
+            }
+
+            var kube = parseResult.GetValue(version)!;
+            if (kube is not ("1.34" or "1.35" or "1.36"))
+            {
+                return CliInvocation.UsageError(command, $"--kubernetes-version: the demo speaks resource.k8s.io/v1, so 1.34, 1.35 or 1.36, got \"{kube}\" (the compatibility tests cover 1.32 and 1.33)");
+            }
+
+            var options = new DemoOptions(parseResult.GetValue(keepRunning), gpuCount, bytes, kube, parseResult.GetValue(workDir), parseResult.GetValue(listen)!);
+            try
+            {
+                return await new DemoScenario(options, Console.Out).RunAsync(ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return 130;
+            }
+#pragma warning disable CA1031 // The demo reports any failure as one line and exit code 1.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                await Console.Error.WriteLineAsync($"securedra demo: {ex.GetType().Name}: {ex.Message}").ConfigureAwait(false);
+                return 1;
+            }
         });
         return command;
     }

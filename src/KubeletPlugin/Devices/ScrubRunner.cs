@@ -33,10 +33,10 @@ public sealed partial class ScrubRunner
         _context = context;
         _time = time;
         _logger = logger;
-        _scrubs = metrics.Counter("securedra_scrub_total", "VRAM scrubs by outcome (verified, failed).", "outcome");
-        _failures = metrics.Counter("securedra_scrub_failures_total", "Failed VRAM scrubs by reason (not_verified, refused, error, timeout).", "reason");
-        _bytes = metrics.Counter("securedra_scrub_bytes_total", "Bytes of VRAM zeroed by scrubs.");
-        _duration = metrics.Histogram("securedra_scrub_duration_seconds", "Duration of VRAM scrubs.", MetricsRegistry.LatencyBuckets, "outcome");
+        _scrubs = metrics.Counter("securedra_release_scrubs_total", "Scrubs run on release or retry of a device, by outcome (verified, failed); the GPU layer's securedra_scrubs_total counts every scrub by backend.", "outcome");
+        _failures = metrics.Counter("securedra_release_scrub_failures_total", "Failed release scrubs by reason (not_verified, refused, error, timeout); each one withdrew the device.", "reason");
+        _bytes = metrics.Counter("securedra_release_scrub_bytes_total", "Bytes of VRAM zeroed and verified by release scrubs.");
+        _duration = metrics.Histogram("securedra_release_scrub_duration_seconds", "Duration of release scrubs, including waiting for the device.", MetricsRegistry.LatencyBuckets, "outcome");
     }
 
     /// <param name="claimUid">The claim whose release triggered the scrub; null for retries of withdrawn devices.</param>

@@ -14,13 +14,31 @@ public sealed class MetricsRegistry
     private readonly ConcurrentDictionary<string, MetricFamily> _families = new(StringComparer.Ordinal);
 
     public Counter Counter(string name, string help, params string[] labelNames) =>
-        (Counter)_families.GetOrAdd(name, n => new Counter(n, help, labelNames));
+        Register<Counter>(name, labelNames, () => new Counter(name, help, labelNames));
 
     public Gauge Gauge(string name, string help, params string[] labelNames) =>
-        (Gauge)_families.GetOrAdd(name, n => new Gauge(n, help, labelNames));
+        Register<Gauge>(name, labelNames, () => new Gauge(name, help, labelNames));
 
     public Histogram Histogram(string name, string help, double[] buckets, params string[] labelNames) =>
-        (Histogram)_families.GetOrAdd(name, n => new Histogram(n, help, buckets, labelNames));
+        Register<Histogram>(name, labelNames, () => new Histogram(name, help, buckets, labelNames));
+
+    /// <summary>
+    /// Returns the family registered under <paramref name="name"/>, creating it once. Two components
+    /// that register one name with another type or other labels is a bug: it fails at registration
+    /// (start-up), not at the first observation deep inside a scrub.
+    /// </summary>
+    private T Register<T>(string name, string[] labelNames, Func<T> create)
+        where T : MetricFamily
+    {
+        var family = _families.GetOrAdd(name, _ => create());
+        if (family is not T typed || !family.LabelNames.SequenceEqual(labelNames))
+        {
+            throw new InvalidOperationException(
+                $"metric {name} is already registered as a {family.GetType().Name.ToLowerInvariant()} with labels [{string.Join(", ", family.LabelNames)}]; cannot register it as a {typeof(T).Name.ToLowerInvariant()} with labels [{string.Join(", ", labelNames)}]");
+        }
+
+        return typed;
+    }
 
     /// <summary>Default latency buckets in seconds, from 100 µs to 60 s.</summary>
     public static double[] LatencyBuckets { get; } = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];

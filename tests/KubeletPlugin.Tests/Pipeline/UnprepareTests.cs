@@ -46,7 +46,7 @@ public class UnprepareTests
         Assert.Contains(TestClaims.Uid(1), e.Message, StringComparison.Ordinal);
         Assert.Contains("4096 bytes", e.Message, StringComparison.Ordinal);
         Assert.Contains("verified yes", e.Message, StringComparison.Ordinal);
-        Assert.Equal(1, h.Metrics.Counter("securedra_scrub_total", "", "outcome").Value("verified"));
+        Assert.Equal(1, h.Metrics.Counter("securedra_release_scrubs_total", "", "outcome").Value("verified"));
         Assert.Equal(4096, h.Metrics.Counter("securedra_scrub_bytes_total", "").Value());
         Assert.Equal(1, h.Metrics.Counter("securedra_unprepare_total", "", "outcome").Value("released"));
 
@@ -77,7 +77,7 @@ public class UnprepareTests
         Assert.Equal(ClaimCheckpointState.ScrubFailed, h.Journal.Get(TestClaims.Uid(1))!.State);
         Assert.Equal(["gpu-1"], h.Journal.Get(TestClaims.Uid(1))!.DirtyDevices);
         Assert.Empty(h.CdiFiles());
-        Assert.True(h.Metrics.Counter("securedra_scrub_failures_total", "", "reason").Value(reason) >= 1);
+        Assert.True(h.Metrics.Counter("securedra_release_scrub_failures_total", "", "reason").Value(reason) >= 1);
         Assert.Contains(h.Events.Events, e => e.Reason == "VramScrubFailed" && e.Severity == EventSeverity.Warning);
 
         h.Api.PutClaim(TestClaims.Allocated(2, "gpu-1"));
@@ -98,7 +98,7 @@ public class UnprepareTests
 
         Assert.Null(result[TestClaims.Uid(1)].Error);
         Assert.Empty(Assert.Single(h.Api.Slices).Devices);
-        Assert.Equal(1, h.Metrics.Counter("securedra_scrub_failures_total", "", "reason").Value("timeout"));
+        Assert.Equal(1, h.Metrics.Counter("securedra_release_scrub_failures_total", "", "reason").Value("timeout"));
     }
 
     [Fact]

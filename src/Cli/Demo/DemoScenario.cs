@@ -1,0 +1,352 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
+using SecureDra.Api;
+using SecureDra.Cli.Commands;
+using SecureDra.Kube.Client;
+using SecureDra.KubeletPlugin.Hosting;
+using SecureDra.LocalCluster.ApiServer;
+using SecureDra.LocalCluster.Kubelet;
+using SecureDra.Nvml.Backends;
+using SecureDra.Nvml.Backends.Simulated;
+using HealthStatus = SecureDra.Protocol.Health.V1Alpha1.HealthStatus;
+using NodeWatchResourcesResponse = SecureDra.Protocol.Health.V1Alpha1.NodeWatchResourcesResponse;
+
+namespace SecureDra.Cli.Demo;
+
+/// <summary>
+/// The whole claim lifecycle on simulated GPUs, with the production wiring: the local API
+/// server, the kubelet plugin built exactly as <c>securedra kubelet-plugin</c> builds it, and the
+/// kubelet emulator over the real Unix sockets. The two tenants and the scheduler are played by
+/// this class; everything else is the product.
+/// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+internal sealed class DemoScenario(DemoOptions options, TextWriter output)
+{
+    private const string NodeName = "demo-node";
+    private const string Canary = "TENANT-A-SECRET: llama-weights shard 7/8";
+    private static readonly string DriverName = DriverConstants.DefaultDriverName;
+
+    public async Task<int> RunAsync(CancellationToken ct)
+    {
+        var work = options.WorkDirectory ?? Directory.CreateTempSubdirectory("securedra-demo-").FullName;
+        Directory.CreateDirectory(work);
+        var registrar = Directory.CreateDirectory(Path.Combine(work, "plugins_registry")).FullName;
+        var plugins = Directory.CreateDirectory(Path.Combine(work, "plugins")).FullName;
+        var cdi = Directory.CreateDirectory(Path.Combine(work, "cdi")).FullName;
+        var vram = Path.Combine(plugins, DriverName, "simulated-vram");
+        var narrator = new DemoNarrator(output, totalSteps: 9);
+        using var logs = new FileLoggerProvider(Path.Combine(work, "securedra.log"));
+        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs));
+
+        narrator.Title($"SecureDra demo: {options.Gpus} simulated GPUs x {Format(options.GpuMemoryBytes)}, Kubernetes {options.KubernetesVersion} stand-in, no cluster");
+        narrator.Detail($"work dir {work} (logs in securedra.log)");
+
+        await using var apiServer = await narrator.StepAsync($"Start the local API server (Kubernetes {options.KubernetesVersion} mode)", async () =>
+        {
+            var server = await LocalApiServer.StartAsync(new LocalApiServerOptions { Listen = options.Listen, KubernetesVersion = options.KubernetesVersion }, loggerFactory, TimeProvider.System, ct).ConfigureAwait(false);
+            narrator.Detail($"{server.BaseAddress} (in memory; a stand-in, never used in a cluster)");
+            return server;
+        }).ConfigureAwait(false);
+
+        var api = KubeApiClientFactory.Create(apiServer.BaseAddress.ToString().TrimEnd('/'));
+        var cluster = new DemoCluster(api, DriverName, NodeName);
+        await cluster.CreateNodeAndNamespacesAsync(["tenant-a", "tenant-b"], ct).ConfigureAwait(false);
+        await cluster.CreateDeviceClassAsync(ct).ConfigureAwait(false);
+
+        var pluginOptions = new KubeletPluginOptions
+        {
+            DriverName = DriverName,
+            NodeName = NodeName,
+            Kubeconfig = apiServer.BaseAddress.ToString().TrimEnd('/'),
+            KubeletRegistrarDirectoryPath = registrar,
+            KubeletPluginsDirectoryPath = plugins,
+            CdiRoot = cdi,
+            LogFormat = "text",
+        };
+        var components = NodeComponents.Bind(
+            new GpuBackendOptions
+            {
+                Kind = GpuBackendKind.Simulated,
+                Simulated = new SimulatedGpuOptions { DeviceCount = options.Gpus, MemoryBytes = options.GpuMemoryBytes, VramDirectory = vram },
+            },
+            withdrawalMode: "remove-from-slice",
+            fatalXids: string.Join(',', KubeletPlugin.Health.FatalXidCatalog.DefaultFatalXids),
+            allowClassResetOverride: false,
+            maxConfigBytes: DriverConstants.OpaqueParametersMaxBytes.ToString(CultureInfo.InvariantCulture));
+
+        var plugin = await narrator.StepAsync($"Start the kubelet plugin on {options.Gpus} simulated GPUs", async () =>
+        {
+            var app = KubeletPluginHost.Build(pluginOptions, builder =>
+            {
+                builder.Logging.ClearProviders();
+                builder.Logging.AddProvider(logs);
+                components.Register(builder.Services, pluginOptions);
+            });
+            await app.StartAsync(ct).ConfigureAwait(false);
+            narrator.Detail($"GPU memory: {vram}/gpu-N.vram (memory-mapped files, really written and read)");
+            return app;
+        }).ConfigureAwait(false);
+
+        await using var pluginLifetime = plugin.ConfigureAwait(false);
+        await using var kubelet = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = registrar, Profile = KubeletProfile.V1_34 }, TimeProvider.System, loggerFactory.CreateLogger("kubelet-emulator"));
+
+        var dra = await narrator.StepAsync("Kubelet discovers and registers the plugin", async () =>
+        {
+            kubelet.Start();
+            var registered = await kubelet.WaitForPluginAsync(DriverName, ct).ConfigureAwait(false);
+            narrator.Detail($"{Path.GetFileName(registered.RegistrationSocket)} → {registered.DriverName}, endpoint {registered.Endpoint}");
+            narrator.Detail($"offered {string.Join(", ", registered.OfferedServices)}; the kubelet picked {registered.Service}");
+            return registered;
+        }).ConfigureAwait(false);
+
+        var health = new HealthWatch(dra.WatchHealth(ct));
+        var healthTask = health.RunAsync(ct);
+
+        await narrator.StepAsync("ResourceSlices published for the node", async () =>
+        {
+            var devices = await WaitAsync(() => cluster.PublishedDevicesAsync(ct), d => d.Count == options.Gpus, "all devices published", ct).ConfigureAwait(false);
+            narrator.Table(
+                ["DEVICE", "UUID", "PRODUCT", "MEMORY", "PCI BUS ID", "DRIVER"],
+                [.. devices.Select(d => (IReadOnlyList<string>)[
+                    d["name"]!.GetValue<string>(), DemoCluster.Attribute(d, "uuid"), DemoCluster.Attribute(d, "productName"),
+                    DemoCluster.Capacity(d, "memory"), DemoCluster.Attribute(d, "resource.kubernetes.io/pciBusID"), DemoCluster.Attribute(d, "driverVersion")])]);
+        }).ConfigureAwait(false);
+
+        var claimA = await narrator.StepAsync("Tenant A's claim is allocated gpu-0 and prepared", async () =>
+        {
+            var (name, uid) = await cluster.CreateAllocatedClaimAsync("tenant-a", "training-gpu", "gpu-0", ct).ConfigureAwait(false);
+            var result = await PrepareAsync(dra, "tenant-a", name, uid, ct).ConfigureAwait(false);
+            var device = result.Devices.Single();
+            narrator.Detail($"claim tenant-a/{name} uid {uid}: device {device.PoolName}/{device.DeviceName}, requests [{string.Join(", ", device.RequestNames)}]");
+            narrator.Detail($"CDI IDs: {string.Join(", ", device.CdiDeviceIds)}");
+            var spec = Directory.GetFiles(cdi).Single();
+            narrator.Detail($"CDI spec {Path.GetFileName(spec)}:");
+            narrator.Detail(Indented(await File.ReadAllTextAsync(spec, ct).ConfigureAwait(false)));
+            return new KubeletClaim("tenant-a", name, uid);
+        }).ConfigureAwait(false);
+
+        var gpu0 = Path.Combine(vram, "gpu-0.vram");
+        var offsets = CanaryOffsets(options.GpuMemoryBytes);
+        await narrator.StepAsync("Tenant A writes a canary into gpu-0's memory", async () =>
+        {
+            await WriteCanaryAsync(gpu0, offsets, ct).ConfigureAwait(false);
+            var found = await CountCanariesAsync(gpu0, offsets, ct).ConfigureAwait(false);
+            narrator.Detail($"\"{Canary}\" at {offsets.Count} offsets ({string.Join(", ", offsets.Select(o => "0x" + o.ToString("x", CultureInfo.InvariantCulture)))}); read back: {found}/{offsets.Count} present");
+        }).ConfigureAwait(false);
+
+        await narrator.StepAsync("Tenant A's pod ends: the claim is unprepared and gpu-0 scrubbed before the call returns", async () =>
+        {
+            var errors = await dra.UnprepareAsync([claimA], ct).ConfigureAwait(false);
+            if (errors.TryGetValue(claimA.Uid, out var error) && error.Length > 0)
+            {
+                throw new InvalidOperationException($"unprepare failed: {error}");
+            }
+
+            var report = await WaitAsync(() => cluster.LatestNodeEventMessageAsync("VramScrubbed", ct), m => m is not null, "the VramScrubbed event", ct).ConfigureAwait(false);
+            narrator.Detail($"scrub report (Event VramScrubbed on Node/{NodeName}): {report}");
+            var left = await CountCanariesAsync(gpu0, offsets, ct).ConfigureAwait(false);
+            narrator.Good($"canary copies left in gpu-0's memory: {left}");
+            var published = await cluster.PublishedDevicesAsync(ct).ConfigureAwait(false);
+            narrator.Detail($"gpu-0 is verified clean and stays published ({published.Count} devices in the slice)");
+        }).ConfigureAwait(false);
+
+        await narrator.StepAsync("Tenant B is allocated the same GPU and looks for tenant A's data", async () =>
+        {
+            var (name, uid) = await cluster.CreateAllocatedClaimAsync("tenant-b", "inference-gpu", "gpu-0", ct).ConfigureAwait(false);
+            var result = await PrepareAsync(dra, "tenant-b", name, uid, ct).ConfigureAwait(false);
+            var found = await CountCanariesAsync(gpu0, offsets, ct).ConfigureAwait(false);
+            var nonZero = await CountNonZeroBytesAsync(gpu0, ct).ConfigureAwait(false);
+            narrator.Detail($"tenant-b/{name} prepared on {result.Devices.Single().DeviceName}");
+            narrator.Good($"canary found: {found} of {offsets.Count}; non-zero bytes in all {Format(options.GpuMemoryBytes)}: {nonZero}");
+            await dra.UnprepareAsync([new KubeletClaim("tenant-b", name, uid)], ct).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+
+        await narrator.StepAsync("A GPU fails: Xid 79 on gpu-1 reaches the kubelet's health stream and gpu-1 leaves the slice", async () =>
+        {
+            SimulatedFaultFile.Write(vram, "gpu-1", new SimulatedFaults { HealthEvents = [new SimulatedHealthEventSpec("xid", 79, "demo: injected")] });
+            var update = await health.WaitForAsync(r => r.Devices.Any(d => d.Device.DeviceName == "gpu-1" && d.Health == HealthStatus.Unhealthy), TimeSpan.FromSeconds(15), ct).ConfigureAwait(false);
+            var gpu1 = update.Devices.Single(d => d.Device.DeviceName == "gpu-1");
+            narrator.Detail($"health stream: {string.Join(", ", update.Devices.Select(d => $"{d.Device.DeviceName}={d.Health.ToString().ToUpperInvariant()}"))}");
+            narrator.Detail($"gpu-1: \"{gpu1.Message}\"");
+            var devices = await WaitAsync(() => cluster.PublishedDevicesAsync(ct), d => d.All(x => x["name"]!.GetValue<string>() != "gpu-1"), "gpu-1 withdrawn", ct).ConfigureAwait(false);
+            narrator.Good($"slice now offers: {string.Join(", ", devices.Select(d => d["name"]!.GetValue<string>()))}");
+        }).ConfigureAwait(false);
+
+        output.WriteLine();
+        output.WriteLine($"Done in {narrator.Elapsed.TotalSeconds:F1} s: no tenant read another tenant's VRAM.");
+        if (options.KeepRunning)
+        {
+            output.WriteLine($"Keeping the API server and plugin up. Try: kubectl --server {apiServer.BaseAddress.ToString().TrimEnd('/')} get resourceslices -o json");
+            output.WriteLine("Press Ctrl+C to stop.");
+            try
+            {
+                await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        await plugin.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        health.Stop();
+        await healthTask.ConfigureAwait(false);
+        return 0;
+    }
+
+    private static async Task<KubeletPrepareResult> PrepareAsync(RegisteredDraPlugin dra, string ns, string name, string uid, CancellationToken ct)
+    {
+        var results = await dra.PrepareAsync([new KubeletClaim(ns, name, uid)], ct).ConfigureAwait(false);
+        var result = results[uid];
+        return result.Error.Length > 0 ? throw new InvalidOperationException($"prepare of {ns}/{name} failed: {result.Error}") : result;
+    }
+
+    private static string Indented(string json)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new System.Text.Json.Utf8JsonWriter(buffer, new System.Text.Json.JsonWriterOptions { Indented = true }))
+        {
+            JsonNode.Parse(json)!.WriteTo(writer);
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static List<long> CanaryOffsets(long size) =>
+        [0, 4096 + 7, size / 3, size / 2 + 1234, size - 4096];
+
+    private static async Task WriteCanaryAsync(string path, IReadOnlyList<long> offsets, CancellationToken ct)
+    {
+        var bytes = Encoding.ASCII.GetBytes(Canary);
+        var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+        await using (file.ConfigureAwait(false))
+        {
+            foreach (var offset in offsets)
+            {
+                file.Position = offset;
+                await file.WriteAsync(bytes, ct).ConfigureAwait(false);
+            }
+
+            await file.FlushAsync(ct).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<int> CountCanariesAsync(string path, IReadOnlyList<long> offsets, CancellationToken ct)
+    {
+        var expected = Encoding.ASCII.GetBytes(Canary);
+        var buffer = new byte[expected.Length];
+        var found = 0;
+        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        await using (file.ConfigureAwait(false))
+        {
+            foreach (var offset in offsets)
+            {
+                file.Position = offset;
+                await file.ReadExactlyAsync(buffer, ct).ConfigureAwait(false);
+                found += buffer.AsSpan().SequenceEqual(expected) ? 1 : 0;
+            }
+        }
+
+        return found;
+    }
+
+    private static async Task<long> CountNonZeroBytesAsync(string path, CancellationToken ct)
+    {
+        var buffer = new byte[1 << 20];
+        long nonZero = 0;
+        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        await using (file.ConfigureAwait(false))
+        {
+            int read;
+            while ((read = await file.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+            {
+                var span = buffer.AsSpan(0, read);
+                nonZero += read - span.Count((byte)0);
+            }
+        }
+
+        return nonZero;
+    }
+
+    private static async Task<T> WaitAsync<T>(Func<Task<T>> probe, Func<T, bool> done, string what, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (true)
+        {
+            var value = await probe().ConfigureAwait(false);
+            if (done(value))
+            {
+                return value;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"timed out waiting for {what}");
+            }
+
+            await Task.Delay(50, ct).ConfigureAwait(false);
+        }
+    }
+
+    private static string Format(long bytes) =>
+        bytes >= 1L << 30 ? $"{bytes >> 30} GiB" : bytes >= 1L << 20 ? $"{bytes >> 20} MiB" : $"{bytes >> 10} KiB";
+
+    /// <summary>Reads the kubelet-side health stream and keeps the latest full device list.</summary>
+    private sealed class HealthWatch(Grpc.Core.AsyncServerStreamingCall<NodeWatchResourcesResponse> call)
+    {
+        private readonly Lock _lock = new();
+        private readonly List<NodeWatchResourcesResponse> _responses = [];
+        private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async Task RunAsync(CancellationToken ct)
+        {
+            try
+            {
+                while (await call.ResponseStream.MoveNext(ct).ConfigureAwait(false))
+                {
+                    lock (_lock)
+                    {
+                        _responses.Add(call.ResponseStream.Current);
+                        _changed.TrySetResult();
+                        _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or Grpc.Core.RpcException)
+            {
+                // Stream closed at the end of the demo.
+            }
+        }
+
+        public async Task<NodeWatchResourcesResponse> WaitForAsync(Func<NodeWatchResourcesResponse, bool> match, TimeSpan timeout, CancellationToken ct)
+        {
+            var deadline = DateTime.UtcNow + timeout;
+            while (true)
+            {
+                Task changed;
+                lock (_lock)
+                {
+                    var hit = _responses.LastOrDefault(match);
+                    if (hit is not null)
+                    {
+                        return hit;
+                    }
+
+                    changed = _changed.Task;
+                }
+
+                var remaining = deadline - DateTime.UtcNow;
+                if (remaining <= TimeSpan.Zero)
+                {
+                    throw new TimeoutException("timed out waiting for the health stream");
+                }
+
+                await changed.WaitAsync(remaining, ct).ConfigureAwait(false);
+            }
+        }
+
+        public void Stop() => call.Dispose();
+    }
+}
