@@ -134,13 +134,13 @@ public sealed class ValidateCommandTests : IDisposable
     }
 
     [Theory]
-    [InlineData("validate: {missing}: no such file", "{missing}")]
-    [InlineData("validate: --max-config-bytes: \"99999\" is not an integer from 1 to 10240", "--max-config-bytes", "99999", "{seed}")]
-    [InlineData("validate: --max-config-bytes: \"0\" is not an integer from 1 to 10240", "--max-config-bytes", "0", "{seed}")]
-    [InlineData("validate: --driver-name: \"Not_A_Name\" is not a DNS subdomain (lowercase letters, digits, '-' and '.', at most 253 characters)", "--driver-name", "Not_A_Name", "{seed}")]
-    [InlineData("validate: --config-origin: \"tenant\" is not claim or class", "--config-origin", "tenant", "{seed}")]
-    [InlineData("validate: no FILE given; usage: securedra validate FILE...")]
-    [InlineData("validate: Required argument missing for option: '--max-config-bytes'.", "{seed}", "--max-config-bytes")]
+    [InlineData("securedra validate: {missing}: no such file", "{missing}")]
+    [InlineData("securedra validate: --max-config-bytes: \"99999\" is not an integer from 1 to 10240", "--max-config-bytes", "99999", "{seed}")]
+    [InlineData("securedra validate: --max-config-bytes: \"0\" is not an integer from 1 to 10240", "--max-config-bytes", "0", "{seed}")]
+    [InlineData("securedra validate: --driver-name: \"Not_A_Name\" is not a DNS subdomain (lowercase letters, digits, '-' and '.', at most 253 characters)", "--driver-name", "Not_A_Name", "{seed}")]
+    [InlineData("securedra validate: --config-origin: \"tenant\" is not claim or class", "--config-origin", "tenant", "{seed}")]
+    [InlineData("securedra validate: no FILE given; usage: securedra validate FILE...")]
+    [InlineData("securedra validate: Required argument missing for option: '--max-config-bytes'.", "{seed}", "--max-config-bytes")]
     public async Task UsageErrorsAreOneLineAndExitTwo(string expected, params string[] args)
     {
         var seed = WriteFile("seed.yaml", SeedClass);
@@ -158,6 +158,6 @@ public sealed class ValidateCommandTests : IDisposable
         var seed = WriteFile("seed.yaml", SeedClass);
         var (code, _, stderr) = await RunAsync(new Dictionary<string, string> { ["ALLOW_CLASS_RESET_POLICY_OVERRIDE"] = "maybe" }, seed);
         Assert.Equal(2, code);
-        Assert.Equal("validate: ALLOW_CLASS_RESET_POLICY_OVERRIDE: \"maybe\" is not true or false", stderr.Trim());
+        Assert.Equal("securedra validate: ALLOW_CLASS_RESET_POLICY_OVERRIDE: \"maybe\" is not true or false", stderr.Trim());
     }
 }

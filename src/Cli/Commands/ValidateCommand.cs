@@ -74,21 +74,21 @@ internal static partial class ValidateCommand
             var error = parseResult.InvocationConfiguration.Error;
             if (parseResult.Errors.Count > 0)
             {
-                await error.WriteLineAsync($"validate: {parseResult.Errors[0].Message}").ConfigureAwait(false);
+                await error.WriteLineAsync($"securedra validate: {parseResult.Errors[0].Message}").ConfigureAwait(false);
                 return ExitUsage;
             }
 
             var settings = ReadSettings(parseResult, out var usageError);
             if (settings is null)
             {
-                await error.WriteLineAsync($"validate: {usageError}").ConfigureAwait(false);
+                await error.WriteLineAsync($"securedra validate: {usageError}").ConfigureAwait(false);
                 return ExitUsage;
             }
 
             var paths = parseResult.GetValue(files) ?? [];
             if (paths.Length == 0)
             {
-                await error.WriteLineAsync("validate: no FILE given; usage: securedra validate FILE...").ConfigureAwait(false);
+                await error.WriteLineAsync("securedra validate: no FILE given; usage: securedra validate FILE...").ConfigureAwait(false);
                 return ExitUsage;
             }
 
@@ -96,7 +96,7 @@ internal static partial class ValidateCommand
             {
                 if (!File.Exists(path))
                 {
-                    await error.WriteLineAsync($"validate: {path}: no such file").ConfigureAwait(false);
+                    await error.WriteLineAsync($"securedra validate: {path}: no such file").ConfigureAwait(false);
                     return ExitUsage;
                 }
             }
@@ -121,7 +121,7 @@ internal static partial class ValidateCommand
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {
-                    await error.WriteLineAsync($"validate: {path}: {ex.Message}").ConfigureAwait(false);
+                    await error.WriteLineAsync($"securedra validate: {path}: {ex.Message}").ConfigureAwait(false);
                     return ExitUsage;
                 }
 
@@ -136,7 +136,7 @@ internal static partial class ValidateCommand
             }
 
             await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"validate: {paths.Length} file(s), {checkedObjects} object(s) checked, {skipped} skipped, {violations} violation(s)")).ConfigureAwait(false);
+                $"securedra validate: {paths.Length} file(s), {checkedObjects} object(s) checked, {skipped} skipped, {violations} violation(s)")).ConfigureAwait(false);
             return violations == 0 ? ExitClean : ExitViolations;
         }
 
