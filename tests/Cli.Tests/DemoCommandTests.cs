@@ -1,0 +1,57 @@
+using System.Diagnostics;
+
+namespace SecureDra.Cli.Tests;
+
+/// <summary>Runs the README's demo command as a real process: the whole lifecycle, exit code 0, no canary for tenant B.</summary>
+public sealed class DemoCommandTests : IDisposable
+{
+    private readonly string _work = Directory.CreateTempSubdirectory("securedra-demo-test-").FullName;
+
+    public void Dispose() => Directory.Delete(_work, recursive: true);
+
+    [Fact]
+    public async Task Demo_runs_the_lifecycle_and_the_second_tenant_finds_no_canary()
+    {
+        var (code, stdout, stderr) = await RunAsync("demo", "--simulated-gpus", "3", "--simulated-memory", "8Mi", "--work-dir", _work);
+
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
+        Assert.Contains("the kubelet picked v1.DRAPlugin", stdout, StringComparison.Ordinal);
+        Assert.Contains("read back: 5/5 present", stdout, StringComparison.Ordinal);
+        Assert.Contains("verified yes", stdout, StringComparison.Ordinal);
+        Assert.Contains("canary copies left in gpu-0's memory: 0", stdout, StringComparison.Ordinal);
+        Assert.Contains("canary found: 0 of 5; non-zero bytes in all 8 MiB: 0", stdout, StringComparison.Ordinal);
+        Assert.Contains("Xid 79: GPU has fallen off the bus", stdout, StringComparison.Ordinal);
+        Assert.Contains("slice now offers: gpu-0, gpu-2", stdout, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(Path.Combine(_work, "cdi")));
+    }
+
+    [Theory]
+    [InlineData("--simulated-gpus", "1")]
+    [InlineData("--simulated-memory", "lots")]
+    [InlineData("--kubernetes-version", "1.30")]
+    public async Task Bad_demo_flags_are_one_line_and_exit_two(string flag, string value)
+    {
+        var (code, _, stderr) = await RunAsync("demo", flag, value, "--work-dir", _work);
+
+        Assert.Equal(2, code);
+        Assert.StartsWith($"securedra demo: {flag}:", stderr.Trim(), StringComparison.Ordinal);
+        Assert.Single(stderr.Trim().Split('\n'));
+    }
+
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "securedra.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+}
