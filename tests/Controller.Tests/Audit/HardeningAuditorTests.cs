@@ -177,6 +177,15 @@ public sealed class HardeningAuditorTests
     // ---- Webhook configuration ----
 
     [Fact]
+    public void Webhook_matching_only_v1_misses_the_beta_versions()
+    {
+        var finding = Single(AuditChecks.AdmissionWebhook, o =>
+            HardenedCluster.Find(o, "ValidatingWebhookConfiguration", "securedra-claims")["webhooks"]![0]!["rules"]![0]!["apiVersions"] = new JsonArray("v1"));
+        Assert.Equal(AuditSeverity.Medium, finding.Severity);
+        Assert.Contains("do not match resource.k8s.io v1beta2, v1beta1", finding.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Webhook_failing_open_is_medium()
     {
         var finding = Single(AuditChecks.AdmissionWebhook, o =>
