@@ -61,7 +61,7 @@ public sealed class RbacTests(RenderedChart chart)
         Assert.Equal(expected, Grants(role));
         // The lease name the controller is told to use is the one the Role allows.
         var args = chart.Get("Deployment", "securedra-controller").Items("spec.template.spec.containers").Single().Strings("args");
-        Assert.Contains($"--leader-election-lease-name={Controller}", args);
+        Assert.Contains($"--leader-election-id={Controller}", args);
     }
 
     [Fact]

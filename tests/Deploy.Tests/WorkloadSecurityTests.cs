@@ -146,8 +146,8 @@ public sealed class WorkloadSecurityTests(RenderedChart chart)
         Assert.True((bool)mount.At("readOnly")!);
         var args = Container(ControllerPod).Strings("args");
         Assert.Contains($"--tls-cert-file={mount.Str("mountPath")}/tls.crt", args);
-        Assert.Contains($"--tls-key-file={mount.Str("mountPath")}/tls.key", args);
-        Assert.Contains("--leader-elect=true", args);
+        Assert.Contains($"--tls-private-key-file={mount.Str("mountPath")}/tls.key", args);
+        Assert.Contains("--leader-election=true", args);
         Assert.True((int)Deployment.At("spec.replicas")! >= 2, "the fail-closed webhook needs more than one replica");
         Assert.Equal(1, (int)chart.Single("PodDisruptionBudget").At("spec.minAvailable")!);
     }
@@ -184,7 +184,7 @@ public sealed class WorkloadSecurityTests(RenderedChart chart)
         var port = service.Items("spec.ports").Single();
         Assert.Equal((int)port.At("port")!, (int)webhook.At("clientConfig.service.port")!);
         var containerPort = Container(ControllerPod).Items("ports").Single(p => p.Str("name") == port.Str("targetPort"));
-        Assert.Contains($"--webhook-address=0.0.0.0:{(int)containerPort.At("containerPort")!}", Container(ControllerPod).Strings("args"));
+        Assert.Contains($"--webhook-listen=0.0.0.0:{(int)containerPort.At("containerPort")!}", Container(ControllerPod).Strings("args"));
         foreach (var (k, v) in service.At("spec.selector")!.AsObject())
         {
             Assert.Equal((string?)v, (string?)Deployment.At("spec.template.metadata.labels")![k]);

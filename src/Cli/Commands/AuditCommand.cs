@@ -16,17 +16,14 @@ internal static class AuditCommand
         var manifests = ControllerCommand.Flag("--manifests", "SECUREDRA_MANIFESTS", "", "Audit a directory of YAML/JSON manifests offline (recursive).");
         var output = ControllerCommand.Flag("--output", "SECUREDRA_AUDIT_OUTPUT", "table", "Output: table or json.");
         var driverName = ControllerCommand.Flag("--driver-name", "DRIVER_NAME", DriverConstants.DefaultDriverName, "Driver name DeviceClasses select.");
-        var ns = ControllerCommand.Flag("--namespace", "POD_NAMESPACE", "securedra", "The driver's namespace.");
-        var pluginSa = ControllerCommand.Flag("--plugin-service-account", "PLUGIN_SERVICE_ACCOUNT", "securedra-kubelet-plugin", "Service account of the kubelet plugin.");
-        var controllerSa = ControllerCommand.Flag("--controller-service-account", "CONTROLLER_SERVICE_ACCOUNT", "securedra-controller", "Service account of the controller.");
-        var slicePolicy = ControllerCommand.Flag("--resourceslice-policy-name", "RESOURCESLICE_POLICY_NAME", "securedra-resourceslice-node-scope", "Name of the node-scoped ResourceSlice ValidatingAdmissionPolicy.");
-        var claimPolicy = ControllerCommand.Flag("--claim-policy-name", "CLAIM_POLICY_NAME", "securedra-claim-policy", "Name of the claim/template ValidatingAdmissionPolicy.");
-        var webhookName = ControllerCommand.Flag("--webhook-configuration-name", "WEBHOOK_CONFIGURATION_NAME", "securedra-webhook", "Name of the ValidatingWebhookConfiguration; empty: not audited.");
+        var ns = ControllerCommand.Flag("--namespace", "POD_NAMESPACE", new HardeningAuditOptions().Namespace, "The driver's namespace.");
+        var names = new AuditNameFlags();
 
         var command = new Command("audit", "Audit a cluster or a directory of manifests against the hardening baseline. Exit 0 clean, 1 findings, 2 usage or error.")
         {
-            kubeconfig, manifests, output, driverName, ns, pluginSa, controllerSa, slicePolicy, claimPolicy, webhookName,
+            kubeconfig, manifests, output, driverName, ns,
         };
+        names.AddTo(command);
 
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -50,18 +47,12 @@ internal static class AuditCommand
                 }
 
                 var driver = FlagParsing.DnsSubdomain("--driver-name", parseResult.GetValue(driverName)!);
-                var webhook = parseResult.GetValue(webhookName)!;
-                options = new HardeningAuditOptions
+                options = names.Apply(parseResult, new HardeningAuditOptions
                 {
                     DriverName = driver,
                     Namespace = FlagParsing.DnsSubdomain("--namespace", parseResult.GetValue(ns)!),
-                    PluginServiceAccount = FlagParsing.DnsSubdomain("--plugin-service-account", parseResult.GetValue(pluginSa)!),
-                    ControllerServiceAccount = FlagParsing.DnsSubdomain("--controller-service-account", parseResult.GetValue(controllerSa)!),
-                    ResourceSlicePolicyName = FlagParsing.DnsSubdomain("--resourceslice-policy-name", parseResult.GetValue(slicePolicy)!),
-                    ClaimPolicyName = FlagParsing.DnsSubdomain("--claim-policy-name", parseResult.GetValue(claimPolicy)!),
-                    WebhookConfigurationName = webhook.Length == 0 ? null : FlagParsing.DnsSubdomain("--webhook-configuration-name", webhook),
                     AllowedHostPaths = ["/var/lib/kubelet/plugins_registry", "/var/lib/kubelet/plugins/" + driver, "/var/run/cdi"],
-                };
+                });
             }
             catch (FormatException e)
             {

@@ -20,7 +20,7 @@ internal static class ControllerCommand
     {
         var kubeconfig = Flag("--kubeconfig", "KUBECONFIG", "", "Path to a kubeconfig; empty: in-cluster service account.");
         var driverName = Flag("--driver-name", "DRIVER_NAME", DriverConstants.DefaultDriverName, "Driver name whose opaque configs are validated.");
-        var ns = Flag("--namespace", "POD_NAMESPACE", "securedra", "The driver's namespace (service accounts, DaemonSet, Lease).");
+        var ns = Flag("--namespace", "POD_NAMESPACE", new HardeningAuditOptions().Namespace, "The driver's namespace (service accounts, DaemonSet, Lease).");
         var webhookListen = Flag("--webhook-listen", "WEBHOOK_LISTEN", "0.0.0.0:8443", "HTTPS address:port of the admission webhook.");
         var httpEndpoint = Flag("--http-endpoint", "HTTP_ENDPOINT", "0.0.0.0:8080", "HTTP address:port for /healthz, /readyz and /metrics.");
         var certFile = Flag("--tls-cert-file", "TLS_CERT_FILE", "", "PEM certificate (chain) of the webhook; reloaded when it changes.");
@@ -30,13 +30,13 @@ internal static class ControllerCommand
         var leNamespace = Flag("--leader-election-namespace", "LEADER_ELECTION_NAMESPACE", "", "Namespace of the leader Lease; default: --namespace.");
         var leId = Flag("--leader-election-id", "LEADER_ELECTION_ID", "securedra-controller", "Name of the leader Lease.");
         var logFormat = Flag("--log-format", "LOG_FORMAT", "json", "Log format: json or text.");
-        var pluginSa = Flag("--plugin-service-account", "PLUGIN_SERVICE_ACCOUNT", "securedra-kubelet-plugin", "Service account of the kubelet plugin.");
-        var controllerSa = Flag("--controller-service-account", "CONTROLLER_SERVICE_ACCOUNT", "securedra-controller", "Service account of the controller.");
+        var names = new AuditNameFlags();
 
         var command = new Command("controller", "Run the cluster controller: admission webhook and hardening auditor.")
         {
-            kubeconfig, driverName, ns, webhookListen, httpEndpoint, certFile, keyFile, auditInterval, leaderElection, leNamespace, leId, logFormat, pluginSa, controllerSa,
+            kubeconfig, driverName, ns, webhookListen, httpEndpoint, certFile, keyFile, auditInterval, leaderElection, leNamespace, leId, logFormat,
         };
+        names.AddTo(command);
 
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -58,14 +58,12 @@ internal static class ControllerCommand
                 var interval = FlagParsing.Duration("--audit-interval", parseResult.GetValue(auditInterval)!, TimeSpan.FromSeconds(30), TimeSpan.FromHours(24));
                 var leaseNamespace = parseResult.GetValue(leNamespace)!;
                 kubeconfigPath = parseResult.GetValue(kubeconfig) is { Length: > 0 } path ? path : null;
-                var audit = new HardeningAuditOptions
+                var audit = names.Apply(parseResult, new HardeningAuditOptions
                 {
                     DriverName = driver,
                     Namespace = namespaceName,
-                    PluginServiceAccount = FlagParsing.DnsSubdomain("--plugin-service-account", parseResult.GetValue(pluginSa)!),
-                    ControllerServiceAccount = FlagParsing.DnsSubdomain("--controller-service-account", parseResult.GetValue(controllerSa)!),
                     AllowedHostPaths = ["/var/lib/kubelet/plugins_registry", "/var/lib/kubelet/plugins/" + driver, "/var/run/cdi"],
-                };
+                });
                 options = new ControllerOptions
                 {
                     DriverName = driver,

@@ -2,24 +2,38 @@ using SecureDra.Api;
 
 namespace SecureDra.Controller.Audit;
 
-/// <summary>What the auditor expects the hardened install to look like. Defaults match deploy/.</summary>
+/// <summary>
+/// What the auditor expects the hardened install to look like. Defaults are the object names the Helm chart
+/// (deploy/helm/securedra) renders with its default values into deploy/manifests; with another release prefix
+/// the chart passes its real names to the controller as flags.
+/// </summary>
 public sealed record HardeningAuditOptions
 {
     public string DriverName { get; init; } = DriverConstants.DefaultDriverName;
 
     /// <summary>The driver's own namespace (service accounts, DaemonSet, Lease).</summary>
-    public string Namespace { get; init; } = "securedra";
+    public string Namespace { get; init; } = "securedra-system";
 
     public string PluginServiceAccount { get; init; } = "securedra-kubelet-plugin";
 
     public string ControllerServiceAccount { get; init; } = "securedra-controller";
 
-    public string ResourceSlicePolicyName { get; init; } = "securedra-resourceslice-node-scope";
+    public string ResourceSlicePolicyName { get; init; } = "securedra-resourceslices-node-scoped";
 
-    public string ClaimPolicyName { get; init; } = "securedra-claim-policy";
+    /// <summary>
+    /// The claim/template policies: the chart ships one per served resource.k8s.io version because the request
+    /// shape differs (v1beta1 has no <c>exactly</c>). Together they must cover v1, v1beta2 and v1beta1.
+    /// </summary>
+    public IReadOnlyList<string> ClaimPolicyNames { get; init; } = ["securedra-claims-v1", "securedra-claims-v1beta2", "securedra-claims-v1beta1"];
+
+    /// <summary>
+    /// The policy that hardens pods in the driver's namespace (Pod Security must be <c>privileged</c> there for the
+    /// plugin's hostPath volumes). Null: not audited.
+    /// </summary>
+    public string? PodHardeningPolicyName { get; init; } = "securedra-pod-hardening";
 
     /// <summary>Null: the webhook configuration is not audited (e.g. installs that rely on the VAP only).</summary>
-    public string? WebhookConfigurationName { get; init; } = "securedra-webhook";
+    public string? WebhookConfigurationName { get; init; } = "securedra-claims";
 
     /// <summary>Roles (ClusterRole or Role names) the driver's service accounts may be bound to.</summary>
     public IReadOnlyList<string> AllowedRoles { get; init; } = ["securedra-kubelet-plugin", "securedra-controller", "securedra-controller-leader-election"];
@@ -28,6 +42,9 @@ public sealed record HardeningAuditOptions
     public IReadOnlyList<string> AllowedHostPaths { get; init; } = ["/var/lib/kubelet/plugins_registry", "/var/lib/kubelet/plugins/" + DriverConstants.DefaultDriverName, "/var/run/cdi"];
 
     public IReadOnlyList<string> ServiceAccounts => [PluginServiceAccount, ControllerServiceAccount];
+
+    /// <summary>The resource.k8s.io versions the claim policies must cover between them.</summary>
+    public static IReadOnlyList<string> ClaimApiVersions { get; } = ["v1", "v1beta2", "v1beta1"];
 
     /// <summary>The quota key every namespace with claims must cap.</summary>
     public const string ClaimQuotaKey = "count/resourceclaims.resource.k8s.io";

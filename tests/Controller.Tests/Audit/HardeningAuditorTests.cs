@@ -66,16 +66,16 @@ public sealed class HardeningAuditorTests
     [Fact]
     public void Missing_policy_is_critical()
     {
-        var findings = Findings(AuditChecks.AdmissionPolicy, o => o.Remove(HardenedCluster.Find(o, "ValidatingAdmissionPolicy", "securedra-resourceslice-node-scope")));
+        var findings = Findings(AuditChecks.AdmissionPolicy, o => o.Remove(HardenedCluster.Find(o, "ValidatingAdmissionPolicy", "securedra-resourceslices-node-scoped")));
         var finding = Assert.Single(findings);
         Assert.Equal(AuditSeverity.Critical, finding.Severity);
-        Assert.Contains("securedra-resourceslice-node-scope is missing", finding.Message, StringComparison.Ordinal);
+        Assert.Contains("securedra-resourceslices-node-scoped is missing", finding.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Missing_binding_is_critical()
     {
-        var finding = Single(AuditChecks.AdmissionPolicy, o => o.Remove(HardenedCluster.Find(o, "ValidatingAdmissionPolicyBinding", "securedra-claim-policy")));
+        var finding = Single(AuditChecks.AdmissionPolicy, o => o.Remove(HardenedCluster.Find(o, "ValidatingAdmissionPolicyBinding", "securedra-claims-v1")));
         Assert.Equal(AuditSeverity.Critical, finding.Severity);
         Assert.Contains("enforces nothing", finding.Message, StringComparison.Ordinal);
     }
@@ -84,7 +84,7 @@ public sealed class HardeningAuditorTests
     public void Binding_without_Deny_is_critical()
     {
         var finding = Single(AuditChecks.AdmissionPolicy, o =>
-            HardenedCluster.Find(o, "ValidatingAdmissionPolicyBinding", "securedra-claim-policy")["spec"]!["validationActions"] = new JsonArray("Warn", "Audit"));
+            HardenedCluster.Find(o, "ValidatingAdmissionPolicyBinding", "securedra-claims-v1")["spec"]!["validationActions"] = new JsonArray("Warn", "Audit"));
         Assert.Equal(AuditSeverity.Critical, finding.Severity);
         Assert.Contains("must include Deny", finding.Message, StringComparison.Ordinal);
     }
@@ -93,15 +93,15 @@ public sealed class HardeningAuditorTests
     public void Binding_pointing_at_another_policy_does_not_count()
     {
         var finding = Single(AuditChecks.AdmissionPolicy, o =>
-            HardenedCluster.Find(o, "ValidatingAdmissionPolicyBinding", "securedra-resourceslice-node-scope")["spec"]!["policyName"] = "something-else");
-        Assert.Contains("no ValidatingAdmissionPolicyBinding has spec.policyName securedra-resourceslice-node-scope", finding.Message, StringComparison.Ordinal);
+            HardenedCluster.Find(o, "ValidatingAdmissionPolicyBinding", "securedra-resourceslices-node-scoped")["spec"]!["policyName"] = "something-else");
+        Assert.Contains("no ValidatingAdmissionPolicyBinding has spec.policyName securedra-resourceslices-node-scoped", finding.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Policy_failing_open_is_high()
     {
         var finding = Single(AuditChecks.AdmissionPolicy, o =>
-            HardenedCluster.Find(o, "ValidatingAdmissionPolicy", "securedra-resourceslice-node-scope")["spec"]!["failurePolicy"] = "Ignore");
+            HardenedCluster.Find(o, "ValidatingAdmissionPolicy", "securedra-resourceslices-node-scoped")["spec"]!["failurePolicy"] = "Ignore");
         Assert.Equal(AuditSeverity.High, finding.Severity);
     }
 
@@ -109,7 +109,7 @@ public sealed class HardeningAuditorTests
     public void Claim_policy_not_matching_templates_is_critical()
     {
         var finding = Single(AuditChecks.AdmissionPolicy, o =>
-            HardenedCluster.Find(o, "ValidatingAdmissionPolicy", "securedra-claim-policy")["spec"]!["matchConstraints"]!["resourceRules"]![0]!["resources"] = new JsonArray("resourceclaims"));
+            HardenedCluster.Find(o, "ValidatingAdmissionPolicy", "securedra-claims-v1")["spec"]!["matchConstraints"]!["resourceRules"]![0]!["resources"] = new JsonArray("resourceclaims"));
         Assert.Contains("resourceclaimtemplates", finding.Message, StringComparison.Ordinal);
     }
 
@@ -117,7 +117,7 @@ public sealed class HardeningAuditorTests
     public void Slice_policy_missing_DELETE_is_high()
     {
         var finding = Single(AuditChecks.AdmissionPolicy, o =>
-            HardenedCluster.Find(o, "ValidatingAdmissionPolicy", "securedra-resourceslice-node-scope")["spec"]!["matchConstraints"]!["resourceRules"]![0]!["operations"] = new JsonArray("CREATE", "UPDATE"));
+            HardenedCluster.Find(o, "ValidatingAdmissionPolicy", "securedra-resourceslices-node-scoped")["spec"]!["matchConstraints"]!["resourceRules"]![0]!["operations"] = new JsonArray("CREATE", "UPDATE"));
         Assert.Equal(AuditSeverity.High, finding.Severity);
         Assert.Contains("DELETE", finding.Message, StringComparison.Ordinal);
     }
@@ -125,26 +125,78 @@ public sealed class HardeningAuditorTests
     [Fact]
     public void Policy_names_come_from_options()
     {
-        var auditor = new HardeningAuditor(new HardeningAuditOptions { ClaimPolicyName = "custom-claims" });
+        var auditor = new HardeningAuditor(new HardeningAuditOptions { ClaimPolicyNames = ["custom-claims"] });
         var findings = auditor.Audit(HardenedCluster.Snapshot()).Where(f => f.Check == AuditChecks.AdmissionPolicy).ToList();
         Assert.Equal(2, findings.Count);
         Assert.All(findings, f => Assert.Contains("custom-claims", f.Message, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void Claim_policies_must_cover_every_served_version_between_them()
+    {
+        // The chart ships one claim policy per version; dropping the v1beta1 one leaves 1.32 clusters (v1beta1 only) unchecked.
+        var findings = Findings(AuditChecks.AdmissionPolicy, o =>
+        {
+            o.Remove(HardenedCluster.Find(o, "ValidatingAdmissionPolicy", "securedra-claims-v1beta1"));
+            o.Remove(HardenedCluster.Find(o, "ValidatingAdmissionPolicyBinding", "securedra-claims-v1beta1"));
+        });
+        Assert.Contains(findings, f => f.Message.Contains("securedra-claims-v1beta1 is missing", StringComparison.Ordinal));
+        var coverage = Assert.Single(findings, f => f.Message.Contains("do not match resource.k8s.io v1beta1", StringComparison.Ordinal));
+        Assert.Equal(AuditSeverity.High, coverage.Severity);
+    }
+
+    [Fact]
+    public void One_claim_policy_listing_every_version_satisfies_the_coverage()
+    {
+        var auditor = new HardeningAuditor(new HardeningAuditOptions { ClaimPolicyNames = ["securedra-claims-v1"] });
+        var findings = auditor.Audit(HardenedCluster.Snapshot(o =>
+            HardenedCluster.Find(o, "ValidatingAdmissionPolicy", "securedra-claims-v1")["spec"]!["matchConstraints"]!["resourceRules"]![0]!["apiVersions"] = new JsonArray("v1", "v1beta2", "v1beta1")));
+        Assert.Empty(findings);
+    }
+
+    [Fact]
+    public void Missing_pod_hardening_policy_is_critical_unless_not_audited()
+    {
+        static void Remove(List<JsonObject> o) => o.Remove(HardenedCluster.Find(o, "ValidatingAdmissionPolicy", "securedra-pod-hardening"));
+        var finding = Single(AuditChecks.AdmissionPolicy, Remove);
+        Assert.Equal(AuditSeverity.Critical, finding.Severity);
+        Assert.Contains("securedra-pod-hardening is missing", finding.Message, StringComparison.Ordinal);
+
+        var auditor = new HardeningAuditor(new HardeningAuditOptions { PodHardeningPolicyName = null });
+        Assert.Empty(auditor.Audit(HardenedCluster.Snapshot(Remove)));
+    }
+
+    [Fact]
+    public void Pod_hardening_policy_must_match_core_pods()
+    {
+        var finding = Single(AuditChecks.AdmissionPolicy, o =>
+            HardenedCluster.Find(o, "ValidatingAdmissionPolicy", "securedra-pod-hardening")["spec"]!["matchConstraints"]!["resourceRules"]![0]!["apiGroups"] = new JsonArray("apps"));
+        Assert.Contains("do not match core pods", finding.Message, StringComparison.Ordinal);
+    }
+
     // ---- Webhook configuration ----
+
+    [Fact]
+    public void Webhook_matching_only_v1_misses_the_beta_versions()
+    {
+        var finding = Single(AuditChecks.AdmissionWebhook, o =>
+            HardenedCluster.Find(o, "ValidatingWebhookConfiguration", "securedra-claims")["webhooks"]![0]!["rules"]![0]!["apiVersions"] = new JsonArray("v1"));
+        Assert.Equal(AuditSeverity.Medium, finding.Severity);
+        Assert.Contains("do not match resource.k8s.io v1beta2, v1beta1", finding.Message, StringComparison.Ordinal);
+    }
 
     [Fact]
     public void Webhook_failing_open_is_medium()
     {
         var finding = Single(AuditChecks.AdmissionWebhook, o =>
-            HardenedCluster.Find(o, "ValidatingWebhookConfiguration", "securedra-webhook")["webhooks"]![0]!["failurePolicy"] = "Ignore");
+            HardenedCluster.Find(o, "ValidatingWebhookConfiguration", "securedra-claims")["webhooks"]![0]!["failurePolicy"] = "Ignore");
         Assert.Equal(AuditSeverity.Medium, finding.Severity);
     }
 
     [Fact]
     public void Missing_webhook_configuration_is_medium()
     {
-        var finding = Single(AuditChecks.AdmissionWebhook, o => o.Remove(HardenedCluster.Find(o, "ValidatingWebhookConfiguration", "securedra-webhook")));
+        var finding = Single(AuditChecks.AdmissionWebhook, o => o.Remove(HardenedCluster.Find(o, "ValidatingWebhookConfiguration", "securedra-claims")));
         Assert.Equal(AuditSeverity.Medium, finding.Severity);
     }
 
@@ -187,7 +239,7 @@ public sealed class HardeningAuditorTests
         var finding = Single(AuditChecks.ServiceAccountRbac, o =>
             HardenedCluster.Find(o, "ClusterRoleBinding", "securedra-kubelet-plugin")["roleRef"]!["name"] = "cluster-admin");
         Assert.Equal(AuditSeverity.Critical, finding.Severity);
-        Assert.Contains("ServiceAccount securedra/securedra-kubelet-plugin", finding.Message, StringComparison.Ordinal);
+        Assert.Contains("ServiceAccount securedra-system/securedra-kubelet-plugin", finding.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -196,7 +248,7 @@ public sealed class HardeningAuditorTests
         var finding = Single(AuditChecks.ServiceAccountRbac, o => o.Add(JsonNode.Parse("""
             {"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{"name":"sneaky","namespace":"tenant-a"},
              "roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"claim-writer"},
-             "subjects":[{"kind":"ServiceAccount","name":"securedra-controller","namespace":"securedra"}]}
+             "subjects":[{"kind":"ServiceAccount","name":"securedra-controller","namespace":"securedra-system"}]}
             """)!.AsObject()));
         Assert.Equal(AuditSeverity.High, finding.Severity);
         Assert.Equal("sneaky", finding.Object.Name);
@@ -208,7 +260,7 @@ public sealed class HardeningAuditorTests
         var finding = Single(AuditChecks.ServiceAccountRbac, o => o.Add(JsonNode.Parse("""
             {"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding","metadata":{"name":"all-sa-edit"},
              "roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"edit"},
-             "subjects":[{"kind":"Group","name":"system:serviceaccounts:securedra"}]}
+             "subjects":[{"kind":"Group","name":"system:serviceaccounts:securedra-system"}]}
             """)!.AsObject()));
         Assert.Equal(AuditSeverity.Critical, finding.Severity);
     }
@@ -325,13 +377,13 @@ public sealed class HardeningAuditorTests
         Assert.Equal([AuditSeverity.Critical, AuditSeverity.Medium], findings.Select(f => f.Severity));
         var table = AuditReportWriter.Table(findings);
         Assert.StartsWith("SEVERITY", table, StringComparison.Ordinal);
-        Assert.Contains("CRITICAL  plugin-daemonset  DaemonSet/securedra/securedra-kubelet-plugin", table, StringComparison.Ordinal);
+        Assert.Contains("CRITICAL  plugin-daemonset  DaemonSet/securedra-system/securedra-kubelet-plugin", table, StringComparison.Ordinal);
         var json = JsonNode.Parse(AuditReportWriter.Json(findings))!;
         Assert.Equal(2, (int)json["count"]!);
         Assert.Equal("plugin-daemonset", (string?)json["findings"]![0]!["id"]);
         Assert.Equal("Critical", (string?)json["findings"]![0]!["severity"]);
         Assert.Equal("DaemonSet", (string?)json["findings"]![0]!["object"]!["kind"]);
-        Assert.Equal("securedra", (string?)json["findings"]![0]!["object"]!["namespace"]);
+        Assert.Equal("securedra-system", (string?)json["findings"]![0]!["object"]!["namespace"]);
     }
 
     private static JsonObject PodSpec(List<JsonObject> objects) =>

@@ -36,7 +36,7 @@ public sealed class SnapshotSourceTests
               name: plugin-admin
             roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
             subjects:
-            - {kind: ServiceAccount, name: securedra-kubelet-plugin, namespace: securedra}
+            - {kind: ServiceAccount, name: securedra-kubelet-plugin, namespace: securedra-system}
             ---
             apiVersion: v1
             kind: List
@@ -110,7 +110,7 @@ public sealed class SnapshotSourceTests
         Assert.Equal(3, snapshot.DeviceClasses.Count);
         Assert.All(snapshot.DeviceClasses, d => Assert.Equal("DeviceClass", (string?)d["kind"]));
         Assert.Equal("resource.k8s.io/v1beta2", (string?)snapshot.DeviceClasses[0]["apiVersion"]);
-        Assert.Contains("LIST apps/v1/daemonsets securedra/", client.Calls);
+        Assert.Contains("LIST apps/v1/daemonsets securedra-system/", client.Calls);
         Assert.Empty(new HardeningAuditor(new HardeningAuditOptions()).Audit(snapshot));
     }
 
@@ -130,14 +130,15 @@ public sealed class SnapshotSourceTests
         client.NotServedPlurals.Add("validatingadmissionpolicies");
         var snapshot = await new LiveSnapshotSource(client, new HardeningAuditOptions()).LoadAsync(default);
         var findings = new HardeningAuditor(new HardeningAuditOptions()).Audit(snapshot);
-        Assert.Equal(2, findings.Count(f => f.Check == AuditChecks.AdmissionPolicy && f.Message.EndsWith("is missing", StringComparison.Ordinal)));
+        // The slice policy, the three per-version claim policies and the pod-hardening policy.
+        Assert.Equal(5, findings.Count(f => f.Check == AuditChecks.AdmissionPolicy && f.Message.EndsWith("is missing", StringComparison.Ordinal)));
     }
 
     [Fact]
     public async Task Reconciler_run_publishes_events_on_offending_objects_and_metrics()
     {
         var client = SeededClient();
-        var plugin = client.Peek(Resource("DaemonSet"), "securedra", "securedra-kubelet-plugin")!;
+        var plugin = client.Peek(Resource("DaemonSet"), "securedra-system", "securedra-kubelet-plugin")!;
         plugin["spec"]!["template"]!["spec"]!["hostNetwork"] = true;
         client.Seed(Resource("DaemonSet"), plugin);
 
@@ -152,7 +153,7 @@ public sealed class SnapshotSourceTests
         Assert.Single(findings!);
         var recorded = Assert.Single(events.Events);
         Assert.Equal("DaemonSet", recorded.Target.Kind);
-        Assert.Equal("securedra", recorded.Target.Namespace);
+        Assert.Equal("securedra-system", recorded.Target.Namespace);
         Assert.Equal("securedra-kubelet-plugin", recorded.Target.Name);
         Assert.Equal("apps/v1", recorded.Target.ApiVersion);
         Assert.Equal("HardeningPluginDaemonset", recorded.Reason);

@@ -13,7 +13,7 @@ internal static class HardenedCluster
             apiVersion: v1
             kind: Namespace
             metadata:
-              name: securedra
+              name: securedra-system
               labels:
                 pod-security.kubernetes.io/enforce: privileged
             ---
@@ -71,7 +71,7 @@ internal static class HardenedCluster
             apiVersion: admissionregistration.k8s.io/v1
             kind: ValidatingAdmissionPolicy
             metadata:
-              name: securedra-resourceslice-node-scope
+              name: securedra-resourceslices-node-scoped
             spec:
               failurePolicy: Fail
               matchConstraints:
@@ -86,15 +86,15 @@ internal static class HardenedCluster
             apiVersion: admissionregistration.k8s.io/v1
             kind: ValidatingAdmissionPolicyBinding
             metadata:
-              name: securedra-resourceslice-node-scope
+              name: securedra-resourceslices-node-scoped
             spec:
-              policyName: securedra-resourceslice-node-scope
+              policyName: securedra-resourceslices-node-scoped
               validationActions: [Deny]
             ---
             apiVersion: admissionregistration.k8s.io/v1
             kind: ValidatingAdmissionPolicy
             metadata:
-              name: securedra-claim-policy
+              name: securedra-claims-v1
             spec:
               matchConstraints:
                 resourceRules:
@@ -106,13 +106,74 @@ internal static class HardenedCluster
             apiVersion: admissionregistration.k8s.io/v1
             kind: ValidatingAdmissionPolicyBinding
             metadata:
-              name: securedra-claim-policy
+              name: securedra-claims-v1
             spec:
-              policyName: securedra-claim-policy
+              policyName: securedra-claims-v1
+              validationActions: [Deny, Audit]
+            ---
+            apiVersion: admissionregistration.k8s.io/v1
+            kind: ValidatingAdmissionPolicy
+            metadata:
+              name: securedra-claims-v1beta2
+            spec:
+              matchConstraints:
+                resourceRules:
+                - apiGroups: ["resource.k8s.io"]
+                  apiVersions: ["v1beta2"]
+                  operations: ["CREATE", "UPDATE"]
+                  resources: ["resourceclaims", "resourceclaimtemplates"]
+            ---
+            apiVersion: admissionregistration.k8s.io/v1
+            kind: ValidatingAdmissionPolicyBinding
+            metadata:
+              name: securedra-claims-v1beta2
+            spec:
+              policyName: securedra-claims-v1beta2
+              validationActions: [Deny, Audit]
+            ---
+            apiVersion: admissionregistration.k8s.io/v1
+            kind: ValidatingAdmissionPolicy
+            metadata:
+              name: securedra-claims-v1beta1
+            spec:
+              matchConstraints:
+                resourceRules:
+                - apiGroups: ["resource.k8s.io"]
+                  apiVersions: ["v1beta1"]
+                  operations: ["CREATE", "UPDATE"]
+                  resources: ["resourceclaims", "resourceclaimtemplates"]
+            ---
+            apiVersion: admissionregistration.k8s.io/v1
+            kind: ValidatingAdmissionPolicyBinding
+            metadata:
+              name: securedra-claims-v1beta1
+            spec:
+              policyName: securedra-claims-v1beta1
+              validationActions: [Deny, Audit]
+            ---
+            apiVersion: admissionregistration.k8s.io/v1
+            kind: ValidatingAdmissionPolicy
+            metadata:
+              name: securedra-pod-hardening
+            spec:
+              failurePolicy: Fail
+              matchConstraints:
+                resourceRules:
+                - apiGroups: [""]
+                  apiVersions: ["v1"]
+                  operations: ["CREATE", "UPDATE"]
+                  resources: ["pods", "pods/ephemeralcontainers"]
+            ---
+            apiVersion: admissionregistration.k8s.io/v1
+            kind: ValidatingAdmissionPolicyBinding
+            metadata:
+              name: securedra-pod-hardening
+            spec:
+              policyName: securedra-pod-hardening
               validationActions: [Deny, Audit]
             """,
         ["policies/webhook.json"] = """
-            {"apiVersion":"admissionregistration.k8s.io/v1","kind":"ValidatingWebhookConfiguration","metadata":{"name":"securedra-webhook"},
+            {"apiVersion":"admissionregistration.k8s.io/v1","kind":"ValidatingWebhookConfiguration","metadata":{"name":"securedra-claims"},
              "webhooks":[{"name":"claims.securedra.io","failurePolicy":"Fail","sideEffects":"None","admissionReviewVersions":["v1"],
                "rules":[{"apiGroups":["resource.k8s.io"],"apiVersions":["v1","v1beta2","v1beta1"],"operations":["CREATE","UPDATE"],"resources":["resourceclaims","resourceclaimtemplates"]}]}]}
             """,
@@ -165,7 +226,7 @@ internal static class HardenedCluster
             subjects:
             - kind: ServiceAccount
               name: securedra-kubelet-plugin
-              namespace: securedra
+              namespace: securedra-system
             ---
             apiVersion: rbac.authorization.k8s.io/v1
             kind: ClusterRole
@@ -190,13 +251,13 @@ internal static class HardenedCluster
             subjects:
             - kind: ServiceAccount
               name: securedra-controller
-              namespace: securedra
+              namespace: securedra-system
             ---
             apiVersion: rbac.authorization.k8s.io/v1
             kind: Role
             metadata:
               name: securedra-controller-leader-election
-              namespace: securedra
+              namespace: securedra-system
             rules:
             - apiGroups: ["coordination.k8s.io"]
               resources: ["leases"]
@@ -206,7 +267,7 @@ internal static class HardenedCluster
             kind: RoleBinding
             metadata:
               name: securedra-controller-leader-election
-              namespace: securedra
+              namespace: securedra-system
             roleRef:
               apiGroup: rbac.authorization.k8s.io
               kind: Role
@@ -234,7 +295,7 @@ internal static class HardenedCluster
             kind: DaemonSet
             metadata:
               name: securedra-kubelet-plugin
-              namespace: securedra
+              namespace: securedra-system
             spec:
               template:
                 spec:

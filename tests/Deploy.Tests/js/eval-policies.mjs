@@ -166,15 +166,27 @@ if (hardening) {
   }
 }
 
-// The webhook's matchConditions: CREATE and spec changes go to the webhook, metadata-only updates do not.
-for (const [name, operation, oldSpec, newSpec, expected] of [
-  ['create is sent to the webhook', 'CREATE', null, {devices: {}}, true],
-  ['metadata-only update (finalizer removal) is not sent', 'UPDATE', {devices: {requests: [{name: 'a'}]}}, {devices: {requests: [{name: 'a'}]}}, false],
-  ['spec update is sent', 'UPDATE', {devices: {requests: [{name: 'a'}]}}, {devices: {requests: [{name: 'b'}]}}, true],
-]) {
-  const ctx = toCel({request: {operation}, object: {spec: newSpec}, oldObject: oldSpec ? {spec: oldSpec} : null});
-  const sent = webhook.webhooks.every(w => (w.matchConditions ?? []).every(m => env.evaluate(m.expression, ctx) === true));
-  results.push({suite: 'webhook-matchConditions', name, expected: expected ? 'allow' : 'deny', allowed: sent, applied: [], failed: []});
+// The webhook's matchConditions: CREATE and spec changes of claims and templates carrying a config for
+// this driver go to the webhook; metadata-only updates and objects without such a config do not.
+{
+  const cfg = d => ({devices: {requests: [{name: 'a'}], config: [{opaque: {driver: d, parameters: {apiVersion: 'resource.securedra.io/v1alpha1', kind: 'GpuConfig'}}}]}});
+  const cases = [
+    ['claim create with a config for this driver is sent', 'CREATE', 'resourceclaims', null, cfg(driver), true],
+    ['template create with a config for this driver (at spec.spec) is sent', 'CREATE', 'resourceclaimtemplates', null, {spec: cfg(driver)}, true],
+    ['template whose config is only at spec.devices (wrong place) is not sent', 'CREATE', 'resourceclaimtemplates', null, cfg(driver), false],
+    ['claim create without configs is not sent', 'CREATE', 'resourceclaims', null, {devices: {requests: [{name: 'a'}]}}, false],
+    ['claim create with an empty spec is not sent', 'CREATE', 'resourceclaims', null, {}, false],
+    ["claim create with only another driver's config is not sent", 'CREATE', 'resourceclaims', null, cfg('gpu.example.com'), false],
+    ['claim with a non-opaque config entry and one for this driver is sent', 'CREATE', 'resourceclaims', null,
+      {devices: {config: [{requests: ['a']}, ...cfg(driver).devices.config]}}, true],
+    ['metadata-only update (finalizer removal) is not sent', 'UPDATE', 'resourceclaims', cfg(driver), cfg(driver), false],
+    ['spec update with a config for this driver is sent', 'UPDATE', 'resourceclaims', {devices: {requests: [{name: 'a'}]}}, cfg(driver), true],
+  ];
+  for (const [name, operation, resource, oldSpec, newSpec, expected] of cases) {
+    const ctx = toCel({request: {operation, resource: {group: 'resource.k8s.io', version: 'v1', resource}}, object: {spec: newSpec}, oldObject: oldSpec ? {spec: oldSpec} : null});
+    const sent = webhook.webhooks.every(w => (w.matchConditions ?? []).every(m => env.evaluate(m.expression, ctx) === true));
+    results.push({suite: 'webhook-matchConditions', name, expected: expected ? 'allow' : 'deny', allowed: sent, applied: [], failed: []});
+  }
 }
 
 // DeviceClass selectors select exactly this driver's devices.

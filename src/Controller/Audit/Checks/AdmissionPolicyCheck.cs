@@ -3,8 +3,10 @@ using System.Text.Json.Nodes;
 namespace SecureDra.Controller.Audit.Checks;
 
 /// <summary>
-/// The node-scoped ResourceSlice policy and the claim/template policy must exist, fail closed, match the resources
-/// they guard, and be bound with the Deny action: a policy without a Deny binding enforces nothing.
+/// The node-scoped ResourceSlice policy, the claim/template policies (one per served resource.k8s.io version,
+/// together covering v1, v1beta2 and v1beta1) and the pod-hardening policy of the driver's namespace must exist,
+/// fail closed, match the resources they guard, and be bound with the Deny action: a policy without a Deny binding
+/// enforces nothing.
 /// </summary>
 public sealed class AdmissionPolicyCheck : IAuditCheck
 {
@@ -14,13 +16,22 @@ public sealed class AdmissionPolicyCheck : IAuditCheck
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(options);
-        var expected = new (string Name, string[] Resources, string[] Operations)[]
+        var expected = new List<(string Name, string Group, string[] Resources, string[] Operations)>
         {
-            (options.ResourceSlicePolicyName, ["resourceslices"], ["CREATE", "UPDATE", "DELETE"]),
-            (options.ClaimPolicyName, ["resourceclaims", "resourceclaimtemplates"], ["CREATE", "UPDATE"]),
+            (options.ResourceSlicePolicyName, "resource.k8s.io", ["resourceslices"], ["CREATE", "UPDATE", "DELETE"]),
         };
+        expected.AddRange(options.ClaimPolicyNames.Select(name => (name, "resource.k8s.io", new[] { "resourceclaims", "resourceclaimtemplates" }, new[] { "CREATE", "UPDATE" })));
+        if (options.PodHardeningPolicyName is { } podPolicy)
+        {
+            expected.Add((podPolicy, "", ["pods"], ["CREATE", "UPDATE"]));
+        }
 
-        foreach (var (name, resources, operations) in expected)
+        foreach (var finding in ClaimVersionCoverage(snapshot, options))
+        {
+            yield return finding;
+        }
+
+        foreach (var (name, group, resources, operations) in expected)
         {
             var policy = snapshot.ValidatingAdmissionPolicies.FirstOrDefault(p => JsonAccess.String(p, "metadata", "name") == name);
             var policyRef = policy is null
@@ -32,7 +43,7 @@ public sealed class AdmissionPolicyCheck : IAuditCheck
             }
             else
             {
-                foreach (var finding in CheckPolicy(policy, policyRef, resources, operations))
+                foreach (var finding in CheckPolicy(policy, policyRef, group, resources, operations))
                 {
                     yield return finding;
                 }
@@ -54,7 +65,30 @@ public sealed class AdmissionPolicyCheck : IAuditCheck
         }
     }
 
-    private IEnumerable<AuditFinding> CheckPolicy(JsonObject policy, AuditObjectRef policyRef, string[] resources, string[] operations)
+    /// <summary>Each served resource.k8s.io version must be matched by one of the claim policies, or claims in that version go unchecked.</summary>
+    private IEnumerable<AuditFinding> ClaimVersionCoverage(ClusterSnapshot snapshot, HardeningAuditOptions options)
+    {
+        var present = snapshot.ValidatingAdmissionPolicies.Where(p => options.ClaimPolicyNames.Contains(JsonAccess.String(p, "metadata", "name") ?? "")).ToList();
+        if (present.Count == 0)
+        {
+            yield break;
+        }
+
+        var covered = present
+            .SelectMany(p => JsonAccess.Objects(p, "spec", "matchConstraints", "resourceRules"))
+            .Where(r => JsonAccess.Strings(r, "apiGroups").Any(g => g is "resource.k8s.io" or "*") &&
+                        JsonAccess.Strings(r, "resources").Any(x => x is "resourceclaims" or "*"))
+            .SelectMany(r => JsonAccess.Strings(r, "apiVersions"))
+            .ToHashSet(StringComparer.Ordinal);
+        var missing = HardeningAuditOptions.ClaimApiVersions.Where(v => !covered.Contains(v) && !covered.Contains("*")).ToList();
+        if (missing.Count > 0)
+        {
+            yield return new AuditFinding(Id, AuditSeverity.High, AuditObjectRef.Of(present[0]),
+                $"the claim policies ({string.Join(", ", options.ClaimPolicyNames)}) do not match resource.k8s.io {string.Join(", ", missing)}: claims written in that version are not checked");
+        }
+    }
+
+    private IEnumerable<AuditFinding> CheckPolicy(JsonObject policy, AuditObjectRef policyRef, string group, string[] resources, string[] operations)
     {
         var failurePolicy = JsonAccess.String(policy, "spec", "failurePolicy") ?? "Fail";
         if (failurePolicy != "Fail")
@@ -66,11 +100,11 @@ public sealed class AdmissionPolicyCheck : IAuditCheck
         foreach (var resource in resources)
         {
             var covering = rules.Where(r =>
-                JsonAccess.Strings(r, "apiGroups").Any(g => g is "resource.k8s.io" or "*") &&
+                JsonAccess.Strings(r, "apiGroups").Any(g => g == group || g == "*") &&
                 JsonAccess.Strings(r, "resources").Any(x => x == resource || x == "*")).ToList();
             if (covering.Count == 0)
             {
-                yield return new AuditFinding(Id, AuditSeverity.Critical, policyRef, $"spec.matchConstraints.resourceRules do not match resource.k8s.io {resource}");
+                yield return new AuditFinding(Id, AuditSeverity.Critical, policyRef, $"spec.matchConstraints.resourceRules do not match {(group.Length == 0 ? "core" : group)} {resource}");
                 continue;
             }
 

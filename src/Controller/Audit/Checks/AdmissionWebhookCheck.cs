@@ -44,6 +44,18 @@ public sealed class AdmissionWebhookCheck : IAuditCheck
                 }
             }
 
+            // 1.32 serves only v1beta1, 1.33 adds v1beta2: a v1-only rule never sees claims written in the older versions.
+            var versions = JsonAccess.Objects(webhook, "rules")
+                .Where(r => JsonAccess.Strings(r, "apiGroups").Any(g => g is "resource.k8s.io" or "*"))
+                .SelectMany(r => JsonAccess.Strings(r, "apiVersions"))
+                .ToHashSet(StringComparer.Ordinal);
+            var missing = HardeningAuditOptions.ClaimApiVersions.Where(v => !versions.Contains(v) && !versions.Contains("*")).ToList();
+            if (missing.Count > 0)
+            {
+                yield return new AuditFinding(Id, AuditSeverity.Medium, target,
+                    $"webhooks[{index}].rules do not match resource.k8s.io {string.Join(", ", missing)}: claims written in that version are not validated");
+            }
+
             index++;
         }
     }

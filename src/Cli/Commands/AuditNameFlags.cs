@@ -1,0 +1,68 @@
+using System.CommandLine;
+using SecureDra.Controller.Audit;
+using SecureDra.Controller.Hosting;
+
+namespace SecureDra.Cli.Commands;
+
+/// <summary>
+/// The names of the hardened install's objects that the auditor looks for, shared by <c>securedra audit</c> and
+/// <c>securedra controller</c>. Defaults are what the Helm chart renders with its default values; the chart passes
+/// its real names (they follow <c>fullnameOverride</c>) to the controller. List flags are comma-separated.
+/// </summary>
+internal sealed class AuditNameFlags
+{
+    private static readonly HardeningAuditOptions Defaults = new();
+
+    public Option<string> PluginServiceAccount { get; } = ControllerCommand.Flag("--plugin-service-account", "PLUGIN_SERVICE_ACCOUNT", Defaults.PluginServiceAccount, "Service account of the kubelet plugin.");
+
+    public Option<string> ControllerServiceAccount { get; } = ControllerCommand.Flag("--controller-service-account", "CONTROLLER_SERVICE_ACCOUNT", Defaults.ControllerServiceAccount, "Service account of the controller.");
+
+    public Option<string> ResourceSlicePolicy { get; } = ControllerCommand.Flag("--resourceslice-policy-name", "RESOURCESLICE_POLICY_NAME", Defaults.ResourceSlicePolicyName, "Name of the node-scoped ResourceSlice ValidatingAdmissionPolicy.");
+
+    public Option<string> ClaimPolicies { get; } = ControllerCommand.Flag("--claim-policy-names", "CLAIM_POLICY_NAMES", string.Join(',', Defaults.ClaimPolicyNames), "Comma-separated names of the claim/template ValidatingAdmissionPolicies (together they must cover resource.k8s.io v1, v1beta2, v1beta1).");
+
+    public Option<string> PodHardeningPolicy { get; } = ControllerCommand.Flag("--pod-hardening-policy-name", "POD_HARDENING_POLICY_NAME", Defaults.PodHardeningPolicyName!, "Name of the ValidatingAdmissionPolicy hardening pods in the driver's namespace; empty: not audited.");
+
+    public Option<string> WebhookConfiguration { get; } = ControllerCommand.Flag("--webhook-configuration-name", "WEBHOOK_CONFIGURATION_NAME", Defaults.WebhookConfigurationName!, "Name of the ValidatingWebhookConfiguration; empty: not audited.");
+
+    public Option<string> AllowedRoles { get; } = ControllerCommand.Flag("--allowed-roles", "ALLOWED_ROLES", string.Join(',', Defaults.AllowedRoles), "Comma-separated (Cluster)Role names the driver's service accounts may be bound to.");
+
+    public void AddTo(Command command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        foreach (var option in new[] { PluginServiceAccount, ControllerServiceAccount, ResourceSlicePolicy, ClaimPolicies, PodHardeningPolicy, WebhookConfiguration, AllowedRoles })
+        {
+            command.Options.Add(option);
+        }
+    }
+
+    /// <summary>Applies the names to <paramref name="options"/>; throws <see cref="FormatException"/> naming the flag.</summary>
+    public HardeningAuditOptions Apply(ParseResult parseResult, HardeningAuditOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(parseResult);
+        ArgumentNullException.ThrowIfNull(options);
+        var podPolicy = parseResult.GetValue(PodHardeningPolicy)!;
+        var webhook = parseResult.GetValue(WebhookConfiguration)!;
+        return options with
+        {
+            PluginServiceAccount = FlagParsing.DnsSubdomain("--plugin-service-account", parseResult.GetValue(PluginServiceAccount)!),
+            ControllerServiceAccount = FlagParsing.DnsSubdomain("--controller-service-account", parseResult.GetValue(ControllerServiceAccount)!),
+            ResourceSlicePolicyName = FlagParsing.DnsSubdomain("--resourceslice-policy-name", parseResult.GetValue(ResourceSlicePolicy)!),
+            ClaimPolicyNames = NameList("--claim-policy-names", parseResult.GetValue(ClaimPolicies)!),
+            PodHardeningPolicyName = podPolicy.Length == 0 ? null : FlagParsing.DnsSubdomain("--pod-hardening-policy-name", podPolicy),
+            WebhookConfigurationName = webhook.Length == 0 ? null : FlagParsing.DnsSubdomain("--webhook-configuration-name", webhook),
+            AllowedRoles = NameList("--allowed-roles", parseResult.GetValue(AllowedRoles)!),
+        };
+    }
+
+    private static string[] NameList(string flag, string value)
+    {
+        var names = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (names.Length == 0)
+        {
+            throw new FormatException($"{flag}: give at least one name");
+        }
+
+        return [.. names.Select(n => FlagParsing.DnsSubdomain(flag, n))];
+    }
+}
