@@ -66,7 +66,7 @@ internal static class AuditCommand
                 AuditFindingPublisher? publisher = null;
                 if (manifestsDir.Length > 0)
                 {
-                    source = new ManifestDirectorySnapshotSource(manifestsDir, new YamlManifestReader());
+                    source = new ManifestDirectorySnapshotSource(manifestsDir, new StrictManifestReader());
                 }
                 else
                 {

@@ -330,7 +330,7 @@ internal static class HardenedCluster
 
     public static List<JsonObject> Objects()
     {
-        var reader = new YamlManifestReader();
+        var reader = new StrictManifestReader();
         return [.. Files.SelectMany(f => reader.Read(f.Value, f.Key))];
     }
 

@@ -4,7 +4,7 @@ namespace SecureDra.Controller.Audit.Sources;
 
 /// <summary>
 /// Parses one manifest file (YAML, possibly multi-document, or JSON) into objects. Behind an interface so the
-/// shared strict reader from src/Api can replace <see cref="YamlManifestReader"/>.
+/// shared strict reader from src/Api (<see cref="StrictManifestReader"/>) serves both validate and audit.
 /// </summary>
 public interface IManifestReader
 {
