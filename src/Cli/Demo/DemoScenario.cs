@@ -96,7 +96,18 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
         var dra = await narrator.StepAsync("Kubelet discovers and registers the plugin", async () =>
         {
             kubelet.Start();
-            var registered = await kubelet.WaitForPluginAsync(DriverName, ct).ConfigureAwait(false);
+            using var registration = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            registration.CancelAfter(TimeSpan.FromSeconds(60));
+            RegisteredDraPlugin registered;
+            try
+            {
+                registered = await kubelet.WaitForPluginAsync(DriverName, registration.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                throw new TimeoutException($"the kubelet emulator could not register the plugin within 60 s: {string.Join("; ", kubelet.Failures.Values)}");
+            }
+
             narrator.Detail($"{Path.GetFileName(registered.RegistrationSocket)} → {registered.DriverName}, endpoint {registered.Endpoint}");
             narrator.Detail($"offered {string.Join(", ", registered.OfferedServices)}; the kubelet picked {registered.Service}");
             return registered;
@@ -272,7 +283,7 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
 
     private static async Task<T> WaitAsync<T>(Func<Task<T>> probe, Func<T, bool> done, string what, CancellationToken ct)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (true)
         {
             var value = await probe().ConfigureAwait(false);

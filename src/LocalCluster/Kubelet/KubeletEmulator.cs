@@ -190,21 +190,34 @@ public sealed partial class KubeletEmulator : IAsyncDisposable
             return;
         }
 
-        // The file appears at bind(), a moment before listen(): retry briefly, as the kubelet's reconciler does.
-        for (var attempt = 1; ; attempt++)
+        // The file appears at bind(), a moment before listen(); and a plugin that is slow to answer its first
+        // GetInfo (a cold start on a loaded node) misses the 1 s deadline. The kubelet's reconciler retries a
+        // socket that is still there with exponential backoff, and so does the emulator.
+        var delay = TimeSpan.FromMilliseconds(50);
+        var giveUp = _time.GetUtcNow() + TimeSpan.FromMinutes(2);
+        while (true)
         {
             try
             {
                 await RegisterAsync(path, _stopping.Token).ConfigureAwait(false);
                 return;
             }
-            catch (KubeletRegistrationException ex) when (attempt < 10 && ex.InnerException is RpcException { StatusCode: StatusCode.Unavailable } && File.Exists(path))
+            catch (KubeletRegistrationException ex) when (ex.InnerException is RpcException && File.Exists(path) && _time.GetUtcNow() < giveUp)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(50), _time, _stopping.Token).ConfigureAwait(false);
+                try
+                {
+                    await Task.Delay(delay, _time, _stopping.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
             }
             catch (Exception ex) when (ex is KubeletRegistrationException or OperationCanceledException or ObjectDisposedException)
             {
-                // Recorded in Failures; the kubelet also just logs and waits for the socket to change.
+                // A refusal (wrong type, no common version) is recorded in Failures; the kubelet also just logs it.
                 return;
             }
         }
