@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using SecureDra.Api.Validation;
 using SecureDra.Kube;
 using SecureDra.Kube.Client;
@@ -70,6 +71,12 @@ public sealed class HealthHarness : IAsyncDisposable
             adjust: o => o with { Kubeconfig = url },
             configure: b =>
             {
+                if (Environment.GetEnvironmentVariable("HEALTH_TEST_LOG") is { Length: > 0 } logFile)
+                {
+                    b.Logging.SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Debug);
+                    b.Logging.AddProvider(new FileLoggerProvider(logFile));
+                }
+
                 b.Services.AddGpuLayer(new GpuBackendOptions
                 {
                     Kind = GpuBackendKind.Simulated,
@@ -211,5 +218,35 @@ public sealed class HealthHarness : IAsyncDisposable
         await Plugin.DisposeAsync();
         await Server.DisposeAsync();
         (Kube as IDisposable)?.Dispose();
+    }
+}
+
+/// <summary>Debug aid: set HEALTH_TEST_LOG=/path to capture the plugin's log of a health test.</summary>
+internal sealed class FileLoggerProvider(string path) : ILoggerProvider
+{
+    private readonly Lock _lock = new();
+
+    public ILogger CreateLogger(string categoryName) => new FileLogger(this, categoryName);
+
+    public void Dispose()
+    {
+    }
+
+    private void Write(string line)
+    {
+        lock (_lock)
+        {
+            File.AppendAllText(path, line + Environment.NewLine);
+        }
+    }
+
+    private sealed class FileLogger(FileLoggerProvider owner, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => category.StartsWith("SecureDra", StringComparison.Ordinal);
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            owner.Write($"{DateTime.UtcNow:HH:mm:ss.fff} {logLevel} {category}: {formatter(state, exception)} {exception}");
     }
 }
