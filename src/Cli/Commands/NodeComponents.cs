@@ -39,10 +39,14 @@ internal sealed record NodeComponents(
             throw new ArgumentException($"--max-config-bytes: must be an integer from 64 to {DriverConstants.OpaqueParametersMaxBytes} (the API server's own limit), got \"{maxConfigBytes}\"");
         }
 
+        // The NVIDIA backend drops application Xids before the health monitor sees them; an Xid the
+        // operator declares fatal must get through, or --fatal-xids 13 would silently do nothing.
+        var fatal = FatalXidCatalog.Parse(fatalXids);
+        gpu = gpu with { Nvidia = gpu.Nvidia with { ApplicationXids = gpu.Nvidia.ApplicationXids.Where(x => !fatal.Contains((int)x)).ToHashSet() } };
         return new NodeComponents(
             gpu,
             new ClaimPipelineOptions { WithdrawalMode = mode },
-            new HealthOptions { FatalXids = FatalXidCatalog.Parse(fatalXids) },
+            new HealthOptions { FatalXids = fatal },
             new GpuConfigLimits { MaxBytes = maxBytes, AllowClassResetPolicyOverride = allowClassResetOverride });
     }
 
