@@ -102,10 +102,27 @@ public sealed class HealthHarness : IAsyncDisposable
             },
             dir: dir);
 
-        var emulator = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = plugin.Options.KubeletRegistrarDirectoryPath, Profile = KubeletProfile.V1_35 });
+        // Registration timing is RegistrationTests' subject; here a first GetInfo on a cold, shared
+        // 2-core machine may take over the kubelet's 1 s, so these tests give it 5 s.
+        var emulator = new KubeletEmulator(new KubeletEmulatorOptions
+        {
+            RegistrarDirectory = plugin.Options.KubeletRegistrarDirectoryPath,
+            Profile = KubeletProfile.V1_35,
+            GetInfoTimeout = TimeSpan.FromSeconds(5),
+            NotifyTimeout = TimeSpan.FromSeconds(10),
+        });
         emulator.Start();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        var registered = await emulator.WaitForPluginAsync(Driver, timeout.Token);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        RegisteredDraPlugin registered;
+        try
+        {
+            registered = await emulator.WaitForPluginAsync(Driver, timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException("the kubelet emulator did not register the plugin: " + string.Join("; ", emulator.Failures));
+        }
+
         var harness = new HealthHarness(server, kube, plugin, emulator, registered, nodeUid);
         await harness.WaitForMonitorAsync();
         return harness;
