@@ -96,8 +96,9 @@ internal static class KubeletPluginCommand
                     configure?.Invoke(builder);
                 });
             }
-            catch (KubeletPluginConfigurationException ex)
+            catch (Exception ex) when (ex is KubeletPluginConfigurationException or SecureDra.Kube.Config.KubeConfigException)
             {
+                // No kubeconfig outside a pod is a usage error: one line, exit 2, not a stack trace.
                 return CliInvocation.UsageError(command, ex.Message);
             }
 
