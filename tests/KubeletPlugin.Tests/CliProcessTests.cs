@@ -64,6 +64,10 @@ public class CliProcessTests
     [InlineData("kubelet-plugin --node-name n1 --http-endpoint localhost", "--http-endpoint:")]
     [InlineData("kubelet-plugin --node-name n1 --pod-uid ../x", "--pod-uid:")]
     [InlineData("kubelet-plugin --node-name n1 --no-such-flag", "no-such-flag")]
+    [InlineData("kubelet-plugin --node-name n1 --health-resend-interval 0s", "--health-resend-interval:")]
+    [InlineData("kubelet-plugin --node-name n1 --health-resend-interval 20s", "--health-resend-interval:")]
+    [InlineData("kubelet-plugin --node-name n1 --health-recovery-initial soon", "--health-recovery-initial:")]
+    [InlineData("kubelet-plugin --node-name n1 --fatal-xids 79,abc", "--fatal-xids: \"abc\"")]
     public async Task Bad_flags_give_one_line_and_exit_code_2(string commandLine, string expected)
     {
         var (exitCode, stderr) = await RunToEndAsync(commandLine.Split(' '));
@@ -88,7 +92,10 @@ public class CliProcessTests
         var options = TestPlugin.DefaultOptions(dir);
         var layout = PluginSocketLayout.Resolve(options);
         using var process = Start(
-            ["kubelet-plugin", "--kubelet-registrar-directory-path", options.KubeletRegistrarDirectoryPath, "--kubelet-plugins-directory-path", options.KubeletPluginsDirectoryPath, "--log-format", "json"],
+            ["kubelet-plugin", "--kubelet-registrar-directory-path", options.KubeletRegistrarDirectoryPath, "--kubelet-plugins-directory-path", options.KubeletPluginsDirectoryPath, "--log-format", "json",
+                // The full node wiring needs a GPU backend and an API server address; none has to answer for registration.
+                "--gpu-backend", "simulated", "--simulated-gpus", "1", "--simulated-memory", "1Mi", "--simulated-vram-dir", Path.Combine(dir.Path, "vram"),
+                "--kubeconfig", $"http://127.0.0.1:{TestPlugin.FreePort()}"],
             new Dictionary<string, string?> { ["NODE_NAME"] = "node-1" });
         var stderr = process.StandardError.ReadToEndAsync();
         _ = process.StandardOutput.ReadToEndAsync();
