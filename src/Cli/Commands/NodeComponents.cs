@@ -42,7 +42,7 @@ internal sealed record NodeComponents(
         // The NVIDIA backend drops application Xids before the health monitor sees them; an Xid the
         // operator declares fatal must get through, or --fatal-xids 13 would silently do nothing.
         var fatal = FatalXidCatalog.Parse(fatalXids);
-        gpu = gpu with { Nvidia = gpu.Nvidia with { ApplicationXids = gpu.Nvidia.ApplicationXids.Where(x => !fatal.Contains((int)x)).ToHashSet() } };
+        gpu = gpu with { Nvidia = gpu.Nvidia with { ApplicationXids = new FatalXidCatalog(fatal).LetThrough(gpu.Nvidia.ApplicationXids) } };
         return new NodeComponents(
             gpu,
             new ClaimPipelineOptions { WithdrawalMode = mode },

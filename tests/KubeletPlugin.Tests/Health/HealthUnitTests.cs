@@ -47,6 +47,14 @@ public sealed class FatalXidCatalogTests
     }
 
     [Fact]
+    public void Xids_declared_fatal_are_let_through_the_nvidia_application_xid_filter()
+    {
+        var applicationXids = new SecureDra.Nvml.Backends.Nvidia.NvidiaBackendOptions().ApplicationXids;
+        Assert.Equal(applicationXids.Order(), new FatalXidCatalog().LetThrough(applicationXids).Order());
+        Assert.Equal([31UL, 43UL, 45UL, 68UL, 109UL], new FatalXidCatalog(FatalXidCatalog.Parse("13,79")).LetThrough(applicationXids).Order());
+    }
+
+    [Fact]
     public void Override_replaces_the_defaults()
     {
         var catalog = new FatalXidCatalog(FatalXidCatalog.Parse("13"));
