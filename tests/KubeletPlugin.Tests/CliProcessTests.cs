@@ -64,6 +64,10 @@ public class CliProcessTests
     [InlineData("kubelet-plugin --node-name n1 --http-endpoint localhost", "--http-endpoint:")]
     [InlineData("kubelet-plugin --node-name n1 --pod-uid ../x", "--pod-uid:")]
     [InlineData("kubelet-plugin --node-name n1 --no-such-flag", "no-such-flag")]
+    [InlineData("kubelet-plugin --node-name n1 --health-resend-interval 0s", "--health-resend-interval:")]
+    [InlineData("kubelet-plugin --node-name n1 --health-resend-interval 20s", "--health-resend-interval:")]
+    [InlineData("kubelet-plugin --node-name n1 --health-recovery-initial soon", "--health-recovery-initial:")]
+    [InlineData("kubelet-plugin --node-name n1 --fatal-xids 79,abc", "--fatal-xids: \"abc\"")]
     public async Task Bad_flags_give_one_line_and_exit_code_2(string commandLine, string expected)
     {
         var (exitCode, stderr) = await RunToEndAsync(commandLine.Split(' '));

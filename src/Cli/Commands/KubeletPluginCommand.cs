@@ -31,6 +31,8 @@ internal static class KubeletPluginCommand
         var fatalXids = EnvOption.Create("--fatal-xids", "FATAL_XIDS", "Comma-separated Xid errors that make a GPU unhealthy", string.Join(',', FatalXidCatalog.DefaultFatalXids));
         var allowClassResetOverride = new Option<bool>("--allow-class-reset-policy-override") { Description = "Let a DeviceClass (never a claim) set a reset policy other than ZeroVRAMOnRelease (env ALLOW_CLASS_RESET_POLICY_OVERRIDE)", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ALLOW_CLASS_RESET_POLICY_OVERRIDE") is "true" or "1" };
         var maxConfigBytes = EnvOption.Create("--max-config-bytes", "MAX_CONFIG_BYTES", "Largest opaque config accepted, in bytes (at most the API server's 10240)", DriverConstants.OpaqueParametersMaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var healthResend = EnvOption.Create("--health-resend-interval", "HEALTH_RESEND_INTERVAL", "How often the device health stream resends the full list (the kubelet marks a device Unknown after 30 s without one)", "10s");
+        var healthRecovery = EnvOption.Create("--health-recovery-initial", "HEALTH_RECOVERY_INITIAL", "First wait before an unhealthy, unassigned GPU gets a recovery scrub + presence check; doubles up to 10m", "30s");
         var gpu = new GpuBackendFlags();
 
         var command = new Command("kubelet-plugin", "Run the node daemon: kubelet registration, DRA gRPC, ResourceSlices, prepare/unprepare with VRAM scrub.")
@@ -38,6 +40,8 @@ internal static class KubeletPluginCommand
             driverName, nodeName, kubeconfig, registrarDir, pluginsDir, cdiRoot, podUid, httpEndpoint, logFormat,
             withdrawalMode, fatalXids, allowClassResetOverride, maxConfigBytes,
         };
+        command.Options.Add(healthResend);
+        command.Options.Add(healthRecovery);
         gpu.AddTo(command);
 
         command.SetAction(async (parseResult, cancellationToken) =>
@@ -74,6 +78,7 @@ internal static class KubeletPluginCommand
                     parseResult.GetValue(fatalXids)!,
                     parseResult.GetValue(allowClassResetOverride),
                     parseResult.GetValue(maxConfigBytes)!);
+                components = components.WithHealthTimings(parseResult.GetValue(healthResend)!, parseResult.GetValue(healthRecovery)!);
             }
             catch (Exception ex) when (ex is ArgumentException or FormatException)
             {
@@ -91,8 +96,9 @@ internal static class KubeletPluginCommand
                     configure?.Invoke(builder);
                 });
             }
-            catch (KubeletPluginConfigurationException ex)
+            catch (Exception ex) when (ex is KubeletPluginConfigurationException or SecureDra.Kube.Config.KubeConfigException)
             {
+                // No kubeconfig outside a pod is a usage error: one line, exit 2, not a stack trace.
                 return CliInvocation.UsageError(command, ex.Message);
             }
 

@@ -2,7 +2,9 @@ using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using SecureDra.Api;
 using SecureDra.Api.Validation;
+using SecureDra.Controller.Hosting;
 using SecureDra.Kube;
+using SecureDra.Kube.Events;
 using SecureDra.KubeletPlugin.Health;
 using SecureDra.KubeletPlugin.Hosting;
 using SecureDra.KubeletPlugin.Pipeline;
@@ -37,16 +39,34 @@ internal sealed record NodeComponents(
             throw new ArgumentException($"--max-config-bytes: must be an integer from 64 to {DriverConstants.OpaqueParametersMaxBytes} (the API server's own limit), got \"{maxConfigBytes}\"");
         }
 
+        // The NVIDIA backend drops application Xids before the health monitor sees them; an Xid the
+        // operator declares fatal must get through, or --fatal-xids 13 would silently do nothing.
+        var fatal = FatalXidCatalog.Parse(fatalXids);
+        gpu = gpu with { Nvidia = gpu.Nvidia with { ApplicationXids = new FatalXidCatalog(fatal).LetThrough(gpu.Nvidia.ApplicationXids) } };
         return new NodeComponents(
             gpu,
             new ClaimPipelineOptions { WithdrawalMode = mode },
-            new HealthOptions { FatalXids = FatalXidCatalog.Parse(fatalXids) },
+            new HealthOptions { FatalXids = fatal },
             new GpuConfigLimits { MaxBytes = maxBytes, AllowClassResetPolicyOverride = allowClassResetOverride });
+    }
+
+    /// <summary>Applies <c>--health-resend-interval</c> and <c>--health-recovery-initial</c> (Go durations such as 10s, 500ms).</summary>
+    public NodeComponents WithHealthTimings(string resendInterval, string recoveryInitial)
+    {
+        var health = Health with
+        {
+            ResendInterval = FlagParsing.Duration("--health-resend-interval", resendInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(15)),
+            RecoveryInitial = FlagParsing.Duration("--health-recovery-initial", recoveryInitial, TimeSpan.FromMilliseconds(10), Health.RecoveryMax),
+        };
+        health.Validate();
+        return this with { Health = health };
     }
 
     public void Register(IServiceCollection services, KubeletPluginOptions plugin)
     {
         services.AddGpuLayer(Gpu);
+        // Node Events (VramScrubbed / VramScrubFailed) name the reporting node as source.host.
+        services.AddSingleton(new EventRecorderOptions { Component = "securedra-kubelet-plugin", Host = plugin.NodeName });
         services.AddKubeApiClient(plugin.Kubeconfig);
         services.AddSingleton<ResourceApiReadiness>();
         services.AddHostedService(sp => sp.GetRequiredService<ResourceApiReadiness>());

@@ -29,6 +29,7 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
     private readonly TimeProvider _time;
     private readonly ILogger<ResourceSlicePublisher> _logger;
     private readonly ExponentialBackoff _backoff;
+    private readonly NodeIdentity? _nodeIdentity;
     private readonly Counter _writes;
     private readonly Counter _errors;
     private readonly Gauge _publishedDevices;
@@ -50,7 +51,8 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
         PipelineStartup startup,
         MetricsRegistry metrics,
         TimeProvider time,
-        ILogger<ResourceSlicePublisher> logger)
+        ILogger<ResourceSlicePublisher> logger,
+        NodeIdentity? nodeIdentity = null)
     {
         ArgumentNullException.ThrowIfNull(metrics);
         _api = api;
@@ -61,6 +63,7 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
         _startup = startup;
         _time = time;
         _logger = logger;
+        _nodeIdentity = nodeIdentity;
         _backoff = new ExponentialBackoff(context.Options.PublishBackoffInitial, context.Options.PublishBackoffMax, new Random());
         _writes = metrics.Counter("securedra_resourceslice_writes_total", "ResourceSlice writes by operation (create, update, delete).", "op");
         _errors = metrics.Counter("securedra_resourceslice_sync_errors_total", "Failed ResourceSlice reconciliations.");
@@ -390,6 +393,7 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
                 return null;
             }
 
+            _nodeIdentity?.Uid = uid;
             return new OwnerReference("v1", "Node", node, uid, Controller: true);
         }
         catch (KubeApiException ex)

@@ -24,8 +24,9 @@ public sealed partial class ScrubRunner
     private readonly Counter _failures;
     private readonly Counter _bytes;
     private readonly Histogram _duration;
+    private readonly NodeIdentity? _node;
 
-    public ScrubRunner(IVramScrubber scrubber, IEventRecorder events, PipelineContext context, MetricsRegistry metrics, TimeProvider time, ILogger<ScrubRunner> logger)
+    public ScrubRunner(IVramScrubber scrubber, IEventRecorder events, PipelineContext context, MetricsRegistry metrics, TimeProvider time, ILogger<ScrubRunner> logger, NodeIdentity? node = null)
     {
         ArgumentNullException.ThrowIfNull(metrics);
         _scrubber = scrubber;
@@ -33,6 +34,7 @@ public sealed partial class ScrubRunner
         _context = context;
         _time = time;
         _logger = logger;
+        _node = node;
         _scrubs = metrics.Counter("securedra_release_scrubs_total", "Scrubs run on release or retry of a device, by outcome (verified, failed); the GPU layer's securedra_scrubs_total counts every scrub by backend.", "outcome");
         _failures = metrics.Counter("securedra_release_scrub_failures_total", "Failed release scrubs by reason (not_verified, refused, error, timeout); each one withdrew the device.", "reason");
         _bytes = metrics.Counter("securedra_release_scrub_bytes_total", "Bytes of VRAM zeroed and verified by release scrubs.");
@@ -113,7 +115,7 @@ public sealed partial class ScrubRunner
             // Evidence must not eat the unprepare budget: a short deadline of its own.
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2), _time);
             await _events.RecordAsync(
-                new EventTarget("v1", "Node", _context.Plugin.NodeName, null, null),
+                new EventTarget("v1", "Node", _context.Plugin.NodeName, null, _node?.Uid),
                 outcome.Clean ? EventSeverity.Normal : EventSeverity.Warning,
                 outcome.Clean ? "VramScrubbed" : "VramScrubFailed",
                 message.Length > 1024 ? message[..1024] : message,

@@ -15,6 +15,7 @@ public static class DeviceHealthServiceCollectionExtensions
     public static IServiceCollection AddDeviceHealth(this IServiceCollection services, HealthOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(options);
         services.AddSingleton(new FatalXidCatalog(options.FatalXids));

@@ -54,6 +54,15 @@ public sealed class DeviceHealthTracker(TimeProvider timeProvider)
         }
     }
 
+    /// <summary>The reason for the GPU's own health status, without scrub state ("" when healthy).</summary>
+    public string GpuMessage(string deviceName)
+    {
+        lock (_lock)
+        {
+            return _devices.TryGetValue(deviceName, out var e) ? e.Message : "";
+        }
+    }
+
     /// <summary>Sets a device's own health (Xid, ECC, GPU lost, recovery); returns true when it changed.</summary>
     public bool Report(string deviceName, DeviceHealthStatus status, string message)
     {

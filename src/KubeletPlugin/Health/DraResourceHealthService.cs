@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SecureDra.Protocol.Health.V1Alpha1;
 using ProtoHealthStatus = SecureDra.Protocol.Health.V1Alpha1.HealthStatus;
@@ -9,13 +10,15 @@ namespace SecureDra.KubeletPlugin.Health;
 /// v1alpha1.DRAResourceHealth/NodeWatchResources: the complete device list right away, again on
 /// every change, and at least every <see cref="HealthOptions.ResendInterval"/> so the kubelet's
 /// 30 s staleness timer never fires for a healthy device. Each stream has its own subscription,
-/// released when the kubelet goes away.
+/// released when the kubelet goes away. A stream also ends when the plugin shuts down: Kestrel
+/// would otherwise wait for it until the shutdown timeout; the kubelet reconnects within 5 s.
 /// </summary>
 public sealed partial class DraResourceHealthService(
     DeviceHealthTracker tracker,
     HealthOptions options,
     HealthPoolName poolName,
     TimeProvider timeProvider,
+    IHostApplicationLifetime lifetime,
     ILogger<DraResourceHealthService> logger) : DRAResourceHealth.DRAResourceHealthBase
 {
     /// <summary>The kubelet truncates longer messages; stay inside its limit.</summary>
@@ -25,7 +28,8 @@ public sealed partial class DraResourceHealthService(
     {
         ArgumentNullException.ThrowIfNull(responseStream);
         ArgumentNullException.ThrowIfNull(context);
-        var ct = context.CancellationToken;
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        var ct = linked.Token;
         using var subscription = tracker.Subscribe();
         LogStreamOpened(logger, context.Peer);
         try
@@ -72,11 +76,23 @@ public sealed partial class DraResourceHealthService(
                 },
                 LastUpdatedTime = now,
                 HealthCheckTimeoutSeconds = options.HealthCheckTimeoutSeconds,
-                Message = device.Message.Length > MaxMessageLength ? device.Message[..MaxMessageLength] : device.Message,
+                Message = Truncate(device.Message),
             });
         }
 
         return response;
+    }
+
+    /// <summary>At most <see cref="MaxMessageLength"/> characters, never splitting a surrogate pair.</summary>
+    public static string Truncate(string message)
+    {
+        if (message.Length <= MaxMessageLength)
+        {
+            return message;
+        }
+
+        var end = char.IsHighSurrogate(message[MaxMessageLength - 1]) ? MaxMessageLength - 1 : MaxMessageLength;
+        return message[..end];
     }
 
     [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Health stream opened by {Peer}")]

@@ -43,6 +43,16 @@ public sealed class FatalXidCatalog
 
     public bool IsFatal(int xid) => _fatal.Contains(xid);
 
+    /// <summary>
+    /// The backend's application-Xid filter minus every Xid this catalog treats as fatal: an Xid the
+    /// operator declares fatal must reach the health monitor, or the override would do nothing.
+    /// </summary>
+    public IReadOnlySet<ulong> LetThrough(IEnumerable<ulong> applicationXids)
+    {
+        ArgumentNullException.ThrowIfNull(applicationXids);
+        return applicationXids.Where(x => x > int.MaxValue || !_fatal.Contains((int)x)).ToHashSet();
+    }
+
     /// <summary>E.g. <c>Xid 79: GPU has fallen off the bus</c>.</summary>
     public static string Describe(int xid) =>
         Descriptions.TryGetValue(xid, out var text)

@@ -92,7 +92,8 @@ public sealed partial class GpuHealthMonitor(
 
     private (bool Fatal, string Message) Classify(GpuHealthEvent e) => e.Kind switch
     {
-        GpuHealthEventKind.Xid => (catalog.IsFatal((int)e.EventData), FatalXidCatalog.Describe((int)e.EventData)),
+        GpuHealthEventKind.Xid when e.EventData <= int.MaxValue => (catalog.IsFatal((int)e.EventData), FatalXidCatalog.Describe((int)e.EventData)),
+        GpuHealthEventKind.Xid => (false, $"Xid {e.EventData} (not a known Xid number)"),
         GpuHealthEventKind.DoubleBitEcc => (true, "double-bit ECC error"),
         GpuHealthEventKind.GpuLost => (true, "GPU lost"),
         GpuHealthEventKind.SingleBitEcc => (false, "single-bit ECC error (corrected)"),

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SecureDra.KubeletPlugin.Devices;
+using SecureDra.KubeletPlugin.State;
 using SecureDra.Nvml.Backends;
 
 namespace SecureDra.KubeletPlugin.Health;
@@ -20,8 +21,9 @@ namespace SecureDra.KubeletPlugin.Health;
 public sealed partial class HealthWithdrawalService(
     DeviceHealthTracker tracker,
     DeviceInventory inventory,
-    DeviceWithdrawals withdrawals,
+    ISlicePublication publication,
     ScrubRunner scrubRunner,
+    ClaimJournal journal,
     IGpuBackend backend,
     HealthOptions options,
     TimeProvider timeProvider,
@@ -32,21 +34,22 @@ public sealed partial class HealthWithdrawalService(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var subscription = tracker.Subscribe();
-        long seen = -1;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
+                // Read before the pass: a change during it wakes the next wait at once. Before the
+                // inventory exists this waits for its initialization instead of spinning.
+                var seen = inventory.Version;
                 if (inventory.IsInitialized)
                 {
-                    seen = inventory.Version;
                     MirrorScrubState();
                     await ApplyWithdrawalsAsync(stoppingToken).ConfigureAwait(false);
                     await TryRecoverAsync(stoppingToken).ConfigureAwait(false);
                 }
 
                 using var wake = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-                wake.CancelAfter(TimeSpan.FromSeconds(5));
+                wake.CancelAfter(NextWake());
                 var inventoryChanged = inventory.WaitForChangeAsync(seen, wake.Token);
                 var healthChanged = subscription.Changes.ReadAsync(wake.Token).AsTask();
                 try
@@ -68,7 +71,14 @@ public sealed partial class HealthWithdrawalService(
 #pragma warning restore CA1031
             {
                 LogPassFailed(logger, ex);
-                await Task.Delay(TimeSpan.FromSeconds(1), timeProvider, stoppingToken).ConfigureAwait(false);
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), timeProvider, stoppingToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
             }
         }
     }
@@ -91,8 +101,31 @@ public sealed partial class HealthWithdrawalService(
         }
     }
 
+    /// <summary>Wakes for the next due recovery attempt, and at least every 5 s as a safety net.</summary>
+    private TimeSpan NextWake()
+    {
+        var wait = TimeSpan.FromSeconds(5);
+        var now = timeProvider.GetUtcNow();
+        foreach (var (next, _) in _recovery.Values)
+        {
+            var until = next - now;
+            if (until < wait)
+            {
+                wait = until;
+            }
+        }
+
+        return wait < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wait;
+    }
+
+    /// <summary>
+    /// Takes every unhealthy device out of the inventory at once (Prepare refuses it from that
+    /// moment), then waits a bounded time for the slices to show it: an API server outage must not
+    /// hold back the withdrawal of the next device; the publisher keeps retrying on its own.
+    /// </summary>
     private async Task ApplyWithdrawalsAsync(CancellationToken ct)
     {
+        long target = 0;
         foreach (var device in inventory.Snapshot().Devices)
         {
             var health = tracker.Get(device.Name);
@@ -100,16 +133,37 @@ public sealed partial class HealthWithdrawalService(
             var withdrawn = device.Withdrawals.ContainsKey(WithdrawalReason.Unhealthy);
             if (gpuUnhealthy && !withdrawn)
             {
-                await withdrawals.WithdrawAsync(device.Name, WithdrawalReason.Unhealthy, health?.Message ?? "unhealthy", ct).ConfigureAwait(false);
+                var reason = tracker.GpuMessage(device.Name) is { Length: > 0 } m ? m : health?.Message ?? "unhealthy";
+                target = Math.Max(target, inventory.Withdraw(device.Name, WithdrawalReason.Unhealthy, reason));
                 _recovery[device.Name] = (timeProvider.GetUtcNow() + options.RecoveryInitial, options.RecoveryInitial);
-                LogWithdrawn(logger, device.Name, health?.Message ?? "");
+                LogWithdrawn(logger, device.Name, reason);
             }
             else if (!gpuUnhealthy && withdrawn)
             {
-                await withdrawals.ReturnAsync(device.Name, WithdrawalReason.Unhealthy, ct).ConfigureAwait(false);
+                target = Math.Max(target, inventory.Return(device.Name, WithdrawalReason.Unhealthy));
                 _recovery.Remove(device.Name);
                 LogReturned(logger, device.Name);
             }
+            else if (gpuUnhealthy && !_recovery.ContainsKey(device.Name))
+            {
+                _recovery[device.Name] = (timeProvider.GetUtcNow() + options.RecoveryInitial, options.RecoveryInitial);
+            }
+        }
+
+        if (target == 0)
+        {
+            return;
+        }
+
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bounded.CancelAfter(options.PublishWait);
+        try
+        {
+            await publication.WaitForPublishedAsync(target, bounded.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            LogPublishPending(logger, options.PublishWait.TotalSeconds);
         }
     }
 
@@ -133,9 +187,18 @@ public sealed partial class HealthWithdrawalService(
                 continue;
             }
 
-            var outcome = await scrubRunner.RunAsync(present, claimUid: null, ct).ConfigureAwait(false);
+            ScrubOutcome outcome;
+            using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct))
+            {
+                deadline.CancelAfter(options.RecoveryScrubTimeout);
+                outcome = await scrubRunner.RunAsync(present, claimUid: null, deadline.Token).ConfigureAwait(false);
+            }
+
             if (outcome.Clean)
             {
+                // Same bookkeeping as the scrub retry loop: a device the checkpoint lists as dirty is clean now.
+                journal.MarkDeviceClean(name);
+                await journal.CommitAsync(CancellationToken.None).ConfigureAwait(false);
                 inventory.CompleteScrubClean(name);
                 tracker.Report(name, DeviceHealthStatus.Healthy, "");
                 LogRecovered(logger, name);
@@ -155,6 +218,9 @@ public sealed partial class HealthWithdrawalService(
 
     [LoggerMessage(EventId = 4022, Level = LogLevel.Information, Message = "GPU {Device} recovered: scrub verified and the device is present")]
     private static partial void LogRecovered(ILogger logger, string device);
+
+    [LoggerMessage(EventId = 4024, Level = LogLevel.Warning, Message = "Withdrawal not yet visible in the ResourceSlices after {Seconds} s; the publisher keeps retrying")]
+    private static partial void LogPublishPending(ILogger logger, double seconds);
 
     [LoggerMessage(EventId = 4023, Level = LogLevel.Error, Message = "Health withdrawal pass failed; retrying")]
     private static partial void LogPassFailed(ILogger logger, Exception exception);

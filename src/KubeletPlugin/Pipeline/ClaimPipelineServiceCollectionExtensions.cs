@@ -59,6 +59,7 @@ public static class ClaimPipelineServiceCollectionExtensions
             var ctx = sp.GetRequiredService<PipelineContext>();
             return new ClaimJournal(new CheckpointFile(ctx.Plugin.PluginDataDirectory, ctx.Options.CheckpointFileName, ctx.Options.CheckpointMaxBytes));
         });
+        services.AddSingleton<NodeIdentity>();
         services.AddSingleton<ScrubRunner>();
         services.AddSingleton<PipelineStartup>();
         services.AddSingleton<ResourceSlicePublisher>();
