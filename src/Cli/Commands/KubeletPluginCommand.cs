@@ -31,12 +31,16 @@ internal static class KubeletPluginCommand
         var fatalXids = EnvOption.Create("--fatal-xids", "FATAL_XIDS", "Comma-separated Xid errors that make a GPU unhealthy", string.Join(',', FatalXidCatalog.DefaultFatalXids));
         var allowClassResetOverride = new Option<bool>("--allow-class-reset-policy-override") { Description = "Let a DeviceClass (never a claim) set a reset policy other than ZeroVRAMOnRelease (env ALLOW_CLASS_RESET_POLICY_OVERRIDE)", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ALLOW_CLASS_RESET_POLICY_OVERRIDE") is "true" or "1" };
         var maxConfigBytes = EnvOption.Create("--max-config-bytes", "MAX_CONFIG_BYTES", "Largest opaque config accepted, in bytes (at most the API server's 10240)", DriverConstants.OpaqueParametersMaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var scrubRetryInitial = EnvOption.CreateOptional("--scrub-retry-initial", "SCRUB_RETRY_INITIAL", "First delay before a failed scrub is retried, e.g. 200ms or 5s (tests only; default 5s)");
+        scrubRetryInitial.Hidden = true;
+        var unprepareBudget = EnvOption.CreateOptional("--unprepare-budget", "UNPREPARE_BUDGET", "Time one Unprepare call may take, scrubs and withdrawal included, e.g. 2s (tests only; default 30s, inside the kubelet's 45s)");
+        unprepareBudget.Hidden = true;
         var gpu = new GpuBackendFlags();
 
         var command = new Command("kubelet-plugin", "Run the node daemon: kubelet registration, DRA gRPC, ResourceSlices, prepare/unprepare with VRAM scrub.")
         {
             driverName, nodeName, kubeconfig, registrarDir, pluginsDir, cdiRoot, podUid, httpEndpoint, logFormat,
-            withdrawalMode, fatalXids, allowClassResetOverride, maxConfigBytes,
+            withdrawalMode, fatalXids, allowClassResetOverride, maxConfigBytes, scrubRetryInitial, unprepareBudget,
         };
         gpu.AddTo(command);
 
@@ -73,7 +77,9 @@ internal static class KubeletPluginCommand
                     parseResult.GetValue(withdrawalMode)!,
                     parseResult.GetValue(fatalXids)!,
                     parseResult.GetValue(allowClassResetOverride),
-                    parseResult.GetValue(maxConfigBytes)!);
+                    parseResult.GetValue(maxConfigBytes)!,
+                    parseResult.GetValue(scrubRetryInitial),
+                    parseResult.GetValue(unprepareBudget));
             }
             catch (Exception ex) when (ex is ArgumentException or FormatException)
             {

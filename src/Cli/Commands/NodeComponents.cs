@@ -23,7 +23,7 @@ internal sealed record NodeComponents(
     GpuConfigLimits ConfigLimits)
 {
     /// <summary>Parses the node flags; throws ArgumentException or FormatException with a one-line message naming the flag.</summary>
-    public static NodeComponents Bind(GpuBackendOptions gpu, string withdrawalMode, string fatalXids, bool allowClassResetOverride, string maxConfigBytes)
+    public static NodeComponents Bind(GpuBackendOptions gpu, string withdrawalMode, string fatalXids, bool allowClassResetOverride, string maxConfigBytes, string? scrubRetryInitial = null, string? unprepareBudget = null)
     {
         var mode = withdrawalMode switch
         {
@@ -37,11 +37,34 @@ internal sealed record NodeComponents(
             throw new ArgumentException($"--max-config-bytes: must be an integer from 64 to {DriverConstants.OpaqueParametersMaxBytes} (the API server's own limit), got \"{maxConfigBytes}\"");
         }
 
+        var pipeline = new ClaimPipelineOptions { WithdrawalMode = mode };
+        if (!string.IsNullOrEmpty(scrubRetryInitial))
+        {
+            pipeline = pipeline with { ScrubRetryInitial = ParseDuration("--scrub-retry-initial", scrubRetryInitial, TimeSpan.FromHours(1)) };
+        }
+
+        if (!string.IsNullOrEmpty(unprepareBudget))
+        {
+            pipeline = pipeline with { UnprepareBudget = ParseDuration("--unprepare-budget", unprepareBudget, TimeSpan.FromSeconds(40)) };
+        }
+
         return new NodeComponents(
             gpu,
-            new ClaimPipelineOptions { WithdrawalMode = mode },
+            pipeline,
             new HealthOptions { FatalXids = FatalXidCatalog.Parse(fatalXids) },
             new GpuConfigLimits { MaxBytes = maxBytes, AllowClassResetPolicyOverride = allowClassResetOverride });
+    }
+
+    /// <summary>"200ms" or "5s", from 1 ms to <paramref name="max"/>; hidden test flags only.</summary>
+    private static TimeSpan ParseDuration(string flag, string text, TimeSpan max)
+    {
+        var (digits, unit) = text.EndsWith("ms", StringComparison.Ordinal) ? (text[..^2], 1L) : text.EndsWith('s') ? (text[..^1], 1000L) : (text, 0L);
+        if (unit == 0 || !long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < 1 || value > (long)max.TotalMilliseconds / unit)
+        {
+            throw new ArgumentException($"{flag}: must be a duration from 1ms to {max.TotalSeconds.ToString(CultureInfo.InvariantCulture)}s such as 200ms or 5s, got \"{text}\"");
+        }
+
+        return TimeSpan.FromMilliseconds(value * unit);
     }
 
     public void Register(IServiceCollection services, KubeletPluginOptions plugin)
