@@ -35,12 +35,14 @@ internal static class KubeletPluginCommand
         scrubRetryInitial.Hidden = true;
         var unprepareBudget = EnvOption.CreateOptional("--unprepare-budget", "UNPREPARE_BUDGET", "Time one Unprepare call may take, scrubs and withdrawal included, e.g. 2s (tests only; default 30s, inside the kubelet's 45s)");
         unprepareBudget.Hidden = true;
+        var kubeRequestTimeout = EnvOption.CreateOptional("--kube-request-timeout", "KUBE_REQUEST_TIMEOUT", "Time one Kubernetes API request may take, e.g. 2s (tests only; default 30s)");
+        kubeRequestTimeout.Hidden = true;
         var gpu = new GpuBackendFlags();
 
         var command = new Command("kubelet-plugin", "Run the node daemon: kubelet registration, DRA gRPC, ResourceSlices, prepare/unprepare with VRAM scrub.")
         {
             driverName, nodeName, kubeconfig, registrarDir, pluginsDir, cdiRoot, podUid, httpEndpoint, logFormat,
-            withdrawalMode, fatalXids, allowClassResetOverride, maxConfigBytes, scrubRetryInitial, unprepareBudget,
+            withdrawalMode, fatalXids, allowClassResetOverride, maxConfigBytes, scrubRetryInitial, unprepareBudget, kubeRequestTimeout,
         };
         gpu.AddTo(command);
 
@@ -79,7 +81,8 @@ internal static class KubeletPluginCommand
                     parseResult.GetValue(allowClassResetOverride),
                     parseResult.GetValue(maxConfigBytes)!,
                     parseResult.GetValue(scrubRetryInitial),
-                    parseResult.GetValue(unprepareBudget));
+                    parseResult.GetValue(unprepareBudget),
+                    parseResult.GetValue(kubeRequestTimeout));
             }
             catch (Exception ex) when (ex is ArgumentException or FormatException)
             {

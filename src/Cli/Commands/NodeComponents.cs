@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using SecureDra.Api;
 using SecureDra.Api.Validation;
 using SecureDra.Kube;
+using SecureDra.Kube.Client;
 using SecureDra.KubeletPlugin.Health;
 using SecureDra.KubeletPlugin.Hosting;
 using SecureDra.KubeletPlugin.Pipeline;
@@ -23,7 +24,7 @@ internal sealed record NodeComponents(
     GpuConfigLimits ConfigLimits)
 {
     /// <summary>Parses the node flags; throws ArgumentException or FormatException with a one-line message naming the flag.</summary>
-    public static NodeComponents Bind(GpuBackendOptions gpu, string withdrawalMode, string fatalXids, bool allowClassResetOverride, string maxConfigBytes, string? scrubRetryInitial = null, string? unprepareBudget = null)
+    public static NodeComponents Bind(GpuBackendOptions gpu, string withdrawalMode, string fatalXids, bool allowClassResetOverride, string maxConfigBytes, string? scrubRetryInitial = null, string? unprepareBudget = null, string? kubeRequestTimeout = null)
     {
         var mode = withdrawalMode switch
         {
@@ -52,7 +53,12 @@ internal sealed record NodeComponents(
             gpu,
             pipeline,
             new HealthOptions { FatalXids = FatalXidCatalog.Parse(fatalXids) },
-            new GpuConfigLimits { MaxBytes = maxBytes, AllowClassResetPolicyOverride = allowClassResetOverride });
+            new GpuConfigLimits { MaxBytes = maxBytes, AllowClassResetPolicyOverride = allowClassResetOverride })
+        {
+            KubeClient = string.IsNullOrEmpty(kubeRequestTimeout)
+                ? null
+                : new KubeApiClientOptions { RequestTimeout = ParseDuration("--kube-request-timeout", kubeRequestTimeout, TimeSpan.FromMinutes(5)) },
+        };
     }
 
     /// <summary>"200ms" or "5s", from 1 ms to <paramref name="max"/>; hidden test flags only.</summary>
@@ -67,10 +73,13 @@ internal sealed record NodeComponents(
         return TimeSpan.FromMilliseconds(value * unit);
     }
 
+    /// <summary>Kubernetes client tunables; null = the client's defaults.</summary>
+    public KubeApiClientOptions? KubeClient { get; init; }
+
     public void Register(IServiceCollection services, KubeletPluginOptions plugin)
     {
         services.AddGpuLayer(Gpu);
-        services.AddKubeApiClient(plugin.Kubeconfig);
+        services.AddKubeApiClient(plugin.Kubeconfig, KubeClient);
         services.AddSingleton<ResourceApiReadiness>();
         services.AddHostedService(sp => sp.GetRequiredService<ResourceApiReadiness>());
         services.AddSingleton<IPluginReadinessCheck>(sp => sp.GetRequiredService<ResourceApiReadiness>());

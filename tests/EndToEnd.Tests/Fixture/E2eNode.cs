@@ -64,7 +64,7 @@ internal sealed class E2eNode : IAsyncDisposable
         {
             await node.StartApiServerAsync();
             await node.CreateNodeAsync();
-            await node.StartPluginAsync();
+            await node.StartPluginAsync(options.CrashAt);
             return node;
         }
         catch

@@ -18,4 +18,7 @@ internal sealed record NodeOptions
     public string Memory { get; init; } = "4Mi";
 
     public IReadOnlyList<string> ExtraPluginArgs { get; init; } = [];
+
+    /// <summary>SECUREDRA_CRASH_AT for the first plugin process only.</summary>
+    public string? CrashAt { get; init; }
 }
