@@ -20,9 +20,9 @@ public class ApiServerFaultTests
             await node.SendAsync(HttpMethod.Delete, $"apis/resource.k8s.io/{node.ResourceVersion}/resourceslices/{item!["metadata"]!["name"]!.GetValue<string>()}");
         }
 
-        await node.AddFaultAsync(new JsonObject { ["count"] = 2, ["status"] = 500, ["method"] = "GET", ["pathPrefix"] = slices });
+        await node.AddFaultAsync(new JsonObject { ["count"] = 1, ["status"] = 500, ["method"] = "GET", ["pathPrefix"] = slices });
         await node.AddFaultAsync(new JsonObject { ["count"] = 1, ["hang"] = true, ["method"] = "POST", ["pathPrefix"] = slices });
-        await node.AddFaultAsync(new JsonObject { ["count"] = 2, ["status"] = 500, ["method"] = "POST", ["pathPrefix"] = slices });
+        await node.AddFaultAsync(new JsonObject { ["count"] = 1, ["status"] = 500, ["method"] = "POST", ["pathPrefix"] = slices });
         await node.AddFaultAsync(new JsonObject { ["count"] = 1, ["status"] = 409, ["method"] = "POST", ["pathPrefix"] = slices });
         await node.StartPluginAsync();
 

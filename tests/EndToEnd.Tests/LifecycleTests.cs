@@ -93,6 +93,37 @@ public class LifecycleTests
         Assert.Contains("securedra_prepare_total{outcome=\"prepared\"} 1", metrics, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_claim_with_two_requests_and_a_subrequest_gets_base_request_names_and_one_cdi_device_per_gpu()
+    {
+        await using var node = await E2eNode.StartAsync();
+        await node.CreateDeviceClassAsync("gpu");
+        var body = node.ClaimBody("multi", "gpu", ["first"], claimConfig: null);
+        body["spec"]!["devices"]!["requests"]!.AsArray().Add(new JsonObject
+        {
+            ["name"] = "second",
+            ["firstAvailable"] = new JsonArray(new JsonObject { ["name"] = "small", ["deviceClassName"] = "gpu", ["allocationMode"] = "ExactCount", ["count"] = 1 }),
+        });
+        await node.SendAsync(HttpMethod.Post, node.ClaimsPath, body);
+        var claim = await node.AllocateAsync("multi", [("first", "gpu-0"), ("second/small", "gpu-1")], classConfig: E2eNode.GpuConfig());
+
+        var prepared = await node.PrepareOkAsync(claim);
+        Assert.Equal(2, prepared.Devices.Count);
+        var byDevice = prepared.Devices.ToDictionary(d => d.DeviceName);
+        Assert.Equal(["first"], byDevice["gpu-0"].RequestNames);
+        Assert.Equal(["second"], byDevice["gpu-1"].RequestNames);
+        Assert.Equal(E2eNode.CdiId(claim.Uid, "gpu-1"), byDevice["gpu-1"].CdiDeviceIds[0]);
+        var cdi = JsonNode.Parse(await File.ReadAllTextAsync(node.CdiFile(claim.Uid)))!;
+        Assert.Equal(2, cdi["devices"]!.AsArray().Count);
+
+        node.WriteCanary("gpu-0");
+        node.WriteCanary("gpu-1");
+        await node.UnprepareOkAsync(claim);
+        node.AssertCanaryZeroed("gpu-0");
+        node.AssertCanaryZeroed("gpu-1");
+        await node.WaitForPublishedAsync(node.AllDevices, "both scrubbed clean");
+    }
+
     private static long ParseQuantity(string quantity) =>
         quantity.EndsWith("Mi", StringComparison.Ordinal) ? long.Parse(quantity[..^2], System.Globalization.CultureInfo.InvariantCulture) << 20
         : quantity.EndsWith("Gi", StringComparison.Ordinal) ? long.Parse(quantity[..^2], System.Globalization.CultureInfo.InvariantCulture) << 30
