@@ -95,10 +95,9 @@ internal sealed class E2eNode : IAsyncDisposable
         Api = new HttpClient { BaseAddress = ApiBase, Timeout = TimeSpan.FromSeconds(10) };
     }
 
-    /// <summary>Starts the plugin process, registers it with a fresh emulated kubelet, and waits for /readyz.</summary>
-    public async Task StartPluginAsync(string? crashAt = null, IReadOnlyList<string>? extraArgs = null)
+    /// <summary>The plugin's command line for this node (a fresh --http-endpoint port is picked by <see cref="StartPluginAsync"/>).</summary>
+    public List<string> PluginArgs()
     {
-        HttpPort = FreePort();
         var args = new List<string>
         {
             "kubelet-plugin", "--node-name", NodeName, "--kubeconfig", ApiBase.ToString().TrimEnd('/'),
@@ -109,6 +108,14 @@ internal sealed class E2eNode : IAsyncDisposable
             "--scrub-retry-initial", "200ms",
         };
         args.AddRange(_options.ExtraPluginArgs);
+        return args;
+    }
+
+    /// <summary>Starts the plugin process, registers it with a fresh emulated kubelet, and waits for /readyz.</summary>
+    public async Task StartPluginAsync(string? crashAt = null, IReadOnlyList<string>? extraArgs = null)
+    {
+        HttpPort = FreePort();
+        var args = PluginArgs();
         args.AddRange(extraArgs ?? []);
         var environment = new Dictionary<string, string>();
         if (crashAt is not null)

@@ -18,6 +18,7 @@ internal sealed class SecuredraProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
     private readonly Lock _outputLock = new();
+    private bool _disposed;
     private readonly TaskCompletionSource<string> _firstStdoutLine = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private SecuredraProcess(string label, Process process)
@@ -121,6 +122,12 @@ internal sealed class SecuredraProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         try
         {
             await KillAsync();
