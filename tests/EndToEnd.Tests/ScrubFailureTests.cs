@@ -79,8 +79,10 @@ public class ScrubFailureTests
         // Still failing: still an error, never a silent success.
         Assert.NotEmpty(await node.UnprepareOneAsync(claim));
 
+        // The API server recovers; the kubelet keeps calling until the publisher (possibly still in its
+        // backoff) has the withdrawal out, and only then is the claim released.
         await node.ClearFaultsAsync();
-        await node.UnprepareOkAsync(claim);
+        await Poll.UntilAsync(async () => (await node.UnprepareOneAsync(claim)).Length == 0, "a repeated Unprepare succeeds", node.Diagnostics, TimeSpan.FromSeconds(40));
         Assert.False((await node.PublishedDevicesAsync()).ContainsKey("gpu-0"), $"gpu-0 published after Unprepare reported its withdrawal\n{node.Diagnostics()}");
 
         node.ClearGpuFaults("gpu-0");
