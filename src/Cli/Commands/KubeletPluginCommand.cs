@@ -33,12 +33,18 @@ internal static class KubeletPluginCommand
         var maxConfigBytes = EnvOption.Create("--max-config-bytes", "MAX_CONFIG_BYTES", "Largest opaque config accepted, in bytes (at most the API server's 10240)", DriverConstants.OpaqueParametersMaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var healthResend = EnvOption.Create("--health-resend-interval", "HEALTH_RESEND_INTERVAL", "How often the device health stream resends the full list (the kubelet marks a device Unknown after 30 s without one)", "10s");
         var healthRecovery = EnvOption.Create("--health-recovery-initial", "HEALTH_RECOVERY_INITIAL", "First wait before an unhealthy, unassigned GPU gets a recovery scrub + presence check; doubles up to 10m", "30s");
+        var scrubRetryInitial = EnvOption.CreateOptional("--scrub-retry-initial", "SCRUB_RETRY_INITIAL", "First delay before a failed scrub is retried, e.g. 200ms or 5s (tests only; default 5s)");
+        scrubRetryInitial.Hidden = true;
+        var unprepareBudget = EnvOption.CreateOptional("--unprepare-budget", "UNPREPARE_BUDGET", "Time one Unprepare call may take, scrubs and withdrawal included, e.g. 2s (tests only; default 30s, inside the kubelet's 45s)");
+        unprepareBudget.Hidden = true;
+        var kubeRequestTimeout = EnvOption.CreateOptional("--kube-request-timeout", "KUBE_REQUEST_TIMEOUT", "Time one Kubernetes API request may take, e.g. 2s (tests only; default 30s)");
+        kubeRequestTimeout.Hidden = true;
         var gpu = new GpuBackendFlags();
 
         var command = new Command("kubelet-plugin", "Run the node daemon: kubelet registration, DRA gRPC, ResourceSlices, prepare/unprepare with VRAM scrub.")
         {
             driverName, nodeName, kubeconfig, registrarDir, pluginsDir, cdiRoot, podUid, httpEndpoint, logFormat,
-            withdrawalMode, fatalXids, allowClassResetOverride, maxConfigBytes,
+            withdrawalMode, fatalXids, allowClassResetOverride, maxConfigBytes, scrubRetryInitial, unprepareBudget, kubeRequestTimeout,
         };
         command.Options.Add(healthResend);
         command.Options.Add(healthRecovery);
@@ -77,7 +83,10 @@ internal static class KubeletPluginCommand
                     parseResult.GetValue(withdrawalMode)!,
                     parseResult.GetValue(fatalXids)!,
                     parseResult.GetValue(allowClassResetOverride),
-                    parseResult.GetValue(maxConfigBytes)!);
+                    parseResult.GetValue(maxConfigBytes)!,
+                    parseResult.GetValue(scrubRetryInitial),
+                    parseResult.GetValue(unprepareBudget),
+                    parseResult.GetValue(kubeRequestTimeout));
                 components = components.WithHealthTimings(parseResult.GetValue(healthResend)!, parseResult.GetValue(healthRecovery)!);
             }
             catch (Exception ex) when (ex is ArgumentException or FormatException)

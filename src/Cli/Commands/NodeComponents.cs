@@ -5,6 +5,7 @@ using SecureDra.Api.Validation;
 using SecureDra.Controller.Hosting;
 using SecureDra.Kube;
 using SecureDra.Kube.Events;
+using SecureDra.Kube.Client;
 using SecureDra.KubeletPlugin.Health;
 using SecureDra.KubeletPlugin.Hosting;
 using SecureDra.KubeletPlugin.Pipeline;
@@ -25,7 +26,7 @@ internal sealed record NodeComponents(
     GpuConfigLimits ConfigLimits)
 {
     /// <summary>Parses the node flags; throws ArgumentException or FormatException with a one-line message naming the flag.</summary>
-    public static NodeComponents Bind(GpuBackendOptions gpu, string withdrawalMode, string fatalXids, bool allowClassResetOverride, string maxConfigBytes)
+    public static NodeComponents Bind(GpuBackendOptions gpu, string withdrawalMode, string fatalXids, bool allowClassResetOverride, string maxConfigBytes, string? scrubRetryInitial = null, string? unprepareBudget = null, string? kubeRequestTimeout = null)
     {
         var mode = withdrawalMode switch
         {
@@ -43,12 +44,31 @@ internal sealed record NodeComponents(
         // operator declares fatal must get through, or --fatal-xids 13 would silently do nothing.
         var fatal = FatalXidCatalog.Parse(fatalXids);
         gpu = gpu with { Nvidia = gpu.Nvidia with { ApplicationXids = new FatalXidCatalog(fatal).LetThrough(gpu.Nvidia.ApplicationXids) } };
+        var pipeline = new ClaimPipelineOptions { WithdrawalMode = mode };
+        if (!string.IsNullOrEmpty(scrubRetryInitial))
+        {
+            pipeline = pipeline with { ScrubRetryInitial = FlagParsing.Duration("--scrub-retry-initial", scrubRetryInitial, TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(1)) };
+        }
+
+        if (!string.IsNullOrEmpty(unprepareBudget))
+        {
+            pipeline = pipeline with { UnprepareBudget = FlagParsing.Duration("--unprepare-budget", unprepareBudget, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(40)) };
+        }
+
         return new NodeComponents(
             gpu,
-            new ClaimPipelineOptions { WithdrawalMode = mode },
+            pipeline,
             new HealthOptions { FatalXids = fatal },
-            new GpuConfigLimits { MaxBytes = maxBytes, AllowClassResetPolicyOverride = allowClassResetOverride });
+            new GpuConfigLimits { MaxBytes = maxBytes, AllowClassResetPolicyOverride = allowClassResetOverride })
+        {
+            KubeClient = string.IsNullOrEmpty(kubeRequestTimeout)
+                ? null
+                : new KubeApiClientOptions { RequestTimeout = FlagParsing.Duration("--kube-request-timeout", kubeRequestTimeout, TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(5)) },
+        };
     }
+
+    /// <summary>Kubernetes client tunables; null = the client's defaults.</summary>
+    public KubeApiClientOptions? KubeClient { get; init; }
 
     /// <summary>Applies <c>--health-resend-interval</c> and <c>--health-recovery-initial</c> (Go durations such as 10s, 500ms).</summary>
     public NodeComponents WithHealthTimings(string resendInterval, string recoveryInitial)
@@ -67,7 +87,7 @@ internal sealed record NodeComponents(
         services.AddGpuLayer(Gpu);
         // Node Events (VramScrubbed / VramScrubFailed) name the reporting node as source.host.
         services.AddSingleton(new EventRecorderOptions { Component = "securedra-kubelet-plugin", Host = plugin.NodeName });
-        services.AddKubeApiClient(plugin.Kubeconfig);
+        services.AddKubeApiClient(plugin.Kubeconfig, KubeClient);
         services.AddSingleton<ResourceApiReadiness>();
         services.AddHostedService(sp => sp.GetRequiredService<ResourceApiReadiness>());
         services.AddSingleton<IPluginReadinessCheck>(sp => sp.GetRequiredService<ResourceApiReadiness>());

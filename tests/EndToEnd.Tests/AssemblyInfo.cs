@@ -1,0 +1,5 @@
+// The plugin runs on Linux nodes only (Unix sockets, SIGKILL).
+[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
+
+// Every test starts its own processes in its own temp dir on free ports; two at a time keeps 2 cores usable.
+[assembly: CollectionBehavior(MaxParallelThreads = 2)]

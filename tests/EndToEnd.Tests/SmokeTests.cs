@@ -1,7 +1,0 @@
-namespace SecureDra.EndToEnd.Tests;
-
-public class ProjectLoadsTests
-{
-    [Fact]
-    public void TestAssemblyLoads() => Assert.NotNull(typeof(ProjectLoadsTests).Assembly);
-}
