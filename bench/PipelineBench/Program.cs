@@ -26,9 +26,10 @@ var starts = Int("--starts", 5);
 var steadySeconds = Int("--steady-seconds", 30);
 var calls = Int("--calls", 10_000);
 var only = Arg("--only");
+PluginRun.DataBase = Arg("--data-dir");
 
 Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, load {File.ReadAllText("/proc/loadavg").Trim()}");
-Console.WriteLine($"state dir base {stateBase} ({FsType(stateBase)}), vram dir base {vramBase} ({FsType(vramBase)})");
+Console.WriteLine($"state dir base {stateBase} ({FsType(stateBase)}), checkpoint + CDI base {Arg("--data-dir") ?? stateBase} ({FsType(Arg("--data-dir") ?? stateBase)}), vram dir base {vramBase} ({FsType(vramBase)})");
 
 await using var api = await LocalApiServer.StartAsync(new LocalApiServerOptions { Listen = "127.0.0.1:0", KubernetesVersion = "1.34" }, CancellationToken.None);
 using var http = new HttpClient { BaseAddress = api.BaseAddress };
@@ -317,6 +318,8 @@ internal sealed class PluginRun : IAsyncDisposable
         NodeName = node;
     }
 
+    public static string? DataBase { get; set; }
+
     public string NodeName { get; }
     public double RegisteredMs { get; private set; }
     public double PublishedMs { get; private set; }
@@ -327,6 +330,9 @@ internal sealed class PluginRun : IAsyncDisposable
         var id = Guid.NewGuid().ToString("N")[..8];
         var dir = Path.Combine(stateBase, "sdrapb-" + id);
         var vram = Path.Combine(vramBase, "sdrapb-vram-" + id);
+        // The checkpoint and CDI specs (the fsync'd files) go under --data-dir when given, e.g. tmpfs, to compare.
+        var data = DataBase is null ? dir : Path.Combine(DataBase, "sdrapb-data-" + id);
+        Directory.CreateDirectory(data);
         Directory.CreateDirectory(dir);
         Directory.CreateDirectory(vram);
         var port = FreePort();
@@ -342,8 +348,8 @@ internal sealed class PluginRun : IAsyncDisposable
         foreach (var a in new[]
         {
             "kubelet-plugin", "--node-name", node, "--kubeconfig", api.BaseAddress.ToString().TrimEnd('/'),
-            "--kubelet-registrar-directory-path", Path.Combine(dir, "reg"), "--kubelet-plugins-directory-path", Path.Combine(dir, "plugins"),
-            "--cdi-root", Path.Combine(dir, "cdi"), "--http-endpoint", $"127.0.0.1:{port}", "--log-format", "json",
+            "--kubelet-registrar-directory-path", Path.Combine(dir, "reg"), "--kubelet-plugins-directory-path", Path.Combine(data, "plugins"),
+            "--cdi-root", Path.Combine(data, "cdi"), "--http-endpoint", $"127.0.0.1:{port}", "--log-format", "json",
             "--gpu-backend", "simulated", "--simulated-gpus", gpus.ToString(CultureInfo.InvariantCulture), "--simulated-memory", "64Mi", "--simulated-vram-dir", vram,
         })
         {
@@ -458,5 +464,9 @@ internal sealed class PluginRun : IAsyncDisposable
         _metrics.Dispose();
         Directory.Delete(_dir, recursive: true);
         Directory.Delete(_vram, recursive: true);
+        if (DataBase is not null)
+        {
+            Directory.Delete(Path.Combine(DataBase, "sdrapb-data-" + Path.GetFileName(_dir)["sdrapb-".Length..]), recursive: true);
+        }
     }
 }
