@@ -50,7 +50,7 @@ if (only is null or "start")
         var published = new List<double>();
         for (var i = 0; i < starts; i++)
         {
-            await using var p = await PluginRun.StartAsync(r, api, http, $"start{name}{i}", gpus: 8, stateBase, vramBase);
+            await using var p = await PluginRun.StartAsync(r, api, http, $"start-{name.ToLowerInvariant()}-{i}", gpus: 8, stateBase, vramBase);
             registered.Add(p.RegisteredMs);
             published.Add(p.PublishedMs);
             await p.DeleteSlicesAsync();
