@@ -15,6 +15,10 @@ var jit = Arg("--jit") ?? FindJitDll();
 var aot = Arg("--aot") ?? (File.Exists("/tmp/aot/securedra") ? "/tmp/aot/securedra" : null);
 var runs = int.Parse(Arg("--runs") ?? "7", CultureInfo.InvariantCulture);
 
+// The plugin needs an API server since the pipeline was wired in: an in-process local API server, simulated GPUs.
+await using var api = await SecureDra.LocalCluster.ApiServer.LocalApiServer.StartAsync(
+    new SecureDra.LocalCluster.ApiServer.LocalApiServerOptions { Listen = "127.0.0.1:0", KubernetesVersion = "1.34" }, CancellationToken.None);
+PluginProcess.ApiServer = api.BaseAddress.ToString().TrimEnd('/');
 Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
 foreach (var (name, file, prefix) in new[] { ("JIT", "dotnet", jit is null ? null : new[] { jit }), ("AOT", aot, Array.Empty<string>()) })
 {
@@ -99,6 +103,8 @@ internal sealed class PluginProcess : IAsyncDisposable
         StartupMs = startupMs;
     }
 
+    public static string ApiServer { get; set; } = "";
+
     public double StartupMs { get; }
     public string RegistrationSocket => Path.Combine(_dir, "reg", "gpu.nvidia.com-reg.sock");
     public string DraSocket => Path.Combine(_dir, "plugins", "gpu.nvidia.com", "dra.sock");
@@ -113,7 +119,8 @@ internal sealed class PluginProcess : IAsyncDisposable
             info.ArgumentList.Add(a);
         }
 
-        foreach (var a in new[] { "kubelet-plugin", "--node-name", "bench", "--kubelet-registrar-directory-path", Path.Combine(dir, "reg"), "--kubelet-plugins-directory-path", Path.Combine(dir, "plugins"), "--log-format", "json" })
+        foreach (var a in new[] { "kubelet-plugin", "--node-name", "bench-" + Guid.NewGuid().ToString("N")[..6], "--kubelet-registrar-directory-path", Path.Combine(dir, "reg"), "--kubelet-plugins-directory-path", Path.Combine(dir, "plugins"), "--log-format", "json",
+            "--kubeconfig", ApiServer, "--cdi-root", Path.Combine(dir, "cdi"), "--gpu-backend", "simulated", "--simulated-gpus", "8", "--simulated-memory", "64Mi", "--simulated-vram-dir", Path.Combine(dir, "vram") })
         {
             info.ArgumentList.Add(a);
         }

@@ -246,8 +246,11 @@ public sealed partial class ClaimPipeline : IClaimPipeline
 
         try
         {
+            // PrepareStarted is recorded in memory only (a concurrent commit may still carry it to disk). It need not be
+            // durable: until the Prepared commit below nothing reached the kubelet, and a restart removes every CDI spec
+            // of ours that no Prepared claim owns and rolls back a PrepareStarted entry, so a crash before that commit
+            // leaves the devices free either way. Saving this fsync'd write is a third of a single claim's Prepare time.
             _journal.Put(claim.Uid, entry);
-            await _journal.CommitAsync(cancellationToken).ConfigureAwait(false);
             _crash.At(CrashPoints.PrepareAfterCheckpointStarted);
 
             await _cdi.WriteAsync(claim.Uid, gpus, cancellationToken).ConfigureAwait(false);

@@ -149,6 +149,39 @@ public class PrepareTests
     }
 
     [Fact]
+    public async Task A_prepare_makes_one_durable_checkpoint_write_holding_Prepared()
+    {
+        await using var h = PipelineHarness.Create();
+        await h.StartAsync();
+        h.Api.PutClaim(TestClaims.Allocated(1, "gpu-0"));
+        var writes = h.Journal.WriteCount;
+
+        Assert.Null((await PrepareOne(h, TestClaims.Ref(1))).Error);
+
+        Assert.Equal(writes + 1, h.Journal.WriteCount);
+        var onDisk = await h.Journal.File.ReadAsync(CancellationToken.None);
+        Assert.Equal(ClaimCheckpointState.Prepared, onDisk!.Claims[TestClaims.Uid(1)].State);
+        Assert.Single(h.CdiFiles());
+    }
+
+    [Fact]
+    public async Task A_crash_after_the_cdi_spec_but_before_Prepared_is_durable_leaves_the_device_free_after_restart()
+    {
+        await using var h = PipelineHarness.Create();
+        await h.StartAsync();
+        h.Api.PutClaim(TestClaims.Allocated(1, "gpu-0"));
+        // What the disk holds after a SIGKILL at prepare:after-cdi: the spec, no checkpoint entry (PrepareStarted is not written).
+        await h.Cdi.WriteAsync(TestClaims.Uid(1), [h.Inventory.Find("gpu-0")!], CancellationToken.None);
+
+        await h.RestartAsync();
+
+        Assert.Empty(h.CdiFiles());
+        Assert.Null(h.Journal.Get(TestClaims.Uid(1)));
+        Assert.Equal(DeviceAssignment.Free, h.Inventory.Get("gpu-0")!.Assignment);
+        Assert.Null((await PrepareOne(h, TestClaims.Ref(1))).Error);
+    }
+
+    [Fact]
     public async Task Second_prepare_returns_the_same_answer_without_redoing_work()
     {
         await using var h = PipelineHarness.Create();

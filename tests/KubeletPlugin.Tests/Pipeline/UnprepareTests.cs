@@ -22,6 +22,24 @@ public class UnprepareTests
     }
 
     [Fact]
+    public async Task Verified_scrub_stays_verified_when_the_scrubber_registered_its_metrics_first()
+    {
+        // In the process the real VramScrubber's ScrubMetrics registers before ScrubRunner; same-named series with
+        // other labels once made ScrubRunner's Observe throw, so every verified scrub withdrew its device.
+        await using var h = PipelineHarness.Create(2);
+        _ = new SecureDra.Nvml.Scrubbing.ScrubMetrics(h.Metrics);
+        await h.StartAsync();
+        await PrepareAsync(h, 1, "gpu-0");
+
+        var result = await h.Pipeline.UnprepareAsync([TestClaims.Ref(1)], CancellationToken.None);
+
+        Assert.Null(result[TestClaims.Uid(1)].Error);
+        Assert.False(h.Inventory.Get("gpu-0")!.IsWithdrawn);
+        Assert.Equal(DeviceAssignment.Free, h.Inventory.Get("gpu-0")!.Assignment);
+        Assert.Equal(1, h.Metrics.Counter("securedra_scrub_total", "", "outcome").Value("verified"));
+    }
+
+    [Fact]
     public async Task Verified_scrub_frees_the_device_keeps_it_published_and_leaves_evidence()
     {
         await using var h = PipelineHarness.Create(2);

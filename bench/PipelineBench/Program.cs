@@ -1,0 +1,472 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using SecureDra.LocalCluster.ApiServer;
+using SecureDra.LocalCluster.Kubelet;
+
+// Claim pipeline benchmark (issue 4), measuring the real thing: the in-process local API server,
+// the real `securedra kubelet-plugin` process on simulated GPUs, and the kubelet emulator over the
+// real Unix sockets. Every Prepare uses a fresh ResourceClaim created in the API server and
+// allocated with PUT .../status, so the plugin does its full path (GET claim, validate, reserve,
+// checkpoint, CDI spec, checkpoint).
+//
+// Usage: dotnet run -c Release --project bench/PipelineBench -- [--jit dll] [--aot binary]
+//        [--state-dir /tmp|/dev/shm] [--vram-dir /dev/shm] [--iterations 300] [--batches 5]
+//        [--starts 5] [--steady-seconds 30] [--calls 10000] [--only start|latency|slices]
+var jit = Arg("--jit") ?? FindJitDll();
+var aot = Arg("--aot") ?? (File.Exists("/tmp/securedra-aot/securedra") ? "/tmp/securedra-aot/securedra" : null);
+var useAot = args.Contains("--use-aot");
+var stateBase = Arg("--state-dir") ?? "/tmp";
+var vramBase = Arg("--vram-dir") ?? "/dev/shm";
+var iterations = Int("--iterations", 300);
+var batches = Int("--batches", 5);
+var starts = Int("--starts", 5);
+var steadySeconds = Int("--steady-seconds", 30);
+var calls = Int("--calls", 10_000);
+var only = Arg("--only");
+PluginRun.DataBase = Arg("--data-dir");
+
+Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, load {File.ReadAllText("/proc/loadavg").Trim()}");
+Console.WriteLine($"state dir base {stateBase} ({FsType(stateBase)}), checkpoint + CDI base {Arg("--data-dir") ?? stateBase} ({FsType(Arg("--data-dir") ?? stateBase)}), vram dir base {vramBase} ({FsType(vramBase)})");
+
+await using var api = await LocalApiServer.StartAsync(new LocalApiServerOptions { Listen = "127.0.0.1:0", KubernetesVersion = "1.34" }, CancellationToken.None);
+using var http = new HttpClient { BaseAddress = api.BaseAddress };
+var runner = useAot && aot is not null ? new Runner(aot, []) : new Runner("dotnet", [jit ?? throw new InvalidOperationException("securedra.dll not found; build src/Cli -c Release")]);
+Console.WriteLine($"plugin: {(useAot ? "Native AOT " + aot : "JIT " + jit)}");
+
+if (only is null or "start")
+{
+    foreach (var (name, r) in new[] { ("JIT", jit is null ? null : new Runner("dotnet", [jit])), ("AOT", aot is null ? null : new Runner(aot, [])) })
+    {
+        if (r is null)
+        {
+            Console.WriteLine($"{name}: skipped (binary not found)");
+            continue;
+        }
+
+        var registered = new List<double>();
+        var published = new List<double>();
+        for (var i = 0; i < starts; i++)
+        {
+            await using var p = await PluginRun.StartAsync(r, api, http, $"start-{name.ToLowerInvariant()}-{i}", gpus: 8, stateBase, vramBase);
+            registered.Add(p.RegisteredMs);
+            published.Add(p.PublishedMs);
+            await p.DeleteSlicesAsync();
+        }
+
+        Console.WriteLine($"{name}: start → registered median {Median(registered):F0} ms ({Min(registered):F0}–{Max(registered):F0}); start → registered and slices published median {Median(published):F0} ms ({Min(published):F0}–{Max(published):F0}), n={starts}, 8 GPUs");
+    }
+}
+
+if (only is null or "latency")
+{
+    // `--simulated-gpus` allows at most 64, so 100 claims run as two sequential batches of 50 claims on 50 GPUs.
+    const int Gpus = 50;
+    await using var p = await PluginRun.StartAsync(runner, api, http, "lat", gpus: Gpus, stateBase, vramBase);
+    Console.WriteLine($"start → registered {p.RegisteredMs:F0} ms, slices published {p.PublishedMs:F0} ms ({Gpus} GPUs × 64 MiB), RSS {p.RssMiB():F1} MiB");
+    var claims = new ClaimFactory(http, p.NodeName);
+
+    // 1. One claim per call.
+    var prepare = new List<double>();
+    var unprepare = new List<double>();
+    for (var i = 0; i < iterations + 20; i++)
+    {
+        var claim = await claims.CreateAllocatedAsync($"single-{i}", $"gpu-{i % Gpus}");
+        var sw = Stopwatch.StartNew();
+        var result = await p.Kubelet.PrepareAsync([claim]);
+        var prepared = sw.Elapsed.TotalMilliseconds;
+        Check(result[claim.Uid].Error, claim);
+        sw.Restart();
+        var released = await p.Kubelet.UnprepareAsync([claim]);
+        var unprepared = sw.Elapsed.TotalMilliseconds;
+        Check(released[claim.Uid], claim);
+        if (i >= 20)
+        {
+            prepare.Add(prepared);
+            unprepare.Add(unprepared);
+        }
+    }
+
+    Console.WriteLine($"single claim Prepare: p50 {Pct(prepare, 50):F2} ms, p99 {Pct(prepare, 99):F2} ms, min {Min(prepare):F2}, max {Max(prepare):F2} (n={prepare.Count}, 20 warm-up)");
+    Console.WriteLine($"single claim Unprepare (64 MiB scrub + verify): p50 {Pct(unprepare, 50):F2} ms, p99 {Pct(unprepare, 99):F2} ms (n={unprepare.Count})");
+
+    // 2. 100 claims = two batches of 50 (one Prepare call each, then one Unprepare call with 50 scrubs each).
+    var batchPrepare = new List<double>();
+    var roundTotal = new List<double>();
+    for (var b = 0; b < batches + 1; b++)
+    {
+        var total = 0.0;
+        for (var half = 0; half < 2; half++)
+        {
+            var batch = new List<KubeletClaim>();
+            for (var i = 0; i < Gpus; i++)
+            {
+                batch.Add(await claims.CreateAllocatedAsync($"batch-{b}-{half}-{i}", $"gpu-{i}"));
+            }
+
+            var sw = Stopwatch.StartNew();
+            var result = await p.Kubelet.PrepareAsync(batch);
+            var prepared = sw.Elapsed.TotalMilliseconds;
+            foreach (var c in batch)
+            {
+                Check(result[c.Uid].Error, c);
+            }
+
+            sw.Restart();
+            var released = await p.Kubelet.UnprepareAsync(batch);
+            var unprepared = sw.Elapsed.TotalMilliseconds;
+            foreach (var c in batch)
+            {
+                Check(released[c.Uid], c);
+            }
+
+            total += prepared + unprepared;
+            if (b > 0)
+            {
+                batchPrepare.Add(prepared);
+            }
+
+            Console.WriteLine($"  round {b}.{half}{(b == 0 ? " (warm-up)" : "")}: Prepare {Gpus} claims in one call {prepared:F0} ms, Unprepare them ({Gpus} × 64 MiB scrub + verify) {unprepared:F0} ms");
+        }
+
+        if (b > 0)
+        {
+            roundTotal.Add(total);
+        }
+    }
+
+    Console.WriteLine($"batch of {Gpus} Prepare: median {Median(batchPrepare):F0} ms per call = {Median(batchPrepare) / Gpus:F2} ms per claim (min {Min(batchPrepare):F0}, max {Max(batchPrepare):F0} ms, n={batchPrepare.Count})");
+    Console.WriteLine($"100 claims prepared and unprepared with a 64 MiB scrub each (2 × {Gpus}): median {Median(roundTotal):F0} ms (min {Min(roundTotal):F0}, max {Max(roundTotal):F0}, n={roundTotal.Count})");
+
+    // 3. Steady RSS after many calls: idempotent Prepare of one prepared claim, the kubelet's most frequent call.
+    var held = await claims.CreateAllocatedAsync("steady", "gpu-0");
+    Check((await p.Kubelet.PrepareAsync([held]))[held.Uid].Error, held);
+    var rssBefore = p.RssMiB();
+    var swCalls = Stopwatch.StartNew();
+    for (var i = 0; i < calls; i++)
+    {
+        Check((await p.Kubelet.PrepareAsync([held]))[held.Uid].Error, held);
+    }
+
+    Console.WriteLine($"RSS {rssBefore:F1} MiB before, {p.RssMiB():F1} MiB after {calls} more Prepare calls ({calls / swCalls.Elapsed.TotalSeconds:F0} calls/s, 1 caller); {prepare.Count + 20 + (batches + 1) * 100} real claims prepared and released before");
+    Check((await p.Kubelet.UnprepareAsync([held]))[held.Uid], held);
+    await p.DeleteSlicesAsync();
+}
+
+if (only is null or "slices")
+{
+    await using var p = await PluginRun.StartAsync(runner, api, http, "slices", gpus: 8, stateBase, vramBase);
+    var claims = new ClaimFactory(http, p.NodeName);
+    await Task.Delay(2000);
+    var w0 = await p.SliceWritesAsync();
+    var requests0 = api.RequestLog.Entries.Count(IsSliceWrite);
+    await Task.Delay(TimeSpan.FromSeconds(steadySeconds));
+    var w1 = await p.SliceWritesAsync();
+    var requests1 = api.RequestLog.Entries.Count(IsSliceWrite);
+    Console.WriteLine($"ResourceSlice writes in {steadySeconds} s steady state: {w1 - w0} (metric), {requests1 - requests0} (API server request log)");
+
+    // Withdrawal: a scrub that fails verification withdraws gpu-3; clearing the fault lets the scrub retry return it.
+    var claim = await claims.CreateAllocatedAsync("withdraw", "gpu-3");
+    Check((await p.Kubelet.PrepareAsync([claim]))[claim.Uid].Error, claim);
+    await p.WriteFaultsAsync("gpu-3", """{"failVerification":true}""");
+    var before = await p.SliceWritesAsync();
+    var r0 = api.RequestLog.Entries.Count(IsSliceWrite);
+    _ = await p.Kubelet.UnprepareAsync([claim]);
+    await Task.Delay(1000);
+    var afterWithdraw = await p.SliceWritesAsync();
+    var r1 = api.RequestLog.Entries.Count(IsSliceWrite);
+    Console.WriteLine($"ResourceSlice writes for one withdrawal (scrub failed): {afterWithdraw - before} (metric), {r1 - r0} (request log); slice lists gpu-3: {await p.SliceListsAsync("gpu-3")}");
+    await p.WriteFaultsAsync("gpu-3", """{"failVerification":false}""");
+    var sw = Stopwatch.StartNew();
+    while (!await p.SliceListsAsync("gpu-3") && sw.Elapsed < TimeSpan.FromSeconds(60))
+    {
+        await Task.Delay(100);
+    }
+
+    await Task.Delay(1000);
+    var afterReturn = await p.SliceWritesAsync();
+    var r2 = api.RequestLog.Entries.Count(IsSliceWrite);
+    Console.WriteLine($"ResourceSlice writes for one return (scrub retry verified, after {sw.Elapsed.TotalSeconds:F1} s): {afterReturn - afterWithdraw} (metric), {r2 - r1} (request log)");
+    await p.DeleteSlicesAsync();
+}
+
+static bool IsSliceWrite(RequestLogEntry e) =>
+    e.Path.Contains("/resourceslices", StringComparison.Ordinal) && e.Method is "POST" or "PUT" or "PATCH" or "DELETE";
+
+static void Check(string? error, KubeletClaim claim)
+{
+    if (!string.IsNullOrEmpty(error))
+    {
+        throw new InvalidOperationException($"claim {claim.Name}: {error}");
+    }
+}
+
+string? Arg(string name)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}
+
+int Int(string name, int fallback) => Arg(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+
+static double Median(List<double> v) => Pct(v, 50);
+static double Min(List<double> v) => v.Min();
+static double Max(List<double> v) => v.Max();
+
+static double Pct(List<double> values, double p)
+{
+    var sorted = values.Order().ToList();
+    var rank = (int)Math.Ceiling(p / 100 * sorted.Count) - 1;
+    return sorted[Math.Clamp(rank, 0, sorted.Count - 1)];
+}
+
+static string FsType(string path)
+{
+    var best = "";
+    var type = "?";
+    foreach (var line in File.ReadLines("/proc/mounts"))
+    {
+        var f = line.Split(' ');
+        if (path.StartsWith(f[1], StringComparison.Ordinal) && f[1].Length > best.Length)
+        {
+            best = f[1];
+            type = f[2];
+        }
+    }
+
+    return type;
+}
+
+static string? FindJitDll()
+{
+    var dir = new DirectoryInfo(AppContext.BaseDirectory);
+    while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "SecureDra.sln")))
+    {
+        dir = dir.Parent;
+    }
+
+    return dir is null ? null : Path.Combine(dir.FullName, "src", "Cli", "bin", "Release", "net10.0", "securedra.dll");
+}
+
+internal sealed record Runner(string File, string[] Prefix);
+
+/// <summary>Creates ResourceClaims and allocates them with PUT .../status, as the scheduler would.</summary>
+internal sealed class ClaimFactory(HttpClient http, string node)
+{
+    private const string Claims = "/apis/resource.k8s.io/v1/namespaces/default/resourceclaims";
+
+    public async Task<KubeletClaim> CreateAllocatedAsync(string name, string device)
+    {
+        var body = "{\"apiVersion\":\"resource.k8s.io/v1\",\"kind\":\"ResourceClaim\",\"metadata\":{\"name\":\"" + name + "\",\"namespace\":\"default\"},"
+            + "\"spec\":{\"devices\":{\"requests\":[{\"name\":\"gpu\",\"exactly\":{\"deviceClassName\":\"gpu.nvidia.com\"}}],"
+            + "\"config\":[{\"requests\":[\"gpu\"],\"opaque\":{\"driver\":\"gpu.nvidia.com\",\"parameters\":{\"apiVersion\":\"resource.securedra.io/v1alpha1\",\"kind\":\"GpuConfig\",\"resetPolicy\":\"ZeroVRAMOnRelease\"}}}]}}}";
+        using var created = await http.PostAsync(Claims, new StringContent(body, Encoding.UTF8, "application/json"));
+        var text = await created.Content.ReadAsStringAsync();
+        if (!created.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"create claim {name}: {(int)created.StatusCode} {text}");
+        }
+
+        var obj = JsonNode.Parse(text)!.AsObject();
+        var spec = obj["spec"]!["devices"]!;
+        obj["status"] = new JsonObject
+        {
+            ["allocation"] = new JsonObject
+            {
+                ["devices"] = new JsonObject
+                {
+                    ["results"] = new JsonArray(new JsonObject { ["request"] = "gpu", ["driver"] = "gpu.nvidia.com", ["pool"] = node, ["device"] = device }),
+                    ["config"] = new JsonArray(new JsonObject
+                    {
+                        ["source"] = "FromClaim",
+                        ["requests"] = new JsonArray("gpu"),
+                        ["opaque"] = spec["config"]![0]!["opaque"]!.DeepClone(),
+                    }),
+                },
+            },
+        };
+        using var put = await http.PutAsync($"{Claims}/{name}/status", new StringContent(obj.ToJsonString(), Encoding.UTF8, "application/json"));
+        if (!put.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"allocate claim {name}: {(int)put.StatusCode} {await put.Content.ReadAsStringAsync()}");
+        }
+
+        return new KubeletClaim("default", name, obj["metadata"]!["uid"]!.GetValue<string>());
+    }
+}
+
+/// <summary>One `securedra kubelet-plugin` process with its own dirs and node name, registered with a kubelet emulator.</summary>
+internal sealed class PluginRun : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly string _dir;
+    private readonly string _vram;
+    private readonly KubeletEmulator _emulator;
+    private readonly HttpClient _http;
+    private readonly HttpClient _metrics;
+
+    private PluginRun(Process process, string dir, string vram, KubeletEmulator emulator, HttpClient http, HttpClient metrics, string node)
+    {
+        _process = process;
+        _dir = dir;
+        _vram = vram;
+        _emulator = emulator;
+        _http = http;
+        _metrics = metrics;
+        NodeName = node;
+    }
+
+    public static string? DataBase { get; set; }
+
+    public string NodeName { get; }
+    public double RegisteredMs { get; private set; }
+    public double PublishedMs { get; private set; }
+    public RegisteredDraPlugin Kubelet { get; private set; } = null!;
+
+    public static async Task<PluginRun> StartAsync(Runner runner, LocalApiServer api, HttpClient http, string node, int gpus, string stateBase, string vramBase)
+    {
+        var id = Guid.NewGuid().ToString("N")[..8];
+        var dir = Path.Combine(stateBase, "sdrapb-" + id);
+        var vram = Path.Combine(vramBase, "sdrapb-vram-" + id);
+        // The checkpoint and CDI specs (the fsync'd files) go under --data-dir when given, e.g. tmpfs, to compare.
+        var data = DataBase is null ? dir : Path.Combine(DataBase, "sdrapb-data-" + id);
+        Directory.CreateDirectory(data);
+        Directory.CreateDirectory(dir);
+        Directory.CreateDirectory(vram);
+        var port = FreePort();
+        var emulator = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = Path.Combine(dir, "reg"), Profile = KubeletProfile.V1_34 });
+        Directory.CreateDirectory(Path.Combine(dir, "reg"));
+        emulator.Start();
+        var info = new ProcessStartInfo(runner.File) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in runner.Prefix)
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        foreach (var a in new[]
+        {
+            "kubelet-plugin", "--node-name", node, "--kubeconfig", api.BaseAddress.ToString().TrimEnd('/'),
+            "--kubelet-registrar-directory-path", Path.Combine(dir, "reg"), "--kubelet-plugins-directory-path", Path.Combine(data, "plugins"),
+            "--cdi-root", Path.Combine(data, "cdi"), "--http-endpoint", $"127.0.0.1:{port}", "--log-format", "json",
+            "--gpu-backend", "simulated", "--simulated-gpus", gpus.ToString(CultureInfo.InvariantCulture), "--simulated-memory", "64Mi", "--simulated-vram-dir", vram,
+        })
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        var log = new StringBuilder();
+        var clock = Stopwatch.StartNew();
+        var process = Process.Start(info)!;
+        process.ErrorDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
+        process.OutputDataReceived += (_, e) => { };
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        var run = new PluginRun(process, dir, vram, emulator, http, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") }, node);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var registered = emulator.WaitForPluginAsync("gpu.nvidia.com", timeout.Token).ContinueWith(t =>
+        {
+            run.RegisteredMs = clock.Elapsed.TotalMilliseconds;
+            return t.Result;
+        }, TaskScheduler.Default);
+        while (!await run.SlicesPublishedAsync(gpus))
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"plugin exited with {process.ExitCode}: {log}");
+            }
+
+            timeout.Token.ThrowIfCancellationRequested();
+            await Task.Delay(1);
+        }
+
+        var published = clock.Elapsed.TotalMilliseconds;
+        run.Kubelet = await registered;
+        run.PublishedMs = Math.Max(published, run.RegisteredMs);
+        return run;
+    }
+
+    private async Task<JsonArray> SlicesAsync()
+    {
+        var list = JsonNode.Parse(await _http.GetStringAsync($"/apis/resource.k8s.io/v1/resourceslices?fieldSelector=spec.nodeName%3D{NodeName}"))!;
+        return list["items"]!.AsArray();
+    }
+
+    private async Task<bool> SlicesPublishedAsync(int gpus) =>
+        (await SlicesAsync()).Sum(s => s!["spec"]!["devices"]?.AsArray().Count ?? 0) >= gpus;
+
+    public async Task<bool> SliceListsAsync(string device) =>
+        (await SlicesAsync()).Any(s => s!["spec"]!["devices"]?.AsArray().Any(d => d!["name"]!.GetValue<string>() == device) == true);
+
+    public async Task DeleteSlicesAsync()
+    {
+        foreach (var s in await SlicesAsync())
+        {
+            using var _ = await _http.DeleteAsync($"/apis/resource.k8s.io/v1/resourceslices/{s!["metadata"]!["name"]!.GetValue<string>()}");
+        }
+    }
+
+    public async Task<long> SliceWritesAsync()
+    {
+        var text = await _metrics.GetStringAsync("/metrics");
+        return (long)text.Split('\n')
+            .Where(l => l.StartsWith("securedra_resourceslice_writes_total", StringComparison.Ordinal))
+            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+    }
+
+    public async Task WriteFaultsAsync(string device, string json)
+    {
+        var temp = Path.Combine(_vram, $".{device}.faults.json.tmp");
+        await File.WriteAllTextAsync(temp, json);
+        File.Move(temp, Path.Combine(_vram, $"{device}.faults.json"), overwrite: true);
+    }
+
+    public double RssMiB()
+    {
+        foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
+            }
+        }
+
+        return 0;
+    }
+
+    private static int FreePort()
+    {
+        using var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        return ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            _process.Kill();
+        }
+
+        _process.Dispose();
+        await _emulator.DisposeAsync();
+        _metrics.Dispose();
+        Directory.Delete(_dir, recursive: true);
+        Directory.Delete(_vram, recursive: true);
+        if (DataBase is not null)
+        {
+            Directory.Delete(Path.Combine(DataBase, "sdrapb-data-" + Path.GetFileName(_dir)["sdrapb-".Length..]), recursive: true);
+        }
+    }
+}
