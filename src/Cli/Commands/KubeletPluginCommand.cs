@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SecureDra.Api;
 using SecureDra.Cli.Hosting;
+using SecureDra.Kube.Resources;
 using SecureDra.KubeletPlugin.Health;
 using SecureDra.KubeletPlugin.Hosting;
 using Serilog;
@@ -105,6 +106,12 @@ internal static class KubeletPluginCommand
                 catch (KubeletPluginConfigurationException ex)
                 {
                     Console.Error.WriteLine($"securedra kubelet-plugin: {ex.Message}");
+                    return 1;
+                }
+                catch (ResourceApiNotServedException ex)
+                {
+                    // A cluster without DRA is a configuration fact, not a crash: one line, no stack trace.
+                    Console.Error.WriteLine($"securedra kubelet-plugin: {ex.Message.ReplaceLineEndings(" ")}");
                     return 1;
                 }
             }

@@ -35,8 +35,10 @@ public sealed partial class ScrubRunner
         _logger = logger;
         _scrubs = metrics.Counter("securedra_scrub_total", "VRAM scrubs by outcome (verified, failed).", "outcome");
         _failures = metrics.Counter("securedra_scrub_failures_total", "Failed VRAM scrubs by reason (not_verified, refused, error, timeout).", "reason");
-        _bytes = metrics.Counter("securedra_scrub_bytes_total", "Bytes of VRAM zeroed by scrubs.");
-        _duration = metrics.Histogram("securedra_scrub_duration_seconds", "Duration of VRAM scrubs.", MetricsRegistry.LatencyBuckets, "outcome");
+        // Not securedra_scrub_bytes_total / securedra_scrub_duration_seconds: the scrubber (ScrubMetrics) owns those names
+        // with a backend label, and one name with two label sets makes every Observe throw, failing every scrub.
+        _bytes = metrics.Counter("securedra_device_scrub_bytes_total", "Bytes of VRAM zeroed by the node pipeline's scrubs (release and retry).");
+        _duration = metrics.Histogram("securedra_device_scrub_duration_seconds", "Duration of the node pipeline's VRAM scrubs, refusals and timeouts included.", MetricsRegistry.LatencyBuckets, "outcome");
     }
 
     /// <param name="claimUid">The claim whose release triggered the scrub; null for retries of withdrawn devices.</param>

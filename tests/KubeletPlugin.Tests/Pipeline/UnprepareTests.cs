@@ -47,7 +47,7 @@ public class UnprepareTests
         Assert.Contains("4096 bytes", e.Message, StringComparison.Ordinal);
         Assert.Contains("verified yes", e.Message, StringComparison.Ordinal);
         Assert.Equal(1, h.Metrics.Counter("securedra_scrub_total", "", "outcome").Value("verified"));
-        Assert.Equal(4096, h.Metrics.Counter("securedra_scrub_bytes_total", "").Value());
+        Assert.Equal(4096, h.Metrics.Counter("securedra_device_scrub_bytes_total", "").Value());
         Assert.Equal(1, h.Metrics.Counter("securedra_unprepare_total", "", "outcome").Value("released"));
 
         // Idempotent: a second call for the same claim is an unknown claim, which succeeds.
