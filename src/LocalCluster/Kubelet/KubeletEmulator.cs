@@ -190,7 +190,10 @@ public sealed partial class KubeletEmulator : IAsyncDisposable
             return;
         }
 
-        // The file appears at bind(), a moment before listen(): retry briefly, as the kubelet's reconciler does.
+        // The file appears at bind(), a moment before listen(), and a plugin still starting up (cold JIT on a busy
+        // node) may miss the 1 s GetInfo deadline: the kubelet's reconciler keeps the socket in its desired state and
+        // tries again with exponential backoff, so transient failures are retried here too (50 ms doubling to 1 s).
+        var delay = TimeSpan.FromMilliseconds(50);
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -198,9 +201,12 @@ public sealed partial class KubeletEmulator : IAsyncDisposable
                 await RegisterAsync(path, _stopping.Token).ConfigureAwait(false);
                 return;
             }
-            catch (KubeletRegistrationException ex) when (attempt < 10 && ex.InnerException is RpcException { StatusCode: StatusCode.Unavailable } && File.Exists(path))
+            catch (KubeletRegistrationException ex) when (attempt < 20
+                && ex.InnerException is RpcException { StatusCode: StatusCode.Unavailable or StatusCode.DeadlineExceeded }
+                && File.Exists(path))
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(50), _time, _stopping.Token).ConfigureAwait(false);
+                await Task.Delay(delay, _time, _stopping.Token).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.TicksPerSecond));
             }
             catch (Exception ex) when (ex is KubeletRegistrationException or OperationCanceledException or ObjectDisposedException)
             {
