@@ -50,6 +50,23 @@ public class ClaimLifecycleMatrixTests
         var deviceNames = Cluster.Devices(slice).Select(d => d!["name"]!.GetValue<string>()).Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(["gpu-0", "gpu-1"], deviceNames);
 
+        // Device health: kubelets from 1.34 open the v1alpha1.DRAResourceHealth stream at registration.
+        if (release.Kubelet.HealthStreamFields > 0)
+        {
+            using var healthCancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            using var health = plugin.WatchHealth(healthCancel.Token);
+            Assert.True(await health.ResponseStream.MoveNext(ct));
+            var report = health.ResponseStream.Current;
+            Assert.Equal(["gpu-0", "gpu-1"], report.Devices.Select(d => d.Device.DeviceName).Order(StringComparer.Ordinal));
+            Assert.All(report.Devices, d =>
+            {
+                Assert.Equal(PluginProcess.NodeName, d.Device.PoolName);
+                Assert.Equal(SecureDra.Protocol.Health.V1Alpha1.HealthStatus.Healthy, d.Health);
+                Assert.True(d.HealthCheckTimeoutSeconds > 0, "field 4 (1.35+) is always sent; older kubelets ignore it");
+            });
+            await healthCancel.CancelAsync();
+        }
+
         // /readyz and the metric name the version in use.
         var ready = await cluster.Plugin.WaitReadyAsync(ct);
         Assert.Equal($"resource.k8s.io/{release.ExpectedApiVersion}", ready["checks"]!["resource-api"]!["detail"]!.GetValue<string>());
