@@ -40,9 +40,10 @@ public class RegistrationTests
     [InlineData("1.33", "v1beta1.DRAPlugin")]
     [InlineData("1.34", "v1.DRAPlugin")]
     [InlineData("1.35", "v1.DRAPlugin")]
+    [InlineData("1.36", "v1.DRAPlugin")]
     public async Task Emulated_kubelet_registers_and_prepares_on_the_version_it_picks(string kubelet, string expectedService)
     {
-        var profile = kubelet switch { "1.32" => KubeletProfile.V1_32, "1.33" => KubeletProfile.V1_33, "1.34" => KubeletProfile.V1_34, _ => KubeletProfile.V1_35 };
+        var profile = KubeletProfile.ForVersion(kubelet);
         await using var plugin = await TestPlugin.StartAsync(http: true);
         await using var emulator = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = plugin.Options.KubeletRegistrarDirectoryPath, Profile = profile });
         emulator.Start();
