@@ -118,7 +118,10 @@ public class RegistrationTests
     {
         await using var plugin = await TestPlugin.StartAsync(http: true, configure: b => b.Services.AddSingleton<IPluginReadinessCheck>(new FixedCheck()));
         await using var emulator = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = plugin.Options.KubeletRegistrarDirectoryPath });
-        await emulator.RegisterAsync(plugin.Layout.RegistrationSocketPath);
+        // Through the watcher, which retries a GetInfo that misses the 1 s deadline on a busy machine, as the kubelet does.
+        emulator.Start();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await emulator.WaitForSocketAsync(plugin.Layout.RegistrationSocketPath, timeout.Token);
         using var http = new HttpClient { BaseAddress = plugin.HttpBase };
         var response = await http.GetAsync(new Uri("readyz", UriKind.Relative));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
