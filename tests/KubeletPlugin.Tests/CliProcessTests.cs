@@ -87,8 +87,12 @@ public class CliProcessTests
         using var dir = TempDir.Create();
         var options = TestPlugin.DefaultOptions(dir);
         var layout = PluginSocketLayout.Resolve(options);
+        // The plugin needs an API server (it negotiates resource.k8s.io at start) and GPUs: the local ones.
+        await using var apiServer = await SecureDra.LocalCluster.ApiServer.LocalApiServer.StartAsync(new SecureDra.LocalCluster.ApiServer.LocalApiServerOptions(), CancellationToken.None);
         using var process = Start(
-            ["kubelet-plugin", "--kubelet-registrar-directory-path", options.KubeletRegistrarDirectoryPath, "--kubelet-plugins-directory-path", options.KubeletPluginsDirectoryPath, "--log-format", "json"],
+            ["kubelet-plugin", "--kubelet-registrar-directory-path", options.KubeletRegistrarDirectoryPath, "--kubelet-plugins-directory-path", options.KubeletPluginsDirectoryPath, "--log-format", "json",
+             "--kubeconfig", apiServer.BaseAddress.GetLeftPart(UriPartial.Authority), "--cdi-root", Path.Combine(options.KubeletPluginsDirectoryPath, "cdi"),
+             "--gpu-backend", "simulated", "--simulated-gpus", "1", "--simulated-memory", "1Mi"],
             new Dictionary<string, string?> { ["NODE_NAME"] = "node-1" });
         var stderr = process.StandardError.ReadToEndAsync();
         _ = process.StandardOutput.ReadToEndAsync();

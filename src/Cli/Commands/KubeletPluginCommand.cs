@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SecureDra.Api;
 using SecureDra.Cli.Hosting;
+using SecureDra.Kube.Config;
 using SecureDra.Kube.Resources;
 using SecureDra.KubeletPlugin.Health;
 using SecureDra.KubeletPlugin.Hosting;
@@ -96,6 +97,11 @@ internal static class KubeletPluginCommand
             {
                 return CliInvocation.UsageError(command, ex.Message);
             }
+            catch (KubeConfigException ex)
+            {
+                // No kubeconfig outside a pod, or an unreadable one: a usage error, not a crash dump.
+                return CliInvocation.UsageError(command, $"--kubeconfig: {ex.Message}");
+            }
 
             await using (app.ConfigureAwait(false))
             {
@@ -106,6 +112,11 @@ internal static class KubeletPluginCommand
                 catch (KubeletPluginConfigurationException ex)
                 {
                     Console.Error.WriteLine($"securedra kubelet-plugin: {ex.Message}");
+                    return 1;
+                }
+                catch (KubeConfigException ex)
+                {
+                    Console.Error.WriteLine($"securedra kubelet-plugin: --kubeconfig: {ex.Message.ReplaceLineEndings(" ")}");
                     return 1;
                 }
                 catch (ResourceApiNotServedException ex)
