@@ -40,9 +40,10 @@ public class RegistrationTests
     [InlineData("1.33", "v1beta1.DRAPlugin")]
     [InlineData("1.34", "v1.DRAPlugin")]
     [InlineData("1.35", "v1.DRAPlugin")]
+    [InlineData("1.36", "v1.DRAPlugin")]
     public async Task Emulated_kubelet_registers_and_prepares_on_the_version_it_picks(string kubelet, string expectedService)
     {
-        var profile = kubelet switch { "1.32" => KubeletProfile.V1_32, "1.33" => KubeletProfile.V1_33, "1.34" => KubeletProfile.V1_34, _ => KubeletProfile.V1_35 };
+        var profile = KubeletProfile.ForVersion(kubelet);
         await using var plugin = await TestPlugin.StartAsync(http: true);
         await using var emulator = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = plugin.Options.KubeletRegistrarDirectoryPath, Profile = profile });
         emulator.Start();
@@ -117,7 +118,10 @@ public class RegistrationTests
     {
         await using var plugin = await TestPlugin.StartAsync(http: true, configure: b => b.Services.AddSingleton<IPluginReadinessCheck>(new FixedCheck()));
         await using var emulator = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = plugin.Options.KubeletRegistrarDirectoryPath });
-        await emulator.RegisterAsync(plugin.Layout.RegistrationSocketPath);
+        // Through the watcher, which retries a GetInfo that misses the 1 s deadline on a busy machine, as the kubelet does.
+        emulator.Start();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await emulator.WaitForSocketAsync(plugin.Layout.RegistrationSocketPath, timeout.Token);
         using var http = new HttpClient { BaseAddress = plugin.HttpBase };
         var response = await http.GetAsync(new Uri("readyz", UriKind.Relative));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);

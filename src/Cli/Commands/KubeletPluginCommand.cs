@@ -5,6 +5,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SecureDra.Api;
 using SecureDra.Cli.Hosting;
+using SecureDra.Kube.Config;
+using SecureDra.Kube.Resources;
 using SecureDra.KubeletPlugin.Health;
 using SecureDra.KubeletPlugin.Hosting;
 using Serilog;
@@ -110,6 +112,11 @@ internal static class KubeletPluginCommand
                 // No kubeconfig outside a pod is a usage error: one line, exit 2, not a stack trace.
                 return CliInvocation.UsageError(command, ex.Message);
             }
+            catch (KubeConfigException ex)
+            {
+                // No kubeconfig outside a pod, or an unreadable one: a usage error, not a crash dump.
+                return CliInvocation.UsageError(command, $"--kubeconfig: {ex.Message}");
+            }
 
             await using (app.ConfigureAwait(false))
             {
@@ -120,6 +127,17 @@ internal static class KubeletPluginCommand
                 catch (KubeletPluginConfigurationException ex)
                 {
                     Console.Error.WriteLine($"securedra kubelet-plugin: {ex.Message}");
+                    return 1;
+                }
+                catch (KubeConfigException ex)
+                {
+                    Console.Error.WriteLine($"securedra kubelet-plugin: --kubeconfig: {ex.Message.ReplaceLineEndings(" ")}");
+                    return 1;
+                }
+                catch (ResourceApiNotServedException ex)
+                {
+                    // A cluster without DRA is a configuration fact, not a crash: one line, no stack trace.
+                    Console.Error.WriteLine($"securedra kubelet-plugin: {ex.Message.ReplaceLineEndings(" ")}");
                     return 1;
                 }
             }

@@ -3,7 +3,8 @@ namespace SecureDra.Nvml.Backends.Simulated;
 /// <summary>Shape of the simulated node: how many GPUs, how much "VRAM" each, and where the backing files live.</summary>
 public sealed record SimulatedGpuOptions
 {
-    public const int MaxDeviceCount = 64;
+    /// <summary>More than one full ResourceSlice (128 devices), so slice splitting can be exercised end to end.</summary>
+    public const int MaxDeviceCount = 256;
     public const long MinMemoryBytes = 64 * 1024;
     public const long MaxMemoryBytes = 1L << 40;
 
