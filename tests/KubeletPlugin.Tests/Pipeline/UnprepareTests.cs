@@ -36,7 +36,7 @@ public class UnprepareTests
         Assert.Null(result[TestClaims.Uid(1)].Error);
         Assert.False(h.Inventory.Get("gpu-0")!.IsWithdrawn);
         Assert.Equal(DeviceAssignment.Free, h.Inventory.Get("gpu-0")!.Assignment);
-        Assert.Equal(1, h.Metrics.Counter("securedra_scrub_total", "", "outcome").Value("verified"));
+        Assert.Equal(1, h.Metrics.Counter("securedra_release_scrubs_total", "", "outcome").Value("verified"));
     }
 
     [Fact]
