@@ -10,7 +10,16 @@ namespace SecureDra.KubeletPlugin.State;
 /// </summary>
 public static class AtomicFile
 {
-    public static async Task WriteAsync(string directory, string fileName, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    /// <summary>Readable by the container runtime (CDI specs): 0644.</summary>
+    public const UnixFileMode WorldReadable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+
+    /// <summary>Only the plugin (the checkpoint names every tenant's claims): 0600.</summary>
+    public const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    public static Task WriteAsync(string directory, string fileName, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
+        WriteAsync(directory, fileName, content, WorldReadable, cancellationToken);
+
+    public static async Task WriteAsync(string directory, string fileName, ReadOnlyMemory<byte> content, UnixFileMode mode, CancellationToken cancellationToken)
     {
         EnsurePlainName(fileName);
         var target = Path.Combine(directory, fileName);
@@ -20,7 +29,7 @@ public static class AtomicFile
             var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
             if (!OperatingSystem.IsWindows())
             {
-                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+                options.UnixCreateMode = mode;
             }
 
             var stream = new FileStream(temp, options);

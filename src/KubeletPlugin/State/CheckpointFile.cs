@@ -55,7 +55,7 @@ public sealed class CheckpointFile(string directory, string fileName, int maxByt
     public async Task WriteRawAsync(byte[] content, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(directory);
-        await AtomicFile.WriteAsync(directory, fileName, content, cancellationToken).ConfigureAwait(false);
+        await AtomicFile.WriteAsync(directory, fileName, content, AtomicFile.OwnerOnly, cancellationToken).ConfigureAwait(false);
     }
 
     public static byte[] Serialize(CheckpointData data)

@@ -51,6 +51,15 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
+    public async Task Checkpoint_is_readable_by_the_plugin_only()
+    {
+        // It names every tenant's claims on the node; nobody else on the host needs to read it.
+        await File().WriteAsync(Sample(), CancellationToken.None);
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, System.IO.File.GetUnixFileMode(Path.Combine(_dir, "checkpoint.json")));
+    }
+
+    [Fact]
     public async Task Missing_file_reads_as_null() => Assert.Null(await File().ReadAsync(CancellationToken.None));
 
     [Fact]
