@@ -28,13 +28,30 @@ public sealed partial class DraRequestHandler
             "operation", "reason");
     }
 
-    public async Task<IReadOnlyDictionary<string, ClaimPrepareResult>> PrepareAsync(IReadOnlyList<WireClaim> claims, CancellationToken cancellationToken)
+    public Task<IReadOnlyDictionary<string, ClaimPrepareResult>> PrepareAsync(IReadOnlyList<WireClaim> claims, CancellationToken cancellationToken) =>
+        HandleAsync("prepare", claims, _pipeline.PrepareAsync, ClaimPrepareResult.Failed, cancellationToken);
+
+    public Task<IReadOnlyDictionary<string, ClaimUnprepareResult>> UnprepareAsync(IReadOnlyList<WireClaim> claims, CancellationToken cancellationToken) =>
+        HandleAsync("unprepare", claims, _pipeline.UnprepareAsync, error => new ClaimUnprepareResult(error), cancellationToken);
+
+    /// <summary>
+    /// Admits the batch, runs the admitted claims through the pipeline, and builds an answer with
+    /// exactly one entry per requested UID: a refusal, the pipeline's result, or an internal error
+    /// when the pipeline threw or forgot a claim. Results for UIDs nobody asked about are dropped.
+    /// </summary>
+    private async Task<IReadOnlyDictionary<string, TResult>> HandleAsync<TResult>(
+        string operation,
+        IReadOnlyList<WireClaim> claims,
+        Func<IReadOnlyList<ClaimRef>, CancellationToken, Task<IReadOnlyDictionary<string, TResult>>> run,
+        Func<string, TResult> failed,
+        CancellationToken cancellationToken)
+        where TResult : class
     {
-        var admission = Admit("prepare", claims);
-        var results = new Dictionary<string, ClaimPrepareResult>(claims.Count, StringComparer.Ordinal);
+        var admission = Admit(operation, claims);
+        var results = new Dictionary<string, TResult>(claims.Count, StringComparer.Ordinal);
         foreach (var (uid, rejection) in admission.Rejected)
         {
-            results[uid] = ClaimPrepareResult.Failed(rejection.Message);
+            results[uid] = failed(rejection.Message);
         }
 
         if (admission.Admitted.Count == 0)
@@ -42,61 +59,25 @@ public sealed partial class DraRequestHandler
             return results;
         }
 
-        IReadOnlyDictionary<string, ClaimPrepareResult> outcome;
+        IReadOnlyDictionary<string, TResult> outcome;
         try
         {
-            outcome = await _pipeline.PrepareAsync(admission.Admitted, cancellationToken).ConfigureAwait(false);
+            outcome = await run(admission.Admitted, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            LogPipelineFailed(ex, "prepare", admission.Admitted.Count);
-            outcome = new Dictionary<string, ClaimPrepareResult>(StringComparer.Ordinal);
+            LogPipelineFailed(ex, operation, admission.Admitted.Count);
+            outcome = new Dictionary<string, TResult>(StringComparer.Ordinal);
         }
 
         foreach (var claim in admission.Admitted)
         {
             results[claim.Uid] = outcome.TryGetValue(claim.Uid, out var result) && result is not null
                 ? result
-                : ClaimPrepareResult.Failed("internal error: the plugin produced no result for this claim (see plugin log)");
+                : failed("internal error: the plugin produced no result for this claim (see plugin log)");
         }
 
-        WarnAboutUnrequested(outcome.Keys, results, "prepare");
-        return results;
-    }
-
-    public async Task<IReadOnlyDictionary<string, ClaimUnprepareResult>> UnprepareAsync(IReadOnlyList<WireClaim> claims, CancellationToken cancellationToken)
-    {
-        var admission = Admit("unprepare", claims);
-        var results = new Dictionary<string, ClaimUnprepareResult>(claims.Count, StringComparer.Ordinal);
-        foreach (var (uid, rejection) in admission.Rejected)
-        {
-            results[uid] = new ClaimUnprepareResult(rejection.Message);
-        }
-
-        if (admission.Admitted.Count == 0)
-        {
-            return results;
-        }
-
-        IReadOnlyDictionary<string, ClaimUnprepareResult> outcome;
-        try
-        {
-            outcome = await _pipeline.UnprepareAsync(admission.Admitted, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            LogPipelineFailed(ex, "unprepare", admission.Admitted.Count);
-            outcome = new Dictionary<string, ClaimUnprepareResult>(StringComparer.Ordinal);
-        }
-
-        foreach (var claim in admission.Admitted)
-        {
-            results[claim.Uid] = outcome.TryGetValue(claim.Uid, out var result) && result is not null
-                ? result
-                : new ClaimUnprepareResult("internal error: the plugin produced no result for this claim (see plugin log)");
-        }
-
-        WarnAboutUnrequested(outcome.Keys, results, "unprepare");
+        WarnAboutUnrequested(outcome.Keys, results, operation);
         return results;
     }
 
