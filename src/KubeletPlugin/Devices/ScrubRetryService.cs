@@ -12,8 +12,7 @@ namespace SecureDra.KubeletPlugin.Devices;
 /// </summary>
 public sealed partial class ScrubRetryService(
     DeviceInventory inventory,
-    ScrubRunner scrubs,
-    ClaimJournal journal,
+    FreeDeviceScrub scrubs,
     PipelineStartup startup,
     PipelineContext context,
     TimeProvider time,
@@ -78,33 +77,20 @@ public sealed partial class ScrubRetryService(
                 continue;
             }
 
-            if (entry.NextAttempt > now || !inventory.TryBeginScrub(device.Name, null))
+            var outcome = entry.NextAttempt > now ? null : await scrubs.TryRunAsync(device.Device, cancellationToken).ConfigureAwait(false);
+            if (outcome is null)
             {
                 _schedule[device.Name] = entry;
                 continue;
             }
 
-            ScrubOutcome outcome;
-            try
-            {
-                outcome = await scrubs.RunAsync(device.Device, null, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                outcome = new ScrubOutcome(device.Name, false, ex.Message, null);
-            }
-
             if (outcome.Clean)
             {
-                journal.MarkDeviceClean(device.Name);
-                await journal.CommitAsync(CancellationToken.None).ConfigureAwait(false);
-                inventory.CompleteScrubClean(device.Name);
                 _schedule.Remove(device.Name);
                 LogReturned(logger, device.Name, entry.Attempts + 1);
             }
             else
             {
-                inventory.CompleteScrubFailed(device.Name, outcome.Detail);
                 var attempts = entry.Attempts + 1;
                 var delay = _backoff.Delay(attempts);
                 _schedule[device.Name] = (attempts, time.GetUtcNow() + delay);

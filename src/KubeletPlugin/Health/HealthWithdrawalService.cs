@@ -22,8 +22,7 @@ public sealed partial class HealthWithdrawalService(
     DeviceHealthTracker tracker,
     DeviceInventory inventory,
     ISlicePublication publication,
-    ScrubRunner scrubRunner,
-    ClaimJournal journal,
+    FreeDeviceScrub freeDeviceScrub,
     IGpuBackend backend,
     HealthOptions options,
     TimeProvider timeProvider,
@@ -182,30 +181,22 @@ public sealed partial class HealthWithdrawalService(
 
             // Health check: the GPU must still be there. Then a scrub, but only while no claim holds it.
             var present = (await backend.EnumerateAsync(ct).ConfigureAwait(false)).FirstOrDefault(d => d.Name == name);
-            if (present is null || !inventory.TryBeginScrub(name, claimUid: null))
+            if (present is null)
             {
                 continue;
             }
 
-            ScrubOutcome outcome;
+            ScrubOutcome? outcome;
             using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct))
             {
                 deadline.CancelAfter(options.RecoveryScrubTimeout);
-                outcome = await scrubRunner.RunAsync(present, claimUid: null, deadline.Token).ConfigureAwait(false);
+                outcome = await freeDeviceScrub.TryRunAsync(present, deadline.Token).ConfigureAwait(false);
             }
 
-            if (outcome.Clean)
+            if (outcome is { Clean: true })
             {
-                // Same bookkeeping as the scrub retry loop: a device the checkpoint lists as dirty is clean now.
-                journal.MarkDeviceClean(name);
-                await journal.CommitAsync(CancellationToken.None).ConfigureAwait(false);
-                inventory.CompleteScrubClean(name);
                 tracker.Report(name, DeviceHealthStatus.Healthy, "");
                 LogRecovered(logger, name);
-            }
-            else
-            {
-                inventory.CompleteScrubFailed(name, outcome.Detail);
             }
         }
     }

@@ -61,6 +61,7 @@ public static class ClaimPipelineServiceCollectionExtensions
         });
         services.AddSingleton<NodeIdentity>();
         services.AddSingleton<ScrubRunner>();
+        services.AddSingleton<FreeDeviceScrub>();
         services.AddSingleton<PipelineStartup>();
         services.AddSingleton<ResourceSlicePublisher>();
         services.AddSingleton<ISlicePublication>(sp => sp.GetRequiredService<ResourceSlicePublisher>());
