@@ -144,13 +144,15 @@ public class VramScrubberSimulatedTests
     [Fact]
     public async Task SlowMemory_PastDeadline_FailsWithReason()
     {
-        await using var node = new SimulatedNode(gpus: 1, memoryBytes: Size, configure: o => o.Deadline = TimeSpan.FromMilliseconds(100));
-        node.Backend.SetFaults("gpu-0", new SimulatedFaults { MemoryDelayMs = 150 });
+        // The deadline must leave set-up and allocation far inside it even on a loaded CI machine (a 100 ms
+        // deadline was sometimes spent before the zero phase began), while the slow memory overruns it for sure.
+        await using var node = new SimulatedNode(gpus: 1, memoryBytes: Size, configure: o => o.Deadline = TimeSpan.FromSeconds(1));
+        node.Backend.SetFaults("gpu-0", new SimulatedFaults { MemoryDelayMs = 1500 });
 
         var report = await node.Scrubber.ScrubAsync(await node.DeviceAsync(0), CancellationToken.None);
 
         Assert.False(report.Succeeded);
-        Assert.Contains("deadline of 0.1 s exceeded during the zero phase", report.FailureReason, StringComparison.Ordinal);
+        Assert.Contains("deadline of 1.0 s exceeded during the zero phase", report.FailureReason, StringComparison.Ordinal);
     }
 
     [Fact]
