@@ -22,7 +22,7 @@ public sealed partial class ClaimPipeline : IClaimPipeline
     private readonly ISlicePublication _publication;
     private readonly CdiSpecWriter _cdi;
     private readonly ClaimJournal _journal;
-    private readonly ScrubRunner _scrubs;
+    private readonly DeviceScrub _scrubs;
     private readonly PipelineStartup _startup;
     private readonly PipelineContext _context;
     private readonly ICrashInjector _crash;
@@ -43,7 +43,7 @@ public sealed partial class ClaimPipeline : IClaimPipeline
         ISlicePublication publication,
         CdiSpecWriter cdi,
         ClaimJournal journal,
-        ScrubRunner scrubs,
+        DeviceScrub scrubs,
         PipelineStartup startup,
         PipelineContext context,
         ICrashInjector crash,
@@ -268,6 +268,7 @@ public sealed partial class ClaimPipeline : IClaimPipeline
                 .ToList();
             entry.State = ClaimCheckpointState.Prepared;
             entry.Prepared = answer;
+            _inventory.MarkPrepared(claim.Uid, names); // the devices' Prepared records travel in the same commit as the claim's
             _journal.Put(claim.Uid, entry);
             await _journal.CommitAsync(cancellationToken).ConfigureAwait(false);
             _crash.At(CrashPoints.PrepareAfterCheckpointPrepared);
@@ -287,8 +288,10 @@ public sealed partial class ClaimPipeline : IClaimPipeline
     {
         _cdi.Delete(claimUid);
         _journal.Remove(claimUid);
-        await _journal.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+
+        // Any commit from here on carries both the removal and the devices' Clean records.
         _inventory.Release(claimUid, deviceNames);
+        await _journal.CommitAsync(CancellationToken.None).ConfigureAwait(false);
     }
 
     private static PreparedDevice ToPreparedDevice(CheckpointPreparedDevice d) =>
@@ -364,6 +367,7 @@ public sealed partial class ClaimPipeline : IClaimPipeline
 
         entry.State = ClaimCheckpointState.UnprepareStarted;
         _journal.Put(claim.Uid, entry);
+        _inventory.BeginRelease(claim.Uid, entry.Devices.Select(d => d.Name));
         await _journal.CommitAsync(cancellationToken).ConfigureAwait(false);
         _crash.At(CrashPoints.UnprepareAfterCheckpointStarted);
 
@@ -373,21 +377,16 @@ public sealed partial class ClaimPipeline : IClaimPipeline
         var outcomes = await Task.WhenAll(entry.Devices.Select(d => ScrubForClaimAsync(claim.Uid, d.Name, scrubDeadline.Token))).ConfigureAwait(false);
         _crash.At(CrashPoints.UnprepareAfterScrub);
 
-        var dirty = outcomes.Where(o => !o.Clean).Select(o => o.DeviceName).ToList();
+        // Only what is still dirty now: the retry loop may have cleaned a device since its scrub failed here.
+        var dirty = outcomes.Where(o => !o.Clean && _inventory.Get(o.DeviceName)?.State is DeviceState.Dirty).Select(o => o.DeviceName).ToList();
         if (dirty.Count > 0)
         {
-            // Durable before anything else: these devices must stay withdrawn across a crash.
+            // The devices' Dirty records are in the journal already; this entry lets the kubelet's retries of this
+            // Unprepare wait for the withdrawal to be published. Durable before the CDI spec goes.
             entry.State = ClaimCheckpointState.ScrubFailed;
             entry.DirtyDevices = dirty;
             entry.Prepared = null;
             _journal.Put(claim.Uid, entry);
-
-            // The retry loop may have cleaned a device between its failed scrub and this entry; do not keep it listed as dirty.
-            foreach (var name in dirty.Where(n => _inventory.Get(n) is { IsWithdrawn: false }))
-            {
-                _journal.MarkDeviceClean(name);
-            }
-
             await _journal.CommitAsync(CancellationToken.None).ConfigureAwait(false);
         }
 
@@ -416,41 +415,21 @@ public sealed partial class ClaimPipeline : IClaimPipeline
             return new ScrubOutcome(deviceName, true, "device no longer on this node", null);
         }
 
-        // Held by this claim (normal), or left free-but-dirty by an earlier attempt of this call (retry the scrub).
-        if (!_inventory.TryBeginScrub(deviceName, claimUid))
+        // Held by this claim (normal), or left dirty by an earlier attempt of this call (retry the scrub).
+        var outcome = await _scrubs.TryRunAsync(gpu, claimUid, cancellationToken).ConfigureAwait(false);
+        if (outcome is not null)
         {
-            var state = _inventory.Get(deviceName);
-            if (state is { Assignment: DeviceAssignment.Free, IsWithdrawn: false } || (state?.Assignment == DeviceAssignment.Prepared && state.ClaimUid != claimUid))
-            {
-                return new ScrubOutcome(deviceName, true, "already scrubbed", null);
-            }
-
-            if (state?.Assignment != DeviceAssignment.Free || !_inventory.TryBeginScrub(deviceName, null))
-            {
-                return new ScrubOutcome(deviceName, false, "a scrub of this device is already running", null);
-            }
+            return outcome;
         }
 
-        ScrubOutcome outcome;
-        try
+        var state = _inventory.Get(deviceName);
+        if (state is { State: DeviceState.Clean or DeviceState.Reserved } || (state is { State: DeviceState.Prepared or DeviceState.Releasing } && state.ClaimUid != claimUid))
         {
-            outcome = await _scrubs.RunAsync(gpu, claimUid, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            outcome = new ScrubOutcome(deviceName, false, ex.Message, null);
+            return new ScrubOutcome(deviceName, true, "already scrubbed", null);
         }
 
-        if (outcome.Clean)
-        {
-            _inventory.CompleteScrubClean(deviceName);
-        }
-        else
-        {
-            _inventory.CompleteScrubFailed(deviceName, outcome.Detail);
-        }
-
-        return outcome;
+        return await _scrubs.TryRunAsync(gpu, claimUid: null, cancellationToken).ConfigureAwait(false)
+            ?? new ScrubOutcome(deviceName, false, "a scrub of this device is already running", null);
     }
 
     private async Task AwaitWithdrawalPublishedAsync(ClaimRef claim, IReadOnlyList<string> dirty, CancellationToken cancellationToken)

@@ -1,14 +1,18 @@
+using SecureDra.KubeletPlugin.State;
 using SecureDra.Nvml.Backends;
 
 namespace SecureDra.KubeletPlugin.Devices;
 
 /// <summary>
-/// The single owner of each device's state: who holds it (free, prepared for a claim, scrubbing)
-/// and why it is withdrawn, if it is. Every change bumps <see cref="Version"/> and wakes
-/// <see cref="WaitForChangeAsync"/>, which the slice publisher consumes. Thread-safe: one lock,
-/// no I/O under it. A device is never prepared for two claims.
+/// The one owner of each device's state (<see cref="DeviceState"/>, docs/isolation.md): the only
+/// code that moves a device to <see cref="DeviceState.Clean"/> (offered) and the only writer of the
+/// checkpoint's device records. Invariant: a device is offered only with durable proof of a
+/// verified scrub since its last use. Every change bumps <see cref="Version"/> and wakes
+/// <see cref="WaitForChangeAsync"/>, which the slice publisher consumes. Thread-safe: one lock, no
+/// I/O under it (journal mutations are in memory; <see cref="CompleteScrubAsync"/> commits outside
+/// the lock). A device is never held by two claims.
 /// </summary>
-public sealed class DeviceInventory
+public sealed class DeviceInventory(ClaimJournal journal)
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Entry> _devices = new(StringComparer.Ordinal);
@@ -28,7 +32,7 @@ public sealed class DeviceInventory
         get { lock (_lock) { return _initialized; } }
     }
 
-    /// <summary>Sets the node's devices once, all free and clean; recovery then applies the checkpoint.</summary>
+    /// <summary>Sets the node's devices once, all <see cref="DeviceState.Unknown"/>; <see cref="Restore"/> then applies the checkpoint.</summary>
     public void Initialize(IReadOnlyList<GpuDevice> devices)
     {
         ArgumentNullException.ThrowIfNull(devices);
@@ -78,8 +82,95 @@ public sealed class DeviceInventory
     }
 
     /// <summary>
-    /// Atomically hands all <paramref name="deviceNames"/> to <paramref name="claimUid"/>, or none
-    /// of them. Devices already prepared for this same claim are accepted (idempotent prepare).
+    /// Start-up: each device's state from the checkpoint (docs/isolation.md, "Start-up"). A device
+    /// record gives the state; a claim's own evidence can only make a device dirtier; a Prepared
+    /// claim that stays prepared holds its devices again. Devices without proof stay Unknown and
+    /// must be scrubbed before they are offered. Throws <see cref="DeviceReservationException"/>
+    /// when two prepared claims hold one device (the plugin never writes that). In memory only:
+    /// the caller loads the journal, then calls <see cref="RecordAll"/> and commits.
+    /// </summary>
+    /// <param name="keptPrepared">Claims that stay prepared (not voided by a reboot).</param>
+    public void Restore(
+        IReadOnlyDictionary<string, CheckpointDeviceRecord>? records,
+        IReadOnlyDictionary<string, CheckpointClaim> claims,
+        IReadOnlySet<string> keptPrepared,
+        bool rebooted)
+    {
+        ArgumentNullException.ThrowIfNull(claims);
+        ArgumentNullException.ThrowIfNull(keptPrepared);
+        lock (_lock)
+        {
+            foreach (var e in _devices.Values)
+            {
+                RestoreRecordLocked(e, records?.GetValueOrDefault(e.Device.Name), rebooted);
+            }
+
+            foreach (var (uid, claim) in claims)
+            {
+                switch (claim.State)
+                {
+                    case ClaimCheckpointState.Prepared when !keptPrepared.Contains(uid):
+                        MarkDirtyLocked(claim.Devices.Select(d => d.Name), WithdrawalReason.VramDirty, $"held by claim {uid} before the node rebooted");
+                        break;
+                    case ClaimCheckpointState.UnprepareStarted:
+                        MarkDirtyLocked(claim.Devices.Select(d => d.Name), WithdrawalReason.VramDirty, $"release of claim {uid} was interrupted");
+                        break;
+                    case ClaimCheckpointState.ScrubFailed:
+                        MarkDirtyLocked(claim.DirtyDevices ?? [], WithdrawalReason.ScrubFailed, $"scrub after claim {uid} did not verify");
+                        break;
+                }
+            }
+
+            // A claim still prepared was reserved while its devices were clean, so whatever an earlier
+            // claim's entry says about them happened before (the release window of issue 10 item 4).
+            foreach (var (uid, claim) in claims.Where(c => c.Value.State == ClaimCheckpointState.Prepared && keptPrepared.Contains(c.Key)))
+            {
+                foreach (var name in claim.Devices.Select(d => d.Name))
+                {
+                    if (!_devices.TryGetValue(name, out var e))
+                    {
+                        continue;
+                    }
+
+                    if (e.State == DeviceState.Prepared && e.ClaimUid != uid)
+                    {
+                        throw new DeviceReservationException($"device {name} is held by another claim ({e.ClaimUid})");
+                    }
+
+                    e.State = DeviceState.Prepared;
+                    e.ClaimUid = uid;
+                }
+            }
+
+            BumpLocked();
+        }
+    }
+
+    /// <summary>Writes every device's record into the journal (after <see cref="ClaimJournal.Load"/> at start-up); the caller commits.</summary>
+    public void RecordAll()
+    {
+        lock (_lock)
+        {
+            foreach (var e in _devices.Values)
+            {
+                WriteRecordLocked(e);
+            }
+        }
+    }
+
+    /// <summary>Names of devices in <paramref name="state"/>.</summary>
+    public IReadOnlyList<string> InState(DeviceState state)
+    {
+        lock (_lock)
+        {
+            return [.. _order.Where(n => _devices[n].State == state)];
+        }
+    }
+
+    /// <summary>
+    /// Atomically hands all <paramref name="deviceNames"/> to <paramref name="claimUid"/> (Clean →
+    /// Reserved), or none of them. Devices already held by this same claim are accepted (idempotent
+    /// prepare). Durable as Clean: nothing reached the kubelet yet.
     /// </summary>
     public void Reserve(string claimUid, IReadOnlyCollection<string> deviceNames)
     {
@@ -93,17 +184,18 @@ public sealed class DeviceInventory
                     throw new DeviceReservationException($"device {name} does not exist on this node");
                 }
 
-                if (e.Withdrawals.Count > 0)
+                var withdrawals = e.Withdrawals();
+                if (withdrawals.Count > 0)
                 {
-                    throw new DeviceReservationException($"device {name} is withdrawn from scheduling ({Describe(e.Withdrawals)}); it returns after a verified scrub");
+                    throw new DeviceReservationException($"device {name} is withdrawn from scheduling ({Describe(withdrawals)}); it returns after a verified scrub");
                 }
 
-                switch (e.Assignment)
+                switch (e.State)
                 {
-                    case DeviceAssignment.Prepared when e.ClaimUid == claimUid:
-                    case DeviceAssignment.Free:
+                    case DeviceState.Reserved or DeviceState.Prepared when e.ClaimUid == claimUid:
+                    case DeviceState.Clean:
                         break;
-                    case DeviceAssignment.Prepared:
+                    case DeviceState.Reserved or DeviceState.Prepared or DeviceState.Releasing:
                         throw new DeviceReservationException($"device {name} is prepared for another claim ({e.ClaimUid})");
                     default:
                         throw new DeviceReservationException($"device {name} is being scrubbed; try again when the scrub has finished");
@@ -111,15 +203,11 @@ public sealed class DeviceInventory
             }
 
             var changed = false;
-            foreach (var name in deviceNames)
+            foreach (var e in deviceNames.Select(n => _devices[n]).Where(e => e.State == DeviceState.Clean))
             {
-                var e = _devices[name];
-                if (e.Assignment != DeviceAssignment.Prepared)
-                {
-                    e.Assignment = DeviceAssignment.Prepared;
-                    e.ClaimUid = claimUid;
-                    changed = true;
-                }
+                e.State = DeviceState.Reserved;
+                e.ClaimUid = claimUid;
+                changed = true;
             }
 
             if (changed)
@@ -129,7 +217,15 @@ public sealed class DeviceInventory
         }
     }
 
-    /// <summary>Gives back devices a claim holds without them having been exposed (prepare rolled back).</summary>
+    /// <summary>Reserved → Prepared, recorded in the journal: the caller's next commit (the claim's Prepared entry) makes it durable.</summary>
+    public void MarkPrepared(string claimUid, IEnumerable<string> deviceNames) =>
+        Move(claimUid, deviceNames, DeviceState.Reserved, DeviceState.Prepared);
+
+    /// <summary>Prepared → Releasing, recorded in the journal; the caller commits before any scrub starts.</summary>
+    public void BeginRelease(string claimUid, IEnumerable<string> deviceNames) =>
+        Move(claimUid, deviceNames, DeviceState.Prepared, DeviceState.Releasing);
+
+    /// <summary>Gives back devices a claim holds without them having been exposed (prepare rolled back): Reserved/Prepared → Clean.</summary>
     public void Release(string claimUid, IEnumerable<string> deviceNames)
     {
         ArgumentNullException.ThrowIfNull(deviceNames);
@@ -138,10 +234,11 @@ public sealed class DeviceInventory
             var changed = false;
             foreach (var name in deviceNames)
             {
-                if (_devices.TryGetValue(name, out var e) && e.ClaimUid == claimUid && e.Assignment == DeviceAssignment.Prepared)
+                if (_devices.TryGetValue(name, out var e) && e.ClaimUid == claimUid && e.State is DeviceState.Reserved or DeviceState.Prepared)
                 {
-                    e.Assignment = DeviceAssignment.Free;
+                    e.State = DeviceState.Clean;
                     e.ClaimUid = null;
+                    WriteRecordLocked(e);
                     changed = true;
                 }
             }
@@ -154,8 +251,9 @@ public sealed class DeviceInventory
     }
 
     /// <summary>
-    /// Moves a device from the claim (or from free-but-dirty, when <paramref name="claimUid"/> is
-    /// null) to scrubbing. False when it is not in that state, so two scrubbers never race.
+    /// Moves a device to Scrubbing: from Releasing (or Prepared) for <paramref name="claimUid"/>, or,
+    /// when it is null, from any state no claim holds (Unknown, Dirty, Clean). False when it is not in
+    /// such a state, so two scrubbers never race. The durable record keeps the state it started from.
     /// </summary>
     public bool TryBeginScrub(string deviceName, string? claimUid)
     {
@@ -167,73 +265,164 @@ public sealed class DeviceInventory
             }
 
             var ok = claimUid is null
-                ? e.Assignment == DeviceAssignment.Free
-                : e.Assignment == DeviceAssignment.Prepared && e.ClaimUid == claimUid;
+                ? e.State is DeviceState.Unknown or DeviceState.Dirty or DeviceState.Clean
+                : e.State is DeviceState.Releasing or DeviceState.Prepared && e.ClaimUid == claimUid;
             if (!ok)
             {
                 return false;
             }
 
-            e.Assignment = DeviceAssignment.Scrubbing;
+            // Durable meanwhile: what it was (a Prepared device is recorded Releasing first: its memory is in doubt).
+            e.ScrubFrom = e.State == DeviceState.Prepared ? DeviceState.Releasing : e.State;
+            e.ScrubOrigin = e.ScrubFrom;
+            e.State = DeviceState.Scrubbing;
+            WriteRecordLocked(e);
             BumpLocked();
             return true;
         }
     }
 
-    /// <summary>A verified scrub: the device is free and loses its dirty / scrub-failed withdrawals.</summary>
-    public long CompleteScrubClean(string deviceName)
+    /// <summary>
+    /// Ends a scrub begun with <see cref="TryBeginScrub"/>. Verified: the device is recorded Clean
+    /// (and leaves every released claim's dirty list), the record is made durable, and only then is
+    /// it offered. Otherwise it is Dirty and withdrawn (ScrubFailed) until a later scrub verifies.
+    /// </summary>
+    public async Task CompleteScrubAsync(string deviceName, bool verified, string detail, CancellationToken cancellationToken)
     {
         lock (_lock)
         {
             var e = _devices[deviceName];
-            e.Assignment = DeviceAssignment.Free;
-            e.ClaimUid = null;
-            e.Withdrawals.Remove(WithdrawalReason.VramDirty);
-            e.Withdrawals.Remove(WithdrawalReason.ScrubFailed);
-            return BumpLocked();
-        }
-    }
+            if (e.State != DeviceState.Scrubbing)
+            {
+                throw new InvalidOperationException($"device {deviceName} is not being scrubbed");
+            }
 
-    /// <summary>A failed scrub: the device is free of its claim but withdrawn until a later scrub verifies.</summary>
-    public long CompleteScrubFailed(string deviceName, string detail)
-    {
+            if (verified)
+            {
+                e.ScrubFrom = DeviceState.Clean; // durable Clean, still Scrubbing (not offered) until committed
+                journal.MarkDeviceClean(deviceName);
+            }
+            else
+            {
+                SetDirtyLocked(e, WithdrawalReason.ScrubFailed, detail);
+            }
+
+            WriteRecordLocked(e);
+        }
+
+        try
+        {
+            await journal.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Not durable: keep it out. If the scrub did verify, a later commit that carries the Clean
+            // record is still true; meanwhile the retry loop scrubs it again.
+            lock (_lock)
+            {
+                var e = _devices[deviceName];
+                if (verified)
+                {
+                    SetDirtyLocked(e, WithdrawalReason.VramDirty, "the verified scrub could not be recorded in the checkpoint");
+                }
+
+                e.State = DeviceState.Dirty;
+                e.ClaimUid = null;
+                BumpLocked();
+            }
+
+            throw;
+        }
+
         lock (_lock)
         {
             var e = _devices[deviceName];
-            e.Assignment = DeviceAssignment.Free;
-            e.ClaimUid = null;
-            e.Withdrawals[WithdrawalReason.ScrubFailed] = detail;
-            return BumpLocked();
+            if (e.State == DeviceState.Scrubbing)
+            {
+                e.State = verified ? DeviceState.Clean : DeviceState.Dirty;
+                e.ClaimUid = null;
+            }
+
+            BumpLocked();
         }
     }
 
     /// <summary>
-    /// Withdraws a device from scheduling (health monitor, recovery). Returns the inventory version
-    /// to pass to <see cref="ISlicePublication.WaitForPublishedAsync"/> when the caller must know the
-    /// withdrawal reached the API server.
+    /// MIG mode seen on (current or pending) or off. On: withdrawn with <see cref="WithdrawalReason.MigModeEnabled"/>,
+    /// and a device no claim holds is recorded Dirty (its memory is no longer what a scrub verified).
+    /// Off: the withdrawal is lifted; the device still needs a verified scrub. True when anything changed;
+    /// the caller commits.
+    /// </summary>
+    public bool SetMigMode(string deviceName, bool enabled)
+    {
+        lock (_lock)
+        {
+            if (!_devices.TryGetValue(deviceName, out var e) || e.Overlay.ContainsKey(WithdrawalReason.MigModeEnabled) == enabled)
+            {
+                return false;
+            }
+
+            if (!enabled)
+            {
+                e.Overlay.Remove(WithdrawalReason.MigModeEnabled);
+                BumpLocked();
+                return true;
+            }
+
+            e.Overlay[WithdrawalReason.MigModeEnabled] = "MIG mode is enabled or pending; MIG devices are not supported yet";
+            if (e.State is DeviceState.Clean or DeviceState.Unknown)
+            {
+                SetDirtyLocked(e, WithdrawalReason.VramDirty, "MIG mode was enabled: a scrub must verify the whole GPU once it is off");
+                WriteRecordLocked(e);
+            }
+
+            BumpLocked();
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Withdraws a device from scheduling (the health monitor). A memory reason (VramDirty,
+    /// ScrubFailed) marks a device no claim holds Dirty, durable with the caller's next commit: only
+    /// a verified scrub brings it back. Returns the inventory version to pass to
+    /// <see cref="ISlicePublication.WaitForPublishedAsync"/> when the caller must know the withdrawal
+    /// reached the API server.
     /// </summary>
     public long Withdraw(string deviceName, WithdrawalReason reason, string detail)
     {
         lock (_lock)
         {
             var e = _devices.TryGetValue(deviceName, out var found) ? found : throw new KeyNotFoundException($"device {deviceName} does not exist on this node");
-            if (e.Withdrawals.TryGetValue(reason, out var existing) && existing == detail)
+            if (reason is WithdrawalReason.VramDirty or WithdrawalReason.ScrubFailed)
+            {
+                if (e.State is not (DeviceState.Clean or DeviceState.Unknown or DeviceState.Dirty))
+                {
+                    throw new InvalidOperationException($"device {deviceName} is {e.State}: only a device no claim holds can be marked dirty");
+                }
+
+                SetDirtyLocked(e, reason, detail);
+                WriteRecordLocked(e);
+                return BumpLocked();
+            }
+
+            if (e.Overlay.TryGetValue(reason, out var existing) && existing == detail)
             {
                 return _version;
             }
 
-            e.Withdrawals[reason] = detail;
+            e.Overlay[reason] = detail;
             return BumpLocked();
         }
     }
 
-    /// <summary>Clears one withdrawal reason (e.g. health recovered). The device returns only when no reason is left.</summary>
+    /// <summary>Clears one such reason (e.g. health recovered). The device returns only when no reason is left and it is Clean.</summary>
     public long Return(string deviceName, WithdrawalReason reason)
     {
+        EnsureOverlay(reason);
         lock (_lock)
         {
             var e = _devices.TryGetValue(deviceName, out var found) ? found : throw new KeyNotFoundException($"device {deviceName} does not exist on this node");
-            return e.Withdrawals.Remove(reason) ? BumpLocked() : _version;
+            return e.Overlay.Remove(reason) ? BumpLocked() : _version;
         }
     }
 
@@ -254,6 +443,106 @@ public sealed class DeviceInventory
         return signal.WaitAsync(cancellationToken);
     }
 
+    private static void EnsureOverlay(WithdrawalReason reason)
+    {
+        if (reason is WithdrawalReason.VramDirty or WithdrawalReason.ScrubFailed)
+        {
+            throw new ArgumentException($"{reason} is the device's memory, which only a verified scrub clears", nameof(reason));
+        }
+    }
+
+    private void Move(string claimUid, IEnumerable<string> deviceNames, DeviceState from, DeviceState to)
+    {
+        ArgumentNullException.ThrowIfNull(deviceNames);
+        lock (_lock)
+        {
+            var changed = false;
+            foreach (var name in deviceNames)
+            {
+                if (_devices.TryGetValue(name, out var e) && e.ClaimUid == claimUid && e.State == from)
+                {
+                    e.State = to;
+                    WriteRecordLocked(e);
+                    changed = true;
+                }
+            }
+
+            if (changed)
+            {
+                BumpLocked();
+            }
+        }
+    }
+
+    private static void RestoreRecordLocked(Entry e, CheckpointDeviceRecord? record, bool rebooted)
+    {
+        e.ClaimUid = null;
+        if (record is null || !string.Equals(record.Uuid, e.Device.Uuid, StringComparison.Ordinal))
+        {
+            e.State = DeviceState.Unknown;
+            return;
+        }
+
+        switch (record.State)
+        {
+            case DurableDeviceState.Clean:
+                e.State = DeviceState.Clean;
+                break;
+            case DurableDeviceState.Dirty:
+                SetDirtyLocked(e, record.Reason == nameof(WithdrawalReason.ScrubFailed) ? WithdrawalReason.ScrubFailed : WithdrawalReason.VramDirty, record.Detail ?? "recorded dirty");
+                break;
+            case DurableDeviceState.Releasing:
+                SetDirtyLocked(e, WithdrawalReason.VramDirty, $"release of claim {record.Claim} was interrupted");
+                break;
+            default:
+                // Prepared: held again below if its claim stays prepared; otherwise its tenant may have left data.
+                SetDirtyLocked(e, WithdrawalReason.VramDirty, rebooted ? $"held by claim {record.Claim} before the node rebooted" : $"held by claim {record.Claim}, which is no longer prepared");
+                break;
+        }
+    }
+
+    private void MarkDirtyLocked(IEnumerable<string> deviceNames, WithdrawalReason reason, string detail)
+    {
+        foreach (var name in deviceNames)
+        {
+            if (_devices.TryGetValue(name, out var e) && e.State != DeviceState.Dirty)
+            {
+                SetDirtyLocked(e, reason, detail);
+            }
+        }
+    }
+
+    private static void SetDirtyLocked(Entry e, WithdrawalReason reason, string detail)
+    {
+        if (e.State == DeviceState.Scrubbing)
+        {
+            e.ScrubFrom = DeviceState.Dirty;
+        }
+        else
+        {
+            e.State = DeviceState.Dirty;
+            e.ClaimUid = null;
+        }
+
+        e.DirtyReason = reason;
+        e.DirtyDetail = detail;
+    }
+
+    /// <summary>The durable form of the entry's state (docs/isolation.md): Unknown has no record, Reserved is Clean, Scrubbing what it started from.</summary>
+    private void WriteRecordLocked(Entry e)
+    {
+        var state = e.State == DeviceState.Scrubbing ? e.ScrubFrom : e.State;
+        CheckpointDeviceRecord? record = state switch
+        {
+            DeviceState.Clean or DeviceState.Reserved => new() { Uuid = e.Device.Uuid, State = DurableDeviceState.Clean },
+            DeviceState.Prepared => new() { Uuid = e.Device.Uuid, State = DurableDeviceState.Prepared, Claim = e.ClaimUid },
+            DeviceState.Releasing => new() { Uuid = e.Device.Uuid, State = DurableDeviceState.Releasing, Claim = e.ClaimUid },
+            DeviceState.Dirty => new() { Uuid = e.Device.Uuid, State = DurableDeviceState.Dirty, Reason = e.DirtyReason.ToString(), Detail = e.DirtyDetail },
+            _ => null,
+        };
+        journal.SetDevice(e.Device.Name, record);
+    }
+
     private long BumpLocked()
     {
         _version++;
@@ -265,17 +554,44 @@ public sealed class DeviceInventory
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private static string Describe(Dictionary<WithdrawalReason, string> withdrawals) =>
+    private static string Describe(IReadOnlyDictionary<WithdrawalReason, string> withdrawals) =>
         string.Join("; ", withdrawals.Select(w => $"{w.Key}: {w.Value}"));
 
     private sealed class Entry(GpuDevice device)
     {
         public GpuDevice Device { get; } = device;
-        public DeviceAssignment Assignment { get; set; }
+        public DeviceState State { get; set; }
         public string? ClaimUid { get; set; }
-        public Dictionary<WithdrawalReason, string> Withdrawals { get; } = [];
 
-        public DeviceStateSnapshot ToSnapshot() =>
-            new(Device, Assignment, ClaimUid, new Dictionary<WithdrawalReason, string>(Withdrawals));
+        /// <summary>While Scrubbing: the durable state (Unknown, Dirty, Clean, Releasing), Clean once a verified outcome is recorded.</summary>
+        public DeviceState ScrubFrom { get; set; }
+
+        /// <summary>While Scrubbing: the state it started from, which decides its withdrawals until the scrub ends.</summary>
+        public DeviceState ScrubOrigin { get; set; }
+
+        public WithdrawalReason DirtyReason { get; set; } = WithdrawalReason.VramDirty;
+        public string DirtyDetail { get; set; } = "";
+
+        /// <summary>Reasons other than memory (Unhealthy, MigModeEnabled).</summary>
+        public Dictionary<WithdrawalReason, string> Overlay { get; } = [];
+
+        public Dictionary<WithdrawalReason, string> Withdrawals()
+        {
+            var all = new Dictionary<WithdrawalReason, string>(Overlay);
+            var memory = State == DeviceState.Scrubbing ? ScrubOrigin : State;
+            switch (memory)
+            {
+                case DeviceState.Unknown:
+                    all[WithdrawalReason.VramDirty] = "no proof of a verified scrub since its last use";
+                    break;
+                case DeviceState.Dirty:
+                    all[DirtyReason] = DirtyDetail;
+                    break;
+            }
+
+            return all;
+        }
+
+        public DeviceStateSnapshot ToSnapshot() => new(Device, State, ClaimUid, Withdrawals());
     }
 }

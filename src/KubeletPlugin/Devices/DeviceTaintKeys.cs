@@ -6,12 +6,14 @@ public static class DeviceTaintKeys
     public const string VramDirty = "securedra.io/vram-dirty";
     public const string ScrubFailed = "securedra.io/scrub-failed";
     public const string Unhealthy = "securedra.io/unhealthy";
+    public const string MigModeEnabled = "securedra.io/mig-mode-enabled";
 
     public static string For(WithdrawalReason reason) => reason switch
     {
         WithdrawalReason.VramDirty => VramDirty,
         WithdrawalReason.ScrubFailed => ScrubFailed,
         WithdrawalReason.Unhealthy => Unhealthy,
+        WithdrawalReason.MigModeEnabled => MigModeEnabled,
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
     };
 }

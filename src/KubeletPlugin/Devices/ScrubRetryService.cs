@@ -6,13 +6,15 @@ using SecureDra.KubeletPlugin.State;
 namespace SecureDra.KubeletPlugin.Devices;
 
 /// <summary>
-/// Scrubs withdrawn dirty devices (scrub failed, or dirty after a crash or reboot) again with
-/// per-device exponential backoff, and returns each one to scheduling once a scrub verifies:
-/// the inventory drops the withdrawal, the publisher republishes, the checkpoint forgets it.
+/// Scrubs withdrawn dirty devices (scrub failed, dirty after a crash, reboot or MIG mode, or
+/// without proof) again with per-device exponential backoff, and returns each one to scheduling
+/// once a scrub verifies (<see cref="DeviceScrub"/>: the inventory records it Clean, then offers
+/// it). Each pass also re-reads the GPUs' MIG mode.
 /// </summary>
 public sealed partial class ScrubRetryService(
     DeviceInventory inventory,
-    FreeDeviceScrub scrubs,
+    DeviceScrub scrubs,
+    MigModeMonitor mig,
     PipelineStartup startup,
     PipelineContext context,
     TimeProvider time,
@@ -57,9 +59,12 @@ public sealed partial class ScrubRetryService(
     /// <summary>Scrubs every dirty device whose backoff has passed; returns when the next one is due (null: none waiting).</summary>
     public async Task<DateTimeOffset?> RetryDueAsync(CancellationToken cancellationToken)
     {
+        await RefreshMigModeAsync(cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow();
+
+        // A GPU in MIG mode is not retried: no scrub of it can verify until MIG mode is off.
         var dirty = inventory.Snapshot().Devices
-            .Where(d => d.Assignment == DeviceAssignment.Free && (d.Withdrawals.ContainsKey(WithdrawalReason.VramDirty) || d.Withdrawals.ContainsKey(WithdrawalReason.ScrubFailed)))
+            .Where(d => d.State is DeviceState.Dirty or DeviceState.Unknown && !d.Withdrawals.ContainsKey(WithdrawalReason.MigModeEnabled))
             .ToList();
         foreach (var name in _schedule.Keys.Except(dirty.Select(d => d.Name)).ToList())
         {
@@ -77,7 +82,7 @@ public sealed partial class ScrubRetryService(
                 continue;
             }
 
-            var outcome = entry.NextAttempt > now ? null : await scrubs.TryRunAsync(device.Device, cancellationToken).ConfigureAwait(false);
+            var outcome = entry.NextAttempt > now ? null : await scrubs.TryRunAsync(device.Device, claimUid: null, cancellationToken).ConfigureAwait(false);
             if (outcome is null)
             {
                 _schedule[device.Name] = entry;
@@ -100,6 +105,21 @@ public sealed partial class ScrubRetryService(
 
         return _schedule.Count == 0 ? null : _schedule.Values.Min(e => e.NextAttempt);
     }
+
+    private async Task RefreshMigModeAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await mig.RefreshAsync(null, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+        {
+            LogMigCheckFailed(logger, ex.Message);
+        }
+    }
+
+    [LoggerMessage(EventId = 4502, Level = LogLevel.Warning, Message = "Could not read the GPUs' MIG mode: {Reason}; retried on the next pass")]
+    private static partial void LogMigCheckFailed(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 4500, Level = LogLevel.Information, Message = "Device {Device} scrubbed and verified after {Attempts} retry attempt(s); returned to scheduling")]
     private static partial void LogReturned(ILogger logger, string device, int attempts);

@@ -3,7 +3,7 @@ namespace SecureDra.KubeletPlugin.Devices;
 /// <summary>Why a device is kept out of scheduling. A device may carry several at once; it returns when none is left.</summary>
 public enum WithdrawalReason
 {
-    /// <summary>Its memory may still hold a former tenant's data (unprepare interrupted, or node rebooted with a claim on it).</summary>
+    /// <summary>Its memory may still hold a former tenant's data (unprepare interrupted, node rebooted with a claim on it, or no proof of a verified scrub).</summary>
     VramDirty,
 
     /// <summary>A scrub ran and did not verify, was refused, threw or timed out.</summary>
@@ -11,4 +11,7 @@ public enum WithdrawalReason
 
     /// <summary>The health monitor reported it unhealthy (Xid, ECC, GPU lost).</summary>
     Unhealthy,
+
+    /// <summary>MIG mode is enabled or pending: what a scrub of the whole GPU covers is unknown, so it cannot be verified.</summary>
+    MigModeEnabled,
 }

@@ -22,7 +22,7 @@ public sealed partial class HealthWithdrawalService(
     DeviceHealthTracker tracker,
     DeviceInventory inventory,
     ISlicePublication publication,
-    FreeDeviceScrub freeDeviceScrub,
+    DeviceScrub deviceScrub,
     IGpuBackend backend,
     HealthOptions options,
     TimeProvider timeProvider,
@@ -87,7 +87,11 @@ public sealed partial class HealthWithdrawalService(
         foreach (var device in inventory.Snapshot().Devices)
         {
             string? problem = null;
-            if (device.Withdrawals.TryGetValue(WithdrawalReason.ScrubFailed, out var failed))
+            if (device.Withdrawals.TryGetValue(WithdrawalReason.MigModeEnabled, out var mig))
+            {
+                problem = $"MigModeEnabled: withdrawn until MIG mode is off and a scrub verifies: {mig}";
+            }
+            else if (device.Withdrawals.TryGetValue(WithdrawalReason.ScrubFailed, out var failed))
             {
                 problem = $"VRAM scrub failed, withdrawn until a scrub verifies: {failed}";
             }
@@ -190,7 +194,7 @@ public sealed partial class HealthWithdrawalService(
             using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct))
             {
                 deadline.CancelAfter(options.RecoveryScrubTimeout);
-                outcome = await freeDeviceScrub.TryRunAsync(present, deadline.Token).ConfigureAwait(false);
+                outcome = await deviceScrub.TryRunAsync(present, claimUid: null, deadline.Token).ConfigureAwait(false);
             }
 
             if (outcome is { Clean: true })

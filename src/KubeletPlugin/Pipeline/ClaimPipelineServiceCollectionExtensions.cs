@@ -61,7 +61,9 @@ public static class ClaimPipelineServiceCollectionExtensions
         });
         services.AddSingleton<NodeIdentity>();
         services.AddSingleton<ScrubRunner>();
-        services.AddSingleton<FreeDeviceScrub>();
+        services.AddSingleton<NodeEvents>();
+        services.AddSingleton<MigModeMonitor>();
+        services.AddSingleton<DeviceScrub>();
         services.AddSingleton<PipelineStartup>();
         services.AddSingleton<ResourceSlicePublisher>();
         services.AddSingleton<ISlicePublication>(sp => sp.GetRequiredService<ResourceSlicePublisher>());

@@ -6,24 +6,30 @@ using SecureDra.Nvml.Backends;
 namespace SecureDra.KubeletPlugin.Pipeline;
 
 /// <summary>
-/// Brings the node's state back before anything is published or prepared: enumerates the GPUs,
-/// loads the checkpoint (a corrupt one fails start-up with the file's name and what to do) and
-/// applies it:
+/// Brings the node's state back before anything is published or prepared (docs/isolation.md,
+/// "Start-up"): enumerates the GPUs, loads the checkpoint (a corrupt one fails start-up with the
+/// file's name and a recovery that is safe to follow) and applies it. The device inventory decides
+/// each device's state from its durable record and the claims' evidence; this class decides what
+/// happens to each claim:
 /// <list type="bullet">
-/// <item>PrepareStarted: rolled back (CDI spec removed, devices free). Nothing was returned to the kubelet, so no container saw the devices.</item>
-/// <item>Prepared: devices reserved for the claim again, so idempotent Prepare returns the recorded answer.</item>
-/// <item>UnprepareStarted: becomes ScrubFailed: the devices stay withdrawn until a scrub verifies, the CDI spec is removed.</item>
-/// <item>ScrubFailed: the dirty devices stay withdrawn.</item>
-/// <item>After a reboot (boot ID changed): no claim is prepared any more, but every device a claim held is treated as
-/// dirty and withdrawn until scrubbed, because a warm reboot does not guarantee VRAM is cleared.</item>
+/// <item>PrepareStarted: rolled back (CDI spec removed). Nothing was returned to the kubelet, so no container saw the devices.</item>
+/// <item>Prepared: kept, so idempotent Prepare returns the recorded answer; its devices are held again.</item>
+/// <item>UnprepareStarted, or Prepared after a reboot: becomes ScrubFailed (CDI spec removed) listing the devices it may have
+/// left dirty, minus any that a prepared claim holds again (they were scrubbed and handed out before the crash).</item>
+/// <item>ScrubFailed: kept while one of its devices is still dirty.</item>
 /// </list>
-/// Leftover files of ours in the CDI root that no prepared claim owns, and temp files, are removed.
+/// Then GPUs in MIG mode are withdrawn, and every device with no proof of a verified scrub (no
+/// checkpoint, a checkpoint from before device records, a replaced GPU) is scrubbed before
+/// start-up completes, so the first publication offers only proven-clean devices. Leftover files
+/// of ours in the CDI root that no prepared claim owns, and temp files, are removed.
 /// </summary>
 public sealed partial class PipelineStartup(
     IGpuBackend backend,
     DeviceInventory inventory,
     ClaimJournal journal,
     CdiSpecWriter cdi,
+    DeviceScrub scrubs,
+    MigModeMonitor mig,
     PipelineContext context,
     ILogger<PipelineStartup> logger)
 {
@@ -53,70 +59,115 @@ public sealed partial class PipelineStartup(
             LogNoBootId(logger, context.Options.BootIdPath);
         }
 
-        var data = await journal.File.ReadAsync(cancellationToken).ConfigureAwait(false) ?? new CheckpointData();
+        var read = await journal.File.ReadAsync(cancellationToken).ConfigureAwait(false);
+        if (read is null)
+        {
+            LogNoCheckpoint(logger, journal.File.Path, devices.Count);
+        }
+
+        var data = read ?? new CheckpointData();
         var rebooted = bootId is not null && data.BootId is not null && data.BootId != bootId;
         if (rebooted)
         {
             LogRebooted(logger, data.BootId!, bootId!);
         }
 
+        var kept = data.Claims.Where(c => c.Value.State == ClaimCheckpointState.Prepared && !rebooted).Select(c => c.Key).ToHashSet(StringComparer.Ordinal);
+        try
+        {
+            inventory.Restore(data.Devices, data.Claims, kept, rebooted);
+        }
+        catch (DeviceReservationException ex)
+        {
+            throw CheckpointCorruptException.For(journal.File.Path, $"it records devices held by another claim ({ex.Message})");
+        }
+
+        var held = data.Claims.Where(c => kept.Contains(c.Key)).SelectMany(c => c.Value.Devices.Select(d => d.Name)).ToHashSet(StringComparer.Ordinal);
         foreach (var (uid, claim) in data.Claims.ToList())
         {
-            var names = claim.Devices.Select(d => d.Name).Where(n => Known(n, uid)).ToList();
-            switch (claim.State)
-            {
-                case ClaimCheckpointState.PrepareStarted:
-                    cdi.Delete(uid);
-                    data.Claims.Remove(uid);
-                    LogRolledBack(logger, uid);
-                    break;
-
-                case ClaimCheckpointState.Prepared when !rebooted:
-                    try
-                    {
-                        inventory.Reserve(uid, names);
-                    }
-                    catch (DeviceReservationException ex)
-                    {
-                        throw CheckpointCorruptException.For(journal.File.Path, $"claim {uid} records devices held by another claim ({ex.Message})");
-                    }
-
-                    break;
-
-                case ClaimCheckpointState.ScrubFailed:
-                    foreach (var name in (claim.DirtyDevices ?? []).Where(n => Known(n, uid)))
-                    {
-                        inventory.Withdraw(name, WithdrawalReason.ScrubFailed, $"scrub after claim {uid} did not verify");
-                    }
-
-                    break;
-
-                default:
-                    // Prepared after a reboot, or UnprepareStarted: the memory may hold the tenant's data.
-                    cdi.Delete(uid);
-                    claim.State = ClaimCheckpointState.ScrubFailed;
-                    claim.DirtyDevices = names;
-                    claim.Prepared = null;
-                    foreach (var name in names)
-                    {
-                        inventory.Withdraw(name, WithdrawalReason.VramDirty, rebooted ? $"held by claim {uid} before the node rebooted" : $"release of claim {uid} was interrupted");
-                    }
-
-                    if (names.Count == 0)
-                    {
-                        data.Claims.Remove(uid);
-                    }
-
-                    LogKeptDirty(logger, uid, string.Join(",", names));
-                    break;
-            }
+            ApplyClaim(data, uid, claim, rebooted, held);
         }
 
         RemoveLeftovers(data);
+        data.Devices = null; // rewritten below from the inventory, for the devices this node has now
         journal.Load(data);
         journal.SetBootId(bootId);
+        inventory.RecordAll();
         await journal.CommitAsync(cancellationToken).ConfigureAwait(false);
+
+        await mig.RefreshAsync(devices, cancellationToken).ConfigureAwait(false);
+        await ScrubUnprovenAsync(cancellationToken).ConfigureAwait(false);
         LogReady(logger, devices.Count, data.Claims.Count);
+    }
+
+    private void ApplyClaim(CheckpointData data, string uid, CheckpointClaim claim, bool rebooted, HashSet<string> held)
+    {
+        switch (claim.State)
+        {
+            case ClaimCheckpointState.PrepareStarted:
+                cdi.Delete(uid);
+                data.Claims.Remove(uid);
+                LogRolledBack(logger, uid);
+                break;
+
+            case ClaimCheckpointState.Prepared when !rebooted:
+                foreach (var name in claim.Devices.Select(d => d.Name))
+                {
+                    _ = Known(name, uid);
+                }
+
+                break;
+
+            case ClaimCheckpointState.ScrubFailed:
+                claim.DirtyDevices = [.. (claim.DirtyDevices ?? []).Where(n => Known(n, uid) && !held.Contains(n) && inventory.Get(n)?.State == DeviceState.Dirty)];
+                if (claim.DirtyDevices.Count == 0)
+                {
+                    data.Claims.Remove(uid);
+                }
+
+                break;
+
+            default:
+                // Prepared after a reboot, or UnprepareStarted: the memory may hold the tenant's data.
+                cdi.Delete(uid);
+                var names = claim.Devices.Select(d => d.Name).Where(n => Known(n, uid) && !held.Contains(n)).ToList();
+                claim.State = ClaimCheckpointState.ScrubFailed;
+                claim.DirtyDevices = names;
+                claim.Prepared = null;
+                if (names.Count == 0)
+                {
+                    data.Claims.Remove(uid);
+                }
+
+                LogKeptDirty(logger, uid, string.Join(",", names));
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Scrubs, in parallel, every device with no proof of a verified scrub, before the first
+    /// publication. A scrub that does not verify leaves the device dirty and withdrawn (the retry
+    /// loop tries again); start-up itself still succeeds.
+    /// </summary>
+    private async Task ScrubUnprovenAsync(CancellationToken cancellationToken)
+    {
+        var unproven = inventory.InState(DeviceState.Unknown);
+        if (unproven.Count == 0)
+        {
+            return;
+        }
+
+        LogScrubbingUnproven(logger, string.Join(",", unproven));
+        var outcomes = await Task.WhenAll(unproven.Select(async name =>
+        {
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(context.Options.UnprepareBudget);
+            return await scrubs.TryRunAsync(inventory.Find(name)!, claimUid: null, deadline.Token).ConfigureAwait(false);
+        })).ConfigureAwait(false);
+        foreach (var failed in outcomes.Where(o => o is { Clean: false }))
+        {
+            LogUnprovenStillDirty(logger, failed!.DeviceName, failed.Detail);
+        }
     }
 
     private bool Known(string deviceName, string uid)
@@ -187,6 +238,15 @@ public sealed partial class PipelineStartup(
 
     [LoggerMessage(EventId = 4305, Level = LogLevel.Information, Message = "Removed leftover file {Path}")]
     private static partial void LogLeftover(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 4307, Level = LogLevel.Warning, Message = "No checkpoint at {Path}: nothing proves the {DeviceCount} device(s) clean; each is scrubbed before it is published")]
+    private static partial void LogNoCheckpoint(ILogger logger, string path, int deviceCount);
+
+    [LoggerMessage(EventId = 4308, Level = LogLevel.Warning, Message = "Scrubbing devices without proof of a verified scrub before publishing them: {Devices}")]
+    private static partial void LogScrubbingUnproven(ILogger logger, string devices);
+
+    [LoggerMessage(EventId = 4309, Level = LogLevel.Error, Message = "Start-up scrub of {Device} did not verify ({Detail}); it stays withdrawn until a retry verifies")]
+    private static partial void LogUnprovenStillDirty(ILogger logger, string device, string detail);
 
     [LoggerMessage(EventId = 4306, Level = LogLevel.Warning, Message = "Boot ID file {Path} not readable: reboot detection is off")]
     private static partial void LogNoBootId(ILogger logger, string path);

@@ -15,7 +15,7 @@ public sealed class CheckpointCorruptException : Exception
         var message =
             $"checkpoint {path} is corrupt: {problem}. The plugin refuses to start so that no GPU in use or not yet scrubbed is handed out. " +
             $"To recover: make sure no pod on this node uses a GPU of this driver (drain it), move the file aside (mv {path} {path}.bad) and restart the plugin; " +
-            "keep the moved file for the bug report.";
+            "without a checkpoint it scrubs every GPU and publishes only those whose scrub verifies. Keep the moved file for the bug report.";
         return inner is null ? new CheckpointCorruptException(message) : new CheckpointCorruptException(message, inner);
     }
 }

@@ -21,6 +21,13 @@ public sealed class CheckpointData
     [JsonPropertyName("claims")]
     public Dictionary<string, CheckpointClaim> Claims { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Each device's durable state, written by <c>DeviceInventory</c> only. Null in a checkpoint
+    /// written before this field existed: then no device has proof of a verified scrub.
+    /// </summary>
+    [JsonPropertyName("devices")]
+    public Dictionary<string, CheckpointDeviceRecord>? Devices { get; set; }
+
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; set; }
 }
@@ -67,6 +74,31 @@ public sealed class CheckpointDevice
     public Dictionary<string, JsonElement>? Extra { get; set; }
 }
 
+/// <summary>One device's durable state; a device without a record has no proof of being clean.</summary>
+public sealed class CheckpointDeviceRecord
+{
+    /// <summary>The UUID the state was recorded for: a different GPU under the same name starts unknown.</summary>
+    [JsonPropertyName("uuid")]
+    public string Uuid { get; set; } = "";
+
+    [JsonPropertyName("state")]
+    public DurableDeviceState State { get; set; }
+
+    /// <summary>The claim in Prepared and Releasing.</summary>
+    [JsonPropertyName("claim")]
+    public string? Claim { get; set; }
+
+    /// <summary>In Dirty: VramDirty (interrupted, unverified) or ScrubFailed.</summary>
+    [JsonPropertyName("reason")]
+    public string? Reason { get; set; }
+
+    [JsonPropertyName("detail")]
+    public string? Detail { get; set; }
+
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Extra { get; set; }
+}
+
 public sealed class CheckpointPreparedDevice
 {
     [JsonPropertyName("requestNames")]
@@ -92,6 +124,7 @@ public sealed class CheckpointPreparedDevice
     WriteIndented = false,
     UseStringEnumConverter = true,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    AllowDuplicateProperties = false,
     MaxDepth = 32)]
 [JsonSerializable(typeof(CheckpointData))]
 internal sealed partial class CheckpointJsonContext : JsonSerializerContext;

@@ -103,7 +103,7 @@ public sealed class CheckpointFile(string directory, string fileName, int maxByt
         {
             data = JsonSerializer.Deserialize(payload, CheckpointJsonContext.Default.CheckpointData);
         }
-        catch (JsonException ex)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             throw CheckpointCorruptException.For(Path, "its payload is not valid checkpoint JSON: " + ex.Message, ex);
         }
@@ -118,12 +118,20 @@ public sealed class CheckpointFile(string directory, string fileName, int maxByt
             throw CheckpointCorruptException.For(Path, $"its payload format {data.Format} is newer than this build understands ({CheckpointData.CurrentFormat})");
         }
 
-        foreach (var (uid, claim) in data.Claims)
+        if (CheckpointShape.Problem(data) is { } problem)
         {
-            if (!ClaimUid.IsValid(uid) || claim is null || claim.Devices is null)
-            {
-                throw CheckpointCorruptException.For(Path, $"claim entry {uid} is invalid");
-            }
+            throw CheckpointCorruptException.For(Path, problem);
+        }
+
+        try
+        {
+            // Whatever was read must be writable again (a lone surrogate in a kept unknown field is not),
+            // or the first commit after start-up would fail with an error that names nothing.
+            _ = Serialize(data);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            throw CheckpointCorruptException.For(Path, "its payload cannot be written back: " + ex.Message, ex);
         }
 
         return data;

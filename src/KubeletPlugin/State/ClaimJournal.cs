@@ -28,6 +28,7 @@ public sealed class ClaimJournal(CheckpointFile file)
         lock (_lock)
         {
             _data = data;
+            _data.Devices ??= new Dictionary<string, CheckpointDeviceRecord>(StringComparer.Ordinal);
             _loaded = true;
             _version++;
         }
@@ -87,6 +88,40 @@ public sealed class ClaimJournal(CheckpointFile file)
         }
     }
 
+    /// <summary>Sets (or, with null, removes) one device's durable record, not yet durable. Only <c>DeviceInventory</c> calls this.</summary>
+    public void SetDevice(string deviceName, CheckpointDeviceRecord? record)
+    {
+        lock (_lock)
+        {
+            var devices = _data.Devices ??= new Dictionary<string, CheckpointDeviceRecord>(StringComparer.Ordinal);
+            if (record is null)
+            {
+                if (devices.Remove(deviceName))
+                {
+                    _version++;
+                }
+
+                return;
+            }
+
+            if (devices.TryGetValue(deviceName, out var existing) && Same(existing, record))
+            {
+                return;
+            }
+
+            devices[deviceName] = Clone(record);
+            _version++;
+        }
+    }
+
+    public CheckpointDeviceRecord? GetDevice(string deviceName)
+    {
+        lock (_lock)
+        {
+            return _data.Devices is { } d && d.TryGetValue(deviceName, out var r) ? Clone(r) : null;
+        }
+    }
+
     /// <summary>Removes a device from every ScrubFailed claim's dirty list; drops claims left with none.</summary>
     public void MarkDeviceClean(string deviceName)
     {
@@ -141,6 +176,12 @@ public sealed class ClaimJournal(CheckpointFile file)
             _writer.Release();
         }
     }
+
+    private static bool Same(CheckpointDeviceRecord a, CheckpointDeviceRecord b) =>
+        a.Uuid == b.Uuid && a.State == b.State && a.Claim == b.Claim && a.Reason == b.Reason && a.Detail == b.Detail && a.Extra is null && b.Extra is null;
+
+    private static CheckpointDeviceRecord Clone(CheckpointDeviceRecord r) =>
+        new() { Uuid = r.Uuid, State = r.State, Claim = r.Claim, Reason = r.Reason, Detail = r.Detail, Extra = r.Extra };
 
     private static CheckpointClaim Clone(CheckpointClaim c) => new()
     {

@@ -19,6 +19,6 @@ public sealed record GpuDevice(
     long MemoryBytes,
     IReadOnlyList<string> DeviceNodePaths)
 {
-    /// <summary>True when the device reports MIG mode enabled (NVIDIA backend; always false when simulated).</summary>
+    /// <summary>True when MIG mode is enabled or pending (NVIDIA: nvmlDeviceGetMigMode; simulated: the fault file's migEnabled/migPending).</summary>
     public bool MigEnabled { get; init; }
 }

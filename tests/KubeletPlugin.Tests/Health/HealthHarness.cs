@@ -67,6 +67,9 @@ public sealed class HealthHarness : IAsyncDisposable
         var nodeUid = node["metadata"]!["uid"]!.GetValue<string>();
 
         var dir = TempDir.Create();
+        await ProvenCleanCheckpoint.WriteAsync(
+            Path.Combine(dir.Path, "plugins", Driver),
+            Enumerable.Range(0, gpus).Select(i => SimulatedDeviceCatalog.Device(i, 256 * 1024)));
         var plugin = await TestPlugin.StartAsync(
             adjust: o => o with { Kubeconfig = url },
             configure: b =>

@@ -27,6 +27,23 @@ public class RecoveryTests
             };
         }
 
+        // The device records this build writes beside such claims; every other device is Clean.
+        data.Devices = h.Backend.Devices.ToDictionary(d => d.Name, d => new CheckpointDeviceRecord { Uuid = d.Uuid, State = DurableDeviceState.Clean }, StringComparer.Ordinal);
+        foreach (var (claim, state, devices) in claims)
+        {
+            foreach (var device in devices)
+            {
+                var record = data.Devices[device];
+                (record.State, record.Claim, record.Reason) = state switch
+                {
+                    ClaimCheckpointState.Prepared => (DurableDeviceState.Prepared, TestClaims.Uid(claim), (string?)null),
+                    ClaimCheckpointState.UnprepareStarted => (DurableDeviceState.Releasing, TestClaims.Uid(claim), null),
+                    ClaimCheckpointState.ScrubFailed => (DurableDeviceState.Dirty, (string?)null, "ScrubFailed"),
+                    _ => (DurableDeviceState.Clean, null, null),
+                };
+            }
+        }
+
         await new CheckpointFile(h.DataDir, "checkpoint.json", 1 << 20).WriteAsync(data, CancellationToken.None);
     }
 

@@ -178,8 +178,10 @@ public class UnprepareTests
     }
 
     [Fact]
-    public async Task Prepared_claims_deleted_or_replaced_in_the_api_are_released_with_a_scrub()
+    public async Task Prepared_claims_deleted_or_replaced_in_the_api_are_reported_and_stay_prepared()
     {
+        // Issue 10 item 1: "gone from the API server" is not evidence that no container holds the GPU
+        // (a tenant can strip the finalizer and delete its own claim); only the kubelet's Unprepare releases it.
         await using var h = PipelineHarness.Create(3);
         await h.StartAsync();
         await PrepareAsync(h, 1, "gpu-0");
@@ -187,14 +189,32 @@ public class UnprepareTests
         await PrepareAsync(h, 3, "gpu-2");
         h.Api.RemoveClaim("tenant", "claim-1");
         h.Api.PutClaim(TestClaims.Allocated(2, "gpu-1") with { Uid = "ffffffff-0000-4000-8000-000000000002" });
+        var reaper = h.Provider.GetRequiredService<StaleClaimReaper>();
 
-        var reaped = await h.Provider.GetRequiredService<StaleClaimReaper>().ReapOnceAsync(CancellationToken.None);
+        var reported = await reaper.ReapOnceAsync(CancellationToken.None);
+        var again = await reaper.ReapOnceAsync(CancellationToken.None);
 
-        Assert.Equal([TestClaims.Uid(1), TestClaims.Uid(2)], reaped.Order(StringComparer.Ordinal));
-        Assert.Equal(2, h.Scrubber.Calls);
-        Assert.Equal(DeviceAssignment.Free, h.Inventory.Get("gpu-0")!.Assignment);
-        Assert.Equal(DeviceAssignment.Prepared, h.Inventory.Get("gpu-2")!.Assignment);
-        Assert.Equal([$"k8s.{TestClaims.Driver}-claim_{TestClaims.Uid(3)}.json"], h.CdiFiles());
+        Assert.Equal([TestClaims.Uid(1), TestClaims.Uid(2)], reported.Order(StringComparer.Ordinal));
+        Assert.Equal(reported.Order(StringComparer.Ordinal), again.Order(StringComparer.Ordinal));
+        Assert.Equal(0, h.Scrubber.Calls);
+        Assert.All(["gpu-0", "gpu-1", "gpu-2"], d => Assert.Equal(DeviceState.Prepared, h.Inventory.Get(d)!.State));
+        Assert.Equal(ClaimCheckpointState.Prepared, h.Journal.Get(TestClaims.Uid(1))!.State);
+        Assert.Equal(3, h.CdiFiles().Count);
+
+        // Reported once each: a Warning Node Event, a log event and a metric by kind.
+        var events = h.Events.Events.Where(e => e.Reason == "PreparedClaimGone").ToList();
+        Assert.Equal(2, events.Count);
+        Assert.All(events, e => Assert.Equal(EventSeverity.Warning, e.Severity));
+        Assert.Contains(events, e => e.Message.Contains("claim tenant/claim-1", StringComparison.Ordinal) && e.Message.Contains("gpu-0", StringComparison.Ordinal));
+        var metrics = h.Metrics.Render();
+        Assert.Contains("securedra_stale_claims_total{kind=\"deleted\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("securedra_stale_claims_total{kind=\"replaced\"} 1", metrics, StringComparison.Ordinal);
+
+        // The kubelet's own Unprepare still releases it, with a scrub.
+        var released = await h.Pipeline.UnprepareAsync([TestClaims.Ref(1)], CancellationToken.None);
+        Assert.Null(released[TestClaims.Uid(1)].Error);
+        Assert.Equal(1, h.Scrubber.Calls);
+        Assert.True(h.Inventory.Get("gpu-0")!.IsOffered);
     }
 
     [Fact]

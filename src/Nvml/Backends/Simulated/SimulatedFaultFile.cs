@@ -13,6 +13,8 @@ namespace SecureDra.Nvml.Backends.Simulated;
 ///   "memoryDelayMs": 0,
 ///   "failVerification": false,
 ///   "failSession": false,
+///   "migEnabled": false,
+///   "migPending": false,
 ///   "healthEvents": [ { "kind": "xid", "data": 79, "description": "fell off the bus" } ]
 /// }
 /// </code>

@@ -27,6 +27,12 @@ public sealed record SimulatedFaults
     /// <summary>Opening a memory session fails as if the device had fallen off the bus.</summary>
     public bool FailSession { get; init; }
 
+    /// <summary>MIG mode is on: enumeration reports the GPU with <see cref="GpuDevice.MigEnabled"/> set.</summary>
+    public bool MigEnabled { get; init; }
+
+    /// <summary>MIG mode is pending (takes effect at the next GPU reset); reported like <see cref="MigEnabled"/>.</summary>
+    public bool MigPending { get; init; }
+
     /// <summary>Health events to emit, in order; a watcher emits each entry once (appending emits the new ones).</summary>
     public IReadOnlyList<SimulatedHealthEventSpec>? HealthEvents { get; init; }
 }

@@ -44,7 +44,10 @@ public sealed partial class SimulatedGpuBackend : IGpuBackend
     {
         cancellationToken.ThrowIfCancellationRequested();
         EnsureBackingFiles();
-        return Task.FromResult(_devices);
+
+        // MIG mode lives in the fault file so another process can switch it, like nvidia-smi -mig 1 would.
+        IReadOnlyList<GpuDevice> devices = [.. _devices.Select(d => SimulatedFaultFile.Read(_options.VramDirectory, d.Name) is { } f && (f.MigEnabled || f.MigPending) ? d with { MigEnabled = true } : d)];
+        return Task.FromResult(devices);
     }
 
     public Task<IReadOnlyList<GpuProcess>> GetRunningProcessesAsync(GpuDevice device, CancellationToken cancellationToken)

@@ -219,7 +219,7 @@ public sealed unsafe class NvmlLibrary : IDisposable
         return brand;
     }
 
-    /// <summary>Current MIG mode, or null when the device does not support MIG.</summary>
+    /// <summary>MIG mode enabled now or pending (enabled at the next reset), or null when the device does not support MIG.</summary>
     public bool? GetMigEnabled(NvmlDeviceHandle device)
     {
         uint current, pending;
@@ -232,7 +232,7 @@ public sealed unsafe class NvmlLibrary : IDisposable
         }
 
         Check(r, "nvmlDeviceGetMigMode");
-        return current == 1;
+        return current == 1 || pending == 1;
     }
 
     /// <summary>

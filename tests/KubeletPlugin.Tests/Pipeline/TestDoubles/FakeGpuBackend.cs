@@ -36,7 +36,14 @@ public sealed class FakeGpuBackend(string vramDirectory, int count) : IGpuBacken
         File.WriteAllBytes(VramPath(deviceName), bytes);
     }
 
-    public Task<IReadOnlyList<GpuDevice>> EnumerateAsync(CancellationToken cancellationToken) => Task.FromResult(Devices);
+    /// <summary>Devices whose MIG mode is enabled or pending; enumeration reports them with <see cref="GpuDevice.MigEnabled"/>.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, bool> MigMode { get; } = new(StringComparer.Ordinal);
+
+    public Task<IReadOnlyList<GpuDevice>> EnumerateAsync(CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<GpuDevice>>([.. Devices.Select(d => MigMode.TryGetValue(d.Name, out var on) && on ? d with { MigEnabled = true } : d)]);
+
+    public bool HoldsCanary(string deviceName) =>
+        File.Exists(VramPath(deviceName)) && File.ReadAllBytes(VramPath(deviceName)).Contains((byte)0xCA);
 
     public Task<IReadOnlyList<GpuProcess>> GetRunningProcessesAsync(GpuDevice device, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<GpuProcess>>([]);

@@ -24,13 +24,18 @@ public sealed class PipelineHarness : IAsyncDisposable
 {
     private readonly List<IHostedService> _started = [];
 
-    private PipelineHarness(string root, int devices, ClaimPipelineOptions options)
+    private PipelineHarness(string root, int devices, ClaimPipelineOptions options, bool provenClean)
     {
         Root = root;
         Backend = new FakeGpuBackend(Path.Combine(root, "vram"), devices);
         Scrubber = new FakeScrubber(Backend);
         Options = options;
         File.WriteAllText(BootIdPath, "boot-1\n");
+        if (provenClean)
+        {
+            ProvenCleanCheckpoint.WriteAsync(DataDir, Backend.Devices, "boot-1").GetAwaiter().GetResult();
+        }
+
         Provider = Build();
     }
 
@@ -60,7 +65,8 @@ public sealed class PipelineHarness : IAsyncDisposable
     public MetricsRegistry Metrics => Provider.GetRequiredService<MetricsRegistry>();
     public CdiSpecWriter Cdi => Provider.GetRequiredService<CdiSpecWriter>();
 
-    public static PipelineHarness Create(int devices = 4, ClaimPipelineOptions? options = null)
+    /// <param name="provenClean">Start like a node this build has run before (a checkpoint records every device Clean); false: a first install.</param>
+    public static PipelineHarness Create(int devices = 4, ClaimPipelineOptions? options = null, bool provenClean = true)
     {
         var root = Path.Combine(Path.GetTempPath(), "securedra-pipeline-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(root);
@@ -76,7 +82,7 @@ public sealed class PipelineHarness : IAsyncDisposable
             ScrubRetryInitial = options.ScrubRetryInitial == TimeSpan.FromSeconds(5) ? TimeSpan.FromMilliseconds(20) : options.ScrubRetryInitial,
             ScrubRetryMax = options.ScrubRetryMax == TimeSpan.FromMinutes(5) ? TimeSpan.FromMilliseconds(200) : options.ScrubRetryMax,
         };
-        return new PipelineHarness(root, devices, options);
+        return new PipelineHarness(root, devices, options, provenClean);
     }
 
     public void Reconfigure(Func<ClaimPipelineOptions, ClaimPipelineOptions> change) => Options = change(Options);

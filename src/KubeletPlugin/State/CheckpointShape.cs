@@ -1,0 +1,109 @@
+namespace SecureDra.KubeletPlugin.State;
+
+/// <summary>
+/// What a checkpoint payload must look like beyond what the JSON deserializer checks: no null
+/// where the plugin never writes one, enum values it defines, valid claim UIDs, no device listed
+/// twice, device records that say whose they are. The plugin never writes anything else, so any
+/// of these means the file cannot be trusted.
+/// </summary>
+public static class CheckpointShape
+{
+    /// <summary>Null when the payload is well formed; otherwise what is wrong with it, naming the field.</summary>
+    public static string? Problem(CheckpointData data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (data.Claims is null)
+        {
+            return "field claims is null";
+        }
+
+        foreach (var (uid, claim) in data.Claims)
+        {
+            if (ClaimProblem(uid, claim) is { } problem)
+            {
+                return $"claim entry {uid}: {problem}";
+            }
+        }
+
+        foreach (var (name, record) in data.Devices ?? [])
+        {
+            if (DeviceRecordProblem(name, record) is { } problem)
+            {
+                return $"devices.{name}: {problem}";
+            }
+        }
+
+        return null;
+    }
+
+    private static string? ClaimProblem(string uid, CheckpointClaim? claim)
+    {
+        if (!ClaimUid.IsValid(uid))
+        {
+            return "the uid is not 1-128 characters of [A-Za-z0-9-]";
+        }
+
+        if (claim is null)
+        {
+            return "it is null";
+        }
+
+        if (claim.Namespace is null || claim.Name is null)
+        {
+            return "namespace or name is null";
+        }
+
+        if (!Enum.IsDefined(claim.State))
+        {
+            return $"state {(int)claim.State} is not a state";
+        }
+
+        if (claim.Devices is null || claim.Devices.Any(d => d is null || string.IsNullOrEmpty(d.Name) || d.Uuid is null))
+        {
+            return "devices is null or holds an entry without a name";
+        }
+
+        if (claim.Devices.Select(d => d.Name).Distinct(StringComparer.Ordinal).Count() != claim.Devices.Count)
+        {
+            return "devices lists a device twice";
+        }
+
+        if (claim.Prepared is { } prepared && prepared.Any(p => p is null || p.DeviceName is null || p.PoolName is null || p.RequestNames is null || p.CdiDeviceIds is null || p.RequestNames.Any(r => r is null) || p.CdiDeviceIds.Any(c => c is null)))
+        {
+            return "prepared holds a null entry or field";
+        }
+
+        if (claim.DirtyDevices is { } dirty && (dirty.Any(string.IsNullOrEmpty) || dirty.Distinct(StringComparer.Ordinal).Count() != dirty.Count))
+        {
+            return "dirtyDevices holds a null, empty or repeated entry";
+        }
+
+        return null;
+    }
+
+    private static string? DeviceRecordProblem(string name, CheckpointDeviceRecord? record)
+    {
+        if (string.IsNullOrEmpty(name) || record is null || record.Uuid is null)
+        {
+            return "the record is null or has no uuid";
+        }
+
+        if (!Enum.IsDefined(record.State))
+        {
+            return $"state {(int)record.State} is not a state";
+        }
+
+        var needsClaim = record.State is DurableDeviceState.Prepared or DurableDeviceState.Releasing;
+        if (needsClaim != (record.Claim is not null) || (record.Claim is not null && !ClaimUid.IsValid(record.Claim)))
+        {
+            return needsClaim ? "state " + record.State + " without a valid claim" : "state " + record.State + " names a claim";
+        }
+
+        if (record.State == DurableDeviceState.Dirty && record.Reason is not ("VramDirty" or "ScrubFailed"))
+        {
+            return "state Dirty needs reason VramDirty or ScrubFailed";
+        }
+
+        return null;
+    }
+}
