@@ -66,9 +66,10 @@ public sealed class PipelineHarness : IAsyncDisposable
     public CdiSpecWriter Cdi => Provider.GetRequiredService<CdiSpecWriter>();
 
     /// <param name="provenClean">Start like a node this build has run before (a checkpoint records every device Clean); false: a first install.</param>
-    public static PipelineHarness Create(int devices = 4, ClaimPipelineOptions? options = null, bool provenClean = true)
+    /// <param name="parentDirectory">Where the node's files go; default the temp directory (the lifecycle model uses tmpfs: thousands of fsyncs).</param>
+    public static PipelineHarness Create(int devices = 4, ClaimPipelineOptions? options = null, bool provenClean = true, string? parentDirectory = null)
     {
-        var root = Path.Combine(Path.GetTempPath(), "securedra-pipeline-" + Guid.NewGuid().ToString("N")[..12]);
+        var root = Path.Combine(parentDirectory ?? Path.GetTempPath(), "securedra-pipeline-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(root);
         options ??= new ClaimPipelineOptions();
         options = options with

@@ -7,10 +7,14 @@ public sealed class ThrowingCrashInjector : ICrashInjector
 {
     public string? FailAt { get; set; }
 
+    /// <summary>Runs once at the crash point before the exception (the lifecycle model snapshots the disk here: the process "dies" at this instant).</summary>
+    public Action<string>? OnFail { get; set; }
+
     public void At(string point)
     {
         if (point == FailAt)
         {
+            OnFail?.Invoke(point);
             throw new InvalidOperationException("injected failure at " + point);
         }
     }
