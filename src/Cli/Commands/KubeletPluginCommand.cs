@@ -134,6 +134,12 @@ internal static class KubeletPluginCommand
                     Console.Error.WriteLine($"securedra kubelet-plugin: --kubeconfig: {ex.Message.ReplaceLineEndings(" ")}");
                     return 1;
                 }
+                catch (SecureDra.KubeletPlugin.State.CheckpointCorruptException ex)
+                {
+                    // Fails closed by design; the message names the file and a recovery that is safe to follow.
+                    Console.Error.WriteLine($"securedra kubelet-plugin: {ex.Message.ReplaceLineEndings(" ")}");
+                    return 1;
+                }
                 catch (ResourceApiNotServedException ex)
                 {
                     // A cluster without DRA is a configuration fact, not a crash: one line, no stack trace.

@@ -9,6 +9,9 @@ public sealed record ClaimPipelineOptions
     /// <summary>Environment variable that names a crash point (see <see cref="CrashPoints"/>); for crash tests only.</summary>
     public const string CrashAtEnvironmentVariable = "SECUREDRA_CRASH_AT";
 
+    /// <summary>Tests only: the stale-claim check interval in milliseconds (1 to 3,600,000), so a process test need not wait 10 minutes.</summary>
+    public const string StaleClaimIntervalEnvironmentVariable = "SECUREDRA_STALE_CLAIM_CHECK_INTERVAL_MS";
+
     public WithdrawalMode WithdrawalMode { get; init; } = WithdrawalMode.RemoveFromSlice;
 
     /// <summary>Kubernetes minor version (e.g. 35) when known; null = read <c>/version</c> from the API server.</summary>

@@ -29,6 +29,16 @@ public static class ClaimPipelineServiceCollectionExtensions
             options = options with { CrashAt = fromEnvironment };
         }
 
+        if (Environment.GetEnvironmentVariable(ClaimPipelineOptions.StaleClaimIntervalEnvironmentVariable) is { Length: > 0 } staleMs)
+        {
+            if (!int.TryParse(staleMs, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms) || ms < 1 || ms > 3_600_000)
+            {
+                throw new ArgumentException($"{ClaimPipelineOptions.StaleClaimIntervalEnvironmentVariable}={staleMs} must be whole milliseconds from 1 to 3600000", nameof(options));
+            }
+
+            options = options with { StaleClaimCheckInterval = TimeSpan.FromMilliseconds(ms) };
+        }
+
         if (options.CrashAt is { Length: > 0 } crashAt && !CrashPoints.All.Contains(crashAt))
         {
             throw new ArgumentException($"{ClaimPipelineOptions.CrashAtEnvironmentVariable}={crashAt} is not a crash point; use one of {string.Join(", ", CrashPoints.All)}", nameof(options));

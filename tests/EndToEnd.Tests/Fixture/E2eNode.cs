@@ -117,7 +117,7 @@ internal sealed class E2eNode : IAsyncDisposable
         HttpPort = FreePort();
         var args = PluginArgs();
         args.AddRange(extraArgs ?? []);
-        var environment = new Dictionary<string, string>();
+        var environment = new Dictionary<string, string>(_options.PluginEnvironment);
         if (crashAt is not null)
         {
             environment["SECUREDRA_CRASH_AT"] = crashAt;
@@ -559,6 +559,13 @@ internal sealed class E2eNode : IAsyncDisposable
 
     public void AssertCanaryZeroed(string device) =>
         Assert.True(ReadCanarySpots(device).All(b => b == 0), $"{device}: the previous tenant's canary is still readable in VRAM\n{Diagnostics()}");
+
+    /// <summary>Events about this Node with the given reason (the plugin's evidence and reports).</summary>
+    public async Task<List<JsonObject>> NodeEventsAsync(string reason)
+    {
+        var list = await SendAsync(HttpMethod.Get, "api/v1/namespaces/default/events");
+        return [.. list["items"]!.AsArray().Select(e => e!.AsObject()).Where(e => e["reason"]?.GetValue<string>() == reason && e["involvedObject"]?["kind"]?.GetValue<string>() == "Node")];
+    }
 
     public async Task<string> MetricsAsync()
     {

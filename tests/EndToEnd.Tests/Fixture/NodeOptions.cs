@@ -19,6 +19,9 @@ internal sealed record NodeOptions
 
     public IReadOnlyList<string> ExtraPluginArgs { get; init; } = [];
 
+    /// <summary>Environment of every plugin process this node starts (test hooks such as SECUREDRA_STALE_CLAIM_CHECK_INTERVAL_MS).</summary>
+    public IReadOnlyDictionary<string, string> PluginEnvironment { get; init; } = new Dictionary<string, string>();
+
     /// <summary>SECUREDRA_CRASH_AT for the first plugin process only.</summary>
     public string? CrashAt { get; init; }
 }
