@@ -349,6 +349,12 @@ public sealed partial class ClaimPipeline : IClaimPipeline
         var entry = _journal.Get(claim.Uid);
         if (entry is null)
         {
+            // With a valid checkpoint at start, every claim prepared on this node is in it: an unknown one never reached a container.
+            if (_startup.StartedWithoutCheckpoint)
+            {
+                await MarkUnknownClaimDevicesDirtyAsync(claim, cancellationToken).ConfigureAwait(false);
+            }
+
             return (ClaimUnprepareResult.Ok, "unknown");
         }
 
@@ -407,6 +413,55 @@ public sealed partial class ClaimPipeline : IClaimPipeline
         return (ClaimUnprepareResult.Ok, "withdrawn");
     }
 
+    /// <summary>
+    /// The kubelet releases a claim this node has no record of (the checkpoint was lost or moved
+    /// aside while the claim was in use): its container may have written to its GPUs after the
+    /// start-up scrub. Every such GPU that no claim holds now is marked dirty, so it is offered
+    /// again only after a verified scrub. Best effort: without the claim on the API server there is
+    /// nothing to go on.
+    /// </summary>
+    private async Task MarkUnknownClaimDevicesDirtyAsync(ClaimRef claim, CancellationToken cancellationToken)
+    {
+        ResourceClaimModel? model;
+        try
+        {
+            model = await _api.GetClaimAsync(claim.Namespace, claim.Name, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException and not OperationCanceledException)
+        {
+            LogUnknownClaimUnchecked(_logger, claim.Namespace, claim.Name, claim.Uid, ex.Message);
+            return;
+        }
+
+        if (model?.Allocation is null || !string.Equals(model.Uid, claim.Uid, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var marked = new List<string>();
+        foreach (var name in model.Allocation.Results.Where(r => r.Driver == _context.Plugin.DriverName && r.Pool == _context.Plugin.NodeName).Select(r => r.Device).Distinct(StringComparer.Ordinal))
+        {
+            if (_inventory.Get(name) is { State: DeviceState.Clean or DeviceState.Unknown })
+            {
+                try
+                {
+                    _inventory.Withdraw(name, WithdrawalReason.VramDirty, $"released by claim {claim.Uid}, which this node had no record of");
+                    marked.Add(name);
+                }
+                catch (InvalidOperationException)
+                {
+                    // Reserved for another claim meanwhile: it was clean then, and that claim's release scrubs it.
+                }
+            }
+        }
+
+        if (marked.Count > 0)
+        {
+            await _journal.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+            LogUnknownClaimDevicesDirty(_logger, claim.Namespace, claim.Name, claim.Uid, string.Join(",", marked));
+        }
+    }
+
     private async Task<ScrubOutcome> ScrubForClaimAsync(string claimUid, string deviceName, CancellationToken cancellationToken)
     {
         var gpu = _inventory.Find(deviceName);
@@ -462,6 +517,12 @@ public sealed partial class ClaimPipeline : IClaimPipeline
 
     [LoggerMessage(EventId = 4404, Level = LogLevel.Warning, Message = "Released claim {Namespace}/{Name} ({ClaimUid}); devices {Devices} failed their scrub and are withdrawn from scheduling")]
     private static partial void LogWithdrawn(ILogger logger, string @namespace, string name, string claimUid, string devices);
+
+    [LoggerMessage(EventId = 4406, Level = LogLevel.Warning, Message = "Unprepare of claim {Namespace}/{Name} ({ClaimUid}), which this node had no record of: its devices {Devices} may hold its data and are withdrawn until a scrub verifies")]
+    private static partial void LogUnknownClaimDevicesDirty(ILogger logger, string @namespace, string name, string claimUid, string devices);
+
+    [LoggerMessage(EventId = 4407, Level = LogLevel.Warning, Message = "Unprepare of claim {Namespace}/{Name} ({ClaimUid}), which this node had no record of: could not read it from the API server ({Reason}); its devices are not known")]
+    private static partial void LogUnknownClaimUnchecked(ILogger logger, string @namespace, string name, string claimUid, string reason);
 
     [LoggerMessage(EventId = 4405, Level = LogLevel.Warning, Message = "Unprepare of claim {Namespace}/{Name} ({ClaimUid}) failed: {Reason}")]
     private static partial void LogUnprepareFailed(ILogger logger, string @namespace, string name, string claimUid, string reason);

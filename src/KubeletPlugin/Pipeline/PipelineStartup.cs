@@ -49,6 +49,12 @@ public sealed partial class PipelineStartup(
 
     public Task WaitUntilReadyAsync(CancellationToken cancellationToken) => EnsureStartedAsync(cancellationToken);
 
+    /// <summary>
+    /// True when this process found no checkpoint (first install, wiped directory, file moved aside):
+    /// claims prepared before then are unknown here, yet a container may still hold their GPUs.
+    /// </summary>
+    public bool StartedWithoutCheckpoint { get; private set; }
+
     private async Task RecoverAsync(CancellationToken cancellationToken)
     {
         var devices = await backend.EnumerateAsync(cancellationToken).ConfigureAwait(false);
@@ -62,6 +68,7 @@ public sealed partial class PipelineStartup(
         var read = await journal.File.ReadAsync(cancellationToken).ConfigureAwait(false);
         if (read is null)
         {
+            StartedWithoutCheckpoint = true;
             LogNoCheckpoint(logger, journal.File.Path, devices.Count);
         }
 

@@ -140,6 +140,23 @@ public class IsolationEdgeTests
         Assert.True(h.Scrubber.Calls >= 1);
     }
 
+    [Fact]
+    public async Task After_a_lost_checkpoint_the_kubelets_unprepare_of_a_claim_this_node_forgot_withdraws_its_gpus_until_scrubbed()
+    {
+        // A claim in use when the checkpoint was lost: its container wrote after the start-up scrub.
+        await using var h = PipelineHarness.Create(2, provenClean: false);
+        await h.StartAsync(loops: false);
+        h.Api.PutClaim(TestClaims.Allocated(7, "gpu-1"));
+        h.Backend.WriteCanary("gpu-1");
+
+        var result = await h.Pipeline.UnprepareAsync([TestClaims.Ref(7)], CancellationToken.None);
+
+        Assert.Null(result[TestClaims.Uid(7)].Error);
+        Assert.Equal(DeviceState.Dirty, h.Inventory.Get("gpu-1")!.State);
+        Assert.True(h.Inventory.Get("gpu-0")!.IsOffered);
+        Assert.Equal(DurableDeviceState.Dirty, (await File(h).ReadAsync(CancellationToken.None))!.Devices!["gpu-1"].State);
+    }
+
     [Theory]
     [InlineData("""{"claims":null}""", "field claims is null")]
     [InlineData("""{"claims":{"UID":null}}""", "it is null")]
