@@ -3,6 +3,7 @@ using System.CommandLine.Parsing;
 using System.Globalization;
 using SecureDra.Nvml.Backends;
 using SecureDra.Nvml.Backends.Simulated;
+using SecureDra.Nvml.Scrubbing;
 
 namespace SecureDra.Cli.Commands;
 
@@ -29,7 +30,7 @@ internal sealed class GpuBackendFlags
 
     public Option<string?> SimulatedVramDir { get; } = new("--simulated-vram-dir") { Description = "Directory for the simulated GPUs' .vram and .faults.json files (env SIMULATED_VRAM_DIR)" };
 
-    public Option<string?> ScrubMinCoverage { get; } = new("--scrub-min-coverage") { Description = "Fraction of free VRAM a scrub must zero and verify, in (0, 1] (env SCRUB_MIN_COVERAGE; default 0.98)" };
+    public Option<string?> ScrubMinCoverage { get; } = new("--scrub-min-coverage") { Description = "Fraction of a GPU's total memory its first scrub since start must zero and verify, from 0.9 to 1; what that scrub leaves is the GPU's reserved baseline, and every later scrub must cover all but the baseline plus one allocation granule (env SCRUB_MIN_COVERAGE; default 0.99)" };
 
     public void AddTo(Command command)
     {
@@ -64,11 +65,13 @@ internal sealed class GpuBackendFlags
             ?? throw new ArgumentException($"--simulated-memory: must be a size such as 256Mi, 1Gi or 1048576, got \"{memoryText}\"");
 
         var coverageText = Value(parseResult, ScrubMinCoverage, "SCRUB_MIN_COVERAGE");
-        var coverage = 0.98;
+        var coverage = new GpuBackendOptions().ScrubMinCoverage;
         if (coverageText is not null
-            && (!double.TryParse(coverageText, NumberStyles.Float, CultureInfo.InvariantCulture, out coverage) || double.IsNaN(coverage) || coverage <= 0 || coverage > 1))
+            && (!double.TryParse(coverageText, NumberStyles.Float, CultureInfo.InvariantCulture, out coverage) || double.IsNaN(coverage)
+                || coverage < ScrubberOptions.LowestMinCoverage || coverage > 1))
         {
-            throw new ArgumentException($"--scrub-min-coverage: must be a number greater than 0 and at most 1, got \"{coverageText}\"");
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"--scrub-min-coverage: must be a number from {ScrubberOptions.LowestMinCoverage} to 1 (a fraction of the GPU's total memory), got \"{coverageText}\""));
         }
 
         var simulated = new SimulatedGpuOptions
