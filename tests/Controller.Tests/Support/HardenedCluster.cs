@@ -171,6 +171,28 @@ internal static class HardenedCluster
             spec:
               policyName: securedra-pod-hardening
               validationActions: [Deny, Audit]
+            ---
+            apiVersion: admissionregistration.k8s.io/v1
+            kind: ValidatingAdmissionPolicy
+            metadata:
+              name: securedra-claim-delete-protection
+            spec:
+              failurePolicy: Fail
+              matchConstraints:
+                matchPolicy: Equivalent
+                resourceRules:
+                - apiGroups: ["resource.k8s.io"]
+                  apiVersions: ["v1", "v1beta2", "v1beta1"]
+                  operations: ["UPDATE"]
+                  resources: ["resourceclaims"]
+            ---
+            apiVersion: admissionregistration.k8s.io/v1
+            kind: ValidatingAdmissionPolicyBinding
+            metadata:
+              name: securedra-claim-delete-protection
+            spec:
+              policyName: securedra-claim-delete-protection
+              validationActions: [Deny, Audit]
             """,
         ["policies/webhook.json"] = """
             {"apiVersion":"admissionregistration.k8s.io/v1","kind":"ValidatingWebhookConfiguration","metadata":{"name":"securedra-claims"},
