@@ -54,8 +54,6 @@ internal static class HardenedCluster
                     apiVersion: resource.securedra.io/v1alpha1
                     kind: GpuConfig
                     resetPolicy: "ZeroVRAMOnRelease"
-                    sharingStrategy: TimeSlicing
-                    sharingTimeSliceMs: 100
             ---
             # Another vendor's class: not ours to audit.
             apiVersion: resource.k8s.io/v1

@@ -67,7 +67,7 @@ export function claimCases({driver, approved}) {
     {name: 'allocationMode All in an admin namespace', expected: 'allow',
       namespace: ns('gpu-admin', {'resource.kubernetes.io/admin-access': 'true'}), object: claim([exactly('a', classA, {allocationMode: 'All', adminAccess: true})])},
     {name: 'config with resetPolicy ZeroVRAMOnRelease', expected: 'allow', object: claim([exactly('gpu', classA)], [gpuConfig({resetPolicy: 'ZeroVRAMOnRelease'})])},
-    {name: 'config without resetPolicy (the class default applies)', expected: 'allow', object: claim([exactly('gpu', classA)], [gpuConfig({sharingStrategy: 'Exclusive'})])},
+    {name: 'config without resetPolicy (the class default applies)', expected: 'allow', object: claim([exactly('gpu', classA)], [gpuConfig({})])},
     {name: 'tenant config with resetPolicy None', expected: 'deny', object: claim([exactly('gpu', classA)], [gpuConfig({resetPolicy: 'None'})])},
     {name: 'resetPolicy None in a later config scoped to one request', expected: 'deny',
       object: claim([exactly('a', classA), exactly('b', classA)], [gpuConfig({resetPolicy: 'ZeroVRAMOnRelease'}, ['a']), gpuConfig({resetPolicy: 'None'}, ['b'])])},
