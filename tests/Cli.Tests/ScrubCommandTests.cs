@@ -54,6 +54,32 @@ public sealed class ScrubCommandTests : IDisposable
         Assert.Equal(0, (long)report["unallocatableBytes"]!);
     }
 
+    [Fact]
+    public async Task Simulated_reserved_memory_is_reported_as_the_reserved_baseline_not_as_a_gap()
+    {
+        var (code, stdout, stderr) = await RunAsync("--device", "gpu-0", "--output", "json", "--simulated-reserved-memory", "64Ki");
+
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
+        var report = JsonNode.Parse(stdout)!["reports"]![0]!;
+        Assert.Equal(Size - (64 * 1024), (long)report["bytesZeroed"]!);
+        Assert.Equal(Size - (64 * 1024), (long)report["freeBytesBefore"]!);
+        Assert.Equal(64 * 1024, (long)report["baselineReservedBytes"]!);
+        Assert.Equal(0, (long)report["unallocatableBytes"]!);
+    }
+
+    [Theory]
+    [InlineData("--simulated-reserved-memory", "lots", "--simulated-reserved-memory: must be a size")]
+    [InlineData("--simulated-reserved-memory", "100", "--simulated-reserved-memory: must be a multiple of 4096")]
+    [InlineData("--simulated-reserved-memory", "8Mi", "--simulated-reserved-memory: must be a multiple of 4096 below the device memory")]
+    public async Task Bad_simulated_reserved_memory_is_one_line_and_exit_two(string flag, string value, string message)
+    {
+        var (code, _, stderr) = await RunAsync("--device", "all", flag, value);
+
+        Assert.Equal(2, code);
+        Assert.Single(stderr.Trim().Split('\n'));
+        Assert.Contains(message, stderr, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("0.5")]
     [InlineData("1.01")]
