@@ -10,7 +10,7 @@ using SecureDra.ConfigBench;
 var validator = new GpuConfigValidator(new GpuConfigLimits());
 var limit = validator.Limits.MaxBytes;
 var typical = """
-    {"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","resetPolicy":"ZeroVRAMOnRelease","sharingStrategy":"TimeSlicing","sharingTimeSliceMs":100}
+    {"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","resetPolicy":"ZeroVRAMOnRelease"}
     """u8.ToArray();
 var invalid = """
     {"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","resetPolicy":"None","sharingStrategy":"TimeSlicing","sharingTimeSliceMs":0}
@@ -59,15 +59,13 @@ var seedYaml = """
             apiVersion: resource.securedra.io/v1alpha1
             kind: GpuConfig
             resetPolicy: "ZeroVRAMOnRelease"
-            sharingStrategy: "TimeSlicing"
-            sharingTimeSliceMs: 100
     """u8.ToArray();
 var reader = new ManifestReader();
 
 Console.WriteLine($".NET {Environment.Version}, {Environment.ProcessorCount} logical CPUs, {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC");
 var results = new List<Measure.Result>
 {
-    Measure.Run("GpuConfig decode, typical (153 B, valid)", 100_000, 31, () => validator.Decode(typical, "config[0].opaque.parameters", ConfigOrigin.DeviceClass)),
+    Measure.Run("GpuConfig decode, typical (100 B, valid)", 100_000, 31, () => validator.Decode(typical, "config[0].opaque.parameters", ConfigOrigin.DeviceClass)),
     Measure.Run("GpuConfig decode, typical with 2 errors", 100_000, 31, () => validator.Decode(invalid, "config[0].opaque.parameters", ConfigOrigin.Claim)),
     Measure.Run("GpuConfig decode, 10 MB hostile span", 100_000, 31, () => validator.Decode(hostile, "p", ConfigOrigin.Claim)),
     Measure.Run("10 MB hostile stream: bounded read (limit+1) + decode", 2_000, 31, () =>

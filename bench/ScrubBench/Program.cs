@@ -165,8 +165,8 @@ static async Task Nvidia(int iterations, double? bandwidthOverride)
         var memset = GBps(r.BytesZeroed, r.ZeroDuration);
         var verify = GBps(r.BytesZeroed, r.VerifyDuration);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  {(i == 0 ? "warm-up" : $"run {i}")}: {(r.Succeeded ? "ok" : "FAILED " + r.FailureReason)} zeroed {r.BytesZeroed / 1e9:F2} GB of {r.FreeBytesBefore / 1e9:F2} GB free " +
-            $"(coverage {r.Coverage:P2}); set-up {r.SetupDuration.TotalMilliseconds:F1} ms, alloc {r.AllocateDuration.TotalMilliseconds:F1} ms, " +
+            $"  {(i == 0 ? "warm-up" : $"run {i}")}: {(r.Succeeded ? "ok" : "FAILED " + r.FailureReason)} zeroed {r.BytesZeroed / 1e9:F2} GB of {r.TotalBytes / 1e9:F2} GB total ({r.FreeBytesBefore / 1e9:F2} GB free at start) " +
+            $"(coverage of total {r.Coverage:P2}; reserved baseline {r.BaselineReservedBytes / 1e6:F1} MB, not allocatable {r.UnallocatableBytes / 1e6:F1} MB); set-up {r.SetupDuration.TotalMilliseconds:F1} ms, alloc {r.AllocateDuration.TotalMilliseconds:F1} ms, " +
             $"memset {r.ZeroDuration.TotalMilliseconds:F1} ms ({memset:F0} GB/s{Pct(memset, bandwidth)}), verify {r.VerifyDuration.TotalMilliseconds:F1} ms ({verify:F0} GB/s{Pct(verify, bandwidth)}), " +
             $"free {r.FreeDuration.TotalMilliseconds:F1} ms, total {r.TotalDuration.TotalMilliseconds:F1} ms"));
     }

@@ -21,9 +21,13 @@ public class GpuConfigValidatorTests
         return Assert.Single(result.Errors).ToString();
     }
 
+    private const string Removed = "unknown field (removed: GPU sharing was never applied, and time-slicing would put two tenants' contexts in one GPU's memory, which nothing on a node can isolate; every claim gets whole GPUs); the allowed fields are apiVersion, kind, resetPolicy";
+
     [Fact]
-    public void SeedDeviceClassParametersValidateOnceApiVersionAndKindAreAdded()
+    public void SeedDeviceClassParametersWithSharingFieldsAreRejectedNamingEachRemovedField()
     {
+        // Issue 10 item 7: the seed's time-sliced class was validated and never applied. Its fields are gone,
+        // and the error says why, so the platform team learns it never had time-slicing.
         var result = Decode("""
             {
               "apiVersion": "resource.securedra.io/v1alpha1",
@@ -34,14 +38,24 @@ public class GpuConfigValidatorTests
             }
             """, ConfigOrigin.DeviceClass);
 
+        Assert.Null(result.Config);
+        Assert.Equal(
+            [$"{Prefix}.sharingStrategy: {Removed}", $"{Prefix}.sharingTimeSliceMs: {Removed}"],
+            result.Errors.Select(e => e.ToString()));
+    }
+
+    [Fact]
+    public void SeedDeviceClassParametersValidateOnceApiVersionAndKindAreAddedAndSharingRemoved()
+    {
+        var result = Decode("{" + Head + ""","resetPolicy":"ZeroVRAMOnRelease"}""", ConfigOrigin.DeviceClass);
         Assert.True(result.IsValid, string.Join("; ", result.Errors));
-        Assert.Equal(new GpuConfig(DriverConstants.ZeroVramOnRelease, SharingStrategy.TimeSlicing, 100), result.Config);
+        Assert.Equal(new GpuConfig(DriverConstants.ZeroVramOnRelease), result.Config);
     }
 
     [Fact]
     public void SeedParametersWithoutApiVersionAndKindNameBothRequiredFields()
     {
-        var result = Decode("""{"resetPolicy":"ZeroVRAMOnRelease","sharingStrategy":"TimeSlicing","sharingTimeSliceMs":100}""");
+        var result = Decode("""{"resetPolicy":"ZeroVRAMOnRelease"}""");
         Assert.Equal(
             [
                 $"{Prefix}.apiVersion: required; must be resource.securedra.io/v1alpha1",
@@ -56,56 +70,27 @@ public class GpuConfigValidatorTests
         var result = Decode("{" + Head + "}");
         Assert.True(result.IsValid);
         Assert.Equal(new GpuConfig(), result.Config);
+        Assert.Equal(DriverConstants.ZeroVramOnRelease, result.Config!.ResetPolicy);
     }
 
-    [Fact]
-    public void TimeSliceBelowMinimumNamesPathAndLimit() =>
-        Assert.Equal(
-            "config[1].opaque.parameters.sharingTimeSliceMs: 0 is below the minimum 1",
-            Single(Decode("{" + Head + ""","sharingStrategy":"TimeSlicing","sharingTimeSliceMs":0}""")));
-
-    [Fact]
-    public void TimeSliceAboveMaximumNamesPathAndLimit() =>
-        Assert.Equal(
-            $"{Prefix}.sharingTimeSliceMs: 10001 is above the maximum 10000",
-            Single(Decode("{" + Head + ""","sharingStrategy":"TimeSlicing","sharingTimeSliceMs":10001}""")));
-
-    [Fact]
-    public void HugeIntegerIsOutOfRangeNotACrash() =>
-        Assert.Equal(
-            $"{Prefix}.sharingTimeSliceMs: \"99999999999999999999999\" is above the maximum 10000",
-            Single(Decode("{" + Head + ""","sharingStrategy":"TimeSlicing","sharingTimeSliceMs":99999999999999999999999}""")));
-
-    [Fact]
-    public void TimeSliceWithoutTimeSlicingIsAnError() =>
-        Assert.Equal(
-            $"{Prefix}.sharingTimeSliceMs: only allowed with sharingStrategy TimeSlicing, got Exclusive",
-            Single(Decode("{" + Head + ""","sharingTimeSliceMs":100}""")));
-
     [Theory]
-    [InlineData("1.0")]
-    [InlineData("1e2")]
-    [InlineData("100.5")]
-    [InlineData("-0.0")]
-    public void FloatsAreRejectedForIntegers(string number) =>
+    [InlineData("sharingStrategy", "\"Exclusive\"")]
+    [InlineData("sharingStrategy", "\"TimeSlicing\"")]
+    [InlineData("sharingTimeSliceMs", "100")]
+    [InlineData("sharingTimeSliceMs", "0")]
+    [InlineData("sharingTimeSliceMs", "99999999999999999999999")]
+    [InlineData("sharingTimeSliceMs", "1e400")]
+    [InlineData("sharingTimeSliceMs", "\"100\"")]
+    [InlineData("sharingTimeSliceMs", "null")]
+    [InlineData("sharingTimeSliceMs", "{\"ms\":[100]}")]
+    public void RemovedSharingFieldsAreUnknownWhateverTheirValueAndTheErrorSaysWhy(string field, string value) =>
         Assert.Equal(
-            $"{Prefix}.sharingTimeSliceMs: must be an integer from 1 to 10000, got \"{number}\" (no fraction or exponent)",
-            Single(Decode("{" + Head + $$""","sharingStrategy":"TimeSlicing","sharingTimeSliceMs":{{number}}}""")));
-
-    [Theory]
-    [InlineData("\"100\"", "a string")]
-    [InlineData("true", "a boolean")]
-    [InlineData("null", "null")]
-    [InlineData("[100]", "an array")]
-    [InlineData("{\"ms\":100}", "an object")]
-    public void WrongTypesForIntegersAreRejected(string value, string described) =>
-        Assert.Equal(
-            $"{Prefix}.sharingTimeSliceMs: must be an integer from 1 to 10000, got {described}",
-            Single(Decode("{" + Head + $$""","sharingStrategy":"TimeSlicing","sharingTimeSliceMs":{{value}}}""")));
+            $"{Prefix}.{field}: {Removed}",
+            Single(Decode("{" + Head + $",\"{field}\":{value}}}", ConfigOrigin.DeviceClass)));
 
     [Theory]
     [InlineData("resetPolicy", "1")]
-    [InlineData("sharingStrategy", "[\"Exclusive\"]")]
+    [InlineData("resetPolicy", "[\"ZeroVRAMOnRelease\"]")]
     [InlineData("kind", "{}")]
     public void WrongTypesForStringsAreRejected(string field, string value) =>
         Assert.StartsWith(
@@ -116,7 +101,7 @@ public class GpuConfigValidatorTests
     [Fact]
     public void UnknownFieldIsRejectedAndNamed() =>
         Assert.Equal(
-            $"{Prefix}.resetPolcy: unknown field; the allowed fields are apiVersion, kind, resetPolicy, sharingStrategy, sharingTimeSliceMs",
+            $"{Prefix}.resetPolcy: unknown field; the allowed fields are apiVersion, kind, resetPolicy",
             Single(Decode("{" + Head + ""","resetPolcy":"None"}""")));
 
     [Fact]
@@ -133,9 +118,9 @@ public class GpuConfigValidatorTests
         Assert.Equal(
             [
                 $"{Prefix}.apiVersion: \"v1\" is not supported; must be resource.securedra.io/v1alpha1",
-                $"{Prefix}.resetPolicy: \"Sometimes\" is not one of ZeroVRAMOnRelease, None",
-                $"{Prefix}.sharingStrategy: \"Shared\" is not one of Exclusive, TimeSlicing",
-                $"{Prefix}.x: unknown field; the allowed fields are apiVersion, kind, resetPolicy, sharingStrategy, sharingTimeSliceMs",
+                $"{Prefix}.resetPolicy: \"Sometimes\" is not supported; the only reset policy is ZeroVRAMOnRelease",
+                $"{Prefix}.sharingStrategy: {Removed}",
+                $"{Prefix}.x: unknown field; the allowed fields are apiVersion, kind, resetPolicy",
             ],
             result.Errors.Select(e => e.ToString()));
     }
@@ -147,29 +132,21 @@ public class GpuConfigValidatorTests
             Single(Decode("{" + Head + ""","resetPolicy":"None"}""")));
 
     [Fact]
-    public void TenantResetPolicyNoneIsRejectedEvenWhenClassOverrideIsAllowed() =>
-        Assert.Contains(
-            "a claim may only set ZeroVRAMOnRelease",
-            Single(Decode("{" + Head + ""","resetPolicy":"None"}""", ConfigOrigin.Claim,
-                new GpuConfigValidator(new GpuConfigLimits { AllowClassResetPolicyOverride = true }))),
-            StringComparison.Ordinal);
-
-    [Fact]
-    public void ClassResetPolicyNoneNeedsTheOverrideFlag()
+    public void ClassResetPolicyNoneIsNeverAllowed()
     {
+        // --allow-class-reset-policy-override was removed: nothing ever read the stored policy, so "None" would
+        // have been accepted and the device scrubbed anyway. No config can turn the scrub off.
         Assert.Equal(
-            $"{Prefix}.resetPolicy: None is not allowed in a DeviceClass unless the driver runs with --allow-class-reset-policy-override; only ZeroVRAMOnRelease is allowed",
+            $"{Prefix}.resetPolicy: None is not supported: no DeviceClass can turn off the VRAM scrub (--allow-class-reset-policy-override was removed); only ZeroVRAMOnRelease is allowed",
             Single(Decode("{" + Head + ""","resetPolicy":"None"}""", ConfigOrigin.DeviceClass)));
-
-        var allowed = Decode("{" + Head + ""","resetPolicy":"None"}""", ConfigOrigin.DeviceClass,
-            new GpuConfigValidator(new GpuConfigLimits { AllowClassResetPolicyOverride = true }));
-        Assert.True(allowed.IsValid);
-        Assert.Equal("None", allowed.Config!.ResetPolicy);
+        Assert.Equal(
+            $"{Prefix}.resetPolicy: None is not allowed in a claim; a claim may only set ZeroVRAMOnRelease",
+            Single(Decode("{" + Head + ""","resetPolicy":"None"}""", ConfigOrigin.Claim)));
     }
 
     [Fact]
     public void EnumValuesAreCaseSensitive() =>
-        Assert.Contains("is not one of ZeroVRAMOnRelease, None", Single(Decode("{" + Head + ""","resetPolicy":"zerovramonrelease"}""")), StringComparison.Ordinal);
+        Assert.Contains("\"zerovramonrelease\" is not supported; the only reset policy is ZeroVRAMOnRelease", Single(Decode("{" + Head + ""","resetPolicy":"zerovramonrelease"}""")), StringComparison.Ordinal);
 
     [Fact]
     public void OverSizeIsRejectedByLengthBeforeReading()
@@ -278,7 +255,7 @@ public class GpuConfigValidatorTests
     [Fact]
     public void ValidSurrogatePairEscapesAreFine() =>
         Assert.Equal(
-            $"{Prefix}.resetPolicy: \"\U0001F600\" is not one of ZeroVRAMOnRelease, None",
+            $"{Prefix}.resetPolicy: \"\U0001F600\" is not supported; the only reset policy is ZeroVRAMOnRelease",
             Single(Decode("{" + Head + ",\"resetPolicy\":\"\\ud83d\\ude00\"}")));
 
     [Theory]
@@ -289,14 +266,14 @@ public class GpuConfigValidatorTests
     public void NaNAndInfinityAreRejected(string literal) =>
         Assert.StartsWith(
             $"{Prefix}: malformed JSON at line 1",
-            Single(Decode("{" + Head + $",\"sharingStrategy\":\"TimeSlicing\",\"sharingTimeSliceMs\":{literal}}}")),
+            Single(Decode("{" + Head + $",\"resetPolicy\":{literal}}}")),
             StringComparison.Ordinal);
 
     [Fact]
-    public void NaNAsAStringIsAWrongType() =>
+    public void NaNAsAStringIsAnUnsupportedValue() =>
         Assert.EndsWith(
-            "must be an integer from 1 to 10000, got a string",
-            Single(Decode("{" + Head + ",\"sharingStrategy\":\"TimeSlicing\",\"sharingTimeSliceMs\":\"NaN\"}")),
+            "\"NaN\" is not supported; the only reset policy is ZeroVRAMOnRelease",
+            Single(Decode("{" + Head + ",\"resetPolicy\":\"NaN\"}")),
             StringComparison.Ordinal);
 
     [Theory]
@@ -332,6 +309,7 @@ public class GpuConfigValidatorTests
         string[] inputs =
         [
             "{" + Head + ",\"sharingTimeSliceMs\":0}",
+            "{" + Head + ",\"resetPolicy\":\"Never\"}",
             "{" + Head + ",\"x\":{\"y\":[[[[[[[[[]]]]]]]]]}",
             "{\"resetPolicy\":\"None\",\"apiVersion\":1,\"kind\":null}",
             "[1,2]",
@@ -346,12 +324,11 @@ public class GpuConfigValidatorTests
     }
 
     [Theory]
-    [InlineData("{\"kind\":\"GpuConfig\",\"apiVersion\":\"resource.securedra.io/v1alpha1\",\"sharingStrategy\":\"TimeSlicing\",\"sharingTimeSliceMs\":0}", "minimum 1")]
-    [InlineData("{\"kind\":\"GpuConfig\",\"apiVersion\":\"resource.securedra.io/v1alpha1\",\"sharingStrategy\":\"TimeSlicing\",\"sharingTimeSliceMs\":20000}", "maximum 10000")]
+    [InlineData("{\"kind\":\"GpuConfig\",\"apiVersion\":\"resource.securedra.io/v1alpha1\",\"sharingTimeSliceMs\":0}", "removed: GPU sharing was never applied")]
     [InlineData("{\"kind\":\"GpuConfig\",\"apiVersion\":\"resource.securedra.io/v1alpha1\",\"x\":[[[[[[[[[[1]]]]]]]]]]}", "maximum 8")]
     [InlineData("{\"kind\":\"GpuConfig\",\"apiVersion\":\"resource.securedra.io/v1alpha1\",\"resetPolicy\":\"None\"}", "only set ZeroVRAMOnRelease")]
-    [InlineData("{\"kind\":\"GpuConfig\",\"apiVersion\":\"resource.securedra.io/v1alpha1\",\"sharingStrategy\":\"Fair\"}", "one of Exclusive, TimeSlicing")]
-    [InlineData("{\"kind\":\"GpuConfig\",\"apiVersion\":\"resource.securedra.io/v1alpha1\",\"junk\":1}", "allowed fields are apiVersion, kind, resetPolicy, sharingStrategy, sharingTimeSliceMs")]
+    [InlineData("{\"kind\":\"GpuConfig\",\"apiVersion\":\"resource.securedra.io/v1alpha1\",\"resetPolicy\":\"Fair\"}", "the only reset policy is ZeroVRAMOnRelease")]
+    [InlineData("{\"kind\":\"GpuConfig\",\"apiVersion\":\"resource.securedra.io/v1alpha1\",\"junk\":1}", "allowed fields are apiVersion, kind, resetPolicy")]
     [InlineData("{\"kind\":\"GpuConfig\",\"kind\":\"GpuConfig\",\"apiVersion\":\"resource.securedra.io/v1alpha1\"}", "at most once")]
     public void EveryErrorNamesItsLimit(string json, string limit)
     {

@@ -6,9 +6,9 @@ namespace SecureDra.Api.Tests;
 
 public class ManifestValidatorTests
 {
-    private static ManifestValidator Create(bool allowOverride = false, ConfigOrigin rawOrigin = ConfigOrigin.Claim) =>
+    private static ManifestValidator Create(ConfigOrigin rawOrigin = ConfigOrigin.Claim) =>
         new(new ManifestReader(),
-            new ResourceObjectValidator(new GpuConfigValidator(new GpuConfigLimits { AllowClassResetPolicyOverride = allowOverride }), "gpu.nvidia.com"),
+            new ResourceObjectValidator(new GpuConfigValidator(new GpuConfigLimits()), "gpu.nvidia.com"),
             rawOrigin);
 
     private static ManifestValidationResult Validate(string text, ManifestValidator? validator = null) =>
@@ -30,8 +30,6 @@ public class ManifestValidatorTests
                 apiVersion: resource.securedra.io/v1alpha1
                 kind: GpuConfig
                 resetPolicy: "ZeroVRAMOnRelease"
-                sharingStrategy: "TimeSlicing"
-                sharingTimeSliceMs: 100
         """;
 
     [Fact]
@@ -40,6 +38,16 @@ public class ManifestValidatorTests
         var result = Validate(SeedClass);
         Assert.True(result.IsValid, string.Join(" | ", result.Errors));
         Assert.Equal(1, result.Checked);
+    }
+
+    [Fact]
+    public void SeedTimeSlicedDeviceClassYamlIsRejectedNamingTheRemovedFields()
+    {
+        var result = Validate(SeedClass.Replace("resetPolicy: \"ZeroVRAMOnRelease\"", "resetPolicy: \"ZeroVRAMOnRelease\"\n        sharingStrategy: \"TimeSlicing\"\n        sharingTimeSliceMs: 100", StringComparison.Ordinal));
+        Assert.Equal(
+            ["spec.config[0].opaque.parameters.sharingStrategy", "spec.config[0].opaque.parameters.sharingTimeSliceMs"],
+            result.Errors.Select(e => e.Path));
+        Assert.All(result.Errors, e => Assert.StartsWith("unknown field (removed: GPU sharing was never applied", e.Message, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -82,11 +90,11 @@ public class ManifestValidatorTests
     [Fact]
     public void YamlFloatsAndStringsReachTheStrictDecoderAsWritten()
     {
-        var result = Validate(SeedClass.Replace("sharingTimeSliceMs: 100", "sharingTimeSliceMs: \"100\"", StringComparison.Ordinal));
-        Assert.Equal("spec.config[0].opaque.parameters.sharingTimeSliceMs: must be an integer from 1 to 10000, got a string", Assert.Single(result.Errors).ToString());
-        result = Validate(SeedClass.Replace("sharingTimeSliceMs: 100", "sharingTimeSliceMs: 100.0", StringComparison.Ordinal));
-        Assert.Equal("spec.config[0].opaque.parameters.sharingTimeSliceMs: must be an integer from 1 to 10000, got \"100.0\" (no fraction or exponent)", Assert.Single(result.Errors).ToString());
-        result = Validate(SeedClass.Replace("sharingTimeSliceMs: 100", "sharingTimeSliceMs: .nan", StringComparison.Ordinal));
+        var result = Validate(SeedClass.Replace("resetPolicy: \"ZeroVRAMOnRelease\"", "resetPolicy: 100.0", StringComparison.Ordinal));
+        Assert.Equal("spec.config[0].opaque.parameters.resetPolicy: must be a string, got a number", Assert.Single(result.Errors).ToString());
+        result = Validate(SeedClass.Replace("resetPolicy: \"ZeroVRAMOnRelease\"", "resetPolicy: \"100\"", StringComparison.Ordinal));
+        Assert.Equal("spec.config[0].opaque.parameters.resetPolicy: \"100\" is not supported; the only reset policy is ZeroVRAMOnRelease", Assert.Single(result.Errors).ToString());
+        result = Validate(SeedClass.Replace("resetPolicy: \"ZeroVRAMOnRelease\"", "resetPolicy: .nan", StringComparison.Ordinal));
         Assert.Contains("JSON has no NaN or Infinity", Assert.Single(result.Errors).ToString(), StringComparison.Ordinal);
     }
 
@@ -94,9 +102,10 @@ public class ManifestValidatorTests
     public void RawJsonConfigIsDecodedFromItsOriginalBytes()
     {
         Assert.True(Validate("""{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig"}""").IsValid);
-        Assert.Equal(
-            "sharingTimeSliceMs: only allowed with sharingStrategy TimeSlicing, got Exclusive",
-            Assert.Single(Validate("""{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","sharingTimeSliceMs":5}""").Errors).ToString());
+        Assert.StartsWith(
+            "sharingTimeSliceMs: unknown field (removed: GPU sharing was never applied",
+            Assert.Single(Validate("""{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","sharingTimeSliceMs":5}""").Errors).ToString(),
+            StringComparison.Ordinal);
         Assert.Equal(2, Validate("""{"resetPolicy":"ZeroVRAMOnRelease"}""").Errors.Count);
     }
 
@@ -105,8 +114,7 @@ public class ManifestValidatorTests
     {
         const string json = """{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","resetPolicy":"None"}""";
         Assert.Contains("not allowed in a claim", Assert.Single(Validate(json).Errors).Message, StringComparison.Ordinal);
-        Assert.Contains("not allowed in a DeviceClass", Assert.Single(Validate(json, Create(rawOrigin: ConfigOrigin.DeviceClass)).Errors).Message, StringComparison.Ordinal);
-        Assert.True(Validate(json, Create(allowOverride: true, rawOrigin: ConfigOrigin.DeviceClass)).IsValid);
+        Assert.Contains("no DeviceClass can turn off the VRAM scrub", Assert.Single(Validate(json, Create(rawOrigin: ConfigOrigin.DeviceClass)).Errors).Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -7,7 +7,8 @@ public class ResourceObjectValidatorTests
 {
     private const string Good = """{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","resetPolicy":"ZeroVRAMOnRelease"}""";
     private const string TenantNone = """{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","resetPolicy":"None"}""";
-    private const string BadSlice = """{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","sharingStrategy":"TimeSlicing","sharingTimeSliceMs":0}""";
+    private const string BadSlice = """{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","sharingTimeSliceMs":0}""";
+    private const string RemovedField = "unknown field (removed: GPU sharing was never applied, and time-slicing would put two tenants' contexts in one GPU's memory, which nothing on a node can isolate; every claim gets whole GPUs); the allowed fields are apiVersion, kind, resetPolicy";
 
     private static readonly ResourceObjectValidator Validator = new(new GpuConfigValidator(new GpuConfigLimits()), "gpu.nvidia.com");
 
@@ -36,7 +37,7 @@ public class ResourceObjectValidatorTests
     [MemberData(nameof(Versions))]
     public void ClaimConfigsAreValidatedWithObjectPaths(string version) =>
         Assert.Equal(
-            ["spec.devices.config[1].opaque.parameters.sharingTimeSliceMs: 0 is below the minimum 1"],
+            [$"spec.devices.config[1].opaque.parameters.sharingTimeSliceMs: {RemovedField}"],
             Errors(Claim(version, Configs(Opaque(Good), Opaque(BadSlice)))));
 
     [Theory]
@@ -51,27 +52,30 @@ public class ResourceObjectValidatorTests
     public void ClassConfigsAreValidatedAsDeviceClassOrigin(string version)
     {
         Assert.Equal(
-            ["spec.config[0].opaque.parameters.resetPolicy: None is not allowed in a DeviceClass unless the driver runs with --allow-class-reset-policy-override; only ZeroVRAMOnRelease is allowed"],
+            ["spec.config[0].opaque.parameters.resetPolicy: None is not supported: no DeviceClass can turn off the VRAM scrub (--allow-class-reset-policy-override was removed); only ZeroVRAMOnRelease is allowed"],
             Errors(Class(version, Configs(Opaque(TenantNone)))));
-
-        var permissive = new ResourceObjectValidator(new GpuConfigValidator(new GpuConfigLimits { AllowClassResetPolicyOverride = true }), "gpu.nvidia.com");
-        Assert.Empty(permissive.Validate(Class(version, Configs(Opaque(TenantNone)))));
-        Assert.NotEmpty(permissive.Validate(Claim(version, Configs(Opaque(TenantNone)))));
     }
 
     [Theory]
     [MemberData(nameof(Versions))]
-    public void SeedDeviceClassValidates(string version) =>
+    public void SeedDeviceClassValidatesWithoutTheRemovedSharingFields(string version)
+    {
         Assert.Empty(Errors(Class(version, Configs(Opaque("""
-            {"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","resetPolicy":"ZeroVRAMOnRelease","sharingStrategy":"TimeSlicing","sharingTimeSliceMs":100}
+            {"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","resetPolicy":"ZeroVRAMOnRelease"}
             """)))));
+        Assert.Equal(
+            [$"spec.config[0].opaque.parameters.sharingStrategy: {RemovedField}", $"spec.config[0].opaque.parameters.sharingTimeSliceMs: {RemovedField}"],
+            Errors(Class(version, Configs(Opaque("""
+                {"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","resetPolicy":"ZeroVRAMOnRelease","sharingStrategy":"TimeSlicing","sharingTimeSliceMs":100}
+                """)))));
+    }
 
     [Theory]
     [MemberData(nameof(Versions))]
     public void OtherDriversConfigsAreSkipped(string version)
     {
         var configs = Configs(Opaque("""{"anything":"goes","resetPolicy":7}""", "gpu.example.com"), Opaque(BadSlice));
-        Assert.Equal(["spec.devices.config[1].opaque.parameters.sharingTimeSliceMs: 0 is below the minimum 1"], Errors(Claim(version, configs)));
+        Assert.Equal([$"spec.devices.config[1].opaque.parameters.sharingTimeSliceMs: {RemovedField}"], Errors(Claim(version, configs)));
         Assert.Single(Errors(Template(version, configs)));
         Assert.Single(Errors(Class(version, configs)));
     }
@@ -142,10 +146,11 @@ public class ResourceObjectValidatorTests
     }
 
     [Fact]
-    public void FloatsFromTheOriginalJsonSurviveTheRoundTrip() =>
+    public void NumbersFromTheOriginalJsonSurviveTheRoundTrip() =>
+        // 1e400 is no double: only the original bytes, not a re-serialised DOM, reach the decoder as a number.
         Assert.Equal(
-            ["spec.devices.config[0].opaque.parameters.sharingTimeSliceMs: must be an integer from 1 to 10000, got \"100.0\" (no fraction or exponent)"],
-            Errors(Claim("resource.k8s.io/v1", Configs(Opaque("""{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","sharingStrategy":"TimeSlicing","sharingTimeSliceMs":100.0}""")))));
+            ["spec.devices.config[0].opaque.parameters.resetPolicy: must be a string, got a number"],
+            Errors(Claim("resource.k8s.io/v1", Configs(Opaque("""{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","resetPolicy":1e400}""")))));
 
     [Fact]
     public void NonAsciiStringsAreMeasuredByTheirUtf8Length()
@@ -153,6 +158,6 @@ public class ResourceObjectValidatorTests
         // 100 'é' are 200 UTF-8 bytes: under the 256-byte string limit however the writer escapes them.
         var parameters = $$"""{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","resetPolicy":"{{new string('é', 100)}}"}""";
         var error = Assert.Single(Errors(Claim("resource.k8s.io/v1", Configs(Opaque(parameters)))));
-        Assert.Contains("is not one of ZeroVRAMOnRelease, None", error, StringComparison.Ordinal);
+        Assert.Contains("is not supported; the only reset policy is ZeroVRAMOnRelease", error, StringComparison.Ordinal);
     }
 }

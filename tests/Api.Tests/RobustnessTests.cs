@@ -13,7 +13,7 @@ public class RobustnessTests
 {
     private static readonly byte[][] Seeds =
     [
-        """{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","resetPolicy":"ZeroVRAMOnRelease","sharingStrategy":"TimeSlicing","sharingTimeSliceMs":100}"""u8.ToArray(),
+        """{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","resetPolicy":"ZeroVRAMOnRelease"}"""u8.ToArray(),
         """{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","x":[{"a":[1,2,{"b":"\ud83d\ude00"}]}],"y":"\u0041\n"}"""u8.ToArray(),
         """
         apiVersion: resource.k8s.io/v1
@@ -25,6 +25,8 @@ public class RobustnessTests
                 driver: gpu.nvidia.com
                 parameters: {apiVersion: resource.securedra.io/v1alpha1, kind: GpuConfig, sharingTimeSliceMs: 5}
         """u8.ToArray(),
+        // The removed sharing fields: unknown-field errors with a reason, never a crash.
+        """{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","resetPolicy":"ZeroVRAMOnRelease","sharingStrategy":"TimeSlicing","sharingTimeSliceMs":100}"""u8.ToArray(),
     ];
 
     private static readonly byte[] Interesting = "{}[]\":,\\u0-1.eE \n\t&*!<>|#'"u8.ToArray();

@@ -21,9 +21,9 @@ public sealed class ValidateCommandTests : IDisposable
                 apiVersion: resource.securedra.io/v1alpha1
                 kind: GpuConfig
                 resetPolicy: "ZeroVRAMOnRelease"
-                sharingStrategy: "TimeSlicing"
-                sharingTimeSliceMs: 100
         """;
+
+    private const string Removed = "unknown field (removed: GPU sharing was never applied, and time-slicing would put two tenants' contexts in one GPU's memory, which nothing on a node can isolate; every claim gets whole GPUs); the allowed fields are apiVersion, kind, resetPolicy";
 
     private const string BadClaim = """
         apiVersion: resource.k8s.io/v1
@@ -107,8 +107,9 @@ public sealed class ValidateCommandTests : IDisposable
         Assert.Equal(1, code);
         Assert.Equal(
             [
-                $"{claim}: spec.devices.config[1].opaque.parameters.sharingTimeSliceMs: 0 is below the minimum 1",
-                $"{raw}: sharingTimeSliceMs: must be an integer from 1 to 10000, got \"1.0\" (no fraction or exponent)",
+                $"{claim}: spec.devices.config[1].opaque.parameters.sharingStrategy: {Removed}",
+                $"{claim}: spec.devices.config[1].opaque.parameters.sharingTimeSliceMs: {Removed}",
+                $"{raw}: sharingTimeSliceMs: {Removed}",
                 $"{raw}: resetPolicy: None is not allowed in a claim; a claim may only set ZeroVRAMOnRelease",
             ],
             stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
@@ -119,18 +120,22 @@ public sealed class ValidateCommandTests : IDisposable
     {
         var classNone = WriteFile("class.yaml", SeedClass.Replace("\"ZeroVRAMOnRelease\"", "None", StringComparison.Ordinal));
         Assert.Equal(1, (await RunAsync(null, classNone)).ExitCode);
-        Assert.Equal(0, (await RunAsync(null, "--allow-class-reset-policy-override", classNone)).ExitCode);
-        Assert.Equal(0, (await RunAsync(new Dictionary<string, string> { ["ALLOW_CLASS_RESET_POLICY_OVERRIDE"] = "true" }, classNone)).ExitCode);
+        // The override flag is gone (nothing ever read the stored policy): the flag is a usage error, and its
+        // old environment variable no longer lets a class turn off the scrub.
+        var (removedCode, _, removedStderr) = await RunAsync(null, "--allow-class-reset-policy-override", classNone);
+        Assert.Equal(2, removedCode);
+        Assert.Contains("--allow-class-reset-policy-override", removedStderr, StringComparison.Ordinal);
+        Assert.Equal(1, (await RunAsync(new Dictionary<string, string> { ["ALLOW_CLASS_RESET_POLICY_OVERRIDE"] = "true" }, classNone)).ExitCode);
 
         // Another driver name: this driver's configs are now someone else's, so nothing is checked.
         Assert.Equal(0, (await RunAsync(null, "--driver-name", "gpu.example.com", classNone)).ExitCode);
         Assert.Equal(0, (await RunAsync(new Dictionary<string, string> { ["DRIVER_NAME"] = "gpu.example.com" }, classNone)).ExitCode);
 
         var seed = WriteFile("seed.yaml", SeedClass);
-        var (code, stdout, _) = await RunAsync(null, "--max-config-bytes", "100", seed);
+        var (code, stdout, _) = await RunAsync(null, "--max-config-bytes", "64", seed);
         Assert.Equal(1, code);
-        Assert.Equal($"{seed}: spec.config[0].opaque.parameters: more than 100 bytes exceeds the maximum 100 bytes", stdout.Trim());
-        Assert.Equal(1, (await RunAsync(new Dictionary<string, string> { ["MAX_CONFIG_BYTES"] = "100" }, seed)).ExitCode);
+        Assert.Equal($"{seed}: spec.config[0].opaque.parameters: more than 64 bytes exceeds the maximum 64 bytes", stdout.Trim());
+        Assert.Equal(1, (await RunAsync(new Dictionary<string, string> { ["MAX_CONFIG_BYTES"] = "64" }, seed)).ExitCode);
     }
 
     [Theory]
@@ -156,8 +161,8 @@ public sealed class ValidateCommandTests : IDisposable
     public async Task BadEnvironmentValueIsAUsageError()
     {
         var seed = WriteFile("seed.yaml", SeedClass);
-        var (code, _, stderr) = await RunAsync(new Dictionary<string, string> { ["ALLOW_CLASS_RESET_POLICY_OVERRIDE"] = "maybe" }, seed);
+        var (code, _, stderr) = await RunAsync(new Dictionary<string, string> { ["MAX_CONFIG_BYTES"] = "maybe" }, seed);
         Assert.Equal(2, code);
-        Assert.Equal("securedra validate: ALLOW_CLASS_RESET_POLICY_OVERRIDE: \"maybe\" is not true or false", stderr.Trim());
+        Assert.Equal("securedra validate: --max-config-bytes: \"maybe\" is not an integer from 1 to 10240", stderr.Trim());
     }
 }

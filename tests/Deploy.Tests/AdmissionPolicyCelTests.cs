@@ -82,10 +82,35 @@ public sealed class AdmissionPolicyCelTests(RenderedChart chart)
         }
 
         Assert.Contains(names, n => n.StartsWith("template: tenant config with resetPolicy None", StringComparison.Ordinal));
+        foreach (var needle in new[] { "finalizer: tenant removes delete-protection", "finalizer: a cluster admin", "finalizer: the resource-claim controller removes it", "finalizer: the scheduler" })
+        {
+            Assert.Contains(names, n => n.StartsWith(needle, StringComparison.Ordinal));
+        }
+
         var slices = Suite("slices/1.36/v1").Select(c => c.Str("name")).ToList();
         foreach (var needle in new[] { "creates its own", "creates another", "moves another node's slice to itself", "deletes another", "deletes its own", "cluster admin" })
         {
             Assert.Contains(slices, n => n.Contains(needle, StringComparison.Ordinal));
+        }
+    }
+
+    [Theory]
+    [InlineData("claims/1.32/v1beta1")]
+    [InlineData("claims/1.33/v1beta2")]
+    [InlineData("claims/1.36/v1")]
+    [InlineData("claims/1.36/v1beta1")]
+    public void Only_the_control_plane_may_remove_a_claims_delete_protection_finalizer(string suite)
+    {
+        // Issue 10: a tenant who strips resource.kubernetes.io/delete-protection can delete a claim whose GPU a
+        // running container still holds. Denied for tenants, admins and look-alikes, by the delete-protection
+        // policy (not by accident of another one); allowed for the resource-claim controller and the scheduler.
+        var cases = Suite(suite).Where(c => c.Str("name").StartsWith("finalizer: ", StringComparison.Ordinal)).ToList();
+        Assert.True(cases.Count >= 10, $"{cases.Count} finalizer cases in {suite}");
+        AssertVerdicts(cases, requireApplied: true);
+        foreach (var denied in cases.Where(c => c.Str("expected") == "deny"))
+        {
+            Assert.Contains(denied.Strings("failed"), f => f.StartsWith("securedra-claim-delete-protection: only the Kubernetes control plane", StringComparison.Ordinal));
+            Assert.Contains(denied.Strings("applied"), a => a.StartsWith("securedra-claim-delete-protection@", StringComparison.Ordinal));
         }
     }
 

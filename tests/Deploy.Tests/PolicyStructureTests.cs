@@ -15,14 +15,15 @@ public sealed partial class PolicyStructureTests(RenderedChart chart)
         ["1.34"] = ["v1", "v1beta2", "v1beta1"],
     };
 
+    /// <summary>The claim-spec policies (claims and templates); the delete-protection policy only sees claim metadata.</summary>
     private IEnumerable<JsonObject> ClaimPolicies => chart.OfKind("ValidatingAdmissionPolicy")
-        .Where(p => p.Items("spec.matchConstraints.resourceRules").Any(r => r.Strings("resources").Contains("resourceclaims")));
+        .Where(p => p.Items("spec.matchConstraints.resourceRules").Any(r => r.Strings("resources").Contains("resourceclaimtemplates")));
 
     [Fact]
     public void Every_policy_fails_closed_and_is_bound_with_deny()
     {
         var policies = chart.OfKind("ValidatingAdmissionPolicy");
-        Assert.Equal(5, policies.Count);
+        Assert.Equal(6, policies.Count);
         foreach (var p in policies)
         {
             Assert.Equal("Fail", p.Str("spec.failurePolicy"));
@@ -62,6 +63,23 @@ public sealed partial class PolicyStructureTests(RenderedChart chart)
             var exactReaders = ClaimPolicies.Where(p => p.Items("spec.matchConstraints.resourceRules").Single().Strings("apiVersions").Contains(version)).ToList();
             Assert.True(exactReaders.Count == 1, $"{kubernetes}: {exactReaders.Count} policies read {version} in its own shape");
         }
+    }
+
+    [Fact]
+    public void Claim_delete_protection_policy_sees_every_claim_update_in_every_version_and_namespace()
+    {
+        var p = chart.Get("ValidatingAdmissionPolicy", "securedra-claim-delete-protection");
+        Assert.Equal("Equivalent", p.Str("spec.matchConstraints.matchPolicy"));
+        var rule = Assert.Single(p.Items("spec.matchConstraints.resourceRules"));
+        Assert.Equal(["UPDATE"], rule.Strings("operations"));
+        Assert.Equal(new[] { "v1", "v1beta1", "v1beta2" }, rule.Strings("apiVersions").Order());
+        Assert.Equal(["resourceclaims"], rule.Strings("resources"));
+        var validation = Assert.Single(p.Items("spec.validations"));
+        Assert.Equal(
+            "request.userInfo.username in ['system:serviceaccount:kube-system:resource-claim-controller', 'system:kube-controller-manager', 'system:kube-scheduler']",
+            validation.Str("expression"));
+        // No namespace is exempt: kube-system claims hold GPUs too.
+        Assert.Null(chart.Get("ValidatingAdmissionPolicyBinding", "securedra-claim-delete-protection").At("spec.matchResources"));
     }
 
     [Fact]

@@ -148,9 +148,15 @@ public sealed class RbacTests(RenderedChart chart)
     {
         var role = chart.Get("Role", "securedra-dra-tenant");
         Assert.Equal("tenant-a", role.Str("metadata.namespace"));
+        // Claims: create and delete, never update/patch (issue 10: enough to strip the delete-protection finalizer).
         Assert.Equal(
-            new SortedSet<string>(Expand("resource.k8s.io", ["resourceclaims", "resourceclaimtemplates"], ["get", "list", "watch", "create", "update", "patch", "delete"]), StringComparer.Ordinal),
+            new SortedSet<string>(
+                Expand("resource.k8s.io", ["resourceclaims"], ["get", "list", "watch", "create", "delete"])
+                    .Concat(Expand("resource.k8s.io", ["resourceclaimtemplates"], ["get", "list", "watch", "create", "update", "patch", "delete"])),
+                StringComparer.Ordinal),
             Grants(role));
+        Assert.DoesNotContain(AllRoles.Where(r => r.Str("metadata.name").EndsWith("dra-tenant", StringComparison.Ordinal)).SelectMany(r => Grants(r)),
+            g => g.StartsWith("resource.k8s.io|resourceclaims|", StringComparison.Ordinal) && (g.Contains("|update|", StringComparison.Ordinal) || g.Contains("|patch|", StringComparison.Ordinal)));
         // DeviceClasses are cluster-scoped: a namespaced Role cannot grant them (the seed's Role tried).
         Assert.Equal(
             new SortedSet<string>(Expand("resource.k8s.io", ["deviceclasses"], Read), StringComparer.Ordinal),

@@ -23,7 +23,7 @@ public sealed class SchemaValidationTests(RenderedChart chart)
     public void Rendered_objects_with_non_default_values_are_valid_too()
     {
         var yaml = RenderedChart.Render("gpu-system",
-            "--set", "fullnameOverride=acme-dra", "--set", "deviceClasses.timeSliced.enabled=false",
+            "--set", "fullnameOverride=acme-dra", "--set", "deviceClasses.exclusive.name=acme-gpu",
             "--set", "webhook.caBundle=Zm9v", "--set", "tenants[0].namespace=team-x", "--set", "tenants[0].createNamespace=false",
             "--set", "tenants[0].groups[0]=team-x", "--set", "tenants[0].quota.resourceclaims=3", "--set", "tenants[0].quota.resourceclaimtemplates=1");
         var results = Validate(chart.TempFile("variant.yaml", yaml));
@@ -39,8 +39,8 @@ public sealed class SchemaValidationTests(RenderedChart chart)
         var kinds = RenderedChart.Parse(file).Select(o => o.Str("kind")).ToList();
         Assert.DoesNotContain("ResourceQuota", kinds);
         Assert.DoesNotContain("ValidatingWebhookConfiguration", kinds);
-        Assert.Equal(5, kinds.Count(k => k == "ValidatingAdmissionPolicy"));
-        Assert.Equal(2, kinds.Count(k => k == "DeviceClass"));
+        Assert.Equal(6, kinds.Count(k => k == "ValidatingAdmissionPolicy"));
+        Assert.Equal(1, kinds.Count(k => k == "DeviceClass"));
     }
 
     [Fact]

@@ -17,9 +17,9 @@ public class ConfigRejectionTests
     {
         { "unknown-field", $"{{{Head},\"mode\":\"fast\"}}", ["opaque.parameters.mode", "unknown field", "allowed fields are apiVersion, kind, resetPolicy"] },
         { "tenant-reset", $"{{{Head},\"resetPolicy\":\"None\"}}", ["opaque.parameters.resetPolicy", "not allowed in a claim", "ZeroVRAMOnRelease"] },
-        { "string-for-int", $"{{{Head},\"sharingStrategy\":\"TimeSlicing\",\"sharingTimeSliceMs\":\"10\"}}", ["opaque.parameters.sharingTimeSliceMs", "must be an integer from 1 to"] },
-        { "fraction-for-int", $"{{{Head},\"sharingStrategy\":\"TimeSlicing\",\"sharingTimeSliceMs\":1.5}}", ["opaque.parameters.sharingTimeSliceMs", "must be an integer", "no fraction"] },
-        { "below-min", $"{{{Head},\"sharingStrategy\":\"TimeSlicing\",\"sharingTimeSliceMs\":0}}", ["opaque.parameters.sharingTimeSliceMs", "0 is below the minimum 1"] },
+        { "removed-sharing-strategy", $"{{{Head},\"sharingStrategy\":\"TimeSlicing\"}}", ["opaque.parameters.sharingStrategy", "unknown field", "removed: GPU sharing was never applied"] },
+        { "removed-time-slice", $"{{{Head},\"sharingTimeSliceMs\":100}}", ["opaque.parameters.sharingTimeSliceMs", "unknown field", "removed: GPU sharing was never applied"] },
+        { "unknown-reset-policy", $"{{{Head},\"resetPolicy\":\"Sometimes\"}}", ["opaque.parameters.resetPolicy", "the only reset policy is ZeroVRAMOnRelease"] },
         { "int-for-string", $"{{{Head},\"resetPolicy\":7}}", ["opaque.parameters.resetPolicy", "must be a string"] },
         { "deep-nesting", $"{{{Head},\"x\":{new string('[', 20)}{new string(']', 20)}}}", ["opaque.parameters.x", "nesting depth", "exceeds the maximum 8"] },
         { "wrong-kind", "{\"apiVersion\":\"resource.securedra.io/v1alpha1\",\"kind\":\"Other\"}", ["opaque.parameters.kind", "must be GpuConfig"] },
@@ -55,14 +55,25 @@ public class ConfigRejectionTests
     }
 
     [Fact]
-    public async Task A_class_config_may_not_relax_the_reset_policy_without_the_flag()
+    public async Task A_class_config_may_never_relax_the_reset_policy()
     {
         await using var node = await E2eNode.StartAsync();
         var relaxed = E2eNode.GpuConfig(resetPolicy: "None");
         await node.CreateDeviceClassAsync("relaxed", relaxed);
         var claim = await node.ClaimDeviceAsync("via-class", "gpu-0", deviceClass: "relaxed", classConfig: relaxed);
         var error = (await node.PrepareOneAsync(claim)).Error;
-        Assert.Contains("opaque.parameters.resetPolicy: None is not allowed in a DeviceClass unless the driver runs with --allow-class-reset-policy-override", error, StringComparison.Ordinal);
+        Assert.Contains("opaque.parameters.resetPolicy: None is not supported: no DeviceClass can turn off the VRAM scrub", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_removed_reset_policy_override_flag_is_a_usage_error()
+    {
+        // It changed nothing (the stored policy was never read); a node started with it must hear so, not run.
+        await using var node = await E2eNode.StartAsync();
+        await using var plugin = SecuredraProcess.Start("plugin-with-removed-flag", [.. node.PluginArgs(), "--allow-class-reset-policy-override"]);
+        await plugin.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(2, plugin.ExitCode);
+        Assert.Contains("--allow-class-reset-policy-override", plugin.Output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -114,7 +125,7 @@ public class ConfigRejectionTests
         var claim = await node.AllocateAsync("utf8", [("gpu", "gpu-0")]);
         var error = (await node.PrepareOneAsync(claim)).Error;
         Assert.Contains("status.allocation.devices.config[0].opaque.parameters.resetPolicy", error, StringComparison.Ordinal);
-        Assert.Contains("is not one of ZeroVRAMOnRelease", error, StringComparison.Ordinal);
+        Assert.Contains("is not supported; the only reset policy is ZeroVRAMOnRelease", error, StringComparison.Ordinal);
     }
 
     private static JsonObject Padded(int bytes)

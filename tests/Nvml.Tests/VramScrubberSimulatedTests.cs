@@ -94,7 +94,8 @@ public class VramScrubberSimulatedTests
         Assert.False(report.Succeeded);
         Assert.False(report.Verified);
         Assert.Equal(0, report.BytesZeroed);
-        Assert.Contains("coverage 0.0000 is below the minimum 0.9800", report.FailureReason, StringComparison.Ordinal);
+        Assert.Contains("coverage 0.0000 is below the minimum 0.9900 of total memory", report.FailureReason, StringComparison.Ordinal);
+        Assert.Equal(Size, report.UncoveredBytes);
         Assert.Contains("outcome=\"failed\"} 1", node.Metrics.Render(), StringComparison.Ordinal);
         Assert.Single(node.Logger.Events, ev => ev.EventName == "VramScrubFailed");
     }
@@ -117,13 +118,16 @@ public class VramScrubberSimulatedTests
     [Fact]
     public async Task PartialAllocation_AboveThreshold_Succeeds()
     {
-        await using var node = new SimulatedNode(gpus: 1, memoryBytes: Size, configure: o => o.MinCoverage = 0.5);
-        node.Backend.SetFaults("gpu-0", new SimulatedFaults { AllocatableFraction = 0.6 });
+        // --scrub-min-coverage now bounds the first scrub's gap (which becomes the reserved baseline), from 0.9 up.
+        await using var node = new SimulatedNode(gpus: 1, memoryBytes: Size, configure: o => o.MinCoverage = 0.9);
+        node.Backend.SetFaults("gpu-0", new SimulatedFaults { AllocatableFraction = 0.95 });
 
         var report = await node.Scrubber.ScrubAsync(await node.DeviceAsync(0), CancellationToken.None);
 
         Assert.True(report.Succeeded, report.FailureReason);
-        Assert.InRange(report.Coverage, 0.59, 0.6);
+        Assert.InRange(report.Coverage, 0.94, 0.95);
+        Assert.Equal(report.UncoveredBytes, report.BaselineReservedBytes);
+        Assert.Equal(0, report.UnallocatableBytes);
     }
 
     [Fact]
@@ -213,6 +217,10 @@ public class VramScrubberSimulatedTests
     {
         var e = Assert.Throws<ArgumentException>(() => new ScrubberOptions { MinCoverage = 1.5 }.Validate());
         Assert.Contains("scrub-min-coverage", e.Message, StringComparison.Ordinal);
+        // Below 0.9 a "reserved baseline" could be a tenth of the device: refused, naming the bound.
+        e = Assert.Throws<ArgumentException>(() => new ScrubberOptions { MinCoverage = 0.5 }.Validate());
+        Assert.Contains("must be from 0.9 to 1", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0.99, new ScrubberOptions().MinCoverage);
         Assert.Throws<ArgumentException>(() => new ScrubberOptions { MinChunkBytes = 100 }.Validate());
         Assert.Throws<ArgumentException>(() => new ScrubberOptions { Deadline = TimeSpan.Zero }.Validate());
     }

@@ -2,15 +2,8 @@ namespace SecureDra.Api.Config;
 
 /// <summary>
 /// The opaque configuration of resource.securedra.io/v1alpha1, kind GpuConfig, after strict
-/// decoding. Absent fields take the defaults below.
+/// decoding. <see cref="ResetPolicy"/> is always <see cref="DriverConstants.ZeroVramOnRelease"/>: it
+/// declares what the plugin does to every device before reuse (scrub and verify its memory), and the
+/// decoder accepts no other value. Sharing settings were removed: every claim gets whole GPUs.
 /// </summary>
-public sealed record GpuConfig(
-    string ResetPolicy = DriverConstants.ZeroVramOnRelease,
-    SharingStrategy SharingStrategy = SharingStrategy.Exclusive,
-    int? SharingTimeSliceMs = null);
-
-public enum SharingStrategy
-{
-    Exclusive,
-    TimeSlicing,
-}
+public sealed record GpuConfig(string ResetPolicy = DriverConstants.ZeroVramOnRelease);

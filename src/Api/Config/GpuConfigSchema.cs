@@ -9,20 +9,20 @@ public static class GpuConfigSchema
     public const string ApiVersionField = "apiVersion";
     public const string KindField = "kind";
     public const string ResetPolicyField = "resetPolicy";
-    public const string SharingStrategyField = "sharingStrategy";
-    public const string SharingTimeSliceMsField = "sharingTimeSliceMs";
 
-    /// <summary>The reset policy that skips the VRAM scrub; only a DeviceClass may set it, and only behind an explicit driver flag.</summary>
+    /// <summary>The reset policy that would skip the VRAM scrub. Never accepted; named so the error can say why.</summary>
     public const string ResetPolicyNone = "None";
 
-    public const string Exclusive = "Exclusive";
-    public const string TimeSlicing = "TimeSlicing";
+    public const string AllowedFields = "apiVersion, kind, resetPolicy";
 
-    /// <summary>Lower bound of a time slice; 0 would mean "never switch", which is not time slicing.</summary>
-    public const int MinTimeSliceMs = 1;
-
-    /// <summary>Upper bound of a time slice: ten seconds is already longer than any sensible scheduling quantum.</summary>
-    public const int MaxTimeSliceMs = 10_000;
-
-    public const string AllowedFields = "apiVersion, kind, resetPolicy, sharingStrategy, sharingTimeSliceMs";
+    /// <summary>
+    /// Fields earlier versions accepted and nothing ever applied. They are unknown fields now; the error says why,
+    /// so a platform team reading its DeviceClass learns it never had time-slicing.
+    /// </summary>
+    public static string? RemovedFieldReason(string name) => name switch
+    {
+        "sharingStrategy" or "sharingTimeSliceMs" =>
+            "removed: GPU sharing was never applied, and time-slicing would put two tenants' contexts in one GPU's memory, which nothing on a node can isolate; every claim gets whole GPUs",
+        _ => null,
+    };
 }

@@ -13,7 +13,4 @@ public sealed record GpuConfigLimits
     public int MaxArrayLength { get; init; } = 64;
 
     public int MaxProperties { get; init; } = 32;
-
-    /// <summary>A DeviceClass may set a reset policy other than ZeroVRAMOnRelease only when the driver runs with the flag that allows it.</summary>
-    public bool AllowClassResetPolicyOverride { get; init; }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using SecureDra.Api.Config;
 
@@ -12,9 +11,9 @@ namespace SecureDra.Api.Validation;
 /// depth, counts, lengths) stop the walk, because what follows them cannot be trusted.
 /// </summary>
 /// <remarks>
-/// <c>sharingTimeSliceMs</c> without <c>sharingStrategy: TimeSlicing</c> is an error rather than
-/// silently ignored: a platform team that sets a slice on an exclusive class has made a mistake
-/// they should hear about. Depth, string, array and property limits apply to the whole document,
+/// <c>resetPolicy</c> accepts only ZeroVRAMOnRelease: every device is scrubbed before reuse and no
+/// config can turn that off. The removed sharing fields are unknown fields whose error says why they
+/// went. Depth, string, array and property limits apply to the whole document,
 /// including the values of unknown fields (which are rejected anyway), so skipping them is bounded too.
 /// </remarks>
 public sealed class GpuConfigValidator(GpuConfigLimits limits) : IGpuConfigValidator
@@ -108,7 +107,10 @@ public sealed class GpuConfigValidator(GpuConfigLimits limits) : IGpuConfigValid
 
             if (field == Field.Unknown)
             {
-                errors.Add(fieldPath, $"unknown field; the allowed fields are {GpuConfigSchema.AllowedFields}");
+                var removed = GpuConfigSchema.RemovedFieldReason(fieldPath.Name ?? "");
+                errors.Add(fieldPath, removed is null
+                    ? $"unknown field; the allowed fields are {GpuConfigSchema.AllowedFields}"
+                    : $"unknown field ({removed}); the allowed fields are {GpuConfigSchema.AllowedFields}");
             }
             else if (!fields.MarkSeen(field))
             {
@@ -137,9 +139,7 @@ public sealed class GpuConfigValidator(GpuConfigLimits limits) : IGpuConfigValid
             return errors.Result();
         }
 
-        return new GpuConfigDecodeResult(
-            new GpuConfig(fields.ResetPolicy, fields.SharingStrategy, fields.SharingTimeSliceMs),
-            []);
+        return new GpuConfigDecodeResult(new GpuConfig(fields.ResetPolicy), []);
     }
 
     private void ReadField(ref Utf8JsonReader reader, Field field, FieldPath path, ref FieldState fields, ref ErrorSink errors)
@@ -179,50 +179,16 @@ public sealed class GpuConfigValidator(GpuConfigLimits limits) : IGpuConfigValid
             case Field.ResetPolicy:
                 if (ExpectString(ref reader, path, ref errors))
                 {
-                    if (reader.ValueTextEquals(DriverConstants.ZeroVramOnRelease))
+                    if (reader.ValueTextEquals(GpuConfigSchema.ResetPolicyNone))
                     {
-                        fields.ResetPolicy = DriverConstants.ZeroVramOnRelease;
+                        fields.ResetPolicyNone = true;
                     }
-                    else if (reader.ValueTextEquals(GpuConfigSchema.ResetPolicyNone))
+                    else if (!reader.ValueTextEquals(DriverConstants.ZeroVramOnRelease))
                     {
-                        fields.ResetPolicy = GpuConfigSchema.ResetPolicyNone;
-                    }
-                    else
-                    {
-                        errors.Add(path, $"{SafeDisplay(ref reader)} is not one of {DriverConstants.ZeroVramOnRelease}, {GpuConfigSchema.ResetPolicyNone}");
-                        fields.ResetPolicyInvalid = true;
-                    }
-                }
-                else
-                {
-                    fields.ResetPolicyInvalid = true;
-                }
-
-                break;
-            case Field.SharingStrategy:
-                if (ExpectString(ref reader, path, ref errors))
-                {
-                    if (reader.ValueTextEquals(GpuConfigSchema.Exclusive))
-                    {
-                        fields.SharingStrategy = SharingStrategy.Exclusive;
-                        fields.SharingStrategyKnown = true;
-                    }
-                    else if (reader.ValueTextEquals(GpuConfigSchema.TimeSlicing))
-                    {
-                        fields.SharingStrategy = SharingStrategy.TimeSlicing;
-                        fields.SharingStrategyKnown = true;
-                    }
-                    else
-                    {
-                        errors.Add(path, $"{SafeDisplay(ref reader)} is not one of {GpuConfigSchema.Exclusive}, {GpuConfigSchema.TimeSlicing}");
+                        errors.Add(path, $"{SafeDisplay(ref reader)} is not supported; the only reset policy is {DriverConstants.ZeroVramOnRelease}");
                     }
                 }
 
-                fields.SharingStrategyPresent = true;
-                break;
-            case Field.SharingTimeSliceMs:
-                fields.SharingTimeSliceMs = ReadBoundedInteger(ref reader, path, GpuConfigSchema.MinTimeSliceMs, GpuConfigSchema.MaxTimeSliceMs, ref errors);
-                fields.SharingTimeSlicePresent = true;
                 break;
         }
     }
@@ -239,24 +205,12 @@ public sealed class GpuConfigValidator(GpuConfigLimits limits) : IGpuConfigValid
             errors.Add(ErrorPath.Child(root, GpuConfigSchema.KindField), $"required; must be {DriverConstants.GpuConfigKind}");
         }
 
-        if (fields.ResetPolicy == GpuConfigSchema.ResetPolicyNone && !fields.ResetPolicyInvalid)
+        if (fields.ResetPolicyNone)
         {
             var resetPath = ErrorPath.Child(root, GpuConfigSchema.ResetPolicyField);
-            if (origin == ConfigOrigin.Claim)
-            {
-                errors.Add(resetPath, $"{GpuConfigSchema.ResetPolicyNone} is not allowed in a claim; a claim may only set {DriverConstants.ZeroVramOnRelease}");
-            }
-            else if (!Limits.AllowClassResetPolicyOverride)
-            {
-                errors.Add(resetPath, $"{GpuConfigSchema.ResetPolicyNone} is not allowed in a DeviceClass unless the driver runs with --allow-class-reset-policy-override; only {DriverConstants.ZeroVramOnRelease} is allowed");
-            }
-        }
-
-        if (fields.SharingTimeSlicePresent && fields.SharingTimeSliceMs is not null
-            && !(fields.SharingStrategyKnown && fields.SharingStrategy == SharingStrategy.TimeSlicing)
-            && !(fields.SharingStrategyPresent && !fields.SharingStrategyKnown))
-        {
-            errors.Add(ErrorPath.Child(root, GpuConfigSchema.SharingTimeSliceMsField), $"only allowed with {GpuConfigSchema.SharingStrategyField} {GpuConfigSchema.TimeSlicing}, got {fields.SharingStrategy}");
+            errors.Add(resetPath, origin == ConfigOrigin.Claim
+                ? $"{GpuConfigSchema.ResetPolicyNone} is not allowed in a claim; a claim may only set {DriverConstants.ZeroVramOnRelease}"
+                : $"{GpuConfigSchema.ResetPolicyNone} is not supported: no DeviceClass can turn off the VRAM scrub (--allow-class-reset-policy-override was removed); only {DriverConstants.ZeroVramOnRelease} is allowed");
         }
     }
 
@@ -270,48 +224,6 @@ public sealed class GpuConfigValidator(GpuConfigLimits limits) : IGpuConfigValid
 
         // Length and escapes are checked (and reported) by SkipValue for every string.
         return IsWellFormedString(ref reader);
-    }
-
-    private int? ReadBoundedInteger(ref Utf8JsonReader reader, FieldPath path, int min, int max, ref ErrorSink errors)
-    {
-        if (reader.TokenType != JsonTokenType.Number)
-        {
-            errors.Add(path, $"must be an integer from {min} to {max}, got {Describe(reader.TokenType)}");
-            return null;
-        }
-
-        var raw = reader.ValueSpan;
-        foreach (var b in raw)
-        {
-            if (b is not ((>= (byte)'0' and <= (byte)'9') or (byte)'-'))
-            {
-                errors.Add(path, $"must be an integer from {min} to {max}, got {DisplayText.QuoteUtf8(raw)} (no fraction or exponent)");
-                return null;
-            }
-        }
-
-        if (!reader.TryGetInt64(out var value))
-        {
-            var negative = raw.Length > 0 && raw[0] == (byte)'-';
-            errors.Add(path, negative
-                ? $"{DisplayText.QuoteUtf8(raw)} is below the minimum {min}"
-                : $"{DisplayText.QuoteUtf8(raw)} is above the maximum {max}");
-            return null;
-        }
-
-        if (value < min)
-        {
-            errors.Add(path, $"{value.ToString(CultureInfo.InvariantCulture)} is below the minimum {min}");
-            return null;
-        }
-
-        if (value > max)
-        {
-            errors.Add(path, $"{value.ToString(CultureInfo.InvariantCulture)} is above the maximum {max}");
-            return null;
-        }
-
-        return (int)value;
     }
 
     /// <summary>
@@ -447,26 +359,14 @@ public sealed class GpuConfigValidator(GpuConfigLimits limits) : IGpuConfigValid
             return Field.Kind;
         }
 
-        if (reader.ValueTextEquals("resetPolicy"u8))
-        {
-            return Field.ResetPolicy;
-        }
-
-        if (reader.ValueTextEquals("sharingStrategy"u8))
-        {
-            return Field.SharingStrategy;
-        }
-
-        return reader.ValueTextEquals("sharingTimeSliceMs"u8) ? Field.SharingTimeSliceMs : Field.Unknown;
+        return reader.ValueTextEquals("resetPolicy"u8) ? Field.ResetPolicy : Field.Unknown;
     }
 
     private static string FieldName(Field field) => field switch
     {
         Field.ApiVersion => GpuConfigSchema.ApiVersionField,
         Field.Kind => GpuConfigSchema.KindField,
-        Field.ResetPolicy => GpuConfigSchema.ResetPolicyField,
-        Field.SharingStrategy => GpuConfigSchema.SharingStrategyField,
-        _ => GpuConfigSchema.SharingTimeSliceMsField,
+        _ => GpuConfigSchema.ResetPolicyField,
     };
 
     // Only called after CheckString, so the value is bounded and its escapes are valid.
@@ -506,6 +406,8 @@ public sealed class GpuConfigValidator(GpuConfigLimits limits) : IGpuConfigValid
     {
         public static implicit operator FieldPath(string root) => new(root, null);
 
+        public string? Name => name;
+
         public override string ToString() => name is null ? root : ErrorPath.Child(root, name);
     }
 
@@ -515,8 +417,6 @@ public sealed class GpuConfigValidator(GpuConfigLimits limits) : IGpuConfigValid
         ApiVersion,
         Kind,
         ResetPolicy,
-        SharingStrategy,
-        SharingTimeSliceMs,
     }
 
     private struct FieldState
@@ -529,12 +429,7 @@ public sealed class GpuConfigValidator(GpuConfigLimits limits) : IGpuConfigValid
         }
 
         public string ResetPolicy;
-        public bool ResetPolicyInvalid;
-        public SharingStrategy SharingStrategy;
-        public bool SharingStrategyKnown;
-        public bool SharingStrategyPresent;
-        public int? SharingTimeSliceMs;
-        public bool SharingTimeSlicePresent;
+        public bool ResetPolicyNone;
         public bool ApiVersionPresent;
         public bool ApiVersionValid;
         public bool KindPresent;

@@ -23,6 +23,8 @@ internal sealed class AuditNameFlags
 
     public Option<string> PodHardeningPolicy { get; } = ControllerCommand.Flag("--pod-hardening-policy-name", "POD_HARDENING_POLICY_NAME", Defaults.PodHardeningPolicyName!, "Name of the ValidatingAdmissionPolicy hardening pods in the driver's namespace; empty: not audited.");
 
+    public Option<string> ClaimDeleteProtectionPolicy { get; } = ControllerCommand.Flag("--claim-delete-protection-policy-name", "CLAIM_DELETE_PROTECTION_POLICY_NAME", Defaults.ClaimDeleteProtectionPolicyName!, "Name of the ValidatingAdmissionPolicy that lets only the control plane remove a ResourceClaim's delete-protection finalizer; empty: not audited.");
+
     public Option<string> WebhookConfiguration { get; } = ControllerCommand.Flag("--webhook-configuration-name", "WEBHOOK_CONFIGURATION_NAME", Defaults.WebhookConfigurationName!, "Name of the ValidatingWebhookConfiguration; empty: not audited.");
 
     public Option<string> AllowedRoles { get; } = ControllerCommand.Flag("--allowed-roles", "ALLOWED_ROLES", string.Join(',', Defaults.AllowedRoles), "Comma-separated (Cluster)Role names the driver's service accounts may be bound to.");
@@ -30,7 +32,7 @@ internal sealed class AuditNameFlags
     public void AddTo(Command command)
     {
         ArgumentNullException.ThrowIfNull(command);
-        foreach (var option in new[] { PluginServiceAccount, ControllerServiceAccount, ResourceSlicePolicy, ClaimPolicies, PodHardeningPolicy, WebhookConfiguration, AllowedRoles })
+        foreach (var option in new[] { PluginServiceAccount, ControllerServiceAccount, ResourceSlicePolicy, ClaimPolicies, PodHardeningPolicy, ClaimDeleteProtectionPolicy, WebhookConfiguration, AllowedRoles })
         {
             command.Options.Add(option);
         }
@@ -43,6 +45,7 @@ internal sealed class AuditNameFlags
         ArgumentNullException.ThrowIfNull(options);
         var podPolicy = parseResult.GetValue(PodHardeningPolicy)!;
         var webhook = parseResult.GetValue(WebhookConfiguration)!;
+        var finalizerPolicy = parseResult.GetValue(ClaimDeleteProtectionPolicy)!;
         return options with
         {
             PluginServiceAccount = FlagParsing.DnsSubdomain("--plugin-service-account", parseResult.GetValue(PluginServiceAccount)!),
@@ -50,6 +53,7 @@ internal sealed class AuditNameFlags
             ResourceSlicePolicyName = FlagParsing.DnsSubdomain("--resourceslice-policy-name", parseResult.GetValue(ResourceSlicePolicy)!),
             ClaimPolicyNames = NameList("--claim-policy-names", parseResult.GetValue(ClaimPolicies)!),
             PodHardeningPolicyName = podPolicy.Length == 0 ? null : FlagParsing.DnsSubdomain("--pod-hardening-policy-name", podPolicy),
+            ClaimDeleteProtectionPolicyName = finalizerPolicy.Length == 0 ? null : FlagParsing.DnsSubdomain("--claim-delete-protection-policy-name", finalizerPolicy),
             WebhookConfigurationName = webhook.Length == 0 ? null : FlagParsing.DnsSubdomain("--webhook-configuration-name", webhook),
             AllowedRoles = NameList("--allowed-roles", parseResult.GetValue(AllowedRoles)!),
         };

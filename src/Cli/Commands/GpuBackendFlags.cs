@@ -3,6 +3,7 @@ using System.CommandLine.Parsing;
 using System.Globalization;
 using SecureDra.Nvml.Backends;
 using SecureDra.Nvml.Backends.Simulated;
+using SecureDra.Nvml.Scrubbing;
 
 namespace SecureDra.Cli.Commands;
 
@@ -10,7 +11,7 @@ namespace SecureDra.Cli.Commands;
 /// The GPU backend flags every subcommand that touches GPUs shares (kubelet-plugin, scrub, demo):
 /// <c>--gpu-backend nvidia|simulated</c> (GPU_BACKEND), <c>--simulated-gpus N</c> (SIMULATED_GPUS),
 /// <c>--simulated-memory SIZE</c> (SIMULATED_MEMORY; 256Mi, 1Gi, 65536, Ki/Mi/Gi/Ti suffixes),
-/// <c>--simulated-vram-dir DIR</c> (SIMULATED_VRAM_DIR) and <c>--scrub-min-coverage F</c>
+/// <c>--simulated-reserved-memory SIZE</c> (SIMULATED_RESERVED_MEMORY), <c>--simulated-vram-dir DIR</c> (SIMULATED_VRAM_DIR) and <c>--scrub-min-coverage F</c>
 /// (SCRUB_MIN_COVERAGE). A flag wins over its environment variable. Usage:
 /// <code>
 /// var gpu = new GpuBackendFlags();
@@ -27,9 +28,11 @@ internal sealed class GpuBackendFlags
 
     public Option<string?> SimulatedMemory { get; } = new("--simulated-memory") { Description = "Memory per simulated GPU, e.g. 256Mi, 1Gi (env SIMULATED_MEMORY; default 256Mi)" };
 
+    public Option<string?> SimulatedReservedMemory { get; } = new("--simulated-reserved-memory") { Description = "Memory each simulated GPU keeps for its driver, never allocatable nor reported free, e.g. 4Mi; a scrub measures it as the GPU's reserved baseline (env SIMULATED_RESERVED_MEMORY; default 0)" };
+
     public Option<string?> SimulatedVramDir { get; } = new("--simulated-vram-dir") { Description = "Directory for the simulated GPUs' .vram and .faults.json files (env SIMULATED_VRAM_DIR)" };
 
-    public Option<string?> ScrubMinCoverage { get; } = new("--scrub-min-coverage") { Description = "Fraction of free VRAM a scrub must zero and verify, in (0, 1] (env SCRUB_MIN_COVERAGE; default 0.98)" };
+    public Option<string?> ScrubMinCoverage { get; } = new("--scrub-min-coverage") { Description = "Fraction of a GPU's total memory its first scrub since start must zero and verify, from 0.9 to 1; what that scrub leaves is the GPU's reserved baseline, and every later scrub must cover all but the baseline plus one allocation granule (env SCRUB_MIN_COVERAGE; default 0.99)" };
 
     public void AddTo(Command command)
     {
@@ -37,6 +40,7 @@ internal sealed class GpuBackendFlags
         command.Options.Add(Backend);
         command.Options.Add(SimulatedGpus);
         command.Options.Add(SimulatedMemory);
+        command.Options.Add(SimulatedReservedMemory);
         command.Options.Add(SimulatedVramDir);
         command.Options.Add(ScrubMinCoverage);
     }
@@ -63,18 +67,25 @@ internal sealed class GpuBackendFlags
         var memory = ParseSize(memoryText)
             ?? throw new ArgumentException($"--simulated-memory: must be a size such as 256Mi, 1Gi or 1048576, got \"{memoryText}\"");
 
+        var reservedText = Value(parseResult, SimulatedReservedMemory, "SIMULATED_RESERVED_MEMORY") ?? "0";
+        var reserved = ParseSize(reservedText)
+            ?? throw new ArgumentException($"--simulated-reserved-memory: must be a size such as 4Mi or 65536, got \"{reservedText}\"");
+
         var coverageText = Value(parseResult, ScrubMinCoverage, "SCRUB_MIN_COVERAGE");
-        var coverage = 0.98;
+        var coverage = new GpuBackendOptions().ScrubMinCoverage;
         if (coverageText is not null
-            && (!double.TryParse(coverageText, NumberStyles.Float, CultureInfo.InvariantCulture, out coverage) || double.IsNaN(coverage) || coverage <= 0 || coverage > 1))
+            && (!double.TryParse(coverageText, NumberStyles.Float, CultureInfo.InvariantCulture, out coverage) || double.IsNaN(coverage)
+                || coverage < ScrubberOptions.LowestMinCoverage || coverage > 1))
         {
-            throw new ArgumentException($"--scrub-min-coverage: must be a number greater than 0 and at most 1, got \"{coverageText}\"");
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"--scrub-min-coverage: must be a number from {ScrubberOptions.LowestMinCoverage} to 1 (a fraction of the GPU's total memory), got \"{coverageText}\""));
         }
 
         var simulated = new SimulatedGpuOptions
         {
             DeviceCount = gpus,
             MemoryBytes = memory,
+            ReservedBytes = reserved,
             VramDirectory = Value(parseResult, SimulatedVramDir, "SIMULATED_VRAM_DIR") ?? defaultVramDirectory,
         };
         try

@@ -31,7 +31,6 @@ internal static class KubeletPluginCommand
         var logFormat = LogSetup.CreateOption();
         var withdrawalMode = EnvOption.Create("--withdrawal-mode", "WITHDRAWAL_MODE", "How a dirty or unhealthy GPU leaves scheduling: remove-from-slice, taint-noschedule (clusters with device taints), or taint-noexecute (also evicts running pods; never implied)", "remove-from-slice");
         var fatalXids = EnvOption.Create("--fatal-xids", "FATAL_XIDS", "Comma-separated Xid errors that make a GPU unhealthy", string.Join(',', FatalXidCatalog.DefaultFatalXids));
-        var allowClassResetOverride = new Option<bool>("--allow-class-reset-policy-override") { Description = "Let a DeviceClass (never a claim) set a reset policy other than ZeroVRAMOnRelease (env ALLOW_CLASS_RESET_POLICY_OVERRIDE)", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ALLOW_CLASS_RESET_POLICY_OVERRIDE") is "true" or "1" };
         var maxConfigBytes = EnvOption.Create("--max-config-bytes", "MAX_CONFIG_BYTES", "Largest opaque config accepted, in bytes (at most the API server's 10240)", DriverConstants.OpaqueParametersMaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var healthResend = EnvOption.Create("--health-resend-interval", "HEALTH_RESEND_INTERVAL", "How often the device health stream resends the full list (the kubelet marks a device Unknown after 30 s without one)", "10s");
         var healthRecovery = EnvOption.Create("--health-recovery-initial", "HEALTH_RECOVERY_INITIAL", "First wait before an unhealthy, unassigned GPU gets a recovery scrub + presence check; doubles up to 10m", "30s");
@@ -46,7 +45,7 @@ internal static class KubeletPluginCommand
         var command = new Command("kubelet-plugin", "Run the node daemon: kubelet registration, DRA gRPC, ResourceSlices, prepare/unprepare with VRAM scrub.")
         {
             driverName, nodeName, kubeconfig, registrarDir, pluginsDir, cdiRoot, podUid, httpEndpoint, logFormat,
-            withdrawalMode, fatalXids, allowClassResetOverride, maxConfigBytes, scrubRetryInitial, unprepareBudget, kubeRequestTimeout,
+            withdrawalMode, fatalXids, maxConfigBytes, scrubRetryInitial, unprepareBudget, kubeRequestTimeout,
         };
         command.Options.Add(healthResend);
         command.Options.Add(healthRecovery);
@@ -84,7 +83,6 @@ internal static class KubeletPluginCommand
                     gpu.Bind(parseResult, Path.Combine(options.PluginDataDirectory, "simulated-vram")),
                     parseResult.GetValue(withdrawalMode)!,
                     parseResult.GetValue(fatalXids)!,
-                    parseResult.GetValue(allowClassResetOverride),
                     parseResult.GetValue(maxConfigBytes)!,
                     parseResult.GetValue(scrubRetryInitial),
                     parseResult.GetValue(unprepareBudget),

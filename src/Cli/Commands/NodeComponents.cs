@@ -26,7 +26,7 @@ internal sealed record NodeComponents(
     GpuConfigLimits ConfigLimits)
 {
     /// <summary>Parses the node flags; throws ArgumentException or FormatException with a one-line message naming the flag.</summary>
-    public static NodeComponents Bind(GpuBackendOptions gpu, string withdrawalMode, string fatalXids, bool allowClassResetOverride, string maxConfigBytes, string? scrubRetryInitial = null, string? unprepareBudget = null, string? kubeRequestTimeout = null)
+    public static NodeComponents Bind(GpuBackendOptions gpu, string withdrawalMode, string fatalXids, string maxConfigBytes, string? scrubRetryInitial = null, string? unprepareBudget = null, string? kubeRequestTimeout = null)
     {
         var mode = withdrawalMode switch
         {
@@ -59,7 +59,7 @@ internal sealed record NodeComponents(
             gpu,
             pipeline,
             new HealthOptions { FatalXids = fatal },
-            new GpuConfigLimits { MaxBytes = maxBytes, AllowClassResetPolicyOverride = allowClassResetOverride })
+            new GpuConfigLimits { MaxBytes = maxBytes })
         {
             KubeClient = string.IsNullOrEmpty(kubeRequestTimeout)
                 ? null

@@ -107,7 +107,11 @@ internal static class ScrubCommand
         }
         catch (ScrubRefusedException e)
         {
-            return new ScrubRow(device.Name, device.Uuid, false, false, "refused", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, e.Message);
+            return new ScrubRow(device.Name, device.Uuid, false, false, "refused", device.MemoryBytes, 0, 0, 0, 0, 0, 0, 0, 0, 0, e.Message)
+            {
+                UncoveredBytes = device.MemoryBytes,
+                UnallocatableBytes = device.MemoryBytes,
+            };
         }
     }
 
@@ -137,11 +141,14 @@ internal static class ScrubCommand
 
     private static string Table(IReadOnlyList<ScrubRow> rows)
     {
-        var header = new[] { "DEVICE", "UUID", "RESULT", "VERIFIED", "ZEROED", "FREE", "COVERAGE", "SETUP", "ALLOC", "ZERO", "VERIFY", "FREE-T", "TOTAL", "METHOD", "REASON" };
+        // COVERAGE is of the device's total memory (MEMORY); the bytes not covered are split into the
+        // device's measured reserved baseline (RESERVED) and what could not be allocated now (UNALLOC).
+        var header = new[] { "DEVICE", "UUID", "RESULT", "VERIFIED", "ZEROED", "MEMORY", "COVERAGE", "RESERVED", "UNALLOC", "SETUP", "ALLOC", "ZERO", "VERIFY", "FREE-T", "TOTAL", "METHOD", "REASON" };
         var lines = rows.Select(r => new[]
         {
             r.Device, r.Uuid, r.Succeeded ? "OK" : "FAILED", r.Verified ? "yes" : "no",
-            Bytes(r.BytesZeroed), Bytes(r.FreeBytesBefore), r.Coverage.ToString("P2", CultureInfo.InvariantCulture),
+            Bytes(r.BytesZeroed), Bytes(r.TotalBytes), r.Coverage.ToString("P2", CultureInfo.InvariantCulture),
+            Bytes(r.BaselineReservedBytes), Bytes(r.UnallocatableBytes),
             Ms(r.SetupMs), Ms(r.AllocateMs), Ms(r.ZeroMs), Ms(r.VerifyMs), Ms(r.FreeMs), Ms(r.TotalMs), r.Method, r.FailureReason ?? "",
         }).ToList();
         var widths = header.Select((h, i) => Math.Max(h.Length, lines.Count == 0 ? 0 : lines.Max(l => l[i].Length))).ToArray();
@@ -161,14 +168,35 @@ internal static class ScrubCommand
         : (bytes / (double)(1L << 20)).ToString("F1", CultureInfo.InvariantCulture) + "Mi";
 }
 
-/// <summary>One device's result as printed: a <see cref="ScrubReport"/> with durations in milliseconds.</summary>
+/// <summary>
+/// One device's result as printed: a <see cref="ScrubReport"/> with durations in milliseconds. Coverage is
+/// of <see cref="TotalBytes"/>; <see cref="UncoveredBytes"/> = <see cref="BaselineReservedBytes"/> + <see cref="UnallocatableBytes"/>.
+/// </summary>
 internal sealed record ScrubRow(
     string Device, string Uuid, bool Succeeded, bool Verified, string Method, long TotalBytes, long FreeBytesBefore, long BytesZeroed, double Coverage,
     double SetupMs, double AllocateMs, double ZeroMs, double VerifyMs, double FreeMs, double TotalMs, string? FailureReason)
 {
+    public long UncoveredBytes { get; init; }
+
+    public long BaselineReservedBytes { get; init; }
+
+    public long UnallocatableBytes { get; init; }
+
+    /// <summary>The device's reserved baseline after this scrub; null while none was measured.</summary>
+    public long? BaselineBytes { get; init; }
+
+    public long ToleranceBytes { get; init; }
+
     public static ScrubRow From(ScrubReport r) => new(r.DeviceName, r.DeviceUuid, r.Succeeded, r.Verified, r.Method, r.TotalBytes, r.FreeBytesBefore,
         r.BytesZeroed, r.Coverage, r.SetupDuration.TotalMilliseconds, r.AllocateDuration.TotalMilliseconds, r.ZeroDuration.TotalMilliseconds,
-        r.VerifyDuration.TotalMilliseconds, r.FreeDuration.TotalMilliseconds, r.TotalDuration.TotalMilliseconds, r.FailureReason);
+        r.VerifyDuration.TotalMilliseconds, r.FreeDuration.TotalMilliseconds, r.TotalDuration.TotalMilliseconds, r.FailureReason)
+    {
+        UncoveredBytes = r.UncoveredBytes,
+        BaselineReservedBytes = r.BaselineReservedBytes,
+        UnallocatableBytes = r.UnallocatableBytes,
+        BaselineBytes = r.BaselineBytes,
+        ToleranceBytes = r.ToleranceBytes,
+    };
 }
 
 internal sealed record ScrubOutput(string Backend, IReadOnlyList<ScrubRow> Reports);

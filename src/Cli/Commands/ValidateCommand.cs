@@ -31,10 +31,6 @@ internal static partial class ValidateCommand
         {
             Description = $"Only opaque configs for this driver are checked (env DRIVER_NAME; default {DriverConstants.DefaultDriverName}).",
         };
-        var allowOverride = new Option<bool>("--allow-class-reset-policy-override")
-        {
-            Description = "Accept resetPolicy None in DeviceClass configs, as a driver started with this flag would (env ALLOW_CLASS_RESET_POLICY_OVERRIDE=true).",
-        };
         var maxConfigBytes = new Option<string?>("--max-config-bytes")
         {
             Description = $"Lower the opaque parameters size limit, 1..{DriverConstants.OpaqueParametersMaxBytes} bytes (env MAX_CONFIG_BYTES; default {DriverConstants.OpaqueParametersMaxBytes}).",
@@ -46,13 +42,13 @@ internal static partial class ValidateCommand
 
         var command = new Command("validate", "Validate ResourceClaim, ResourceClaimTemplate, DeviceClass YAML or raw GpuConfig JSON offline.")
         {
-            files, driverName, allowOverride, maxConfigBytes, configOrigin,
+            files, driverName, maxConfigBytes, configOrigin,
         };
-        command.Action = new ValidateAction(files, driverName, allowOverride, maxConfigBytes, configOrigin);
+        command.Action = new ValidateAction(files, driverName, maxConfigBytes, configOrigin);
         return command;
     }
 
-    private sealed record Settings(string DriverName, bool AllowClassOverride, int MaxConfigBytes, ConfigOrigin RawOrigin);
+    private sealed record Settings(string DriverName, int MaxConfigBytes, ConfigOrigin RawOrigin);
 
     /// <summary>
     /// Handles its own parse errors so that every usage error, including an unknown flag or a flag
@@ -62,7 +58,6 @@ internal static partial class ValidateCommand
     private sealed class ValidateAction(
         Argument<string[]> files,
         Option<string?> driverName,
-        Option<bool> allowOverride,
         Option<string?> maxConfigBytes,
         Option<string?> configOrigin) : AsynchronousCommandLineAction
     {
@@ -101,11 +96,7 @@ internal static partial class ValidateCommand
                 }
             }
 
-            var limits = new GpuConfigLimits
-            {
-                MaxBytes = settings.MaxConfigBytes,
-                AllowClassResetPolicyOverride = settings.AllowClassOverride,
-            };
+            var limits = new GpuConfigLimits { MaxBytes = settings.MaxConfigBytes };
             var validator = new ManifestValidator(
                 new ManifestReader(),
                 new ResourceObjectValidator(new GpuConfigValidator(limits), settings.DriverName),
@@ -151,17 +142,6 @@ internal static partial class ValidateCommand
                 return null;
             }
 
-            var allow = parseResult.GetValue(allowOverride);
-            if (parseResult.GetResult(allowOverride) is not { Implicit: false })
-            {
-                var env = Environment.GetEnvironmentVariable("ALLOW_CLASS_RESET_POLICY_OVERRIDE");
-                if (!string.IsNullOrEmpty(env) && !bool.TryParse(env, out allow))
-                {
-                    usageError = $"ALLOW_CLASS_RESET_POLICY_OVERRIDE: {DisplayText.Quote(env)} is not true or false";
-                    return null;
-                }
-            }
-
             var maxText = parseResult.GetValue(maxConfigBytes) ?? Environment.GetEnvironmentVariable("MAX_CONFIG_BYTES");
             var max = DriverConstants.OpaqueParametersMaxBytes;
             if (maxText is not null
@@ -186,7 +166,7 @@ internal static partial class ValidateCommand
                     return null;
             }
 
-            return new Settings(driver, allow, max, origin);
+            return new Settings(driver, max, origin);
         }
     }
 

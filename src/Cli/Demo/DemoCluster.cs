@@ -32,7 +32,7 @@ internal sealed class DemoCluster(IKubeApiClient api, string driverName, string 
             """), ct);
 
     /// <summary>The DeviceClass config: the platform team pins zeroing on release for every tenant.</summary>
-    public static string ClassParameters => """{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","resetPolicy":"ZeroVRAMOnRelease","sharingStrategy":"Exclusive"}""";
+    public static string ClassParameters => """{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","resetPolicy":"ZeroVRAMOnRelease"}""";
 
     public static string TenantParameters => """{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","resetPolicy":"ZeroVRAMOnRelease"}""";
 

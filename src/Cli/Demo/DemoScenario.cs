@@ -74,7 +74,6 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
             },
             withdrawalMode: "remove-from-slice",
             fatalXids: string.Join(',', KubeletPlugin.Health.FatalXidCatalog.DefaultFatalXids),
-            allowClassResetOverride: false,
             maxConfigBytes: DriverConstants.OpaqueParametersMaxBytes.ToString(CultureInfo.InvariantCulture));
 
         var plugin = await narrator.StepAsync($"Start the kubelet plugin on {options.Gpus} simulated GPUs", async () =>

@@ -32,6 +32,12 @@ public sealed record HardeningAuditOptions
     /// </summary>
     public string? PodHardeningPolicyName { get; init; } = "securedra-pod-hardening";
 
+    /// <summary>
+    /// The policy that lets only the control plane remove <c>resource.kubernetes.io/delete-protection</c> from a
+    /// ResourceClaim (a claim deleted under a running container hands its GPU to the next tenant). Null: not audited.
+    /// </summary>
+    public string? ClaimDeleteProtectionPolicyName { get; init; } = "securedra-claim-delete-protection";
+
     /// <summary>Null: the webhook configuration is not audited (e.g. installs that rely on the VAP only).</summary>
     public string? WebhookConfigurationName { get; init; } = "securedra-claims";
 

@@ -299,7 +299,7 @@ public sealed partial class ClaimPipeline : IClaimPipeline
 
     private static readonly HashSet<string> KnownConfigFields = new(StringComparer.Ordinal)
     {
-        "apiVersion", "kind", "resetPolicy", "sharingStrategy", "sharingTimeSliceMs", "parameters",
+        "apiVersion", "kind", "resetPolicy", "parameters",
     };
 
     /// <summary>A bounded metric label: a known field name, else "other" (unknown-field errors name attacker-chosen keys).</summary>

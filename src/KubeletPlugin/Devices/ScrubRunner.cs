@@ -96,15 +96,17 @@ public sealed partial class ScrubRunner
         if (outcome.Clean)
         {
             LogScrubbed(_logger, device.Name, device.Uuid, claimUid ?? "", report?.BytesZeroed ?? 0, report?.TotalBytes ?? 0, report?.Coverage ?? 0,
-                elapsed.TotalMilliseconds, report?.Verified ?? false, report?.Method ?? "", report?.ZeroDuration.TotalMilliseconds ?? 0, report?.VerifyDuration.TotalMilliseconds ?? 0);
+                elapsed.TotalMilliseconds, report?.Verified ?? false, report?.Method ?? "", report?.ZeroDuration.TotalMilliseconds ?? 0, report?.VerifyDuration.TotalMilliseconds ?? 0,
+                report?.UncoveredBytes ?? 0, report?.BaselineReservedBytes ?? 0, report?.UnallocatableBytes ?? 0);
         }
         else
         {
-            LogScrubFailed(_logger, device.Name, device.Uuid, claimUid ?? "", outcome.Detail, report?.BytesZeroed ?? 0, report?.Coverage ?? 0, elapsed.TotalMilliseconds, report?.Verified ?? false);
+            LogScrubFailed(_logger, device.Name, device.Uuid, claimUid ?? "", outcome.Detail, report?.BytesZeroed ?? 0, report?.Coverage ?? 0, elapsed.TotalMilliseconds, report?.Verified ?? false,
+                report?.UncoveredBytes ?? 0, report?.BaselineReservedBytes ?? 0, report?.UnallocatableBytes ?? 0);
         }
 
         var message = string.Create(CultureInfo.InvariantCulture,
-            $"device {device.Name} ({device.Uuid}) claim {(claimUid is null ? "(retry)" : claimUid)}: {report?.BytesZeroed ?? 0} bytes zeroed, coverage {(report?.Coverage ?? 0):P2}, duration {elapsed.TotalMilliseconds:F0} ms, verified {(report?.Verified ?? false ? "yes" : "no")}");
+            $"device {device.Name} ({device.Uuid}) claim {(claimUid is null ? "(retry)" : claimUid)}: {report?.BytesZeroed ?? 0} bytes zeroed, coverage {(report?.Coverage ?? 0):P2}, duration {elapsed.TotalMilliseconds:F0} ms, verified {(report?.Verified ?? false ? "yes" : "no")}{(report is null ? "" : "; " + report.DescribeUncovered())}");
         if (!outcome.Clean)
         {
             message += "; " + outcome.Detail + "; device withdrawn from scheduling";
@@ -128,12 +130,14 @@ public sealed partial class ScrubRunner
     }
 
     [LoggerMessage(EventId = 4200, Level = LogLevel.Information,
-        Message = "VRAM scrubbed: {Device} ({Uuid}) claim {ClaimUid}: {BytesZeroed} of {TotalBytes} bytes, coverage {Coverage}, {DurationMs} ms, verified {Verified}, method {Method}, zero {ZeroMs} ms, verify {VerifyMs} ms")]
-    private static partial void LogScrubbed(ILogger logger, string device, string uuid, string claimUid, long bytesZeroed, long totalBytes, double coverage, double durationMs, bool verified, string method, double zeroMs, double verifyMs);
+        Message = "VRAM scrubbed: {Device} ({Uuid}) claim {ClaimUid}: {BytesZeroed} of {TotalBytes} bytes, coverage {Coverage}, {DurationMs} ms, verified {Verified}, method {Method}, zero {ZeroMs} ms, verify {VerifyMs} ms; {UncoveredBytes} bytes not covered: {BaselineReservedBytes} reserved baseline, {UnallocatableBytes} not allocatable now")]
+    private static partial void LogScrubbed(ILogger logger, string device, string uuid, string claimUid, long bytesZeroed, long totalBytes, double coverage, double durationMs, bool verified, string method, double zeroMs, double verifyMs,
+        long uncoveredBytes, long baselineReservedBytes, long unallocatableBytes);
 
     [LoggerMessage(EventId = 4201, Level = LogLevel.Error,
-        Message = "VRAM scrub FAILED: {Device} ({Uuid}) claim {ClaimUid}: {Detail}; {BytesZeroed} bytes, coverage {Coverage}, {DurationMs} ms, verified {Verified}; the device is withdrawn from scheduling")]
-    private static partial void LogScrubFailed(ILogger logger, string device, string uuid, string claimUid, string detail, long bytesZeroed, double coverage, double durationMs, bool verified);
+        Message = "VRAM scrub FAILED: {Device} ({Uuid}) claim {ClaimUid}: {Detail}; {BytesZeroed} bytes, coverage {Coverage}, {DurationMs} ms, verified {Verified}; {UncoveredBytes} bytes not covered: {BaselineReservedBytes} reserved baseline, {UnallocatableBytes} not allocatable now; the device is withdrawn from scheduling")]
+    private static partial void LogScrubFailed(ILogger logger, string device, string uuid, string claimUid, string detail, long bytesZeroed, double coverage, double durationMs, bool verified,
+        long uncoveredBytes, long baselineReservedBytes, long unallocatableBytes);
 
     [LoggerMessage(EventId = 4202, Level = LogLevel.Warning, Message = "Could not record the scrub Event: {Reason}")]
     private static partial void LogEventFailed(ILogger logger, string reason);

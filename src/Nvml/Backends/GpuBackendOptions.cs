@@ -12,6 +12,9 @@ public sealed record GpuBackendOptions
 
     public NvidiaBackendOptions Nvidia { get; init; } = new();
 
-    /// <summary>Minimum fraction of free memory a scrub must zero and verify (<c>--scrub-min-coverage</c>).</summary>
-    public double ScrubMinCoverage { get; init; } = 0.98;
+    /// <summary>
+    /// Fraction of a device's total memory its first verified scrub since start must zero and verify; what it
+    /// leaves is the device's reserved baseline (<c>--scrub-min-coverage</c>; see <see cref="Scrubbing.ScrubberOptions.MinCoverage"/>).
+    /// </summary>
+    public double ScrubMinCoverage { get; init; } = 0.99;
 }

@@ -21,6 +21,13 @@ public interface IDeviceMemorySession : IAsyncDisposable
     /// <summary>Waits for queued work on the device to finish.</summary>
     void Synchronize();
 
+    /// <summary>
+    /// The smallest amount of memory the device hands out (4 KiB pages of the simulated mapping; 2 MiB
+    /// pages on NVIDIA). The scrubber halves its requests down to this size, so what it leaves free is
+    /// less than one granule, which no one else can allocate either; it is the scrub's tolerance.
+    /// </summary>
+    long AllocationGranularity => 4096;
+
     /// <summary>A short name for the method used, e.g. "cuMemsetD32+ptx-or-reduce" or "mmap-memset+readback".</summary>
     string Method { get; }
 }

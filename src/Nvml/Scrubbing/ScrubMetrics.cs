@@ -8,12 +8,16 @@ public sealed class ScrubMetrics
     private readonly Counter _scrubs;
     private readonly Counter _bytes;
     private readonly Histogram _duration;
+    private readonly Counter _uncovered;
 
     public ScrubMetrics(MetricsRegistry registry)
     {
         ArgumentNullException.ThrowIfNull(registry);
         _scrubs = registry.Counter("securedra_scrubs_total", "VRAM scrubs by outcome (succeeded, failed, refused).", "backend", "outcome");
         _bytes = registry.Counter("securedra_scrub_bytes_total", "Bytes zeroed and verified by VRAM scrubs.", "backend");
+        _uncovered = registry.Counter("securedra_scrub_uncovered_bytes_total",
+            "Bytes of device memory VRAM scrubs did not zero, by why: reserved_baseline (the device's measured context reservation) or not_allocatable (anything beyond it).",
+            "backend", "reason");
         _duration = registry.Histogram("securedra_scrub_duration_seconds", "Wall time of VRAM scrubs.", MetricsRegistry.LatencyBuckets, "backend", "outcome");
     }
 
@@ -23,6 +27,8 @@ public sealed class ScrubMetrics
         var outcome = report.Succeeded ? "succeeded" : "failed";
         _scrubs.Inc(backend, outcome);
         _bytes.Add(report.BytesZeroed, backend);
+        _uncovered.Add(report.BaselineReservedBytes, backend, "reserved_baseline");
+        _uncovered.Add(report.UnallocatableBytes, backend, "not_allocatable");
         _duration.Observe(report.TotalDuration.TotalSeconds, backend, outcome);
     }
 

@@ -22,6 +22,7 @@ public sealed class VramScrubber : IVramScrubber
     private readonly ScrubMetrics _metrics;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _deviceGates = new(StringComparer.Ordinal);
+    private readonly ReservedBaselines _baselines = new();
 
     public VramScrubber(IGpuBackend backend, IOptions<ScrubberOptions> options, TimeProvider timeProvider, ScrubMetrics metrics, ILogger<VramScrubber>? logger = null)
     {
@@ -78,14 +79,15 @@ public sealed class VramScrubber : IVramScrubber
         _metrics.Record(_backend.Kind, report);
         if (report.Succeeded)
         {
-            ScrubLog.Scrubbed(_logger, device.Name, device.Uuid, report.Method, report.BytesZeroed, report.FreeBytesBefore, report.TotalBytes, report.Coverage,
-                report.Verified, report.SetupDuration.TotalMilliseconds, report.AllocateDuration.TotalMilliseconds, report.ZeroDuration.TotalMilliseconds,
+            ScrubLog.Scrubbed(_logger, device.Name, device.Uuid, report.Method, report.BytesZeroed, report.TotalBytes, report.FreeBytesBefore, report.Coverage,
+                report.Verified, report.UncoveredBytes, report.BaselineReservedBytes, report.UnallocatableBytes, report.ToleranceBytes, report.SetupDuration.TotalMilliseconds, report.AllocateDuration.TotalMilliseconds, report.ZeroDuration.TotalMilliseconds,
                 report.VerifyDuration.TotalMilliseconds, report.FreeDuration.TotalMilliseconds, report.TotalDuration.TotalMilliseconds);
         }
         else
         {
-            ScrubLog.Failed(_logger, device.Name, device.Uuid, report.FailureReason ?? "unknown", report.Method, report.BytesZeroed, report.FreeBytesBefore,
-                report.TotalBytes, report.Coverage, report.Verified, report.TotalDuration.TotalMilliseconds);
+            ScrubLog.Failed(_logger, device.Name, device.Uuid, report.FailureReason ?? "unknown", report.Method, report.BytesZeroed, report.TotalBytes,
+                report.FreeBytesBefore, report.Coverage, report.Verified, report.UncoveredBytes, report.BaselineReservedBytes, report.UnallocatableBytes,
+                report.ToleranceBytes, report.TotalDuration.TotalMilliseconds);
         }
 
         return report;
@@ -95,7 +97,7 @@ public sealed class VramScrubber : IVramScrubber
     {
         var phase = new PhaseClock(_timeProvider, started, _options.Deadline, cancellationToken);
         var method = _backend.Kind;
-        long total = 0, freeBefore = 0, zeroed = 0;
+        long total = 0, freeBefore = 0, zeroed = 0, granularity = ScrubberOptions.Alignment;
         var verified = false;
         string? failure = null;
         var allocations = new List<IDeviceAllocation>();
@@ -105,9 +107,10 @@ public sealed class VramScrubber : IVramScrubber
             session = _backend.OpenMemorySessionAsync(device, cancellationToken).GetAwaiter().GetResult();
             method = session.Method;
             (freeBefore, total) = session.GetMemoryInfo();
+            granularity = Math.Max(ScrubberOptions.Alignment, AlignDown(session.AllocationGranularity));
             phase.End(ScrubPhase.Setup);
 
-            var allocated = Allocate(session, freeBefore, allocations, phase);
+            var allocated = Allocate(session, freeBefore, Math.Min(_options.MinChunkBytes, granularity), allocations, phase);
             phase.End(ScrubPhase.Allocate);
 
             foreach (var allocation in allocations)
@@ -180,24 +183,69 @@ public sealed class VramScrubber : IVramScrubber
             phase.EndFree();
         }
 
-        var coverage = freeBefore == 0 ? (failure is null ? 1.0 : 0.0) : (double)zeroed / freeBefore;
-        if (failure is null && coverage < _options.MinCoverage)
-        {
-            failure = string.Create(CultureInfo.InvariantCulture,
-                $"coverage {coverage:F4} is below the minimum {_options.MinCoverage:F4}: zeroed {zeroed} of {freeBefore} free bytes");
-        }
+        // Coverage is measured against the device's total memory: what was not free when the scrub
+        // started is exactly what a previous tenant could have left behind.
+        total = Math.Max(total, device.MemoryBytes);
+        var judged = JudgeCoverage(device, total, zeroed, granularity, failure);
+        failure = judged.Failure;
 
         if (failure is null && phase.Elapsed > _options.Deadline)
         {
             failure = $"deadline of {_options.Deadline.TotalSeconds:F1} s exceeded ({phase.Elapsed.TotalSeconds:F2} s)";
         }
 
-        return new ScrubReport(device.Name, device.Uuid, total, freeBefore, zeroed, coverage,
+        var succeeded = failure is null;
+        var baseline = succeeded ? _baselines.Record(device.Uuid, total - zeroed) : judged.Baseline;
+        return new ScrubReport(device.Name, device.Uuid, total, freeBefore, zeroed, judged.Coverage,
             phase.Setup, phase.Allocate, phase.Zero, phase.Verify, phase.Free, phase.Elapsed,
-            verified && failure is null, method, failure is null, failure);
+            verified && succeeded, method, succeeded, failure)
+        {
+            BaselineReservedBytes = Math.Min(total - zeroed, judged.Baseline ?? (succeeded ? total - zeroed : 0)),
+            BaselineBytes = baseline,
+            ToleranceBytes = granularity,
+        };
     }
 
-    private long Allocate(IDeviceMemorySession session, long free, List<IDeviceAllocation> allocations, PhaseClock phase)
+    /// <summary>
+    /// The coverage rule. Without a baseline for the device (its first verified scrub since start), the
+    /// scrub must cover <see cref="ScrubberOptions.MinCoverage"/> of the total and what it leaves becomes the
+    /// baseline. With one, everything but the baseline must be covered, give or take one allocation granule.
+    /// </summary>
+    private (double Coverage, long? Baseline, string? Failure) JudgeCoverage(GpuDevice device, long total, long zeroed, long tolerance, string? failure)
+    {
+        var baseline = _baselines.Get(device.Uuid);
+        if (total <= 0)
+        {
+            return (0, baseline, failure ?? "the device reported no memory: nothing can be verified");
+        }
+
+        var coverage = (double)zeroed / total;
+        if (failure is not null)
+        {
+            return (coverage, baseline, failure);
+        }
+
+        var uncovered = total - zeroed;
+        if (baseline is null)
+        {
+            return coverage >= _options.MinCoverage
+                ? (coverage, null, null)
+                : (coverage, null, string.Create(CultureInfo.InvariantCulture,
+                    $"coverage {coverage:F4} is below the minimum {_options.MinCoverage:F4} of total memory for a device without a measured reserved baseline (--scrub-min-coverage): zeroed {zeroed} of {total} bytes, {uncovered} bytes not covered"));
+        }
+
+        var unallocatable = uncovered - Math.Min(uncovered, baseline.Value);
+        return unallocatable < tolerance
+            ? (coverage, baseline, null)
+            : (coverage, baseline, string.Create(CultureInfo.InvariantCulture,
+                $"{uncovered} of {total} bytes not covered: {baseline.Value} bytes are the device's measured reserved baseline, the other {unallocatable} bytes could not be allocated now (tolerated: less than one allocation granule of {tolerance} bytes); coverage {coverage:F4}"));
+    }
+
+    /// <summary>
+    /// Bulk chunks first, halving on out-of-memory down to <see cref="ScrubberOptions.MinChunkBytes"/>; then
+    /// the tail, halving down to <paramref name="floor"/> (one allocation granule), so less than a granule stays free.
+    /// </summary>
+    private long Allocate(IDeviceMemorySession session, long free, long floor, List<IDeviceAllocation> allocations, PhaseClock phase)
     {
         var chunk = AlignDown(Math.Max(_options.MinChunkBytes, Math.Min(_options.InitialChunkBytes, free)));
         long allocated = 0;
@@ -213,12 +261,12 @@ public sealed class VramScrubber : IVramScrubber
                 continue;
             }
 
-            if (request <= _options.MinChunkBytes)
+            if (request <= floor)
             {
                 break;
             }
 
-            chunk = Math.Max(_options.MinChunkBytes, AlignDown(request / 2));
+            chunk = Math.Max(request > _options.MinChunkBytes ? _options.MinChunkBytes : floor, AlignDown(request / 2));
         }
 
         return allocated;
@@ -228,5 +276,8 @@ public sealed class VramScrubber : IVramScrubber
 
     private ScrubReport Failed(GpuDevice device, string method, string reason, TimeSpan elapsed) =>
         new(device.Name, device.Uuid, device.MemoryBytes, 0, 0, 0, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, elapsed,
-            false, method, false, reason);
+            false, method, false, reason)
+        {
+            BaselineBytes = _baselines.Get(device.Uuid),
+        };
 }

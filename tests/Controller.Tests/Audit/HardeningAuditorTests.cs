@@ -167,6 +167,27 @@ public sealed class HardeningAuditorTests
     }
 
     [Fact]
+    public void Missing_claim_delete_protection_policy_is_critical_unless_not_audited()
+    {
+        // Issue 10: without it anyone who may update a claim can strip its delete-protection finalizer.
+        static void Remove(List<JsonObject> o) => o.Remove(HardenedCluster.Find(o, "ValidatingAdmissionPolicy", "securedra-claim-delete-protection"));
+        var finding = Single(AuditChecks.AdmissionPolicy, Remove);
+        Assert.Equal(AuditSeverity.Critical, finding.Severity);
+        Assert.Contains("securedra-claim-delete-protection is missing", finding.Message, StringComparison.Ordinal);
+
+        var auditor = new HardeningAuditor(new HardeningAuditOptions { ClaimDeleteProtectionPolicyName = null });
+        Assert.Empty(auditor.Audit(HardenedCluster.Snapshot(Remove)));
+    }
+
+    [Fact]
+    public void Claim_delete_protection_policy_must_see_claim_updates()
+    {
+        var finding = Single(AuditChecks.AdmissionPolicy, o =>
+            HardenedCluster.Find(o, "ValidatingAdmissionPolicy", "securedra-claim-delete-protection")["spec"]!["matchConstraints"]!["resourceRules"]![0]!["operations"] = new JsonArray("CREATE"));
+        Assert.Contains("for resourceclaims miss operations UPDATE", finding.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Pod_hardening_policy_must_match_core_pods()
     {
         var finding = Single(AuditChecks.AdmissionPolicy, o =>

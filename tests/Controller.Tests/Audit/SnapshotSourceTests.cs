@@ -130,8 +130,8 @@ public sealed class SnapshotSourceTests
         client.NotServedPlurals.Add("validatingadmissionpolicies");
         var snapshot = await new LiveSnapshotSource(client, new HardeningAuditOptions()).LoadAsync(default);
         var findings = new HardeningAuditor(new HardeningAuditOptions()).Audit(snapshot);
-        // The slice policy, the three per-version claim policies and the pod-hardening policy.
-        Assert.Equal(5, findings.Count(f => f.Check == AuditChecks.AdmissionPolicy && f.Message.EndsWith("is missing", StringComparison.Ordinal)));
+        // The slice policy, the three per-version claim policies, the pod-hardening and the claim delete-protection policy.
+        Assert.Equal(6, findings.Count(f => f.Check == AuditChecks.AdmissionPolicy && f.Message.EndsWith("is missing", StringComparison.Ordinal)));
     }
 
     [Fact]

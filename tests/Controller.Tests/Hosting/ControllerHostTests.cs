@@ -54,7 +54,8 @@ public sealed class ControllerHostTests
 
             Assert.Contains("securedra_audit_runs_total{result=\"findings\"} 1", metrics, StringComparison.Ordinal);
             Assert.Contains("securedra_controller_leader 1", metrics, StringComparison.Ordinal);
-            Assert.Contains("securedra_audit_findings{check=\"admission-policy\",severity=\"Critical\"} 10", metrics, StringComparison.Ordinal);
+            // Six policies missing, each with its binding (the claim delete-protection policy is the sixth).
+            Assert.Contains("securedra_audit_findings{check=\"admission-policy\",severity=\"Critical\"} 12", metrics, StringComparison.Ordinal);
             Assert.Contains("leader: true", await httpClient.GetStringAsync(new Uri(http, "/readyz")), StringComparison.Ordinal);
             Assert.Equal("replica-1", (string?)client.Peek(KubeResource.Leases, "securedra", "securedra-controller")!["spec"]!["holderIdentity"]);
             lock (events.Events)

@@ -7,7 +7,7 @@ internal static class Claims
 {
     public const string Driver = "gpu.nvidia.com";
 
-    public static string ValidParameters => """{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","resetPolicy":"ZeroVRAMOnRelease","sharingStrategy":"TimeSlicing","sharingTimeSliceMs":100}""";
+    public static string ValidParameters => """{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","resetPolicy":"ZeroVRAMOnRelease"}""";
 
     /// <summary>A claim spec (the value of spec, or of spec.spec for templates) with one config whose parameters are raw JSON text.</summary>
     public static string ClaimSpec(string version, string parametersJson, string driver = Driver)

@@ -54,8 +54,6 @@ internal static class HardenedCluster
                     apiVersion: resource.securedra.io/v1alpha1
                     kind: GpuConfig
                     resetPolicy: "ZeroVRAMOnRelease"
-                    sharingStrategy: TimeSlicing
-                    sharingTimeSliceMs: 100
             ---
             # Another vendor's class: not ours to audit.
             apiVersion: resource.k8s.io/v1
@@ -170,6 +168,28 @@ internal static class HardenedCluster
               name: securedra-pod-hardening
             spec:
               policyName: securedra-pod-hardening
+              validationActions: [Deny, Audit]
+            ---
+            apiVersion: admissionregistration.k8s.io/v1
+            kind: ValidatingAdmissionPolicy
+            metadata:
+              name: securedra-claim-delete-protection
+            spec:
+              failurePolicy: Fail
+              matchConstraints:
+                matchPolicy: Equivalent
+                resourceRules:
+                - apiGroups: ["resource.k8s.io"]
+                  apiVersions: ["v1", "v1beta2", "v1beta1"]
+                  operations: ["UPDATE"]
+                  resources: ["resourceclaims"]
+            ---
+            apiVersion: admissionregistration.k8s.io/v1
+            kind: ValidatingAdmissionPolicyBinding
+            metadata:
+              name: securedra-claim-delete-protection
+            spec:
+              policyName: securedra-claim-delete-protection
               validationActions: [Deny, Audit]
             """,
         ["policies/webhook.json"] = """

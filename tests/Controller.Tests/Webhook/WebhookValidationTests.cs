@@ -71,8 +71,18 @@ public sealed class WebhookValidationTests : IAsyncLifetime
     [Fact]
     public async Task Wrong_type_is_denied_naming_the_field()
     {
-        var response = await ReviewAsync(Claims.Review(Claims.Claim("v1", """{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","sharingStrategy":"TimeSlicing","sharingTimeSliceMs":"fast"}""")));
-        AssertDenied(response, "spec.devices.config[0].opaque.parameters.sharingTimeSliceMs");
+        var response = await ReviewAsync(Claims.Review(Claims.Claim("v1", """{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","resetPolicy":7}""")));
+        AssertDenied(response, "spec.devices.config[0].opaque.parameters.resetPolicy");
+    }
+
+    [Theory]
+    [InlineData("sharingStrategy", "\"TimeSlicing\"")]
+    [InlineData("sharingTimeSliceMs", "100")]
+    public async Task Removed_sharing_fields_are_denied_naming_them_and_why(string field, string value)
+    {
+        var response = await ReviewAsync(Claims.Review(Claims.Claim("v1", $$"""{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","{{field}}":{{value}}}""")));
+        AssertDenied(response, $"spec.devices.config[0].opaque.parameters.{field}");
+        Assert.Contains("removed: GPU sharing was never applied", (string?)response["status"]!["message"], StringComparison.Ordinal);
     }
 
     [Fact]

@@ -67,7 +67,7 @@ export function claimCases({driver, approved}) {
     {name: 'allocationMode All in an admin namespace', expected: 'allow',
       namespace: ns('gpu-admin', {'resource.kubernetes.io/admin-access': 'true'}), object: claim([exactly('a', classA, {allocationMode: 'All', adminAccess: true})])},
     {name: 'config with resetPolicy ZeroVRAMOnRelease', expected: 'allow', object: claim([exactly('gpu', classA)], [gpuConfig({resetPolicy: 'ZeroVRAMOnRelease'})])},
-    {name: 'config without resetPolicy (the class default applies)', expected: 'allow', object: claim([exactly('gpu', classA)], [gpuConfig({sharingStrategy: 'Exclusive'})])},
+    {name: 'config without resetPolicy (the class default applies)', expected: 'allow', object: claim([exactly('gpu', classA)], [gpuConfig({})])},
     {name: 'tenant config with resetPolicy None', expected: 'deny', object: claim([exactly('gpu', classA)], [gpuConfig({resetPolicy: 'None'})])},
     {name: 'resetPolicy None in a later config scoped to one request', expected: 'deny',
       object: claim([exactly('a', classA), exactly('b', classA)], [gpuConfig({resetPolicy: 'ZeroVRAMOnRelease'}, ['a']), gpuConfig({resetPolicy: 'None'}, ['b'])])},
@@ -98,7 +98,49 @@ export function claimCases({driver, approved}) {
       oldObject: claim([exactly('gpu', classA)]), object: claim([exactly('gpu', bad)])},
   ];
 
-  return [...base, ...base.map(asTemplate), ...updates].map(c => ({namespace: tenant, ...c}));
+  // resource.kubernetes.io/delete-protection: only the control plane may take it off a claim (issue 10):
+  // a tenant who strips it can delete a claim whose GPU a running container still holds.
+  const protection = 'resource.kubernetes.io/delete-protection';
+  const withFinalizers = (finalizers, extra = {}) => {
+    const c = claim([exactly('gpu', classA)]);
+    return {...c, metadata: {...c.metadata, ...(finalizers ? {finalizers} : {}), ...extra}};
+  };
+  const user = (username, groups = ['system:authenticated']) => ({username, groups, extra: {}});
+  const admin = user('kubernetes-admin', ['system:masters', 'system:authenticated']);
+  const deleting = {deletionTimestamp: '2026-01-01T00:00:00Z'};
+  const finalizerCases = [
+    {name: 'finalizer: tenant removes delete-protection', expected: 'deny', operation: 'UPDATE',
+      oldObject: withFinalizers([protection]), object: withFinalizers([])},
+    {name: 'finalizer: tenant drops the finalizers field altogether', expected: 'deny', operation: 'UPDATE',
+      oldObject: withFinalizers([protection]), object: withFinalizers(null)},
+    {name: 'finalizer: tenant removes delete-protection from a claim being deleted', expected: 'deny', operation: 'UPDATE',
+      oldObject: withFinalizers([protection], deleting), object: withFinalizers([], deleting)},
+    {name: 'finalizer: tenant removes delete-protection but keeps its own finalizer', expected: 'deny', operation: 'UPDATE',
+      oldObject: withFinalizers(['example.com/mine', protection]), object: withFinalizers(['example.com/mine'])},
+    {name: 'finalizer: a cluster admin (system:masters) is no exception', expected: 'deny', operation: 'UPDATE', userInfo: admin,
+      oldObject: withFinalizers([protection]), object: withFinalizers([])},
+    {name: 'finalizer: the kubelet plugin\'s service account may not remove it either', expected: 'deny', operation: 'UPDATE',
+      userInfo: user('system:serviceaccount:securedra-system:securedra-kubelet-plugin', ['system:serviceaccounts']),
+      oldObject: withFinalizers([protection]), object: withFinalizers([])},
+    {name: 'finalizer: a look-alike service account in another namespace', expected: 'deny', operation: 'UPDATE',
+      userInfo: user('system:serviceaccount:tenant-a:resource-claim-controller', ['system:serviceaccounts']),
+      oldObject: withFinalizers([protection]), object: withFinalizers([])},
+    {name: 'finalizer: the resource-claim controller removes it', expected: 'allow', operation: 'UPDATE',
+      userInfo: user('system:serviceaccount:kube-system:resource-claim-controller', ['system:serviceaccounts', 'system:serviceaccounts:kube-system']),
+      oldObject: withFinalizers([protection], deleting), object: withFinalizers([], deleting)},
+    {name: 'finalizer: kube-controller-manager without per-controller credentials removes it', expected: 'allow', operation: 'UPDATE',
+      userInfo: user('system:kube-controller-manager'), oldObject: withFinalizers([protection], deleting), object: withFinalizers([], deleting)},
+    {name: 'finalizer: the scheduler removes it when it rolls back its allocation', expected: 'allow', operation: 'UPDATE',
+      userInfo: user('system:kube-scheduler'), oldObject: withFinalizers([protection]), object: withFinalizers([])},
+    {name: 'finalizer: adding delete-protection is not judged', expected: 'allow', operation: 'UPDATE', notApplied: true,
+      oldObject: withFinalizers([]), object: withFinalizers([protection])},
+    {name: 'finalizer: a label change that keeps delete-protection is not judged', expected: 'allow', operation: 'UPDATE', notApplied: true,
+      oldObject: withFinalizers([protection]), object: withFinalizers([protection], {labels: {team: 'a'}})},
+    {name: 'finalizer: removing only another finalizer is not judged', expected: 'allow', operation: 'UPDATE', notApplied: true,
+      oldObject: withFinalizers(['example.com/mine', protection]), object: withFinalizers([protection])},
+  ];
+
+  return [...base, ...base.map(asTemplate), ...updates, ...finalizerCases].map(c => ({namespace: tenant, ...c}));
 }
 
 export function sliceCases({driver, pluginUser}) {

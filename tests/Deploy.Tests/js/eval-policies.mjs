@@ -35,7 +35,7 @@ for (const c of claimCases({driver, approved})) {
         operation: c.operation ?? 'CREATE',
         namespace: c.namespace.metadata.name,
         name: c.object.metadata.name,
-        userInfo: {username: 'alice', groups: ['tenant-a-developers', 'system:authenticated'], extra: {}},
+        userInfo: c.userInfo ?? {username: 'alice', groups: ['tenant-a-developers', 'system:authenticated'], extra: {}},
         resource: {group: 'resource.k8s.io', version, resource: c.object.kind === 'ResourceClaimTemplate' ? 'resourceclaimtemplates' : 'resourceclaims'},
       };
       const applied = [];
@@ -60,10 +60,11 @@ for (const c of claimCases({driver, approved})) {
 }
 
 // Each claim policy alone, in the shape of the version it names: every policy must be right by
-// itself (on 1.32 only the v1beta1 one exists for the API server to apply).
-for (const p of policies.filter(p => p.spec.matchConstraints.resourceRules.some(r => r.resources.includes('resourceclaims')))) {
+// itself (on 1.32 only the v1beta1 one exists for the API server to apply). The claim-spec policies
+// are the ones that also guard templates; the delete-protection policy is judged in the bundle above.
+for (const p of policies.filter(p => p.spec.matchConstraints.resourceRules.some(r => r.resources.includes('resourceclaimtemplates')))) {
   const version = p.spec.matchConstraints.resourceRules[0].apiVersions[0];
-  for (const c of claimCases({driver, approved})) {
+  for (const c of claimCases({driver, approved}).filter(c => !c.name.startsWith('finalizer: '))) {
     if (c.versions && !c.versions.includes(version)) continue;
     const request = {
       operation: c.operation ?? 'CREATE', namespace: c.namespace.metadata.name, name: c.object.metadata.name,

@@ -348,12 +348,11 @@ internal sealed class E2eNode : IAsyncDisposable
             ["metadata"] = new JsonObject { ["name"] = NodeName, ["labels"] = new JsonObject { ["kubernetes.io/hostname"] = NodeName } },
         });
 
-    public static JsonObject GpuConfig(string resetPolicy = "ZeroVRAMOnRelease", string sharing = "Exclusive") => new()
+    public static JsonObject GpuConfig(string resetPolicy = "ZeroVRAMOnRelease") => new()
     {
         ["apiVersion"] = "resource.securedra.io/v1alpha1",
         ["kind"] = "GpuConfig",
         ["resetPolicy"] = resetPolicy,
-        ["sharingStrategy"] = sharing,
     };
 
     /// <summary>A DeviceClass selecting this driver's devices, with an optional opaque config for it.</summary>

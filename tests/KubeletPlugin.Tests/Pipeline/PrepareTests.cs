@@ -89,7 +89,7 @@ public class PrepareTests
             new AllocationResult("other", TestClaims.Driver, TestClaims.Node, "gpu-1", false, null),
         ],
         [
-            TestClaims.Opaque("FromClaim", """{"sharingStrategy":"TimeSlicing"}""", "gpus"),
+            TestClaims.Opaque("FromClaim", """{"resetPolicy":"ZeroVRAMOnRelease"}""", "gpus"),
             TestClaims.Opaque("FromClass", """{"resetPolicy":"ClassPolicy"}"""),
             TestClaims.Opaque("FromClaim", """{"resetPolicy":"ZeroVRAMOnRelease"}""", "gpus/big"),
         ]));
@@ -115,14 +115,14 @@ public class PrepareTests
         var resolver = new OpaqueConfigResolver(new FakeConfigValidator(), TestClaims.Driver);
         var resolved = resolver.Resolve(
             [
-                TestClaims.Opaque("FromClaim", """{"sharingStrategy":"TimeSlicing"}""", "gpus"),
-                TestClaims.Opaque("FromClass", """{"sharingStrategy":"Exclusive"}"""),
+                TestClaims.Opaque("FromClaim", """{"resetPolicy":"ZeroVRAMOnRelease"}""", "gpus"),
+                TestClaims.Opaque("FromClass", """{"resetPolicy":"ClassPolicy"}"""),
             ],
             [new AllocationResult("gpus/sub", TestClaims.Driver, TestClaims.Node, "gpu-0", false, null), new AllocationResult("x", TestClaims.Driver, TestClaims.Node, "gpu-1", false, null)]);
 
         Assert.Empty(resolved.Errors);
-        Assert.Equal(SecureDra.Api.Config.SharingStrategy.TimeSlicing, resolved.PerResult[0]!.SharingStrategy);
-        Assert.Equal(SecureDra.Api.Config.SharingStrategy.Exclusive, resolved.PerResult[1]!.SharingStrategy);
+        Assert.Equal("ZeroVRAMOnRelease", resolved.PerResult[0]!.ResetPolicy); // the claim's config for the parent request covers its subrequest
+        Assert.Equal("ClassPolicy", resolved.PerResult[1]!.ResetPolicy);       // only the class config applies
     }
 
     [Fact]

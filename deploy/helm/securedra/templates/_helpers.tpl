@@ -47,7 +47,6 @@ seccompProfile:
 {{/* Approved DeviceClasses for tenant claims, as a CEL list literal. */}}
 {{- define "securedra.approvedClassesCel" -}}
 {{- $classes := list .Values.deviceClasses.exclusive.name -}}
-{{- if .Values.deviceClasses.timeSliced.enabled }}{{ $classes = append $classes .Values.deviceClasses.timeSliced.name }}{{ end -}}
 {{- range .Values.policy.claims.extraApprovedDeviceClasses }}{{ $classes = append $classes . }}{{ end -}}
 [{{- range $i, $c := $classes }}{{ if $i }}, {{ end }}'{{ $c }}'{{ end -}}]
 {{- end -}}

@@ -4,7 +4,8 @@ namespace SecureDra.Controller.Audit.Checks;
 
 /// <summary>
 /// The node-scoped ResourceSlice policy, the claim/template policies (one per served resource.k8s.io version,
-/// together covering v1, v1beta2 and v1beta1) and the pod-hardening policy of the driver's namespace must exist,
+/// together covering v1, v1beta2 and v1beta1), the claim delete-protection policy and the pod-hardening policy
+/// of the driver's namespace must exist,
 /// fail closed, match the resources they guard, and be bound with the Deny action: a policy without a Deny binding
 /// enforces nothing.
 /// </summary>
@@ -24,6 +25,11 @@ public sealed class AdmissionPolicyCheck : IAuditCheck
         if (options.PodHardeningPolicyName is { } podPolicy)
         {
             expected.Add((podPolicy, "", ["pods"], ["CREATE", "UPDATE"]));
+        }
+
+        if (options.ClaimDeleteProtectionPolicyName is { } finalizerPolicy)
+        {
+            expected.Add((finalizerPolicy, "resource.k8s.io", ["resourceclaims"], ["UPDATE"]));
         }
 
         foreach (var finding in ClaimVersionCoverage(snapshot, options))

@@ -35,6 +35,12 @@ public sealed class NvidiaMemorySession : IDeviceMemorySession
 
     public string Method => "cuMemsetD32Async+ptx-or-reduce";
 
+    /// <summary>
+    /// cuMemAlloc backs device allocations with 2 MiB pages on every GPU this driver supports (Volta and
+    /// later), so less than 2 MiB of free memory cannot be handed to any context.
+    /// </summary>
+    public long AllocationGranularity => 2L * 1024 * 1024;
+
     /// <summary>Sets up CUDA on the device with this PCI bus id; the caller owns the session.</summary>
     public static NvidiaMemorySession Open(string pciBusId)
     {

@@ -78,7 +78,7 @@ public sealed partial class SimulatedGpuBackend : IGpuBackend
         }
 
         var directory = _options.VramDirectory;
-        IDeviceMemorySession session = new SimulatedMemorySession(path, _options.MemoryBytes, () => SimulatedFaultFile.Read(directory, known.Name));
+        IDeviceMemorySession session = new SimulatedMemorySession(path, _options.MemoryBytes, _options.ReservedBytes, () => SimulatedFaultFile.Read(directory, known.Name));
         return Task.FromResult(session);
     }
 

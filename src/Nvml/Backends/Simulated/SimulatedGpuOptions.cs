@@ -12,6 +12,13 @@ public sealed record SimulatedGpuOptions
 
     public long MemoryBytes { get; init; } = 256L * 1024 * 1024;
 
+    /// <summary>
+    /// The simulated driver's reservation: the last <c>ReservedBytes</c> of each device's memory are never
+    /// handed to an allocation nor reported free, as a real GPU keeps memory for a CUDA context. A scrub
+    /// cannot cover them; the scrubber measures them as the device's reserved baseline. Default 0.
+    /// </summary>
+    public long ReservedBytes { get; init; }
+
     /// <summary>Directory holding <c>&lt;device&gt;.vram</c> and <c>&lt;device&gt;.faults.json</c>.</summary>
     public string VramDirectory { get; init; } = Path.Combine(Path.GetTempPath(), "securedra-simulated-vram");
 
@@ -29,6 +36,11 @@ public sealed record SimulatedGpuOptions
         if (MemoryBytes is < MinMemoryBytes or > MaxMemoryBytes || MemoryBytes % 4096 != 0)
         {
             throw new ArgumentException($"simulated-memory: must be a multiple of 4096 between {MinMemoryBytes} and {MaxMemoryBytes} bytes, got {MemoryBytes}");
+        }
+
+        if (ReservedBytes < 0 || ReservedBytes % 4096 != 0 || ReservedBytes >= MemoryBytes)
+        {
+            throw new ArgumentException($"simulated-reserved-memory: must be a multiple of 4096 below the device memory ({MemoryBytes} bytes), got {ReservedBytes}");
         }
 
         if (string.IsNullOrWhiteSpace(VramDirectory))

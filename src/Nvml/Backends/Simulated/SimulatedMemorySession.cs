@@ -7,7 +7,8 @@ namespace SecureDra.Nvml.Backends.Simulated;
 /// and verification touch the real bytes (parallel, vectorized span operations over the mapping),
 /// so a canary written by another process is really gone afterwards. Allocation is a bump pointer
 /// that resets when every allocation is freed, which is all a scrub (allocate everything, free
-/// everything) needs. Faults are re-read from the fault file on every operation.
+/// everything) needs. The last <c>reserved</c> bytes model the driver's own reservation: never
+/// allocated, never reported free. Faults are re-read from the fault file on every operation.
 /// </summary>
 public sealed unsafe class SimulatedMemorySession : IDeviceMemorySession
 {
@@ -20,14 +21,16 @@ public sealed unsafe class SimulatedMemorySession : IDeviceMemorySession
     private readonly MemoryMappedViewAccessor _view;
     private readonly byte* _base;
     private readonly long _size;
+    private readonly long _reserved;
     private long _next;
     private int _live;
     private bool _disposed;
 
-    internal SimulatedMemorySession(string vramPath, long size, Func<SimulatedFaults> faults)
+    internal SimulatedMemorySession(string vramPath, long size, long reserved, Func<SimulatedFaults> faults)
     {
         _vramPath = vramPath;
         _size = size;
+        _reserved = reserved;
         _faults = faults;
         var stream = new FileStream(vramPath, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
         try
@@ -60,7 +63,7 @@ public sealed unsafe class SimulatedMemorySession : IDeviceMemorySession
     public (long FreeBytes, long TotalBytes) GetMemoryInfo()
     {
         ThrowIfGone();
-        return (_size - _next, _size);
+        return (_size - _reserved - _next, _size);
     }
 
     public IDeviceAllocation? TryAllocate(long bytes)
@@ -73,7 +76,7 @@ public sealed unsafe class SimulatedMemorySession : IDeviceMemorySession
             return null;
         }
 
-        var limit = faults.AllocatableFraction is { } fraction ? (long)(_size * fraction) : _size;
+        var limit = Math.Min(_size - _reserved, faults.AllocatableFraction is { } fraction ? (long)(_size * fraction) : _size);
         if (_next + bytes > limit)
         {
             return null;

@@ -7,8 +7,9 @@ using SecureDra.Api.Validation;
 namespace SecureDra.KubeletPlugin.Tests.Pipeline.TestDoubles;
 
 /// <summary>
-/// A stand-in for the strict decoder: JSON object with optional resetPolicy / sharingStrategy;
-/// any other key is an unknown field; a claim may only say ZeroVRAMOnRelease.
+/// A stand-in for the strict decoder: JSON object with an optional resetPolicy; any other key is an
+/// unknown field; a claim may only say ZeroVRAMOnRelease. A class may say anything, so tests can see
+/// which config won for which result.
 /// </summary>
 public sealed class FakeConfigValidator : IGpuConfigValidator
 {
@@ -26,7 +27,6 @@ public sealed class FakeConfigValidator : IGpuConfigValidator
             }
 
             var reset = DriverConstants.ZeroVramOnRelease;
-            var sharing = SharingStrategy.Exclusive;
             foreach (var p in doc.RootElement.EnumerateObject())
             {
                 switch (p.Name)
@@ -41,15 +41,12 @@ public sealed class FakeConfigValidator : IGpuConfigValidator
                         }
 
                         break;
-                    case "sharingStrategy":
-                        sharing = Enum.Parse<SharingStrategy>(p.Value.GetString()!);
-                        break;
                     default:
                         return new(null, [new ValidationError(path + "." + p.Name, "unknown field")]);
                 }
             }
 
-            return new(new GpuConfig(reset, sharing), []);
+            return new(new GpuConfig(reset), []);
         }
         catch (JsonException ex)
         {
