@@ -6,6 +6,7 @@ import {parseYamlDocuments} from './tools.mjs';
 import {admit, matches, env} from './vap.mjs';
 import {claimCases, sliceCases, toVersion, SERVED} from './corpus.mjs';
 import {toCel} from './tools.mjs';
+import {evalTenantPods} from './tenant-pods.mjs';
 
 const objects = parseYamlDocuments(process.argv[2]);
 const policies = objects.filter(o => o.kind === 'ValidatingAdmissionPolicy');
@@ -165,6 +166,9 @@ if (hardening) {
     results.push({suite: 'pod-hardening', name, expected, allowed: r.allowed, applied: r.applies ? [hardening.metadata.name] : [], failed: r.failed.map(f => f.message)});
   }
 }
+
+// Tenant pods: the paths around DRA (js/tenant-pods.mjs).
+results.push(...evalTenantPods({policies, bindings, daemonSet}));
 
 // The webhook's matchConditions: CREATE and spec changes of claims and templates carrying a config for
 // this driver go to the webhook; metadata-only updates and objects without such a config do not.
