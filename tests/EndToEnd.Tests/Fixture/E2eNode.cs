@@ -134,6 +134,11 @@ internal sealed class E2eNode : IAsyncDisposable
         _emulator = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = RegistrarDir, Profile = _options.Kubelet, CallTimeout = TimeSpan.FromSeconds(45) });
         _emulator.Start();
         Kubelet = await RegisterAsync(_emulator);
+        if (!_options.WaitForReady)
+        {
+            return;
+        }
+
         await Poll.UntilAsync(
             async () =>
             {
@@ -559,6 +564,13 @@ internal sealed class E2eNode : IAsyncDisposable
 
     public void AssertCanaryZeroed(string device) =>
         Assert.True(ReadCanarySpots(device).All(b => b == 0), $"{device}: the previous tenant's canary is still readable in VRAM\n{Diagnostics()}");
+
+    /// <summary>The plugin's /readyz: status code and JSON body.</summary>
+    public async Task<(HttpStatusCode Status, string Body)> ReadyzAsync()
+    {
+        using var response = await Api.GetAsync(new Uri($"http://127.0.0.1:{HttpPort}/readyz"));
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
 
     public async Task<string> MetricsAsync()
     {
