@@ -148,6 +148,8 @@ if (hardening) {
     ['hostPath / (host root)', 'deny', mutate(daemonSet, s => { s.volumes.push({name: 'root', hostPath: {path: '/'}}); })],
     ['hostPath of the whole plugins dir (other drivers\' sockets)', 'deny', mutate(daemonSet, s => { s.volumes.push({name: 'all', hostPath: {path: '/var/lib/kubelet/plugins'}}); })],
     ['hostPath /dev', 'deny', mutate(daemonSet, s => { s.volumes.push({name: 'dev', hostPath: {path: '/dev'}}); })],
+    ['a node-files hostPath (containerd config) mounted writable', 'deny', mutate(daemonSet, s => { s.containers[0].volumeMounts.find(m => m.mountPath === '/etc/containerd').readOnly = false; })],
+    ['a node-files hostPath mounted by a second container without readOnly', 'deny', mutate(daemonSet, s => { s.containers.push({name: 'x', image: 'x', securityContext: structuredClone(s.containers[0].securityContext), volumeMounts: [{name: s.containers[0].volumeMounts.find(m => m.mountPath === '/etc/containerd').name, mountPath: '/c'}]}); })],
     ['Bidirectional mount propagation', 'deny', mutate(daemonSet, s => { s.containers[0].volumeMounts[0].mountPropagation = 'Bidirectional'; })],
     ['procMount Unmasked', 'deny', mutate(daemonSet, s => { sc(s).procMount = 'Unmasked'; })],
     ['a pod sysctl', 'deny', mutate(deployment, s => { s.securityContext.sysctls = [{name: 'kernel.shm_rmid_forced', value: '1'}]; })],
