@@ -73,10 +73,14 @@ public sealed class NodeHardeningTests : IDisposable
         Assert.Contains("DevicesPublished", await NodeEventReasonsAsync(node));
         Assert.Contains("securedra_node_hardening_devices_withheld 0", await node.MetricsAsync(), StringComparison.Ordinal);
 
-        // The GPUs serve claims as usual.
+        // The GPUs serve claims as usual. --cdi-root is the spec directory: the toolkit's spec-dirs
+        // (/etc/cdi here) do not include it, so the check reports no CDI-name path, and the claim's
+        // spec lands there.
+        Assert.DoesNotContain("toolkit-reads-cdi-root", JsonNode.Parse((await node.ReadyzAsync()).Body)!["checks"]!["node-hardening"]!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
         await node.CreateDeviceClassAsync("gpu");
         var claim = await node.ClaimDeviceAsync("after-fix", "gpu-0");
         await node.PrepareOkAsync(claim);
+        Assert.True(File.Exists(node.CdiFile(claim.Uid)), $"the claim's CDI spec is not in --cdi-root {node.CdiDir}");
         await node.UnprepareOkAsync(claim);
 
         // The NVIDIA device plugin registers on the node (a real socket appears): the GPUs are withdrawn.

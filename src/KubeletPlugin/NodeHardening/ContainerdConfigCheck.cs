@@ -12,6 +12,9 @@ public sealed class ContainerdConfigCheck(NodeHardeningOptions options, string c
     public static readonly IReadOnlyList<string> DeviceAnnotationSamples =
         ["cdi.k8s.io/x", "nvidia.cdi.k8s.io/container.x", "nvidia.cdi.k8s.io/pod", "devices.noderesource.dev/container.x", "cdi-devices.noderesource.dev/pod", "cdi-devices.nri.io/x"];
 
+    /// <summary>containerd's default <c>cdi_spec_dirs</c>.</summary>
+    public static readonly IReadOnlyList<string> DefaultCdiSpecDirs = ["/etc/cdi", "/var/run/cdi"];
+
     public string Name => "containerd-config";
 
     public IReadOnlyList<NodeFinding> Run()
@@ -63,10 +66,11 @@ public sealed class ContainerdConfigCheck(NodeHardeningOptions options, string c
                 "enable_cdi is not set: on by default only from containerd 2.0", "set enable_cdi = true explicitly"));
         }
 
-        if (config.LastWithLastKey("cdi_spec_dirs") is { } dirs && !NodePaths.Contains(dirs.Strings, cdiRoot))
+        var specDirs = config.LastWithLastKey("cdi_spec_dirs")?.Strings ?? DefaultCdiSpecDirs;
+        if (!NodePaths.Contains(specDirs, cdiRoot))
         {
             findings.Add(new NodeFinding("containerd-cdi-root-not-read", "-", NodeFindingState.Open, source,
-                $"cdi_spec_dirs ({string.Join(", ", dirs.Strings)}) does not include {cdiRoot}: containerd cannot find the CDI specs SecureDra writes",
+                $"cdi_spec_dirs ({string.Join(", ", specDirs)}) does not include {cdiRoot}: containerd cannot find the CDI specs SecureDra writes",
                 $"add {cdiRoot} to cdi_spec_dirs or set --cdi-root to one of them"));
         }
 

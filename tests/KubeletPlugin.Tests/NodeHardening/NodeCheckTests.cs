@@ -144,6 +144,19 @@ public sealed class NodeCheckTests : IDisposable
     }
 
     [Fact]
+    public void A_separate_cdi_root_must_be_in_containerds_spec_dirs_explicitly()
+    {
+        // The recommended setup (docs/hardening.md): --cdi-root=/var/run/securedra/cdi, read by containerd, not by the toolkit.
+        _files.Write(_files.ContainerdConfig, "version = 3\n[plugins.\"io.containerd.cri.v1.runtime\"]\nenable_cdi = true\n");
+        var missing = Assert.Single(new ContainerdConfigCheck(_files.Options(), "/var/run/securedra/cdi").Run(), f => f.State == NodeFindingState.Open);
+        Assert.Equal("containerd-cdi-root-not-read", missing.Id);
+        Assert.Contains("cdi_spec_dirs (/etc/cdi, /var/run/cdi) does not include /var/run/securedra/cdi", missing.Message, StringComparison.Ordinal);
+
+        _files.Write(_files.ContainerdConfig, "version = 3\n[plugins.\"io.containerd.cri.v1.runtime\"]\nenable_cdi = true\ncdi_spec_dirs = [\"/etc/cdi\", \"/var/run/cdi\", \"/var/run/securedra/cdi\"]\n");
+        Assert.DoesNotContain(new ContainerdConfigCheck(_files.Options(), "/var/run/securedra/cdi").Run(), f => f.State == NodeFindingState.Open);
+    }
+
+    [Fact]
     public void No_containerd_config_is_advisory_only()
     {
         var finding = Assert.Single(new ContainerdConfigCheck(_files.Options(), CdiRoot).Run());
