@@ -23,7 +23,7 @@ public sealed partial class PolicyStructureTests(RenderedChart chart)
     public void Every_policy_fails_closed_and_is_bound_with_deny()
     {
         var policies = chart.OfKind("ValidatingAdmissionPolicy");
-        Assert.Equal(6, policies.Count);
+        Assert.Equal(7, policies.Count); // slices, claims x3, pod hardening, claim delete protection, tenant pods
         foreach (var p in policies)
         {
             Assert.Equal("Fail", p.Str("spec.failurePolicy"));

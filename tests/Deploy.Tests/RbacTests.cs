@@ -46,6 +46,9 @@ public sealed class RbacTests(RenderedChart chart)
                 .Concat(Expand("rbac.authorization.k8s.io", ["clusterroles", "clusterrolebindings", "roles", "rolebindings"], Read))
                 .Concat(Expand("apps", ["daemonsets"], Read))
                 .Concat(Expand("admissionregistration.k8s.io", ["validatingadmissionpolicies", "validatingadmissionpolicybindings"], Read))
+                // Paths around DRA: nvidia RuntimeClasses, the GPU Operator's ClusterPolicy.
+                .Concat(Expand("node.k8s.io", ["runtimeclasses"], Read))
+                .Concat(Expand("nvidia.com", ["clusterpolicies"], Read))
                 .Concat(Expand("", ["events"], ["create"])), StringComparer.Ordinal);
         Assert.Equal(expected, Grants(chart.Get("ClusterRole", Controller)));
     }

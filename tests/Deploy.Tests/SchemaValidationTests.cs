@@ -39,7 +39,7 @@ public sealed class SchemaValidationTests(RenderedChart chart)
         var kinds = RenderedChart.Parse(file).Select(o => o.Str("kind")).ToList();
         Assert.DoesNotContain("ResourceQuota", kinds);
         Assert.DoesNotContain("ValidatingWebhookConfiguration", kinds);
-        Assert.Equal(6, kinds.Count(k => k == "ValidatingAdmissionPolicy"));
+        Assert.Equal(7, kinds.Count(k => k == "ValidatingAdmissionPolicy")); // slices, claims x3, pod hardening, claim delete protection, tenant pods
         Assert.Equal(1, kinds.Count(k => k == "DeviceClass"));
     }
 

@@ -11,6 +11,13 @@ public sealed class WorkloadSecurityTests(RenderedChart chart)
     private const string PluginDir = "/var/lib/kubelet/plugins/gpu.nvidia.com";
     private const string CdiDir = "/var/run/cdi";
 
+    // Read by the node checks for paths around DRA (toolkit, containerd, CRI-O, device plugin, dpkg).
+    private static readonly string[] NodeHardeningDirs =
+    [
+        "/usr/local/nvidia/toolkit/.config/nvidia-container-runtime", "/etc/nvidia-container-runtime", "/etc/containerd",
+        "/etc/crio/crio.conf.d", "/var/lib/kubelet/device-plugins", "/var/lib/dpkg",
+    ];
+
     private JsonObject DaemonSet => chart.Single("DaemonSet");
     private JsonObject Deployment => chart.Single("Deployment");
     private JsonNode PluginPod => DaemonSet.At("spec.template.spec")!;
@@ -56,8 +63,11 @@ public sealed class WorkloadSecurityTests(RenderedChart chart)
     public void Plugin_mounts_only_the_registrar_its_own_plugin_dir_and_the_cdi_dir_at_the_same_paths()
     {
         var hostPaths = PluginPod.Items("volumes").Where(v => v.At("hostPath") is not null).ToList();
-        Assert.Equal(new[] { CdiDir, PluginDir, RegistrarDir }.Order(), hostPaths.Select(v => v.Str("hostPath.path")).Order());
+        var writable = new[] { CdiDir, PluginDir, RegistrarDir };
+        Assert.Equal(writable.Concat(NodeHardeningDirs).Order(), hostPaths.Select(v => v.Str("hostPath.path")).Order());
         var mounts = Container(PluginPod).Items("volumeMounts").ToDictionary(m => m.Str("name"), m => m);
+        // The node checks' directories (paths around DRA) are read-only; only the three kubelet DRA dirs are writable.
+        Assert.All(hostPaths, v => Assert.Equal(!writable.Contains(v.Str("hostPath.path")), mounts[v.Str("name")].At("readOnly") is { } ro && (bool)ro));
         foreach (var v in hostPaths)
         {
             var mount = mounts[v.Str("name")];
@@ -67,7 +77,7 @@ public sealed class WorkloadSecurityTests(RenderedChart chart)
         }
 
         Assert.Equal("Directory", hostPaths.Single(v => v.Str("hostPath.path") == RegistrarDir).Str("hostPath.type"));
-        // Nothing else from the host: only emptyDir besides the three hostPaths.
+        // Nothing else from the host: only emptyDir besides those hostPaths.
         Assert.All(PluginPod.Items("volumes").Where(v => v.At("hostPath") is null), v => Assert.NotNull(v.At("emptyDir")));
         Assert.Equal("/tmp", mounts["tmp"].Str("mountPath"));
     }

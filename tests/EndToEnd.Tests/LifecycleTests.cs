@@ -60,7 +60,7 @@ public class LifecycleTests
         Assert.Equal("gpu-0", device.DeviceName);
         Assert.Equal(E2eNode.CdiId(claim.Uid, "gpu-0"), device.CdiDeviceIds[0]);
 
-        // The CDI spec: one device for this GPU, its device node + control nodes, NVIDIA_VISIBLE_DEVICES=<uuid>.
+        // The CDI spec: one device for this GPU, its device node + control nodes, NVIDIA_VISIBLE_DEVICES=void.
         var cdiPath = node.CdiFile(claim.Uid);
         Assert.True(File.Exists(cdiPath), $"CDI spec {cdiPath} missing; CDI dir holds {string.Join(", ", Directory.GetFiles(node.CdiDir))}");
         var cdi = JsonNode.Parse(await File.ReadAllTextAsync(cdiPath))!;
@@ -74,7 +74,11 @@ public class LifecycleTests
         Assert.Contains("/dev/nvidia-uvm-tools", paths);
         Assert.Contains("/dev/nvidia0", paths);
         Assert.DoesNotContain("/dev/nvidia1", paths);
-        Assert.Contains($"NVIDIA_VISIBLE_DEVICES={uuid}", edits["env"]!.AsArray().Select(e => e!.GetValue<string>()));
+        // NVIDIA_VISIBLE_DEVICES=void (as NVIDIA's specs): the NVIDIA runtime injects nothing, so the
+        // GPU the container gets is /dev/nvidia0 above, the device whose memory is scrubbed below.
+        Assert.Equal(["NVIDIA_VISIBLE_DEVICES=void"], edits["env"]!.AsArray().Select(e => e!.GetValue<string>()));
+        Assert.Contains($"/dev/nvidia{attributes["minor"]!["int"]!.GetValue<int>()}", paths);
+        Assert.DoesNotContain(uuid, cdiDevice.ToJsonString(), StringComparison.Ordinal);
         Assert.Equal([$"k8s.{E2eNode.Driver}-claim_{claim.Uid}.json"], Directory.GetFiles(node.CdiDir).Select(Path.GetFileName));
 
         // The tenant writes a secret into its GPU's memory, then releases the claim.

@@ -41,6 +41,7 @@ internal static class KubeletPluginCommand
         var kubeRequestTimeout = EnvOption.CreateOptional("--kube-request-timeout", "KUBE_REQUEST_TIMEOUT", "Time one Kubernetes API request may take, e.g. 2s (tests only; default 30s)");
         kubeRequestTimeout.Hidden = true;
         var gpu = new GpuBackendFlags();
+        var hardening = new NodeHardeningFlags();
 
         var command = new Command("kubelet-plugin", "Run the node daemon: kubelet registration, DRA gRPC, ResourceSlices, prepare/unprepare with VRAM scrub.")
         {
@@ -50,6 +51,7 @@ internal static class KubeletPluginCommand
         command.Options.Add(healthResend);
         command.Options.Add(healthRecovery);
         gpu.AddTo(command);
+        hardening.AddTo(command);
 
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -88,6 +90,7 @@ internal static class KubeletPluginCommand
                     parseResult.GetValue(unprepareBudget),
                     parseResult.GetValue(kubeRequestTimeout));
                 components = components.WithHealthTimings(parseResult.GetValue(healthResend)!, parseResult.GetValue(healthRecovery)!);
+                components = components with { NodeHardening = hardening.Bind(parseResult) };
             }
             catch (Exception ex) when (ex is ArgumentException or FormatException)
             {

@@ -8,6 +8,7 @@ using SecureDra.Kube.Events;
 using SecureDra.Kube.Client;
 using SecureDra.KubeletPlugin.Health;
 using SecureDra.KubeletPlugin.Hosting;
+using SecureDra.KubeletPlugin.NodeHardening;
 using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.Nvml;
 using SecureDra.Nvml.Backends;
@@ -70,6 +71,9 @@ internal sealed record NodeComponents(
     /// <summary>Kubernetes client tunables; null = the client's defaults.</summary>
     public KubeApiClientOptions? KubeClient { get; init; }
 
+    /// <summary>Read-only node checks for paths to a GPU around DRA (and whether they gate publication).</summary>
+    public NodeHardeningOptions NodeHardening { get; init; } = new();
+
     /// <summary>Applies <c>--health-resend-interval</c> and <c>--health-recovery-initial</c> (Go durations such as 10s, 500ms).</summary>
     public NodeComponents WithHealthTimings(string resendInterval, string recoveryInitial)
     {
@@ -92,6 +96,8 @@ internal sealed record NodeComponents(
         services.AddHostedService(sp => sp.GetRequiredService<ResourceApiReadiness>());
         services.AddSingleton<IPluginReadinessCheck>(sp => sp.GetRequiredService<ResourceApiReadiness>());
         services.AddSingleton<IGpuConfigValidator>(new GpuConfigValidator(ConfigLimits));
+        // Before the pipeline: the first node check completes before the first slice is published.
+        services.AddNodeHardening(NodeHardening);
         services.AddClaimPipeline(Pipeline);
         services.AddDeviceHealth(Health);
     }

@@ -9,6 +9,11 @@ public static class AuditChecks
     public const string ClaimQuota = "claim-quota";
     public const string ServiceAccountRbac = "serviceaccount-rbac";
     public const string PluginDaemonSet = "plugin-daemonset";
+    public const string NvidiaDevicePlugin = "nvidia-device-plugin";
+    public const string NvidiaRuntimeClass = "nvidia-runtimeclass";
+    public const string TenantPodSecurity = "tenant-pod-security";
+    public const string GpuOperatorClusterPolicy = "gpu-operator-clusterpolicy";
 
-    public static IReadOnlyList<string> All { get; } = [DeviceClassResetPolicy, AdmissionPolicy, AdmissionWebhook, ClaimQuota, ServiceAccountRbac, PluginDaemonSet];
+    public static IReadOnlyList<string> All { get; } =
+        [DeviceClassResetPolicy, AdmissionPolicy, AdmissionWebhook, ClaimQuota, ServiceAccountRbac, PluginDaemonSet, NvidiaDevicePlugin, NvidiaRuntimeClass, TenantPodSecurity, GpuOperatorClusterPolicy];
 }

@@ -18,6 +18,17 @@ public sealed record ClusterSnapshot
     public IReadOnlyList<JsonObject> RoleBindings { get; init; } = [];
     public IReadOnlyList<JsonObject> DaemonSets { get; init; } = [];
 
+    // Paths around DRA (docs/hardening.md): where GPUs can be reached without a claim.
+    public IReadOnlyList<JsonObject> Nodes { get; init; } = [];
+    public IReadOnlyList<JsonObject> ResourceSlices { get; init; } = [];
+    public IReadOnlyList<JsonObject> RuntimeClasses { get; init; } = [];
+
+    /// <summary>The GPU Operator's nvidia.com/v1 ClusterPolicy objects.</summary>
+    public IReadOnlyList<JsonObject> ClusterPolicies { get; init; } = [];
+
+    /// <summary>Pods, and workloads with a pod template (Deployment, StatefulSet, ReplicaSet, Job): from manifests.</summary>
+    public IReadOnlyList<JsonObject> PodSources { get; init; } = [];
+
     /// <summary>Sorts objects by kind (List objects are flattened); kinds the auditor does not read are dropped.</summary>
     public static ClusterSnapshot FromObjects(IEnumerable<JsonObject> objects)
     {
@@ -54,6 +65,11 @@ public sealed record ClusterSnapshot
             ClusterRoleBindings = Of("ClusterRoleBinding"),
             RoleBindings = Of("RoleBinding"),
             DaemonSets = Of("DaemonSet"),
+            Nodes = Of("Node"),
+            ResourceSlices = Of("ResourceSlice"),
+            RuntimeClasses = Of("RuntimeClass"),
+            ClusterPolicies = [.. Of("ClusterPolicy").Where(o => (JsonAccess.String(o, "apiVersion") ?? "").StartsWith("nvidia.com/", StringComparison.Ordinal))],
+            PodSources = [.. new[] { "Pod", "Deployment", "StatefulSet", "ReplicaSet", "Job" }.SelectMany(Of)],
         };
     }
 

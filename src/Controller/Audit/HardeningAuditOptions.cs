@@ -47,6 +47,22 @@ public sealed record HardeningAuditOptions
     /// <summary>hostPath directories the plugin may mount (or mount below): registrar, its own plugin dir, CDI.</summary>
     public IReadOnlyList<string> AllowedHostPaths { get; init; } = ["/var/lib/kubelet/plugins_registry", "/var/lib/kubelet/plugins/" + DriverConstants.DefaultDriverName, "/var/run/cdi"];
 
+    /// <summary>
+    /// hostPath directories the plugin may mount read-only, for its node checks of paths around DRA
+    /// (toolkit, containerd, CRI-O, device-plugin socket, dpkg status). A writable mount of one is a finding.
+    /// </summary>
+    public IReadOnlyList<string> ReadOnlyHostPaths { get; init; } =
+    [
+        "/usr/local/nvidia/toolkit/.config/nvidia-container-runtime", "/etc/nvidia-container-runtime", "/etc/containerd",
+        "/etc/crio/crio.conf.d", "/var/lib/kubelet/device-plugins", "/var/lib/dpkg",
+    ];
+
+    /// <summary>Namespaces whose pods may use the NVIDIA runtime (the GPU Operator's); never audited as tenants.</summary>
+    public IReadOnlyList<string> GpuOperatorNamespaces { get; init; } = ["gpu-operator", "nvidia-gpu-operator", "kube-system"];
+
+    /// <summary>The label that selects tenant namespaces for the tenant pod policy (as the chart's values).</summary>
+    public string TenantNamespaceLabel { get; init; } = "securedra.io/gpu-tenant";
+
     public IReadOnlyList<string> ServiceAccounts => [PluginServiceAccount, ControllerServiceAccount];
 
     /// <summary>The resource.k8s.io versions the claim policies must cover between them.</summary>

@@ -20,6 +20,10 @@ public sealed class HardeningAuditor(HardeningAuditOptions options, IReadOnlyLis
         new ClaimQuotaCheck(),
         new ServiceAccountRbacCheck(),
         new PluginDaemonSetCheck(),
+        new NvidiaDevicePluginCheck(),
+        new NvidiaRuntimeClassCheck(),
+        new TenantPodSecurityCheck(),
+        new GpuOperatorClusterPolicyCheck(),
     ];
 
     public IReadOnlyList<AuditFinding> Audit(ClusterSnapshot snapshot) =>

@@ -30,6 +30,7 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
     private readonly ILogger<ResourceSlicePublisher> _logger;
     private readonly ExponentialBackoff _backoff;
     private readonly NodeIdentity? _nodeIdentity;
+    private readonly IDevicePublicationGate? _gate;
     private readonly Counter _writes;
     private readonly Counter _errors;
     private readonly Gauge _publishedDevices;
@@ -52,7 +53,8 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
         MetricsRegistry metrics,
         TimeProvider time,
         ILogger<ResourceSlicePublisher> logger,
-        NodeIdentity? nodeIdentity = null)
+        NodeIdentity? nodeIdentity = null,
+        IDevicePublicationGate? gate = null)
     {
         ArgumentNullException.ThrowIfNull(metrics);
         _api = api;
@@ -64,6 +66,7 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
         _time = time;
         _logger = logger;
         _nodeIdentity = nodeIdentity;
+        _gate = gate;
         _backoff = new ExponentialBackoff(context.Options.PublishBackoffInitial, context.Options.PublishBackoffMax, new Random());
         _writes = metrics.Counter("securedra_resourceslice_writes_total", "ResourceSlice writes by operation (create, update, delete).", "op");
         _errors = metrics.Counter("securedra_resourceslice_sync_errors_total", "Failed ResourceSlice reconciliations.");
@@ -173,6 +176,7 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
             {
                 await Task.WhenAny(
                     _inventory.WaitForChangeAsync(seen, cts.Token),
+                    _gate?.WaitForChangeAsync(cts.Token) ?? Task.Delay(Timeout.Infinite, cts.Token),
                     Task.Delay(wait, _time, cts.Token)).ConfigureAwait(false);
             }
             finally
@@ -221,6 +225,12 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
         }
 
         var devices = _renderer.Render(snapshot, effect, _limits.MaxTaintsPerDevice);
+        if (_gate is { PublicationAllowed: false })
+        {
+            // The node itself is not safe to hand GPUs out from (node hardening): keep the pool, empty.
+            devices = [];
+        }
+
         var anyTaints = devices.Any(d => d.Taints.Count > 0);
         var perSlice = anyTaints ? _limits.MaxDevicesPerSliceWithTaints : _limits.MaxDevicesPerSlice;
         var desired = devices.Chunk(perSlice).Select(c => (IReadOnlyList<SliceDevice>)c).ToList();

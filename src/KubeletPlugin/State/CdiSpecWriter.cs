@@ -9,14 +9,22 @@ namespace SecureDra.KubeletPlugin.State;
 /// <c>k8s.&lt;driver&gt;/claim</c>; file <c>k8s.&lt;driver&gt;-claim_&lt;claimUID&gt;.json</c>
 /// (the CDI library's transient-spec naming); one CDI device per GPU named
 /// <c>&lt;claimUID&gt;-&lt;device&gt;</c> holding only that GPU's device node, the control nodes
-/// and <c>NVIDIA_VISIBLE_DEVICES=&lt;uuid&gt;</c>. cdiVersion 0.6.0 is the lowest that allows
+/// and <c>NVIDIA_VISIBLE_DEVICES=void</c>. cdiVersion 0.6.0 is the lowest that allows
 /// spec annotations. Every name derives from a validated claim UID and a device name from the
 /// inventory, never from the request.
+/// <para>
+/// <c>void</c>, as NVIDIA's own CDI specs and DRA driver set it: the container gets its GPU through
+/// the device node in this spec alone, and the NVIDIA runtime, if it runs the container, adds
+/// nothing (a UUID there would make it inject that GPU a second way, outside this spec).
+/// </para>
 /// </summary>
 public sealed class CdiSpecWriter(PipelineContext context)
 {
     public const string CdiVersion = "0.6.0";
     public const string ClaimUidAnnotation = "securedra.io/claim-uid";
+
+    /// <summary>The only NVIDIA variable a spec sets: tells the NVIDIA runtime to inject nothing itself.</summary>
+    public const string NvidiaVisibleDevicesVoid = "NVIDIA_VISIBLE_DEVICES=void";
 
     public string Root => context.Plugin.CdiRoot;
 
@@ -34,7 +42,7 @@ public sealed class CdiSpecWriter(PipelineContext context)
         var cdiDevices = devices.Select(d => new CdiDevice(
             DeviceName(claimUid, d.Name),
             new CdiContainerEdits(
-                [$"NVIDIA_VISIBLE_DEVICES={d.Uuid}"],
+                [NvidiaVisibleDevicesVoid],
                 [.. d.DeviceNodePaths.Select(CheckedNode).Concat(control).Distinct().Select(p => new CdiDeviceNode(p))]))).ToList();
         return new CdiSpec(CdiVersion, context.CdiKind, new Dictionary<string, string> { [ClaimUidAnnotation] = claimUid }, cdiDevices);
     }

@@ -21,6 +21,8 @@ internal static class HardenedCluster
             kind: Namespace
             metadata:
               name: tenant-a
+              labels:
+                pod-security.kubernetes.io/enforce: restricted
             """,
         ["deviceclasses.yaml"] = """
             apiVersion: resource.k8s.io/v1

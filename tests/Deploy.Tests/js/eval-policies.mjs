@@ -6,6 +6,7 @@ import {parseYamlDocuments} from './tools.mjs';
 import {admit, matches, env} from './vap.mjs';
 import {claimCases, sliceCases, toVersion, SERVED} from './corpus.mjs';
 import {toCel} from './tools.mjs';
+import {evalTenantPods} from './tenant-pods.mjs';
 
 const objects = parseYamlDocuments(process.argv[2]);
 const policies = objects.filter(o => o.kind === 'ValidatingAdmissionPolicy');
@@ -148,6 +149,8 @@ if (hardening) {
     ['hostPath / (host root)', 'deny', mutate(daemonSet, s => { s.volumes.push({name: 'root', hostPath: {path: '/'}}); })],
     ['hostPath of the whole plugins dir (other drivers\' sockets)', 'deny', mutate(daemonSet, s => { s.volumes.push({name: 'all', hostPath: {path: '/var/lib/kubelet/plugins'}}); })],
     ['hostPath /dev', 'deny', mutate(daemonSet, s => { s.volumes.push({name: 'dev', hostPath: {path: '/dev'}}); })],
+    ['a node-files hostPath (containerd config) mounted writable', 'deny', mutate(daemonSet, s => { s.containers[0].volumeMounts.find(m => m.mountPath === '/etc/containerd').readOnly = false; })],
+    ['a node-files hostPath mounted by a second container without readOnly', 'deny', mutate(daemonSet, s => { s.containers.push({name: 'x', image: 'x', securityContext: structuredClone(s.containers[0].securityContext), volumeMounts: [{name: s.containers[0].volumeMounts.find(m => m.mountPath === '/etc/containerd').name, mountPath: '/c'}]}); })],
     ['Bidirectional mount propagation', 'deny', mutate(daemonSet, s => { s.containers[0].volumeMounts[0].mountPropagation = 'Bidirectional'; })],
     ['procMount Unmasked', 'deny', mutate(daemonSet, s => { sc(s).procMount = 'Unmasked'; })],
     ['a pod sysctl', 'deny', mutate(deployment, s => { s.securityContext.sysctls = [{name: 'kernel.shm_rmid_forced', value: '1'}]; })],
@@ -166,6 +169,9 @@ if (hardening) {
     results.push({suite: 'pod-hardening', name, expected, allowed: r.allowed, applied: r.applies ? [hardening.metadata.name] : [], failed: r.failed.map(f => f.message)});
   }
 }
+
+// Tenant pods: the paths around DRA (js/tenant-pods.mjs).
+results.push(...evalTenantPods({policies, bindings, daemonSet}));
 
 // The webhook's matchConditions: CREATE and spec changes of claims and templates carrying a config for
 // this driver go to the webhook; metadata-only updates and objects without such a config do not.

@@ -134,6 +134,11 @@ internal sealed class E2eNode : IAsyncDisposable
         _emulator = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = RegistrarDir, Profile = _options.Kubelet, CallTimeout = TimeSpan.FromSeconds(45) });
         _emulator.Start();
         Kubelet = await RegisterAsync(_emulator);
+        if (!_options.WaitForReady)
+        {
+            return;
+        }
+
         await Poll.UntilAsync(
             async () =>
             {
@@ -564,6 +569,13 @@ internal sealed class E2eNode : IAsyncDisposable
     {
         var list = await SendAsync(HttpMethod.Get, "api/v1/namespaces/default/events");
         return [.. list["items"]!.AsArray().Select(e => e!.AsObject()).Where(e => e["reason"]?.GetValue<string>() == reason && e["involvedObject"]?["kind"]?.GetValue<string>() == "Node")];
+    }
+
+    /// <summary>The plugin's /readyz: status code and JSON body.</summary>
+    public async Task<(HttpStatusCode Status, string Body)> ReadyzAsync()
+    {
+        using var response = await Api.GetAsync(new Uri($"http://127.0.0.1:{HttpPort}/readyz"));
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
     public async Task<string> MetricsAsync()

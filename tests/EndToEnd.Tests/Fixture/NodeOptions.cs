@@ -22,6 +22,9 @@ internal sealed record NodeOptions
     /// <summary>Environment of every plugin process this node starts (test hooks such as SECUREDRA_STALE_CLAIM_CHECK_INTERVAL_MS).</summary>
     public IReadOnlyDictionary<string, string> PluginEnvironment { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>Wait for the plugin's /readyz to be 200 at start (false: a test that expects it not ready waits itself).</summary>
+    public bool WaitForReady { get; init; } = true;
+
     /// <summary>SECUREDRA_CRASH_AT for the first plugin process only.</summary>
     public string? CrashAt { get; init; }
 }

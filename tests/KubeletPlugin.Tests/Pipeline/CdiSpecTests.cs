@@ -45,9 +45,13 @@ public sealed class CdiSpecTests : IDisposable
         {
             Assert.Equal($"{uid}-gpu-{i}", devices[i].GetProperty("name").GetString());
             var edits = devices[i].GetProperty("containerEdits");
-            Assert.Equal([$"NVIDIA_VISIBLE_DEVICES={_backend.Devices[i].Uuid}"], edits.GetProperty("env").EnumerateArray().Select(e => e.GetString()));
+            // void: the NVIDIA runtime adds nothing, so the GPU the container gets is exactly the
+            // device node below, the one of the device the pipeline reserved and scrubs.
+            Assert.Equal(["NVIDIA_VISIBLE_DEVICES=void"], edits.GetProperty("env").EnumerateArray().Select(e => e.GetString()));
+            Assert.DoesNotContain(_backend.Devices[i].Uuid, edits.GetRawText(), StringComparison.Ordinal);
             Assert.Equal([$"/dev/nvidia{i}", "/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools"],
                 edits.GetProperty("deviceNodes").EnumerateArray().Select(n => n.GetProperty("path").GetString()));
+            Assert.Equal(_backend.Devices[i].DeviceNodePaths, edits.GetProperty("deviceNodes").EnumerateArray().Select(n => n.GetProperty("path").GetString()!).Where(p => _backend.Devices.Any(d => d.DeviceNodePaths.Contains(p))));
         }
 
         Assert.Equal($"k8s.gpu.nvidia.com/claim={uid}-gpu-1", _writer.DeviceId(uid, "gpu-1"));

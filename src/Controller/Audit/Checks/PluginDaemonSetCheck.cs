@@ -50,7 +50,16 @@ public sealed class PluginDaemonSetCheck : IAuditCheck
         var index = 0;
         foreach (var volume in JsonAccess.Objects(pod, "volumes"))
         {
-            if (JsonAccess.String(volume, "hostPath", "path") is { } path && !IsAllowedHostPath(path, options.AllowedHostPaths))
+            if (JsonAccess.String(volume, "hostPath", "path") is { } readOnlyPath && options.ReadOnlyHostPaths.Contains(readOnlyPath, StringComparer.Ordinal))
+            {
+                // Node configuration the plugin only reads: every mount of it must be readOnly.
+                if (WritableMounts(pod, JsonAccess.String(volume, "name") ?? "").FirstOrDefault() is { } writer)
+                {
+                    yield return new AuditFinding(Id, AuditSeverity.High, target,
+                        $"spec.template.spec.volumes[{index}].hostPath.path {readOnlyPath} is mounted writable by container {writer}; node configuration may only be mounted readOnly");
+                }
+            }
+            else if (JsonAccess.String(volume, "hostPath", "path") is { } path && !IsAllowedHostPath(path, options.AllowedHostPaths))
             {
                 yield return new AuditFinding(Id, AuditSeverity.High, target,
                     $"spec.template.spec.volumes[{index}].hostPath.path {path} is outside the allowed directories ({string.Join(", ", options.AllowedHostPaths)})");
@@ -75,6 +84,12 @@ public sealed class PluginDaemonSetCheck : IAuditCheck
             }
         }
     }
+
+    private static IEnumerable<string> WritableMounts(JsonObject pod, string volumeName) =>
+        new[] { "initContainers", "containers" }
+            .SelectMany(field => JsonAccess.Objects(pod, field))
+            .Where(c => JsonAccess.Objects(c, "volumeMounts").Any(m => JsonAccess.String(m, "name") == volumeName && JsonAccess.Bool(m, "readOnly") != true))
+            .Select(c => JsonAccess.String(c, "name") ?? "?");
 
     private static IEnumerable<(AuditSeverity Severity, string Message)> ContainerProblems(JsonObject container, string? podSeccomp)
     {

@@ -30,6 +30,10 @@ public sealed class LiveSnapshotSource(IKubeApiClient client, HardeningAuditOpti
             RoleBindings = await ListAsync(new KubeResource(Rbac, "v1", "rolebindings", true), "RoleBinding", null, cancellationToken).ConfigureAwait(false),
             // Only the driver's namespace: the controller's RBAC does not need cluster-wide DaemonSet reads.
             DaemonSets = await ListAsync(new KubeResource("apps", "v1", "daemonsets", true), "DaemonSet", options.Namespace, cancellationToken).ConfigureAwait(false),
+            // Paths around DRA. Not listed live: pods (their specs may hold secrets), nodes and ResourceSlices
+            // (the controller's role never lists them); audit a dump of those with --manifests.
+            RuntimeClasses = await ListAsync(new KubeResource("node.k8s.io", "v1", "runtimeclasses", false), "RuntimeClass", null, cancellationToken).ConfigureAwait(false),
+            ClusterPolicies = await ListAsync(new KubeResource("nvidia.com", "v1", "clusterpolicies", false), "ClusterPolicy", null, cancellationToken).ConfigureAwait(false),
         };
     }
 

@@ -1,0 +1,88 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace SecureDra.KubeletPlugin.NodeHardening;
+
+/// <summary>
+/// Reads a node file for the hardening checks: read-only, at most <see cref="NodeHardeningOptions.MaxFileBytes"/>,
+/// never blocking. The file is opened with O_NONBLOCK so a FIFO planted where a config file should be
+/// reads as empty instead of hanging the check, and a character device (/dev/zero) stops at the size
+/// limit. Never throws for a file problem: the outcome names it.
+/// </summary>
+public static partial class NodeFileReader
+{
+    private const int ORdOnly = 0;
+    private const int ONoctty = 0x100; // Linux x86-64 and arm64
+    private const int ONonblock = 0x800;
+    private const int OCloexec = 0x80000;
+
+    public static NodeFileContent Read(string path, long maxBytes)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        try
+        {
+            if (Directory.Exists(path))
+            {
+                return NodeFileContent.Failed(path, "is a directory, not a file");
+            }
+
+            if (!File.Exists(path))
+            {
+                return NodeFileContent.Missing(path);
+            }
+
+            using var handle = OpenNonBlocking(path);
+            using var stream = new FileStream(handle, FileAccess.Read, bufferSize: 0);
+            var buffer = new byte[checked((int)Math.Min(maxBytes + 1, int.MaxValue))];
+            var total = 0;
+            while (total < buffer.Length)
+            {
+                var n = stream.Read(buffer, total, buffer.Length - total);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                total += n;
+            }
+
+            return total > maxBytes
+                ? NodeFileContent.Failed(path, $"is larger than the limit of {maxBytes} bytes")
+                : NodeFileContent.Read(path, buffer.AsSpan(0, total).ToArray());
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            return NodeFileContent.Failed(path, $"cannot be read ({ex.GetType().Name}: {ex.Message})");
+        }
+    }
+
+    private static SafeFileHandle OpenNonBlocking(string path)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return File.OpenHandle(path, FileMode.Open, FileAccess.Read);
+        }
+
+        var fd = Open(path, ORdOnly | ONonblock | OCloexec | ONoctty);
+        if (fd < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw errno == 13 ? new UnauthorizedAccessException($"permission denied (errno {errno})") : new IOException($"open failed (errno {errno})");
+        }
+
+        return new SafeFileHandle(fd, ownsHandle: true);
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags);
+}
+
+/// <summary>What reading one node file gave: its bytes, or that it is missing, or why it could not be read.</summary>
+public sealed record NodeFileContent(string Path, bool Exists, byte[]? Bytes, string? Error)
+{
+    public static NodeFileContent Missing(string path) => new(path, false, null, null);
+
+    public static NodeFileContent Failed(string path, string error) => new(path, true, null, error);
+
+    public static NodeFileContent Read(string path, byte[] bytes) => new(path, true, bytes, null);
+}
