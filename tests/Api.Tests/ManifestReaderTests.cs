@@ -191,6 +191,21 @@ public class ManifestReaderTests
         Assert.StartsWith(expected, Errors(Read(yaml)), StringComparison.Ordinal);
 
     [Theory]
+    [InlineData(".nan", "document[0]: \".nan\" is not allowed; JSON has no NaN or Infinity (line 1)")]
+    [InlineData(".inf", "document[0]: \".inf\" is not allowed; JSON has no NaN or Infinity (line 1)")]
+    [InlineData("-.inf", "document[0]: \"-.inf\" is not allowed; JSON has no NaN or Infinity (line 1)")]
+    [InlineData("0x7fffffffffffffffff", "document[0]: the integer \"0x7fffffffffffffffff\" is outside the 64-bit range (line 1)")]
+    [InlineData("a: 1\n---\n.nan\n", "document[1]: \".nan\" is not allowed; JSON has no NaN or Infinity (line 3)")]
+    public void ARootScalarThatFailsToConvertIsReportedNotDroppedAsEmpty(string yaml, string expected)
+    {
+        // Issue 16 defect 3 (found by the fuzz campaign): these read as null, and the document was then
+        // dropped as empty together with its error: 0 documents, 0 errors, "valid".
+        var result = Read(yaml);
+        Assert.False(result.IsValid);
+        Assert.Equal(expected, Errors(result));
+    }
+
+    [Theory]
     [InlineData("a: \"\\ud800x\"")]
     [InlineData("a: \"\\udc00\"")]
     [InlineData("{\"a\": \"\\ud83dA\"}")]

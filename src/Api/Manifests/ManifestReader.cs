@@ -146,14 +146,16 @@ public sealed partial class ManifestReader(ManifestLimits limits)
             var node = ReadNode(path, 1);
             parser.Consume<DocumentEnd>();
 
-            if (node is null)
+            if (node is null && _documentErrors is not { Count: > 0 })
             {
                 // An empty document ("---" with nothing after it) is not an object and not an error.
                 _documentCount--;
                 return;
             }
 
-            if (node is not JsonObject obj)
+            // A root scalar that failed to convert (.nan, an out-of-range hex integer) also reads as null:
+            // its errors must be reported, not dropped with the "empty" document (issue 16 defect 3).
+            if (node is not null and not JsonObject)
             {
                 AddError(path, $"must be a mapping (an object), got {Describe(node)}");
             }
@@ -164,7 +166,7 @@ public sealed partial class ManifestReader(ManifestLimits limits)
                 return;
             }
 
-            _documents.Add(new ManifestDocument(index, (int)start.Start.Line, (JsonObject)node));
+            _documents.Add(new ManifestDocument(index, (int)start.Start.Line, (JsonObject)node!));
         }
 
         private JsonNode? ReadNode(string path, int depth)

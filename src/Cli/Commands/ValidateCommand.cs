@@ -13,6 +13,9 @@ namespace SecureDra.Cli.Commands;
 /// manifests (YAML or JSON, any number of documents) or raw GpuConfig JSON offline, with the same
 /// validator the webhook and the kubelet plugin run. Prints <c>FILE: path: message</c> per violation.
 /// Exit codes: 0 clean, 1 violations, 2 usage errors (bad flag value, missing file).
+/// A file with no object in it (empty, only comments or <c>---</c>) is a violation unless
+/// <c>--allow-empty</c> says it is expected: in a CI gate a truncated or empty manifest must not pass,
+/// as <c>kubectl apply</c> refuses one ("no objects passed to apply").
 /// </summary>
 internal static partial class ValidateCommand
 {
@@ -44,15 +47,20 @@ internal static partial class ValidateCommand
             Description = "Judge raw GpuConfig files as coming from a 'claim' (default, strictest) or a 'class' (env CONFIG_ORIGIN).",
         };
 
+        var allowEmpty = new Option<bool>("--allow-empty")
+        {
+            Description = "Accept a file with no objects in it (empty, only comments); by default it is a violation (env ALLOW_EMPTY=true).",
+        };
+
         var command = new Command("validate", "Validate ResourceClaim, ResourceClaimTemplate, DeviceClass YAML or raw GpuConfig JSON offline.")
         {
-            files, driverName, allowOverride, maxConfigBytes, configOrigin,
+            files, driverName, allowOverride, maxConfigBytes, configOrigin, allowEmpty,
         };
-        command.Action = new ValidateAction(files, driverName, allowOverride, maxConfigBytes, configOrigin);
+        command.Action = new ValidateAction(files, driverName, allowOverride, maxConfigBytes, configOrigin, allowEmpty);
         return command;
     }
 
-    private sealed record Settings(string DriverName, bool AllowClassOverride, int MaxConfigBytes, ConfigOrigin RawOrigin);
+    private sealed record Settings(string DriverName, bool AllowClassOverride, int MaxConfigBytes, ConfigOrigin RawOrigin, bool AllowEmpty);
 
     /// <summary>
     /// Handles its own parse errors so that every usage error, including an unknown flag or a flag
@@ -64,7 +72,8 @@ internal static partial class ValidateCommand
         Option<string?> driverName,
         Option<bool> allowOverride,
         Option<string?> maxConfigBytes,
-        Option<string?> configOrigin) : AsynchronousCommandLineAction
+        Option<string?> configOrigin,
+        Option<bool> allowEmpty) : AsynchronousCommandLineAction
     {
         public override bool ClearsParseErrors => true;
 
@@ -131,6 +140,11 @@ internal static partial class ValidateCommand
                 }
 
                 violations += result.Errors.Count;
+                if (result.Errors.Count == 0 && result.Checked + result.Skipped == 0 && !settings.AllowEmpty)
+                {
+                    await output.WriteLineAsync($"{path}: {ErrorPath.RootSymbol}: no objects in the file (empty or only comments); pass --allow-empty if that is expected").ConfigureAwait(false);
+                    violations++;
+                }
                 checkedObjects += result.Checked;
                 skipped += result.Skipped;
             }
@@ -151,15 +165,12 @@ internal static partial class ValidateCommand
                 return null;
             }
 
-            var allow = parseResult.GetValue(allowOverride);
-            if (parseResult.GetResult(allowOverride) is not { Implicit: false })
+            bool allow;
+
+            if (!ReadBool(parseResult, allowOverride, "ALLOW_CLASS_RESET_POLICY_OVERRIDE", out allow, out usageError)
+                || !ReadBool(parseResult, allowEmpty, "ALLOW_EMPTY", out var empty, out usageError))
             {
-                var env = Environment.GetEnvironmentVariable("ALLOW_CLASS_RESET_POLICY_OVERRIDE");
-                if (!string.IsNullOrEmpty(env) && !bool.TryParse(env, out allow))
-                {
-                    usageError = $"ALLOW_CLASS_RESET_POLICY_OVERRIDE: {DisplayText.Quote(env)} is not true or false";
-                    return null;
-                }
+                return null;
             }
 
             var maxText = parseResult.GetValue(maxConfigBytes) ?? Environment.GetEnvironmentVariable("MAX_CONFIG_BYTES");
@@ -186,7 +197,25 @@ internal static partial class ValidateCommand
                     return null;
             }
 
-            return new Settings(driver, allow, max, origin);
+            return new Settings(driver, allow, max, origin, empty);
+        }
+
+        /// <summary>A boolean flag, else its environment variable (true/false), else false.</summary>
+        private static bool ReadBool(ParseResult parseResult, Option<bool> option, string variable, out bool value, out string usageError)
+        {
+            usageError = string.Empty;
+            value = parseResult.GetValue(option);
+            if (parseResult.GetResult(option) is not { Implicit: false })
+            {
+                var env = Environment.GetEnvironmentVariable(variable);
+                if (!string.IsNullOrEmpty(env) && !bool.TryParse(env, out value))
+                {
+                    usageError = $"{variable}: {DisplayText.Quote(env)} is not true or false";
+                    return false;
+                }
+            }
+
+            return true;
         }
     }
 
