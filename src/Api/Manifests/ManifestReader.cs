@@ -312,7 +312,7 @@ public sealed partial class ManifestReader(ManifestLimits limits)
             {
                 return long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
                     ? JsonValue.Create(value)
-                    : JsonNode.Parse(NormalizeNumber(text));
+                    : FiniteNumber(text, scalar, path);
             }
 
             if (OctalInteger().IsMatch(text) || HexInteger().IsMatch(text))
@@ -332,7 +332,7 @@ public sealed partial class ManifestReader(ManifestLimits limits)
             if (Float().IsMatch(text))
             {
                 // Parsed from text the value keeps what was written, so "1.0" stays a float.
-                return JsonNode.Parse(NormalizeNumber(text));
+                return FiniteNumber(text, scalar, path);
             }
 
             if (NonFinite().IsMatch(text))
@@ -342,6 +342,22 @@ public sealed partial class ManifestReader(ManifestLimits limits)
             }
 
             return JsonValue.Create(text);
+        }
+
+        /// <summary>
+        /// The number as JSON, or an error when no 64-bit float holds it: <c>1e400</c> is as non-finite as
+        /// <c>.inf</c> to every reader that turns it into a double (found by fuzzing).
+        /// </summary>
+        private JsonNode? FiniteNumber(string text, Scalar scalar, string path)
+        {
+            var normalized = NormalizeNumber(text);
+            if (!double.TryParse(normalized, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
+            {
+                AddError(path, $"the number {DisplayText.Quote(text)} is outside the range of a 64-bit float (line {scalar.Start.Line})");
+                return null;
+            }
+
+            return JsonNode.Parse(normalized);
         }
 
         private void RejectTag(TagName tag, string path, Mark start)
