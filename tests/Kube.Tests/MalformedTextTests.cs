@@ -89,4 +89,18 @@ public sealed class MalformedTextTests
         });
         Assert.Equal("object.metadata", ex.Field);
     }
+
+    [Fact]
+    public void Parameters_as_deep_as_the_client_reads_convert_back_to_json()
+    {
+        // Depth rule (docs/fuzzing.md): every parse names its limit. The client reads objects up to depth 1000;
+        // ToJson parsed the kept text with the default 64 and threw on a claim the client had just read.
+        var deep = string.Concat(Enumerable.Repeat("{\"a\":", 200)) + "1" + new string('}', 200);
+        var json = "{\"apiVersion\":\"resource.k8s.io/v1\",\"metadata\":{\"name\":\"c\",\"namespace\":\"n\"},\"spec\":{\"devices\":{\"config\":[{\"opaque\":{\"driver\":\"gpu.nvidia.com\",\"parameters\":" + deep + "}}]}}}";
+        var claim = ResourceClaimConverter.FromJson(Parse(Encoding.UTF8.GetBytes(json)));
+
+        var back = ResourceClaimConverter.ToJson(claim, ResourceApiVersion.V1);
+
+        Assert.Equal(deep, ResourceClaimConverter.FromJson(back).Config[0].OpaqueParametersJson);
+    }
 }
