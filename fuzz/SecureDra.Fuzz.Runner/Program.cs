@@ -21,9 +21,14 @@ switch (args[0])
         return 0;
     case "afl" when args.Length == 2:
         {
-            var target = Create(args[1]);
+            var name = args[1];
+            _ = FuzzTargets.Names.Contains(name) ? name : throw new ArgumentException($"unknown fuzz target '{name}'");
+            IFuzzTarget? target = null;
             SharpFuzz.Fuzzer.OutOfProcess.Run(stream =>
             {
+                // Created inside the loop: instrumented code may only run once SharpFuzz has mapped AFL++'s
+                // shared coverage memory, and a target's constructor already runs product code.
+                target ??= Create(name);
                 using var buffer = new MemoryStream();
                 stream.CopyTo(buffer);
                 // Every finding is an exception that leaves this callback: AFL++ records it as a crash.
