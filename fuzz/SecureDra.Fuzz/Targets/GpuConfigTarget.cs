@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using SecureDra.Api.Validation;
 using SecureDra.Fuzz.Oracles;
 
@@ -7,8 +9,9 @@ namespace SecureDra.Fuzz.Targets;
 /// <see cref="GpuConfigValidator.Decode"/>, span path and stream path (<see cref="BoundedInput"/> over a
 /// trickling stream, as the plugin and the CLI read files), under the production limits for a claim, a
 /// DeviceClass with and without the reset-policy override, and under tiny limits so every limit is reached.
-/// Documented: never throws. Oracles: both paths give the same verdict and errors; every accepted input is
-/// valid to <see cref="GpuConfigReference"/> and decodes to what it says.
+/// Documented: never throws. Oracles: both paths give the same verdict and errors, and so does a third, the same
+/// parameters inside a claim or class (<see cref="ResourceObjectValidator"/>); every accepted input is valid to
+/// <see cref="GpuConfigReference"/> and decodes to what it says.
 /// </summary>
 public sealed class GpuConfigTarget : IFuzzTarget
 {
@@ -45,6 +48,11 @@ public sealed class GpuConfigTarget : IFuzzTarget
 
             CheckShape(span);
             CheckStreamAgrees(_validators[i], bytes, origin, span);
+            if (i < 2)
+            {
+                CheckEmbeddedAgrees(_validators[i], input, origin, span);
+            }
+
             if (!span.IsValid)
             {
                 continue;
@@ -104,6 +112,59 @@ public sealed class GpuConfigTarget : IFuzzTarget
         if (stream.IsValid != span.IsValid || stream.Config != span.Config || !stream.Errors.SequenceEqual(span.Errors))
         {
             throw FuzzFindingException.Disagree(Name, $"span: {Describe(span)}; stream: {Describe(stream)}");
+        }
+    }
+
+    /// <summary>
+    /// The third path: the same parameters inside a ResourceClaim or DeviceClass, as the webhook and
+    /// <c>securedra validate</c> see them (parsed to a tree, re-serialised, decoded). A config the span path refuses
+    /// must not get through this way; size is the exception, since re-serialising drops whitespace and escapes.
+    /// </summary>
+    private void CheckEmbeddedAgrees(GpuConfigValidator validator, ReadOnlySpan<byte> input, ConfigOrigin origin, GpuConfigDecodeResult span)
+    {
+        JsonNode? parameters;
+        try
+        {
+            parameters = JsonNode.Parse(input, documentOptions: new JsonDocumentOptions { MaxDepth = 256 });
+        }
+        catch (JsonException)
+        {
+            return;
+        }
+
+        if (parameters is null || span.Errors.Any(e => e.Message.Contains("bytes exceeds the maximum", StringComparison.Ordinal)))
+        {
+            return;
+        }
+
+        var isClass = origin == ConfigOrigin.DeviceClass;
+        var configs = new JsonArray { new JsonObject { ["opaque"] = new JsonObject { ["driver"] = OpaqueConfigs.Driver, ["parameters"] = parameters } } };
+        var resource = new JsonObject
+        {
+            ["apiVersion"] = "resource.k8s.io/v1",
+            ["kind"] = isClass ? "DeviceClass" : "ResourceClaim",
+            ["metadata"] = new JsonObject { ["name"] = "fuzz" },
+            ["spec"] = isClass ? new JsonObject { ["config"] = configs } : new JsonObject { ["devices"] = new JsonObject { ["config"] = configs } },
+        };
+        IReadOnlyList<ValidationError> embedded;
+        try
+        {
+            embedded = new ResourceObjectValidator(validator, OpaqueConfigs.Driver).Validate(resource);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            // The lazy tree holds invalid text; the webhook turns this into a denial (tested by the admission target).
+            return;
+        }
+
+        if (embedded.Count == 0 && !span.IsValid)
+        {
+            throw FuzzFindingException.WrongAccept(Name, $"refused on its own ({string.Join("; ", span.Errors)}) but accepted inside a {(isClass ? "DeviceClass" : "ResourceClaim")}");
+        }
+
+        if (embedded.Count > 0 && span.IsValid)
+        {
+            throw FuzzFindingException.Disagree(Name, $"accepted on its own but refused inside a {(isClass ? "DeviceClass" : "ResourceClaim")}: {string.Join("; ", embedded)}");
         }
     }
 
