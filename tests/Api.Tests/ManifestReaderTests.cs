@@ -179,6 +179,9 @@ public class ManifestReaderTests
 
     [Theory]
     [InlineData("a: .nan", "document[0].a: \".nan\" is not allowed; JSON has no NaN or Infinity (line 1)")]
+    [InlineData("a: 1e400", "document[0].a: the number \"1e400\" is outside the range of a 64-bit float (line 1)")]
+    [InlineData("a: -1.5E+309", "document[0].a: the number \"-1.5E+309\" is outside the range of a 64-bit float (line 1)")]
+    [InlineData("{\"a\": 1e400}", "document[0].a: the number \"1e400\" is outside the range of a 64-bit float (line 1)")]
     [InlineData("a: -.inf", "document[0].a: \"-.inf\" is not allowed; JSON has no NaN or Infinity (line 1)")]
     [InlineData("a: yes", "document[0].a: the plain value \"yes\" is a boolean to YAML 1.1 readers such as kubectl (line 1); quote it, or write true or false")]
     [InlineData("on: 1", "document[0].on: the plain key \"on\" is a boolean to YAML 1.1 readers such as kubectl (line 1); quote it")]
@@ -189,6 +192,22 @@ public class ManifestReaderTests
     [InlineData("a: [1, 2", "document[0]: invalid YAML at line")]
     public void StrictnessErrors(string yaml, string expected) =>
         Assert.StartsWith(expected, Errors(Read(yaml)), StringComparison.Ordinal);
+
+    [Theory]
+    [InlineData(".nan", "document[0]: \".nan\" is not allowed; JSON has no NaN or Infinity (line 1)")]
+    [InlineData(".inf", "document[0]: \".inf\" is not allowed; JSON has no NaN or Infinity (line 1)")]
+    [InlineData("-.inf", "document[0]: \"-.inf\" is not allowed; JSON has no NaN or Infinity (line 1)")]
+    [InlineData("0x7fffffffffffffffff", "document[0]: the integer \"0x7fffffffffffffffff\" is outside the 64-bit range (line 1)")]
+    [InlineData("a: 1\n---\n.nan\n", "document[1]: \".nan\" is not allowed; JSON has no NaN or Infinity (line 3)")]
+    [InlineData("1e400", "document[0]: the number \"1e400\" is outside the range of a 64-bit float (line 1)")]
+    public void ARootScalarThatFailsToConvertIsReportedNotDroppedAsEmpty(string yaml, string expected)
+    {
+        // Issue 16 defect 3 (found by the fuzz campaign): these read as null, and the document was then
+        // dropped as empty together with its error: 0 documents, 0 errors, "valid".
+        var result = Read(yaml);
+        Assert.False(result.IsValid);
+        Assert.Equal(expected, Errors(result));
+    }
 
     [Theory]
     [InlineData("a: \"\\ud800x\"")]

@@ -69,7 +69,7 @@ public sealed class ValidateCommandTests : IDisposable
             start.ArgumentList.Add(arg);
         }
 
-        foreach (var name in new[] { "DRIVER_NAME", "ALLOW_CLASS_RESET_POLICY_OVERRIDE", "MAX_CONFIG_BYTES", "CONFIG_ORIGIN" })
+        foreach (var name in new[] { "DRIVER_NAME", "ALLOW_CLASS_RESET_POLICY_OVERRIDE", "MAX_CONFIG_BYTES", "CONFIG_ORIGIN", "ALLOW_EMPTY" })
         {
             start.Environment.Remove(name);
         }
@@ -164,5 +164,37 @@ public sealed class ValidateCommandTests : IDisposable
         var (code, _, stderr) = await RunAsync(new Dictionary<string, string> { ["MAX_CONFIG_BYTES"] = "maybe" }, seed);
         Assert.Equal(2, code);
         Assert.Equal("securedra validate: --max-config-bytes: \"maybe\" is not an integer from 1 to 10240", stderr.Trim());
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("# a comment only\n")]
+    [InlineData("---\n---\n")]
+    [InlineData("\uFEFF\n\n")]
+    public async Task AFileWithNoObjectsFailsWithOneLineUnlessAllowed(string content)
+    {
+        // Issue 16 defect 7: a truncated or empty manifest in a CI gate must not pass silently.
+        var empty = WriteFile("empty.yaml", content);
+        var seed = WriteFile("seed.yaml", SeedClass);
+        var (code, stdout, stderr) = await RunAsync(null, empty, seed);
+        Assert.Equal(1, code);
+        Assert.Equal($"{empty}: $: no objects in the file (empty or only comments); pass --allow-empty if that is expected", stdout.TrimEnd('\n'));
+        Assert.Contains("1 violation(s)", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stdout + stderr, StringComparison.Ordinal);
+
+        Assert.Equal(0, (await RunAsync(null, "--allow-empty", empty, seed)).ExitCode);
+        Assert.Equal(0, (await RunAsync(new Dictionary<string, string> { ["ALLOW_EMPTY"] = "true" }, empty)).ExitCode);
+        Assert.Equal(1, (await RunAsync(new Dictionary<string, string> { ["ALLOW_EMPTY"] = "false" }, empty)).ExitCode);
+        Assert.Equal(2, (await RunAsync(new Dictionary<string, string> { ["ALLOW_EMPTY"] = "maybe" }, empty)).ExitCode);
+    }
+
+    [Fact]
+    public async Task ARootNonFiniteScalarIsAViolationNotAnEmptyFile()
+    {
+        // Issue 16 defect 3: ".nan" alone read as an empty document and passed.
+        var nan = WriteFile("nan.yaml", ".nan\n");
+        var (code, stdout, _) = await RunAsync(null, "--allow-empty", nan);
+        Assert.Equal(1, code);
+        Assert.Contains("\".nan\" is not allowed; JSON has no NaN or Infinity", stdout, StringComparison.Ordinal);
     }
 }

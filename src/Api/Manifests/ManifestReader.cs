@@ -146,14 +146,16 @@ public sealed partial class ManifestReader(ManifestLimits limits)
             var node = ReadNode(path, 1);
             parser.Consume<DocumentEnd>();
 
-            if (node is null)
+            if (node is null && _documentErrors is not { Count: > 0 })
             {
                 // An empty document ("---" with nothing after it) is not an object and not an error.
                 _documentCount--;
                 return;
             }
 
-            if (node is not JsonObject obj)
+            // A root scalar that failed to convert (.nan, an out-of-range hex integer) also reads as null:
+            // its errors must be reported, not dropped with the "empty" document (issue 16 defect 3).
+            if (node is not null and not JsonObject)
             {
                 AddError(path, $"must be a mapping (an object), got {Describe(node)}");
             }
@@ -164,7 +166,7 @@ public sealed partial class ManifestReader(ManifestLimits limits)
                 return;
             }
 
-            _documents.Add(new ManifestDocument(index, (int)start.Start.Line, (JsonObject)node));
+            _documents.Add(new ManifestDocument(index, (int)start.Start.Line, (JsonObject)node!));
         }
 
         private JsonNode? ReadNode(string path, int depth)
@@ -310,7 +312,7 @@ public sealed partial class ManifestReader(ManifestLimits limits)
             {
                 return long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
                     ? JsonValue.Create(value)
-                    : JsonNode.Parse(NormalizeNumber(text));
+                    : FiniteNumber(text, scalar, path);
             }
 
             if (OctalInteger().IsMatch(text) || HexInteger().IsMatch(text))
@@ -330,7 +332,7 @@ public sealed partial class ManifestReader(ManifestLimits limits)
             if (Float().IsMatch(text))
             {
                 // Parsed from text the value keeps what was written, so "1.0" stays a float.
-                return JsonNode.Parse(NormalizeNumber(text));
+                return FiniteNumber(text, scalar, path);
             }
 
             if (NonFinite().IsMatch(text))
@@ -340,6 +342,22 @@ public sealed partial class ManifestReader(ManifestLimits limits)
             }
 
             return JsonValue.Create(text);
+        }
+
+        /// <summary>
+        /// The number as JSON, or an error when no 64-bit float holds it: <c>1e400</c> is as non-finite as
+        /// <c>.inf</c> to every reader that turns it into a double (found by fuzzing).
+        /// </summary>
+        private JsonNode? FiniteNumber(string text, Scalar scalar, string path)
+        {
+            var normalized = NormalizeNumber(text);
+            if (!double.TryParse(normalized, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
+            {
+                AddError(path, $"the number {DisplayText.Quote(text)} is outside the range of a 64-bit float (line {scalar.Start.Line})");
+                return null;
+            }
+
+            return JsonNode.Parse(normalized);
         }
 
         private void RejectTag(TagName tag, string path, Mark start)

@@ -13,6 +13,9 @@ namespace SecureDra.Cli.Commands;
 /// manifests (YAML or JSON, any number of documents) or raw GpuConfig JSON offline, with the same
 /// validator the webhook and the kubelet plugin run. Prints <c>FILE: path: message</c> per violation.
 /// Exit codes: 0 clean, 1 violations, 2 usage errors (bad flag value, missing file).
+/// A file with no object in it (empty, only comments or <c>---</c>) is a violation unless
+/// <c>--allow-empty</c> says it is expected: in a CI gate a truncated or empty manifest must not pass,
+/// as <c>kubectl apply</c> refuses one ("no objects passed to apply").
 /// </summary>
 internal static partial class ValidateCommand
 {
@@ -40,15 +43,20 @@ internal static partial class ValidateCommand
             Description = "Judge raw GpuConfig files as coming from a 'claim' (default, strictest) or a 'class' (env CONFIG_ORIGIN).",
         };
 
+        var allowEmpty = new Option<bool>("--allow-empty")
+        {
+            Description = "Accept a file with no objects in it (empty, only comments); by default it is a violation (env ALLOW_EMPTY=true).",
+        };
+
         var command = new Command("validate", "Validate ResourceClaim, ResourceClaimTemplate, DeviceClass YAML or raw GpuConfig JSON offline.")
         {
-            files, driverName, maxConfigBytes, configOrigin,
+            files, driverName, maxConfigBytes, configOrigin, allowEmpty,
         };
-        command.Action = new ValidateAction(files, driverName, maxConfigBytes, configOrigin);
+        command.Action = new ValidateAction(files, driverName, maxConfigBytes, configOrigin, allowEmpty);
         return command;
     }
 
-    private sealed record Settings(string DriverName, int MaxConfigBytes, ConfigOrigin RawOrigin);
+    private sealed record Settings(string DriverName, int MaxConfigBytes, ConfigOrigin RawOrigin, bool AllowEmpty);
 
     /// <summary>
     /// Handles its own parse errors so that every usage error, including an unknown flag or a flag
@@ -59,7 +67,8 @@ internal static partial class ValidateCommand
         Argument<string[]> files,
         Option<string?> driverName,
         Option<string?> maxConfigBytes,
-        Option<string?> configOrigin) : AsynchronousCommandLineAction
+        Option<string?> configOrigin,
+        Option<bool> allowEmpty) : AsynchronousCommandLineAction
     {
         public override bool ClearsParseErrors => true;
 
@@ -122,6 +131,11 @@ internal static partial class ValidateCommand
                 }
 
                 violations += result.Errors.Count;
+                if (result.Errors.Count == 0 && result.Checked + result.Skipped == 0 && !settings.AllowEmpty)
+                {
+                    await output.WriteLineAsync($"{path}: {ErrorPath.RootSymbol}: no objects in the file (empty or only comments); pass --allow-empty if that is expected").ConfigureAwait(false);
+                    violations++;
+                }
                 checkedObjects += result.Checked;
                 skipped += result.Skipped;
             }
@@ -139,6 +153,11 @@ internal static partial class ValidateCommand
             if (!DnsSubdomain().IsMatch(driver) || driver.Length > 253)
             {
                 usageError = $"--driver-name: {DisplayText.Quote(driver)} is not a DNS subdomain (lowercase letters, digits, '-' and '.', at most 253 characters)";
+                return null;
+            }
+
+            if (!ReadBool(parseResult, allowEmpty, "ALLOW_EMPTY", out var empty, out usageError))
+            {
                 return null;
             }
 
@@ -166,7 +185,25 @@ internal static partial class ValidateCommand
                     return null;
             }
 
-            return new Settings(driver, max, origin);
+            return new Settings(driver, max, origin, empty);
+        }
+
+        /// <summary>A boolean flag, else its environment variable (true/false), else false.</summary>
+        private static bool ReadBool(ParseResult parseResult, Option<bool> option, string variable, out bool value, out string usageError)
+        {
+            usageError = string.Empty;
+            value = parseResult.GetValue(option);
+            if (parseResult.GetResult(option) is not { Implicit: false })
+            {
+                var env = Environment.GetEnvironmentVariable(variable);
+                if (!string.IsNullOrEmpty(env) && !bool.TryParse(env, out value))
+                {
+                    usageError = $"{variable}: {DisplayText.Quote(env)} is not true or false";
+                    return false;
+                }
+            }
+
+            return true;
         }
     }
 

@@ -138,6 +138,15 @@ public sealed class AdmissionReviewProcessor
             return Deny(apiVersion, uid, plural!, operation, 400, "BadRequest", "request.object: required object is missing");
         }
 
+        // The validator finds the configs by the object's own kind; a kind that disagrees with the resource would
+        // send it to the wrong place (a "DeviceClass" claim has no spec.devices.config to check). Found by fuzzing.
+        var expectedKind = plural == "resourceclaims" ? ResourceObjectValidator.ResourceClaimKind : ResourceObjectValidator.ResourceClaimTemplateKind;
+        if (StringAt(obj, "kind") != expectedKind)
+        {
+            return Deny(apiVersion, uid, plural!, operation, 400, "BadRequest",
+                $"request.object.kind: '{StringAt(obj, "kind")}' is not {expectedKind}, the kind of {ResourceGroup}/{plural}");
+        }
+
         if (operation == "UPDATE" && request["oldObject"] is JsonObject old && JsonNode.DeepEquals(obj["spec"], old["spec"]))
         {
             // The spec is immutable and was validated when created; re-validating it under a newer, stricter validator

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SecureDra.Kube.Client;
+using SecureDra.Kube.Resources.Wire;
 
 namespace SecureDra.Kube.Resources;
 
@@ -95,7 +96,7 @@ public sealed partial class ResourceApi : IResourceApi, IDisposable
             async (version, ct) =>
             {
                 var list = await _client.ListAsync(KubeResource.ResourceSlices(version.ToWire()), null, SliceSelector(driver, nodeName), ct).ConfigureAwait(false);
-                resourceVersion = list["metadata"]?["resourceVersion"] is JsonValue rv && rv.TryGetValue<string>(out var text) ? text : null;
+                resourceVersion = ResourceVersionOf(list, "list");
                 return SlicesOf(list, version);
             },
             retryWhenNull: false,
@@ -114,11 +115,11 @@ public sealed partial class ResourceApi : IResourceApi, IDisposable
         var options = SliceSelector(driver, nodeName) with { ResourceVersion = resourceVersion };
         await foreach (var evt in _client.WatchAsync(KubeResource.ResourceSlices(version.ToWire()), null, options, cancellationToken).ConfigureAwait(false))
         {
-            var rv = evt.Object["metadata"]?["resourceVersion"] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
+            var rv = ResourceVersionOf(evt.Object, "object");
             ResourceSliceModel? slice = null;
             if (evt.Type is "ADDED" or "MODIFIED" or "DELETED")
             {
-                evt.Object["apiVersion"] ??= version.ToApiVersion();
+                DefaultApiVersion(evt.Object, version);
                 slice = ResourceSliceConverter.FromJson(evt.Object);
             }
 
@@ -132,20 +133,36 @@ public sealed partial class ResourceApi : IResourceApi, IDisposable
     private static List<ResourceSliceModel> SlicesOf(JsonObject list, ResourceApiVersion version)
     {
         var slices = new List<ResourceSliceModel>();
-        if (list["items"] is JsonArray items)
+        if (JsonRead.Get(list, "items", "list") is JsonArray items)
         {
             foreach (var item in items)
             {
                 if (item is JsonObject obj)
                 {
                     // A List's items may carry no apiVersion; the list's version is theirs.
-                    obj["apiVersion"] ??= version.ToApiVersion();
+                    DefaultApiVersion(obj, version);
                     slices.Add(ResourceSliceConverter.FromJson(obj));
                 }
             }
         }
 
         return slices;
+    }
+
+    // Through JsonRead, not the indexers: a name or string that is not valid UTF-8 must be a
+    // KubeObjectFormatException, not an InvalidOperationException from the lazy JSON tree.
+    private static string? ResourceVersionOf(JsonObject obj, string path) =>
+        JsonRead.Get(obj, "metadata", path) is JsonObject metadata && JsonRead.Get(metadata, "resourceVersion", $"{path}.metadata") is JsonValue value
+            && value.GetValueKind() == System.Text.Json.JsonValueKind.String
+            ? JsonRead.Text(value, $"{path}.metadata.resourceVersion")
+            : null;
+
+    private static void DefaultApiVersion(JsonObject obj, ResourceApiVersion version)
+    {
+        if (JsonRead.Get(obj, "apiVersion", "apiVersion") is null)
+        {
+            obj["apiVersion"] = version.ToApiVersion();
+        }
     }
 
     public Task<ResourceSliceModel> CreateSliceAsync(ResourceSliceModel slice, CancellationToken cancellationToken) =>

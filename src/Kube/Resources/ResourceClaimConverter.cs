@@ -14,6 +14,8 @@ namespace SecureDra.Kube.Resources;
 /// </summary>
 public static class ResourceClaimConverter
 {
+    private static readonly JsonDocumentOptions ParametersDocumentOptions = new() { MaxDepth = 1000 };
+
     /// <summary>Reads a claim; the shape follows <c>apiVersion</c> (by shape when it is absent, as in some embedded objects).</summary>
     public static ResourceClaimModel FromJson(JsonObject claim)
     {
@@ -318,8 +320,9 @@ public static class ResourceClaimConverter
                 {
                     try
                     {
-                        // Parsed lazily: the text (duplicate keys included) is written back as it is.
-                        opaque["parameters"] = JsonNode.Parse(config.OpaqueParametersJson);
+                        // Parsed lazily: the text (duplicate keys included) is written back as it is. The depth limit is the
+                        // client's (1000): text that came from the API server must convert back, however deep it nests.
+                        opaque["parameters"] = JsonNode.Parse(config.OpaqueParametersJson, documentOptions: ParametersDocumentOptions);
                     }
                     catch (JsonException ex)
                     {

@@ -264,7 +264,7 @@ public static class ResourceSliceConverter
 
     private static string QuantityText(JsonNode? node, string path) => node switch
     {
-        JsonValue v when v.GetValueKind() == System.Text.Json.JsonValueKind.String => v.GetValue<string>(),
+        JsonValue v when v.GetValueKind() == System.Text.Json.JsonValueKind.String => JsonRead.Text(v, path),
         JsonValue v when v.GetValueKind() == System.Text.Json.JsonValueKind.Number => v.ToJsonString(),
         _ => throw new KubeObjectFormatException(path, "expected a quantity such as \"80Gi\""),
     };
@@ -279,10 +279,10 @@ public static class ResourceSliceConverter
             count++;
             result = key switch
             {
-                "string" => DeviceAttributeValue.Of(JsonRead.String(obj, key, path)!),
-                "version" => DeviceAttributeValue.SemVer(JsonRead.String(obj, key, path)!),
-                "int" => DeviceAttributeValue.Of(JsonRead.Long(obj, key, path)!.Value),
-                "bool" => DeviceAttributeValue.Of(JsonRead.Bool(obj, key, path)),
+                "string" => DeviceAttributeValue.Of(JsonRead.String(obj, key, path) ?? throw NullAttribute(path, key)),
+                "version" => DeviceAttributeValue.SemVer(JsonRead.String(obj, key, path) ?? throw NullAttribute(path, key)),
+                "int" => DeviceAttributeValue.Of(JsonRead.Long(obj, key, path) ?? throw NullAttribute(path, key)),
+                "bool" => JsonRead.Get(obj, key, path) is null ? throw NullAttribute(path, key) : DeviceAttributeValue.Of(JsonRead.Bool(obj, key, path)),
                 _ => throw new KubeObjectFormatException($"{path}.{key}", "unknown attribute type (expected int, bool, string or version)"),
             };
         }
@@ -291,4 +291,8 @@ public static class ResourceSliceConverter
             ? result
             : throw new KubeObjectFormatException(path, $"exactly one of int, bool, string, version must be set; {count} are");
     }
+
+    // {"int": null} names a type but no value: Kubernetes rejects it, and reading it as "no value" would crash later.
+    private static KubeObjectFormatException NullAttribute(string path, string key) =>
+        new($"{path}.{key}", "must not be null");
 }

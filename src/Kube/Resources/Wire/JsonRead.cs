@@ -6,9 +6,15 @@ namespace SecureDra.Kube.Resources.Wire;
 
 /// <summary>
 /// Field access on API objects that turns every shape problem — wrong type, missing required field,
-/// a duplicate key (JsonObject throws ArgumentException when it materializes one) — into a
-/// <see cref="KubeObjectFormatException"/> naming the field path.
+/// a duplicate key (JsonObject throws ArgumentException when it materializes one), a name or string
+/// that is not valid UTF-8 or holds a lone surrogate escape — into a <see cref="KubeObjectFormatException"/>
+/// naming the field path.
 /// </summary>
+/// <remarks>
+/// <c>JsonNode.Parse</c> is lazy: it accepts invalid UTF-8 bytes and <c>\uDC00</c>-style lone surrogates
+/// inside strings, and fails only when a property name or string is materialised, with
+/// InvalidOperationException (issue 16 defect 1). So every materialisation goes through here.
+/// </remarks>
 internal static class JsonRead
 {
     public static JsonNode? Get(JsonObject obj, string name, string path)
@@ -20,6 +26,10 @@ internal static class JsonRead
         catch (ArgumentException ex)
         {
             throw new KubeObjectFormatException(path, $"duplicate key ({ex.Message})", ex);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw InvalidText(path, "a property name", ex);
         }
     }
 
@@ -66,6 +76,10 @@ internal static class JsonRead
         {
             throw new KubeObjectFormatException(path, $"duplicate key ({ex.Message})", ex);
         }
+        catch (InvalidOperationException ex)
+        {
+            throw InvalidText(path, "a property name", ex);
+        }
 
         foreach (var (key, value) in items)
         {
@@ -82,8 +96,22 @@ internal static class JsonRead
         }
 
         return node is JsonValue v && v.GetValueKind() == JsonValueKind.String
-            ? v.GetValue<string>()
+            ? Text(v, $"{path}.{name}")
             : throw new KubeObjectFormatException($"{path}.{name}", "expected a string");
+    }
+
+    /// <summary>The string value of <paramref name="value"/>, or a format error when it is not valid UTF-8 / Unicode.</summary>
+    public static string Text(JsonValue value, string field)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        try
+        {
+            return value.GetValue<string>();
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw InvalidText(field, "the string", ex);
+        }
     }
 
     public static string RequiredString(JsonObject obj, string name, string path) =>
@@ -127,7 +155,7 @@ internal static class JsonRead
         for (var i = 0; i < array.Count; i++)
         {
             result.Add(array[i] is JsonValue v && v.GetValueKind() == JsonValueKind.String
-                ? v.GetValue<string>()
+                ? Text(v, $"{path}.{name}[{i}]")
                 : throw new KubeObjectFormatException($"{path}.{name}[{i}]", "expected a string"));
         }
 
@@ -147,4 +175,7 @@ internal static class JsonRead
             throw new KubeObjectFormatException($"{path}.{name}", $"cannot be read as JSON text ({ex.Message})", ex);
         }
     }
+
+    private static KubeObjectFormatException InvalidText(string field, string what, Exception inner) =>
+        new(field, $"{what} is not valid UTF-8 or holds a lone surrogate escape", inner);
 }
