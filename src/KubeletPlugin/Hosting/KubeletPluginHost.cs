@@ -5,17 +5,21 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using SecureDra.KubeletPlugin.Claims;
 using SecureDra.KubeletPlugin.Grpc;
 using SecureDra.KubeletPlugin.Health;
 using SecureDra.KubeletPlugin.Registration;
+using SecureDra.Network;
 using SecureDra.Observability.Metrics;
 
 namespace SecureDra.KubeletPlugin.Hosting;
 
 /// <summary>
 /// Builds the kubelet plugin: Kestrel, HTTP/2 only (h2c prior knowledge) on the registration and DRA
-/// Unix sockets, HTTP/1.1 on the optional probe endpoint.
+/// Unix sockets, HTTP/1.1 on the optional probe endpoint. The Unix sockets keep Kestrel's server-wide, effectively
+/// endless keep-alive (the kubelet's connection must never be dropped); the TCP probe endpoint has its own connection
+/// cap and idle timeout (<see cref="ConnectionGuard"/>, <see cref="KubeletPluginOptions.HttpLimits"/>).
 /// <para>
 /// Extension point: <paramref name="configure"/> runs after the defaults are registered, so a
 /// registration there wins — e.g. <c>b =&gt; b.Services.AddSingleton&lt;IClaimPipeline, NodeClaimPipeline&gt;()</c>,
@@ -49,6 +53,7 @@ public static class KubeletPluginHost
         ConfigureKestrel(builder, options, layout);
 
         var app = builder.Build();
+        app.Use(ConnectionGuard.TrackRequestAsync);
         app.UseMiddleware<ListenerScopeMiddleware>();
         app.MapGrpcService<RegistrationService>();
         app.MapGrpcService<V1DraPluginService>();
@@ -81,6 +86,8 @@ public static class KubeletPluginHost
         services.AddSingleton<UnixSocketFiles>();
         services.AddSingleton<RegistrationStatusTracker>();
         services.AddSingleton<HttpProbeEndpoints>();
+        services.AddSingleton(sp => new ConnectionGuard(
+            "http", options.HttpLimits, tls: false, sp.GetRequiredService<MetricsRegistry>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ConnectionGuard>>()));
         services.AddSingleton<IClaimPipeline, NotImplementedClaimPipeline>();
         services.AddSingleton<DraRequestHandler>();
         services.AddSingleton<GrpcMetricsInterceptor>();
@@ -121,6 +128,7 @@ public static class KubeletPluginHost
                 kestrel.Listen(ip, listen =>
                 {
                     listen.Protocols = HttpProtocols.Http1;
+                    listen.Use(kestrel.ApplicationServices.GetRequiredService<ConnectionGuard>().Middleware);
                     listen.Use(ListenerScopeMiddleware.Tag(ListenerKind.Http));
                 });
             }
