@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
@@ -23,6 +24,7 @@ namespace SecureDra.Network;
 public sealed partial class ConnectionGuard : IDisposable
 {
     internal const string ItemKey = "securedra.connection-guard";
+    internal const string DescriptorKey = "securedra.connection-guard.descriptor";
 
     /// <summary>Evictions and refusals come in floods: one summary event per listener at most this often.</summary>
     private static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(10);
@@ -39,6 +41,7 @@ public sealed partial class ConnectionGuard : IDisposable
     private readonly Counter _handshakeFailures;
     private readonly bool _tls;
     private long _nextId;
+    private long _descriptors;
     private long _evictedSinceLog;
     private long _refusedSinceLog;
     private long _handshakeFailuresSinceLog;
@@ -47,8 +50,10 @@ public sealed partial class ConnectionGuard : IDisposable
     /// <param name="tls">The listener terminates TLS after this guard (and has <see cref="AfterTls"/> after UseHttps): a
     /// connection that ends without a completed handshake (no or wrong client certificate, handshake timeout, not TLS at
     /// all) is counted as a handshake failure.</param>
-    public ConnectionGuard(string listener, ListenerLimits limits, bool tls, MetricsRegistry metrics, TimeProvider time, ILogger<ConnectionGuard> logger)
+    public ConnectionGuard(string listener, EndPoint endpoint, ListenerLimits limits, bool tls, MetricsRegistry metrics, TimeProvider time, ILogger<ConnectionGuard> logger)
     {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        Endpoint = endpoint;
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(metrics);
         ArgumentNullException.ThrowIfNull(time);
@@ -73,6 +78,16 @@ public sealed partial class ConnectionGuard : IDisposable
     }
 
     public string Listener => _listener;
+
+    /// <summary>The endpoint this guard's listener binds; pass this very object to Kestrel's Listen (the transport matches on it).</summary>
+    public EndPoint Endpoint { get; }
+
+    /// <summary>
+    /// Descriptors this listener's connections may hold at once, counted from accept (before TLS, before Kestrel has
+    /// even scheduled the connection) to close: the cap plus room for connections accepted but not yet admitted or
+    /// evicted but not yet closed, which pile up when the thread pool lags behind a flood.
+    /// </summary>
+    public int DescriptorCeiling => _limits.DescriptorCeiling;
 
     public ListenerLimits Limits => _limits;
 
@@ -151,6 +166,7 @@ public sealed partial class ConnectionGuard : IDisposable
         {
             Closed("refused");
             connection.Abort(new ConnectionAbortedException($"listener {_listener} is at its cap of {_limits.MaxConnections} busy connections"));
+            ReleaseDescriptor(connection);
             return;
         }
 
@@ -170,12 +186,41 @@ public sealed partial class ConnectionGuard : IDisposable
         {
             _open.TryRemove(tracked.Id, out _);
             _openGauge.Set(_open.Count, _listener);
+            ReleaseDescriptor(connection);
             if (tracked.Handshaking)
             {
                 _handshakeFailures.Inc(_listener);
                 Interlocked.Increment(ref _handshakeFailuresSinceLog);
                 FlushLog(_time.GetTimestamp());
             }
+        }
+    }
+
+    /// <summary>Called by the transport at accept: false when the listener holds its descriptor ceiling (the connection is closed there and then).</summary>
+    internal bool TryTakeDescriptor(ConnectionContext connection)
+    {
+        while (true)
+        {
+            var held = Interlocked.Read(ref _descriptors);
+            if (held >= _limits.DescriptorCeiling)
+            {
+                Closed("refused");
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref _descriptors, held + 1, held) == held)
+            {
+                connection.Items[DescriptorKey] = true;
+                return true;
+            }
+        }
+    }
+
+    private void ReleaseDescriptor(ConnectionContext connection)
+    {
+        if (connection.Items.Remove(DescriptorKey))
+        {
+            Interlocked.Decrement(ref _descriptors);
         }
     }
 

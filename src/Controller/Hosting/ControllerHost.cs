@@ -1,12 +1,15 @@
 using System.Security.Authentication;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using SecureDra.Api.Validation;
 using SecureDra.Controller.Audit;
 using SecureDra.Controller.Audit.Sources;
@@ -41,7 +44,7 @@ public static class ControllerHost
         var invalid = options.WebhookLimits.Validate("--webhook-max-connections", "--webhook-idle-timeout")
             ?? options.HttpLimits.Validate("--http-max-connections", "--http-idle-timeout")
             ?? DescriptorBudget.Check(DescriptorLimit.Current(), options.DescriptorReserve,
-                ("--webhook-max-connections", options.WebhookLimits.MaxConnections), ("--http-max-connections", options.HttpLimits.MaxConnections));
+                ("--webhook-max-connections", options.WebhookLimits), ("--http-max-connections", options.HttpLimits));
         if (invalid is not null)
         {
             throw new InvalidOperationException(invalid);
@@ -63,9 +66,12 @@ public static class ControllerHost
             options.TlsCertFile, options.TlsPrivateKeyFile, options.CertificateReloadInterval, time, sp.GetRequiredService<ILogger<PemCertificateReloader>>()));
         builder.Services.AddSingleton<LeadershipState>();
         builder.Services.AddKeyedSingleton(WebhookListener, (sp, _) => new ConnectionGuard(
-            WebhookListener, options.WebhookLimits, tls: true, sp.GetRequiredService<MetricsRegistry>(), time, sp.GetRequiredService<ILogger<ConnectionGuard>>()));
+            WebhookListener, options.WebhookListen, options.WebhookLimits, tls: true, sp.GetRequiredService<MetricsRegistry>(), time, sp.GetRequiredService<ILogger<ConnectionGuard>>()));
         builder.Services.AddKeyedSingleton(HttpListener, (sp, _) => new ConnectionGuard(
-            HttpListener, options.HttpLimits, tls: false, sp.GetRequiredService<MetricsRegistry>(), time, sp.GetRequiredService<ILogger<ConnectionGuard>>()));
+            HttpListener, options.HttpEndpoint, options.HttpLimits, tls: false, sp.GetRequiredService<MetricsRegistry>(), time, sp.GetRequiredService<ILogger<ConnectionGuard>>()));
+        builder.Services.AddSingleton<IConnectionListenerFactory>(sp => new GuardedTransportFactory(
+            new SocketTransportFactory(sp.GetRequiredService<IOptions<SocketTransportOptions>>(), sp.GetRequiredService<ILoggerFactory>()),
+            [sp.GetRequiredKeyedService<ConnectionGuard>(WebhookListener), sp.GetRequiredKeyedService<ConnectionGuard>(HttpListener)]));
 
         if (kubeClient is not null && options.EnableAudit)
         {
@@ -93,10 +99,12 @@ public static class ControllerHost
             // Kestrel's keep-alive and connection cap are server-wide; the per-listener ones are the guards' below.
             kestrel.Limits.KeepAliveTimeout = options.WebhookLimits.IdleTimeout > options.HttpLimits.IdleTimeout ? options.WebhookLimits.IdleTimeout : options.HttpLimits.IdleTimeout;
             kestrel.Limits.MaxConcurrentConnections = null;
-            kestrel.Listen(options.WebhookListen, listen =>
+            var webhookGuard = kestrel.ApplicationServices.GetRequiredKeyedService<ConnectionGuard>(WebhookListener);
+            var httpGuard = kestrel.ApplicationServices.GetRequiredKeyedService<ConnectionGuard>(HttpListener);
+            kestrel.Listen((System.Net.IPEndPoint)webhookGuard.Endpoint, listen =>
             {
                 var reloader = kestrel.ApplicationServices.GetRequiredService<PemCertificateReloader>();
-                var guard = kestrel.ApplicationServices.GetRequiredKeyedService<ConnectionGuard>(WebhookListener);
+                var guard = webhookGuard;
                 listen.Use(guard.Middleware);
                 var https = new HttpsConnectionAdapterOptions
                 {
@@ -114,7 +122,7 @@ public static class ControllerHost
                 listen.UseHttps(https);
                 listen.Use(guard.AfterTls);
             });
-            kestrel.Listen(options.HttpEndpoint, listen => listen.Use(kestrel.ApplicationServices.GetRequiredKeyedService<ConnectionGuard>(HttpListener).Middleware));
+            kestrel.Listen((System.Net.IPEndPoint)httpGuard.Endpoint, listen => listen.Use(httpGuard.Middleware));
         });
 
         var app = builder.Build();

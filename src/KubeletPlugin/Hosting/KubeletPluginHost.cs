@@ -1,11 +1,15 @@
+using System.Net;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using SecureDra.KubeletPlugin.Claims;
 using SecureDra.KubeletPlugin.Grpc;
 using SecureDra.KubeletPlugin.Health;
@@ -86,8 +90,16 @@ public static class KubeletPluginHost
         services.AddSingleton<UnixSocketFiles>();
         services.AddSingleton<RegistrationStatusTracker>();
         services.AddSingleton<HttpProbeEndpoints>();
-        services.AddSingleton(sp => new ConnectionGuard(
-            "http", options.HttpLimits, tls: false, sp.GetRequiredService<MetricsRegistry>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ConnectionGuard>>()));
+        if (options.HttpEndpoint is { } endpoint && KubeletPluginOptionsValidator.TryParseHttpEndpoint(endpoint, out var ip))
+        {
+            // One endpoint object, shared by the guard, Kestrel's Listen and the transport that matches on it.
+            services.AddSingleton(sp => new ConnectionGuard(
+                "http", ip, options.HttpLimits, tls: false, sp.GetRequiredService<MetricsRegistry>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ConnectionGuard>>()));
+        }
+
+        services.AddSingleton<IConnectionListenerFactory>(sp => new GuardedTransportFactory(
+            new SocketTransportFactory(sp.GetRequiredService<IOptions<SocketTransportOptions>>(), sp.GetRequiredService<ILoggerFactory>()),
+            sp.GetServices<ConnectionGuard>()));
         services.AddSingleton<IClaimPipeline, NotImplementedClaimPipeline>();
         services.AddSingleton<DraRequestHandler>();
         services.AddSingleton<GrpcMetricsInterceptor>();
@@ -123,12 +135,12 @@ public static class KubeletPluginHost
                 listen.Protocols = HttpProtocols.Http2;
                 listen.Use(ListenerScopeMiddleware.Tag(ListenerKind.Registration));
             });
-            if (options.HttpEndpoint is { } endpoint && KubeletPluginOptionsValidator.TryParseHttpEndpoint(endpoint, out var ip))
+            if (kestrel.ApplicationServices.GetService<ConnectionGuard>() is { } guard)
             {
-                kestrel.Listen(ip, listen =>
+                kestrel.Listen((IPEndPoint)guard.Endpoint, listen =>
                 {
                     listen.Protocols = HttpProtocols.Http1;
-                    listen.Use(kestrel.ApplicationServices.GetRequiredService<ConnectionGuard>().Middleware);
+                    listen.Use(guard.Middleware);
                     listen.Use(ListenerScopeMiddleware.Tag(ListenerKind.Http));
                 });
             }

@@ -53,7 +53,7 @@ public static class KubeletPluginOptionsValidator
             errors.Add(limits);
         }
         else if (options.HttpEndpoint is not null &&
-            DescriptorBudget.Check(DescriptorLimit.Current(), options.DescriptorReserve, ("--http-max-connections", options.HttpLimits.MaxConnections)) is { } budget)
+            DescriptorBudget.Check(DescriptorLimit.Current(), options.DescriptorReserve, ("--http-max-connections", options.HttpLimits)) is { } budget)
         {
             errors.Add(budget);
         }

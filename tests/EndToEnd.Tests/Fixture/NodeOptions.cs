@@ -19,6 +19,9 @@ internal sealed record NodeOptions
 
     public IReadOnlyList<string> ExtraPluginArgs { get; init; } = [];
 
+    /// <summary>RLIMIT_NOFILE (soft and hard) the plugin process runs under, via prlimit; null: the runner's.</summary>
+    public int? PluginNoFileLimit { get; init; }
+
     /// <summary>SECUREDRA_CRASH_AT for the first plugin process only.</summary>
     public string? CrashAt { get; init; }
 }
