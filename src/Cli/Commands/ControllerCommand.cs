@@ -30,11 +30,18 @@ internal static class ControllerCommand
         var leNamespace = Flag("--leader-election-namespace", "LEADER_ELECTION_NAMESPACE", "", "Namespace of the leader Lease; default: --namespace.");
         var leId = Flag("--leader-election-id", "LEADER_ELECTION_ID", "securedra-controller", "Name of the leader Lease.");
         var logFormat = Flag("--log-format", "LOG_FORMAT", "json", "Log format: json or text.");
+        var defaults = new ControllerOptions { TlsCertFile = "", TlsPrivateKeyFile = "" };
+        var clientCaFile = Flag("--client-ca-file", "CLIENT_CA_FILE", "", "PEM CA bundle; when set the webhook requires a client certificate issued by it (the API server's). Off by default.");
+        var webhookMaxConnections = Flag("--webhook-max-connections", "WEBHOOK_MAX_CONNECTIONS", Text(defaults.WebhookLimits.MaxConnections), "Connections the webhook listener holds at once; at the cap the longest-idle one is closed for a new one.");
+        var webhookIdleTimeout = Flag("--webhook-idle-timeout", "WEBHOOK_IDLE_TIMEOUT", "120s", "A webhook connection with no request for this long is closed (keep above the API server's 90 s).");
+        var httpMaxConnections = Flag("--http-max-connections", "HTTP_MAX_CONNECTIONS", Text(defaults.HttpLimits.MaxConnections), "Connections the probe/metrics listener holds at once.");
+        var httpIdleTimeout = Flag("--http-idle-timeout", "HTTP_IDLE_TIMEOUT", "30s", "A probe/metrics connection with no request for this long is closed.");
         var names = new AuditNameFlags();
 
         var command = new Command("controller", "Run the cluster controller: admission webhook and hardening auditor.")
         {
             kubeconfig, driverName, ns, webhookListen, httpEndpoint, certFile, keyFile, auditInterval, leaderElection, leNamespace, leId, logFormat,
+            clientCaFile, webhookMaxConnections, webhookIdleTimeout, httpMaxConnections, httpIdleTimeout,
         };
         names.AddTo(command);
 
@@ -71,6 +78,17 @@ internal static class ControllerCommand
                     HttpEndpoint = FlagParsing.Endpoint("--http-endpoint", parseResult.GetValue(httpEndpoint)!),
                     TlsCertFile = cert,
                     TlsPrivateKeyFile = key,
+                    ClientCaFile = parseResult.GetValue(clientCaFile) is { Length: > 0 } ca ? ca : null,
+                    WebhookLimits = new Network.ListenerLimits
+                    {
+                        MaxConnections = FlagParsing.Count("--webhook-max-connections", parseResult.GetValue(webhookMaxConnections)!, 1, 1_000_000),
+                        IdleTimeout = FlagParsing.Duration("--webhook-idle-timeout", parseResult.GetValue(webhookIdleTimeout)!, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1)),
+                    },
+                    HttpLimits = new Network.ListenerLimits
+                    {
+                        MaxConnections = FlagParsing.Count("--http-max-connections", parseResult.GetValue(httpMaxConnections)!, 1, 1_000_000),
+                        IdleTimeout = FlagParsing.Duration("--http-idle-timeout", parseResult.GetValue(httpIdleTimeout)!, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1)),
+                    },
                     EnableAudit = interval != TimeSpan.Zero,
                     LeaderElection = FlagParsing.Bool("--leader-election", parseResult.GetValue(leaderElection)!),
                     Audit = audit,
@@ -129,6 +147,8 @@ internal static class ControllerCommand
         });
         return command;
     }
+
+    private static string Text(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>A string flag whose default comes from an environment variable, then from <paramref name="fallback"/>.</summary>
     internal static Option<string> Flag(string name, string environmentVariable, string fallback, string description) => new(name)

@@ -28,6 +28,8 @@ internal static class KubeletPluginCommand
         var cdiRoot = EnvOption.Create("--cdi-root", "CDI_ROOT", "Directory for CDI specs", "/var/run/cdi");
         var podUid = EnvOption.CreateOptional("--pod-uid", "POD_UID", "UID of this pod; enables rolling-update socket names");
         var httpEndpoint = EnvOption.CreateOptional("--http-endpoint", "HTTP_ENDPOINT", "IP:port serving /healthz, /readyz and /metrics, e.g. 127.0.0.1:8080");
+        var httpMaxConnections = EnvOption.Create("--http-max-connections", "HTTP_MAX_CONNECTIONS", "Connections the --http-endpoint listener holds at once; at the cap the longest-idle one is closed for a new one. With a reserve of 256 descriptors it must fit under RLIMIT_NOFILE", "64");
+        var httpIdleTimeout = EnvOption.Create("--http-idle-timeout", "HTTP_IDLE_TIMEOUT", "A --http-endpoint connection with no request for this long is closed (the kubelet's Unix-socket connections are never timed out)", "30s");
         var logFormat = LogSetup.CreateOption();
         var withdrawalMode = EnvOption.Create("--withdrawal-mode", "WITHDRAWAL_MODE", "How a dirty or unhealthy GPU leaves scheduling: remove-from-slice, taint-noschedule (clusters with device taints), or taint-noexecute (also evicts running pods; never implied)", "remove-from-slice");
         var fatalXids = EnvOption.Create("--fatal-xids", "FATAL_XIDS", "Comma-separated Xid errors that make a GPU unhealthy", string.Join(',', FatalXidCatalog.DefaultFatalXids));
@@ -45,7 +47,7 @@ internal static class KubeletPluginCommand
 
         var command = new Command("kubelet-plugin", "Run the node daemon: kubelet registration, DRA gRPC, ResourceSlices, prepare/unprepare with VRAM scrub.")
         {
-            driverName, nodeName, kubeconfig, registrarDir, pluginsDir, cdiRoot, podUid, httpEndpoint, logFormat,
+            driverName, nodeName, kubeconfig, registrarDir, pluginsDir, cdiRoot, podUid, httpEndpoint, httpMaxConnections, httpIdleTimeout, logFormat,
             withdrawalMode, fatalXids, maxConfigBytes, scrubRetryInitial, unprepareBudget, kubeRequestTimeout,
         };
         command.Options.Add(healthResend);
@@ -60,8 +62,23 @@ internal static class KubeletPluginCommand
                 return CliInvocation.UsageError(command, "runs on Linux nodes only");
             }
 
+            Network.ListenerLimits httpLimits;
+            try
+            {
+                httpLimits = new Network.ListenerLimits
+                {
+                    MaxConnections = Controller.Hosting.FlagParsing.Count("--http-max-connections", parseResult.GetValue(httpMaxConnections)!, 1, 1_000_000),
+                    IdleTimeout = Controller.Hosting.FlagParsing.Duration("--http-idle-timeout", parseResult.GetValue(httpIdleTimeout)!, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1)),
+                };
+            }
+            catch (FormatException ex)
+            {
+                return CliInvocation.UsageError(command, ex.Message);
+            }
+
             var options = new KubeletPluginOptions
             {
+                HttpLimits = httpLimits,
                 DriverName = parseResult.GetValue(driverName)!,
                 NodeName = parseResult.GetValue(nodeName) ?? "",
                 Kubeconfig = parseResult.GetValue(kubeconfig),

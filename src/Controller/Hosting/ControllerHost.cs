@@ -1,12 +1,15 @@
 using System.Security.Authentication;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using SecureDra.Api.Validation;
 using SecureDra.Controller.Audit;
 using SecureDra.Controller.Audit.Sources;
@@ -14,16 +17,22 @@ using SecureDra.Controller.Leadership;
 using SecureDra.Controller.Webhook;
 using SecureDra.Kube.Client;
 using SecureDra.Kube.Events;
+using SecureDra.Network;
 using SecureDra.Observability.Metrics;
 
 namespace SecureDra.Controller.Hosting;
 
 /// <summary>
 /// Builds the controller: the webhook on its own HTTPS listener, probes and metrics on a plain HTTP listener, the
-/// leader election and the leader-only audit loop. Each listener serves only its own paths.
+/// leader election and the leader-only audit loop. Each listener serves only its own paths and has its own connection
+/// cap and idle timeout (<see cref="ConnectionGuard"/>), so a flood on one cannot take the other's slots.
 /// </summary>
 public static class ControllerHost
 {
+    public const string WebhookListener = "webhook";
+    public const string HttpListener = "http";
+
+    /// <summary>Builds the host; throws <see cref="InvalidOperationException"/> with a one-line reason naming the flag when an option cannot work.</summary>
     public static WebApplication Build(
         ControllerOptions options,
         IKubeApiClient? kubeClient,
@@ -32,9 +41,19 @@ public static class ControllerHost
         TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        var invalid = options.WebhookLimits.Validate("--webhook-max-connections", "--webhook-idle-timeout")
+            ?? options.HttpLimits.Validate("--http-max-connections", "--http-idle-timeout")
+            ?? DescriptorBudget.Check(DescriptorLimit.Current(), options.DescriptorReserve,
+                ("--webhook-max-connections", options.WebhookLimits), ("--http-max-connections", options.HttpLimits));
+        if (invalid is not null)
+        {
+            throw new InvalidOperationException(invalid);
+        }
+
         var builder = WebApplication.CreateSlimBuilder();
         configureLogging?.Invoke(builder.Logging);
         var time = timeProvider ?? TimeProvider.System;
+        var clientAuthority = options.ClientCaFile is { Length: > 0 } caFile ? ClientCertificateAuthority.Load(caFile, time) : null;
 
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton(options);
@@ -46,6 +65,13 @@ public static class ControllerHost
         builder.Services.AddSingleton(sp => new PemCertificateReloader(
             options.TlsCertFile, options.TlsPrivateKeyFile, options.CertificateReloadInterval, time, sp.GetRequiredService<ILogger<PemCertificateReloader>>()));
         builder.Services.AddSingleton<LeadershipState>();
+        builder.Services.AddKeyedSingleton(WebhookListener, (sp, _) => new ConnectionGuard(
+            WebhookListener, options.WebhookListen, options.WebhookLimits, tls: true, sp.GetRequiredService<MetricsRegistry>(), time, sp.GetRequiredService<ILogger<ConnectionGuard>>()));
+        builder.Services.AddKeyedSingleton(HttpListener, (sp, _) => new ConnectionGuard(
+            HttpListener, options.HttpEndpoint, options.HttpLimits, tls: false, sp.GetRequiredService<MetricsRegistry>(), time, sp.GetRequiredService<ILogger<ConnectionGuard>>()));
+        builder.Services.AddSingleton<IConnectionListenerFactory>(sp => new GuardedTransportFactory(
+            new SocketTransportFactory(sp.GetRequiredService<IOptions<SocketTransportOptions>>(), sp.GetRequiredService<ILoggerFactory>()),
+            [sp.GetRequiredKeyedService<ConnectionGuard>(WebhookListener), sp.GetRequiredKeyedService<ConnectionGuard>(HttpListener)]));
 
         if (kubeClient is not null && options.EnableAudit)
         {
@@ -69,21 +95,34 @@ public static class ControllerHost
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = options.Webhook.MaxBodyBytes + 1L;
             kestrel.Limits.RequestHeadersTimeout = options.RequestHeadersTimeout;
-            // A body slower than 1 KiB/s after a 2 s grace is cut off by Kestrel itself, below our per-request deadline.
-            kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 1024, gracePeriod: TimeSpan.FromSeconds(2));
-            kestrel.Limits.MaxConcurrentConnections = 1024;
-            kestrel.Listen(options.WebhookListen, listen =>
+            kestrel.Limits.MinRequestBodyDataRate = options.MinRequestBodyDataRate;
+            // Kestrel's keep-alive and connection cap are server-wide; the per-listener ones are the guards' below.
+            kestrel.Limits.KeepAliveTimeout = options.WebhookLimits.IdleTimeout > options.HttpLimits.IdleTimeout ? options.WebhookLimits.IdleTimeout : options.HttpLimits.IdleTimeout;
+            kestrel.Limits.MaxConcurrentConnections = null;
+            var webhookGuard = kestrel.ApplicationServices.GetRequiredKeyedService<ConnectionGuard>(WebhookListener);
+            var httpGuard = kestrel.ApplicationServices.GetRequiredKeyedService<ConnectionGuard>(HttpListener);
+            kestrel.Listen((System.Net.IPEndPoint)webhookGuard.Endpoint, listen =>
             {
                 var reloader = kestrel.ApplicationServices.GetRequiredService<PemCertificateReloader>();
-                listen.UseHttps(new HttpsConnectionAdapterOptions
+                var guard = webhookGuard;
+                listen.Use(guard.Middleware);
+                var https = new HttpsConnectionAdapterOptions
                 {
                     SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
                     ServerCertificateSelector = (_, _) => reloader.Current,
                     ClientCertificateMode = ClientCertificateMode.NoCertificate,
-                    HandshakeTimeout = TimeSpan.FromSeconds(10),
-                });
+                    HandshakeTimeout = options.TlsHandshakeTimeout,
+                };
+                if (clientAuthority is not null)
+                {
+                    https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+                    https.ClientCertificateValidation = (certificate, chain, errors) => clientAuthority.Validate(certificate, chain, errors);
+                }
+
+                listen.UseHttps(https);
+                listen.Use(guard.AfterTls);
             });
-            kestrel.Listen(options.HttpEndpoint);
+            kestrel.Listen((System.Net.IPEndPoint)httpGuard.Endpoint, listen => listen.Use(httpGuard.Middleware));
         });
 
         var app = builder.Build();
@@ -101,6 +140,7 @@ public static class ControllerHost
         var leadership = app.Services.GetRequiredService<LeadershipState>();
         var reloaderForProbe = app.Services.GetRequiredService<PemCertificateReloader>();
 
+        app.Use(ConnectionGuard.TrackRequestAsync);
         app.Map(options.Webhook.Path, HttpsOnly(endpoint.HandleAsync));
         app.MapGet("/healthz", HttpOnly(context => context.Response.WriteAsync("ok\n", context.RequestAborted)));
         app.MapGet("/readyz", HttpOnly(context =>

@@ -1,7 +1,9 @@
 using System.Net;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using SecureDra.Controller.Audit;
 using SecureDra.Controller.Leadership;
 using SecureDra.Controller.Webhook;
+using SecureDra.Network;
 
 namespace SecureDra.Controller.Hosting;
 
@@ -24,6 +26,32 @@ public sealed record ControllerOptions
 
     /// <summary>Kestrel's header deadline: a client that trickles headers is cut off after this.</summary>
     public TimeSpan RequestHeadersTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A body slower than 1 KiB/s after a 2 s grace is cut off by Kestrel itself, below the per-request deadline.</summary>
+    public MinDataRate MinRequestBodyDataRate { get; init; } = new(bytesPerSecond: 1024, gracePeriod: TimeSpan.FromSeconds(2));
+
+    /// <summary>
+    /// A TLS handshake not finished in this time is dropped. The API server gives the whole webhook call 5 s
+    /// (timeoutSeconds in the chart), so a slower handshake is never a real review.
+    /// </summary>
+    public TimeSpan TlsHandshakeTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Webhook listener bounds. The idle timeout is above the API server's own idle-connection timeout (90 s in
+    /// client-go's transport) so the API server closes an idle connection first and never sends a review on one we
+    /// are closing; the cap is far above the handful of connections API servers keep, and at the cap idle connections
+    /// are evicted, so holding connections cannot lock the API server out.
+    /// </summary>
+    public ListenerLimits WebhookLimits { get; init; } = new() { MaxConnections = 512, IdleTimeout = TimeSpan.FromSeconds(120) };
+
+    /// <summary>Probe and metrics listener bounds: the kubelet's probes and a Prometheus scraper or two.</summary>
+    public ListenerLimits HttpLimits { get; init; } = new() { MaxConnections = 64, IdleTimeout = TimeSpan.FromSeconds(30) };
+
+    /// <summary>Descriptors kept free of connections for the controller's own files, logs and API-server client.</summary>
+    public int DescriptorReserve { get; init; } = 128;
+
+    /// <summary>PEM CA bundle: when set, the webhook requires a client certificate issued by it (the API server's).</summary>
+    public string? ClientCaFile { get; init; }
 
     /// <summary>Run the audit loop (needs a Kubernetes client).</summary>
     public bool EnableAudit { get; init; } = true;

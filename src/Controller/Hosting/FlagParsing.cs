@@ -33,6 +33,17 @@ public static class FlagParsing
         return parsed;
     }
 
+    /// <summary>A whole number from <paramref name="min"/> to <paramref name="max"/>.</summary>
+    public static int Count(string flag, string value, int min, int max)
+    {
+        if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) && parsed >= min && parsed <= max)
+        {
+            return parsed;
+        }
+
+        throw new FormatException($"{flag}: '{value}' is not a whole number from {min} to {max}");
+    }
+
     public static bool Bool(string flag, string value) => value?.ToUpperInvariant() switch
     {
         "TRUE" or "1" or "YES" => true,

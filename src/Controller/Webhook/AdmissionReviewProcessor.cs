@@ -35,6 +35,11 @@ public sealed class AdmissionReviewProcessor
     private static readonly HashSet<string> ServedVersions = new(StringComparer.Ordinal) { "v1", "v1beta2", "v1beta1" };
     private static readonly HashSet<string> ReviewApiVersions = new(StringComparer.Ordinal) { "admission.k8s.io/v1", "admission.k8s.io/v1beta1" };
 
+    // Label values come from the request, i.e. from whoever can reach the webhook port: only these are kept, the
+    // rest count as "other" (issue 11: unique 2.5 MiB resource names as label values exhausted the controller's memory).
+    private readonly ClosedSet _resourceLabels = new("resourceclaims", "resourceclaimtemplates");
+    private readonly ClosedSet _operationLabels = new("CREATE", "UPDATE", "DELETE", "CONNECT");
+
     private readonly ResourceObjectValidator _validator;
     private readonly AdmissionWebhookOptions _options;
     private readonly ILogger _logger;
@@ -187,13 +192,13 @@ public sealed class AdmissionReviewProcessor
 
     private AdmissionOutcome Allow(string apiVersion, string uid, string? plural, string operation, string result)
     {
-        _reviews.Inc(plural ?? "", operation, result);
+        _reviews.Inc(_resourceLabels.Map(plural), _operationLabels.Map(operation), result);
         return AdmissionOutcome.Answer(Review(apiVersion, new JsonObject { ["uid"] = uid, ["allowed"] = true }));
     }
 
     private AdmissionOutcome Deny(string apiVersion, string uid, string plural, string operation, int code, string reason, string message)
     {
-        _reviews.Inc(plural, operation, code == 422 ? "denied" : "error");
+        _reviews.Inc(_resourceLabels.Map(plural), _operationLabels.Map(operation), code == 422 ? "denied" : "error");
         return AdmissionOutcome.Answer(Review(apiVersion, new JsonObject
         {
             ["uid"] = uid,

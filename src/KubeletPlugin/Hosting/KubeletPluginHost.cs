@@ -1,21 +1,29 @@
+using System.Net;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using SecureDra.KubeletPlugin.Claims;
 using SecureDra.KubeletPlugin.Grpc;
 using SecureDra.KubeletPlugin.Health;
 using SecureDra.KubeletPlugin.Registration;
+using SecureDra.Network;
 using SecureDra.Observability.Metrics;
 
 namespace SecureDra.KubeletPlugin.Hosting;
 
 /// <summary>
 /// Builds the kubelet plugin: Kestrel, HTTP/2 only (h2c prior knowledge) on the registration and DRA
-/// Unix sockets, HTTP/1.1 on the optional probe endpoint.
+/// Unix sockets, HTTP/1.1 on the optional probe endpoint. The Unix sockets keep Kestrel's server-wide, effectively
+/// endless keep-alive (the kubelet's connection must never be dropped); the TCP probe endpoint has its own connection
+/// cap and idle timeout (<see cref="ConnectionGuard"/>, <see cref="KubeletPluginOptions.HttpLimits"/>).
 /// <para>
 /// Extension point: <paramref name="configure"/> runs after the defaults are registered, so a
 /// registration there wins — e.g. <c>b =&gt; b.Services.AddSingleton&lt;IClaimPipeline, NodeClaimPipeline&gt;()</c>,
@@ -49,6 +57,7 @@ public static class KubeletPluginHost
         ConfigureKestrel(builder, options, layout);
 
         var app = builder.Build();
+        app.Use(ConnectionGuard.TrackRequestAsync);
         app.UseMiddleware<ListenerScopeMiddleware>();
         app.MapGrpcService<RegistrationService>();
         app.MapGrpcService<V1DraPluginService>();
@@ -81,6 +90,16 @@ public static class KubeletPluginHost
         services.AddSingleton<UnixSocketFiles>();
         services.AddSingleton<RegistrationStatusTracker>();
         services.AddSingleton<HttpProbeEndpoints>();
+        if (options.HttpEndpoint is { } endpoint && KubeletPluginOptionsValidator.TryParseHttpEndpoint(endpoint, out var ip))
+        {
+            // One endpoint object, shared by the guard, Kestrel's Listen and the transport that matches on it.
+            services.AddSingleton(sp => new ConnectionGuard(
+                "http", ip, options.HttpLimits, tls: false, sp.GetRequiredService<MetricsRegistry>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ConnectionGuard>>()));
+        }
+
+        services.AddSingleton<IConnectionListenerFactory>(sp => new GuardedTransportFactory(
+            new SocketTransportFactory(sp.GetRequiredService<IOptions<SocketTransportOptions>>(), sp.GetRequiredService<ILoggerFactory>()),
+            sp.GetServices<ConnectionGuard>()));
         services.AddSingleton<IClaimPipeline, NotImplementedClaimPipeline>();
         services.AddSingleton<DraRequestHandler>();
         services.AddSingleton<GrpcMetricsInterceptor>();
@@ -116,11 +135,12 @@ public static class KubeletPluginHost
                 listen.Protocols = HttpProtocols.Http2;
                 listen.Use(ListenerScopeMiddleware.Tag(ListenerKind.Registration));
             });
-            if (options.HttpEndpoint is { } endpoint && KubeletPluginOptionsValidator.TryParseHttpEndpoint(endpoint, out var ip))
+            if (kestrel.ApplicationServices.GetService<ConnectionGuard>() is { } guard)
             {
-                kestrel.Listen(ip, listen =>
+                kestrel.Listen((IPEndPoint)guard.Endpoint, listen =>
                 {
                     listen.Protocols = HttpProtocols.Http1;
+                    listen.Use(guard.Middleware);
                     listen.Use(ListenerScopeMiddleware.Tag(ListenerKind.Http));
                 });
             }

@@ -1,3 +1,5 @@
+using SecureDra.Network;
+
 namespace SecureDra.KubeletPlugin.Hosting;
 
 /// <summary>
@@ -20,7 +22,21 @@ public sealed record KubeletPluginOptions
     public string PluginDataDirectory => Path.Combine(KubeletPluginsDirectoryPath, DriverName);
 
     /// <summary>
-    /// How long an idle connection may stay open: ten years, in effect never. The kubelet keeps one
+    /// Bounds of the TCP probe/metrics listener (<see cref="HttpEndpoint"/>), its own, not the Unix sockets': the
+    /// kubelet's probes open a connection per probe and a scraper keeps one or two, so 64 is ample, and a flood of
+    /// connections (any pod can reach a pod IP) only evicts idle ones and never takes descriptors from the reserve.
+    /// </summary>
+    public ListenerLimits HttpLimits { get; init; } = new() { MaxConnections = 64, IdleTimeout = TimeSpan.FromSeconds(30) };
+
+    /// <summary>
+    /// Descriptors kept free of HTTP connections for the plugin's own files: checkpoint and its temp file, CDI specs,
+    /// the kubelet's sockets and gRPC streams, GPU device handles, the API-server client, logs, the runtime itself.
+    /// A start with <see cref="HttpLimits"/> plus this above RLIMIT_NOFILE is refused.
+    /// </summary>
+    public int DescriptorReserve { get; init; } = 256;
+
+    /// <summary>
+    /// How long an idle Unix-socket connection may stay open: ten years, in effect never. The kubelet keeps one
     /// connection per plugin and treats its loss as the plugin going away (slices wiped 30 s later),
     /// so Kestrel's default of 130 s must not apply. Not <see cref="Timeout.InfiniteTimeSpan"/>:
     /// Kestrel stores that as <see cref="TimeSpan.MaxValue"/> and, measured with Kestrel 10, then drops

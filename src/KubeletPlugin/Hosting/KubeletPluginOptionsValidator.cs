@@ -1,5 +1,6 @@
 using System.Net;
 using SecureDra.KubeletPlugin.Grpc;
+using SecureDra.Network;
 
 namespace SecureDra.KubeletPlugin.Hosting;
 
@@ -45,6 +46,16 @@ public static class KubeletPluginOptionsValidator
         if (options.HttpEndpoint is { } endpoint && !TryParseHttpEndpoint(endpoint, out _))
         {
             errors.Add($"--http-endpoint: \"{Clip(endpoint)}\" is not an IP address and port such as 127.0.0.1:8080 or [::1]:8080");
+        }
+
+        if (options.HttpLimits.Validate("--http-max-connections", "--http-idle-timeout") is { } limits)
+        {
+            errors.Add(limits);
+        }
+        else if (options.HttpEndpoint is not null &&
+            DescriptorBudget.Check(DescriptorLimit.Current(), options.DescriptorReserve, ("--http-max-connections", options.HttpLimits)) is { } budget)
+        {
+            errors.Add(budget);
         }
 
         if (options.LogFormat is not ("json" or "text"))

@@ -9,18 +9,54 @@ namespace SecureDra.Observability.Metrics;
 /// renders the text exposition format 0.0.4 for <c>/metrics</c>. Written in-house because the
 /// common .NET client pulls dependencies that are not Native-AOT clean.
 /// </summary>
+/// <remarks>
+/// Label values are bounded by the registry itself, so no metric, present or future, can be made to grow without
+/// limit by whoever chooses a label value (issue 11: attacker-chosen resource names as label values took the
+/// controller from 63 MiB to 545 MiB). A value that is too long or outside a conservative character set is
+/// recorded as <see cref="LabelLimits.Overflow"/>, and once a family holds <see cref="LabelLimits.MaxSeriesPerFamily"/>
+/// series every new label set is recorded under one series whose values are all <see cref="LabelLimits.Overflow"/>.
+/// Each such substitution is counted in <c>securedra_metric_label_overflow_total{metric}</c>, whose only label is a
+/// registered family name (a closed set written in code). Callers still map their inputs onto closed sets
+/// (<see cref="ClosedSet"/>); the registry is the backstop.
+/// </remarks>
 public sealed class MetricsRegistry
 {
+    private const string OverflowMetricName = "securedra_metric_label_overflow_total";
+
     private readonly ConcurrentDictionary<string, MetricFamily> _families = new(StringComparer.Ordinal);
+    private readonly LabelLimits _limits;
+    private readonly Counter _overflow;
+
+    public MetricsRegistry()
+        : this(new LabelLimits())
+    {
+    }
+
+    public MetricsRegistry(LabelLimits limits)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        limits.Validate();
+        _limits = limits;
+        _overflow = Register<Counter>(OverflowMetricName, ["metric"], () => new Counter(
+            OverflowMetricName, "Observations whose label values were replaced by \"other\" (value too long, unsafe characters, or the family's series limit reached), by metric.", ["metric"], limits, null));
+    }
+
+    /// <summary>The bounds every family of this registry enforces.</summary>
+    public LabelLimits Limits => _limits;
 
     public Counter Counter(string name, string help, params string[] labelNames) =>
-        Register<Counter>(name, labelNames, () => new Counter(name, help, labelNames));
+        Register<Counter>(name, labelNames, () => new Counter(name, help, labelNames, _limits, OnOverflow));
 
     public Gauge Gauge(string name, string help, params string[] labelNames) =>
-        Register<Gauge>(name, labelNames, () => new Gauge(name, help, labelNames));
+        Register<Gauge>(name, labelNames, () => new Gauge(name, help, labelNames, _limits, OnOverflow));
 
     public Histogram Histogram(string name, string help, double[] buckets, params string[] labelNames) =>
-        Register<Histogram>(name, labelNames, () => new Histogram(name, help, buckets, labelNames));
+        Register<Histogram>(name, labelNames, () => new Histogram(name, help, buckets, labelNames, _limits, OnOverflow));
+
+    /// <summary>Number of series (label sets) a family holds now; for tests and the overflow bound.</summary>
+    public int SeriesCount(string name) => _families.TryGetValue(name, out var family) ? family.SeriesCount : 0;
+
+    private void OnOverflow(string familyName) => _overflow.Inc(familyName);
 
     /// <summary>
     /// Returns the family registered under <paramref name="name"/>, creating it once. Two components
@@ -60,27 +96,94 @@ public sealed class MetricsRegistry
 
 public abstract class MetricFamily
 {
-    protected MetricFamily(string name, string help, string[] labelNames)
+    private readonly LabelLimits _limits;
+    private readonly Action<string>? _onOverflow;
+    private readonly Lock _createLock = new();
+
+    protected MetricFamily(string name, string help, string[] labelNames, LabelLimits limits, Action<string>? onOverflow)
     {
         Name = name;
         Help = help;
         LabelNames = labelNames;
+        _limits = limits;
+        _onOverflow = onOverflow;
     }
 
     public string Name { get; }
     public string Help { get; }
     public IReadOnlyList<string> LabelNames { get; }
 
+    internal abstract int SeriesCount { get; }
+
     internal abstract void Render(StringBuilder sb);
 
-    protected string Key(string[] values)
+    /// <summary>The key of an existing series, without creating one (reads never grow a family).</summary>
+    protected string Key(string[] values) => Key(values, out _);
+
+    private string Key(string[] values, out bool substituted)
     {
+        ArgumentNullException.ThrowIfNull(values);
         if (values.Length != LabelNames.Count)
         {
             throw new ArgumentException($"metric {Name} takes {LabelNames.Count} label value(s), got {values.Length}", nameof(values));
         }
 
-        return string.Join('\u0001', values);
+        substituted = false;
+        var safe = new string[values.Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (_limits.IsAcceptable(values[i]))
+            {
+                safe[i] = values[i];
+            }
+            else
+            {
+                safe[i] = LabelLimits.Overflow;
+                substituted = true;
+            }
+        }
+
+        return string.Join('\u0001', safe);
+    }
+
+    /// <summary>
+    /// Finds or creates the series for <paramref name="values"/>, enforcing the registry's label bounds: unsafe values
+    /// become <see cref="LabelLimits.Overflow"/>, and a family at its series limit records new label sets under the
+    /// all-overflow series (one extra series at most).
+    /// </summary>
+    protected TCell Cell<TCell>(ConcurrentDictionary<string, TCell> cells, string[] values, Func<TCell> create)
+        where TCell : class
+    {
+        ArgumentNullException.ThrowIfNull(cells);
+        var key = Key(values, out var substituted);
+        if (cells.TryGetValue(key, out var existing))
+        {
+            if (substituted)
+            {
+                _onOverflow?.Invoke(Name);
+            }
+
+            return existing;
+        }
+
+        TCell cell;
+        lock (_createLock)
+        {
+            if (!cells.ContainsKey(key) && cells.Count >= _limits.MaxSeriesPerFamily)
+            {
+                key = string.Join('\u0001', Enumerable.Repeat(LabelLimits.Overflow, LabelNames.Count));
+                substituted = true;
+            }
+
+            cell = cells.GetOrAdd(key, _ => create());
+        }
+
+        if (substituted)
+        {
+            _onOverflow?.Invoke(Name);
+        }
+
+        return cell;
     }
 
     protected string LabelText(string key, string? extraName = null, string? extraValue = null)
@@ -112,7 +215,10 @@ public sealed class Counter : MetricFamily
 {
     private readonly ConcurrentDictionary<string, DoubleCell> _cells = new(StringComparer.Ordinal);
 
-    internal Counter(string name, string help, string[] labelNames) : base(name, help, labelNames) { }
+    internal Counter(string name, string help, string[] labelNames, LabelLimits limits, Action<string>? onOverflow)
+        : base(name, help, labelNames, limits, onOverflow) { }
+
+    internal override int SeriesCount => _cells.Count;
 
     public void Inc(params string[] labelValues) => Add(1, labelValues);
 
@@ -123,7 +229,7 @@ public sealed class Counter : MetricFamily
             throw new ArgumentOutOfRangeException(nameof(amount), "counters only go up");
         }
 
-        _cells.GetOrAdd(Key(labelValues), _ => new DoubleCell()).Add(amount);
+        Cell(_cells, labelValues, () => new DoubleCell()).Add(amount);
     }
 
     public double Value(params string[] labelValues) =>
@@ -145,11 +251,14 @@ public sealed class Gauge : MetricFamily
 {
     private readonly ConcurrentDictionary<string, DoubleCell> _cells = new(StringComparer.Ordinal);
 
-    internal Gauge(string name, string help, string[] labelNames) : base(name, help, labelNames) { }
+    internal Gauge(string name, string help, string[] labelNames, LabelLimits limits, Action<string>? onOverflow)
+        : base(name, help, labelNames, limits, onOverflow) { }
 
-    public void Set(double value, params string[] labelValues) => _cells.GetOrAdd(Key(labelValues), _ => new DoubleCell()).Set(value);
+    internal override int SeriesCount => _cells.Count;
 
-    public void Add(double amount, params string[] labelValues) => _cells.GetOrAdd(Key(labelValues), _ => new DoubleCell()).Add(amount);
+    public void Set(double value, params string[] labelValues) => Cell(_cells, labelValues, () => new DoubleCell()).Set(value);
+
+    public void Add(double amount, params string[] labelValues) => Cell(_cells, labelValues, () => new DoubleCell()).Add(amount);
 
     public double Value(params string[] labelValues) =>
         _cells.TryGetValue(Key(labelValues), out var cell) ? cell.Value : 0;
@@ -171,13 +280,16 @@ public sealed class Histogram : MetricFamily
     private readonly double[] _buckets;
     private readonly ConcurrentDictionary<string, HistogramCell> _cells = new(StringComparer.Ordinal);
 
-    internal Histogram(string name, string help, double[] buckets, string[] labelNames) : base(name, help, labelNames)
+    internal Histogram(string name, string help, double[] buckets, string[] labelNames, LabelLimits limits, Action<string>? onOverflow)
+        : base(name, help, labelNames, limits, onOverflow)
     {
         _buckets = [.. buckets.Order()];
     }
 
+    internal override int SeriesCount => _cells.Count;
+
     public void Observe(double value, params string[] labelValues) =>
-        _cells.GetOrAdd(Key(labelValues), _ => new HistogramCell(_buckets.Length)).Observe(_buckets, value);
+        Cell(_cells, labelValues, () => new HistogramCell(_buckets.Length)).Observe(_buckets, value);
 
     public long Count(params string[] labelValues) =>
         _cells.TryGetValue(Key(labelValues), out var cell) ? cell.Snapshot().Count : 0;

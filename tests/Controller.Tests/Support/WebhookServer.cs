@@ -23,7 +23,9 @@ internal sealed class WebhookServer : IAsyncDisposable
     public Uri HttpUri { get; private set; } = null!;
     public int WebhookPort => WebhookUri.Port;
 
-    public static async Task<WebhookServer> StartAsync(AdmissionWebhookOptions? webhook = null, TimeSpan? headersTimeout = null)
+    public IServiceProvider Services => _app!.Services;
+
+    public static async Task<WebhookServer> StartAsync(AdmissionWebhookOptions? webhook = null, TimeSpan? headersTimeout = null, Func<ControllerOptions, ControllerOptions>? configure = null)
     {
         var server = new WebhookServer();
         server.Certificate = TestCertificate.Create("webhook-1");
@@ -39,6 +41,11 @@ internal sealed class WebhookServer : IAsyncDisposable
             EnableAudit = false,
             Webhook = webhook ?? new AdmissionWebhookOptions(),
         };
+        if (configure is not null)
+        {
+            options = configure(options);
+        }
+
         server._app = ControllerHost.Build(options, kubeClient: null, eventRecorder: null, logging => logging.ClearProviders().SetMinimumLevel(LogLevel.Warning));
         await server._app.StartAsync();
         var addresses = server._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
@@ -48,7 +55,10 @@ internal sealed class WebhookServer : IAsyncDisposable
     }
 
     /// <summary>A client that trusts exactly the certificates passed (pinning), and records what the server presented.</summary>
-    public HttpClient Client(Action<string>? seenThumbprint = null, params X509Certificate2[] trusted)
+    public HttpClient Client(Action<string>? seenThumbprint = null, params X509Certificate2[] trusted) => Client(clientCertificate: null, seenThumbprint, trusted);
+
+    /// <summary>As <see cref="Client(Action{string}?, X509Certificate2[])"/>, presenting <paramref name="clientCertificate"/> when the server asks for one.</summary>
+    public HttpClient Client(X509Certificate2? clientCertificate, Action<string>? seenThumbprint = null, params X509Certificate2[] trusted)
     {
         var pins = (trusted.Length == 0 ? [Certificate] : trusted).Select(c => c.Thumbprint).ToHashSet(StringComparer.Ordinal);
         var handler = new SocketsHttpHandler
@@ -69,6 +79,12 @@ internal sealed class WebhookServer : IAsyncDisposable
                 },
             },
         };
+        if (clientCertificate is not null)
+        {
+            handler.SslOptions.ClientCertificates = [clientCertificate];
+            handler.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => clientCertificate;
+        }
+
         return new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(15) };
     }
 

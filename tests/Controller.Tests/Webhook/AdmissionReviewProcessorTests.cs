@@ -66,4 +66,20 @@ public sealed class AdmissionReviewProcessorTests
         processor.Process(Encoding.UTF8.GetBytes("{"));
         Assert.Contains("result=\"malformed\"} 1", _metrics.Render(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Attacker_chosen_resources_and_operations_are_counted_as_other()
+    {
+        var processor = Processor();
+        for (var i = 0; i < 500; i++)
+        {
+            var resource = $"things-{i}-{new string('x', 200)}";
+            processor.Process(Encoding.UTF8.GetBytes(
+                "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"u" + i + "\",\"operation\":\"OP" + i +
+                "\",\"resource\":{\"group\":\"evil.example\",\"version\":\"v1\",\"resource\":\"" + resource + "\"}}}"));
+        }
+
+        Assert.Equal(1, _metrics.SeriesCount("securedra_admission_reviews_total"));
+        Assert.Contains("securedra_admission_reviews_total{resource=\"other\",operation=\"other\",result=\"not-validated\"} 500", _metrics.Render(), StringComparison.Ordinal);
+    }
 }

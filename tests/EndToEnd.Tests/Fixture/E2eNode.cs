@@ -123,7 +123,7 @@ internal sealed class E2eNode : IAsyncDisposable
             environment["SECUREDRA_CRASH_AT"] = crashAt;
         }
 
-        Plugin = SecuredraProcess.Start("kubelet-plugin", args, environment);
+        Plugin = SecuredraProcess.Start("kubelet-plugin", args, environment, _options.PluginNoFileLimit);
 
         // A restarted kubelet plugin is met by a kubelet that re-registers it: one emulator per plugin process.
         if (_emulator is not null)

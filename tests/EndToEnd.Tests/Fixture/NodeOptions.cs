@@ -25,6 +25,9 @@ internal sealed record NodeOptions
     /// <summary>Wait for the plugin's /readyz to be 200 at start (false: a test that expects it not ready waits itself).</summary>
     public bool WaitForReady { get; init; } = true;
 
+    /// <summary>RLIMIT_NOFILE (soft and hard) the plugin process runs under, via prlimit; null: the runner's.</summary>
+    public int? PluginNoFileLimit { get; init; }
+
     /// <summary>SECUREDRA_CRASH_AT for the first plugin process only.</summary>
     public string? CrashAt { get; init; }
 }

@@ -13,6 +13,8 @@ internal sealed class SecuredraProcess : IAsyncDisposable
         "KUBELET_PLUGINS_DIRECTORY_PATH", "CDI_ROOT", "GPU_BACKEND", "SIMULATED_GPUS", "SIMULATED_MEMORY", "SIMULATED_RESERVED_MEMORY", "SIMULATED_VRAM_DIR",
         "SCRUB_MIN_COVERAGE", "WITHDRAWAL_MODE", "FATAL_XIDS", "MAX_CONFIG_BYTES",
         "SCRUB_RETRY_INITIAL", "UNPREPARE_BUDGET", "SECUREDRA_CRASH_AT", "LOCAL_APISERVER_LISTEN", "KUBERNETES_VERSION",
+        "HTTP_MAX_CONNECTIONS", "HTTP_IDLE_TIMEOUT", "WEBHOOK_MAX_CONNECTIONS", "WEBHOOK_IDLE_TIMEOUT", "CLIENT_CA_FILE", "WEBHOOK_LISTEN",
+        "TLS_CERT_FILE", "TLS_PRIVATE_KEY_FILE", "AUDIT_INTERVAL", "LEADER_ELECTION",
     ];
 
     private readonly Process _process;
@@ -66,9 +68,16 @@ internal sealed class SecuredraProcess : IAsyncDisposable
         }
     }
 
-    public static SecuredraProcess Start(string label, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="noFileLimit">Run under <c>prlimit --nofile=N:N</c> (soft and hard), which execs the CLI in the same process.</param>
+    public static SecuredraProcess Start(string label, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, int? noFileLimit = null)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        var info = new ProcessStartInfo(noFileLimit is null ? "dotnet" : "prlimit") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        if (noFileLimit is { } limit)
+        {
+            info.ArgumentList.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"--nofile={limit}:{limit}"));
+            info.ArgumentList.Add("dotnet");
+        }
+
         info.ArgumentList.Add(CliDll);
         foreach (var arg in args)
         {
