@@ -19,9 +19,10 @@ internal static class StrictJson
             throw new JsonException("the text is not valid UTF-8");
         }
 
-        var node = JsonNode.Parse(utf8, documentOptions: new JsonDocumentOptions { MaxDepth = maxDepth, AllowDuplicateProperties = false });
+        JsonNode? node;
         try
         {
+            node = JsonNode.Parse(utf8, documentOptions: new JsonDocumentOptions { MaxDepth = maxDepth, AllowDuplicateProperties = false });
             Materialise(node);
         }
         catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)

@@ -46,15 +46,18 @@ internal static class KubeconfigFields
         {
             if (unsupported is not null && unsupported.Contains(key))
             {
-                throw new KubeConfigException($"{where}.{key} is not supported by securedra");
+                throw new KubeConfigException($"{Field(where, key)} is not supported by securedra");
             }
 
             if (!known.Contains(key))
             {
-                throw new KubeConfigException($"{where}.{Quote(key)}: unknown field");
+                throw new KubeConfigException($"{Field(where, Quote(key))}: unknown field");
             }
         }
     }
+
+    /// <summary><c>where.key</c>, or <c>where key</c> for the top level (where ends in a colon).</summary>
+    private static string Field(string where, string key) => where.EndsWith(':') ? $"{where} {key}" : $"{where}.{key}";
 
     /// <summary>A name from the file, shown so that control characters or a very long key cannot forge the message.</summary>
     public static string Quote(string text)

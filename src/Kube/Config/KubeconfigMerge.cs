@@ -27,7 +27,7 @@ internal sealed class KubeconfigMerge
     public void Add(JsonObject root, string origin)
     {
         var where = $"kubeconfig {origin}";
-        KubeconfigFields.RejectUnknown(root, where, TopLevel);
+        KubeconfigFields.RejectUnknown(root, where + ":", TopLevel);
         var kind = KubeconfigFields.String(root, "kind", where);
         if (kind is not (null or "" or "Config"))
         {
