@@ -72,6 +72,7 @@ internal static class ControllerCommand
                     TlsCertFile = cert,
                     TlsPrivateKeyFile = key,
                     EnableAudit = interval != TimeSpan.Zero,
+                    PodName = Environment.GetEnvironmentVariable("POD_NAME"),
                     LeaderElection = FlagParsing.Bool("--leader-election", parseResult.GetValue(leaderElection)!),
                     Audit = audit,
                     Reconciler = new AuditReconcilerOptions { Interval = interval == TimeSpan.Zero ? TimeSpan.FromMinutes(5) : interval },

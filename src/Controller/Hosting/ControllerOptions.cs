@@ -25,6 +25,9 @@ public sealed record ControllerOptions
     /// <summary>Kestrel's header deadline: a client that trickles headers is cut off after this.</summary>
     public TimeSpan RequestHeadersTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>This replica's Pod (POD_NAME), which a failed audit run is reported on as a Warning Event; null: the namespace.</summary>
+    public string? PodName { get; init; }
+
     /// <summary>Run the audit loop (needs a Kubernetes client).</summary>
     public bool EnableAudit { get; init; } = true;
 
