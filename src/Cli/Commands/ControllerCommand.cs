@@ -99,9 +99,9 @@ internal static class ControllerCommand
                 {
                     (client, events) = KubeClientFactory.Create(kubeconfigPath);
                 }
-                catch (Exception e) when (e is InvalidOperationException or IOException or NotSupportedException or FormatException)
+                catch (Exception e) when (e is InvalidOperationException or IOException or NotSupportedException or FormatException or SecureDra.Kube.Config.KubeConfigException)
                 {
-                    await Console.Error.WriteLineAsync($"controller: --kubeconfig: {e.Message}").ConfigureAwait(false);
+                    await Console.Error.WriteLineAsync($"controller: --kubeconfig: {e.Message.ReplaceLineEndings(" ")}").ConfigureAwait(false);
                     return 2;
                 }
             }
