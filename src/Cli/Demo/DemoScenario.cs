@@ -157,7 +157,8 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
             return app;
         }).ConfigureAwait(false);
 
-        await using var pluginLifetime = plugin.ConfigureAwait(false);
+        // Stopped, not only disposed, however the demo ends: stopping removes the plugin's sockets.
+        await using var pluginLifetime = new StopOnDispose(plugin);
         await using var kubelet = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = registrar, Profile = KubeletProfile.V1_34 }, TimeProvider.System, loggerFactory.CreateLogger("kubelet-emulator"));
 
         var dra = await narrator.StepAsync("Kubelet discovers and registers the plugin", async () =>
@@ -426,5 +427,15 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
         }
 
         public void Stop() => call.Dispose();
+    }
+
+    /// <summary>Stops a host (graceful: sockets removed, slices withdrawn) before disposing it; stopping twice is harmless.</summary>
+    private sealed class StopOnDispose(WebApplication app) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
+        }
     }
 }

@@ -228,7 +228,6 @@ public sealed partial class KubeApiClient : IKubeApiClient, IDisposable
                 return await ReadResponseAsync(response, method, path, notFoundIsNull, linked.Token).ConfigureAwait(false);
             }
         }
-
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested && timeout.IsCancellationRequested)
         {
             LogTransportFailure(_logger, method.Method, path, "timeout");
