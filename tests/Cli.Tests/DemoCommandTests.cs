@@ -38,6 +38,98 @@ public sealed class DemoCommandTests : IDisposable
         Assert.Single(stderr.Trim().Split('\n'));
     }
 
+    [Theory]
+    [InlineData("INT")]
+    [InlineData("TERM")]
+    public async Task Keep_running_stops_cleanly_on_a_signal_and_removes_its_sockets_and_temp_dir(string signal)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "securedra.dll"), "demo", "--keep-running", "--simulated-gpus", "2", "--simulated-memory", "4Mi" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var seen = new System.Text.StringBuilder();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        try
+        {
+            while (await process.StandardOutput.ReadLineAsync(deadline.Token) is { } line)
+            {
+                seen.AppendLine(line);
+                if (line.Contains("Press Ctrl+C to stop.", StringComparison.Ordinal))
+                {
+                    break;
+                }
+            }
+
+            var work = System.Text.RegularExpressions.Regex.Match(seen.ToString(), @"work dir (\S+)").Groups[1].Value;
+            Assert.True(Directory.Exists(work), seen.ToString());
+            Assert.NotEmpty(Directory.EnumerateFiles(work, "*.sock", SearchOption.AllDirectories));
+
+            using (var kill = Process.Start("kill", ["-" + signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync(deadline.Token);
+            }
+
+            var rest = await process.StandardOutput.ReadToEndAsync(deadline.Token);
+            await process.WaitForExitAsync(deadline.Token);
+
+            var output = $"{seen}{rest}\nstderr:\n{await stderr}";
+            Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}\n{output}");
+            Assert.False(Directory.Exists(work), $"{work} is still there\n{output}");
+            Assert.False(CliProcess.HasStackTrace(output), output);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Keep_running_with_a_given_work_dir_keeps_the_dir_but_removes_the_sockets()
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "securedra.dll"), "demo", "--keep-running", "--simulated-gpus", "2", "--simulated-memory", "4Mi", "--work-dir", _work })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        try
+        {
+            while (await process.StandardOutput.ReadLineAsync(deadline.Token) is { } line && !line.Contains("Press Ctrl+C to stop.", StringComparison.Ordinal))
+            {
+            }
+
+            Assert.NotEmpty(Directory.EnumerateFiles(_work, "*.sock", SearchOption.AllDirectories));
+            using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync(deadline.Token);
+            }
+
+            await process.StandardOutput.ReadToEndAsync(deadline.Token);
+            await process.WaitForExitAsync(deadline.Token);
+
+            Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {await stderr}");
+            Assert.Empty(Directory.EnumerateFiles(_work, "*.sock", SearchOption.AllDirectories));
+            Assert.True(File.Exists(Path.Combine(_work, "securedra.log")));
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
     private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };

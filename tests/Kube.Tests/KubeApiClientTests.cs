@@ -290,4 +290,95 @@ public sealed class KubeApiClientTests : IAsyncLifetime
         await Assert.ThrowsAsync<ArgumentException>(() => client.GetAsync(KubeResource.ResourceClaims("v1"), null, "c", CancellationToken.None));
         Assert.Empty(_server.Requests);
     }
+
+    [Fact]
+    public async Task List_and_watch_of_a_namespaced_resource_without_namespace_read_all_namespaces()
+    {
+        _server.Handler = ctx => ctx.Request.Query.ContainsKey("watch")
+            ? ctx.Response.WriteAsync("""{"type":"ADDED","object":{"metadata":{"name":"c","namespace":"tenant-b"}}}""" + "\n")
+            : TestApiServer.WriteJsonAsync(ctx, 200, """{"kind":"ResourceClaimList","items":[]}""");
+        using var client = Client();
+
+        await client.ListAsync(KubeResource.ResourceClaims("v1"), null, null, CancellationToken.None);
+        var events = new List<KubeWatchEvent>();
+        await foreach (var evt in client.WatchAsync(KubeResource.ResourceClaims("v1"), null, null, CancellationToken.None))
+        {
+            events.Add(evt);
+        }
+
+        Assert.Equal(["/apis/resource.k8s.io/v1/resourceclaims", "/apis/resource.k8s.io/v1/resourceclaims"], _server.Requests.Select(r => r.Path));
+        Assert.Equal("tenant-b", (string?)Assert.Single(events).Object["metadata"]!["namespace"]);
+    }
+
+    [Fact]
+    public async Task Create_of_a_namespaced_resource_without_namespace_is_still_refused_before_sending()
+    {
+        using var client = Client();
+
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => client.CreateAsync(KubeResource.ResourceClaims("v1"), null, new JsonObject(), CancellationToken.None));
+        Assert.Contains("a namespace is required", ex.Message, StringComparison.Ordinal);
+        Assert.Empty(_server.Requests);
+    }
+
+    public static TheoryData<string, byte[]> BadWatchLines => new()
+    {
+        { "invalid UTF-8 in a value", [.. "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\""u8, 0xff, 0xfe, .. "\"}}}"u8] },
+        { "invalid UTF-8 in a key", [.. "{\"type\":\"ADDED\",\"object\":{\""u8, 0xc3, 0x28, .. "\":1}}"u8] },
+        { "lone surrogate in a value", "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"\\uDC00\"}}}"u8.ToArray() },
+        { "lone surrogate in a key", "{\"type\":\"ADDED\",\"object\":{\"\\uD800\":1}}"u8.ToArray() },
+        { "lone surrogate in the type", "{\"type\":\"\\uD800\",\"object\":{}}"u8.ToArray() },
+        { "duplicate type key", "{\"type\":\"ADDED\",\"type\":\"DELETED\",\"object\":{}}"u8.ToArray() },
+        { "duplicate key in the object", "{\"type\":\"ADDED\",\"object\":{\"a\":1,\"a\":2}}"u8.ToArray() },
+        { "not JSON", "{\"type\":"u8.ToArray() },
+        { "type not a string", "{\"type\":1,\"object\":{}}"u8.ToArray() },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadWatchLines))]
+    public void A_defective_watch_line_is_a_KubeApiException_and_nothing_else(string what, byte[] line)
+    {
+        var ex = Record.Exception(() => KubeApiClient.ParseWatchEvent(line, "/apis/x"));
+
+        var kube = Assert.IsType<KubeApiException>(ex);
+        Assert.True(kube.Reason == "InvalidWatchEvent", what);
+    }
+
+    [Theory]
+    [MemberData(nameof(BadWatchLines))]
+    public async Task A_defective_watch_line_from_the_server_ends_the_watch_with_a_KubeApiException(string what, byte[] line)
+    {
+        _server.Handler = async ctx =>
+        {
+            await ctx.Response.WriteAsync("""{"type":"ADDED","object":{"metadata":{"name":"ok"}}}""" + "\n");
+            await ctx.Response.Body.WriteAsync(line);
+            await ctx.Response.WriteAsync("\n");
+        };
+        using var client = Client();
+        var events = new List<KubeWatchEvent>();
+
+        var ex = await Record.ExceptionAsync(async () =>
+        {
+            await foreach (var evt in client.WatchAsync(KubeResource.ResourceClaims("v1"), null, null, CancellationToken.None))
+            {
+                events.Add(evt);
+            }
+        });
+
+        Assert.True(ex is KubeApiException { Reason: "InvalidWatchEvent" }, $"{what}: {ex}");
+        Assert.Single(events);
+    }
+
+    [Fact]
+    public async Task A_response_with_a_lone_surrogate_or_duplicate_key_is_a_KubeApiException()
+    {
+        _server.Handler = ctx => TestApiServer.WriteJsonAsync(ctx, 200, """{"kind":"List","items":[{"metadata":{"name":"\uDC00"}}]}""");
+        using var client = Client();
+
+        var ex = await Assert.ThrowsAsync<KubeApiException>(() => client.ListAsync(KubeResource.Nodes, null, null, CancellationToken.None));
+        Assert.Equal("InvalidResponse", ex.Reason);
+
+        _server.Handler = ctx => TestApiServer.WriteJsonAsync(ctx, 200, """{"kind":"List","kind":"Other","items":[]}""");
+        ex = await Assert.ThrowsAsync<KubeApiException>(() => client.ListAsync(KubeResource.Nodes, null, null, CancellationToken.None));
+        Assert.Equal("InvalidResponse", ex.Reason);
+    }
 }

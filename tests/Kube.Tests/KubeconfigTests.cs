@@ -123,7 +123,8 @@ public sealed class KubeconfigTests : IDisposable
     [InlineData("current-context: dev", "current-context: ''", "current-context is not set")]
     [InlineData("current-context: dev", "current-context: prod", "contexts has no entry named prod")]
     [InlineData("cluster: c1", "cluster: c2", "clusters has no entry named c2")]
-    [InlineData("    token: abc", "    exec: {command: aws}", "users[u1].user.exec is not supported")]
+    [InlineData("    token: abc", "    exec: {command: aws}", "users[u1].user.exec.apiVersion is not set")]
+    [InlineData("    token: abc", "    auth-provider: {name: gcp}", "users[u1].user.auth-provider is not supported")]
     [InlineData("    token: abc", "    tokenFile: missing-token", "tokenFile")]
     public void Broken_kubeconfigs_give_errors_that_name_the_field(string find, string replace, string expected)
     {
@@ -138,7 +139,7 @@ public sealed class KubeconfigTests : IDisposable
     public void Missing_file_and_invalid_yaml_are_clear_errors()
     {
         Assert.Contains("does not exist", Assert.Throws<KubeConfigException>(() => KubeconfigLoader.Load(Path.Combine(_dir.Path, "nope"))).Message, StringComparison.Ordinal);
-        Assert.Contains("not valid YAML", Assert.Throws<KubeConfigException>(() => KubeconfigLoader.Load(_dir.Write("bad", "a: [b"))).Message, StringComparison.Ordinal);
+        Assert.Contains("invalid YAML", Assert.Throws<KubeConfigException>(() => KubeconfigLoader.Load(_dir.Write("bad", "a: [b"))).Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -130,4 +130,24 @@ public class WatchTests
         var e = await watch.NextAsync();
         Assert.Equal("y", e["object"]!["metadata"]!["name"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task List_and_watch_of_a_namespaced_resource_without_a_namespace_span_all_namespaces()
+    {
+        await using var t = await TestServer.StartAsync();
+        await t.CreateAsync("/api/v1/namespaces", """{"metadata":{"name":"tenant-a"}}""");
+        await t.CreateAsync("/api/v1/namespaces", """{"metadata":{"name":"tenant-b"}}""");
+        await t.CreateAsync("/apis/resource.k8s.io/v1/namespaces/tenant-a/resourceclaims", Objects.Claim("v1", "a").ToJsonString());
+        var (_, list) = await t.GetAsync("/apis/resource.k8s.io/v1/resourceclaims");
+        Assert.Equal(["tenant-a"], list["items"]!.AsArray().Select(i => i!["metadata"]!["namespace"]!.GetValue<string>()));
+
+        using var watch = await WatchReader.OpenAsync(t, $"/apis/resource.k8s.io/v1/resourceclaims?watch=true&resourceVersion={list["metadata"]!["resourceVersion"]}");
+        await t.CreateAsync("/apis/resource.k8s.io/v1/namespaces/tenant-b/resourceclaims", Objects.Claim("v1", "b").ToJsonString());
+        await t.CreateAsync("/apis/resource.k8s.io/v1/namespaces/tenant-a/resourceclaims", Objects.Claim("v1", "c").ToJsonString());
+
+        var first = await watch.NextAsync();
+        var second = await watch.NextAsync();
+        Assert.Equal(("tenant-b", "b"), (first["object"]!["metadata"]!["namespace"]!.GetValue<string>(), first["object"]!["metadata"]!["name"]!.GetValue<string>()));
+        Assert.Equal(("tenant-a", "c"), (second["object"]!["metadata"]!["namespace"]!.GetValue<string>(), second["object"]!["metadata"]!["name"]!.GetValue<string>()));
+    }
 }

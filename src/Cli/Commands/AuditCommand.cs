@@ -4,6 +4,7 @@ using SecureDra.Controller.Audit;
 using SecureDra.Controller.Audit.Sources;
 using SecureDra.Controller.Hosting;
 using SecureDra.Kube.Client;
+using SecureDra.Kube.Config;
 using SecureDra.Observability.Metrics;
 
 namespace SecureDra.Cli.Commands;
@@ -78,9 +79,15 @@ internal static class AuditCommand
 
                 return await AuditRunner.RunAsync(source, options, format, Console.Out, publisher, cancellationToken).ConfigureAwait(false);
             }
+            catch (Exception e) when (e is KubeConfigException or ExecCredentialException)
+            {
+                // An unusable kubeconfig is a configuration error (2), never "findings" (1).
+                await Console.Error.WriteLineAsync($"audit: --kubeconfig: {e.Message.ReplaceLineEndings(" ")}").ConfigureAwait(false);
+                return 2;
+            }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or InvalidOperationException or NotSupportedException or KubeApiException)
             {
-                await Console.Error.WriteLineAsync($"audit: {e.Message}").ConfigureAwait(false);
+                await Console.Error.WriteLineAsync($"audit: {e.Message.ReplaceLineEndings(" ")}").ConfigureAwait(false);
                 return 2;
             }
         });

@@ -90,6 +90,7 @@ internal static class ControllerCommand
                         IdleTimeout = FlagParsing.Duration("--http-idle-timeout", parseResult.GetValue(httpIdleTimeout)!, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1)),
                     },
                     EnableAudit = interval != TimeSpan.Zero,
+                    PodName = Environment.GetEnvironmentVariable("POD_NAME"),
                     LeaderElection = FlagParsing.Bool("--leader-election", parseResult.GetValue(leaderElection)!),
                     Audit = audit,
                     Reconciler = new AuditReconcilerOptions { Interval = interval == TimeSpan.Zero ? TimeSpan.FromMinutes(5) : interval },
@@ -116,9 +117,9 @@ internal static class ControllerCommand
                 {
                     (client, events) = KubeClientFactory.Create(kubeconfigPath);
                 }
-                catch (Exception e) when (e is InvalidOperationException or IOException or NotSupportedException or FormatException)
+                catch (Exception e) when (e is InvalidOperationException or IOException or NotSupportedException or FormatException or SecureDra.Kube.Config.KubeConfigException)
                 {
-                    await Console.Error.WriteLineAsync($"controller: --kubeconfig: {e.Message}").ConfigureAwait(false);
+                    await Console.Error.WriteLineAsync($"controller: --kubeconfig: {e.Message.ReplaceLineEndings(" ")}").ConfigureAwait(false);
                     return 2;
                 }
             }

@@ -149,8 +149,13 @@ internal static class KubeletPluginCommand
                 }
                 catch (KubeConfigException ex)
                 {
-                    Console.Error.WriteLine($"securedra kubelet-plugin: --kubeconfig: {ex.Message.ReplaceLineEndings(" ")}");
-                    return 1;
+                    return CliInvocation.UsageError(command, $"--kubeconfig: {ex.Message}");
+                }
+                catch (SecureDra.Nvml.Backends.GpuBackendException ex)
+                {
+                    // No driver, no device, a library that will not load: the node is not set up for this backend.
+                    // A configuration fact (the message says how to fix it), not a crash: one line, exit 2.
+                    return CliInvocation.UsageError(command, ex.Message);
                 }
                 catch (SecureDra.KubeletPlugin.State.CheckpointCorruptException ex)
                 {

@@ -51,8 +51,8 @@ internal static class LocalApiServerCommand
             }
             catch (IOException e)
             {
-                Console.Error.WriteLine($"local-apiserver: cannot listen on {options.Listen}: {e.Message}");
-                return 1;
+                Console.Error.WriteLine($"local-apiserver: cannot listen on {options.Listen}: {e.Message.ReplaceLineEndings(" ")}");
+                return 2;
             }
 
             await using var running = server;
@@ -62,8 +62,8 @@ internal static class LocalApiServerCommand
             // Stop on SIGTERM/SIGINT through our own registration: the stop must not depend on which other
             // component in the process also listens for the signals.
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
-            using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+            using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; Stop(stop); });
+            using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; Stop(stop); });
             try
             {
                 await Task.Delay(Timeout.InfiniteTimeSpan, stop.Token).ConfigureAwait(false);
@@ -75,5 +75,17 @@ internal static class LocalApiServerCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>A signal handler runs on its own thread and may run after the command returned and disposed the source.</summary>
+    private static void Stop(CancellationTokenSource stop)
+    {
+        try
+        {
+            stop.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
@@ -29,10 +30,74 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
     private const string Canary = "TENANT-A-SECRET: llama-weights shard 7/8";
     private static readonly string DriverName = DriverConstants.DefaultDriverName;
 
+    /// <summary>
+    /// Runs the demo. SIGINT (Ctrl+C) and SIGTERM stop it cleanly at any point, also in --keep-running: the plugin,
+    /// the kubelet emulator and the API server are stopped, their sockets removed, and a work directory the demo
+    /// created itself is deleted (kept, with its logs, only when the demo failed). The signals are registered here
+    /// and not left to the command line library: the plugin's host also handles them and would otherwise swallow them.
+    /// </summary>
+    /// <returns>0 done (or stopped by a signal while kept running), 130 interrupted mid-run, 1 failed.</returns>
     public async Task<int> RunAsync(CancellationToken ct)
     {
+        var ownWorkDirectory = options.WorkDirectory is null;
         var work = options.WorkDirectory ?? Directory.CreateTempSubdirectory("securedra-demo-").FullName;
         Directory.CreateDirectory(work);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; Cancel(stop); });
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; Cancel(stop); });
+        var keep = ownWorkDirectory;
+        try
+        {
+            var code = await RunCoreAsync(work, stop.Token).ConfigureAwait(false);
+            keep = code != 0;
+            return code;
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            keep = false;
+            output.WriteLine();
+            output.WriteLine("Interrupted: the plugin, the kubelet emulator and the API server are stopped.");
+            return 130;
+        }
+        finally
+        {
+            if (ownWorkDirectory && !keep)
+            {
+                TryDelete(work);
+            }
+            else if (ownWorkDirectory)
+            {
+                output.WriteLine($"Work dir kept for its logs: {work}");
+            }
+        }
+    }
+
+    private static void Cancel(CancellationTokenSource stop)
+    {
+        try
+        {
+            stop.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The signal arrived as the demo was returning.
+        }
+    }
+
+    private static void TryDelete(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: a temp dir left behind is harmless; the demo already stopped everything in it.
+        }
+    }
+
+    private async Task<int> RunCoreAsync(string work, CancellationToken ct)
+    {
         var registrar = Directory.CreateDirectory(Path.Combine(work, "plugins_registry")).FullName;
         var plugins = Directory.CreateDirectory(Path.Combine(work, "plugins")).FullName;
         var cdi = Directory.CreateDirectory(Path.Combine(work, "cdi")).FullName;
@@ -42,7 +107,9 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
         using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs));
 
         narrator.Title($"SecureDra demo: {options.Gpus} simulated GPUs x {Format(options.GpuMemoryBytes)}, Kubernetes {options.KubernetesVersion} stand-in, no cluster");
-        narrator.Detail($"work dir {work} (logs in securedra.log)");
+        narrator.Detail(options.WorkDirectory is null
+            ? $"work dir {work} (logs in securedra.log; a temp dir, removed on exit unless the demo fails: pass --work-dir to keep it)"
+            : $"work dir {work} (logs in securedra.log)");
 
         await using var apiServer = await narrator.StepAsync($"Start the local API server (Kubernetes {options.KubernetesVersion} mode)", async () =>
         {
@@ -89,7 +156,8 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
             return app;
         }).ConfigureAwait(false);
 
-        await using var pluginLifetime = plugin.ConfigureAwait(false);
+        // Stopped, not only disposed, however the demo ends: stopping removes the plugin's sockets.
+        await using var pluginLifetime = new StopOnDispose(plugin);
         await using var kubelet = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = registrar, Profile = KubeletProfile.V1_34 }, TimeProvider.System, loggerFactory.CreateLogger("kubelet-emulator"));
 
         var dra = await narrator.StepAsync("Kubelet discovers and registers the plugin", async () =>
@@ -358,5 +426,15 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
         }
 
         public void Stop() => call.Dispose();
+    }
+
+    /// <summary>Stops a host (graceful: sockets removed, slices withdrawn) before disposing it; stopping twice is harmless.</summary>
+    private sealed class StopOnDispose(WebApplication app) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
+        }
     }
 }

@@ -9,7 +9,7 @@ namespace SecureDra.Controller.Audit;
 /// Audits the live cluster every interval while this replica leads; a lost term cancels the run in flight so
 /// two replicas never write the same events.
 /// </summary>
-public sealed class AuditReconciler(
+public sealed partial class AuditReconciler(
     ISnapshotSource source,
     HardeningAuditor auditor,
     AuditFindingPublisher publisher,
@@ -62,9 +62,14 @@ public sealed class AuditReconciler(
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            publisher.RecordFailure();
-            logger.LogError(e, "Hardening audit failed");
+            // One line, no stack trace: the usual causes (RBAC, an API server outage, a timeout) are not bugs.
+            var error = e.Message.ReplaceLineEndings(" ");
+            LogAuditFailed(logger, e.GetType().Name, error);
+            await publisher.RecordFailureAsync(error, cancellationToken).ConfigureAwait(false);
             return null;
         }
     }
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Error, Message = "Hardening audit run failed ({ExceptionType}): {Error}")]
+    private static partial void LogAuditFailed(ILogger logger, string exceptionType, string error);
 }

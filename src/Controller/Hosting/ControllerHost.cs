@@ -80,7 +80,11 @@ public static class ControllerHost
             builder.Services.AddSingleton(options.Reconciler);
             builder.Services.AddSingleton(new HardeningAuditor(options.Audit));
             builder.Services.AddSingleton<ISnapshotSource>(new LiveSnapshotSource(kubeClient, options.Audit));
-            builder.Services.AddSingleton(sp => new AuditFindingPublisher(sp.GetRequiredService<MetricsRegistry>(), eventRecorder));
+            // A failed run is reported on the controller's own Pod (kubectl describe pod), or on its namespace when the Pod name is unknown.
+            var failureTarget = options.PodName is { Length: > 0 } pod
+                ? new EventTarget("v1", "Pod", pod, options.Audit.Namespace, null)
+                : new EventTarget("v1", "Namespace", options.Audit.Namespace, null, null);
+            builder.Services.AddSingleton(sp => new AuditFindingPublisher(sp.GetRequiredService<MetricsRegistry>(), eventRecorder, failureTarget, time));
             builder.Services.AddHostedService<AuditReconciler>();
             if (options.LeaderElection)
             {
@@ -139,20 +143,22 @@ public static class ControllerHost
         var metrics = app.Services.GetRequiredService<MetricsRegistry>();
         var leadership = app.Services.GetRequiredService<LeadershipState>();
         var reloaderForProbe = app.Services.GetRequiredService<PemCertificateReloader>();
+        var auditStatus = app.Services.GetService<AuditFindingPublisher>()?.Status;
 
         app.Use(ConnectionGuard.TrackRequestAsync);
         app.Map(options.Webhook.Path, HttpsOnly(endpoint.HandleAsync));
         app.MapGet("/healthz", HttpOnly(context => context.Response.WriteAsync("ok\n", context.RequestAborted)));
         app.MapGet("/readyz", HttpOnly(context =>
         {
-            // Ready means the webhook can serve: a certificate is loaded and not expired. Leadership is reported, not
-            // required: every replica serves the webhook.
+            // Ready means the webhook can serve: a certificate is loaded and not expired. Leadership and the audit are
+            // reported, not required: every replica serves the webhook, and an unready webhook (failurePolicy Fail)
+            // would block claims cluster-wide for a failure that only concerns the audit (docs/hardening.md).
             var certificate = reloaderForProbe.Current;
             var now = time.GetUtcNow();
             var valid = certificate.NotBefore.ToUniversalTime() <= now.UtcDateTime && now.UtcDateTime < certificate.NotAfter.ToUniversalTime();
             context.Response.StatusCode = valid ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
             return context.Response.WriteAsync(
-                $"webhook certificate: {(valid ? "valid" : "expired or not yet valid")} until {certificate.NotAfter.ToUniversalTime():o}\nleader: {leadership.IsLeader.ToString().ToLowerInvariant()}\n",
+                $"webhook certificate: {(valid ? "valid" : "expired or not yet valid")} until {certificate.NotAfter.ToUniversalTime():o}\nleader: {leadership.IsLeader.ToString().ToLowerInvariant()}\n{auditStatus?.Describe()}",
                 context.RequestAborted);
         }));
         app.MapGet("/metrics", HttpOnly(context =>

@@ -53,6 +53,9 @@ public sealed record ControllerOptions
     /// <summary>PEM CA bundle: when set, the webhook requires a client certificate issued by it (the API server's).</summary>
     public string? ClientCaFile { get; init; }
 
+    /// <summary>This replica's Pod (POD_NAME), which a failed audit run is reported on as a Warning Event; null: the namespace.</summary>
+    public string? PodName { get; init; }
+
     /// <summary>Run the audit loop (needs a Kubernetes client).</summary>
     public bool EnableAudit { get; init; } = true;
 

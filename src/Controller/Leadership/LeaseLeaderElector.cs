@@ -12,7 +12,7 @@ namespace SecureDra.Controller.Leadership;
 /// concurrency on resourceVersion, and expiry judged by when this process last saw the lease change (its own clock),
 /// never by comparing the holder's timestamps with ours, so clock skew between nodes cannot make two leaders.
 /// </summary>
-public sealed class LeaseLeaderElector
+public sealed partial class LeaseLeaderElector
 {
     private readonly IKubeApiClient _client;
     private readonly LeaderElectionOptions _options;
@@ -133,7 +133,8 @@ public sealed class LeaseLeaderElector
             // 409 on create (someone else created it) or on update (someone else renewed it first) is the normal race.
             if (!e.IsConflict && e.Reason != "AlreadyExists")
             {
-                _logger.LogWarning(e, "Leader lease {Namespace}/{Lease} round trip failed", _options.Namespace, _options.LeaseName);
+                // The message says it all (status, reason, path); a stack trace of a refused connection helps no one.
+                LogLeaseRoundTripFailed(_logger, _options.Namespace, _options.LeaseName, e.Message.ReplaceLineEndings(" "));
             }
 
             return LeaseAttempt.Failed;
@@ -206,4 +207,7 @@ public sealed class LeaseLeaderElector
     /// <summary>metav1.MicroTime: RFC 3339 with microseconds, UTC.</summary>
     private static string MicroTime(DateTimeOffset time) =>
         time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+
+    [LoggerMessage(EventId = 4101, Level = LogLevel.Warning, Message = "Leader lease {Namespace}/{Lease} round trip failed: {Error}")]
+    private static partial void LogLeaseRoundTripFailed(ILogger logger, string @namespace, string lease, string error);
 }

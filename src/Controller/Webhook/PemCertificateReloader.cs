@@ -100,7 +100,8 @@ public sealed class PemCertificateReloader : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
         {
-            _logger.LogWarning(e, "Webhook certificate {CertPath} / key {KeyPath} could not be loaded", _certPath, _keyPath);
+            // The message names the problem (missing file, bad PEM, key mismatch); a stack trace adds nothing for an operator.
+            _logger.LogWarning("Webhook certificate {CertPath} / key {KeyPath} could not be loaded: {Error}", _certPath, _keyPath, e.Message.ReplaceLineEndings(" "));
             return null;
         }
     }

@@ -3,9 +3,10 @@ namespace SecureDra.Kube.Client;
 /// <summary>
 /// A token read from a file and re-read after <c>refreshInterval</c>: bound service-account tokens
 /// rotate (the kubelet rewrites the projected file well before expiry), so a token read once at
-/// start would stop working after about an hour. A failed re-read keeps the last good token.
+/// start would stop working after about an hour. A failed re-read keeps the last good token. A 401 makes the
+/// next request re-read the file at once (the file may have rotated since the last read).
 /// </summary>
-public sealed class FileTokenSource : IKubeTokenSource, IDisposable
+public sealed class FileTokenSource : IRefreshableTokenSource, IDisposable
 {
     private const int MaxTokenBytes = 64 * 1024;
     private readonly string _path;
@@ -13,6 +14,7 @@ public sealed class FileTokenSource : IKubeTokenSource, IDisposable
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private string? _token;
+    private volatile bool _rejected;
     private long _readAtTimestamp;
 
     public FileTokenSource(string path, TimeSpan? refreshInterval = null, TimeProvider? timeProvider = null)
@@ -25,9 +27,18 @@ public sealed class FileTokenSource : IKubeTokenSource, IDisposable
 
     public string Path => _path;
 
+    public void Invalidate(string rejectedToken)
+    {
+        // Keeps the token itself: if the re-read fails, the last good token is still sent.
+        if (_token == rejectedToken)
+        {
+            _rejected = true;
+        }
+    }
+
     public async ValueTask<string?> GetTokenAsync(CancellationToken cancellationToken)
     {
-        if (_token is { } cached && _time.GetElapsedTime(_readAtTimestamp) < _refreshInterval)
+        if (_token is { } cached && !_rejected && _time.GetElapsedTime(_readAtTimestamp) < _refreshInterval)
         {
             return cached;
         }
@@ -35,7 +46,7 @@ public sealed class FileTokenSource : IKubeTokenSource, IDisposable
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_token is { } again && _time.GetElapsedTime(_readAtTimestamp) < _refreshInterval)
+            if (_token is { } again && !_rejected && _time.GetElapsedTime(_readAtTimestamp) < _refreshInterval)
             {
                 return again;
             }
@@ -44,6 +55,7 @@ public sealed class FileTokenSource : IKubeTokenSource, IDisposable
             {
                 _token = await ReadTokenAsync(cancellationToken).ConfigureAwait(false);
                 _readAtTimestamp = _time.GetTimestamp();
+                _rejected = false;
             }
             catch (IOException) when (_token is not null)
             {

@@ -12,7 +12,7 @@ public interface IKubeApiClient
     /// <summary>GET; null when the object does not exist (404).</summary>
     Task<JsonObject?> GetAsync(KubeResource resource, string? @namespace, string name, CancellationToken cancellationToken);
 
-    /// <summary>LIST; returns the List object (items, metadata.resourceVersion).</summary>
+    /// <summary>LIST; returns the List object (items, metadata.resourceVersion). A null namespace lists a namespaced resource across all namespaces.</summary>
     Task<JsonObject> ListAsync(KubeResource resource, string? @namespace, KubeListOptions? options, CancellationToken cancellationToken);
 
     Task<JsonObject> CreateAsync(KubeResource resource, string? @namespace, JsonObject body, CancellationToken cancellationToken);
@@ -23,7 +23,7 @@ public interface IKubeApiClient
     /// <summary>DELETE; a missing object is not an error.</summary>
     Task DeleteAsync(KubeResource resource, string? @namespace, string name, CancellationToken cancellationToken);
 
-    /// <summary>WATCH from a resourceVersion; one event per line until the server closes or the token fires.</summary>
+    /// <summary>WATCH from a resourceVersion; one event per line until the server closes or the token fires. A null namespace watches all namespaces.</summary>
     IAsyncEnumerable<KubeWatchEvent> WatchAsync(KubeResource resource, string? @namespace, KubeListOptions? options, CancellationToken cancellationToken);
 
     /// <summary>GET of an arbitrary path (discovery: /apis/resource.k8s.io, /version).</summary>

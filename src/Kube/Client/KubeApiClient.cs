@@ -72,7 +72,7 @@ public sealed partial class KubeApiClient : IKubeApiClient, IDisposable
 
     public async Task<JsonObject> ListAsync(KubeResource resource, string? @namespace, KubeListOptions? options, CancellationToken cancellationToken)
     {
-        var path = KubeApiPaths.Collection(resource, @namespace) + KubeApiPaths.Query(options, watch: false);
+        var path = KubeApiPaths.ReadCollection(resource, @namespace) + KubeApiPaths.Query(options, watch: false);
         var node = await SendAsync(HttpMethod.Get, path, null, notFoundIsNull: false, cancellationToken).ConfigureAwait(false);
         return AsObject(node, path);
     }
@@ -113,17 +113,8 @@ public sealed partial class KubeApiClient : IKubeApiClient, IDisposable
     public async IAsyncEnumerable<KubeWatchEvent> WatchAsync(
         KubeResource resource, string? @namespace, KubeListOptions? options, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var path = KubeApiPaths.Collection(resource, @namespace) + KubeApiPaths.Query(options, watch: true);
-        using var request = await CreateRequestAsync(HttpMethod.Get, path, null, cancellationToken).ConfigureAwait(false);
-        HttpResponseMessage response;
-        try
-        {
-            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpRequestException ex)
-        {
-            throw Transport(HttpMethod.Get, path, ex);
-        }
+        var path = KubeApiPaths.ReadCollection(resource, @namespace) + KubeApiPaths.Query(options, watch: true);
+        var response = await OpenWatchAsync(path, cancellationToken).ConfigureAwait(false);
 
         using (response)
         {
@@ -167,16 +158,47 @@ public sealed partial class KubeApiClient : IKubeApiClient, IDisposable
         }
     }
 
-    private static KubeWatchEvent ParseWatchEvent(byte[] line, string path)
+    /// <summary>Sends the watch GET; a 401 with a refreshable token is retried once with a fresh token.</summary>
+    private async Task<HttpResponseMessage> OpenWatchAsync(string path, CancellationToken cancellationToken)
     {
+        for (var attempt = 0; ; attempt++)
+        {
+            using var request = await CreateRequestAsync(HttpMethod.Get, path, null, cancellationToken).ConfigureAwait(false);
+            HttpResponseMessage response;
+            try
+            {
+                response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            }
+            catch (HttpRequestException ex)
+            {
+                throw Transport(HttpMethod.Get, path, ex);
+            }
+
+            if (response.StatusCode == HttpStatusCode.Unauthorized && attempt == 0 && RefreshToken(request, HttpMethod.Get, path))
+            {
+                response.Dispose();
+                continue;
+            }
+
+            return response;
+        }
+    }
+
+    /// <summary>
+    /// One line of a watch stream as an event. Any defect (not JSON, invalid UTF-8, a lone surrogate, a duplicate
+    /// key, no type or object) is a <see cref="KubeApiException"/> with reason InvalidWatchEvent, never another type.
+    /// </summary>
+    public static KubeWatchEvent ParseWatchEvent(byte[] line, string path)
+    {
+        ArgumentNullException.ThrowIfNull(line);
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(line, documentOptions: DocumentOptions);
+            node = StrictJson.Parse(line, DocumentOptions.MaxDepth);
         }
         catch (JsonException ex)
         {
-            throw new KubeApiException(HttpStatusCode.OK, "InvalidWatchEvent", $"GET {path}: watch event is not JSON: {ex.Message}", ex);
+            throw new KubeApiException(HttpStatusCode.OK, "InvalidWatchEvent", $"GET {path}: watch event is not valid JSON: {ex.Message}", ex);
         }
 
         if (node is not JsonObject evt || evt["type"] is not JsonValue typeValue || !typeValue.TryGetValue<string>(out var type)
@@ -194,31 +216,16 @@ public sealed partial class KubeApiClient : IKubeApiClient, IDisposable
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
-            using var request = await CreateRequestAsync(method, path, body, linked.Token).ConfigureAwait(false);
-            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
-            if (response.StatusCode == HttpStatusCode.NotFound && notFoundIsNull)
+            for (var attempt = 0; ; attempt++)
             {
-                return null;
-            }
+                using var request = await CreateRequestAsync(method, path, body, linked.Token).ConfigureAwait(false);
+                using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
+                if (response.StatusCode == HttpStatusCode.Unauthorized && attempt == 0 && RefreshToken(request, method, path))
+                {
+                    continue;
+                }
 
-            if (!response.IsSuccessStatusCode)
-            {
-                throw await ErrorFromResponseAsync(response, method, path, linked.Token).ConfigureAwait(false);
-            }
-
-            var bytes = await ReadBoundedAsync(response, method, path, linked.Token).ConfigureAwait(false);
-            if (bytes.Length == 0)
-            {
-                return null;
-            }
-
-            try
-            {
-                return JsonNode.Parse(bytes, documentOptions: DocumentOptions);
-            }
-            catch (JsonException ex)
-            {
-                throw new KubeApiException(response.StatusCode, "InvalidResponse", $"{method} {path}: response is not JSON: {ex.Message}", ex);
+                return await ReadResponseAsync(response, method, path, notFoundIsNull, linked.Token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested && timeout.IsCancellationRequested)
@@ -234,11 +241,62 @@ public sealed partial class KubeApiClient : IKubeApiClient, IDisposable
         {
             throw Transport(method, path, ex);
         }
-        catch (InvalidDataException ex)
+        catch (Exception ex) when (ex is InvalidDataException or Config.ExecCredentialException)
         {
-            // The token file is empty or oversized (mid-rotation, misconfigured): no request was sent.
-            throw new KubeApiException(0, "CredentialsUnavailable", $"{method} {path}: {ex.Message}", ex);
+            // The token file is empty or oversized (mid-rotation, misconfigured), or the exec plugin failed: no request was sent.
+            throw Credentials(method, path, ex);
         }
+    }
+
+    private async Task<JsonNode?> ReadResponseAsync(HttpResponseMessage response, HttpMethod method, string path, bool notFoundIsNull, CancellationToken cancellationToken)
+    {
+        if (response.StatusCode == HttpStatusCode.NotFound && notFoundIsNull)
+        {
+            return null;
+        }
+
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await ErrorFromResponseAsync(response, method, path, cancellationToken).ConfigureAwait(false);
+        }
+
+        var bytes = await ReadBoundedAsync(response, method, path, cancellationToken).ConfigureAwait(false);
+        if (bytes.Length == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return StrictJson.Parse(bytes, DocumentOptions.MaxDepth);
+        }
+        catch (JsonException ex)
+        {
+            throw new KubeApiException(response.StatusCode, "InvalidResponse", $"{method} {path}: response is not valid JSON: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>
+    /// After a 401: tells a refreshable token source that the token it gave was refused, so the retry carries a
+    /// fresh one (client-go re-runs the exec plugin and re-reads a rotated token file the same way). False when
+    /// there is nothing to refresh, so the 401 is reported as it is.
+    /// </summary>
+    private bool RefreshToken(HttpRequestMessage request, HttpMethod method, string path)
+    {
+        if (_tokens is not IRefreshableTokenSource refreshable || request.Headers.Authorization?.Parameter is not { } used)
+        {
+            return false;
+        }
+
+        refreshable.Invalidate(used);
+        LogTokenRejected(_logger, method.Method, path);
+        return true;
+    }
+
+    private KubeApiException Credentials(HttpMethod method, string path, Exception ex)
+    {
+        LogTransportFailure(_logger, method.Method, path, "credentials unavailable");
+        return new KubeApiException(0, "CredentialsUnavailable", $"{method} {path}: {ex.Message}", ex);
     }
 
     private KubeApiException Transport(HttpMethod method, string path, Exception ex)
@@ -249,11 +307,21 @@ public sealed partial class KubeApiClient : IKubeApiClient, IDisposable
 
     private async Task<HttpRequestMessage> CreateRequestAsync(HttpMethod method, string path, JsonObject? body, CancellationToken cancellationToken)
     {
+        string? token = null;
+        try
+        {
+            token = _tokens is null ? null : await _tokens.GetTokenAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or Config.ExecCredentialException)
+        {
+            throw Credentials(method, path, ex);
+        }
+
         var request = new HttpRequestMessage(method, new Uri(_server, path));
         request.Headers.Accept.Add(JsonMediaType);
         request.Headers.UserAgent.Clear();
         request.Headers.TryAddWithoutValidation("User-Agent", _options.UserAgent);
-        if (_tokens is not null && await _tokens.GetTokenAsync(cancellationToken).ConfigureAwait(false) is { Length: > 0 } token)
+        if (token is { Length: > 0 })
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         }
@@ -344,6 +412,9 @@ public sealed partial class KubeApiClient : IKubeApiClient, IDisposable
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Kubernetes API {Method} {Path} failed: {Failure}")]
     private static partial void LogTransportFailure(ILogger logger, string method, string path, string failure);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Kubernetes API {Method} {Path} answered 401: fetching a fresh token and retrying once")]
+    private static partial void LogTokenRejected(ILogger logger, string method, string path);
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Debug, Message = "Kubernetes API {Method} {Path} answered {StatusCode} {Reason}")]
     private static partial void LogApiError(ILogger logger, string method, string path, int statusCode, string reason);

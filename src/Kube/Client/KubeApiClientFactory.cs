@@ -5,8 +5,8 @@ namespace SecureDra.Kube.Client;
 
 /// <summary>
 /// Creates a <see cref="KubeApiClient"/> from, in order: a plain <c>http(s)://host:port</c> URL (the
-/// local API server; no credentials), a kubeconfig file path, or — when nothing is given — the
-/// pod's in-cluster service account.
+/// local API server; no credentials), a kubeconfig file path or a colon-separated KUBECONFIG list, or —
+/// when nothing is given — the pod's in-cluster service account.
 /// </summary>
 public static class KubeApiClientFactory
 {
@@ -34,7 +34,10 @@ public static class KubeApiClientFactory
             return new KubeConnectionSettings { Server = server, Source = $"server URL {server}" };
         }
 
-        return KubeconfigLoader.Load(kubeconfigPath, timeProvider: timeProvider);
+        // KUBECONFIG=a:b:c is a list merged with kubectl's rules; a single path must exist, as with kubectl --kubeconfig.
+        return kubeconfigPath.Contains(Path.PathSeparator, StringComparison.Ordinal)
+            ? KubeconfigLoader.LoadMerged(kubeconfigPath.Split(Path.PathSeparator), timeProvider: timeProvider)
+            : KubeconfigLoader.Load(kubeconfigPath, timeProvider: timeProvider);
     }
 
     /// <summary>The client owns the handler it builds; the certificates and token source in <paramref name="settings"/> are used for the client's lifetime, so dispose the settings only after the client.</summary>

@@ -5,13 +5,22 @@ namespace SecureDra.Kube.Client;
 /// <summary>Builds REST paths and query strings the way client-go does (every segment and value escaped).</summary>
 public static class KubeApiPaths
 {
-    public static string Collection(KubeResource resource, string? @namespace)
+    /// <summary>The collection path for a write (POST): a namespaced resource needs its namespace.</summary>
+    public static string Collection(KubeResource resource, string? @namespace) => Collection(resource, @namespace, allNamespaces: false);
+
+    /// <summary>
+    /// The collection path for LIST and WATCH: a namespaced resource with no namespace is read across all
+    /// namespaces (<c>/apis/g/v/plural</c>), as client-go does for <c>Namespace("")</c>.
+    /// </summary>
+    public static string ReadCollection(KubeResource resource, string? @namespace) => Collection(resource, @namespace, allNamespaces: true);
+
+    private static string Collection(KubeResource resource, string? @namespace, bool allNamespaces)
     {
         ArgumentNullException.ThrowIfNull(resource);
         var sb = new StringBuilder();
         sb.Append(resource.Group.Length == 0 ? "/api/" : $"/apis/{Escape(resource.Group)}/");
         sb.Append(Escape(resource.Version));
-        if (resource.Namespaced)
+        if (resource.Namespaced && !(allNamespaces && string.IsNullOrEmpty(@namespace)))
         {
             if (string.IsNullOrEmpty(@namespace))
             {

@@ -1,37 +1,73 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using System.Text.Json.Nodes;
 using SecureDra.Kube.Client;
-using YamlDotNet.Core;
-using YamlDotNet.RepresentationModel;
 
 namespace SecureDra.Kube.Config;
 
 /// <summary>
-/// Reads a kubeconfig file with YamlDotNet's representation model (no reflection deserializer, so
-/// Native AOT stays clean): current-context → cluster (server, certificate-authority[-data],
-/// insecure-skip-tls-verify) and user (token, tokenFile, client-certificate[-data] + client-key[-data]).
-/// Relative file paths resolve against the kubeconfig's directory, as kubectl does.
+/// Reads kubeconfig files with the project's strict YAML reader (no reflection deserializer, so Native AOT stays
+/// clean; depth, size and node count bounded): current-context → cluster (server, certificate-authority[-data],
+/// insecure-skip-tls-verify) and user (token, tokenFile, exec credential plugin, client-certificate[-data] +
+/// client-key[-data]). A colon-separated list (<c>KUBECONFIG=a:b</c>) is merged with kubectl's rules. Relative
+/// paths resolve against the directory of the file that defined the entry, as kubectl does. Every error is a
+/// <see cref="KubeConfigException"/> whose one-line message names the file and the field.
 /// </summary>
 public static class KubeconfigLoader
 {
-    private const long MaxKubeconfigBytes = 4 * 1024 * 1024;
+    private static readonly string[] ClusterFields = ["server", "certificate-authority", "certificate-authority-data", "insecure-skip-tls-verify", "extensions", "disable-compression"];
+    private static readonly string[] ClusterUnsupported = ["tls-server-name", "proxy-url"];
+    private static readonly string[] UserFields = ["token", "tokenFile", "client-certificate", "client-certificate-data", "client-key", "client-key-data", "exec", "extensions"];
+    private static readonly string[] UserUnsupported = ["auth-provider", "username", "password", "as", "as-uid", "as-groups", "as-user-extra"];
+    private static readonly string[] ContextFields = ["cluster", "user", "namespace", "extensions"];
 
+    /// <summary>One kubeconfig file, which must exist (as kubectl's <c>--kubeconfig</c>).</summary>
     public static KubeConnectionSettings Load(string path, string? context = null, TimeProvider? timeProvider = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        var merge = new KubeconfigMerge();
         var full = Path.GetFullPath(path);
-        if (!File.Exists(full))
+        merge.Add(ReadFile(full), full);
+        return Build(merge, context, timeProvider, null, null);
+    }
+
+    /// <summary>
+    /// A KUBECONFIG list: files that do not exist are skipped (as kubectl does), empty and repeated entries are
+    /// ignored, and the rest are merged; at least one file must exist.
+    /// </summary>
+    public static KubeConnectionSettings LoadMerged(
+        IReadOnlyList<string> paths,
+        string? context = null,
+        TimeProvider? timeProvider = null,
+        ExecPluginLimits? execLimits = null,
+        TextWriter? execStderr = null)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        var merge = new KubeconfigMerge();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var path in paths)
         {
-            throw new KubeConfigException($"kubeconfig {full} does not exist");
+            if (string.IsNullOrWhiteSpace(path))
+            {
+                continue;
+            }
+
+            var full = Path.GetFullPath(path);
+            if (!seen.Add(full) || !File.Exists(full))
+            {
+                continue;
+            }
+
+            merge.Add(ReadFile(full), full);
         }
 
-        if (new FileInfo(full).Length > MaxKubeconfigBytes)
+        if (merge.Origins.Count == 0)
         {
-            throw new KubeConfigException($"kubeconfig {full} exceeds the limit of {MaxKubeconfigBytes} bytes");
+            throw new KubeConfigException($"KUBECONFIG: none of the {paths.Count(p => !string.IsNullOrWhiteSpace(p))} listed files exists ({string.Join(Path.PathSeparator, paths)})");
         }
 
-        return Parse(File.ReadAllText(full), full, context, timeProvider);
+        return Build(merge, context, timeProvider, execLimits, execStderr);
     }
 
     /// <param name="origin">The file the text came from; its directory resolves relative paths.</param>
@@ -39,38 +75,60 @@ public static class KubeconfigLoader
     {
         ArgumentNullException.ThrowIfNull(yaml);
         ArgumentException.ThrowIfNullOrEmpty(origin);
-        var baseDir = Path.GetDirectoryName(Path.GetFullPath(origin)) ?? "/";
-        var stream = new YamlStream();
+        var merge = new KubeconfigMerge();
+        merge.Add(KubeconfigYaml.Read(yaml, origin), origin);
+        return Build(merge, context, timeProvider, null, null);
+    }
+
+    private static JsonObject ReadFile(string full)
+    {
+        if (!File.Exists(full))
+        {
+            throw new KubeConfigException($"kubeconfig {full} does not exist");
+        }
+
+        string text;
         try
         {
-            stream.Load(new StringReader(yaml));
+            if (new FileInfo(full).Length > KubeconfigYaml.MaxBytes)
+            {
+                throw new KubeConfigException($"kubeconfig {full} exceeds the limit of {KubeconfigYaml.MaxBytes} bytes");
+            }
+
+            text = File.ReadAllText(full);
         }
-        catch (YamlException ex)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new KubeConfigException($"kubeconfig {origin}: not valid YAML at line {ex.Start.Line}: {ex.Message}", ex);
+            throw new KubeConfigException($"kubeconfig {full} cannot be read: {ex.Message}", ex);
         }
 
-        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
-        {
-            throw new KubeConfigException($"kubeconfig {origin}: expected a mapping at the top level");
-        }
+        return KubeconfigYaml.Read(text, full);
+    }
 
-        var contextName = context ?? Scalar(root, "current-context");
+    private static KubeConnectionSettings Build(KubeconfigMerge merge, string? context, TimeProvider? timeProvider, ExecPluginLimits? execLimits, TextWriter? execStderr)
+    {
+        var files = string.Join(Path.PathSeparator, merge.Origins);
+        var contextName = context ?? merge.CurrentContext;
         if (string.IsNullOrEmpty(contextName))
         {
-            throw new KubeConfigException($"kubeconfig {origin}: current-context is not set");
+            throw new KubeConfigException($"kubeconfig {files}: current-context is not set");
         }
 
-        var ctx = Named(root, "contexts", "context", contextName, origin);
-        var clusterName = Scalar(ctx, "cluster");
+        var ctxEntry = Find(merge.Contexts, "contexts", "context", contextName, files);
+        var ctxWhere = $"kubeconfig {ctxEntry.Origin}: contexts[{KubeconfigFields.Quote(contextName)}].context";
+        var ctx = ctxEntry.Body!;
+        KubeconfigFields.RejectUnknown(ctx, ctxWhere, ContextFields);
+        var clusterName = KubeconfigFields.String(ctx, "cluster", ctxWhere);
         if (string.IsNullOrEmpty(clusterName))
         {
-            throw new KubeConfigException($"kubeconfig {origin}: contexts[{contextName}].context.cluster is not set");
+            throw new KubeConfigException($"{ctxWhere}.cluster is not set");
         }
 
-        var cluster = Named(root, "clusters", "cluster", clusterName, origin);
-        var where = $"kubeconfig {origin}: clusters[{clusterName}].cluster";
-        var serverText = Scalar(cluster, "server");
+        var clusterEntry = Find(merge.Clusters, "clusters", "cluster", clusterName, files);
+        var cluster = clusterEntry.Body!;
+        var where = $"kubeconfig {clusterEntry.Origin}: clusters[{KubeconfigFields.Quote(clusterName)}].cluster";
+        KubeconfigFields.RejectUnknown(cluster, where, ClusterFields, ClusterUnsupported);
+        var serverText = KubeconfigFields.String(cluster, "server", where);
         if (string.IsNullOrEmpty(serverText))
         {
             throw new KubeConfigException($"{where}.server is not set");
@@ -78,18 +136,21 @@ public static class KubeconfigLoader
 
         if (!Uri.TryCreate(serverText, UriKind.Absolute, out var server) || (server.Scheme != Uri.UriSchemeHttps && server.Scheme != Uri.UriSchemeHttp))
         {
-            throw new KubeConfigException($"{where}.server {serverText} is not an http:// or https:// URL");
+            throw new KubeConfigException($"{where}.server {KubeconfigFields.Quote(serverText)} is not an http:// or https:// URL");
         }
 
-        var insecure = Bool(cluster, "insecure-skip-tls-verify", where);
+        var insecure = KubeconfigFields.Bool(cluster, "insecure-skip-tls-verify", where);
         X509Certificate2Collection? authorities = null;
-        if (Scalar(cluster, "certificate-authority-data") is { Length: > 0 } caData)
+        string? caPem = null;
+        if (KubeconfigFields.String(cluster, "certificate-authority-data", where) is { Length: > 0 } caData)
         {
-            authorities = LoadAuthorities(DecodeBase64(caData, $"{where}.certificate-authority-data"), $"{where}.certificate-authority-data");
+            caPem = DecodeBase64(caData, $"{where}.certificate-authority-data");
+            authorities = LoadAuthorities(caPem, $"{where}.certificate-authority-data");
         }
-        else if (Scalar(cluster, "certificate-authority") is { Length: > 0 } caFile)
+        else if (KubeconfigFields.String(cluster, "certificate-authority", where) is { Length: > 0 } caFile)
         {
-            authorities = LoadAuthorities(ReadFile(baseDir, caFile, $"{where}.certificate-authority"), $"{where}.certificate-authority");
+            caPem = ReadFile(clusterEntry.BaseDirectory, caFile, $"{where}.certificate-authority");
+            authorities = LoadAuthorities(caPem, $"{where}.certificate-authority");
         }
 
         if (insecure && authorities is not null)
@@ -97,28 +158,30 @@ public static class KubeconfigLoader
             throw new KubeConfigException($"{where}: insecure-skip-tls-verify and a certificate authority are both set; choose one");
         }
 
-        var userName = Scalar(ctx, "user");
+        var userName = KubeconfigFields.String(ctx, "user", ctxWhere);
         IKubeTokenSource? tokens = null;
         X509Certificate2? clientCertificate = null;
         if (!string.IsNullOrEmpty(userName))
         {
-            var user = Named(root, "users", "user", userName, origin);
-            var userWhere = $"kubeconfig {origin}: users[{userName}].user";
-            foreach (var unsupported in (string[])["exec", "auth-provider", "username", "password"])
+            var userEntry = Find(merge.Users, "users", "user", userName, files);
+            var user = userEntry.Body!;
+            var userWhere = $"kubeconfig {userEntry.Origin}: users[{KubeconfigFields.Quote(userName)}].user";
+            KubeconfigFields.RejectUnknown(user, userWhere, UserFields, UserUnsupported);
+            var token = KubeconfigFields.String(user, "token", userWhere);
+            var tokenFile = KubeconfigFields.String(user, "tokenFile", userWhere);
+            var exec = KubeconfigFields.Object(user, "exec", userWhere);
+            if (new[] { !string.IsNullOrEmpty(token), !string.IsNullOrEmpty(tokenFile), exec is not null }.Count(b => b) > 1)
             {
-                if (user.Children.ContainsKey(new YamlScalarNode(unsupported)))
-                {
-                    throw new KubeConfigException($"{userWhere}.{unsupported} is not supported; use token, tokenFile or client-certificate/client-key");
-                }
+                throw new KubeConfigException($"{userWhere}: set only one of token, tokenFile and exec");
             }
 
-            if (Scalar(user, "token") is { Length: > 0 } token)
+            if (!string.IsNullOrEmpty(token))
             {
                 tokens = new StaticTokenSource(token);
             }
-            else if (Scalar(user, "tokenFile") is { Length: > 0 } tokenFile)
+            else if (!string.IsNullOrEmpty(tokenFile))
             {
-                var tokenPath = Resolve(baseDir, tokenFile);
+                var tokenPath = Resolve(userEntry.BaseDirectory, tokenFile);
                 if (!File.Exists(tokenPath))
                 {
                     throw new KubeConfigException($"{userWhere}.tokenFile {tokenPath} does not exist");
@@ -126,12 +189,18 @@ public static class KubeconfigLoader
 
                 tokens = new FileTokenSource(tokenPath, timeProvider: timeProvider);
             }
+            else if (exec is not null)
+            {
+                var config = ExecCredentialConfig.Parse(exec, $"{userWhere}.exec", userEntry.BaseDirectory, () => ClusterInfo(server, caPem, insecure, cluster, where));
+                tokens = new ExecTokenSource(config, execLimits, timeProvider, execStderr);
+            }
 
-            clientCertificate = LoadClientCertificate(user, baseDir, userWhere);
+            clientCertificate = LoadClientCertificate(user, userEntry.BaseDirectory, userWhere);
         }
 
         if (server.Scheme == Uri.UriSchemeHttp && (tokens is not null || clientCertificate is not null) && !server.IsLoopback)
         {
+            clientCertificate?.Dispose();
             throw new KubeConfigException($"{where}.server {server} is plain http to a non-loopback host; refusing to send credentials over it");
         }
 
@@ -142,19 +211,59 @@ public static class KubeconfigLoader
             InsecureSkipTlsVerify = insecure,
             ClientCertificate = clientCertificate,
             TokenSource = tokens,
-            Namespace = Scalar(ctx, "namespace"),
-            Source = $"kubeconfig {origin}, context {contextName}",
+            Namespace = KubeconfigFields.String(ctx, "namespace", ctxWhere),
+            Source = $"kubeconfig {files}, context {contextName}",
         };
     }
 
-    private static X509Certificate2? LoadClientCertificate(YamlMappingNode user, string baseDir, string where)
+    /// <summary>KUBERNETES_EXEC_INFO's spec.cluster (client-go's clientauthentication Cluster), for provideClusterInfo.</summary>
+    private static JsonObject ClusterInfo(Uri server, string? caPem, bool insecure, JsonObject cluster, string where)
     {
-        var certPem = Scalar(user, "client-certificate-data") is { Length: > 0 } certData
+        var info = new JsonObject { ["server"] = server.ToString().TrimEnd('/') };
+        if (caPem is not null)
+        {
+            info["certificate-authority-data"] = Convert.ToBase64String(Encoding.UTF8.GetBytes(caPem));
+        }
+
+        if (insecure)
+        {
+            info["insecure-skip-tls-verify"] = true;
+        }
+
+        if (KubeconfigFields.Array(cluster, "extensions", where) is { } extensions)
+        {
+            foreach (var extension in extensions.OfType<JsonObject>())
+            {
+                if (extension["name"] is JsonValue name && name.TryGetValue<string>(out var n) && n == "client.authentication.k8s.io/exec")
+                {
+                    info["config"] = extension["extension"]?.DeepClone();
+                }
+            }
+        }
+
+        return info;
+    }
+
+    private static NamedEntry Find(Dictionary<string, NamedEntry> entries, string listKey, string innerKey, string name, string files)
+    {
+        if (!entries.TryGetValue(name, out var entry))
+        {
+            throw new KubeConfigException($"kubeconfig {files}: {listKey} has no entry named {KubeconfigFields.Quote(name)}");
+        }
+
+        return entry.Body is null
+            ? throw new KubeConfigException($"kubeconfig {entry.Origin}: {listKey}[{KubeconfigFields.Quote(name)}].{innerKey} is missing")
+            : entry;
+    }
+
+    private static X509Certificate2? LoadClientCertificate(JsonObject user, string baseDir, string where)
+    {
+        var certPem = KubeconfigFields.String(user, "client-certificate-data", where) is { Length: > 0 } certData
             ? DecodeBase64(certData, $"{where}.client-certificate-data")
-            : Scalar(user, "client-certificate") is { Length: > 0 } certFile ? ReadFile(baseDir, certFile, $"{where}.client-certificate") : null;
-        var keyPem = Scalar(user, "client-key-data") is { Length: > 0 } keyData
+            : KubeconfigFields.String(user, "client-certificate", where) is { Length: > 0 } certFile ? ReadFile(baseDir, certFile, $"{where}.client-certificate") : null;
+        var keyPem = KubeconfigFields.String(user, "client-key-data", where) is { Length: > 0 } keyData
             ? DecodeBase64(keyData, $"{where}.client-key-data")
-            : Scalar(user, "client-key") is { Length: > 0 } keyFile ? ReadFile(baseDir, keyFile, $"{where}.client-key") : null;
+            : KubeconfigFields.String(user, "client-key", where) is { Length: > 0 } keyFile ? ReadFile(baseDir, keyFile, $"{where}.client-key") : null;
 
         if (certPem is null && keyPem is null)
         {
@@ -177,7 +286,7 @@ public static class KubeconfigLoader
         }
         catch (CryptographicException ex)
         {
-            throw new KubeConfigException($"{where}: client certificate and key are not a valid PEM pair: {ex.Message}", ex);
+            throw new KubeConfigException($"{where}: client certificate and key are not a valid PEM pair: {OneLine(ex.Message)}", ex);
         }
     }
 
@@ -190,7 +299,7 @@ public static class KubeconfigLoader
         }
         catch (CryptographicException ex)
         {
-            throw new KubeConfigException($"{field}: not a valid PEM certificate: {ex.Message}", ex);
+            throw new KubeConfigException($"{field}: not a valid PEM certificate: {OneLine(ex.Message)}", ex);
         }
 
         if (collection.Count == 0)
@@ -213,47 +322,33 @@ public static class KubeconfigLoader
         }
     }
 
+    private const long MaxReferencedFileBytes = 1024 * 1024;
+
     private static string ReadFile(string baseDir, string file, string field)
     {
         var full = Resolve(baseDir, file);
-        if (!File.Exists(full))
+        try
         {
-            throw new KubeConfigException($"{field}: file {full} does not exist");
-        }
+            if (!File.Exists(full))
+            {
+                throw new KubeConfigException($"{field}: file {full} does not exist");
+            }
 
-        return File.ReadAllText(full);
+            if (new FileInfo(full).Length > MaxReferencedFileBytes)
+            {
+                throw new KubeConfigException($"{field}: file {full} exceeds the limit of {MaxReferencedFileBytes} bytes");
+            }
+
+            return File.ReadAllText(full);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new KubeConfigException($"{field}: file {full} cannot be read: {OneLine(ex.Message)}", ex);
+        }
     }
 
     private static string Resolve(string baseDir, string file) =>
         Path.IsPathRooted(file) ? file : Path.GetFullPath(Path.Combine(baseDir, file));
 
-    private static YamlMappingNode Named(YamlMappingNode root, string listKey, string innerKey, string name, string origin)
-    {
-        if (!root.Children.TryGetValue(new YamlScalarNode(listKey), out var listNode) || listNode is not YamlSequenceNode list)
-        {
-            throw new KubeConfigException($"kubeconfig {origin}: {listKey} is missing (looking for {innerKey} {name})");
-        }
-
-        foreach (var entry in list.Children.OfType<YamlMappingNode>())
-        {
-            if (Scalar(entry, "name") == name)
-            {
-                return entry.Children.TryGetValue(new YamlScalarNode(innerKey), out var inner) && inner is YamlMappingNode mapping
-                    ? mapping
-                    : throw new KubeConfigException($"kubeconfig {origin}: {listKey}[{name}].{innerKey} is missing");
-            }
-        }
-
-        throw new KubeConfigException($"kubeconfig {origin}: {listKey} has no entry named {name}");
-    }
-
-    private static string? Scalar(YamlMappingNode node, string key) =>
-        node.Children.TryGetValue(new YamlScalarNode(key), out var value) && value is YamlScalarNode scalar ? scalar.Value : null;
-
-    private static bool Bool(YamlMappingNode node, string key, string where) => Scalar(node, key) switch
-    {
-        null or "" or "false" or "False" => false,
-        "true" or "True" => true,
-        var other => throw new KubeConfigException($"{where}.{key}: {other} is not true or false"),
-    };
+    private static string OneLine(string text) => text.ReplaceLineEndings(" ");
 }

@@ -21,7 +21,11 @@ public sealed class ResourceCatalog
             new("", ["v1"], "serviceaccounts", "serviceaccount", "ServiceAccount", true, ["sa"]),
             new("coordination.k8s.io", ["v1"], "leases", "lease", "Lease", true, []),
             new("events.k8s.io", ["v1"], "events", "event", "Event", true, ["ev"]),
+            new("", ["v1"], "services", "service", "Service", true, ["svc"], HasStatusSubresource: true),
             new("apps", ["v1"], "daemonsets", "daemonset", "DaemonSet", true, ["ds"], HasStatusSubresource: true),
+            // Stored, not run: served so the rendered chart applies whole and the live audit sees what `audit --manifests` sees.
+            new("apps", ["v1"], "deployments", "deployment", "Deployment", true, ["deploy"], HasStatusSubresource: true),
+            new("policy", ["v1"], "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget", true, ["pdb"], HasStatusSubresource: true),
             new("rbac.authorization.k8s.io", ["v1"], "clusterroles", "clusterrole", "ClusterRole", false, []),
             new("rbac.authorization.k8s.io", ["v1"], "clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding", false, []),
             new("rbac.authorization.k8s.io", ["v1"], "roles", "role", "Role", true, []),

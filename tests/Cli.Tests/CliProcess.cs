@@ -1,0 +1,78 @@
+using System.Diagnostics;
+
+namespace SecureDra.Cli.Tests;
+
+/// <summary>Runs the real <c>securedra</c> binary (securedra.dll next to the tests) and collects its output.</summary>
+internal static class CliProcess
+{
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(IReadOnlyDictionary<string, string?>? environment, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "securedra.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        // Nothing from the developer's shell may change what is tested.
+        foreach (var name in new[] { "KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "NODE_NAME", "POD_NAMESPACE", "POD_NAME" })
+        {
+            start.Environment.Remove(name);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            start.Environment[name] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            return (-1, await stdout, "timed out after 120 s\n" + await stderr);
+        }
+
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    public static string RepoRoot { get; } = FindRoot();
+
+    public static string Kubectl
+    {
+        get
+        {
+            var tools = Environment.GetEnvironmentVariable("SECUREDRA_TOOLS_DIR") is { Length: > 0 } dir ? dir : Path.Combine(RepoRoot, ".tools");
+            var local = Path.Combine(tools, "bin", "kubectl");
+            return File.Exists(local) ? local : "kubectl";
+        }
+    }
+
+    /// <summary>A .NET stack frame ("   at Namespace.Type.Method(...)"), also inside a JSON log line ("\n   at ").</summary>
+    public static bool HasStackTrace(string text) =>
+        text.Split('\n').Any(line => line.TrimStart().StartsWith("at ", StringComparison.Ordinal) && line.Contains('(', StringComparison.Ordinal))
+        || text.Contains("\\n   at ", StringComparison.Ordinal)
+        || text.Contains("Unhandled exception", StringComparison.Ordinal)
+        || text.Contains("--- End of", StringComparison.Ordinal);
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "SecureDra.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"SecureDra.sln not found above {AppContext.BaseDirectory}");
+    }
+}
