@@ -15,5 +15,8 @@ var root = new RootCommand("SecureDra: a hardened Kubernetes DRA driver for NVID
     CanaryCommand.Create(),
 };
 
+// Generated from the tree above, so every subcommand and flag is in the scripts.
+root.Subcommands.Add(CompletionCommand.Create(root));
+
 // Bad flags: one line on stderr, exit code 2 (CliInvocation).
 return await CliInvocation.InvokeAsync(root, args).ConfigureAwait(false);
