@@ -11,7 +11,7 @@ public sealed class CanaryCommandTests : IDisposable
     public void Dispose() => Directory.Delete(_vram, recursive: true);
 
     private Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(IReadOnlyDictionary<string, string>? environment, params string[] extra) =>
-        CliProcess.RunAsync(environment, ["canary", "--gpu-backend", "simulated", "--simulated-gpus", "2", "--simulated-memory", "2Mi", "--simulated-vram-dir", _vram, .. extra]);
+        CliProcess.RunAsync(environment, ["canary", "--gpu-backend", "simulated", "--simulated-gpus", "2", "--simulated-memory", "4Mi", "--simulated-vram-dir", _vram, .. extra]);
 
     [Fact]
     public async Task Exit_0_on_a_clean_gpu_then_1_on_the_same_gpu_without_a_scrub_other_gpus_untouched()
@@ -27,6 +27,24 @@ public sealed class CanaryCommandTests : IDisposable
 
         // gpu-0 was never touched: its memory is still all zero.
         Assert.Equal(0, (await RunAsync(null, "--device", "gpu-0")).ExitCode);
+    }
+
+    [Fact]
+    public async Task Max_bytes_and_its_environment_variable_bound_the_check()
+    {
+        var flag = await RunAsync(null, "--device", "gpu-0", "--max-bytes", "2Mi");
+        Assert.Equal(0, flag.ExitCode);
+        Assert.Contains(": 2097152 bytes in 1 allocation(s) read back zero", flag.Stdout, StringComparison.Ordinal);
+
+        var env = await RunAsync(new Dictionary<string, string> { ["CANARY_MAX_BYTES"] = "2Mi", ["CANARY_DEVICE"] = "gpu-1" });
+        Assert.Equal(0, env.ExitCode);
+        Assert.Contains("PASS gpu-1", env.Stdout, StringComparison.Ordinal);
+        Assert.Contains(": 2097152 bytes", env.Stdout, StringComparison.Ordinal);
+
+        // Without the bound, the whole 4 MiB.
+        var all = await RunAsync(null, "--device", "gpu-0");
+        Assert.Equal(1, all.ExitCode);
+        Assert.Contains("non-zero data in 1 of 1 allocation(s), covering 4194304 of 4194304 bytes", all.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -61,6 +79,7 @@ public sealed class CanaryCommandTests : IDisposable
     [InlineData("--timeout", "0s")]
     [InlineData("--timeout", "soon")]
     [InlineData("--max-bytes", "-1")]
+    [InlineData("--max-bytes", "1Mi")]
     [InlineData("--pod-name", "Not_A_Name")]
     public async Task Bad_flags_exit_2_with_one_line_naming_the_flag(string flag, string value)
     {

@@ -73,6 +73,20 @@ public sealed class CanaryChartTests(RenderedChart chart)
     }
 
     [Fact]
+    public void Placement_and_resources_values_reach_the_canary_pod()
+    {
+        var (_, objects) = Render("canary.enabled=true", "canary.nodeSelector.pool=gpu-a", "canary.resources.limits.memory=300Mi", "canary.tolerations=null");
+        var pod = objects.Single(o => o.Str("kind") == "CronJob").At("spec.jobTemplate.spec.template.spec")!;
+        Assert.Equal("gpu-a", pod.Str("nodeSelector.pool"));
+        Assert.Null(pod["tolerations"]);
+        Assert.Equal("300Mi", Assert.Single(pod.Items("containers")).Str("resources.limits.memory"));
+        Assert.Equal("nvidia", pod.Str("runtimeClassName"));
+
+        var defaults = Render("canary.enabled=true").Objects.Single(o => o.Str("kind") == "CronJob").At("spec.jobTemplate.spec.template.spec")!;
+        Assert.Equal("nvidia.com/gpu", Assert.Single(defaults.Items("tolerations")).Str("key"));
+    }
+
+    [Fact]
     public void The_claim_template_follows_the_configured_api_version_and_class()
     {
         var (_, v1beta1) = Render("canary.enabled=true", "deviceClasses.apiVersion=resource.k8s.io/v1beta1", "canary.deviceClassName=site-gpu", "policy.claims.extraApprovedDeviceClasses={site-gpu}");

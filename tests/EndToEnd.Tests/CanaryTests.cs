@@ -42,7 +42,8 @@ public class CanaryTests
         Assert.True(run2.ExitCode == 0, $"second run: exit {run2.ExitCode}\n{run2.Output}\n{node.Diagnostics()}");
 
         var events = await CanaryEventsAsync(node);
-        Assert.Contains(events, e => e.Str("reason") == "VramCanaryPassed" && e.Str("type") == "Normal" && e.Str("involvedObject.name") == "canary-pod-1" && e.Str("involvedObject.kind") == "Pod");
+        Assert.Contains(events, e => e.Str("reason") == "VramCanaryPassed" && e.Str("type") == "Normal" && e.Str("involvedObject.name") == "canary-pod-1"
+            && e.Str("involvedObject.kind") == "Pod" && e.Str("involvedObject.uid") == PodUid("canary-pod-1") && e.Str("involvedObject.namespace") == E2eNode.Namespace);
         Assert.Contains(events, e => e.Str("reason") == "VramCanaryPassed" && e.Str("involvedObject.name") == "canary-pod-2");
         await node.UnprepareOkAsync(second);
     }
@@ -113,12 +114,16 @@ public class CanaryTests
             ["NVIDIA_VISIBLE_DEVICES"] = visibleDevice,
             ["POD_NAME"] = podName,
             ["POD_NAMESPACE"] = E2eNode.Namespace,
-            ["POD_UID"] = Guid.NewGuid().ToString(),
+            ["POD_UID"] = PodUid(podName),
         };
         await using var process = SecuredraProcess.Start("canary", args, environment);
         await process.WaitForExitAsync(TimeSpan.FromSeconds(90));
         return new CanaryRun(process.ExitCode, process.Output);
     }
+
+    /// <summary>A stable UID per pod name, so a test can check the Event names the pod's UID.</summary>
+    private static string PodUid(string podName) =>
+        new Guid(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(podName)).AsSpan(0, 16)).ToString();
 
     private static async Task<List<JsonObject>> CanaryEventsAsync(E2eNode node)
     {

@@ -121,6 +121,7 @@ public sealed class VramCanaryTests
     [InlineData(0, 0, "timeout")]
     [InlineData(7200, 0, "timeout")]
     [InlineData(60, -1, "max-bytes")]
+    [InlineData(60, 1024 * 1024, "max-bytes")]
     public void Options_out_of_bounds_are_refused_naming_the_field(int timeoutSeconds, long maxBytes, string field)
     {
         var options = new CanaryOptions { Timeout = TimeSpan.FromSeconds(timeoutSeconds), MaxBytes = maxBytes };

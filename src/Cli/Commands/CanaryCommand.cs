@@ -64,7 +64,16 @@ internal static class CanaryCommand
                         : throw new FormatException("--timeout: must be from 1s to 1h"),
                     MaxBytes = GpuBackendFlags.ParseSize(maxText) ?? throw new FormatException($"--max-bytes: must be a size such as 8Gi or 0, got \"{maxText}\""),
                 };
-                options.Validate();
+                try
+                {
+                    options.Validate();
+                }
+                catch (ArgumentException e)
+                {
+                    // The options name their fields without dashes; on the command line they are flags.
+                    throw new FormatException("--" + e.Message, e);
+                }
+
                 var pod = parseResult.GetValue(podName);
                 if (pod is not null)
                 {
@@ -156,7 +165,7 @@ internal static class CanaryCommand
         CanaryVerdict.Clean => string.Create(CultureInfo.InvariantCulture,
             $"PASS {r.Device} ({r.Uuid}): {r.BytesChecked} bytes in {r.Allocations} allocation(s) read back zero ({r.Method}); marker 0x{CanaryOptions.MarkerPattern:X8} written for the next run; {r.Duration.TotalMilliseconds:F0} ms"),
         CanaryVerdict.Dirty => string.Create(CultureInfo.InvariantCulture,
-            $"FAIL {r.Device} ({r.Uuid}): {r.DirtyAllocations} of {r.Allocations} allocation(s), {r.DirtyBytes} of {r.BytesChecked} bytes, held non-zero data: memory from an earlier claim was not scrubbed{(r.FailureReason is null ? "" : $" (then: {r.FailureReason})")}"),
+            $"FAIL {r.Device} ({r.Uuid}): non-zero data in {r.DirtyAllocations} of {r.Allocations} allocation(s), covering {r.DirtyBytes} of {r.BytesChecked} bytes: memory from an earlier claim was not scrubbed{(r.FailureReason is null ? "" : $" (then: {r.FailureReason})")}"),
         _ => string.Create(CultureInfo.InvariantCulture,
             $"INCOMPLETE {r.Device} ({r.Uuid}): {r.FailureReason}; {r.BytesChecked} bytes checked, none non-zero"),
     };

@@ -10,7 +10,7 @@ internal static partial class CanaryLog
     public static partial void Passed(ILogger logger, string device, string uuid, long bytesChecked, int allocations, string method, bool markerWritten, double durationMs);
 
     [LoggerMessage(EventId = 3102, EventName = "VramCanaryFailed", Level = LogLevel.Error,
-        Message = "VRAM canary FAILED on {Device} ({Uuid}): {DirtyAllocations} of {Allocations} allocation(s) ({DirtyBytes} of {BytesChecked} bytes) held non-zero data: a previous release was not scrubbed; marker written {MarkerWritten}; {DurationMs} ms")]
+        Message = "VRAM canary FAILED on {Device} ({Uuid}): non-zero data in {DirtyAllocations} of {Allocations} allocation(s), covering {DirtyBytes} of {BytesChecked} bytes: a previous release was not scrubbed; marker written {MarkerWritten}; {DurationMs} ms")]
     public static partial void Failed(ILogger logger, string device, string uuid, int dirtyAllocations, int allocations, long dirtyBytes, long bytesChecked, bool markerWritten, double durationMs);
 
     [LoggerMessage(EventId = 3103, EventName = "VramCanaryIncomplete", Level = LogLevel.Warning,

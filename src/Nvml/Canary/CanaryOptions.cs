@@ -30,9 +30,9 @@ public sealed record CanaryOptions
             throw new ArgumentException($"timeout: must be from {MinTimeout.TotalSeconds:F0}s to {MaxTimeout.TotalMinutes:F0}m, got {Timeout}");
         }
 
-        if (MaxBytes < 0)
+        if (MaxBytes < 0 || (MaxBytes > 0 && MaxBytes < Alignment))
         {
-            throw new ArgumentException($"max-bytes: must be 0 (all) or positive, got {MaxBytes}");
+            throw new ArgumentException($"max-bytes: must be 0 (all) or at least {Alignment} (2Mi, one allocation), got {MaxBytes}");
         }
 
         if (ChunkBytes < Alignment)

@@ -1,6 +1,9 @@
 namespace SecureDra.Nvml.Canary;
 
-/// <summary>What one canary run found on one device.</summary>
+/// <summary>
+/// What one canary run found on one device. <see cref="DirtyBytes"/> is the size of the allocations that held a
+/// non-zero byte (the on-device check answers per allocation, not per byte).
+/// </summary>
 public sealed record CanaryReport(
     string Device,
     string Uuid,
