@@ -73,6 +73,21 @@ public sealed class CanaryChartTests(RenderedChart chart)
     }
 
     [Fact]
+    public void The_canary_pod_and_claim_template_pass_the_charts_own_admission_policies()
+    {
+        var (file, _) = Render("canary.enabled=true");
+        var results = JsonNode.Parse(Tool.Node("canary-admission.mjs", file))!.AsArray();
+        Assert.Contains(results, r => r.Str("object") == "canary pod" && r.Str("policy") == "securedra-pod-hardening" && (bool)r!["applies"]!);
+        Assert.Contains(results, r => r.Str("object") == "canary claim template" && r.Str("policy") == "securedra-claims-v1" && (bool)r!["applies"]!);
+        Assert.All(results, r => Assert.True((bool)r!["allowed"]!, $"{r.Str("object")} denied by {r.Str("policy")}: {string.Join("; ", r.Strings("failed"))}"));
+
+        // Not vacuous: a class tenants may not use is refused by the claim policy.
+        var (unapproved, _) = Render("canary.enabled=true", "canary.deviceClassName=someone-elses-class");
+        var denied = JsonNode.Parse(Tool.Node("canary-admission.mjs", unapproved))!.AsArray();
+        Assert.Contains(denied, r => r.Str("object") == "canary claim template" && !(bool)r!["allowed"]!);
+    }
+
+    [Fact]
     public void Placement_and_resources_values_reach_the_canary_pod()
     {
         var (_, objects) = Render("canary.enabled=true", "canary.nodeSelector.pool=gpu-a", "canary.resources.limits.memory=300Mi", "canary.tolerations=null");
