@@ -12,7 +12,11 @@ var root = new RootCommand("SecureDra: a hardened Kubernetes DRA driver for NVID
     ValidateCommand.Create(),
     AuditCommand.Create(),
     ScrubCommand.Create(),
+    CanaryCommand.Create(),
 };
+
+// Generated from the tree above, so every subcommand and flag is in the scripts.
+root.Subcommands.Add(CompletionCommand.Create(root));
 
 // Bad flags: one line on stderr, exit code 2 (CliInvocation).
 return await CliInvocation.InvokeAsync(root, args).ConfigureAwait(false);

@@ -5,6 +5,14 @@ namespace SecureDra.Cli.Tests;
 /// <summary>Runs the real <c>securedra</c> binary (securedra.dll next to the tests) and collects its output.</summary>
 internal static class CliProcess
 {
+    /// <summary>Variables the commands under test read; cleared so the runner's environment cannot change a verdict.</summary>
+    private static readonly string[] Cleared =
+        ["KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "NODE_NAME", "POD_NAMESPACE", "POD_NAME", "POD_UID",
+         "NVIDIA_VISIBLE_DEVICES", "CANARY_DEVICE", "CANARY_TIMEOUT", "CANARY_MAX_BYTES",
+         "GPU_BACKEND", "SIMULATED_GPUS", "SIMULATED_MEMORY", "SIMULATED_VRAM_DIR", "DRIVER_NAME", "MAX_CONFIG_BYTES", "CONFIG_ORIGIN"];
+
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args) => RunAsync(null, args);
+
     public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
@@ -15,7 +23,7 @@ internal static class CliProcess
         }
 
         // Nothing from the developer's shell may change what is tested.
-        foreach (var name in new[] { "KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "NODE_NAME", "POD_NAMESPACE", "POD_NAME" })
+        foreach (var name in Cleared)
         {
             start.Environment.Remove(name);
         }
@@ -41,6 +49,25 @@ internal static class CliProcess
             return (-1, await stdout, "timed out after 120 s\n" + await stderr);
         }
 
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>Runs bash with <paramref name="script"/> as its program (not through a shell string).</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> BashAsync(string script, params string[] args)
+    {
+        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(script);
+        using var process = Process.Start(start)!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
+        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
+        await process.WaitForExitAsync(timeout.Token);
         return (process.ExitCode, await stdout, await stderr);
     }
 

@@ -23,6 +23,21 @@ public sealed class DemoCommandTests : IDisposable
         Assert.Contains("Xid 79: GPU has fallen off the bus", stdout, StringComparison.Ordinal);
         Assert.Contains("slice now offers: gpu-0, gpu-2", stdout, StringComparison.Ordinal);
         Assert.Empty(Directory.GetFiles(Path.Combine(_work, "cdi")));
+
+        // Where the plugin's metrics are, and the CDI spec as one summary line rather than a dump.
+        Assert.Matches(@"metrics: http://127\.0\.0\.1:[1-9][0-9]*/metrics", stdout);
+        Assert.Matches(@"CDI spec k8s\.gpu\.nvidia\.com-claim_[-0-9a-f]+\.json: cdiVersion [0-9.]+, kind k8s\.gpu\.nvidia\.com/claim, 1 device\(s\): .*env NVIDIA_VISIBLE_DEVICES=GPU-.*\(--verbose prints it whole\)", stdout);
+        Assert.DoesNotContain("\"containerEdits\"", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Demo_verbose_prints_the_whole_cdi_spec()
+    {
+        var (code, stdout, stderr) = await RunAsync("demo", "--simulated-gpus", "2", "--simulated-memory", "1Mi", "--work-dir", _work, "--verbose");
+
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
+        Assert.Contains("\"containerEdits\"", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("--verbose prints it whole", stdout, StringComparison.Ordinal);
     }
 
     [Theory]

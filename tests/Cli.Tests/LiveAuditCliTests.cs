@@ -99,7 +99,7 @@ public sealed class LiveAuditCliTests : IAsyncLifetime
         var kubeconfig = string.Join(':', Path.Combine(_dir, "missing.yaml"), Path.Combine(_dir, "cluster.yaml"), Path.Combine(_dir, "creds", "users.yaml"));
 
         var live = await CliProcess.RunAsync(new Dictionary<string, string?> { ["KUBECONFIG"] = kubeconfig }, "audit", "--output", "json");
-        var offline = await CliProcess.RunAsync(null, "audit", "--manifests", Manifests, "--output", "json");
+        var offline = await CliProcess.RunAsync("audit", "--manifests", Manifests, "--output", "json");
 
         Assert.True(live.ExitCode == 1, $"live: exit {live.ExitCode}\n{live.Stdout}\n{live.Stderr}");
         Assert.True(offline.ExitCode == 1, $"offline: exit {offline.ExitCode}\n{offline.Stdout}\n{offline.Stderr}");

@@ -115,7 +115,7 @@ public sealed class NoStackTraceTests : IDisposable
     [Fact]
     public async Task The_exec_plugins_stderr_is_passed_through_and_the_error_names_the_field()
     {
-        var (exit, _, stderr) = await CliProcess.RunAsync(null, "audit", "--kubeconfig", Path.Combine(_dir, "exec-fails.yaml"));
+        var (exit, _, stderr) = await CliProcess.RunAsync("audit", "--kubeconfig", Path.Combine(_dir, "exec-fails.yaml"));
 
         Assert.Equal(2, exit);
         Assert.Contains("plugin: you are not logged in", stderr, StringComparison.Ordinal);

@@ -187,7 +187,8 @@ public sealed class WorkloadSecurityTests(RenderedChart chart)
     [Fact]
     public void Webhook_service_targets_the_controller_webhook_port()
     {
-        var service = chart.Single("Service");
+        // By name: the metrics Services sit beside it (OperabilityChartTests checks those).
+        var service = chart.Get("Service", "securedra-webhook");
         var webhook = Assert.Single(chart.Single("ValidatingWebhookConfiguration").Items("webhooks"));
         Assert.Equal(service.Str("metadata.name"), webhook.Str("clientConfig.service.name"));
         Assert.Equal(service.Str("metadata.namespace"), webhook.Str("clientConfig.service.namespace"));

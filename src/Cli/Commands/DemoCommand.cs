@@ -15,9 +15,10 @@ internal static class DemoCommand
         var version = EnvOption.Create("--kubernetes-version", "KUBERNETES_VERSION", "Kubernetes version the local API server stands in for: 1.34, 1.35 or 1.36", "1.36");
         var workDir = EnvOption.CreateOptional("--work-dir", "DEMO_WORK_DIR", "Directory for sockets, CDI specs, checkpoint, simulated VRAM and logs (default: a new temp dir)");
         var listen = EnvOption.Create("--listen", "DEMO_LISTEN", "Address of the local API server", "127.0.0.1:0");
+        var verbose = new Option<bool>("--verbose") { Description = "Print whole objects (the CDI spec) instead of their summaries" };
         var command = new Command("demo", "Run the end-to-end demo on simulated GPUs, no cluster needed: registration, slices, a tenant's claim, a canary in VRAM, the scrub on release, a second tenant who finds nothing, and a GPU failure.")
         {
-            keepRunning, gpus, memory, version, workDir, listen,
+            keepRunning, gpus, memory, version, workDir, listen, verbose,
         };
         command.SetAction(async (parseResult, ct) =>
         {
@@ -44,7 +45,7 @@ internal static class DemoCommand
                 return CliInvocation.UsageError(command, $"--kubernetes-version: the demo speaks resource.k8s.io/v1, so 1.34, 1.35 or 1.36, got \"{kube}\" (the compatibility tests cover 1.32 and 1.33)");
             }
 
-            var options = new DemoOptions(parseResult.GetValue(keepRunning), gpuCount, bytes, kube, parseResult.GetValue(workDir), parseResult.GetValue(listen)!);
+            var options = new DemoOptions(parseResult.GetValue(keepRunning), gpuCount, bytes, kube, parseResult.GetValue(workDir), parseResult.GetValue(listen)!, parseResult.GetValue(verbose));
             try
             {
                 return await new DemoScenario(options, Console.Out).RunAsync(ct).ConfigureAwait(false);

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
 using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using SecureDra.Api;
 using SecureDra.Api.Manifests;
@@ -42,6 +44,11 @@ internal static partial class ValidateCommand
         {
             Description = "Judge raw GpuConfig files as coming from a 'claim' (default, strictest) or a 'class' (env CONFIG_ORIGIN).",
         };
+        var outputFormat = new Option<string>("--output")
+        {
+            Description = "text (one FILE: path: message line per violation) or json (one document with every file's result); default text.",
+            DefaultValueFactory = _ => "text",
+        };
 
         var allowEmpty = new Option<bool>("--allow-empty")
         {
@@ -50,9 +57,9 @@ internal static partial class ValidateCommand
 
         var command = new Command("validate", "Validate ResourceClaim, ResourceClaimTemplate, DeviceClass YAML or raw GpuConfig JSON offline.")
         {
-            files, driverName, maxConfigBytes, configOrigin, allowEmpty,
+            files, driverName, maxConfigBytes, configOrigin, allowEmpty, outputFormat,
         };
-        command.Action = new ValidateAction(files, driverName, maxConfigBytes, configOrigin, allowEmpty);
+        command.Action = new ValidateAction(files, driverName, maxConfigBytes, configOrigin, allowEmpty, outputFormat);
         return command;
     }
 
@@ -68,7 +75,8 @@ internal static partial class ValidateCommand
         Option<string?> driverName,
         Option<string?> maxConfigBytes,
         Option<string?> configOrigin,
-        Option<bool> allowEmpty) : AsynchronousCommandLineAction
+        Option<bool> allowEmpty,
+        Option<string> outputFormat) : AsynchronousCommandLineAction
     {
         public override bool ClearsParseErrors => true;
 
@@ -89,6 +97,15 @@ internal static partial class ValidateCommand
                 return ExitUsage;
             }
 
+            var format = parseResult.GetValue(outputFormat);
+            if (format is not ("text" or "json"))
+            {
+                await error.WriteLineAsync($"securedra validate: --output: {DisplayText.Quote(format ?? "")} is not text or json").ConfigureAwait(false);
+                return ExitUsage;
+            }
+
+            var json = format == "json";
+            var fileResults = new List<ValidateFileResult>();
             var paths = parseResult.GetValue(files) ?? [];
             if (paths.Length == 0)
             {
@@ -125,9 +142,17 @@ internal static partial class ValidateCommand
                     return ExitUsage;
                 }
 
-                foreach (var violation in result.Errors)
+                if (json)
                 {
-                    await output.WriteLineAsync($"{path}: {violation}").ConfigureAwait(false);
+                    fileResults.Add(new ValidateFileResult(path, result.Checked, result.Skipped,
+                        [.. result.Errors.Select(e => new ValidateViolation(e.Path, e.Message))]));
+                }
+                else
+                {
+                    foreach (var violation in result.Errors)
+                    {
+                        await output.WriteLineAsync($"{path}: {violation}").ConfigureAwait(false);
+                    }
                 }
 
                 violations += result.Errors.Count;
@@ -138,6 +163,12 @@ internal static partial class ValidateCommand
                 }
                 checkedObjects += result.Checked;
                 skipped += result.Skipped;
+            }
+
+            if (json)
+            {
+                var document = new ValidateOutput(violations == 0, paths.Length, checkedObjects, skipped, violations, fileResults);
+                await output.WriteLineAsync(JsonSerializer.Serialize(document, ValidateOutputJsonContext.Default.ValidateOutput)).ConfigureAwait(false);
             }
 
             await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
@@ -210,3 +241,15 @@ internal static partial class ValidateCommand
     [GeneratedRegex(@"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", RegexOptions.CultureInvariant)]
     private static partial Regex DnsSubdomain();
 }
+
+/// <summary><c>validate --output json</c>: one document for the whole run.</summary>
+internal sealed record ValidateOutput(bool Valid, int Files, int Checked, int Skipped, int Violations, IReadOnlyList<ValidateFileResult> Results);
+
+internal sealed record ValidateFileResult(string File, int Checked, int Skipped, IReadOnlyList<ValidateViolation> Violations);
+
+/// <summary>Path is the field path inside the file (e.g. <c>spec.devices.config[0].opaque.parameters.resetPolicy</c>).</summary>
+internal sealed record ValidateViolation(string Path, string Message);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
+[JsonSerializable(typeof(ValidateOutput))]
+internal sealed partial class ValidateOutputJsonContext : JsonSerializerContext;

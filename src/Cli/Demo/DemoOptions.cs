@@ -6,4 +6,5 @@ internal sealed record DemoOptions(
     long GpuMemoryBytes,
     string KubernetesVersion,
     string? WorkDirectory,
-    string Listen);
+    string Listen,
+    bool Verbose = false);

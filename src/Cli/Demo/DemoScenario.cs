@@ -150,9 +150,11 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
                 builder.Logging.ClearProviders();
                 builder.Logging.AddProvider(logs);
                 components.Register(builder.Services, pluginOptions);
+                DemoMetricsEndpoint.Add(builder);
             });
             await app.StartAsync(ct).ConfigureAwait(false);
             narrator.Detail($"GPU memory: {vram}/gpu-N.vram (memory-mapped files, really written and read)");
+            narrator.Detail($"metrics: {DemoMetricsEndpoint.Url(app)} (Prometheus text; /healthz and /readyz beside it)");
             return app;
         }).ConfigureAwait(false);
 
@@ -201,8 +203,16 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
             narrator.Detail($"claim tenant-a/{name} uid {uid}: device {device.PoolName}/{device.DeviceName}, requests [{string.Join(", ", device.RequestNames)}]");
             narrator.Detail($"CDI IDs: {string.Join(", ", device.CdiDeviceIds)}");
             var spec = Directory.GetFiles(cdi).Single();
-            narrator.Detail($"CDI spec {Path.GetFileName(spec)}:");
-            narrator.Detail(Indented(await File.ReadAllTextAsync(spec, ct).ConfigureAwait(false)));
+            var specJson = await File.ReadAllTextAsync(spec, ct).ConfigureAwait(false);
+            if (options.Verbose)
+            {
+                narrator.Detail($"CDI spec {Path.GetFileName(spec)}:");
+                narrator.Detail(Indented(specJson));
+            }
+            else
+            {
+                narrator.Detail($"CDI spec {Path.GetFileName(spec)}: {CdiSummary(specJson)} (--verbose prints it whole)");
+            }
             return new KubeletClaim("tenant-a", name, uid);
         }).ConfigureAwait(false);
 
@@ -236,7 +246,7 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
             var (name, uid) = await cluster.CreateAllocatedClaimAsync("tenant-b", "inference-gpu", "gpu-0", ct).ConfigureAwait(false);
             var result = await PrepareAsync(dra, "tenant-b", name, uid, ct).ConfigureAwait(false);
             var found = await CountCanariesAsync(gpu0, offsets, ct).ConfigureAwait(false);
-            var nonZero = await CountNonZeroBytesAsync(gpu0, ct).ConfigureAwait(false);
+            var nonZero = await SimulatedVramFile.CountNonZeroBytesAsync(gpu0, ct).ConfigureAwait(false);
             narrator.Detail($"tenant-b/{name} prepared on {result.Devices.Single().DeviceName}");
             narrator.Good($"canary found: {found} of {offsets.Count}; non-zero bytes in all {Format(options.GpuMemoryBytes)}: {nonZero}");
             await dra.UnprepareAsync([new KubeletClaim("tenant-b", name, uid)], ct).ConfigureAwait(false);
@@ -258,6 +268,7 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
         if (options.KeepRunning)
         {
             output.WriteLine($"Keeping the API server and plugin up. Try: kubectl --server {apiServer.BaseAddress.ToString().TrimEnd('/')} get resourceslices -o json");
+            output.WriteLine($"The plugin's metrics: curl {DemoMetricsEndpoint.Url(plugin)}");
             output.WriteLine("Press Ctrl+C to stop.");
             try
             {
@@ -290,6 +301,20 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
         }
 
         return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    /// <summary>"kind k8s.gpu.nvidia.com/claim, 1 device: &lt;name&gt; (env …; device nodes …)": what a reader needs from the spec.</summary>
+    private static string CdiSummary(string json)
+    {
+        var spec = JsonNode.Parse(json)!;
+        var devices = spec["devices"]?.AsArray().OfType<JsonObject>().ToList() ?? [];
+        var parts = devices.Select(d =>
+        {
+            var env = d["containerEdits"]?["env"]?.AsArray().Select(e => e?.GetValue<string>()) ?? [];
+            var nodes = d["containerEdits"]?["deviceNodes"]?.AsArray().Select(n => n?["path"]?.GetValue<string>()) ?? [];
+            return $"{d["name"]?.GetValue<string>()} (env {string.Join(", ", env)}; device nodes {string.Join(", ", nodes)})";
+        });
+        return $"cdiVersion {spec["cdiVersion"]?.GetValue<string>()}, kind {spec["kind"]?.GetValue<string>()}, {devices.Count} device(s): {string.Join("; ", parts)}";
     }
 
     private static List<long> CanaryOffsets(long size) =>
@@ -328,24 +353,6 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
         }
 
         return found;
-    }
-
-    private static async Task<long> CountNonZeroBytesAsync(string path, CancellationToken ct)
-    {
-        var buffer = new byte[1 << 20];
-        long nonZero = 0;
-        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        await using (file.ConfigureAwait(false))
-        {
-            int read;
-            while ((read = await file.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
-            {
-                var span = buffer.AsSpan(0, read);
-                nonZero += read - span.Count((byte)0);
-            }
-        }
-
-        return nonZero;
     }
 
     private static async Task<T> WaitAsync<T>(Func<Task<T>> probe, Func<T, bool> done, string what, CancellationToken ct)

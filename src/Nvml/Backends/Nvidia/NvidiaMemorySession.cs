@@ -8,7 +8,7 @@ namespace SecureDra.Nvml.Backends.Nvidia;
 /// OR-reduce kernel that verifies on the device. Every call makes the context current first,
 /// because CUDA's current context is per thread.
 /// </summary>
-public sealed class NvidiaMemorySession : IDeviceMemorySession
+public sealed class NvidiaMemorySession : IDeviceMemorySession, IDeviceMemoryFill
 {
     private const int BlocksPerMultiprocessor = 8;
 
@@ -101,6 +101,19 @@ public sealed class NvidiaMemorySession : IDeviceMemorySession
         if (tail != 0)
         {
             _cuda.MemsetD8Async(memory.DevicePointer + (ulong)(words * sizeof(uint)), 0, tail, _stream);
+        }
+    }
+
+    public void Fill(IDeviceAllocation allocation, uint pattern)
+    {
+        var memory = Own(allocation);
+        MakeCurrent();
+        var words = memory.Bytes / sizeof(uint);
+        _cuda.MemsetD32Async(memory.DevicePointer, pattern, words, _stream);
+        var tail = memory.Bytes % sizeof(uint);
+        if (tail != 0)
+        {
+            _cuda.MemsetD8Async(memory.DevicePointer + (ulong)(words * sizeof(uint)), (byte)pattern, tail, _stream);
         }
     }
 

@@ -10,7 +10,7 @@ namespace SecureDra.Nvml.Backends.Simulated;
 /// everything) needs. The last <c>reserved</c> bytes model the driver's own reservation: never
 /// allocated, never reported free. Faults are re-read from the fault file on every operation.
 /// </summary>
-public sealed unsafe class SimulatedMemorySession : IDeviceMemorySession
+public sealed unsafe class SimulatedMemorySession : IDeviceMemorySession, IDeviceMemoryFill
 {
     /// <summary>Work is split into chunks this size so both cores (or all of them) share a large clear.</summary>
     public const long ParallelChunkBytes = 8L * 1024 * 1024;
@@ -101,6 +101,21 @@ public sealed unsafe class SimulatedMemorySession : IDeviceMemorySession
         }
     }
 
+    /// <summary>Writes the pattern through the mapping (the canary's marker), in parallel chunks like <see cref="Clear"/>.</summary>
+    public void Fill(IDeviceAllocation allocation, uint pattern)
+    {
+        var a = Own(allocation);
+        Delay(_faults());
+        var start = (nint)(_base + a.Offset);
+        var bytes = a.Bytes;
+        var chunks = (int)((bytes + ParallelChunkBytes - 1) / ParallelChunkBytes);
+        Parallel.For(0, chunks, i =>
+        {
+            var offset = i * ParallelChunkBytes;
+            FillRange((byte*)start + offset, Math.Min(ParallelChunkBytes, bytes - offset), pattern);
+        });
+    }
+
     public bool VerifyZero(IDeviceAllocation allocation)
     {
         var a = Own(allocation);
@@ -179,6 +194,26 @@ public sealed unsafe class SimulatedMemorySession : IDeviceMemorySession
             new Span<byte>(start, n).Clear();
             start += n;
             bytes -= n;
+        }
+    }
+
+    private static void FillRange(byte* start, long bytes, uint pattern)
+    {
+        // Chunks start at multiples of ParallelChunkBytes from a 4096-aligned allocation: word-aligned.
+        var words = bytes / sizeof(uint);
+        var p = (uint*)start;
+        while (words > 0)
+        {
+            var n = (int)Math.Min(words, int.MaxValue / sizeof(uint));
+            new Span<uint>(p, n).Fill(pattern);
+            p += n;
+            words -= n;
+        }
+
+        var tail = (byte*)p;
+        for (var i = 0L; i < bytes % sizeof(uint); i++)
+        {
+            tail[i] = (byte)pattern;
         }
     }
 
