@@ -14,7 +14,7 @@ public static class GpuConfigReference
 {
     private static readonly HashSet<string> Fields = new(StringComparer.Ordinal)
     {
-        "apiVersion", "kind", "resetPolicy", "sharingStrategy", "sharingTimeSliceMs",
+        "apiVersion", "kind", "resetPolicy",
     };
 
     /// <summary>Null when the input is a valid config for <paramref name="origin"/>, else the rule it breaks; <paramref name="expected"/> is what it decodes to.</summary>
@@ -35,7 +35,7 @@ public static class GpuConfigReference
         JsonDocument document;
         try
         {
-            // Depth: with only the five scalar fields a valid config is depth 1; the parse must not be what stops a deep one.
+            // Depth: with only the three scalar fields a valid config is depth 1; the parse must not be what stops a deep one.
             document = JsonDocument.Parse(json.ToArray(), new JsonDocumentOptions { MaxDepth = 1024 });
         }
         catch (JsonException ex)
@@ -52,8 +52,7 @@ public static class GpuConfigReference
             }
 
             var seen = new HashSet<string>(StringComparer.Ordinal);
-            string? apiVersion = null, kind = null, resetPolicy = null, strategy = null;
-            JsonElement? slice = null;
+            string? apiVersion = null, kind = null, resetPolicy = null;
             foreach (var property in root.EnumerateObject())
             {
                 string name;
@@ -79,41 +78,31 @@ public static class GpuConfigReference
                 }
 
                 var value = property.Value;
+                if (value.ValueKind != JsonValueKind.String)
+                {
+                    return $"{name} is not a string";
+                }
+
+                string text;
+                try
+                {
+                    text = value.GetString()!;
+                }
+                catch (InvalidOperationException)
+                {
+                    return $"{name} is not valid Unicode";
+                }
+
+                if (text.Length > limits.MaxStringLength)
+                {
+                    return $"over-limit string in {name}";
+                }
+
                 switch (name)
                 {
-                    case "sharingTimeSliceMs":
-                        slice = value;
-                        break;
-                    default:
-                        if (value.ValueKind != JsonValueKind.String)
-                        {
-                            return $"{name} is not a string";
-                        }
-
-                        string text;
-                        try
-                        {
-                            text = value.GetString()!;
-                        }
-                        catch (InvalidOperationException)
-                        {
-                            return $"{name} is not valid Unicode";
-                        }
-
-                        if (text.Length > limits.MaxStringLength)
-                        {
-                            return $"over-limit string in {name}";
-                        }
-
-                        switch (name)
-                        {
-                            case "apiVersion": apiVersion = text; break;
-                            case "kind": kind = text; break;
-                            case "resetPolicy": resetPolicy = text; break;
-                            default: strategy = text; break;
-                        }
-
-                        break;
+                    case "apiVersion": apiVersion = text; break;
+                    case "kind": kind = text; break;
+                    default: resetPolicy = text; break;
                 }
             }
 
@@ -132,48 +121,13 @@ public static class GpuConfigReference
                 return $"kind is {kind ?? "missing"}";
             }
 
-            var allowNone = origin == ConfigOrigin.DeviceClass && limits.AllowClassResetPolicyOverride;
-            if (resetPolicy is not null && resetPolicy != "ZeroVRAMOnRelease" && !(allowNone && resetPolicy == "None"))
+            // Only one reset policy exists: the scrub is not optional, for a claim or a class.
+            if (resetPolicy is not null && resetPolicy != "ZeroVRAMOnRelease")
             {
-                return $"disallowed resetPolicy \"{resetPolicy}\" for a {origin} (override {limits.AllowClassResetPolicyOverride})";
+                return $"disallowed resetPolicy \"{resetPolicy}\" for a {origin}";
             }
 
-            if (strategy is not null && strategy is not ("Exclusive" or "TimeSlicing"))
-            {
-                return $"unknown sharingStrategy \"{strategy}\"";
-            }
-
-            int? sliceMs = null;
-            if (slice is { } s)
-            {
-                if (s.ValueKind != JsonValueKind.Number)
-                {
-                    return "sharingTimeSliceMs is not a number";
-                }
-
-                var raw = s.GetRawText();
-                if (raw.Any(c => c is '.' or 'e' or 'E') || !int.TryParse(raw, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var ms))
-                {
-                    return $"sharingTimeSliceMs {raw} is not an integer";
-                }
-
-                if (ms is < 1 or > 10_000)
-                {
-                    return $"sharingTimeSliceMs {ms} is out of 1..10000";
-                }
-
-                if (strategy != "TimeSlicing")
-                {
-                    return "sharingTimeSliceMs without sharingStrategy TimeSlicing";
-                }
-
-                sliceMs = ms;
-            }
-
-            expected = new GpuConfig(
-                resetPolicy ?? "ZeroVRAMOnRelease",
-                strategy == "TimeSlicing" ? SharingStrategy.TimeSlicing : SharingStrategy.Exclusive,
-                sliceMs);
+            expected = new GpuConfig(resetPolicy ?? "ZeroVRAMOnRelease");
             return null;
         }
     }

@@ -19,7 +19,6 @@ public sealed class GpuConfigTarget : IFuzzTarget
     [
         (ConfigOrigin.Claim, new GpuConfigLimits()),
         (ConfigOrigin.DeviceClass, new GpuConfigLimits()),
-        (ConfigOrigin.DeviceClass, new GpuConfigLimits { AllowClassResetPolicyOverride = true }),
         (ConfigOrigin.Claim, new GpuConfigLimits { MaxBytes = 160, MaxDepth = 2, MaxStringLength = 24, MaxArrayLength = 3, MaxProperties = 4 }),
     ];
 
