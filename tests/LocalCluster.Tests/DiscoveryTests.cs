@@ -61,7 +61,7 @@ public class DiscoveryTests
         Assert.Contains(v1["resources"]!.AsArray(), r => r!["name"]!.GetValue<string>() == "namespaces");
         var (_, groups) = await t.GetAsync("/apis");
         var names = groups["groups"]!.AsArray().Select(g => g!["name"]!.GetValue<string>()).ToList();
-        Assert.Equal(["coordination.k8s.io", "events.k8s.io", "apps", "policy", "rbac.authorization.k8s.io", "admissionregistration.k8s.io", "resource.k8s.io"], names);
+        Assert.Equal(["coordination.k8s.io", "events.k8s.io", "apps", "policy", "networking.k8s.io", "rbac.authorization.k8s.io", "admissionregistration.k8s.io", "resource.k8s.io"], names);
         var (ok, _) = await t.GetAsync("/openapi/v3");
         Assert.Equal(HttpStatusCode.OK, ok);
     }

@@ -26,6 +26,7 @@ public sealed class ResourceCatalog
             // Stored, not run: served so the rendered chart applies whole and the live audit sees what `audit --manifests` sees.
             new("apps", ["v1"], "deployments", "deployment", "Deployment", true, ["deploy"], HasStatusSubresource: true),
             new("policy", ["v1"], "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget", true, ["pdb"], HasStatusSubresource: true),
+            new("networking.k8s.io", ["v1"], "networkpolicies", "networkpolicy", "NetworkPolicy", true, ["netpol"]),
             new("rbac.authorization.k8s.io", ["v1"], "clusterroles", "clusterrole", "ClusterRole", false, []),
             new("rbac.authorization.k8s.io", ["v1"], "clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding", false, []),
             new("rbac.authorization.k8s.io", ["v1"], "roles", "role", "Role", true, []),
