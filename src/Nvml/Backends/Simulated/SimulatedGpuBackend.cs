@@ -46,8 +46,24 @@ public sealed partial class SimulatedGpuBackend : IGpuBackend
         EnsureBackingFiles();
 
         // MIG mode lives in the fault file so another process can switch it, like nvidia-smi -mig 1 would.
-        IReadOnlyList<GpuDevice> devices = [.. _devices.Select(d => SimulatedFaultFile.Read(_options.VramDirectory, d.Name) is { } f && (f.MigEnabled || f.MigPending) ? d with { MigEnabled = true } : d)];
+        IReadOnlyList<GpuDevice> devices = [.. _devices.Select(d => MigModeOn(d.Name) ? d with { MigEnabled = true } : d)];
         return Task.FromResult(devices);
+    }
+
+    /// <summary>
+    /// MIG mode (current or pending) from the fault file. An unreadable fault file leaves the mode unknown, which
+    /// counts as on: a device whose mode cannot be read is withdrawn, never scrubbed as a whole GPU and offered.
+    /// </summary>
+    private bool MigModeOn(string deviceName)
+    {
+        try
+        {
+            return SimulatedFaultFile.Read(_options.VramDirectory, deviceName) is { } f && (f.MigEnabled || f.MigPending);
+        }
+        catch (GpuBackendException)
+        {
+            return true;
+        }
     }
 
     public Task<IReadOnlyList<GpuProcess>> GetRunningProcessesAsync(GpuDevice device, CancellationToken cancellationToken)
