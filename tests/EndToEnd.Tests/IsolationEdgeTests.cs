@@ -26,8 +26,9 @@ public class IsolationEdgeTests
         // The tenant deletes its own claim while its container still runs; the scheduler now sees gpu-0 free.
         await node.SendAsync(HttpMethod.Delete, node.ClaimPath("tenant-a"));
         await Poll.UntilAsync(
-            async () => (await node.MetricsAsync()).Contains("securedra_stale_claims_total{kind=\"deleted\"} 1", StringComparison.Ordinal),
-            "the reaper reported the deleted claim", node.Diagnostics, TimeSpan.FromSeconds(30));
+            async () => (await node.MetricsAsync()).Contains("securedra_stale_claims_total{kind=\"deleted\"} 1", StringComparison.Ordinal)
+                && (await node.NodeEventsAsync("PreparedClaimGone")).Count > 0,
+            "the reaper reported the deleted claim (metric and Node Event)", node.Diagnostics, TimeSpan.FromSeconds(30));
         var reported = Assert.Single(await node.NodeEventsAsync("PreparedClaimGone"));
         Assert.Contains("tenant-a", reported["message"]!.GetValue<string>(), StringComparison.Ordinal);
 

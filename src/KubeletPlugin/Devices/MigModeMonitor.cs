@@ -9,8 +9,8 @@ namespace SecureDra.KubeletPlugin.Devices;
 /// <summary>
 /// Keeps GPUs in MIG mode (current or pending) withdrawn with reason MigModeEnabled until MIG
 /// support lands: a scrub opens the whole GPU, and what it covers on a partitioned GPU is unknown,
-/// so it cannot be called verified. Checked at start-up, before every scrub, and on each pass of
-/// the scrub retry loop. Entering MIG mode also marks the device dirty, so that once MIG is off it
+/// so it cannot be called verified. Checked at start-up, before every scrub, and by the scrub
+/// retry loop at least every MigModeCheckInterval. Entering MIG mode also marks the device dirty, so that once MIG is off it
 /// is offered again only after a verified scrub. Each change is a log event, a metric and a Node Event.
 /// </summary>
 public sealed partial class MigModeMonitor

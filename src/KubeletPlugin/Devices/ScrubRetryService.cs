@@ -39,6 +39,11 @@ public sealed partial class ScrubRetryService(
             var seen = inventory.Version;
             var next = await RetryDueAsync(stoppingToken).ConfigureAwait(false);
             var wait = next is null ? context.Options.ScrubRetryMax : next.Value - time.GetUtcNow();
+            if (wait > context.Options.MigModeCheckInterval)
+            {
+                wait = context.Options.MigModeCheckInterval; // MIG mode can change with no other sign
+            }
+
             if (wait < TimeSpan.Zero)
             {
                 wait = TimeSpan.Zero;

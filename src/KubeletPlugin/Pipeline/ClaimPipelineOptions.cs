@@ -31,7 +31,10 @@ public sealed record ClaimPipelineOptions
 
     public TimeSpan ScrubRetryMax { get; init; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>How often Prepared claims are checked against the API server and released when their ResourceClaim is gone.</summary>
+    /// <summary>How often the scrub retry loop re-reads every GPU's MIG mode (it also does before every scrub).</summary>
+    public TimeSpan MigModeCheckInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often Prepared claims are checked against the API server; one gone from it is reported, never released.</summary>
     public TimeSpan StaleClaimCheckInterval { get; init; } = TimeSpan.FromMinutes(10);
 
     /// <summary>The boot ID file; a different ID than the checkpoint's means the node rebooted.</summary>

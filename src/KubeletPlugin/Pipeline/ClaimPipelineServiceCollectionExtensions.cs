@@ -49,7 +49,7 @@ public static class ClaimPipelineServiceCollectionExtensions
             throw new ArgumentException($"unprepare budget {options.UnprepareBudget.TotalSeconds} s must be above 0 and at most 40 s (the kubelet gives up after 45 s)", nameof(options));
         }
 
-        if (options.SliceResyncInterval <= TimeSpan.Zero || options.CheckpointMaxBytes < 4096 || options.PublishBackoffInitial <= TimeSpan.Zero || options.ScrubRetryInitial <= TimeSpan.Zero || options.StaleClaimCheckInterval <= TimeSpan.Zero)
+        if (options.SliceResyncInterval <= TimeSpan.Zero || options.CheckpointMaxBytes < 4096 || options.PublishBackoffInitial <= TimeSpan.Zero || options.ScrubRetryInitial <= TimeSpan.Zero || options.StaleClaimCheckInterval <= TimeSpan.Zero || options.MigModeCheckInterval <= TimeSpan.Zero)
         {
             throw new ArgumentException("slice resync interval, backoffs must be positive and the checkpoint limit at least 4096 bytes", nameof(options));
         }

@@ -100,6 +100,7 @@ public sealed class HealthHarness : IAsyncDisposable
                     SysfsRoot = Path.Combine(dir.Path, "sys"),
                     SliceResyncInterval = TimeSpan.FromSeconds(1),
                     ScrubRetryInitial = scrubRetryInitial ?? TimeSpan.FromSeconds(5),
+                    MigModeCheckInterval = TimeSpan.FromMilliseconds(100),
                 });
                 b.Services.AddDeviceHealth(health ?? new HealthOptions());
             },

@@ -60,6 +60,22 @@ public sealed class HealthWithdrawalTests
     }
 
     [Fact]
+    public async Task Mig_mode_switched_on_at_run_time_withdraws_the_gpu_with_its_reason_in_the_health_stream()
+    {
+        await using var h = await HealthHarness.StartAsync();
+        using var call = h.Registered.WatchHealth();
+        await ReadUntilAsync(call, r => r.Devices.Count == 2);
+
+        h.Backend.SetFaults("gpu-1", new SimulatedFaults { MigPending = true });
+
+        var update = await ReadUntilAsync(call, r => Device(r, "gpu-1").Health == HealthStatus.Unhealthy);
+        Assert.StartsWith("MigModeEnabled:", Device(update, "gpu-1").Message, StringComparison.Ordinal);
+        await WaitUntilAsync(async () => (await h.SliceDevicesAsync()).SequenceEqual(["gpu-0"]), "gpu-1 left the slice");
+        await WaitUntilAsync(async () => (await h.NodeEventsAsync("MigModeEnabled")).Count == 1, "the MigModeEnabled Node Event");
+        Assert.Equal(1, h.MetricValue("securedra_mig_mode_withdrawals_total{change=\"withdrawn\"}"));
+    }
+
+    [Fact]
     public async Task Fatal_xid_list_override_makes_13_fatal_and_79_not()
     {
         await using var h = await HealthHarness.StartAsync(new HealthOptions { FatalXids = FatalXidCatalog.Parse("13") });
