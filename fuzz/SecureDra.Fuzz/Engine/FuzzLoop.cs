@@ -40,13 +40,17 @@ public static class FuzzLoop
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(corpus);
-        var pool = corpus.Seeds.Select(s => s.Bytes).DefaultIfEmpty([]).ToList();
+        var seeds = corpus.Seeds.Select(s => s.Bytes).DefaultIfEmpty([]).ToList();
+        var pool = new List<byte[]>(seeds);
         var mutator = new Mutator(seed, corpus.Dictionary, target.MaxInputBytes);
         var random = new Random(seed ^ 0x5eed);
         var made = 0;
+
+        // Half the parents are seeds: the pool fills with refused inputs over time, and the seeds keep the valid shapes in play.
+        byte[] Parent() => random.Next(2) == 0 ? seeds[random.Next(seeds.Count)] : pool[random.Next(pool.Count)];
         return Drive(
             target,
-            () => made++ < count ? mutator.Mutate(pool[random.Next(pool.Count)], pool) : null,
+            () => made++ < count ? mutator.Mutate(Parent(), pool) : null,
             (input, verdict) =>
             {
                 if (pool.Count < 1024 && (verdict == FuzzVerdict.Accepted ? random.Next(2) == 0 : verdict == FuzzVerdict.Rejected && random.Next(32) == 0))

@@ -22,7 +22,7 @@ public sealed class ManifestReaderTarget(bool compareFilePath = false) : IFuzzTa
 
     public string Name => "manifest-reader";
 
-    public int MaxInputBytes => 64 * 1024;
+    public int MaxInputBytes => 16 * 1024;
 
     /// <summary>Also read the input from a real file and compare (slow: used when replaying corpora, not in mutation loops).</summary>
     public bool CompareFilePath { get; } = compareFilePath;

@@ -21,7 +21,7 @@ public sealed class ManifestValidatorTarget(bool compareFilePath = false) : IFuz
 
     public string Name => "manifest-validator";
 
-    public int MaxInputBytes => 64 * 1024;
+    public int MaxInputBytes => 16 * 1024;
 
     public bool CompareFilePath { get; } = compareFilePath;
 
