@@ -550,12 +550,9 @@ internal sealed class ConnectionHolder : IAsyncDisposable
                 {
                 }
             }
-            catch (Exception) when (!ct.IsCancellationRequested)
+            catch (Exception)
             {
-            }
-            catch (OperationCanceledException)
-            {
-                break;
+                // Refused, reset, timed out, or the run is over: the loop condition decides.
             }
             finally
             {

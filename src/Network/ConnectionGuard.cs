@@ -14,8 +14,9 @@ namespace SecureDra.Network;
 /// of the listener, before TLS, so a connection counts from accept to close, handshake included.
 /// <list type="bullet">
 /// <item>At most <see cref="ListenerLimits.MaxConnections"/> open. At the cap a new connection evicts the longest-idle
-/// one (no request in flight): holding idle or half-open connections cannot lock legitimate clients out, it only makes
-/// the holder's own connections short-lived. When every connection is busy the new one is refused.</item>
+/// one (no request in flight), preferring one that never carried a request: holding idle or half-open connections
+/// cannot lock legitimate clients out, it only makes the holder's own connections short-lived. When every connection
+/// is busy the new one is refused.</item>
 /// <item>A connection with no request in flight for <see cref="ListenerLimits.IdleTimeout"/> is closed; on a TLS
 /// listener the clock starts when the handshake completes (the handshake has its own timeout).</item>
 /// </list>
@@ -224,18 +225,33 @@ public sealed partial class ConnectionGuard : IDisposable
         }
     }
 
+    /// <summary>
+    /// The connection to evict: the longest-idle one that never carried a request (held, not used), else the
+    /// longest-idle one. A flood of held connections thus evicts itself before a scraper's keep-alive connection.
+    /// </summary>
     private TrackedConnection? LongestIdle()
     {
+        TrackedConnection? unused = null;
         TrackedConnection? oldest = null;
         foreach (var candidate in _open.Values)
         {
-            if (candidate.IsIdle && (oldest is null || candidate.LastActivity < oldest.LastActivity))
+            if (!candidate.IsIdle)
+            {
+                continue;
+            }
+
+            if (!candidate.Served && (unused is null || candidate.LastActivity < unused.LastActivity))
+            {
+                unused = candidate;
+            }
+
+            if (oldest is null || candidate.LastActivity < oldest.LastActivity)
             {
                 oldest = candidate;
             }
         }
 
-        return oldest;
+        return unused ?? oldest;
     }
 
     private void Sweep()

@@ -14,10 +14,11 @@ public sealed record ListenerLimits
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// Descriptors the listener may hold from accept to close: the cap plus a quarter (at least 8) for connections
-    /// accepted but not yet admitted, or evicted but not yet closed. This, not the cap, is what the descriptor budget counts.
+    /// Descriptors the listener may hold from accept to close: the cap plus a quarter (at least 32) for connections
+    /// accepted but not yet admitted, or evicted but not yet closed, which pile up while the thread pool lags behind a
+    /// connection flood. This, not the cap, is what the descriptor budget counts.
     /// </summary>
-    public int DescriptorCeiling => MaxConnections + Math.Max(8, MaxConnections / 4);
+    public int DescriptorCeiling => MaxConnections + Math.Max(32, MaxConnections / 4);
 
     /// <summary>Checks the values; null when valid, else one line naming <paramref name="flagPrefix"/> flags and the bound.</summary>
     public string? Validate(string maxConnectionsFlag, string idleTimeoutFlag)

@@ -8,6 +8,7 @@ internal sealed class TrackedConnection(long id, ConnectionContext connection, l
     private int _inFlight;
     private long _lastActivity = openedAt;
     private volatile bool _handshaking = tls;
+    private bool _served;
 
     public long Id { get; } = id;
 
@@ -26,8 +27,12 @@ internal sealed class TrackedConnection(long id, ConnectionContext connection, l
     /// <summary><see cref="TimeProvider.GetTimestamp"/> of the open, or of the last request's start or end.</summary>
     public long LastActivity => Interlocked.Read(ref _lastActivity);
 
+    /// <summary>At least one request was received: a client that uses its connection, not one that only holds it.</summary>
+    public bool Served => Volatile.Read(ref _served);
+
     public void RequestStarted(long now)
     {
+        Volatile.Write(ref _served, true);
         Interlocked.Increment(ref _inFlight);
         Interlocked.Exchange(ref _lastActivity, now);
     }
