@@ -139,6 +139,7 @@ public sealed class KubeconfigTests : IDisposable
     public void Missing_file_and_invalid_yaml_are_clear_errors()
     {
         Assert.Contains("does not exist", Assert.Throws<KubeConfigException>(() => KubeconfigLoader.Load(Path.Combine(_dir.Path, "nope"))).Message, StringComparison.Ordinal);
+        Assert.Contains("is a directory, not a file", Assert.Throws<KubeConfigException>(() => KubeconfigLoader.Load(_dir.Path)).Message, StringComparison.Ordinal);
         Assert.Contains("invalid YAML", Assert.Throws<KubeConfigException>(() => KubeconfigLoader.Load(_dir.Write("bad", "a: [b"))).Message, StringComparison.Ordinal);
     }
 

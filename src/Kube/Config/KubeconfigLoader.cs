@@ -82,6 +82,11 @@ public static class KubeconfigLoader
 
     private static JsonObject ReadFile(string full)
     {
+        if (Directory.Exists(full))
+        {
+            throw new KubeConfigException($"kubeconfig {full} is a directory, not a file");
+        }
+
         if (!File.Exists(full))
         {
             throw new KubeConfigException($"kubeconfig {full} does not exist");
