@@ -31,13 +31,13 @@ public sealed class FuzzSmokeTests(ITestOutputHelper output)
     [InlineData("grpc-claims")]
     public void Corpus_replays_and_mutants_keep_every_oracle(string name) => Smoke(name);
 
-    [Fact(Skip = "issue 16 defect 6 (ParseWatchEvent: invalid UTF-8, lone surrogate, duplicate type) is fixed on branch wt-kube; re-enable after merging it")]
+    [Fact]
     public void Watch_stream_keeps_every_oracle() => Smoke("watch-stream");
 
-    [Fact(Skip = "issue 16 defect 4 (checkpoint nulls and unwritable extra fields) is fixed on branch wt-iso; re-enable after merging it")]
+    [Fact]
     public void Checkpoint_keeps_every_oracle() => Smoke("checkpoint");
 
-    [Fact(Skip = "issue 16 defects 2 and 5 (kubeconfig depth and YamlDotNet exception types) are fixed on branch wt-kube; re-enable after merging it")]
+    [Fact]
     public void Kubeconfig_keeps_every_oracle() => Smoke("kubeconfig");
 
     [Fact]

@@ -13,7 +13,7 @@ namespace SecureDra.Fuzz.Tests;
 /// </summary>
 public sealed class KubeconfigDepthTests
 {
-    [Theory(Skip = "issue 16 defect 2 (kubeconfig depth limit) is fixed on branch wt-kube; re-enable after merging it")]
+    [Theory]
     [InlineData("{\"a\":", "1", "}")]
     [InlineData("[", "1", "]")]
     [InlineData("a:\n", "", "")]
