@@ -26,7 +26,7 @@ public sealed class DemoCommandTests : IDisposable
 
         // Where the plugin's metrics are, and the CDI spec as one summary line rather than a dump.
         Assert.Matches(@"metrics: http://127\.0\.0\.1:[1-9][0-9]*/metrics", stdout);
-        Assert.Matches(@"CDI spec k8s\.gpu\.nvidia\.com-claim_[-0-9a-f]+\.json: cdiVersion [0-9.]+, kind k8s\.gpu\.nvidia\.com/claim, 1 device\(s\): .*env NVIDIA_VISIBLE_DEVICES=GPU-.*\(--verbose prints it whole\)", stdout);
+        Assert.Matches(@"CDI spec k8s\.gpu\.nvidia\.com-claim_[-0-9a-f]+\.json: cdiVersion [0-9.]+, kind k8s\.gpu\.nvidia\.com/claim, 1 device\(s\): .*env NVIDIA_VISIBLE_DEVICES=void; device nodes /dev/nvidia0.*\(--verbose prints it whole\)", stdout);
         Assert.DoesNotContain("\"containerEdits\"", stdout, StringComparison.Ordinal);
     }
 

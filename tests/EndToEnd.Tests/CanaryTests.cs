@@ -6,7 +6,7 @@ namespace SecureDra.EndToEnd.Tests;
 
 /// <summary>
 /// <c>securedra canary</c> against a GPU prepared by the real plugin: the canary finds the device the claim's
-/// CDI spec names (NVIDIA_VISIBLE_DEVICES, as in the claim's container), passes, leaves its marker in the
+/// CDI spec hands the container (by UUID in NVIDIA_VISIBLE_DEVICES, which the canary honours), passes, leaves its marker in the
 /// simulated VRAM; after the release the next run passes again, which proves the marker was scrubbed.
 /// When the scrub did not happen, the next run finds the marker: exit 1 and a Warning Event on its pod.
 /// </summary>
@@ -94,12 +94,19 @@ public class CanaryTests
         Assert.Contains("NVIDIA_VISIBLE_DEVICES", unknownGpu.Output, StringComparison.Ordinal);
     }
 
-    /// <summary>The UUID the claim's CDI spec hands its container, as NVIDIA_VISIBLE_DEVICES.</summary>
+    /// <summary>
+    /// The UUID of the GPU the claim's CDI spec hands its container. The spec names it only by its device node
+    /// (/dev/nvidiaN) and sets NVIDIA_VISIBLE_DEVICES=void, so in a real container the canary sees exactly that
+    /// one GPU; the simulated canary here sees every simulated GPU, so the test names the claimed one by UUID.
+    /// </summary>
     private static string VisibleDevice(E2eNode node, LocalCluster.Kubelet.KubeletClaim claim)
     {
         var spec = JsonNode.Parse(File.ReadAllText(node.CdiFile(claim.Uid)))!;
-        var env = spec["devices"]!.AsArray().Single()!["containerEdits"]!["env"]!.AsArray().Select(e => e!.GetValue<string>());
-        return env.Single(e => e.StartsWith("NVIDIA_VISIBLE_DEVICES=", StringComparison.Ordinal))["NVIDIA_VISIBLE_DEVICES=".Length..];
+        var edits = spec["devices"]!.AsArray().Single()!["containerEdits"]!;
+        Assert.Contains("NVIDIA_VISIBLE_DEVICES=void", edits["env"]!.AsArray().Select(e => e!.GetValue<string>()));
+        var gpuNode = edits["deviceNodes"]!.AsArray().Select(n => n!["path"]!.GetValue<string>())
+            .Single(path => System.Text.RegularExpressions.Regex.IsMatch(path, "^/dev/nvidia[0-9]+$"));
+        return SimulatedDeviceCatalog.Uuid(int.Parse(gpuNode["/dev/nvidia".Length..], System.Globalization.CultureInfo.InvariantCulture));
     }
 
     private static async Task<CanaryRun> RunCanaryAsync(E2eNode node, string visibleDevice, string podName, params string[] extra)
