@@ -46,8 +46,22 @@ public sealed partial class SimulatedGpuBackend : IGpuBackend
         EnsureBackingFiles();
 
         // MIG mode lives in the fault file so another process can switch it, like nvidia-smi -mig 1 would.
-        IReadOnlyList<GpuDevice> devices = [.. _devices.Select(d => SimulatedFaultFile.Read(_options.VramDirectory, d.Name) is { } f && (f.MigEnabled || f.MigPending) ? d with { MigEnabled = true } : d)];
+        IReadOnlyList<GpuDevice> devices = [.. _devices.Select(d => MigMode(d.Name) ? d with { MigEnabled = true } : d)];
         return Task.FromResult(devices);
+    }
+
+    /// <summary>An unreadable fault file does not fail enumeration; every memory operation on that device fails closed on it instead.</summary>
+    private bool MigMode(string deviceName)
+    {
+        try
+        {
+            var faults = SimulatedFaultFile.Read(_options.VramDirectory, deviceName);
+            return faults.MigEnabled || faults.MigPending;
+        }
+        catch (GpuBackendException)
+        {
+            return false;
+        }
     }
 
     public Task<IReadOnlyList<GpuProcess>> GetRunningProcessesAsync(GpuDevice device, CancellationToken cancellationToken)
