@@ -46,23 +46,21 @@ public sealed partial class SimulatedGpuBackend : IGpuBackend
         EnsureBackingFiles();
 
         // MIG mode lives in the fault file so another process can switch it, like nvidia-smi -mig 1 would.
-        IReadOnlyList<GpuDevice> devices = [.. _devices.Select(d => MigModeOn(d.Name) ? d with { MigEnabled = true } : d)];
+        IReadOnlyList<GpuDevice> devices = [.. _devices.Select(d => MigMode(d.Name) ? d with { MigEnabled = true } : d)];
         return Task.FromResult(devices);
     }
 
-    /// <summary>
-    /// MIG mode (current or pending) from the fault file. An unreadable fault file leaves the mode unknown, which
-    /// counts as on: a device whose mode cannot be read is withdrawn, never scrubbed as a whole GPU and offered.
-    /// </summary>
-    private bool MigModeOn(string deviceName)
+    /// <summary>An unreadable fault file does not fail enumeration; every memory operation on that device fails closed on it instead.</summary>
+    private bool MigMode(string deviceName)
     {
         try
         {
-            return SimulatedFaultFile.Read(_options.VramDirectory, deviceName) is { } f && (f.MigEnabled || f.MigPending);
+            var faults = SimulatedFaultFile.Read(_options.VramDirectory, deviceName);
+            return faults.MigEnabled || faults.MigPending;
         }
         catch (GpuBackendException)
         {
-            return true;
+            return false;
         }
     }
 
@@ -94,7 +92,7 @@ public sealed partial class SimulatedGpuBackend : IGpuBackend
         }
 
         var directory = _options.VramDirectory;
-        IDeviceMemorySession session = new SimulatedMemorySession(path, _options.MemoryBytes, _options.ReservedBytes, () => SimulatedFaultFile.Read(directory, known.Name));
+        IDeviceMemorySession session = new SimulatedMemorySession(path, _options.MemoryBytes, () => SimulatedFaultFile.Read(directory, known.Name));
         return Task.FromResult(session);
     }
 
