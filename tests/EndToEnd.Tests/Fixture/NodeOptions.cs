@@ -19,9 +19,6 @@ internal sealed record NodeOptions
 
     public IReadOnlyList<string> ExtraPluginArgs { get; init; } = [];
 
-    /// <summary>Wait for the plugin's /readyz to be 200 at start (false: a test that expects it not ready waits itself).</summary>
-    public bool WaitForReady { get; init; } = true;
-
     /// <summary>SECUREDRA_CRASH_AT for the first plugin process only.</summary>
     public string? CrashAt { get; init; }
 }
