@@ -68,6 +68,10 @@ public class CliProcessTests
     [InlineData("kubelet-plugin --node-name n1 --health-resend-interval 20s", "--health-resend-interval:")]
     [InlineData("kubelet-plugin --node-name n1 --health-recovery-initial soon", "--health-recovery-initial:")]
     [InlineData("kubelet-plugin --node-name n1 --fatal-xids 79,abc", "--fatal-xids: \"abc\"")]
+    [InlineData("kubelet-plugin --node-name n1 --node-hardening-recheck-interval 0s", "--node-hardening-recheck-interval:")]
+    [InlineData("kubelet-plugin --node-name n1 --node-toolkit-config etc/config.toml", "--node-toolkit-config: must be an absolute path")]
+    [InlineData("kubelet-plugin --node-name n1 --node-containerd-config containerd.toml", "--node-containerd-config: must be an absolute path")]
+    [InlineData("kubelet-plugin --node-name n1 --require-node-hardening=maybe", "Unrecognized command or argument 'maybe'")]
     public async Task Bad_flags_give_one_line_and_exit_code_2(string commandLine, string expected)
     {
         var (exitCode, stderr) = await RunToEndAsync(commandLine.Split(' '));

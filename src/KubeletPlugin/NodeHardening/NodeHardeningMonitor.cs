@@ -10,7 +10,8 @@ namespace SecureDra.KubeletPlugin.NodeHardening;
 /// <summary>
 /// Runs the node checks at start (before the first slice is published) and every
 /// <see cref="NodeHardeningOptions.RecheckInterval"/>. Each finding that appears or goes away is a
-/// structured log event, a Node Event and a metric; the current ones are lines in /readyz. With
+/// structured log event, a Node Event and a metric; the current ones are lines in /readyz (which
+/// stays ready: the withholding is the enforcement, not a restart or a stalled rollout). With
 /// <see cref="NodeHardeningOptions.Require"/>, no device is published while any finding is Open, and
 /// the devices come back at the first re-check that finds the node closed.
 /// </summary>
@@ -85,7 +86,7 @@ public sealed partial class NodeHardeningMonitor : BackgroundService, IPluginRea
         var report = Current;
         if (report is null)
         {
-            return new PluginReadiness(!_options.Require, "node checks not run yet");
+            return new PluginReadiness(true, _options.Require ? "node checks not run yet: devices withheld" : "node checks not run yet");
         }
 
         var lines = report.Findings.Select(f => $"{(f.State == NodeFindingState.Open ? "open" : "advisory")}: {f.Line}").ToList();
@@ -93,7 +94,9 @@ public sealed partial class NodeHardeningMonitor : BackgroundService, IPluginRea
         var head = open == 0 ? "no open path around DRA"
             : _options.Require ? $"{open} open path(s) around DRA: devices withheld (--require-node-hardening)"
             : $"{open} open path(s) around DRA (devices still published; --require-node-hardening withholds them)";
-        return new PluginReadiness(PublicationAllowed, string.Join(" | ", lines.Prepend(head)));
+        // Ready even while devices are withheld: a pod that never turned ready would stall a rolling
+        // update (maxUnavailable 0) and leave the previous plugin version publishing on this node.
+        return new PluginReadiness(true, string.Join(" | ", lines.Prepend(head)));
     }
 
     public override async Task StartAsync(CancellationToken cancellationToken)

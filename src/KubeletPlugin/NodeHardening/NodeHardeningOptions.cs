@@ -55,11 +55,17 @@ public sealed record NodeHardeningOptions
             throw new ArgumentException("--node-toolkit-config: give 1 to 8 comma-separated paths");
         }
 
-        foreach (var path in ToolkitConfigPaths.Append(ContainerdConfigPath).Append(ContainerdDropInDirectory).Append(CrioDropInDirectory).Append(DevicePluginSocketPath).Append(ToolkitVersionFile))
+        var paths = ToolkitConfigPaths.Select(p => ("--node-toolkit-config", p)).Concat(
+        [
+            ("--node-containerd-config", ContainerdConfigPath), ("--node-containerd-dropin-dir", ContainerdDropInDirectory),
+            ("--node-crio-dropin-dir", CrioDropInDirectory), ("--node-device-plugin-socket", DevicePluginSocketPath),
+            ("--node-toolkit-version-file", ToolkitVersionFile),
+        ]);
+        foreach (var (flag, path) in paths)
         {
-            if (!System.IO.Path.IsPathFullyQualified(path))
+            if (!System.IO.Path.IsPathFullyQualified(path) || path.Length > 4096 || path.Contains('\0', StringComparison.Ordinal))
             {
-                throw new ArgumentException($"node hardening paths must be absolute, got \"{path}\"");
+                throw new ArgumentException($"{flag}: must be an absolute path, got \"{path}\"");
             }
         }
     }

@@ -134,11 +134,6 @@ internal sealed class E2eNode : IAsyncDisposable
         _emulator = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = RegistrarDir, Profile = _options.Kubelet, CallTimeout = TimeSpan.FromSeconds(45) });
         _emulator.Start();
         Kubelet = await RegisterAsync(_emulator);
-        if (!_options.WaitForReady)
-        {
-            return;
-        }
-
         await Poll.UntilAsync(
             async () =>
             {

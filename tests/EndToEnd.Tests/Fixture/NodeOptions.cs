@@ -22,9 +22,6 @@ internal sealed record NodeOptions
     /// <summary>Environment of every plugin process this node starts (test hooks such as SECUREDRA_STALE_CLAIM_CHECK_INTERVAL_MS).</summary>
     public IReadOnlyDictionary<string, string> PluginEnvironment { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>Wait for the plugin's /readyz to be 200 at start (false: a test that expects it not ready waits itself).</summary>
-    public bool WaitForReady { get; init; } = true;
-
     /// <summary>RLIMIT_NOFILE (soft and hard) the plugin process runs under, via prlimit; null: the runner's.</summary>
     public int? PluginNoFileLimit { get; init; }
 
