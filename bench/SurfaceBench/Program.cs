@@ -77,7 +77,7 @@ foreach (var flooded in new[] { false, true, false })
     await using var holder = flooded ? await ConnectionHolder.StartAsync(plugin.HttpEndpoint, connections, (s, _) => Task.FromResult(s), reopenDelay) : null;
     var result = await plugin.CyclesAsync(cycles, $"round{round}");
     var held = holder is null ? "" : $", attacker: {holder.Opened} connects, {holder.Open} open at the end, {holder.ClosedByServer} closed by the server";
-    var line = $"plugin  | {(flooded ? $"{connections} idle TCP → :http" : "none"),-30} | Prepare p50 {result.PrepareP50:F2} ms p99 {result.PrepareP99:F2} ms | Unprepare p50 {result.UnprepareP50:F2} ms p99 {result.UnprepareP99:F2} ms | /healthz p99 {result.HealthzP99:F2} ms | failed {result.Failed} of {cycles * 3} | plugin RSS {plugin.RssMiB():F0} MiB, {plugin.OpenDescriptors()} fds{held}";
+    var line = $"plugin  | {(flooded ? $"{connections} idle TCP → :http" : "none"),-30} | Prepare p50 {result.PrepareP50:F2} ms p99 {result.PrepareP99:F2} ms | Unprepare p50 {result.UnprepareP50:F2} ms p99 {result.UnprepareP99:F2} ms | /healthz p99 {result.HealthzP99:F2} ms | failed {result.Failed} of {cycles * 3} (Prepare {result.PrepareFailed}, Unprepare {result.UnprepareFailed}, /healthz {result.HealthzFailed}) | plugin RSS {plugin.RssMiB():F0} MiB, {plugin.OpenDescriptors()} fds{held}";
     Console.WriteLine(line);
     rows.Add(line);
 }
@@ -304,7 +304,7 @@ internal sealed class Controller : IAsyncDisposable
     }
 }
 
-internal sealed record CycleResult(double PrepareP50, double PrepareP99, double UnprepareP50, double UnprepareP99, double HealthzP99, int Failed);
+internal sealed record CycleResult(double PrepareP50, double PrepareP99, double UnprepareP50, double UnprepareP99, double HealthzP99, int Failed, int PrepareFailed, int UnprepareFailed, int HealthzFailed);
 
 /// <summary>The real `securedra kubelet-plugin` on 8 simulated GPUs (1 MiB each), registered with the kubelet emulator.</summary>
 internal sealed class Plugin : IAsyncDisposable
@@ -379,34 +379,37 @@ internal sealed class Plugin : IAsyncDisposable
         var prepare = new List<double>();
         var unprepare = new List<double>();
         var healthz = new List<double>();
-        var failed = 0;
+        var prepareFailed = 0;
+        var unprepareFailed = 0;
+        var healthzFailed = 0;
         for (var i = 0; i < count; i++)
         {
             var claim = await CreateAllocatedAsync($"{prefix}-{i}", $"gpu-{i % 8}");
             var sw = Stopwatch.StartNew();
             var prepared = await _kubelet.PrepareAsync([claim]);
             prepare.Add(sw.Elapsed.TotalMilliseconds);
-            failed += string.IsNullOrEmpty(prepared[claim.Uid].Error) ? 0 : 1;
+            prepareFailed += string.IsNullOrEmpty(prepared[claim.Uid].Error) ? 0 : 1;
 
             sw.Restart();
             try
             {
                 using var probe = await _http.GetAsync("healthz");
-                failed += probe.IsSuccessStatusCode ? 0 : 1;
+                healthzFailed += probe.IsSuccessStatusCode ? 0 : 1;
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
-                failed++;
+                healthzFailed++;
             }
 
             healthz.Add(sw.Elapsed.TotalMilliseconds);
             sw.Restart();
             var released = await _kubelet.UnprepareAsync([claim]);
             unprepare.Add(sw.Elapsed.TotalMilliseconds);
-            failed += released[claim.Uid].Length == 0 ? 0 : 1;
+            unprepareFailed += released[claim.Uid].Length == 0 ? 0 : 1;
         }
 
-        return new CycleResult(Stats.Pct(prepare, 50), Stats.Pct(prepare, 99), Stats.Pct(unprepare, 50), Stats.Pct(unprepare, 99), Stats.Pct(healthz, 99), failed);
+        return new CycleResult(Stats.Pct(prepare, 50), Stats.Pct(prepare, 99), Stats.Pct(unprepare, 50), Stats.Pct(unprepare, 99), Stats.Pct(healthz, 99),
+            prepareFailed + unprepareFailed + healthzFailed, prepareFailed, unprepareFailed, healthzFailed);
     }
 
     private async Task<KubeletClaim> CreateAllocatedAsync(string name, string device)
