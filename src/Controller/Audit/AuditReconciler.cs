@@ -70,6 +70,6 @@ public sealed partial class AuditReconciler(
         }
     }
 
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Error, Message = "Hardening audit run failed ({ExceptionType}): {Error}")]
+    [LoggerMessage(EventId = 5101, Level = LogLevel.Error, Message = "Hardening audit run failed ({ExceptionType}): {Error}")]
     private static partial void LogAuditFailed(ILogger logger, string exceptionType, string error);
 }

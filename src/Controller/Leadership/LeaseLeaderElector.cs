@@ -208,6 +208,6 @@ public sealed partial class LeaseLeaderElector
     private static string MicroTime(DateTimeOffset time) =>
         time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
 
-    [LoggerMessage(EventId = 4101, Level = LogLevel.Warning, Message = "Leader lease {Namespace}/{Lease} round trip failed: {Error}")]
+    [LoggerMessage(EventId = 5201, Level = LogLevel.Warning, Message = "Leader lease {Namespace}/{Lease} round trip failed: {Error}")]
     private static partial void LogLeaseRoundTripFailed(ILogger logger, string @namespace, string lease, string error);
 }

@@ -61,9 +61,9 @@ public sealed partial class ResourceApiReadiness(ResourceApi api, MetricsRegistr
         LogVersion(logger, wireVersion);
     }
 
-    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Using resource.k8s.io/{Version}")]
+    [LoggerMessage(EventId = 1111, Level = LogLevel.Information, Message = "Using resource.k8s.io/{Version}")]
     private static partial void LogVersion(ILogger logger, string version);
 
-    [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Could not negotiate the resource.k8s.io version at start ({Error}); will retry on first use")]
+    [LoggerMessage(EventId = 1112, Level = LogLevel.Warning, Message = "Could not negotiate the resource.k8s.io version at start ({Error}); will retry on first use")]
     private static partial void LogDeferred(ILogger logger, string error);
 }

@@ -92,7 +92,7 @@ public sealed partial class SimulatedGpuBackend : IGpuBackend
         }
 
         var directory = _options.VramDirectory;
-        IDeviceMemorySession session = new SimulatedMemorySession(path, _options.MemoryBytes, () => SimulatedFaultFile.Read(directory, known.Name));
+        IDeviceMemorySession session = new SimulatedMemorySession(path, _options.MemoryBytes, _options.ReservedBytes, () => SimulatedFaultFile.Read(directory, known.Name));
         return Task.FromResult(session);
     }
 
@@ -258,6 +258,6 @@ public sealed partial class SimulatedGpuBackend : IGpuBackend
     private string KnownName(string deviceName) =>
         _devices.Any(d => d.Name == deviceName) ? deviceName : throw new GpuBackendException($"unknown simulated device {deviceName}");
 
-    [LoggerMessage(Level = LogLevel.Warning, EventName = "SimulatedFaultFileInvalid", Message = "Ignoring unreadable fault file of {Device}: {Reason}")]
+    [LoggerMessage(EventId = 3204, Level = LogLevel.Warning, EventName = "SimulatedFaultFileInvalid", Message = "Ignoring unreadable fault file of {Device}: {Reason}")]
     private static partial void LogBadFaultFile(ILogger logger, string device, string reason);
 }
