@@ -3,7 +3,8 @@ using SecureDra.Nvml.Backends;
 namespace SecureDra.Nvml.Scrubbing;
 
 /// <summary>
-/// Zeroes and verifies all free memory of one device. Never throws for a scrub that ran and
+/// Zeroes and verifies all memory of one device that a context can allocate; coverage is judged against
+/// the device's total memory and its measured reserved baseline. Never throws for a scrub that ran and
 /// failed: the report says <see cref="ScrubReport.Succeeded"/> = false and why, and the caller
 /// must withdraw the device. Throws <see cref="ScrubRefusedException"/> when compute processes
 /// still hold the device. Scrubs of one device are serialized; different devices run in parallel.

@@ -10,6 +10,8 @@ namespace SecureDra.Nvml.Scrubbing;
 /// <summary>
 /// Allocates all free memory of a device in large chunks (halving on out-of-memory down to a
 /// minimum), zeroes it, has the device verify it reads back as zero, frees it, and reports.
+/// Coverage is of the device's total memory: anything left beyond the device's measured reserved
+/// baseline (plus less than one allocation granule) fails the scrub (docs/scrub-coverage.md).
 /// Fails closed: low coverage, a verification mismatch, a backend or CUDA error and a deadline
 /// overrun all give <see cref="ScrubReport.Succeeded"/> = false with the reason. One scrub per
 /// device at a time (a semaphore per device UUID); devices scrub in parallel on pool threads.
@@ -209,7 +211,8 @@ public sealed class VramScrubber : IVramScrubber
     /// <summary>
     /// The coverage rule. Without a baseline for the device (its first verified scrub since start), the
     /// scrub must cover <see cref="ScrubberOptions.MinCoverage"/> of the total and what it leaves becomes the
-    /// baseline. With one, everything but the baseline must be covered, give or take one allocation granule.
+    /// baseline. With one, everything but the baseline must be covered, short of less than one allocation
+    /// granule: a free remainder smaller than anything the device hands out, which no context can allocate.
     /// </summary>
     private (double Coverage, long? Baseline, string? Failure) JudgeCoverage(GpuDevice device, long total, long zeroed, long tolerance, string? failure)
     {
