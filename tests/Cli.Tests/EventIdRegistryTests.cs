@@ -35,7 +35,7 @@ public sealed class EventIdRegistryTests
     public void Every_log_message_has_its_own_event_id()
     {
         var declarations = Declarations().ToList();
-        Assert.True(declarations.Count > 100, $"only {declarations.Count} [LoggerMessage] declarations found: are the product assemblies next to the tests?");
+        Assert.True(declarations.Count > 50, $"only {declarations.Count} [LoggerMessage] declarations found: are the product assemblies next to the tests?");
         Assert.All(declarations, d => Assert.True(d.Id > 0, $"{d.Method} has no EventId"));
         var shared = declarations.GroupBy(d => d.Id).Where(g => g.Count() > 1)
             .Select(g => $"{g.Key}: {string.Join(", ", g.Select(d => d.Method))}").ToList();

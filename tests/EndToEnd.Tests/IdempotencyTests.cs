@@ -31,7 +31,8 @@ public class IdempotencyTests
         await node.UnprepareOkAsync(claim);
         await node.UnprepareOkAsync(claim);
         Assert.False(File.Exists(cdiPath));
-        Assert.True((await node.PublishedDevicesAsync()).ContainsKey("gpu-1"));
+        // The verified scrub is durable before Unprepare answers; the slice is republished after it, not within the call.
+        await node.WaitForPublishedAsync(node.AllDevices, "gpu-1 back after its verified release scrub");
     }
 
     [Fact]

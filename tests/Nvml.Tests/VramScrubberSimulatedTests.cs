@@ -252,6 +252,7 @@ public class VramScrubberSimulatedTests
     {
         private readonly Lock _gate = new();
         private readonly Dictionary<string, int> _open = [];
+        private readonly TaskCompletionSource _bothOpen = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _overall;
 
         public IGpuBackend Inner { get; set; } = null!;
@@ -275,10 +276,19 @@ public class VramScrubberSimulatedTests
                 _overall++;
                 MaxPerDevice = Math.Max(MaxPerDevice, _open[device.Name]);
                 MaxOverall = Math.Max(MaxOverall, _overall);
+                if (_overall >= 2)
+                {
+                    _bothOpen.TrySetResult();
+                }
             }
 
-            // Hold both sessions open long enough to overlap when the scrubber runs devices in parallel.
-            Thread.Sleep(50);
+            // A barrier, not a sleep: a session stays open until a session of the other device is open too, so two
+            // devices scrubbed in parallel always overlap. A scrubber that serialized devices would keep the second
+            // from ever opening: the wait then ends at its (generous) deadline and MaxOverall stays 1.
+            if (Volatile.Read(ref _overall) < 2)
+            {
+                await Task.WhenAny(_bothOpen.Task, Task.Delay(TimeSpan.FromSeconds(10), cancellationToken));
+            }
             return new Tracked(session, () =>
             {
                 lock (_gate)

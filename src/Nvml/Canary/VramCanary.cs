@@ -23,6 +23,18 @@ public sealed class VramCanary(IGpuBackend backend, TimeProvider time, ILogger<V
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         var token = linked.Token;
 
+        // The deadline is also checked against the clock between steps: a timer callback can run late on a
+        // starved thread pool, and the run must not outlive its bound because of that.
+        void ThrowIfPastDeadline()
+        {
+            if (time.GetElapsedTime(started) >= options.Timeout)
+            {
+                deadline.Cancel();
+            }
+
+            token.ThrowIfCancellationRequested();
+        }
+
         var method = "none";
         var allocations = new List<IDeviceAllocation>();
         long checkedBytes = 0, dirtyBytes = 0;
@@ -49,7 +61,7 @@ public sealed class VramCanary(IGpuBackend backend, TimeProvider time, ILogger<V
 
             foreach (var allocation in allocations)
             {
-                token.ThrowIfCancellationRequested();
+                ThrowIfPastDeadline();
                 if (!session.VerifyZero(allocation))
                 {
                     dirty++;
@@ -61,10 +73,11 @@ public sealed class VramCanary(IGpuBackend backend, TimeProvider time, ILogger<V
 
             foreach (var allocation in allocations)
             {
-                token.ThrowIfCancellationRequested();
+                ThrowIfPastDeadline();
                 fill.Fill(allocation, CanaryOptions.MarkerPattern);
             }
 
+            ThrowIfPastDeadline();
             session.Synchronize();
             marker = true;
         }
