@@ -138,6 +138,18 @@ public sealed partial class OperabilityChartTests(RenderedChart chart)
     }
 
     [Fact]
+    public void Notes_say_why_a_node_publishes_no_gpu_and_who_may_scrape()
+    {
+        var notes = Notes();
+        Assert.Contains("reason NodeHardeningOpenPath", notes, StringComparison.Ordinal);
+        Assert.Contains("admit no scraper until networkPolicy.metricsFrom", notes, StringComparison.Ordinal);
+
+        var relaxed = Notes("--set", "kubeletPlugin.nodeHardening.require=false", "--set", "networkPolicy.metricsFrom[0].podSelector.matchLabels.app=prometheus");
+        Assert.DoesNotContain("NodeHardeningOpenPath", relaxed, StringComparison.Ordinal);
+        Assert.DoesNotContain("admit no scraper", relaxed, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_cli_the_chart_and_the_image_tag_carry_one_version()
     {
         var chartYaml = Assert.Single(RenderedChart.Parse(Path.Combine(RepoPaths.Chart, "Chart.yaml")));
