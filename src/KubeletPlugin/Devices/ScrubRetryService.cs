@@ -23,6 +23,10 @@ public sealed partial class ScrubRetryService(
     private readonly Dictionary<string, (int Attempts, DateTimeOffset NextAttempt)> _schedule = new(StringComparer.Ordinal);
     private readonly ExponentialBackoff _backoff = new(context.Options.ScrubRetryInitial, context.Options.ScrubRetryMax, new Random());
 
+    // One pass at a time: the schedule is not a concurrent collection, and a pass started from outside the loop
+    // (an operator command, a test) must not interleave with the loop's own.
+    private readonly SemaphoreSlim _pass = new(1, 1);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         try
@@ -63,6 +67,19 @@ public sealed partial class ScrubRetryService(
 
     /// <summary>Scrubs every dirty device whose backoff has passed; returns when the next one is due (null: none waiting).</summary>
     public async Task<DateTimeOffset?> RetryDueAsync(CancellationToken cancellationToken)
+    {
+        await _pass.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await RetryDueCoreAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _pass.Release();
+        }
+    }
+
+    private async Task<DateTimeOffset?> RetryDueCoreAsync(CancellationToken cancellationToken)
     {
         await RefreshMigModeAsync(cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow();
@@ -109,6 +126,12 @@ public sealed partial class ScrubRetryService(
         }
 
         return _schedule.Count == 0 ? null : _schedule.Values.Min(e => e.NextAttempt);
+    }
+
+    public override void Dispose()
+    {
+        _pass.Dispose();
+        base.Dispose();
     }
 
     private async Task RefreshMigModeAsync(CancellationToken cancellationToken)
