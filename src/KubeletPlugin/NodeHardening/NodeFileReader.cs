@@ -1,5 +1,4 @@
-using System.Runtime.InteropServices;
-using Microsoft.Win32.SafeHandles;
+using SecureDra.KubeletPlugin.State;
 
 namespace SecureDra.KubeletPlugin.NodeHardening;
 
@@ -9,13 +8,8 @@ namespace SecureDra.KubeletPlugin.NodeHardening;
 /// reads as empty instead of hanging the check, and a character device (/dev/zero) stops at the size
 /// limit. Never throws for a file problem: the outcome names it.
 /// </summary>
-public static partial class NodeFileReader
+public static class NodeFileReader
 {
-    private const int ORdOnly = 0;
-    private const int ONoctty = 0x100; // Linux x86-64 and arm64
-    private const int ONonblock = 0x800;
-    private const int OCloexec = 0x80000;
-
     public static NodeFileContent Read(string path, long maxBytes)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -31,7 +25,7 @@ public static partial class NodeFileReader
                 return NodeFileContent.Missing(path);
             }
 
-            using var handle = OpenNonBlocking(path);
+            using var handle = PosixFileSystem.OpenReadNonBlocking(path);
             using var stream = new FileStream(handle, FileAccess.Read, bufferSize: 0);
             var buffer = new byte[checked((int)Math.Min(maxBytes + 1, int.MaxValue))];
             var total = 0;
@@ -55,26 +49,6 @@ public static partial class NodeFileReader
             return NodeFileContent.Failed(path, $"cannot be read ({ex.GetType().Name}: {ex.Message})");
         }
     }
-
-    private static SafeFileHandle OpenNonBlocking(string path)
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return File.OpenHandle(path, FileMode.Open, FileAccess.Read);
-        }
-
-        var fd = Open(path, ORdOnly | ONonblock | OCloexec | ONoctty);
-        if (fd < 0)
-        {
-            var errno = Marshal.GetLastPInvokeError();
-            throw errno == 13 ? new UnauthorizedAccessException($"permission denied (errno {errno})") : new IOException($"open failed (errno {errno})");
-        }
-
-        return new SafeFileHandle(fd, ownsHandle: true);
-    }
-
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Open(string path, int flags);
 }
 
 /// <summary>What reading one node file gave: its bytes, or that it is missing, or why it could not be read.</summary>
