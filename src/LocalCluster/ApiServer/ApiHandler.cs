@@ -567,7 +567,7 @@ public sealed class ApiHandler
                     _log.Clear();
                     await JsonIo.WriteAsync(context.Response, 200, new JsonObject { ["cleared"] = true }, ct).ConfigureAwait(false);
                     return;
-                case ("/_securedra/faults", "POST"):
+                case ("/_securedra/faults", "POST") when _faults.EndpointEnabled:
                     var body = await JsonIo.ReadBodyAsync(context.Request, _maxBodyBytes, ct).ConfigureAwait(false) as JsonObject
                         ?? throw ApiError.BadRequest("a fault rule must be a JSON object");
                     try
@@ -581,10 +581,10 @@ public sealed class ApiHandler
 
                     await WriteFaultsAsync(context, 201, ct).ConfigureAwait(false);
                     return;
-                case ("/_securedra/faults", "GET"):
+                case ("/_securedra/faults", "GET") when _faults.EndpointEnabled:
                     await WriteFaultsAsync(context, 200, ct).ConfigureAwait(false);
                     return;
-                case ("/_securedra/faults", "DELETE"):
+                case ("/_securedra/faults", "DELETE") when _faults.EndpointEnabled:
                     _faults.Clear();
                     await WriteFaultsAsync(context, 200, ct).ConfigureAwait(false);
                     return;
