@@ -81,8 +81,5 @@ seccompProfile:
 {{- fail (printf "%s (%s) must not overlap %s (%s): %s" (index . 0) $a (index . 2) $b (index . 4)) -}}
 {{- end -}}
 {{- end -}}
-{{- if eq $x.vendorPluginsDir $p.pluginsDir -}}
-{{- fail (printf "proxy.vendorPluginsDir (%s) must not be kubeletPlugin.pluginsDir: the vendor's <dir>/%s would be the proxy's" $x.vendorPluginsDir .Values.driverName) -}}
-{{- end -}}
 {{- end -}}
 {{- end -}}
