@@ -59,7 +59,6 @@ public sealed partial class KubeletRegistryGuard(
 
         var candidates = Directory.EnumerateFiles(dir, "*-reg.sock", new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 4, IgnoreInaccessible = true })
             .Where(p => !Path.GetFileName(p).StartsWith('.'))
-            .Where(p => p != layout.VisibleRegistrationSocketPath && p != layout.RegistrationSocketPath)
             .Take(VendorRegistry.MaxRegistrationSockets);
         foreach (var path in candidates)
         {
@@ -69,7 +68,8 @@ public sealed partial class KubeletRegistryGuard(
                 var info = await new RegistrationApi.RegistrationClient(channel)
                     .GetInfoAsync(new InfoRequest(), deadline: time.GetUtcNow().UtcDateTime.AddSeconds(1), cancellationToken: cancellationToken)
                     .ConfigureAwait(false);
-                if (string.Equals(info.Name, options.VendorDriverName, StringComparison.Ordinal))
+                // The proxy's own registration, once published, answers with the proxy's DRA socket.
+                if (string.Equals(info.Name, options.VendorDriverName, StringComparison.Ordinal) && info.Endpoint != layout.DraSocketPath)
                 {
                     _found.Inc();
                     LogRival(path, options.VendorDriverName);

@@ -231,13 +231,13 @@ public sealed partial class ProxyClaimPipeline : IClaimPipeline
             {
                 answers = await vendor.PrepareAsync([.. pending.Select(p => p.Claim)], deadline.Token).ConfigureAwait(false);
             }
+            catch (Exception ex) when ((ex is OperationCanceledException or RpcException) && deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                callError = $"vendor Prepare gave no answer within {_options.VendorCallTimeout.TotalSeconds} s";
+            }
             catch (RpcException ex)
             {
                 callError = $"vendor Prepare failed: {ex.StatusCode}: {VendorPluginInfoCheck.Clip(ex.Status.Detail)}";
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                callError = $"vendor Prepare gave no answer within {_options.VendorCallTimeout.TotalSeconds} s";
             }
         }
 
@@ -458,13 +458,13 @@ public sealed partial class ProxyClaimPipeline : IClaimPipeline
 
             return error is { Length: > 0 } ? "vendor: " + VendorPluginInfoCheck.Clip(error) : null;
         }
+        catch (Exception ex) when ((ex is OperationCanceledException or RpcException) && deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            return $"vendor Unprepare gave no answer within {_options.VendorCallTimeout.TotalSeconds} s";
+        }
         catch (RpcException ex)
         {
             return $"vendor Unprepare failed: {ex.StatusCode}: {VendorPluginInfoCheck.Clip(ex.Status.Detail)}";
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return $"vendor Unprepare gave no answer within {_options.VendorCallTimeout.TotalSeconds} s";
         }
     }
 
