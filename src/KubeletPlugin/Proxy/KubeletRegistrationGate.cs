@@ -15,6 +15,7 @@ namespace SecureDra.KubeletPlugin.Proxy;
 public sealed partial class KubeletRegistrationGate
 {
     private readonly PluginSocketLayout _layout;
+    private readonly UnixSocketFiles _files;
     private readonly ILogger<KubeletRegistrationGate> _logger;
     private readonly Gauge _registered;
     private readonly Counter _withdrawals;
@@ -22,8 +23,9 @@ public sealed partial class KubeletRegistrationGate
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _published;
 
-    public KubeletRegistrationGate(PluginSocketLayout layout, IHostApplicationLifetime lifetime, MetricsRegistry metrics, ILogger<KubeletRegistrationGate> logger)
+    public KubeletRegistrationGate(PluginSocketLayout layout, UnixSocketFiles files, IHostApplicationLifetime lifetime, MetricsRegistry metrics, ILogger<KubeletRegistrationGate> logger)
     {
+        _files = files;
         ArgumentNullException.ThrowIfNull(lifetime);
         ArgumentNullException.ThrowIfNull(metrics);
         _layout = layout;
@@ -64,6 +66,13 @@ public sealed partial class KubeletRegistrationGate
             if (!File.Exists(_layout.RegistrationSocketPath))
             {
                 return; // not bound (yet, or any more)
+            }
+
+            if (File.Exists(_layout.VisibleRegistrationSocketPath))
+            {
+                // Left by a proxy killed while published (kill -9 runs no clean-up); one that still answers is not ours
+                // to take, and RemoveStale refuses it.
+                _files.RemoveStale(_layout.VisibleRegistrationSocketPath);
             }
 
             File.Move(_layout.RegistrationSocketPath, _layout.VisibleRegistrationSocketPath, overwrite: false);

@@ -313,9 +313,18 @@ public sealed partial class VendorRegistry : BackgroundService, IPluginReadiness
 
     private void PublishUnlessRival()
     {
-        if (_guard.Rival is null)
+        if (_guard.Rival is not null)
+        {
+            return;
+        }
+
+        try
         {
             _gate.Publish();
+        }
+        catch (Exception ex) when (ex is KubeletPluginConfigurationException or IOException or UnauthorizedAccessException)
+        {
+            LogPublishFailed(ex.Message);
         }
     }
 
@@ -351,6 +360,9 @@ public sealed partial class VendorRegistry : BackgroundService, IPluginReadiness
 
     [LoggerMessage(EventId = 6015, Level = LogLevel.Warning, Message = "NotifyRegistrationStatus to the vendor failed: {Detail}")]
     private partial void LogNotifyFailed(string detail);
+
+    [LoggerMessage(EventId = 6017, Level = LogLevel.Error, Message = "Could not publish the proxy's kubelet registration: {Reason}")]
+    private partial void LogPublishFailed(string reason);
 
     [LoggerMessage(EventId = 6016, Level = LogLevel.Error, Message = "Vendor registry reconcile failed; retrying")]
     private partial void LogReconcileFailed(Exception exception);

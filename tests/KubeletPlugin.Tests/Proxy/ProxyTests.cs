@@ -365,4 +365,104 @@ public class ProxyTests
         Assert.Contains("is not in the vendor's ResourceSlices", result[TestClaims.Uid(1)].Error, StringComparison.Ordinal);
         Assert.Equal(0, h.Vendor!.PrepareCalls);
     }
+
+    [Fact]
+    public async Task The_real_process_registers_only_after_the_vendor_and_recovers_from_kill_9()
+    {
+        using var dir = TempDir.Create();
+        var reg = Path.Combine(dir.Path, "reg");
+        var vreg = Path.Combine(dir.Path, "vreg");
+        var vplug = Path.Combine(dir.Path, "vplug");
+        var state = Path.Combine(dir.Path, "state");
+        await using var apiServer = await SecureDra.LocalCluster.ApiServer.LocalApiServer.StartAsync(new SecureDra.LocalCluster.ApiServer.LocalApiServerOptions { Listen = "127.0.0.1:0" }, CancellationToken.None);
+        string[] args =
+        [
+            "proxy", "--kubelet-registrar-directory-path", reg, "--kubelet-plugins-directory-path", Path.Combine(dir.Path, "plugins"), "--state-directory-path", state,
+            "--vendor-registry-directory-path", vreg, "--vendor-plugins-directory-path", vplug, "--vendor-unreachable-timeout", "1s",
+            "--kubeconfig", apiServer.BaseAddress.ToString().TrimEnd('/'), "--gpu-backend", "simulated", "--simulated-gpus", "1", "--simulated-memory", "1Mi",
+        ];
+        var env = new Dictionary<string, string?> { ["NODE_NAME"] = "node-1" };
+        await using var emulator = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = reg });
+        emulator.Start();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+
+        using var first = CliProcessTests.Start(args, env);
+        _ = first.StandardError.ReadToEndAsync();
+        _ = first.StandardOutput.ReadToEndAsync();
+        try
+        {
+            await WaitUntilAsync(() => File.Exists(Path.Combine(reg, ".gpu.nvidia.com-reg.sock")), "the proxy bound its hidden registration socket", 30000);
+            Assert.Empty(emulator.Plugins);
+
+            await using var vendor = await FakeVendorPlugin.StartAsync(vreg, vplug);
+            var plugin = await emulator.WaitForPluginAsync("gpu.nvidia.com", timeout.Token);
+            Assert.Equal(Path.Combine(state, "dra.sock"), plugin.Endpoint);
+
+            first.Kill(); // SIGKILL: no clean-up, the visible registration socket stays behind
+            await first.WaitForExitAsync(timeout.Token);
+            Assert.True(File.Exists(Path.Combine(reg, "gpu.nvidia.com-reg.sock")));
+
+            using var second = CliProcessTests.Start(args, env);
+            _ = second.StandardError.ReadToEndAsync();
+            _ = second.StandardOutput.ReadToEndAsync();
+            try
+            {
+                // The stale socket is replaced by the new process's, renamed into view once the vendor is connected.
+                await WaitUntilAsync(() => emulator.Plugins.Values.Any(p => !ReferenceEquals(p, plugin)) || second.HasExited, "the restarted proxy registered again", 30000);
+                Assert.False(second.HasExited);
+                var again = emulator.Plugins.Values.Single();
+                Assert.Equal(Path.Combine(state, "dra.sock"), again.Endpoint);
+                var answer = await again.PrepareAsync([new KubeletClaim("tenant", "gone", "00000000-0000-4000-8000-000000000009")], timeout.Token);
+                Assert.Contains("not found on the API server", answer["00000000-0000-4000-8000-000000000009"].Error, StringComparison.Ordinal);
+            }
+            finally
+            {
+                second.Kill();
+            }
+        }
+        finally
+        {
+            if (!first.HasExited)
+            {
+                first.Kill();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task The_real_process_exits_1_beside_a_rival_registration()
+    {
+        using var dir = TempDir.Create();
+        var reg = Path.Combine(dir.Path, "reg");
+        await using var rival = await FakeVendorPlugin.StartAsync(reg, Path.Combine(dir.Path, "rival"));
+        using var process = CliProcessTests.Start(
+            ["proxy", "--kubelet-registrar-directory-path", reg, "--state-directory-path", Path.Combine(dir.Path, "state"),
+             "--vendor-registry-directory-path", Path.Combine(dir.Path, "vreg"), "--vendor-plugins-directory-path", Path.Combine(dir.Path, "vplug"),
+             "--kubeconfig", "http://127.0.0.1:9", "--gpu-backend", "simulated", "--simulated-gpus", "1", "--simulated-memory", "1Mi", "--log-format", "text"],
+            new Dictionary<string, string?> { ["NODE_NAME"] = "node-1" });
+        var stderr = process.StandardError.ReadToEndAsync();
+        _ = process.StandardOutput.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.Equal(1, process.ExitCode);
+        Assert.Contains("securedra proxy: " + rival.RegistrationSocket + " in the kubelet's registry already registers driver gpu.nvidia.com", await stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("proxy --node-name n1 --vendor-unreachable-timeout soon", "--vendor-unreachable-timeout:")]
+    [InlineData("proxy --node-name n1 --vendor-call-timeout 50s", "--vendor-call-timeout:")]
+    [InlineData("proxy --node-name n1 --vendor-registry-directory-path relative", "must be absolute paths")]
+    [InlineData("proxy --node-name n1 --state-directory-path /var/lib/kubelet/plugins/gpu.nvidia.com/x", "--state-directory-path:")]
+    public async Task Bad_proxy_flags_give_one_line_and_exit_code_2(string commandLine, string expected)
+    {
+        using var process = CliProcessTests.Start(commandLine.Split(' '));
+        var stderr = process.StandardError.ReadToEndAsync();
+        _ = process.StandardOutput.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(timeout.Token);
+        Assert.Equal(2, process.ExitCode);
+        var line = Assert.Single((await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(expected, line, StringComparison.Ordinal);
+    }
 }
