@@ -30,6 +30,10 @@ internal static class ControllerCommand
         var leNamespace = Flag("--leader-election-namespace", "LEADER_ELECTION_NAMESPACE", "", "Namespace of the leader Lease; default: --namespace.");
         var leId = Flag("--leader-election-id", "LEADER_ELECTION_ID", "securedra-controller", "Name of the leader Lease.");
         var logFormat = Flag("--log-format", "LOG_FORMAT", "json", "Log format: json or text.");
+        var vendor = Flag("--vendor", "VENDOR", "securedra", "Whose config kinds the webhook validates: securedra (plugin mode) or nvidia (proxy mode: resource.nvidia.com/v1beta1 under the proxy's policy).");
+        var allowMps = Flag("--allow-mps", "ALLOW_MPS", "false", "With --vendor nvidia: admit MPS sharing (keep equal to the proxy's --allow-mps).");
+        var allowVfio = Flag("--allow-vfio", "ALLOW_VFIO", "false", "With --vendor nvidia: admit VfioDeviceConfig (keep equal to the proxy's --allow-vfio).");
+        var allowComputeDomain = Flag("--allow-compute-domain", "ALLOW_COMPUTE_DOMAIN", "false", "With --vendor nvidia: admit compute-domain configs (keep equal to the proxy's --allow-compute-domain).");
         var defaults = new ControllerOptions { TlsCertFile = "", TlsPrivateKeyFile = "" };
         var clientCaFile = Flag("--client-ca-file", "CLIENT_CA_FILE", "", "PEM CA bundle; when set the webhook requires a client certificate issued by it (the API server's). Off by default.");
         var webhookMaxConnections = Flag("--webhook-max-connections", "WEBHOOK_MAX_CONNECTIONS", Text(defaults.WebhookLimits.MaxConnections), "Connections the webhook listener holds at once; at the cap the longest-idle one is closed for a new one.");
@@ -41,7 +45,7 @@ internal static class ControllerCommand
         var command = new Command("controller", "Run the cluster controller: admission webhook and hardening auditor.")
         {
             kubeconfig, driverName, ns, webhookListen, httpEndpoint, certFile, keyFile, auditInterval, leaderElection, leNamespace, leId, logFormat,
-            clientCaFile, webhookMaxConnections, webhookIdleTimeout, httpMaxConnections, httpIdleTimeout,
+            clientCaFile, webhookMaxConnections, webhookIdleTimeout, httpMaxConnections, httpIdleTimeout, vendor, allowMps, allowVfio, allowComputeDomain,
         };
         names.AddTo(command);
 
@@ -55,6 +59,16 @@ internal static class ControllerCommand
                 format = FlagParsing.OneOf("--log-format", parseResult.GetValue(logFormat)!, "json", "text");
                 var driver = FlagParsing.DnsSubdomain("--driver-name", parseResult.GetValue(driverName)!);
                 var namespaceName = FlagParsing.DnsSubdomain("--namespace", parseResult.GetValue(ns)!);
+                var vendorName = FlagParsing.OneOf("--vendor", parseResult.GetValue(vendor)!, "securedra", "nvidia");
+                var policy = new SecureDra.Api.Config.Nvidia.NvidiaConfigPolicy(
+                    FlagParsing.Bool("--allow-mps", parseResult.GetValue(allowMps)!),
+                    FlagParsing.Bool("--allow-vfio", parseResult.GetValue(allowVfio)!),
+                    FlagParsing.Bool("--allow-compute-domain", parseResult.GetValue(allowComputeDomain)!));
+                if (vendorName != "nvidia" && (policy.AllowMps || policy.AllowVfio || policy.AllowComputeDomain))
+                {
+                    throw new FormatException("--allow-mps, --allow-vfio and --allow-compute-domain apply only with --vendor nvidia");
+                }
+
                 var cert = parseResult.GetValue(certFile)!;
                 var key = parseResult.GetValue(keyFile)!;
                 if (cert.Length == 0 || key.Length == 0)
@@ -74,6 +88,7 @@ internal static class ControllerCommand
                 options = new ControllerOptions
                 {
                     DriverName = driver,
+                    NvidiaConfigPolicy = vendorName == "nvidia" ? policy : null,
                     WebhookListen = FlagParsing.Endpoint("--webhook-listen", parseResult.GetValue(webhookListen)!),
                     HttpEndpoint = FlagParsing.Endpoint("--http-endpoint", parseResult.GetValue(httpEndpoint)!),
                     TlsCertFile = cert,

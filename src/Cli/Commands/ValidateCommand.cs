@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using SecureDra.Api;
+using SecureDra.Api.Config.Nvidia;
 using SecureDra.Api.Manifests;
 using SecureDra.Api.Validation;
 
@@ -55,15 +56,25 @@ internal static partial class ValidateCommand
             Description = "Accept a file with no objects in it (empty, only comments); by default it is a violation (env ALLOW_EMPTY=true).",
         };
 
+        var vendor = new Option<string?>("--vendor")
+        {
+            Description = "Whose config kinds the driver's opaque configs are: 'securedra' (default: resource.securedra.io GpuConfig, the plugin) or 'nvidia' (resource.nvidia.com/v1beta1 kinds under the proxy's policy) (env VENDOR).",
+        };
+        var allowMps = new Option<bool>("--allow-mps") { Description = "With --vendor nvidia: accept MPS sharing, as the proxy's --allow-mps (env ALLOW_MPS=true)." };
+        var allowVfio = new Option<bool>("--allow-vfio") { Description = "With --vendor nvidia: accept VfioDeviceConfig, as the proxy's --allow-vfio (env ALLOW_VFIO=true)." };
+        var allowComputeDomain = new Option<bool>("--allow-compute-domain") { Description = "With --vendor nvidia: accept compute-domain configs, as the proxy's --allow-compute-domain (env ALLOW_COMPUTE_DOMAIN=true)." };
+
         var command = new Command("validate", "Validate ResourceClaim, ResourceClaimTemplate, DeviceClass YAML or raw GpuConfig JSON offline.")
         {
-            files, driverName, maxConfigBytes, configOrigin, allowEmpty, outputFormat,
+            files, driverName, maxConfigBytes, configOrigin, allowEmpty, outputFormat, vendor, allowMps, allowVfio, allowComputeDomain,
         };
-        command.Action = new ValidateAction(files, driverName, maxConfigBytes, configOrigin, allowEmpty, outputFormat);
+        command.Action = new ValidateAction(files, driverName, maxConfigBytes, configOrigin, allowEmpty, outputFormat, new VendorOptions(vendor, allowMps, allowVfio, allowComputeDomain));
         return command;
     }
 
-    private sealed record Settings(string DriverName, int MaxConfigBytes, ConfigOrigin RawOrigin, bool AllowEmpty);
+    private sealed record Settings(string DriverName, int MaxConfigBytes, ConfigOrigin RawOrigin, bool AllowEmpty, NvidiaConfigPolicy? Nvidia);
+
+    private sealed record VendorOptions(Option<string?> Vendor, Option<bool> AllowMps, Option<bool> AllowVfio, Option<bool> AllowComputeDomain);
 
     /// <summary>
     /// Handles its own parse errors so that every usage error, including an unknown flag or a flag
@@ -76,7 +87,8 @@ internal static partial class ValidateCommand
         Option<string?> maxConfigBytes,
         Option<string?> configOrigin,
         Option<bool> allowEmpty,
-        Option<string> outputFormat) : AsynchronousCommandLineAction
+        Option<string> outputFormat,
+        VendorOptions vendorOptions) : AsynchronousCommandLineAction
     {
         public override bool ClearsParseErrors => true;
 
@@ -123,9 +135,12 @@ internal static partial class ValidateCommand
             }
 
             var limits = new GpuConfigLimits { MaxBytes = settings.MaxConfigBytes };
+            IGpuConfigValidator configValidator = settings.Nvidia is { } policy
+                ? new NvidiaResourceConfigValidator(new NvidiaOpaqueConfigValidator(limits), policy)
+                : new GpuConfigValidator(limits);
             var validator = new ManifestValidator(
                 new ManifestReader(),
-                new ResourceObjectValidator(new GpuConfigValidator(limits), settings.DriverName),
+                new ResourceObjectValidator(configValidator, settings.DriverName),
                 settings.RawOrigin);
 
             int violations = 0, checkedObjects = 0, skipped = 0;
@@ -216,7 +231,28 @@ internal static partial class ValidateCommand
                     return null;
             }
 
-            return new Settings(driver, max, origin, empty);
+            var vendorText = parseResult.GetValue(vendorOptions.Vendor) ?? Environment.GetEnvironmentVariable("VENDOR") ?? "securedra";
+            if (vendorText is not ("securedra" or "nvidia"))
+            {
+                usageError = $"--vendor: {DisplayText.Quote(vendorText)} is not securedra or nvidia";
+                return null;
+            }
+
+            if (!ReadBool(parseResult, vendorOptions.AllowMps, "ALLOW_MPS", out var mps, out usageError)
+                || !ReadBool(parseResult, vendorOptions.AllowVfio, "ALLOW_VFIO", out var vfio, out usageError)
+                || !ReadBool(parseResult, vendorOptions.AllowComputeDomain, "ALLOW_COMPUTE_DOMAIN", out var computeDomain, out usageError))
+            {
+                return null;
+            }
+
+            if (vendorText != "nvidia" && (mps || vfio || computeDomain))
+            {
+                usageError = "--allow-mps, --allow-vfio and --allow-compute-domain apply only with --vendor nvidia";
+                return null;
+            }
+
+            var nvidia = vendorText == "nvidia" ? new NvidiaConfigPolicy(mps, vfio, computeDomain) : null;
+            return new Settings(driver, max, origin, empty, nvidia);
         }
 
         /// <summary>A boolean flag, else its environment variable (true/false), else false.</summary>

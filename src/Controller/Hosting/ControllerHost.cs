@@ -59,7 +59,10 @@ public static class ControllerHost
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(options.Webhook);
         builder.Services.AddSingleton<MetricsRegistry>();
-        builder.Services.AddSingleton(new ResourceObjectValidator(new GpuConfigValidator(new GpuConfigLimits()), options.DriverName));
+        IGpuConfigValidator configValidator = options.NvidiaConfigPolicy is { } nvidiaPolicy
+            ? new SecureDra.Api.Config.Nvidia.NvidiaResourceConfigValidator(new SecureDra.Api.Config.Nvidia.NvidiaOpaqueConfigValidator(new GpuConfigLimits()), nvidiaPolicy)
+            : new GpuConfigValidator(new GpuConfigLimits());
+        builder.Services.AddSingleton(new ResourceObjectValidator(configValidator, options.DriverName));
         builder.Services.AddSingleton<AdmissionReviewProcessor>();
         builder.Services.AddSingleton<AdmissionWebhookEndpoint>();
         builder.Services.AddSingleton(sp => new PemCertificateReloader(

@@ -12,6 +12,12 @@ public sealed record ControllerOptions
 {
     public string DriverName { get; init; } = SecureDra.Api.DriverConstants.DefaultDriverName;
 
+    /// <summary>
+    /// Proxy mode (<c>--vendor nvidia</c>): the webhook judges the driver's opaque configs as NVIDIA's kinds under this
+    /// policy, as the proxy will. Null: SecureDra's own GpuConfig (plugin mode).
+    /// </summary>
+    public SecureDra.Api.Config.Nvidia.NvidiaConfigPolicy? NvidiaConfigPolicy { get; init; }
+
     /// <summary>HTTPS listener for the admission webhook only.</summary>
     public IPEndPoint WebhookListen { get; init; } = new(IPAddress.Any, 8443);
 

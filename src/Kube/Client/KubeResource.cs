@@ -14,4 +14,5 @@ public sealed record KubeResource(string Group, string Version, string Plural, b
     public static KubeResource ResourceClaims(string version) => new("resource.k8s.io", version, "resourceclaims", true);
     public static KubeResource ResourceClaimTemplates(string version) => new("resource.k8s.io", version, "resourceclaimtemplates", true);
     public static KubeResource DeviceClasses(string version) => new("resource.k8s.io", version, "deviceclasses", false);
+    public static KubeResource DeviceTaintRules(string version) => new("resource.k8s.io", version, "devicetaintrules", false);
 }

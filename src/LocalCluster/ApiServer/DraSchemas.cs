@@ -27,6 +27,7 @@ public sealed class DraSchemas
         "resourceclaims" => Top(ClaimSpec(version), ClaimStatus()),
         "resourceclaimtemplates" => Top(SchemaNode.Object(("metadata", ObjectMeta), ("spec", ClaimSpec(version))), null),
         "deviceclasses" => Top(DeviceClassSpec(), null),
+        "devicetaintrules" => Top(TaintRuleSpec(), _p.DeviceTaintRuleHasStatus ? SchemaNode.Object(("conditions", Any)) : null),
         _ => null,
     };
 
@@ -104,6 +105,21 @@ public sealed class DraSchemas
         }
 
         return fields;
+    }
+
+    /// <summary>DeviceTaintRule: deviceSelector {driver, pool, device} (plus deviceClassName and selectors up to 1.34) and one taint.</summary>
+    private SchemaNode TaintRuleSpec()
+    {
+        var selector = new List<(string, SchemaNode)> { ("driver", Any), ("pool", Any), ("device", Any) };
+        if (_p.DeviceTaintRuleHasClassAndSelectors)
+        {
+            selector.Add(("deviceClassName", Any));
+            selector.Add(("selectors", Selectors()));
+        }
+
+        return SchemaNode.Object(
+            ("deviceSelector", SchemaNode.Object([.. selector])),
+            ("taint", SchemaNode.Object(("key", Any), ("value", Any), ("effect", Any), ("timeAdded", Any))));
     }
 
     private SchemaNode Selectors() => SchemaNode.ArrayOf(SchemaNode.Object(("cel", SchemaNode.Object(("expression", Any)))));

@@ -43,6 +43,9 @@ public sealed class DraValidator
             case "resourceclaimtemplates":
                 ValidateClaimSpec(stored["spec"]?["spec"] as JsonObject, "spec.spec", errors, v1beta1);
                 break;
+            case "devicetaintrules":
+                ValidateTaintRule(stored["spec"] as JsonObject, errors);
+                break;
             case "deviceclasses":
                 ValidateSelectors(stored["spec"]?["selectors"], "spec.selectors", errors);
                 ValidateConfigs(stored["spec"]?["config"], "spec.config", errors);
@@ -229,35 +232,74 @@ public sealed class DraValidator
                 errors.TooMany(path + ".taints", taints.Count, _profile.MaxTaintsPerDevice);
             }
 
-            string[] effects = _profile.Minor >= 36 ? ["NoSchedule", "NoExecute", "None"] : ["NoSchedule", "NoExecute"];
             for (var t = 0; t < taints.Count; t++)
             {
-                var taintPath = FieldErrors.Index(path + ".taints", t);
-                var key = Str(taints[t]?["key"]);
-                if (string.IsNullOrEmpty(key))
-                {
-                    errors.Required(taintPath + ".key");
-                }
-                else if (!IsLabelKey(key))
-                {
-                    errors.Invalid(taintPath + ".key", key, "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character");
-                }
-
-                if (Str(taints[t]?["value"]) is { Length: > 63 })
-                {
-                    errors.TooLong(taintPath + ".value", 63);
-                }
-
-                var effect = Str(taints[t]?["effect"]);
-                if (string.IsNullOrEmpty(effect))
-                {
-                    errors.Required(taintPath + ".effect");
-                }
-                else if (!effects.Contains(effect))
-                {
-                    errors.NotSupported(taintPath + ".effect", effect, effects);
-                }
+                ValidateTaint(taints[t], FieldErrors.Index(path + ".taints", t), errors);
             }
+        }
+    }
+
+    private void ValidateTaint(JsonNode? taint, string taintPath, FieldErrors errors)
+    {
+        string[] effects = _profile.Minor >= 36 ? ["NoSchedule", "NoExecute", "None"] : ["NoSchedule", "NoExecute"];
+        var key = Str(taint?["key"]);
+        if (string.IsNullOrEmpty(key))
+        {
+            errors.Required(taintPath + ".key");
+        }
+        else if (!IsLabelKey(key))
+        {
+            errors.Invalid(taintPath + ".key", key, "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character");
+        }
+
+        if (Str(taint?["value"]) is { Length: > 63 })
+        {
+            errors.TooLong(taintPath + ".value", 63);
+        }
+
+        var effect = Str(taint?["effect"]);
+        if (string.IsNullOrEmpty(effect))
+        {
+            errors.Required(taintPath + ".effect");
+        }
+        else if (!effects.Contains(effect))
+        {
+            errors.NotSupported(taintPath + ".effect", effect, effects);
+        }
+    }
+
+    /// <summary>DeviceTaintRule: one valid taint; selector names shaped like the slice fields they match.</summary>
+    private void ValidateTaintRule(JsonObject? spec, FieldErrors errors)
+    {
+        if (spec is null)
+        {
+            errors.Required("spec");
+            return;
+        }
+
+        if (spec["taint"] is not JsonObject taint)
+        {
+            errors.Required("spec.taint");
+        }
+        else
+        {
+            ValidateTaint(taint, "spec.taint", errors);
+        }
+
+        var selector = spec["deviceSelector"] as JsonObject;
+        if (Str(selector?["driver"]) is { Length: > 0 } driver && !NameRules.IsDnsSubdomain(driver, 63))
+        {
+            errors.Invalid("spec.deviceSelector.driver", driver, "must be a DNS subdomain of at most 63 characters");
+        }
+
+        if (Str(selector?["pool"]) is { Length: > 253 })
+        {
+            errors.TooLong("spec.deviceSelector.pool", 253);
+        }
+
+        if (Str(selector?["device"]) is { Length: > 0 } device && !NameRules.IsDnsLabel(device))
+        {
+            errors.Invalid("spec.deviceSelector.device", device, "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character");
         }
     }
 

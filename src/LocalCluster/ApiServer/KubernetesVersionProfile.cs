@@ -27,6 +27,27 @@ public sealed record KubernetesVersionProfile(int Minor)
     /// <summary>DRADeviceTaints is on by default from 1.36 (beta); before that the server drops the field.</summary>
     public bool DeviceTaintsEnabledByDefault => Minor >= 36;
 
+    /// <summary>
+    /// The resource.k8s.io version that carries DeviceTaintRule when it is served: v1alpha3 in 1.33-1.35 (behind
+    /// DRADeviceTaints in 1.33-1.34, DRADeviceTaintRules in 1.35, plus runtime-config for the alpha version),
+    /// v1beta2 in 1.36 (DRADeviceTaintRules beta, off by default); none in 1.32.
+    /// </summary>
+    public string? DeviceTaintRuleVersion => Minor switch
+    {
+        >= 33 and <= 35 => "v1alpha3",
+        >= 36 => "v1beta2",
+        _ => null,
+    };
+
+    /// <summary>No release up to 1.36 serves DeviceTaintRule by default (GA, on by default, is planned for 1.37).</summary>
+    public bool DeviceTaintRulesEnabledByDefault => false;
+
+    /// <summary>deviceSelector.deviceClassName and deviceSelector.selectors were tombstoned in 1.35; the selector is {driver, pool, device} since.</summary>
+    public bool DeviceTaintRuleHasClassAndSelectors => Minor <= 34;
+
+    /// <summary>DeviceTaintRule gained status (conditions) and the taint effect None in 1.35.</summary>
+    public bool DeviceTaintRuleHasStatus => Minor >= 35;
+
     /// <summary>Partitionable devices (sharedCounters, consumesCounters, perDeviceNodeSelection) from 1.33.</summary>
     public bool HasPartitionableDevices => Minor >= 33;
 

@@ -62,7 +62,7 @@ public sealed class LocalApiServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(time);
         var profile = KubernetesVersionProfile.Parse(options.KubernetesVersion);
         var endpoint = ParseListen(options.Listen);
-        var catalog = new ResourceCatalog(profile);
+        var catalog = new ResourceCatalog(profile, options.DeviceTaintRules ?? profile.DeviceTaintRulesEnabledByDefault);
         var store = new ObjectStore(time, options.WatchHistoryLimit);
         var log = new RequestLog(options.RequestLogLimit);
         var faults = new FaultInjector();

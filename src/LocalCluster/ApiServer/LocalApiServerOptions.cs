@@ -18,6 +18,12 @@ public sealed class LocalApiServerOptions
     /// <summary>DRADeviceTaints feature gate; null = the version's default (on from 1.36). When off, taints are dropped as a real server drops them.</summary>
     public bool? DeviceTaints { get; set; }
 
+    /// <summary>
+    /// DeviceTaintRule served (its feature gate and API version enabled); null = the version's default (off up to 1.36).
+    /// Where on, devicetaintrules is served at <see cref="KubernetesVersionProfile.DeviceTaintRuleVersion"/>.
+    /// </summary>
+    public bool? DeviceTaintRules { get; set; }
+
     /// <summary>Largest request body accepted (the real API server's limit is 3 MiB for objects).</summary>
     public int MaxRequestBodyBytes { get; set; } = 3 * 1024 * 1024;
 

@@ -174,6 +174,14 @@ public sealed class ObjectRules
                 }
 
                 break;
+            case "devicetaintrules":
+                // Like the real server's PrepareForCreate/Update: a taint without timeAdded gets the current time.
+                if (obj["spec"]?["taint"] is JsonObject ruleTaint && ruleTaint["timeAdded"] is null)
+                {
+                    ruleTaint["timeAdded"] = _time.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+                }
+
+                break;
             case "resourceclaims":
                 DefaultRequests(obj["spec"]?["devices"]?["requests"]);
                 break;

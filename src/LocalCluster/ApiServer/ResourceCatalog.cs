@@ -7,7 +7,7 @@ public sealed class ResourceCatalog
 
     private readonly Dictionary<(string Group, string Version, string Plural), ResourceType> _byPath = [];
 
-    public ResourceCatalog(KubernetesVersionProfile profile)
+    public ResourceCatalog(KubernetesVersionProfile profile, bool deviceTaintRules = false)
     {
         ArgumentNullException.ThrowIfNull(profile);
         Profile = profile;
@@ -39,6 +39,11 @@ public sealed class ResourceCatalog
             new(ResourceGroup, dra, "resourceclaimtemplates", "resourceclaimtemplate", "ResourceClaimTemplate", true, []),
             new(ResourceGroup, dra, "deviceclasses", "deviceclass", "DeviceClass", false, []),
         ];
+        if (deviceTaintRules && profile.DeviceTaintRuleVersion is { } taintRuleVersion)
+        {
+            Types = [.. Types, new(ResourceGroup, [taintRuleVersion], "devicetaintrules", "devicetaintrule", "DeviceTaintRule", false, [], HasStatusSubresource: profile.DeviceTaintRuleHasStatus)];
+        }
+
         foreach (var type in Types)
         {
             foreach (var version in type.Versions)
@@ -52,11 +57,14 @@ public sealed class ResourceCatalog
 
     public IReadOnlyList<ResourceType> Types { get; }
 
-    /// <summary>Groups in discovery order with their versions (preferred first).</summary>
+    /// <summary>
+    /// Groups in discovery order with their versions (preferred first): the union over the group's types, so an
+    /// alpha version that carries only DeviceTaintRule (v1alpha3) is listed after the versions of the other types.
+    /// </summary>
     public IEnumerable<(string Group, IReadOnlyList<string> Versions)> Groups =>
         Types.Where(t => t.Group.Length > 0)
             .GroupBy(t => t.Group)
-            .Select(g => (g.Key, g.First().Versions));
+            .Select(g => (g.Key, (IReadOnlyList<string>)[.. g.SelectMany(t => t.Versions).Distinct(StringComparer.Ordinal)]));
 
     public ResourceType? Find(string group, string version, string plural) =>
         _byPath.TryGetValue((group, version, plural), out var type) ? type : null;

@@ -50,3 +50,39 @@ seccompProfile:
 {{- range .Values.policy.claims.extraApprovedDeviceClasses }}{{ $classes = append $classes . }}{{ end -}}
 [{{- range $i, $c := $classes }}{{ if $i }}, {{ end }}'{{ $c }}'{{ end -}}]
 {{- end -}}
+
+{{/* Proxy mode: the directories the proxy's DaemonSet mounts, in the order of its volumes. */}}
+{{- define "securedra.proxyHostPaths" -}}
+{{- $p := .Values.kubeletPlugin -}}
+{{- $x := .Values.proxy -}}
+{{- join "," (list $p.registrarDir (printf "%s/%s" $p.pluginsDir .Values.driverName) $x.vendorRegistryDir $x.vendorPluginsDir $x.stateDir) -}}
+{{- end -}}
+
+{{/* Proxy mode: refuse directory layouts that would let the kubelet see the vendor, or make the proxy and the
+     vendor share a socket or a checkpoint (docs/proxy.md, "Collisions avoided"). */}}
+{{- define "securedra.validateProxy" -}}
+{{- if eq .Values.mode "proxy" -}}
+{{- $p := .Values.kubeletPlugin -}}
+{{- $x := .Values.proxy -}}
+{{- $own := printf "%s/%s" $p.pluginsDir .Values.driverName -}}
+{{- $pairs := list
+  (list "proxy.vendorRegistryDir" $x.vendorRegistryDir "kubeletPlugin.registrarDir" $p.registrarDir "the kubelet watches its registry recursively, so it would see the vendor's registration")
+  (list "proxy.vendorPluginsDir" $x.vendorPluginsDir "the proxy's socket directory <kubeletPlugin.pluginsDir>/<driverName>" $own "the vendor's and the proxy's DRA sockets would be one file")
+  (list "proxy.vendorPluginsDir" $x.vendorPluginsDir "kubeletPlugin.registrarDir" $p.registrarDir "the kubelet would see the vendor's registration")
+  (list "proxy.stateDir" $x.stateDir "proxy.vendorPluginsDir" $x.vendorPluginsDir "the vendor's checkpoint.json would share the proxy's state")
+  (list "proxy.stateDir" $x.stateDir "proxy.vendorRegistryDir" $x.vendorRegistryDir "the vendor could write into the proxy's state")
+  (list "proxy.stateDir" $x.stateDir "the proxy's socket directory <kubeletPlugin.pluginsDir>/<driverName>" $own "NVIDIA's default checkpoint is <pluginsDir>/<driverName>/checkpoint.json")
+  (list "proxy.stateDir" $x.stateDir "kubeletPlugin.registrarDir" $p.registrarDir "the kubelet watches its registry")
+-}}
+{{- range $pairs -}}
+{{- $a := index . 1 -}}
+{{- $b := index . 3 -}}
+{{- if or (eq $a $b) (hasPrefix (printf "%s/" $b) $a) (hasPrefix (printf "%s/" $a) $b) -}}
+{{- fail (printf "%s (%s) must not overlap %s (%s): %s" (index . 0) $a (index . 2) $b (index . 4)) -}}
+{{- end -}}
+{{- end -}}
+{{- if eq $x.vendorPluginsDir $p.pluginsDir -}}
+{{- fail (printf "proxy.vendorPluginsDir (%s) must not be kubeletPlugin.pluginsDir: the vendor's <dir>/%s would be the proxy's" $x.vendorPluginsDir .Values.driverName) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}

@@ -1,0 +1,94 @@
+using System.Diagnostics;
+
+namespace SecureDra.Cli.Tests;
+
+/// <summary><c>securedra validate --vendor nvidia</c>: NVIDIA's config kinds under the proxy's policy, as the webhook in proxy mode.</summary>
+public sealed class ValidateVendorTests : IDisposable
+{
+    private const string Claim = """
+        apiVersion: resource.k8s.io/v1
+        kind: ResourceClaim
+        metadata: {name: c, namespace: t}
+        spec:
+          devices:
+            requests:
+            - name: gpu
+              exactly: {deviceClassName: gpu.nvidia.com}
+            config:
+            - opaque:
+                driver: gpu.nvidia.com
+                parameters:
+                  apiVersion: resource.nvidia.com/v1beta1
+                  kind: GpuConfig
+                  sharing:
+                    strategy: SHARING
+        """;
+
+    private readonly string _dir = Directory.CreateTempSubdirectory("securedra-validate-vendor-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string WriteClaim(string sharing)
+    {
+        var path = Path.Combine(_dir, Guid.NewGuid().ToString("N") + ".yaml");
+        File.WriteAllText(path, Claim.Replace("strategy: SHARING", sharing, StringComparison.Ordinal));
+        return path;
+    }
+
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "securedra.dll"));
+        start.ArgumentList.Add("validate");
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    [Fact]
+    public async Task Nvidia_time_slicing_with_an_interval_is_valid_and_an_empty_time_slicing_config_is_not()
+    {
+        var good = WriteClaim("strategy: TimeSlicing\n            timeSlicingConfig: {interval: Long}");
+        var empty = WriteClaim("strategy: TimeSlicing\n            timeSlicingConfig: {}");
+        var (code, stdout, stderr) = await RunAsync("--vendor", "nvidia", good);
+        Assert.True(code == 0, stdout + stderr);
+
+        (code, stdout, _) = await RunAsync("--vendor", "nvidia", empty);
+        Assert.Equal(1, code);
+        Assert.Contains("spec.devices.config[0].opaque.parameters.sharing.timeSlicingConfig.interval: required", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Mps_is_a_violation_unless_allowed_and_the_securedra_validator_rejects_nvidia_kinds()
+    {
+        var mps = WriteClaim("strategy: MPS");
+        var (code, stdout, _) = await RunAsync("--vendor", "nvidia", mps);
+        Assert.Equal(1, code);
+        Assert.Contains("--allow-mps is off", stdout, StringComparison.Ordinal);
+
+        (code, stdout, var stderr) = await RunAsync("--vendor", "nvidia", "--allow-mps", mps);
+        Assert.True(code == 0, stdout + stderr);
+
+        // Without --vendor the plugin's own validator judges it: NVIDIA's apiVersion is not SecureDra's.
+        (code, stdout, _) = await RunAsync(mps);
+        Assert.Equal(1, code);
+        Assert.Contains("apiVersion", stdout, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--vendor", "amd")]
+    [InlineData("--allow-mps")]
+    public async Task A_bad_vendor_or_a_policy_flag_without_the_nvidia_vendor_is_a_usage_error(params string[] args)
+    {
+        var (code, _, stderr) = await RunAsync([.. args, WriteClaim("strategy: MPS")]);
+        Assert.Equal(2, code);
+        Assert.Single(stderr.Trim().Split('\n'));
+    }
+}
