@@ -91,7 +91,7 @@ internal sealed record NodeComponents(
     /// The driver proxy's wiring: the same GPU layer, Kubernetes client and scrub path as the plugin, with
     /// <see cref="ProxyServiceCollectionExtensions.AddDriverProxy"/> in place of the claim pipeline and slice publisher.
     /// </summary>
-    public void RegisterProxy(IServiceCollection services, KubeletPluginOptions plugin, ProxyOptions proxy)
+    public void RegisterProxy(IServiceCollection services, KubeletPluginOptions plugin, ProxyOptions proxy, SecureDra.Api.Config.Nvidia.NvidiaConfigPolicy policy)
     {
         if (OperatingSystem.IsWindows())
         {
@@ -104,6 +104,9 @@ internal sealed record NodeComponents(
         services.AddSingleton<ResourceApiReadiness>();
         services.AddHostedService(sp => sp.GetRequiredService<ResourceApiReadiness>());
         services.AddSingleton<IPluginReadinessCheck>(sp => sp.GetRequiredService<ResourceApiReadiness>());
+        services.AddSingleton<SecureDra.Kube.Taints.IDeviceTaintRuleWriter>(sp => new SecureDra.Kube.Taints.DeviceTaintRuleWriter(
+            sp.GetRequiredService<IKubeApiClient>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SecureDra.Kube.Taints.DeviceTaintRuleWriter>>()));
+        services.AddSingleton<IVendorConfigCheck>(new NvidiaVendorConfigCheck(new SecureDra.Api.Config.Nvidia.NvidiaOpaqueConfigValidator(ConfigLimits), policy));
         services.AddDriverProxy(proxy, Pipeline);
     }
 

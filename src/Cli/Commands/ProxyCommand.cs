@@ -36,6 +36,12 @@ internal static class ProxyCommand
         var vendorDriver = EnvOption.Create("--vendor-driver-name", "VENDOR_DRIVER_NAME", "Driver name the vendor plugin must announce; the proxy registers with the kubelet under it", DriverConstants.DefaultDriverName);
         var vendorUnreachable = EnvOption.Create("--vendor-unreachable-timeout", "VENDOR_UNREACHABLE_TIMEOUT", "After this long without a connectable vendor endpoint the proxy withdraws its kubelet registration", "30s");
         var vendorCallTimeout = EnvOption.Create("--vendor-call-timeout", "VENDOR_CALL_TIMEOUT", "Deadline of one Prepare or Unprepare forwarded to the vendor (at most 40s: the kubelet gives up after 45s)", "20s");
+        var allowMps = EnvOption.Create("--allow-mps", "ALLOW_MPS", "Let opaque configs ask the vendor for MPS sharing (its daemon holds the GPU and can block the release scrub)", "false");
+        var allowVfio = EnvOption.Create("--allow-vfio", "ALLOW_VFIO", "Let opaque configs ask for VfioDeviceConfig (passthrough to a VM)", "false");
+        var allowComputeDomain = EnvOption.Create("--allow-compute-domain", "ALLOW_COMPUTE_DOMAIN", "Let opaque configs ask for ComputeDomainChannelConfig / ComputeDomainDaemonConfig", "false");
+        var deviceTaintRules = EnvOption.Create("--device-taint-rules", "DEVICE_TAINT_RULES", "Publish a withdrawn GPU's vendor devices as NoSchedule DeviceTaintRules where resource.k8s.io serves them (else only the proxy's refusal at Prepare)", "true");
+        var httpMaxConnections = EnvOption.Create("--http-max-connections", "HTTP_MAX_CONNECTIONS", "Connections the --http-endpoint listener holds at once", "64");
+        var httpIdleTimeout = EnvOption.Create("--http-idle-timeout", "HTTP_IDLE_TIMEOUT", "A --http-endpoint connection with no request for this long is closed", "30s");
         var httpEndpoint = EnvOption.CreateOptional("--http-endpoint", "HTTP_ENDPOINT", "IP:port serving /healthz, /readyz and /metrics, e.g. 127.0.0.1:8080");
         var logFormat = LogSetup.CreateOption();
         var scrubRetryInitial = EnvOption.CreateOptional("--scrub-retry-initial", "SCRUB_RETRY_INITIAL", "First delay before a failed scrub is retried (tests only; default 5s)");
@@ -47,7 +53,7 @@ internal static class ProxyCommand
         var command = new Command("proxy", "Run the driver proxy: SecureDra's checks and verified VRAM scrub in front of a vendor's DRA kubelet plugin.")
         {
             nodeName, kubeconfig, registrarDir, pluginsDir, stateDir, vendorRegistry, vendorPlugins, vendorDriver, vendorUnreachable, vendorCallTimeout,
-            httpEndpoint, logFormat, scrubRetryInitial, kubeRequestTimeout,
+            allowMps, allowVfio, allowComputeDomain, deviceTaintRules, httpEndpoint, httpMaxConnections, httpIdleTimeout, logFormat, scrubRetryInitial, kubeRequestTimeout,
         };
         gpu.AddTo(command);
 
@@ -62,8 +68,19 @@ internal static class ProxyCommand
             var plugins = parseResult.GetValue(pluginsDir)!;
             var state = parseResult.GetValue(stateDir) ?? Path.Combine(plugins, "securedra-proxy");
             ProxyOptions proxy;
+            SecureDra.Api.Config.Nvidia.NvidiaConfigPolicy policy;
+            Network.ListenerLimits httpLimits;
             try
             {
+                policy = new SecureDra.Api.Config.Nvidia.NvidiaConfigPolicy(
+                    FlagParsing.Bool("--allow-mps", parseResult.GetValue(allowMps)!),
+                    FlagParsing.Bool("--allow-vfio", parseResult.GetValue(allowVfio)!),
+                    FlagParsing.Bool("--allow-compute-domain", parseResult.GetValue(allowComputeDomain)!));
+                httpLimits = new Network.ListenerLimits
+                {
+                    MaxConnections = FlagParsing.Count("--http-max-connections", parseResult.GetValue(httpMaxConnections)!, 1, 1_000_000),
+                    IdleTimeout = FlagParsing.Duration("--http-idle-timeout", parseResult.GetValue(httpIdleTimeout)!, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1)),
+                };
                 proxy = new ProxyOptions
                 {
                     VendorRegistryDirectory = parseResult.GetValue(vendorRegistry)!,
@@ -71,6 +88,7 @@ internal static class ProxyCommand
                     VendorDriverName = driver,
                     VendorUnreachableTimeout = FlagParsing.Duration("--vendor-unreachable-timeout", parseResult.GetValue(vendorUnreachable)!, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1)),
                     VendorCallTimeout = FlagParsing.Duration("--vendor-call-timeout", parseResult.GetValue(vendorCallTimeout)!, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(40)),
+                    DeviceTaintRules = FlagParsing.Bool("--device-taint-rules", parseResult.GetValue(deviceTaintRules)!),
                 };
             }
             catch (FormatException ex)
@@ -85,6 +103,7 @@ internal static class ProxyCommand
 
             var options = new KubeletPluginOptions
             {
+                HttpLimits = httpLimits,
                 DriverName = driver,
                 NodeName = parseResult.GetValue(nodeName) ?? "",
                 Kubeconfig = parseResult.GetValue(kubeconfig),
@@ -134,7 +153,7 @@ internal static class ProxyCommand
                 {
                     builder.Logging.ClearProviders();
                     builder.Services.AddSerilog(LogSetup.CreateLogger(options.LogFormat), dispose: true);
-                    components.RegisterProxy(builder.Services, options, proxy);
+                    components.RegisterProxy(builder.Services, options, proxy, policy);
                     configure?.Invoke(builder);
                 });
             }

@@ -32,6 +32,9 @@ public sealed record ProxyOptions
     /// <summary>CDI device IDs accepted per device in the vendor's answer (NVIDIA emits one, plus one metadata ID per claim).</summary>
     public int MaxCdiIdsPerDevice { get; init; } = 4;
 
+    /// <summary>Publish withdrawals as DeviceTaintRules where resource.k8s.io serves them (<c>--device-taint-rules</c>).</summary>
+    public bool DeviceTaintRules { get; init; } = true;
+
     /// <summary>Check of the vendor's GetInfo against these options; null when acceptable.</summary>
     public string? Validate()
     {

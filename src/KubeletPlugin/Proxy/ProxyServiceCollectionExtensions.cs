@@ -11,7 +11,7 @@ namespace SecureDra.KubeletPlugin.Proxy;
 
 /// <summary>
 /// Wires the driver proxy: the plugin's device inventory, checkpoint, scrub path and retry loop (reused as they are),
-/// without the slice publisher, the CDI writer's specs or the stale-claim reaper of plugin mode; the vendor registry
+/// without the slice publisher or the stale-claim reaper of plugin mode (withdrawals go out as DeviceTaintRules through <see cref="ProxyTaintPublisher"/> when an IDeviceTaintRuleWriter is registered); the vendor registry
 /// and the kubelet registration gate; <see cref="ProxyClaimPipeline"/> as the pipeline. The host must register what
 /// <c>AddClaimPipeline</c> needs (IResourceApi, IKubeApiClient, IEventRecorder, IGpuBackend, IVramScrubber) and
 /// build with <see cref="KubeletPluginOptions.DeferRegistration"/> and a <see cref="KubeletPluginOptions.DataDirectoryOverride"/>.
@@ -33,7 +33,8 @@ public static class ProxyServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<MetricsRegistry>();
         services.AddSingleton(proxy);
-        services.AddSingleton<ISlicePublication, ProxyWithdrawalPublication>();
+        services.AddSingleton<ProxyTaintPublisher>();
+        services.AddSingleton<ISlicePublication>(sp => sp.GetRequiredService<ProxyTaintPublisher>());
         services.TryAddSingleton<IVendorConfigCheck, RejectingVendorConfigCheck>();
         services.AddSingleton<KubeletRegistrationGate>();
         services.AddSingleton<KubeletRegistryGuard>();
@@ -44,6 +45,7 @@ public static class ProxyServiceCollectionExtensions
 
         // The rival check first: a second registration of the driver stops the proxy before anything else runs.
         services.Insert(0, ServiceDescriptor.Singleton<IHostedService>(sp => sp.GetRequiredService<KubeletRegistryGuard>()));
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<ProxyTaintPublisher>());
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<ScrubRetryService>());
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<VendorRegistry>());
         return services;

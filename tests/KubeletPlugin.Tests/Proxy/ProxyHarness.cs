@@ -46,6 +46,7 @@ public sealed class ProxyHarness : IAsyncDisposable
     public FakeGpuBackend Backend { get; }
     public FakeScrubber Scrubber { get; }
     public RecordingEventRecorder Events { get; } = new();
+    public FakeTaintWriter Taints { get; } = new();
     public FakeVendorPlugin? Vendor { get; private set; }
     public WebApplication? App { get; private set; }
     public KubeletEmulator Kubelet { get; private set; } = null!;
@@ -129,6 +130,8 @@ public sealed class ProxyHarness : IAsyncDisposable
             builder.Services.AddSingleton<IGpuBackend>(Backend);
             builder.Services.AddSingleton<IVramScrubber>(Scrubber);
             builder.Services.AddSingleton<IGpuConfigValidator>(new FakeConfigValidator());
+            builder.Services.AddSingleton<SecureDra.Kube.Taints.IDeviceTaintRuleWriter>(Taints);
+            builder.Services.AddSingleton<IVendorConfigCheck>(new NvidiaVendorConfigCheck(new SecureDra.Api.Config.Nvidia.NvidiaOpaqueConfigValidator(new GpuConfigLimits()), SecureDra.Api.Config.Nvidia.NvidiaConfigPolicy.Strict));
             builder.Services.AddDriverProxy(ProxyOptions, pipeline);
         });
         await app.StartAsync();
@@ -146,9 +149,11 @@ public sealed class ProxyHarness : IAsyncDisposable
     }
 
     /// <summary>An allocated claim on the API server, and what the vendor reads of it.</summary>
-    public SecureDra.KubeletPlugin.Claims.ClaimRef Claim(int i, params int[] gpus)
+    public SecureDra.KubeletPlugin.Claims.ClaimRef Claim(int i, params int[] gpus) => Claim(i, [], gpus);
+
+    public SecureDra.KubeletPlugin.Claims.ClaimRef Claim(int i, IReadOnlyList<ClaimConfig> config, params int[] gpus)
     {
-        Api.PutClaim(TestClaims.Allocated(i, [.. gpus.Select(g => new AllocationResult("gpu", Driver, Node, VendorDevice(g), false, null))], []));
+        Api.PutClaim(TestClaims.Allocated(i, [.. gpus.Select(g => new AllocationResult("gpu", Driver, Node, VendorDevice(g), false, null))], config));
         if (Vendor is { } vendor)
         {
             vendor.Allocations[TestClaims.Uid(i)] = [.. gpus.Select(g => (Node, VendorDevice(g), "gpu"))];

@@ -315,6 +315,7 @@ public class ProxyTests
         h.Scrubber.Plan("gpu-0", ScrubBehavior.NotVerified, ScrubBehavior.NotVerified, ScrubBehavior.NotVerified);
 
         Assert.Equal("", (await kubelet.UnprepareAsync([ProxyHarness.K(1)]))[TestClaims.Uid(1)]);
+        var target = new SecureDra.Kube.Taints.DeviceTaintRuleTarget(ProxyHarness.Driver, ProxyHarness.Node, ProxyHarness.VendorDevice(0));
         h.Claim(2, 0);
         var refused = await kubelet.PrepareAsync([ProxyHarness.K(2)]);
         if (refused[TestClaims.Uid(2)].Error == "")
@@ -327,10 +328,64 @@ public class ProxyTests
             Assert.Contains("gpu-0", refused[TestClaims.Uid(2)].Error, StringComparison.Ordinal);
         }
 
-        // A verified retry lifts the refusal.
+        // The withdrawal went out as a DeviceTaintRule on the vendor's device before Unprepare answered (unless the retry
+        // had already verified a scrub); a verified retry lifts the refusal and the rule.
+        Assert.True(h.Taints.Rules.ContainsKey(target) || h.Inventory.Get("gpu-0")!.IsOffered || refused[TestClaims.Uid(2)].Error == "");
         await WaitUntilAsync(() => h.Inventory.Get("gpu-0")!.IsOffered || h.Inventory.Get("gpu-0")!.State == DeviceState.Prepared, "a verified retry");
         await WaitUntilAsync(() => kubelet.PrepareAsync([ProxyHarness.K(2)]).GetAwaiter().GetResult()[TestClaims.Uid(2)].Error == "", "tenant B gets the GPU");
         Assert.False(h.Backend.HoldsCanary("gpu-0"));
+        await WaitUntilAsync(() => !h.Taints.Rules.ContainsKey(target), "the rule is lifted");
+    }
+
+    [Fact]
+    public async Task A_failed_scrub_publishes_a_device_taint_rule_on_the_vendor_device_before_unprepare_answers()
+    {
+        await using var h = await ProxyHarness.StartAsync();
+        var kubelet = await h.RegisteredAsync();
+        h.Claim(1, 1);
+        await kubelet.PrepareAsync([ProxyHarness.K(1)]);
+        h.Scrubber.Plan("gpu-1", [.. Enumerable.Repeat(ScrubBehavior.NotVerified, 1000)]);
+
+        Assert.Equal("", (await kubelet.UnprepareAsync([ProxyHarness.K(1)]))[TestClaims.Uid(1)]);
+
+        var target = new SecureDra.Kube.Taints.DeviceTaintRuleTarget(ProxyHarness.Driver, ProxyHarness.Node, ProxyHarness.VendorDevice(1));
+        Assert.True(h.Taints.Rules.ContainsKey(target));
+        Assert.DoesNotContain(new SecureDra.Kube.Taints.DeviceTaintRuleTarget(ProxyHarness.Driver, ProxyHarness.Node, ProxyHarness.VendorDevice(0)), h.Taints.Rules.Keys);
+        h.Claim(2, 1);
+        Assert.Contains("withdrawn", (await kubelet.PrepareAsync([ProxyHarness.K(2)]))[TestClaims.Uid(2)].Error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("{\"apiVersion\":\"resource.nvidia.com/v1beta1\",\"kind\":\"GpuConfig\",\"sharing\":{\"strategy\":\"MPS\"}}", "MPS")]
+    [InlineData("{\"apiVersion\":\"resource.nvidia.com/v1beta1\",\"kind\":\"GpuConfig\",\"sharing\":{\"strategy\":\"TimeSlicing\",\"timeSlicingConfig\":{}}}", "interval")]
+    [InlineData("{\"apiVersion\":\"resource.nvidia.com/v1beta1\",\"kind\":\"VfioDeviceConfig\"}", "VfioDeviceConfig")]
+    [InlineData("{\"apiVersion\":\"resource.nvidia.com/v1beta1\",\"kind\":\"GpuConfig\",\"unknown\":1}", "unknown")]
+    public async Task An_opaque_config_the_proxys_policy_rejects_never_reaches_the_vendor(string json, string expected)
+    {
+        await using var h = await ProxyHarness.StartAsync();
+        var kubelet = await h.RegisteredAsync();
+        h.Claim(1, [TestClaims.Opaque("FromClaim", json, "gpu")], 0);
+
+        var result = await kubelet.PrepareAsync([ProxyHarness.K(1)]);
+
+        Assert.Contains(expected, result[TestClaims.Uid(1)].Error, StringComparison.Ordinal);
+        Assert.Equal(0, h.Vendor!.PrepareCalls);
+        Assert.True(h.Inventory.Get("gpu-0")!.IsOffered);
+    }
+
+    [Fact]
+    public async Task An_accepted_config_and_one_for_another_driver_go_through()
+    {
+        await using var h = await ProxyHarness.StartAsync();
+        var kubelet = await h.RegisteredAsync();
+        h.Claim(1, [
+            TestClaims.Opaque("FromClaim", "{\"apiVersion\":\"resource.nvidia.com/v1beta1\",\"kind\":\"GpuConfig\",\"sharing\":{\"strategy\":\"TimeSlicing\",\"timeSlicingConfig\":{\"interval\":\"Long\"}}}", "gpu"),
+            new SecureDra.Kube.Resources.ClaimConfig(["gpu"], "other.example.com", "{\"anything\":true}", "FromClaim")], 0);
+
+        var result = await kubelet.PrepareAsync([ProxyHarness.K(1)]);
+
+        Assert.Equal("", result[TestClaims.Uid(1)].Error);
+        Assert.Equal(1, h.Vendor!.PrepareCalls);
     }
 
     [Fact]
