@@ -6,6 +6,7 @@ using SecureDra.Cli.Hosting;
 var root = new RootCommand("SecureDra: a hardened Kubernetes DRA driver for NVIDIA GPUs.")
 {
     KubeletPluginCommand.Create(),
+    ProxyCommand.Create(),
     ControllerCommand.Create(),
     LocalApiServerCommand.Create(),
     DemoCommand.Create(),

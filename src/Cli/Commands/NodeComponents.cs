@@ -11,6 +11,7 @@ using SecureDra.KubeletPlugin.Health;
 using SecureDra.KubeletPlugin.Hosting;
 using SecureDra.KubeletPlugin.NodeHardening;
 using SecureDra.KubeletPlugin.Pipeline;
+using SecureDra.KubeletPlugin.Proxy;
 using SecureDra.Nvml;
 using SecureDra.Nvml.Backends;
 
@@ -85,6 +86,29 @@ internal sealed record NodeComponents(
         };
         health.Validate();
         return this with { Health = health };
+    }
+
+    /// <summary>
+    /// The driver proxy's wiring: the same GPU layer, Kubernetes client and scrub path as the plugin, with
+    /// <see cref="ProxyServiceCollectionExtensions.AddDriverProxy"/> in place of the claim pipeline and slice publisher.
+    /// </summary>
+    public void RegisterProxy(IServiceCollection services, KubeletPluginOptions plugin, ProxyOptions proxy, SecureDra.Api.Config.Nvidia.NvidiaConfigPolicy policy)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            throw new PlatformNotSupportedException("the driver proxy runs on Linux nodes only");
+        }
+
+        services.AddGpuLayer(Gpu);
+        services.AddSingleton(new EventRecorderOptions { Component = "securedra-proxy", Host = plugin.NodeName });
+        services.AddKubeApiClient(plugin.Kubeconfig, KubeClient);
+        services.AddSingleton<ResourceApiReadiness>();
+        services.AddHostedService(sp => sp.GetRequiredService<ResourceApiReadiness>());
+        services.AddSingleton<IPluginReadinessCheck>(sp => sp.GetRequiredService<ResourceApiReadiness>());
+        services.AddSingleton<SecureDra.Kube.Taints.IDeviceTaintRuleWriter>(sp => new SecureDra.Kube.Taints.DeviceTaintRuleWriter(
+            sp.GetRequiredService<IKubeApiClient>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SecureDra.Kube.Taints.DeviceTaintRuleWriter>>()));
+        services.AddSingleton<IVendorConfigCheck>(new NvidiaVendorConfigCheck(new SecureDra.Api.Config.Nvidia.NvidiaOpaqueConfigValidator(ConfigLimits), policy));
+        services.AddDriverProxy(proxy, Pipeline);
     }
 
     public void Register(IServiceCollection services, KubeletPluginOptions plugin)

@@ -18,8 +18,21 @@ public sealed record KubeletPluginOptions
     public string? HttpEndpoint { get; init; }
     public string LogFormat { get; init; } = "json";
 
+    /// <summary>
+    /// Where the data dir is when not <c>&lt;plugins dir&gt;/&lt;driver&gt;</c>: the driver proxy keeps its state in its own
+    /// directory, because a vendor plugin of the same driver name uses <c>&lt;plugins dir&gt;/&lt;driver&gt;/checkpoint.json</c>.
+    /// Null in plugin mode.
+    /// </summary>
+    public string? DataDirectoryOverride { get; init; }
+
+    /// <summary>
+    /// Bind the registration socket under a name starting with '.', which the kubelet's plugin watcher ignores, so
+    /// that something else (the driver proxy's registration gate) decides when the kubelet sees it. False in plugin mode.
+    /// </summary>
+    public bool DeferRegistration { get; init; }
+
     /// <summary>The plugin's own data dir: <c>&lt;plugins dir&gt;/&lt;driver&gt;</c>; holds the DRA socket and the checkpoint.</summary>
-    public string PluginDataDirectory => Path.Combine(KubeletPluginsDirectoryPath, DriverName);
+    public string PluginDataDirectory => DataDirectoryOverride ?? Path.Combine(KubeletPluginsDirectoryPath, DriverName);
 
     /// <summary>
     /// Bounds of the TCP probe/metrics listener (<see cref="HttpEndpoint"/>), its own, not the Unix sockets': the

@@ -19,6 +19,12 @@ namespace SecureDra.KubeletPlugin.Hosting;
 /// </summary>
 public sealed record PluginSocketLayout(string RegistrationSocketPath, string DraSocketPath, string PluginDataDirectory)
 {
+    /// <summary>
+    /// The name the kubelet registers: <see cref="RegistrationSocketPath"/>, or with
+    /// <see cref="KubeletPluginOptions.DeferRegistration"/> the same name without the leading '.' of the bound socket.
+    /// </summary>
+    public string VisibleRegistrationSocketPath { get; init; } = RegistrationSocketPath;
+
     /// <summary>sizeof(sun_path) on Linux is 108, including the terminating NUL.</summary>
     public const int MaxSocketPathBytes = 107;
 
@@ -50,10 +56,11 @@ public sealed record PluginSocketLayout(string RegistrationSocketPath, string Dr
                 Path.Combine(dataDir, $"dra-{Hash(Encoding.UTF8.GetBytes(podUid), 8)}.sock"));
         }
 
-        return new PluginSocketLayout(
-            FirstThatFits("registration socket", registration),
-            FirstThatFits("DRA socket", dra),
-            dataDir);
+        var visible = FirstThatFits("registration socket", registration);
+        var bound = options.DeferRegistration
+            ? FirstThatFits("registration socket", Path.Combine(Path.GetDirectoryName(visible)!, "." + Path.GetFileName(visible)))
+            : visible;
+        return new PluginSocketLayout(bound, FirstThatFits("DRA socket", dra), dataDir) { VisibleRegistrationSocketPath = visible };
     }
 
     public static bool Fits(string path) => Encoding.UTF8.GetByteCount(path) <= MaxSocketPathBytes;

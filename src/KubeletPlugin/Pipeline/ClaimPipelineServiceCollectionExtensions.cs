@@ -22,6 +22,27 @@ public static class ClaimPipelineServiceCollectionExtensions
     /// <param name="options">Pipeline options; null = defaults. Nothing is read from the environment here: the test build of securedra sets <see cref="ClaimPipelineOptions.CrashAt"/>.</param>
     public static IServiceCollection AddClaimPipeline(this IServiceCollection services, ClaimPipelineOptions? options = null)
     {
+        services.AddNodeDeviceState(options);
+        services.AddSingleton<ResourceSlicePublisher>();
+        services.AddSingleton<ISlicePublication>(sp => sp.GetRequiredService<ResourceSlicePublisher>());
+        services.AddSingleton<IClaimPipeline, ClaimPipeline>();
+        services.AddSingleton<StaleClaimReaper>();
+
+        // Start-up first (fails the host on a corrupt checkpoint; AddNodeDeviceState registered it), then the loops.
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<ResourceSlicePublisher>());
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<ScrubRetryService>());
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<StaleClaimReaper>());
+        return services;
+    }
+
+    /// <summary>
+    /// The node's device state without a claim pipeline or slice publisher: inventory, checkpoint journal, scrub path,
+    /// start-up recovery (as a hosted service) and the scrub retry loop (registered, not hosted: the caller hosts it
+    /// after its own loops). Shared by the plugin (<see cref="AddClaimPipeline"/>) and the driver proxy, which
+    /// registers its own <see cref="IClaimPipeline"/> and <see cref="ISlicePublication"/>.
+    /// </summary>
+    public static IServiceCollection AddNodeDeviceState(this IServiceCollection services, ClaimPipelineOptions? options = null)
+    {
         ArgumentNullException.ThrowIfNull(services);
         options ??= new ClaimPipelineOptions();
         if (options.CrashAt is { Length: > 0 } crashAt && !CrashPoints.All.Contains(crashAt))
@@ -60,18 +81,9 @@ public static class ClaimPipelineServiceCollectionExtensions
         services.AddSingleton<MigModeMonitor>();
         services.AddSingleton<DeviceScrub>();
         services.AddSingleton<PipelineStartup>();
-        services.AddSingleton<ResourceSlicePublisher>();
-        services.AddSingleton<ISlicePublication>(sp => sp.GetRequiredService<ResourceSlicePublisher>());
         services.AddSingleton<DeviceWithdrawals>();
         services.AddSingleton<ScrubRetryService>();
-        services.AddSingleton<IClaimPipeline, ClaimPipeline>();
-        services.AddSingleton<StaleClaimReaper>();
-
-        // Start-up first (fails the host on a corrupt checkpoint), then the loops.
         services.AddHostedService<PipelineStartupService>();
-        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<ResourceSlicePublisher>());
-        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<ScrubRetryService>());
-        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<StaleClaimReaper>());
         return services;
     }
 }

@@ -8,7 +8,7 @@ namespace SecureDra.LocalCluster.Kubelet;
 
 /// <summary>
 /// Emulates the kubelet's side of DRA plugin registration over real Unix sockets: watches the
-/// registrar directory for <c>*-reg.sock</c> (names starting with '.' ignored), calls GetInfo with a
+/// registrar directory for <c>*-reg.sock</c> created or renamed into place (names starting with '.' ignored), calls GetInfo with a
 /// 1 s deadline, validates type and versions, picks a service per <see cref="KubeletProfile"/>,
 /// answers NotifyRegistrationStatus, and keeps a connection to the endpoint. Deleting a
 /// registration socket deregisters the plugin.
@@ -48,6 +48,14 @@ public sealed partial class KubeletEmulator : IAsyncDisposable
         _watcher = new FileSystemWatcher(_options.RegistrarDirectory, "*-reg.sock") { IncludeSubdirectories = true };
         _watcher.Created += (_, e) => _ = RegisterQuietlyAsync(e.FullPath);
         _watcher.Deleted += (_, e) => _ = DeregisterAsync(e.FullPath);
+
+        // A rename into a watched name is a create for the kubelet's fsnotify watcher, out of it a delete (the driver
+        // proxy publishes and withdraws its registration this way).
+        _watcher.Renamed += (_, e) =>
+        {
+            _ = DeregisterAsync(e.OldFullPath);
+            _ = RegisterQuietlyAsync(e.FullPath);
+        };
         _watcher.EnableRaisingEvents = true;
         foreach (var path in Directory.EnumerateFiles(_options.RegistrarDirectory, "*-reg.sock", SearchOption.AllDirectories))
         {

@@ -1,0 +1,523 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using SecureDra.KubeletPlugin.Devices;
+using SecureDra.KubeletPlugin.Hosting;
+using SecureDra.KubeletPlugin.Proxy;
+using SecureDra.KubeletPlugin.Tests.Pipeline;
+using SecureDra.KubeletPlugin.Tests.Pipeline.TestDoubles;
+using SecureDra.LocalCluster.Kubelet;
+
+namespace SecureDra.KubeletPlugin.Tests.Proxy;
+
+/// <summary>
+/// The driver proxy between the emulated kubelet and a scripted vendor plugin, all over real Unix sockets: topology,
+/// the vendor's misbehaviour, and the canary (tenant B never reads tenant A's bytes through the proxy).
+/// </summary>
+public class ProxyTests
+{
+    private static Task WaitUntilAsync(Func<bool> condition, string what, int timeoutMs = 10000) =>
+        PipelineHarness.WaitUntilAsync(condition, what, timeoutMs);
+
+    [Fact]
+    public async Task Registers_with_the_kubelet_only_once_the_vendor_is_connected()
+    {
+        await using var h = await ProxyHarness.StartAsync(startVendor: false);
+        await Task.Delay(300);
+        Assert.False(File.Exists(h.VisibleRegistration));
+        Assert.Empty(h.Kubelet.Plugins);
+
+        await h.StartVendorAsync();
+        var plugin = await h.RegisteredAsync();
+
+        Assert.Equal(ProxyHarness.Driver, plugin.DriverName);
+        Assert.StartsWith(h.StateDir + "/", plugin.Endpoint, StringComparison.Ordinal); // the proxy's socket, not the vendor's
+        Assert.Contains(h.Vendor!.Notifications, n => n.Registered);
+        Assert.False(Directory.Exists(Path.Combine(h.KubeletPlugins, ProxyHarness.Driver)), "the proxy kept out of <plugins>/<driver>/");
+    }
+
+    [Fact]
+    public async Task Prepare_goes_through_the_vendor_and_release_scrubs_what_the_vendor_leaves_behind()
+    {
+        await using var h = await ProxyHarness.StartAsync();
+        var kubelet = await h.RegisteredAsync();
+        h.Claim(1, 0);
+        var writes = h.Api.Writes;
+
+        var prepared = await kubelet.PrepareAsync([ProxyHarness.K(1)]);
+
+        var device = Assert.Single(prepared[TestClaims.Uid(1)].Devices);
+        Assert.Equal("", prepared[TestClaims.Uid(1)].Error);
+        Assert.Equal(ProxyHarness.VendorDevice(0), device.DeviceName);
+        Assert.Equal([$"k8s.gpu.nvidia.com/claim={TestClaims.Uid(1)}-vgpu-a"], device.CdiDeviceIds);
+        Assert.Equal(DeviceState.Prepared, h.Inventory.Get("gpu-0")!.State);
+
+        // Tenant A writes; the vendor's release does not scrub, the proxy's does.
+        h.Backend.WriteCanary("gpu-0");
+        var canaryAtVendorRelease = false;
+        h.Vendor!.OnUnprepare = () => canaryAtVendorRelease = h.Backend.HoldsCanary("gpu-0");
+        var released = await kubelet.UnprepareAsync([ProxyHarness.K(1)]);
+
+        Assert.Equal("", released[TestClaims.Uid(1)]);
+        Assert.True(canaryAtVendorRelease, "the vendor was called first, before the scrub");
+        Assert.False(h.Backend.HoldsCanary("gpu-0"));
+        Assert.All(await File.ReadAllBytesAsync(h.Backend.VramPath("gpu-0")), b => Assert.Equal(0, b));
+        Assert.True(h.Inventory.Get("gpu-0")!.IsOffered);
+        Assert.Contains(TestClaims.Uid(1), h.Vendor.Unprepared);
+
+        // No slices, no CDI specs of the proxy's own.
+        Assert.Equal(writes, h.Api.Writes);
+        Assert.False(Directory.Exists(Path.Combine(h.StateDir, "no-cdi")) && Directory.EnumerateFileSystemEntries(Path.Combine(h.StateDir, "no-cdi")).Any());
+    }
+
+    [Fact]
+    public async Task A_repeated_prepare_gives_the_same_answer_without_asking_the_vendor_again()
+    {
+        await using var h = await ProxyHarness.StartAsync();
+        var kubelet = await h.RegisteredAsync();
+        h.Claim(1, 0, 1);
+
+        var first = await kubelet.PrepareAsync([ProxyHarness.K(1)]);
+        var second = await kubelet.PrepareAsync([ProxyHarness.K(1)]);
+
+        Assert.Equal(1, h.Vendor!.PrepareCalls);
+        Assert.Equal(
+            first[TestClaims.Uid(1)].Devices.Select(d => (d.DeviceName, string.Join(",", d.CdiDeviceIds))),
+            second[TestClaims.Uid(1)].Devices.Select(d => (d.DeviceName, string.Join(",", d.CdiDeviceIds))));
+    }
+
+    [Theory]
+    [InlineData(VendorScript.ForeignDevice, "is not allocated to this claim")]
+    [InlineData(VendorScript.ForeignCdiId, "nvidia.com/gpu=all")]
+    [InlineData(VendorScript.TooManyCdiIds, "cdiDeviceIDs: 9 IDs; 1 to 4 are accepted")]
+    [InlineData(VendorScript.MissingClaim, "no entry for this claim")]
+    [InlineData(VendorScript.HugeAnswer, "vendor Prepare failed: ResourceExhausted")]
+    [InlineData(VendorScript.PrepareError, "vendor: device busy")]
+    public async Task A_bad_vendor_answer_fails_the_claim_undoes_it_at_the_vendor_and_frees_the_gpu(VendorScript script, string expected)
+    {
+        await using var h = await ProxyHarness.StartAsync();
+        var kubelet = await h.RegisteredAsync();
+        h.Claim(1, 0);
+        h.Vendor!.Script = script;
+
+        var result = await kubelet.PrepareAsync([ProxyHarness.K(1)]);
+
+        Assert.Contains(expected, result[TestClaims.Uid(1)].Error, StringComparison.Ordinal);
+        Assert.Empty(result[TestClaims.Uid(1)].Devices);
+        await WaitUntilAsync(() => h.Vendor.Unprepared.Contains(TestClaims.Uid(1)), "the proxy unprepared the claim at the vendor");
+        Assert.True(h.Inventory.Get("gpu-0")!.IsOffered);
+        Assert.Null(h.Journal.Get(TestClaims.Uid(1)));
+
+        // The GPU is free for the next claim once the vendor behaves.
+        h.Vendor.Script = VendorScript.Honest;
+        h.Claim(2, 0);
+        Assert.Equal("", (await kubelet.PrepareAsync([ProxyHarness.K(2)]))[TestClaims.Uid(2)].Error);
+    }
+
+    [Fact]
+    public async Task An_answer_for_a_claim_nobody_asked_about_never_reaches_the_kubelet()
+    {
+        await using var h = await ProxyHarness.StartAsync();
+        var kubelet = await h.RegisteredAsync();
+        h.Claim(1, 0);
+        h.Vendor!.Script = VendorScript.UnknownClaimUid;
+
+        var result = await kubelet.PrepareAsync([ProxyHarness.K(1)]);
+
+        Assert.Equal([TestClaims.Uid(1)], result.Keys);
+        Assert.Equal("", result[TestClaims.Uid(1)].Error);
+        Assert.Equal(1, h.Metrics.Counter("securedra_proxy_vendor_answer_refusals_total", "", "operation").Value("prepare"));
+    }
+
+    [Fact]
+    public async Task A_hanging_vendor_fails_prepare_inside_the_deadline_and_frees_the_gpu()
+    {
+        await using var h = await ProxyHarness.StartAsync(proxy: p => p with { VendorCallTimeout = TimeSpan.FromMilliseconds(500) });
+        var kubelet = await h.RegisteredAsync();
+        h.Claim(1, 0);
+        h.Vendor!.Script = VendorScript.Hang;
+
+        var started = Environment.TickCount64;
+        var result = await kubelet.PrepareAsync([ProxyHarness.K(1)]);
+
+        Assert.Contains("no answer within 0.5 s", result[TestClaims.Uid(1)].Error, StringComparison.Ordinal);
+        Assert.True(Environment.TickCount64 - started < 10_000);
+        Assert.True(h.Inventory.Get("gpu-0")!.IsOffered);
+    }
+
+    [Fact]
+    public async Task A_vendor_unprepare_error_is_returned_and_nothing_is_scrubbed_and_freed_behind_its_back()
+    {
+        await using var h = await ProxyHarness.StartAsync();
+        var kubelet = await h.RegisteredAsync();
+        h.Claim(1, 0);
+        await kubelet.PrepareAsync([ProxyHarness.K(1)]);
+        h.Backend.WriteCanary("gpu-0");
+        h.Vendor!.Script = VendorScript.UnprepareError;
+        var scrubs = h.Scrubber.Calls;
+
+        var result = await kubelet.UnprepareAsync([ProxyHarness.K(1)]);
+
+        Assert.Contains("MPS daemon still running", result[TestClaims.Uid(1)], StringComparison.Ordinal);
+        Assert.Equal(scrubs, h.Scrubber.Calls);
+        Assert.False(h.Inventory.Get("gpu-0")!.IsOffered);
+        h.Claim(2, 0);
+        Assert.Contains("prepared for another claim", (await kubelet.PrepareAsync([ProxyHarness.K(2)]))[TestClaims.Uid(2)].Error, StringComparison.Ordinal);
+
+        h.Vendor.Script = VendorScript.Honest;
+        Assert.Equal("", (await kubelet.UnprepareAsync([ProxyHarness.K(1)]))[TestClaims.Uid(1)]);
+        Assert.False(h.Backend.HoldsCanary("gpu-0"));
+        Assert.True(h.Inventory.Get("gpu-0")!.IsOffered);
+    }
+
+    [Fact]
+    public async Task A_vendor_crash_in_unprepare_keeps_the_gpu_held_and_its_recreated_socket_is_registered_again()
+    {
+        await using var h = await ProxyHarness.StartAsync(proxy: p => p with { VendorCallTimeout = TimeSpan.FromSeconds(2) });
+        var kubelet = await h.RegisteredAsync();
+        h.Claim(1, 0);
+        await kubelet.PrepareAsync([ProxyHarness.K(1)]);
+        h.Backend.WriteCanary("gpu-0");
+        h.Vendor!.Script = VendorScript.CrashInUnprepare;
+
+        var result = await kubelet.UnprepareAsync([ProxyHarness.K(1)]);
+
+        Assert.NotEqual("", result[TestClaims.Uid(1)]);
+        Assert.True(h.Backend.HoldsCanary("gpu-0"));
+        Assert.False(h.Inventory.Get("gpu-0")!.IsOffered);
+
+        // The vendor comes back (its sockets re-created); the kubelet's retry goes through.
+        var allocations = h.Vendor.Allocations.ToDictionary();
+        await h.Vendor.DisposeAsync();
+        await h.StartVendorAsync(v =>
+        {
+            foreach (var (k, a) in allocations)
+            {
+                v.Allocations[k] = a;
+            }
+        });
+        await WaitUntilAsync(() => h.Vendor!.Notifications.Any(n => n.Registered), "the new vendor registration accepted");
+        await WaitUntilAsync(() => kubelet.UnprepareAsync([ProxyHarness.K(1)]).GetAwaiter().GetResult()[TestClaims.Uid(1)] == "", "the retried Unprepare succeeds");
+
+        Assert.False(h.Backend.HoldsCanary("gpu-0"));
+        Assert.True(h.Inventory.Get("gpu-0")!.IsOffered);
+    }
+
+    [Fact]
+    public async Task A_vendor_serving_only_v1beta1_is_used_on_v1beta1()
+    {
+        await using var h = await ProxyHarness.StartAsync(vendor: v => v.ServeV1 = false);
+        var kubelet = await h.RegisteredAsync();
+        h.Claim(1, 1);
+
+        var result = await kubelet.PrepareAsync([ProxyHarness.K(1)]);
+
+        Assert.Equal("", result[TestClaims.Uid(1)].Error);
+        Assert.Equal(ProxyHarness.VendorDevice(1), Assert.Single(result[TestClaims.Uid(1)].Devices).DeviceName);
+        Assert.Equal(DeviceState.Prepared, h.Inventory.Get("gpu-1")!.State);
+    }
+
+    [Theory]
+    [InlineData("type")]
+    [InlineData("name")]
+    [InlineData("endpoint")]
+    public async Task A_vendor_registration_that_fails_the_checks_is_refused_and_the_proxy_stays_unregistered(string field)
+    {
+        var outside = TempDir.Create();
+        try
+        {
+            await using var h = await ProxyHarness.StartAsync(vendor: v =>
+            {
+                switch (field)
+                {
+                    case "type": v.Type = "CSIPlugin"; break;
+                    case "name": v.DriverName = "gpu.example.com"; break;
+                    case "endpoint": v.AnnouncedEndpoint = Path.Combine(PrepareOutside(outside), "dra.sock"); break;
+                }
+            });
+
+            await WaitUntilAsync(() => !h.Vendor!.Notifications.IsEmpty, "the vendor was told");
+            var (registered, error) = Assert.Single(h.Vendor!.Notifications);
+            Assert.False(registered);
+            Assert.StartsWith(field + ":", error, StringComparison.Ordinal);
+            Assert.False(File.Exists(h.VisibleRegistration));
+        }
+        finally
+        {
+            outside.Dispose();
+        }
+
+        static string PrepareOutside(TempDir d)
+        {
+            File.WriteAllText(Path.Combine(d.Path, "dra.sock"), "");
+            return d.Path;
+        }
+    }
+
+    [Fact]
+    public async Task The_proxy_refuses_to_start_beside_a_second_registration_of_its_driver_name()
+    {
+        var dir = TempDir.Create();
+        try
+        {
+            // A vendor plugin left in the kubelet's own registry.
+            await using var rival = await FakeVendorPlugin.StartAsync(Path.Combine(dir.Path, "reg"), Path.Combine(dir.Path, "rivalplugins"));
+            var options = new KubeletPluginOptions
+            {
+                DriverName = ProxyHarness.Driver,
+                NodeName = ProxyHarness.Node,
+                KubeletRegistrarDirectoryPath = Path.Combine(dir.Path, "reg"),
+                KubeletPluginsDirectoryPath = Path.Combine(dir.Path, "plugins"),
+                DataDirectoryOverride = Path.Combine(dir.Path, "state"),
+                CdiRoot = Path.Combine(dir.Path, "state", "no-cdi"),
+                DeferRegistration = true,
+            };
+            await using var app = KubeletPluginHost.Build(options, b =>
+            {
+                b.Logging.ClearProviders();
+                b.Services.AddSingleton(new ProxyOptions { VendorRegistryDirectory = Path.Combine(dir.Path, "vreg"), VendorPluginsDirectory = Path.Combine(dir.Path, "vplug") });
+                b.Services.AddSingleton<KubeletRegistryGuard>();
+                b.Services.AddHostedService(sp => sp.GetRequiredService<KubeletRegistryGuard>());
+            });
+
+            var ex = await Assert.ThrowsAsync<KubeletPluginConfigurationException>(() => app.StartAsync());
+            Assert.Contains("already registers driver gpu.nvidia.com", ex.Message, StringComparison.Ordinal);
+            Assert.True(File.Exists(rival.RegistrationSocket), "the proxy took nothing from the other registration");
+        }
+        finally
+        {
+            dir.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task The_registration_is_withdrawn_while_the_vendor_is_unreachable_and_published_again_when_it_returns()
+    {
+        await using var h = await ProxyHarness.StartAsync(proxy: p => p with { VendorUnreachableTimeout = TimeSpan.FromMilliseconds(300) });
+        await h.RegisteredAsync();
+
+        await h.Vendor!.StopAsync();
+        await WaitUntilAsync(() => !File.Exists(h.VisibleRegistration) && h.Kubelet.Plugins.Count == 0, "the kubelet deregistered the proxy");
+        Assert.Equal(1, h.Metrics.Counter("securedra_proxy_registration_withdrawals_total", "", "reason").Value("vendor_unreachable"));
+
+        await h.StartVendorAsync();
+        await h.RegisteredAsync();
+        Assert.True(File.Exists(h.VisibleRegistration));
+    }
+
+    [Fact]
+    public async Task Tenant_b_never_reads_tenant_a_bytes_after_a_failed_scrub()
+    {
+        await using var h = await ProxyHarness.StartAsync();
+        var kubelet = await h.RegisteredAsync();
+        h.Claim(1, 0);
+        await kubelet.PrepareAsync([ProxyHarness.K(1)]);
+        h.Backend.WriteCanary("gpu-0");
+        h.Scrubber.Plan("gpu-0", ScrubBehavior.NotVerified, ScrubBehavior.NotVerified, ScrubBehavior.NotVerified);
+
+        Assert.Equal("", (await kubelet.UnprepareAsync([ProxyHarness.K(1)]))[TestClaims.Uid(1)]);
+        var target = new SecureDra.Kube.Taints.DeviceTaintRuleTarget(ProxyHarness.Driver, ProxyHarness.Node, ProxyHarness.VendorDevice(0));
+        h.Claim(2, 0);
+        var refused = await kubelet.PrepareAsync([ProxyHarness.K(2)]);
+        if (refused[TestClaims.Uid(2)].Error == "")
+        {
+            // The retry loop verified a scrub in between: then the canary must be gone.
+            Assert.False(h.Backend.HoldsCanary("gpu-0"));
+        }
+        else
+        {
+            Assert.Contains("gpu-0", refused[TestClaims.Uid(2)].Error, StringComparison.Ordinal);
+        }
+
+        // The withdrawal went out as a DeviceTaintRule on the vendor's device before Unprepare answered (unless the retry
+        // had already verified a scrub); a verified retry lifts the refusal and the rule.
+        Assert.True(h.Taints.Rules.ContainsKey(target) || h.Inventory.Get("gpu-0")!.IsOffered || refused[TestClaims.Uid(2)].Error == "");
+        await WaitUntilAsync(() => h.Inventory.Get("gpu-0")!.IsOffered || h.Inventory.Get("gpu-0")!.State == DeviceState.Prepared, "a verified retry");
+        await WaitUntilAsync(() => kubelet.PrepareAsync([ProxyHarness.K(2)]).GetAwaiter().GetResult()[TestClaims.Uid(2)].Error == "", "tenant B gets the GPU");
+        Assert.False(h.Backend.HoldsCanary("gpu-0"));
+        await WaitUntilAsync(() => !h.Taints.Rules.ContainsKey(target), "the rule is lifted");
+    }
+
+    [Fact]
+    public async Task A_failed_scrub_publishes_a_device_taint_rule_on_the_vendor_device_before_unprepare_answers()
+    {
+        await using var h = await ProxyHarness.StartAsync();
+        var kubelet = await h.RegisteredAsync();
+        h.Claim(1, 1);
+        await kubelet.PrepareAsync([ProxyHarness.K(1)]);
+        h.Scrubber.Plan("gpu-1", [.. Enumerable.Repeat(ScrubBehavior.NotVerified, 1000)]);
+
+        Assert.Equal("", (await kubelet.UnprepareAsync([ProxyHarness.K(1)]))[TestClaims.Uid(1)]);
+
+        var target = new SecureDra.Kube.Taints.DeviceTaintRuleTarget(ProxyHarness.Driver, ProxyHarness.Node, ProxyHarness.VendorDevice(1));
+        Assert.True(h.Taints.Rules.ContainsKey(target));
+        Assert.DoesNotContain(new SecureDra.Kube.Taints.DeviceTaintRuleTarget(ProxyHarness.Driver, ProxyHarness.Node, ProxyHarness.VendorDevice(0)), h.Taints.Rules.Keys);
+        h.Claim(2, 1);
+        Assert.Contains("withdrawn", (await kubelet.PrepareAsync([ProxyHarness.K(2)]))[TestClaims.Uid(2)].Error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("{\"apiVersion\":\"resource.nvidia.com/v1beta1\",\"kind\":\"GpuConfig\",\"sharing\":{\"strategy\":\"MPS\"}}", "MPS")]
+    [InlineData("{\"apiVersion\":\"resource.nvidia.com/v1beta1\",\"kind\":\"GpuConfig\",\"sharing\":{\"strategy\":\"TimeSlicing\",\"timeSlicingConfig\":{}}}", "interval")]
+    [InlineData("{\"apiVersion\":\"resource.nvidia.com/v1beta1\",\"kind\":\"VfioDeviceConfig\"}", "VfioDeviceConfig")]
+    [InlineData("{\"apiVersion\":\"resource.nvidia.com/v1beta1\",\"kind\":\"GpuConfig\",\"unknown\":1}", "unknown")]
+    public async Task An_opaque_config_the_proxys_policy_rejects_never_reaches_the_vendor(string json, string expected)
+    {
+        await using var h = await ProxyHarness.StartAsync();
+        var kubelet = await h.RegisteredAsync();
+        h.Claim(1, [TestClaims.Opaque("FromClaim", json, "gpu")], 0);
+
+        var result = await kubelet.PrepareAsync([ProxyHarness.K(1)]);
+
+        Assert.Contains(expected, result[TestClaims.Uid(1)].Error, StringComparison.Ordinal);
+        Assert.Equal(0, h.Vendor!.PrepareCalls);
+        Assert.True(h.Inventory.Get("gpu-0")!.IsOffered);
+    }
+
+    [Fact]
+    public async Task An_accepted_config_and_one_for_another_driver_go_through()
+    {
+        await using var h = await ProxyHarness.StartAsync();
+        var kubelet = await h.RegisteredAsync();
+        h.Claim(1, [
+            TestClaims.Opaque("FromClaim", "{\"apiVersion\":\"resource.nvidia.com/v1beta1\",\"kind\":\"GpuConfig\",\"sharing\":{\"strategy\":\"TimeSlicing\",\"timeSlicingConfig\":{\"interval\":\"Long\"}}}", "gpu"),
+            new SecureDra.Kube.Resources.ClaimConfig(["gpu"], "other.example.com", "{\"anything\":true}", "FromClaim")], 0);
+
+        var result = await kubelet.PrepareAsync([ProxyHarness.K(1)]);
+
+        Assert.Equal("", result[TestClaims.Uid(1)].Error);
+        Assert.Equal(1, h.Vendor!.PrepareCalls);
+    }
+
+    [Fact]
+    public async Task A_restarted_proxy_keeps_prepared_claims_and_scrubs_them_on_release()
+    {
+        await using var h = await ProxyHarness.StartAsync();
+        var kubelet = await h.RegisteredAsync();
+        h.Claim(1, 0);
+        var first = await kubelet.PrepareAsync([ProxyHarness.K(1)]);
+        h.Backend.WriteCanary("gpu-0");
+
+        await h.StopProxyAsync();
+        await h.StartProxyAsync();
+        kubelet = await h.RegisteredAsync();
+
+        var again = await kubelet.PrepareAsync([ProxyHarness.K(1)]);
+        Assert.Equal(first[TestClaims.Uid(1)].Devices.Single().CdiDeviceIds, again[TestClaims.Uid(1)].Devices.Single().CdiDeviceIds);
+        Assert.False(h.Inventory.Get("gpu-0")!.IsOffered);
+        Assert.Equal("", (await kubelet.UnprepareAsync([ProxyHarness.K(1)]))[TestClaims.Uid(1)]);
+        Assert.False(h.Backend.HoldsCanary("gpu-0"));
+    }
+
+    [Fact]
+    public async Task A_device_the_vendor_maps_to_no_gpu_of_this_node_is_refused_before_the_vendor_hears_of_it()
+    {
+        await using var h = await ProxyHarness.StartAsync();
+        var kubelet = await h.RegisteredAsync();
+        h.Api.PutClaim(TestClaims.Allocated(1, [new SecureDra.Kube.Resources.AllocationResult("gpu", ProxyHarness.Driver, ProxyHarness.Node, "vgpu-zz", false, null)], []));
+
+        var result = await kubelet.PrepareAsync([ProxyHarness.K(1)]);
+
+        Assert.Contains("is not in the vendor's ResourceSlices", result[TestClaims.Uid(1)].Error, StringComparison.Ordinal);
+        Assert.Equal(0, h.Vendor!.PrepareCalls);
+    }
+
+    [Fact]
+    public async Task The_real_process_registers_only_after_the_vendor_and_recovers_from_kill_9()
+    {
+        using var dir = TempDir.Create();
+        var reg = Path.Combine(dir.Path, "reg");
+        var vreg = Path.Combine(dir.Path, "vreg");
+        var vplug = Path.Combine(dir.Path, "vplug");
+        var state = Path.Combine(dir.Path, "state");
+        await using var apiServer = await SecureDra.LocalCluster.ApiServer.LocalApiServer.StartAsync(new SecureDra.LocalCluster.ApiServer.LocalApiServerOptions { Listen = "127.0.0.1:0" }, CancellationToken.None);
+        string[] args =
+        [
+            "proxy", "--kubelet-registrar-directory-path", reg, "--kubelet-plugins-directory-path", Path.Combine(dir.Path, "plugins"), "--state-directory-path", state,
+            "--vendor-registry-directory-path", vreg, "--vendor-plugins-directory-path", vplug, "--vendor-unreachable-timeout", "1s",
+            "--kubeconfig", apiServer.BaseAddress.ToString().TrimEnd('/'), "--gpu-backend", "simulated", "--simulated-gpus", "1", "--simulated-memory", "1Mi",
+        ];
+        var env = new Dictionary<string, string?> { ["NODE_NAME"] = "node-1" };
+        await using var emulator = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = reg });
+        emulator.Start();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+
+        using var first = CliProcessTests.Start(args, env);
+        _ = first.StandardError.ReadToEndAsync();
+        _ = first.StandardOutput.ReadToEndAsync();
+        try
+        {
+            await WaitUntilAsync(() => File.Exists(Path.Combine(reg, ".gpu.nvidia.com-reg.sock")), "the proxy bound its hidden registration socket", 30000);
+            Assert.Empty(emulator.Plugins);
+
+            await using var vendor = await FakeVendorPlugin.StartAsync(vreg, vplug);
+            var plugin = await emulator.WaitForPluginAsync("gpu.nvidia.com", timeout.Token);
+            Assert.Equal(Path.Combine(state, "dra.sock"), plugin.Endpoint);
+
+            first.Kill(); // SIGKILL: no clean-up, the visible registration socket stays behind
+            await first.WaitForExitAsync(timeout.Token);
+            Assert.True(File.Exists(Path.Combine(reg, "gpu.nvidia.com-reg.sock")));
+
+            using var second = CliProcessTests.Start(args, env);
+            _ = second.StandardError.ReadToEndAsync();
+            _ = second.StandardOutput.ReadToEndAsync();
+            try
+            {
+                // The stale socket is replaced by the new process's, renamed into view once the vendor is connected.
+                await WaitUntilAsync(() => emulator.Plugins.Values.Any(p => !ReferenceEquals(p, plugin)) || second.HasExited, "the restarted proxy registered again", 30000);
+                Assert.False(second.HasExited);
+                var again = emulator.Plugins.Values.Single();
+                Assert.Equal(Path.Combine(state, "dra.sock"), again.Endpoint);
+                var answer = await again.PrepareAsync([new KubeletClaim("tenant", "gone", "00000000-0000-4000-8000-000000000009")], timeout.Token);
+                Assert.Contains("not found on the API server", answer["00000000-0000-4000-8000-000000000009"].Error, StringComparison.Ordinal);
+            }
+            finally
+            {
+                second.Kill();
+            }
+        }
+        finally
+        {
+            if (!first.HasExited)
+            {
+                first.Kill();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task The_real_process_exits_1_beside_a_rival_registration()
+    {
+        using var dir = TempDir.Create();
+        var reg = Path.Combine(dir.Path, "reg");
+        await using var rival = await FakeVendorPlugin.StartAsync(reg, Path.Combine(dir.Path, "rival"));
+        using var process = CliProcessTests.Start(
+            ["proxy", "--kubelet-registrar-directory-path", reg, "--state-directory-path", Path.Combine(dir.Path, "state"),
+             "--vendor-registry-directory-path", Path.Combine(dir.Path, "vreg"), "--vendor-plugins-directory-path", Path.Combine(dir.Path, "vplug"),
+             "--kubeconfig", "http://127.0.0.1:9", "--gpu-backend", "simulated", "--simulated-gpus", "1", "--simulated-memory", "1Mi", "--log-format", "text"],
+            new Dictionary<string, string?> { ["NODE_NAME"] = "node-1" });
+        var stderr = process.StandardError.ReadToEndAsync();
+        _ = process.StandardOutput.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.Equal(1, process.ExitCode);
+        Assert.Contains("securedra proxy: " + rival.RegistrationSocket + " in the kubelet's registry already registers driver gpu.nvidia.com", await stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("proxy --node-name n1 --vendor-unreachable-timeout soon", "--vendor-unreachable-timeout:")]
+    [InlineData("proxy --node-name n1 --vendor-call-timeout 50s", "--vendor-call-timeout:")]
+    [InlineData("proxy --node-name n1 --vendor-registry-directory-path relative", "must be absolute paths")]
+    [InlineData("proxy --node-name n1 --state-directory-path /var/lib/kubelet/plugins/gpu.nvidia.com/x", "--state-directory-path:")]
+    public async Task Bad_proxy_flags_give_one_line_and_exit_code_2(string commandLine, string expected)
+    {
+        using var process = CliProcessTests.Start(commandLine.Split(' '));
+        var stderr = process.StandardError.ReadToEndAsync();
+        _ = process.StandardOutput.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(timeout.Token);
+        Assert.Equal(2, process.ExitCode);
+        var line = Assert.Single((await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(expected, line, StringComparison.Ordinal);
+    }
+}
