@@ -11,7 +11,7 @@ public static class HumanDuration
     public static string Format(TimeSpan age)
     {
         // Up to a second of clock skew between writer and reader is "now"; more than that in the future is invalid.
-        var seconds = (long)Math.Floor(age.TotalSeconds);
+        var seconds = (long)age.TotalSeconds; // truncated toward zero, as Go converts
         if (seconds < -1)
         {
             return "<invalid>";

@@ -8,7 +8,8 @@ namespace SecureDra.LocalCluster.ApiServer;
 /// Server-side printing (a meta.k8s.io Table instead of objects when the client asks with
 /// <c>Accept: application/json;as=Table;v=v1;g=meta.k8s.io</c>, as kubectl get does). The columns are the real API
 /// server's printers' (pkg/printers/internalversion): NAME NODE DRIVER POOL AGE for slices, NAME STATE AGE for
-/// claims, NAME AGE for device classes and claim templates, and the default NAME / CREATED AT for the rest.
+/// claims, NAME AGE for device classes and claim templates, NAME STATUS AGE for namespaces, NAME STATUS ROLES AGE
+/// VERSION for nodes, and the default NAME / CREATED AT for the rest.
 /// </summary>
 public sealed class TableConverter
 {
@@ -119,6 +120,15 @@ public sealed class TableConverter
         ],
         (true, "resourceclaims") => [NameColumn, new("State", "string", null, "A summary of the current state (allocated, pending, reserved, etc.)."), AgeColumn],
         (true, "deviceclasses" or "resourceclaimtemplates") => [NameColumn, AgeColumn],
+        (false, "namespaces") when type.Group.Length == 0 => [NameColumn, new("Status", "string", null, "The lifecycle phase of the namespace."), AgeColumn],
+        (false, "nodes") when type.Group.Length == 0 =>
+        [
+            NameColumn,
+            new("Status", "string", null, "The status of the node"),
+            new("Roles", "string", null, "The roles of the node"),
+            AgeColumn,
+            new("Version", "string", null, "The kubelet version the node reports."),
+        ],
         _ => [NameColumn, new("Created At", "date", null, "The time the object was created.")],
     };
 
@@ -137,6 +147,13 @@ public sealed class TableConverter
                 Age(created)),
             (true, "resourceclaims") => new JsonArray(name, ClaimState(item), Age(created)),
             (true, "deviceclasses" or "resourceclaimtemplates") => new JsonArray(name, Age(created)),
+            (false, "namespaces") when type.Group.Length == 0 => new JsonArray(name, DraValidator.Str(item["status"]?["phase"]) ?? string.Empty, Age(created)),
+            (false, "nodes") when type.Group.Length == 0 => new JsonArray(
+                name,
+                NodeStatus(item),
+                NodeRoles(item),
+                Age(created),
+                DraValidator.Str(item["status"]?["nodeInfo"]?["kubeletVersion"]) ?? string.Empty),
             _ => new JsonArray(name, created),
         };
     }
@@ -168,6 +185,48 @@ public sealed class TableConverter
         }
 
         return string.Join(',', states);
+    }
+
+    /// <summary>Ready or NotReady from the Ready condition (Unknown without one), plus SchedulingDisabled when cordoned.</summary>
+    private static string NodeStatus(JsonObject node)
+    {
+        var states = new List<string>();
+        var ready = (node["status"]?["conditions"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(c => DraValidator.Str(c["type"]) == "Ready");
+        if (ready is not null)
+        {
+            states.Add(DraValidator.Str(ready["status"]) == "True" ? "Ready" : "NotReady");
+        }
+        else
+        {
+            states.Add("Unknown");
+        }
+
+        if (DraValidator.Bool(node["spec"]?["unschedulable"]))
+        {
+            states.Add("SchedulingDisabled");
+        }
+
+        return string.Join(',', states);
+    }
+
+    /// <summary>The node-role.kubernetes.io/ROLE labels (and kubernetes.io/role), sorted; &lt;none&gt; without any.</summary>
+    private static string NodeRoles(JsonObject node)
+    {
+        const string RolePrefix = "node-role.kubernetes.io/";
+        var roles = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var (key, value) in node["metadata"]?["labels"] as JsonObject ?? [])
+        {
+            if (key.StartsWith(RolePrefix, StringComparison.Ordinal) && key.Length > RolePrefix.Length)
+            {
+                roles.Add(key[RolePrefix.Length..]);
+            }
+            else if (key == "kubernetes.io/role" && DraValidator.Str(value) is { Length: > 0 } role)
+            {
+                roles.Add(role);
+            }
+        }
+
+        return roles.Count == 0 ? "<none>" : string.Join(',', roles);
     }
 
     private string Age(string? created) =>
