@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using SecureDra.LocalCluster.ApiServer.Json;
 
 namespace SecureDra.LocalCluster.ApiServer;
 
@@ -64,7 +65,7 @@ public sealed class CrudEndpoints
     {
         var body = await _writer.ReadObjectAsync(context, type, version, ct).ConfigureAwait(false);
         ObjectWriter.CheckNamespace(type, ns, body);
-        var bodyName = DraValidator.Str(body["metadata"]?["name"]);
+        var bodyName = JsonFields.Str(body["metadata"]?["name"]);
         if (bodyName is not null && bodyName != name)
         {
             throw ApiError.BadRequest($"the name of the object ({bodyName}) does not match the name on the URL ({name})");
@@ -80,18 +81,18 @@ public sealed class CrudEndpoints
         ArgumentNullException.ThrowIfNull(context);
         var options = await JsonIo.ReadBodyAsync(context.Request, _writer.MaxBodyBytes, ct).ConfigureAwait(false) as JsonObject;
         var preconditions = options?["preconditions"] as JsonObject;
-        var dryRun = ObjectWriter.IsDryRun(context) || (options?["dryRun"] as JsonArray)?.Any(d => DraValidator.Str(d) == "All") == true;
+        var dryRun = ObjectWriter.IsDryRun(context) || (options?["dryRun"] as JsonArray)?.Any(d => JsonFields.Str(d) == "All") == true;
         var deleted = _store.Delete(type, ns, name, current =>
         {
-            var uid = DraValidator.Str(preconditions?["uid"]);
-            var actualUid = DraValidator.Str(current["metadata"]?["uid"]);
+            var uid = JsonFields.Str(preconditions?["uid"]);
+            var actualUid = JsonFields.Str(current["metadata"]?["uid"]);
             if (uid is not null && uid != actualUid)
             {
                 throw ApiError.Conflict(type, name, $"Precondition failed: UID in precondition: {uid}, UID in object meta: {actualUid}");
             }
 
-            var rv = DraValidator.Str(preconditions?["resourceVersion"]);
-            var actualRv = DraValidator.Str(current["metadata"]?["resourceVersion"]);
+            var rv = JsonFields.Str(preconditions?["resourceVersion"]);
+            var actualRv = JsonFields.Str(current["metadata"]?["resourceVersion"]);
             if (rv is not null && rv != actualRv)
             {
                 throw ApiError.Conflict(type, name, $"Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {actualRv}");

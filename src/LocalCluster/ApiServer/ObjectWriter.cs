@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using SecureDra.LocalCluster.ApiServer.Json;
 
 namespace SecureDra.LocalCluster.ApiServer;
 
@@ -49,8 +50,8 @@ public sealed class ObjectWriter
             throw ApiError.BadRequest($"{type.Kind} in version \"{version}\" cannot be handled as a {type.Kind}: the request body must be a JSON object");
         }
 
-        var apiVersion = DraValidator.Str(body["apiVersion"]);
-        var kind = DraValidator.Str(body["kind"]);
+        var apiVersion = JsonFields.Str(body["apiVersion"]);
+        var kind = JsonFields.Str(body["kind"]);
         if (apiVersion is not null && apiVersion != type.ApiVersion(version))
         {
             throw ApiError.BadRequest($"the API version in the data ({apiVersion}) does not match the expected API version ({type.ApiVersion(version)})");
@@ -87,7 +88,7 @@ public sealed class ObjectWriter
     {
         ArgumentNullException.ThrowIfNull(type);
         ArgumentNullException.ThrowIfNull(body);
-        var bodyNs = DraValidator.Str(body["metadata"]?["namespace"]);
+        var bodyNs = JsonFields.Str(body["metadata"]?["namespace"]);
         if (!type.Namespaced)
         {
             body["metadata"]?.AsObject().Remove("namespace");
@@ -119,7 +120,7 @@ public sealed class ObjectWriter
         var causes = _rules.Validate(type, version, stored, null);
         if (causes.Count > 0)
         {
-            throw ApiError.Invalid(type, DraValidator.Str(stored["metadata"]?["name"]) ?? DraValidator.Str(stored["metadata"]?["generateName"]) ?? string.Empty, causes);
+            throw ApiError.Invalid(type, JsonFields.Str(stored["metadata"]?["name"]) ?? JsonFields.Str(stored["metadata"]?["generateName"]) ?? string.Empty, causes);
         }
 
         return _store.Create(type, ns, stored, NamespaceType, dryRun);
@@ -133,9 +134,9 @@ public sealed class ObjectWriter
     {
         ArgumentNullException.ThrowIfNull(current);
         ArgumentNullException.ThrowIfNull(stored);
-        var requested = DraValidator.Str(stored["metadata"]?["resourceVersion"]);
-        var actual = DraValidator.Str(current["metadata"]?["resourceVersion"]);
-        var name = DraValidator.Str(current["metadata"]?["name"]) ?? string.Empty;
+        var requested = JsonFields.Str(stored["metadata"]?["resourceVersion"]);
+        var actual = JsonFields.Str(current["metadata"]?["resourceVersion"]);
+        var name = JsonFields.Str(current["metadata"]?["name"]) ?? string.Empty;
         if (!string.IsNullOrEmpty(requested) && requested != actual)
         {
             throw ApiError.Conflict(type, name, "the object has been modified; please apply your changes to the latest version and try again");

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using SecureDra.LocalCluster.ApiServer.Json;
 
 namespace SecureDra.LocalCluster.ApiServer;
 
@@ -66,8 +67,8 @@ public sealed class PatchEndpoint
         _writer.CheckStrict(type, version, patchedObject);
         // Only a resourceVersion the patch itself sets is a precondition.
         var patchedRv = patch is JsonObject mergePatch
-            ? DraValidator.Str(mergePatch["metadata"]?["resourceVersion"])
-            : DraValidator.Str(patchedObject["metadata"]?["resourceVersion"]) is { } rv && rv != DraValidator.Str(current["metadata"]?["resourceVersion"]) ? rv : null;
+            ? JsonFields.Str(mergePatch["metadata"]?["resourceVersion"])
+            : JsonFields.Str(patchedObject["metadata"]?["resourceVersion"]) is { } rv && rv != JsonFields.Str(current["metadata"]?["resourceVersion"]) ? rv : null;
         var stored = ObjectWriter.ToStorage(type, version, patchedObject);
         if (patchedRv is null)
         {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using SecureDra.LocalCluster.ApiServer.Json;
 
 namespace SecureDra.LocalCluster.ApiServer;
 
@@ -135,25 +136,25 @@ public sealed class TableConverter
     private JsonArray Cells(ResourceType type, JsonObject item)
     {
         var metadata = item["metadata"];
-        var name = DraValidator.Str(metadata?["name"]) ?? string.Empty;
-        var created = DraValidator.Str(metadata?["creationTimestamp"]);
+        var name = JsonFields.Str(metadata?["name"]) ?? string.Empty;
+        var created = JsonFields.Str(metadata?["creationTimestamp"]);
         return (type.IsResourceApi, type.Plural) switch
         {
             (true, "resourceslices") => new JsonArray(
                 name,
-                DraValidator.Str(item["spec"]?["nodeName"]) ?? string.Empty,
-                DraValidator.Str(item["spec"]?["driver"]) ?? string.Empty,
-                DraValidator.Str(item["spec"]?["pool"]?["name"]) ?? string.Empty,
+                JsonFields.Str(item["spec"]?["nodeName"]) ?? string.Empty,
+                JsonFields.Str(item["spec"]?["driver"]) ?? string.Empty,
+                JsonFields.Str(item["spec"]?["pool"]?["name"]) ?? string.Empty,
                 Age(created)),
             (true, "resourceclaims") => new JsonArray(name, ClaimState(item), Age(created)),
             (true, "deviceclasses" or "resourceclaimtemplates") => new JsonArray(name, Age(created)),
-            (false, "namespaces") when type.Group.Length == 0 => new JsonArray(name, DraValidator.Str(item["status"]?["phase"]) ?? string.Empty, Age(created)),
+            (false, "namespaces") when type.Group.Length == 0 => new JsonArray(name, JsonFields.Str(item["status"]?["phase"]) ?? string.Empty, Age(created)),
             (false, "nodes") when type.Group.Length == 0 => new JsonArray(
                 name,
                 NodeStatus(item),
                 NodeRoles(item),
                 Age(created),
-                DraValidator.Str(item["status"]?["nodeInfo"]?["kubeletVersion"]) ?? string.Empty),
+                JsonFields.Str(item["status"]?["nodeInfo"]?["kubeletVersion"]) ?? string.Empty),
             _ => new JsonArray(name, created),
         };
     }
@@ -191,17 +192,17 @@ public sealed class TableConverter
     private static string NodeStatus(JsonObject node)
     {
         var states = new List<string>();
-        var ready = (node["status"]?["conditions"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(c => DraValidator.Str(c["type"]) == "Ready");
+        var ready = (node["status"]?["conditions"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(c => JsonFields.Str(c["type"]) == "Ready");
         if (ready is not null)
         {
-            states.Add(DraValidator.Str(ready["status"]) == "True" ? "Ready" : "NotReady");
+            states.Add(JsonFields.Str(ready["status"]) == "True" ? "Ready" : "NotReady");
         }
         else
         {
             states.Add("Unknown");
         }
 
-        if (DraValidator.Bool(node["spec"]?["unschedulable"]))
+        if (JsonFields.Bool(node["spec"]?["unschedulable"]))
         {
             states.Add("SchedulingDisabled");
         }
@@ -220,7 +221,7 @@ public sealed class TableConverter
             {
                 roles.Add(key[RolePrefix.Length..]);
             }
-            else if (key == "kubernetes.io/role" && DraValidator.Str(value) is { Length: > 0 } role)
+            else if (key == "kubernetes.io/role" && JsonFields.Str(value) is { Length: > 0 } role)
             {
                 roles.Add(role);
             }
