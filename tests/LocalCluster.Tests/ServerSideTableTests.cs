@@ -139,4 +139,27 @@ public class ServerSideTableTests
         Assert.Equal(HttpStatusCode.BadRequest, bad);
         Assert.Contains("includeObject", status["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_watch_asking_for_tables_gets_a_one_row_table_per_event_and_a_plain_watch_gets_objects()
+    {
+        await using var t = await TestServer.StartAsync("1.34");
+        var slices = Objects.ResourcePath("v1", "resourceslices");
+        await t.CreateAsync(slices, Objects.Slice("v1", "s").ToJsonString());
+        using var tables = await WatchReader.OpenAsync(t, slices + "?watch=true", KubectlAccept);
+        using var objects = await WatchReader.OpenAsync(t, slices + "?watch=true");
+
+        var added = await tables.NextAsync();
+        Assert.Equal("ADDED", added["type"]!.GetValue<string>());
+        Assert.Equal("Table", added["object"]!["kind"]!.GetValue<string>());
+        Assert.Equal(["Name", "Node", "Driver", "Pool", "Age"], Columns(added["object"]!.AsObject()));
+        Assert.Equal("s", Assert.Single(added["object"]!["rows"]!.AsArray())!["cells"]![0]!.GetValue<string>());
+        Assert.Equal("ResourceSlice", (await objects.NextAsync())["object"]!["kind"]!.GetValue<string>());
+
+        Assert.Equal(HttpStatusCode.OK, (await t.PatchAsync(slices + "/s", JsonNode.Parse("""{"metadata":{"labels":{"x":"y"}}}""")!)).Status);
+        var modified = await tables.NextAsync();
+        Assert.Equal("MODIFIED", modified["type"]!.GetValue<string>());
+        Assert.Equal("y", modified["object"]!["rows"]![0]!["object"]!["metadata"]!["labels"]!["x"]!.GetValue<string>());
+        Assert.Equal("ResourceSlice", (await objects.NextAsync())["object"]!["kind"]!.GetValue<string>());
+    }
 }

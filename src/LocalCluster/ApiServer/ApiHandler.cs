@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 
 namespace SecureDra.LocalCluster.ApiServer;
@@ -20,6 +21,7 @@ public sealed class ApiHandler
     private readonly CrudEndpoints _crud;
     private readonly PatchEndpoint _patch;
     private readonly WatchStreamer _watch;
+    private readonly TableConverter _tables;
 
     public ApiHandler(ResourceCatalog catalog, ObjectStore store, ObjectRules rules, RequestLog log, FaultInjector faults, TimeProvider time, int maxBodyBytes, TimeSpan bookmarkInterval, CancellationToken stopping)
     {
@@ -32,7 +34,8 @@ public sealed class ApiHandler
         _faults = new FaultEndpoints(faults, time, maxBodyBytes, stopping);
         _control = new ControlEndpoints(log, _faults);
         _nonResource = new NonResourceEndpoints(catalog);
-        _crud = new CrudEndpoints(store, writer, new TableConverter(time));
+        _tables = new TableConverter(time);
+        _crud = new CrudEndpoints(store, writer, _tables);
         _patch = new PatchEndpoint(store, writer);
         _watch = new WatchStreamer(store, time, bookmarkInterval, stopping);
     }
@@ -129,11 +132,15 @@ public sealed class ApiHandler
 
         var watch = info.LegacyWatchPath || IsTrue(request.Query["watch"]);
         var ns = info.Namespace;
+        // kubectl get --watch asks for Tables: each event then carries a one-row Table, as the real server sends.
+        Func<JsonObject, JsonObject>? render = TableConverter.Requested(request) is { } tableVersion
+            ? obj => _tables.ToTable(type, tableVersion, [obj], null, request)
+            : null;
         if (info.Name is not { } name)
         {
             var collection = request.Method switch
             {
-                "GET" when watch => _watch.ServeAsync(context, type, version, ns, log, ct),
+                "GET" when watch => _watch.ServeAsync(context, type, version, ns, log, ct, render: render),
                 "GET" => _crud.ListAsync(context, type, version, ns, ct),
                 "POST" => _crud.CreateAsync(context, type, version, ns, ct),
                 "DELETE" => _crud.DeleteCollectionAsync(context, type, version, ns, ct),
@@ -145,7 +152,7 @@ public sealed class ApiHandler
 
         var item = request.Method switch
         {
-            "GET" when watch => _watch.ServeAsync(context, type, version, ns, log, ct, name),
+            "GET" when watch => _watch.ServeAsync(context, type, version, ns, log, ct, name, render),
             "GET" => _crud.GetAsync(context, type, version, ns, name, ct),
             "PUT" => _crud.UpdateAsync(context, type, version, ns, name, info.Subresource, ct),
             "PATCH" => _patch.PatchAsync(context, type, version, ns, name, info.Subresource, ct),
