@@ -19,11 +19,11 @@ public sealed class TestServer : IAsyncDisposable
 
     public HttpClient Http { get; }
 
-    public static async Task<TestServer> StartAsync(string version = "1.36", Action<LocalApiServerOptions>? configure = null)
+    public static async Task<TestServer> StartAsync(string version = "1.36", Action<LocalApiServerOptions>? configure = null, TimeProvider? time = null)
     {
         var options = new LocalApiServerOptions { Listen = "127.0.0.1:0", KubernetesVersion = version };
         configure?.Invoke(options);
-        return new TestServer(await LocalApiServer.StartAsync(options, CancellationToken.None));
+        return new TestServer(await LocalApiServer.StartAsync(options, null, time ?? TimeProvider.System, CancellationToken.None));
     }
 
     public Task<(HttpStatusCode Status, JsonObject Body)> GetAsync(string path) => SendAsync(HttpMethod.Get, path, null);

@@ -17,9 +17,15 @@ public sealed class WatchReader : IDisposable
 
     public System.Net.HttpStatusCode Status => _response.StatusCode;
 
-    public static async Task<WatchReader> OpenAsync(TestServer t, string path)
+    public static async Task<WatchReader> OpenAsync(TestServer t, string path, string? accept = null)
     {
-        var response = await t.Http.GetAsync(path, HttpCompletionOption.ResponseHeadersRead);
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (accept is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Accept", accept);
+        }
+
+        var response = await t.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         var stream = await response.Content.ReadAsStreamAsync();
         return new WatchReader(response, new StreamReader(stream));
     }

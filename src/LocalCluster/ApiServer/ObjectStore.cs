@@ -72,7 +72,11 @@ public sealed class ObjectStore
         }
     }
 
-    public JsonObject Create(ResourceType type, string? @namespace, JsonObject obj, ResourceType namespaceType)
+    /// <summary>
+    /// Stores a new object. <paramref name="dryRun"/>: every check runs (namespace, name taken) and the answer is
+    /// what would be stored, but nothing is stored, no resourceVersion is used and no watcher hears of it.
+    /// </summary>
+    public JsonObject Create(ResourceType type, string? @namespace, JsonObject obj, ResourceType namespaceType, bool dryRun = false)
     {
         ArgumentNullException.ThrowIfNull(type);
         ArgumentNullException.ThrowIfNull(obj);
@@ -118,6 +122,12 @@ public sealed class ObjectStore
             metadata["generation"] = 1;
             metadata.Remove("deletionTimestamp");
             metadata.Remove("selfLink");
+            if (dryRun)
+            {
+                metadata.Remove("resourceVersion");
+                return (JsonObject)obj.DeepClone();
+            }
+
             metadata["resourceVersion"] = Next();
             bucket[Key(@namespace, name)] = obj;
             Publish(type, @namespace, "ADDED", obj, null);
@@ -128,9 +138,10 @@ public sealed class ObjectStore
     /// <summary>
     /// Replaces an object with what <paramref name="compute"/> returns for the current one (it may throw an
     /// <see cref="ApiError"/>). Bumps resourceVersion, and generation when anything outside metadata/status changed.
-    /// An object being deleted whose last finalizer is removed goes away.
+    /// An object being deleted whose last finalizer is removed goes away. <paramref name="dryRun"/>: the answer is the
+    /// object that would be stored; nothing changes.
     /// </summary>
-    public JsonObject Replace(ResourceType type, string? @namespace, string name, Func<JsonObject, JsonObject> compute)
+    public JsonObject Replace(ResourceType type, string? @namespace, string name, Func<JsonObject, JsonObject> compute, bool dryRun = false)
     {
         ArgumentNullException.ThrowIfNull(type);
         ArgumentNullException.ThrowIfNull(compute);
@@ -167,6 +178,12 @@ public sealed class ObjectStore
                 return (JsonObject)current.DeepClone();
             }
 
+            if (dryRun)
+            {
+                metadata["resourceVersion"] = oldMeta["resourceVersion"]?.DeepClone();
+                return (JsonObject)updated.DeepClone();
+            }
+
             metadata["resourceVersion"] = Next();
             if (metadata["deletionTimestamp"] is not null && metadata["finalizers"] is not JsonArray { Count: > 0 })
             {
@@ -181,8 +198,8 @@ public sealed class ObjectStore
         }
     }
 
-    /// <summary>Deletes, or marks for deletion when finalizers remain. Returns the last state.</summary>
-    public JsonObject Delete(ResourceType type, string? @namespace, string name, Action<JsonObject> checkPreconditions)
+    /// <summary>Deletes, or marks for deletion when finalizers remain. Returns the last state. <paramref name="dryRun"/>: checks only.</summary>
+    public JsonObject Delete(ResourceType type, string? @namespace, string name, Action<JsonObject> checkPreconditions, bool dryRun = false)
     {
         ArgumentNullException.ThrowIfNull(type);
         ArgumentNullException.ThrowIfNull(checkPreconditions);
@@ -195,18 +212,20 @@ public sealed class ObjectStore
             }
 
             checkPreconditions(current);
-            return DeleteLocked(type, @namespace, name, current);
+            return dryRun ? (JsonObject)current.DeepClone() : DeleteLocked(type, @namespace, name, current);
         }
     }
 
-    public List<JsonObject> DeleteCollection(ResourceType type, string? @namespace, Func<JsonObject, bool> matches)
+    public List<JsonObject> DeleteCollection(ResourceType type, string? @namespace, Func<JsonObject, bool> matches, bool dryRun = false)
     {
         ArgumentNullException.ThrowIfNull(matches);
         lock (_gate)
         {
             var bucket = Bucket(type);
             var victims = bucket.Values.Where(o => (@namespace is null || Namespace(o) == @namespace) && matches(o)).ToList();
-            return victims.Select(o => DeleteLocked(type, Namespace(o), JsonFields.Str(o["metadata"]?["name"])!, o)).ToList();
+            return dryRun
+                ? victims.Select(o => (JsonObject)o.DeepClone()).ToList()
+                : victims.Select(o => DeleteLocked(type, Namespace(o), JsonFields.Str(o["metadata"]?["name"])!, o)).ToList();
         }
     }
 

@@ -26,7 +26,11 @@ public sealed class WatchStreamer
         _stopping = stopping;
     }
 
-    public async Task ServeAsync(HttpContext context, ResourceType type, string version, string? ns, Action<int> log, CancellationToken ct, string? name = null)
+    /// <summary>
+    /// Serves one watch. <paramref name="render"/> turns each event's object (wire shape) into what is sent, e.g. a
+    /// one-row Table when the client asked for server-side printing; null sends the object itself.
+    /// </summary>
+    public async Task ServeAsync(HttpContext context, ResourceType type, string version, string? ns, Action<int> log, CancellationToken ct, string? name = null, Func<JsonObject, JsonObject>? render = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(type);
@@ -88,7 +92,7 @@ public sealed class WatchStreamer
                 await response.Body.FlushAsync(token).ConfigureAwait(false);
                 foreach (var e in subscription.Replay)
                 {
-                    await WriteEventAsync(response, type, version, e, Selected, token).ConfigureAwait(false);
+                    await WriteEventAsync(response, type, version, e, Selected, render, token).ConfigureAwait(false);
                 }
 
                 if (sendInitial && bookmarks)
@@ -108,7 +112,7 @@ public sealed class WatchStreamer
                 {
                     while (reader.TryRead(out var e))
                     {
-                        await WriteEventAsync(response, type, version, e, Selected, token).ConfigureAwait(false);
+                        await WriteEventAsync(response, type, version, e, Selected, render, token).ConfigureAwait(false);
                     }
 
                     if (bookmarks && _time.GetUtcNow() >= nextBookmark)
@@ -161,7 +165,7 @@ public sealed class WatchStreamer
         },
     };
 
-    private static async Task WriteEventAsync(HttpResponse response, ResourceType type, string version, StoredEvent e, Func<JsonObject, bool> selected, CancellationToken ct)
+    private static async Task WriteEventAsync(HttpResponse response, ResourceType type, string version, StoredEvent e, Func<JsonObject, bool> selected, Func<JsonObject, JsonObject>? render, CancellationToken ct)
     {
         var now = selected(e.Object);
         var before = e.Previous is not null && selected(e.Previous);
@@ -179,7 +183,8 @@ public sealed class WatchStreamer
             return;
         }
 
-        var line = JsonIo.Line(new JsonObject { ["type"] = eventType, ["object"] = DraShapeConverter.FromStorage(type, version, e.Object) });
+        var wire = DraShapeConverter.FromStorage(type, version, e.Object);
+        var line = JsonIo.Line(new JsonObject { ["type"] = eventType, ["object"] = render is null ? wire : render(wire) });
         await response.Body.WriteAsync(line, ct).ConfigureAwait(false);
         await response.Body.FlushAsync(ct).ConfigureAwait(false);
     }
