@@ -50,7 +50,7 @@ internal sealed class LogSetup
         var format = parseResult.GetValue(Format)!;
         if (!IsValidFormat(format))
         {
-            throw new FormatException($"--log-format: must be json or text, got \"{format}\"");
+            throw new FormatException($"--log-format: \"{Clip(format)}\" is not one of json, text");
         }
 
         LogEventLevel level;
@@ -58,19 +58,22 @@ internal sealed class LogSetup
         {
             var text = parseResult.GetValue(Verbosity);
             level = ParseVerbosity(string.IsNullOrEmpty(text) ? "1" : text)
-                ?? throw new FormatException($"-v: must be an integer from 0 to 10, got \"{text}\"");
+                ?? throw new FormatException($"-v: \"{Clip(text ?? "")}\" is not an integer from 0 to 10");
         }
         else
         {
             var text = parseResult.GetValue(Level)!;
             level = ParseLevel(text)
-                ?? throw new FormatException($"--log-level: must be trace, debug, info, warning, error or critical, got \"{text}\"");
+                ?? throw new FormatException($"--log-level: \"{Clip(text)}\" is not one of trace, debug, info, warning, error, critical");
         }
 
         return new LogSettings(format, level);
     }
 
     public static bool IsValidFormat(string format) => format is "json" or "text";
+
+    /// <summary>An echoed value stays short: the error is one line however long the input was.</summary>
+    private static string Clip(string value) => value.Length <= 64 ? value : value[..64] + "…";
 
     /// <summary>Kubernetes verbosity onto levels: 0 is the default (info), 1-3 add debug detail, 4+ everything.</summary>
     public static LogEventLevel? ParseVerbosity(string text) =>
