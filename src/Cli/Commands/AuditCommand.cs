@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SecureDra.Api;
+using SecureDra.Cli.Hosting;
 using SecureDra.Controller.Audit;
 using SecureDra.Controller.Audit.Sources;
 using SecureDra.Controller.Hosting;
@@ -13,11 +14,11 @@ internal static class AuditCommand
 {
     public static Command Create()
     {
-        var kubeconfig = ControllerCommand.Flag("--kubeconfig", "KUBECONFIG", "", "Audit a live cluster through this kubeconfig.");
-        var manifests = ControllerCommand.Flag("--manifests", "SECUREDRA_MANIFESTS", "", "Audit a directory of YAML/JSON manifests offline (recursive).");
-        var output = ControllerCommand.Flag("--output", "SECUREDRA_AUDIT_OUTPUT", "table", "Output: table or json.");
-        var driverName = ControllerCommand.Flag("--driver-name", "DRIVER_NAME", DriverConstants.DefaultDriverName, "Driver name DeviceClasses select.");
-        var ns = ControllerCommand.Flag("--namespace", "POD_NAMESPACE", new HardeningAuditOptions().Namespace, "The driver's namespace.");
+        var kubeconfig = EnvOption.Upstream("--kubeconfig", "KUBECONFIG", "Audit a live cluster through this kubeconfig.", "");
+        var manifests = EnvOption.Create("--manifests", "Audit a directory of YAML/JSON manifests offline (recursive).", "");
+        var output = EnvOption.Create("--output", "Output: table or json.", "table", "SECUREDRA_AUDIT_OUTPUT");
+        var driverName = EnvOption.Create("--driver-name", "Driver name DeviceClasses select.", DriverConstants.DefaultDriverName, "DRIVER_NAME");
+        var ns = EnvOption.Upstream("--namespace", "POD_NAMESPACE", "The driver's namespace.", new HardeningAuditOptions().Namespace);
         var names = new AuditNameFlags();
 
         var command = new Command("audit", "Audit a cluster or a directory of manifests against the hardening baseline. Exit 0 clean, 1 findings, 2 usage or error.")
@@ -60,6 +61,9 @@ internal static class AuditCommand
                 await Console.Error.WriteLineAsync($"audit: {e.Message}").ConfigureAwait(false);
                 return 2;
             }
+
+            // Only a valid invocation warns: a usage error stays one line.
+            EnvOption.WarnDeprecated(parseResult, Console.Error);
 
             try
             {

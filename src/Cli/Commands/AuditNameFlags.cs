@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SecureDra.Cli.Hosting;
 using SecureDra.Controller.Audit;
 using SecureDra.Controller.Hosting;
 
@@ -13,21 +14,21 @@ internal sealed class AuditNameFlags
 {
     private static readonly HardeningAuditOptions Defaults = new();
 
-    public Option<string> PluginServiceAccount { get; } = ControllerCommand.Flag("--plugin-service-account", "PLUGIN_SERVICE_ACCOUNT", Defaults.PluginServiceAccount, "Service account of the kubelet plugin.");
+    public EnvOption PluginServiceAccount { get; } = EnvOption.Create("--plugin-service-account", "Service account of the kubelet plugin.", Defaults.PluginServiceAccount, "PLUGIN_SERVICE_ACCOUNT");
 
-    public Option<string> ControllerServiceAccount { get; } = ControllerCommand.Flag("--controller-service-account", "CONTROLLER_SERVICE_ACCOUNT", Defaults.ControllerServiceAccount, "Service account of the controller.");
+    public EnvOption ControllerServiceAccount { get; } = EnvOption.Create("--controller-service-account", "Service account of the controller.", Defaults.ControllerServiceAccount, "CONTROLLER_SERVICE_ACCOUNT");
 
-    public Option<string> ResourceSlicePolicy { get; } = ControllerCommand.Flag("--resourceslice-policy-name", "RESOURCESLICE_POLICY_NAME", Defaults.ResourceSlicePolicyName, "Name of the node-scoped ResourceSlice ValidatingAdmissionPolicy.");
+    public EnvOption ResourceSlicePolicy { get; } = EnvOption.Create("--resourceslice-policy-name", "Name of the node-scoped ResourceSlice ValidatingAdmissionPolicy.", Defaults.ResourceSlicePolicyName, "RESOURCESLICE_POLICY_NAME");
 
-    public Option<string> ClaimPolicies { get; } = ControllerCommand.Flag("--claim-policy-names", "CLAIM_POLICY_NAMES", string.Join(',', Defaults.ClaimPolicyNames), "Comma-separated names of the claim/template ValidatingAdmissionPolicies (together they must cover resource.k8s.io v1, v1beta2, v1beta1).");
+    public EnvOption ClaimPolicies { get; } = EnvOption.Create("--claim-policy-names", "Comma-separated names of the claim/template ValidatingAdmissionPolicies (together they must cover resource.k8s.io v1, v1beta2, v1beta1).", string.Join(',', Defaults.ClaimPolicyNames), "CLAIM_POLICY_NAMES");
 
-    public Option<string> PodHardeningPolicy { get; } = ControllerCommand.Flag("--pod-hardening-policy-name", "POD_HARDENING_POLICY_NAME", Defaults.PodHardeningPolicyName!, "Name of the ValidatingAdmissionPolicy hardening pods in the driver's namespace; empty: not audited.");
+    public EnvOption PodHardeningPolicy { get; } = EnvOption.Create("--pod-hardening-policy-name", "Name of the ValidatingAdmissionPolicy hardening pods in the driver's namespace; empty: not audited.", Defaults.PodHardeningPolicyName!, "POD_HARDENING_POLICY_NAME");
 
-    public Option<string> ClaimDeleteProtectionPolicy { get; } = ControllerCommand.Flag("--claim-delete-protection-policy-name", "CLAIM_DELETE_PROTECTION_POLICY_NAME", Defaults.ClaimDeleteProtectionPolicyName!, "Name of the ValidatingAdmissionPolicy that lets only the control plane remove a ResourceClaim's delete-protection finalizer; empty: not audited.");
+    public EnvOption ClaimDeleteProtectionPolicy { get; } = EnvOption.Create("--claim-delete-protection-policy-name", "Name of the ValidatingAdmissionPolicy that lets only the control plane remove a ResourceClaim's delete-protection finalizer; empty: not audited.", Defaults.ClaimDeleteProtectionPolicyName!, "CLAIM_DELETE_PROTECTION_POLICY_NAME");
 
-    public Option<string> WebhookConfiguration { get; } = ControllerCommand.Flag("--webhook-configuration-name", "WEBHOOK_CONFIGURATION_NAME", Defaults.WebhookConfigurationName!, "Name of the ValidatingWebhookConfiguration; empty: not audited.");
+    public EnvOption WebhookConfiguration { get; } = EnvOption.Create("--webhook-configuration-name", "Name of the ValidatingWebhookConfiguration; empty: not audited.", Defaults.WebhookConfigurationName!, "WEBHOOK_CONFIGURATION_NAME");
 
-    public Option<string> AllowedRoles { get; } = ControllerCommand.Flag("--allowed-roles", "ALLOWED_ROLES", string.Join(',', Defaults.AllowedRoles), "Comma-separated (Cluster)Role names the driver's service accounts may be bound to.");
+    public EnvOption AllowedRoles { get; } = EnvOption.Create("--allowed-roles", "Comma-separated (Cluster)Role names the driver's service accounts may be bound to.", string.Join(',', Defaults.AllowedRoles), "ALLOWED_ROLES");
 
     public void AddTo(Command command)
     {

@@ -34,28 +34,32 @@ internal static class CanaryCommand
 
     public static Command Create()
     {
-        var device = EnvOption.CreateOptional("--device", "CANARY_DEVICE", "The GPU to check: uuid, index or name; default: the one NVIDIA_VISIBLE_DEVICES names (set by the claim's CDI spec), else the only GPU visible");
-        var timeout = EnvOption.Create("--timeout", "CANARY_TIMEOUT", "Upper bound of the whole run, 1s to 1h", "10m");
-        var maxBytes = EnvOption.Create("--max-bytes", "CANARY_MAX_BYTES", "Stop allocating at this size, e.g. 8Gi; 0: all the GPU gives", "0");
-        var kubeconfig = EnvOption.CreateOptional("--kubeconfig", "KUBECONFIG", "For the Event on the pod: kubeconfig path or API server URL (default: the pod's service account)");
-        var podName = EnvOption.CreateOptional("--pod-name", "POD_NAME", "Pod to put the VramCanary Event on; no Event without it");
-        var podNamespace = EnvOption.CreateOptional("--pod-namespace", "POD_NAMESPACE", "Namespace of that pod");
-        var podUid = EnvOption.CreateOptional("--pod-uid", "POD_UID", "UID of that pod");
+        var device = EnvOption.CreateOptional("--device", "The GPU to check: uuid, index or name; default: the one NVIDIA_VISIBLE_DEVICES names (set by the claim's CDI spec), else the only GPU visible", "CANARY_DEVICE");
+        var timeout = EnvOption.Create("--timeout", "Upper bound of the whole run, 1s to 1h", "10m", "CANARY_TIMEOUT");
+        var maxBytes = EnvOption.Create("--max-bytes", "Stop allocating at this size, e.g. 8Gi; 0: all the GPU gives", "0", "CANARY_MAX_BYTES");
+        var kubeconfig = EnvOption.Upstream("--kubeconfig", "KUBECONFIG", "For the Event on the pod: kubeconfig path or API server URL (default: the pod's service account)");
+        var podName = EnvOption.Upstream("--pod-name", "POD_NAME", "Pod to put the VramCanary Event on; no Event without it");
+        var podNamespace = EnvOption.Upstream("--pod-namespace", "POD_NAMESPACE", "Namespace of that pod");
+        var podUid = EnvOption.Upstream("--pod-uid", "POD_UID", "UID of that pod");
         var gpu = new GpuBackendFlags();
+        var logSetup = new LogSetup();
         var command = new Command("canary", "VRAM canary: check that the claimed GPU's memory holds no non-zero byte, then leave a marker for the next run. Exit 0 clean, 1 non-zero bytes found, 2 usage, 3 could not finish.")
         {
             device, timeout, maxBytes, kubeconfig, podName, podNamespace, podUid,
         };
         gpu.AddTo(command);
+        logSetup.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             GpuBackendOptions backendOptions;
             CanaryOptions options;
+            LogSettings logSettings;
             EventTarget? target = null;
             KubeConnectionSettings? connection = null;
             try
             {
                 backendOptions = gpu.Bind(parseResult, Path.Combine(new KubeletPluginOptions().PluginDataDirectory, "simulated-vram"));
+                logSettings = logSetup.Bind(parseResult);
                 var maxText = parseResult.GetValue(maxBytes)!;
                 options = new CanaryOptions
                 {
@@ -89,20 +93,21 @@ internal static class CanaryCommand
 
             using (connection)
             {
-                return await RunAsync(backendOptions, options, parseResult.GetValue(device), target, connection, command, cancellationToken).ConfigureAwait(false);
+                return await RunAsync(backendOptions, options, parseResult.GetValue(device), target, connection, command, logSettings, parseResult, cancellationToken).ConfigureAwait(false);
             }
         });
         return command;
     }
 
     private static async Task<int> RunAsync(GpuBackendOptions backendOptions, CanaryOptions options, string? selector, EventTarget? target,
-        KubeConnectionSettings? connection, Command command, CancellationToken cancellationToken)
+        KubeConnectionSettings? connection, Command command, LogSettings logSettings, ParseResult parseResult, CancellationToken cancellationToken)
     {
         var services = new ServiceCollection();
-        services.AddLogging(b => b.AddSerilog(LogSetup.CreateLogger("json"), dispose: true));
+        services.AddLogging(b => b.AddSerilog(LogSetup.CreateLogger(logSettings), dispose: true));
         services.AddGpuLayer(backendOptions);
         services.AddSingleton<VramCanary>();
         await using var provider = services.BuildServiceProvider();
+        LogSetup.WarnDeprecated(parseResult, provider.GetRequiredService<ILoggerFactory>().CreateLogger("SecureDra.Cli"));
         var backend = provider.GetRequiredService<IGpuBackend>();
 
         GpuDevice gpu;

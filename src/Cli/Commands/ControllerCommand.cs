@@ -1,16 +1,16 @@
 using System.CommandLine;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SecureDra.Api;
+using SecureDra.Cli.Hosting;
 using SecureDra.Controller.Audit;
 using SecureDra.Controller.Hosting;
 using SecureDra.Controller.Leadership;
 using SecureDra.Kube.Client;
 using SecureDra.Kube.Events;
 using Serilog;
-using Serilog.Events;
-using Serilog.Formatting.Compact;
 
 namespace SecureDra.Cli.Commands;
 
@@ -18,45 +18,46 @@ internal static class ControllerCommand
 {
     public static Command Create()
     {
-        var kubeconfig = Flag("--kubeconfig", "KUBECONFIG", "", "Path to a kubeconfig; empty: in-cluster service account.");
-        var driverName = Flag("--driver-name", "DRIVER_NAME", DriverConstants.DefaultDriverName, "Driver name whose opaque configs are validated.");
-        var ns = Flag("--namespace", "POD_NAMESPACE", new HardeningAuditOptions().Namespace, "The driver's namespace (service accounts, DaemonSet, Lease).");
-        var webhookListen = Flag("--webhook-listen", "WEBHOOK_LISTEN", "0.0.0.0:8443", "HTTPS address:port of the admission webhook.");
-        var httpEndpoint = Flag("--http-endpoint", "HTTP_ENDPOINT", "0.0.0.0:8080", "HTTP address:port for /healthz, /readyz and /metrics.");
-        var certFile = Flag("--tls-cert-file", "TLS_CERT_FILE", "", "PEM certificate (chain) of the webhook; reloaded when it changes.");
-        var keyFile = Flag("--tls-private-key-file", "TLS_PRIVATE_KEY_FILE", "", "PEM private key of the webhook certificate; reloaded when it changes.");
-        var auditInterval = Flag("--audit-interval", "AUDIT_INTERVAL", "5m", "Time between hardening audits (30s to 24h); 0 disables the auditor (webhook only).");
-        var leaderElection = Flag("--leader-election", "LEADER_ELECTION", "true", "Elect one replica to run the auditor (true/false).");
-        var leNamespace = Flag("--leader-election-namespace", "LEADER_ELECTION_NAMESPACE", "", "Namespace of the leader Lease; default: --namespace.");
-        var leId = Flag("--leader-election-id", "LEADER_ELECTION_ID", "securedra-controller", "Name of the leader Lease.");
-        var logFormat = Flag("--log-format", "LOG_FORMAT", "json", "Log format: json or text.");
-        var vendor = Flag("--vendor", "VENDOR", "securedra", "Whose config kinds the webhook validates: securedra (plugin mode) or nvidia (proxy mode: resource.nvidia.com/v1beta1 under the proxy's policy).");
-        var allowMps = Flag("--allow-mps", "ALLOW_MPS", "false", "With --vendor nvidia: admit MPS sharing (keep equal to the proxy's --allow-mps).");
-        var allowVfio = Flag("--allow-vfio", "ALLOW_VFIO", "false", "With --vendor nvidia: admit VfioDeviceConfig (keep equal to the proxy's --allow-vfio).");
-        var allowComputeDomain = Flag("--allow-compute-domain", "ALLOW_COMPUTE_DOMAIN", "false", "With --vendor nvidia: admit compute-domain configs (keep equal to the proxy's --allow-compute-domain).");
+        var kubeconfig = EnvOption.Upstream("--kubeconfig", "KUBECONFIG", "Path to a kubeconfig; empty: in-cluster service account.", "");
+        var driverName = EnvOption.Create("--driver-name", "Driver name whose opaque configs are validated.", DriverConstants.DefaultDriverName, "DRIVER_NAME");
+        var ns = EnvOption.Upstream("--namespace", "POD_NAMESPACE", "The driver's namespace (service accounts, DaemonSet, Lease).", new HardeningAuditOptions().Namespace);
+        var webhookListen = EnvOption.Create("--webhook-listen", "HTTPS address:port of the admission webhook.", "0.0.0.0:8443", "WEBHOOK_LISTEN");
+        var httpEndpoint = EnvOption.Create("--http-endpoint", "HTTP address:port for /healthz, /readyz and /metrics.", "0.0.0.0:8080", "HTTP_ENDPOINT");
+        var certFile = EnvOption.Create("--tls-cert-file", "PEM certificate (chain) of the webhook; reloaded when it changes.", "", "TLS_CERT_FILE");
+        var keyFile = EnvOption.Create("--tls-private-key-file", "PEM private key of the webhook certificate; reloaded when it changes.", "", "TLS_PRIVATE_KEY_FILE");
+        var auditInterval = EnvOption.Create("--audit-interval", "Time between hardening audits (30s to 24h); 0 disables the auditor (webhook only).", "5m", "AUDIT_INTERVAL");
+        var leaderElection = EnvOption.Create("--leader-election", "Elect one replica to run the auditor (true/false).", "true", "LEADER_ELECTION");
+        var leNamespace = EnvOption.Create("--leader-election-namespace", "Namespace of the leader Lease; default: --namespace.", "", "LEADER_ELECTION_NAMESPACE");
+        var leId = EnvOption.Create("--leader-election-id", "Name of the leader Lease.", "securedra-controller", "LEADER_ELECTION_ID");
+        var logSetup = new LogSetup();
+        var vendor = EnvOption.Create("--vendor", "Whose config kinds the webhook validates: securedra (plugin mode) or nvidia (proxy mode: resource.nvidia.com/v1beta1 under the proxy's policy).", "securedra");
+        var allowMps = EnvOption.Create("--allow-mps", "With --vendor nvidia: admit MPS sharing (keep equal to the proxy's --allow-mps).", "false");
+        var allowVfio = EnvOption.Create("--allow-vfio", "With --vendor nvidia: admit VfioDeviceConfig (keep equal to the proxy's --allow-vfio).", "false");
+        var allowComputeDomain = EnvOption.Create("--allow-compute-domain", "With --vendor nvidia: admit compute-domain configs (keep equal to the proxy's --allow-compute-domain).", "false");
         var defaults = new ControllerOptions { TlsCertFile = "", TlsPrivateKeyFile = "" };
-        var clientCaFile = Flag("--client-ca-file", "CLIENT_CA_FILE", "", "PEM CA bundle; when set the webhook requires a client certificate issued by it (the API server's). Off by default.");
-        var webhookMaxConnections = Flag("--webhook-max-connections", "WEBHOOK_MAX_CONNECTIONS", Text(defaults.WebhookLimits.MaxConnections), "Connections the webhook listener holds at once; at the cap the longest-idle one is closed for a new one.");
-        var webhookIdleTimeout = Flag("--webhook-idle-timeout", "WEBHOOK_IDLE_TIMEOUT", "120s", "A webhook connection with no request for this long is closed (keep above the API server's 90 s).");
-        var httpMaxConnections = Flag("--http-max-connections", "HTTP_MAX_CONNECTIONS", Text(defaults.HttpLimits.MaxConnections), "Connections the probe/metrics listener holds at once.");
-        var httpIdleTimeout = Flag("--http-idle-timeout", "HTTP_IDLE_TIMEOUT", "30s", "A probe/metrics connection with no request for this long is closed.");
+        var clientCaFile = EnvOption.Create("--client-ca-file", "PEM CA bundle; when set the webhook requires a client certificate issued by it (the API server's). Off by default.", "", "CLIENT_CA_FILE");
+        var webhookMaxConnections = EnvOption.Create("--webhook-max-connections", "Connections the webhook listener holds at once; at the cap the longest-idle one is closed for a new one.", Text(defaults.WebhookLimits.MaxConnections), "WEBHOOK_MAX_CONNECTIONS");
+        var webhookIdleTimeout = EnvOption.Create("--webhook-idle-timeout", "A webhook connection with no request for this long is closed (keep above the API server's 90 s).", "120s", "WEBHOOK_IDLE_TIMEOUT");
+        var httpMaxConnections = EnvOption.Create("--http-max-connections", "Connections the probe/metrics listener holds at once.", Text(defaults.HttpLimits.MaxConnections), "HTTP_MAX_CONNECTIONS");
+        var httpIdleTimeout = EnvOption.Create("--http-idle-timeout", "A probe/metrics connection with no request for this long is closed.", "30s", "HTTP_IDLE_TIMEOUT");
         var names = new AuditNameFlags();
 
         var command = new Command("controller", "Run the cluster controller: admission webhook and hardening auditor.")
         {
-            kubeconfig, driverName, ns, webhookListen, httpEndpoint, certFile, keyFile, auditInterval, leaderElection, leNamespace, leId, logFormat,
+            kubeconfig, driverName, ns, webhookListen, httpEndpoint, certFile, keyFile, auditInterval, leaderElection, leNamespace, leId,
             clientCaFile, webhookMaxConnections, webhookIdleTimeout, httpMaxConnections, httpIdleTimeout, vendor, allowMps, allowVfio, allowComputeDomain,
         };
         names.AddTo(command);
+        logSetup.AddTo(command);
 
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             ControllerOptions options;
-            string format;
+            LogSettings logSettings;
             string? kubeconfigPath;
             try
             {
-                format = FlagParsing.OneOf("--log-format", parseResult.GetValue(logFormat)!, "json", "text");
+                logSettings = logSetup.Bind(parseResult);
                 var driver = FlagParsing.DnsSubdomain("--driver-name", parseResult.GetValue(driverName)!);
                 var namespaceName = FlagParsing.DnsSubdomain("--namespace", parseResult.GetValue(ns)!);
                 var vendorName = FlagParsing.OneOf("--vendor", parseResult.GetValue(vendor)!, "securedra", "nvidia");
@@ -123,7 +124,7 @@ internal static class ControllerCommand
                 return 2;
             }
 
-            using var logger = CreateLogger(format);
+            using var logger = LogSetup.CreateLogger(logSettings);
             IKubeApiClient? client = null;
             IEventRecorder? events = null;
             if (options.EnableAudit)
@@ -154,6 +155,7 @@ internal static class ControllerCommand
                 return 2;
             }
 
+            LogSetup.WarnDeprecated(parseResult, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("SecureDra.Cli"));
             await using (app.ConfigureAwait(false))
             {
                 await ((IHost)app).RunAsync(cancellationToken).ConfigureAwait(false);
@@ -165,22 +167,4 @@ internal static class ControllerCommand
     }
 
     private static string Text(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
-    /// <summary>A string flag whose default comes from an environment variable, then from <paramref name="fallback"/>.</summary>
-    internal static Option<string> Flag(string name, string environmentVariable, string fallback, string description) => new(name)
-    {
-        Description = $"{description} [env {environmentVariable}]",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable(environmentVariable) is { Length: > 0 } fromEnv ? fromEnv : fallback,
-    };
-
-    internal static Serilog.Core.Logger CreateLogger(string format)
-    {
-        var configuration = new LoggerConfiguration()
-            .MinimumLevel.Information()
-            .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
-            .Enrich.FromLogContext();
-        return format == "json"
-            ? configuration.WriteTo.Console(new CompactJsonFormatter(), standardErrorFromLevel: LogEventLevel.Verbose).CreateLogger()
-            : configuration.WriteTo.Console(standardErrorFromLevel: LogEventLevel.Verbose, formatProvider: System.Globalization.CultureInfo.InvariantCulture).CreateLogger();
-    }
 }

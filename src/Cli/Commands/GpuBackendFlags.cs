@@ -9,11 +9,12 @@ using SecureDra.Nvml.Scrubbing;
 namespace SecureDra.Cli.Commands;
 
 /// <summary>
-/// The GPU backend flags every subcommand that touches GPUs shares (kubelet-plugin, scrub, demo):
-/// <c>--gpu-backend nvidia|simulated</c> (GPU_BACKEND), <c>--simulated-gpus N</c> (SIMULATED_GPUS),
-/// <c>--simulated-memory SIZE</c> (SIMULATED_MEMORY; 256Mi, 1Gi, 65536, Ki/Mi/Gi/Ti suffixes),
-/// <c>--simulated-reserved-memory SIZE</c> (SIMULATED_RESERVED_MEMORY), <c>--simulated-vram-dir DIR</c> (SIMULATED_VRAM_DIR) and <c>--scrub-min-coverage F</c>
-/// (SCRUB_MIN_COVERAGE). A flag wins over its environment variable. Usage:
+/// The GPU backend flags every subcommand that touches GPUs shares (kubelet-plugin, scrub, canary):
+/// <c>--gpu-backend nvidia|simulated</c>, <c>--simulated-gpus N</c>,
+/// <c>--simulated-memory SIZE</c> (256Mi, 1Gi, 65536, Ki/Mi/Gi/Ti suffixes),
+/// <c>--simulated-reserved-memory SIZE</c>, <c>--simulated-vram-dir DIR</c> and <c>--scrub-min-coverage F</c>,
+/// each also an environment variable under <see cref="EnvOption"/>'s scheme (SECUREDRA_GPU_BACKEND, …; the old
+/// GPU_BACKEND, SIMULATED_* and SCRUB_MIN_COVERAGE still read, with a warning). A flag wins over its variable. Usage:
 /// <code>
 /// var gpu = new GpuBackendFlags();
 /// gpu.AddTo(command);
@@ -23,17 +24,17 @@ namespace SecureDra.Cli.Commands;
 /// </summary>
 internal sealed class GpuBackendFlags
 {
-    public Option<string?> Backend { get; } = new("--gpu-backend") { Description = "GPU backend: nvidia or simulated (env GPU_BACKEND; default nvidia)" };
+    public EnvOption Backend { get; } = EnvOption.Create("--gpu-backend", "GPU backend: nvidia or simulated", "nvidia", "GPU_BACKEND");
 
-    public Option<string?> SimulatedGpus { get; } = new("--simulated-gpus") { Description = "Number of simulated GPUs (env SIMULATED_GPUS; default 8)" };
+    public EnvOption SimulatedGpus { get; } = EnvOption.Create("--simulated-gpus", "Number of simulated GPUs", "8", "SIMULATED_GPUS");
 
-    public Option<string?> SimulatedMemory { get; } = new("--simulated-memory") { Description = "Memory per simulated GPU, e.g. 256Mi, 1Gi (env SIMULATED_MEMORY; default 256Mi)" };
+    public EnvOption SimulatedMemory { get; } = EnvOption.Create("--simulated-memory", "Memory per simulated GPU, e.g. 256Mi, 1Gi", "256Mi", "SIMULATED_MEMORY");
 
-    public Option<string?> SimulatedReservedMemory { get; } = new("--simulated-reserved-memory") { Description = "Memory each simulated GPU keeps for its driver, never allocatable nor reported free, e.g. 4Mi; a scrub measures it as the GPU's reserved baseline (env SIMULATED_RESERVED_MEMORY; default 0)" };
+    public EnvOption SimulatedReservedMemory { get; } = EnvOption.Create("--simulated-reserved-memory", "Memory each simulated GPU keeps for its driver, never allocatable nor reported free, e.g. 4Mi; a scrub measures it as the GPU's reserved baseline", "0", "SIMULATED_RESERVED_MEMORY");
 
-    public Option<string?> SimulatedVramDir { get; } = new("--simulated-vram-dir") { Description = "Directory for the simulated GPUs' .vram and .faults.json files (env SIMULATED_VRAM_DIR)" };
+    public EnvOption SimulatedVramDir { get; } = EnvOption.CreateOptional("--simulated-vram-dir", "Directory for the simulated GPUs' .vram and .faults.json files; default: simulated-vram in the plugin's data directory", "SIMULATED_VRAM_DIR");
 
-    public Option<string?> ScrubMinCoverage { get; } = new("--scrub-min-coverage") { Description = "Fraction of a GPU's total memory its first scrub since start must zero and verify, from 0.9 to 1; what that scrub leaves is the GPU's reserved baseline, and every later scrub must cover all but the baseline plus one allocation granule (env SCRUB_MIN_COVERAGE; default 0.99)" };
+    public EnvOption ScrubMinCoverage { get; } = EnvOption.Create("--scrub-min-coverage", "Fraction of a GPU's total memory its first scrub since start must zero and verify, from 0.9 to 1; what that scrub leaves is the GPU's reserved baseline, and every later scrub must cover all but the baseline plus one allocation granule", new GpuBackendOptions().ScrubMinCoverage.ToString(CultureInfo.InvariantCulture), "SCRUB_MIN_COVERAGE");
 
     public void AddTo(Command command)
     {
@@ -50,29 +51,29 @@ internal sealed class GpuBackendFlags
     public GpuBackendOptions Bind(ParseResult parseResult, string defaultVramDirectory)
     {
         ArgumentNullException.ThrowIfNull(parseResult);
-        var kind = Value(parseResult, Backend, "GPU_BACKEND") switch
+        var kind = Value(parseResult, Backend) switch
         {
             null or "" or "nvidia" => GpuBackendKind.Nvidia,
             "simulated" => GpuBackendKind.Simulated,
             var other => throw new ArgumentException($"--gpu-backend: must be nvidia or simulated, got \"{other}\""),
         };
 
-        var gpusText = Value(parseResult, SimulatedGpus, "SIMULATED_GPUS");
+        var gpusText = Value(parseResult, SimulatedGpus);
         var gpus = 8;
         if (gpusText is not null && (!int.TryParse(gpusText, NumberStyles.None, CultureInfo.InvariantCulture, out gpus) || gpus < 1 || gpus > SimulatedGpuOptions.MaxDeviceCount))
         {
             throw new ArgumentException($"--simulated-gpus: must be an integer from 1 to {SimulatedGpuOptions.MaxDeviceCount}, got \"{gpusText}\"");
         }
 
-        var memoryText = Value(parseResult, SimulatedMemory, "SIMULATED_MEMORY") ?? "256Mi";
+        var memoryText = Value(parseResult, SimulatedMemory) ?? "256Mi";
         var memory = ParseSize(memoryText)
             ?? throw new ArgumentException($"--simulated-memory: must be a size such as 256Mi, 1Gi or 1048576, got \"{memoryText}\"");
 
-        var reservedText = Value(parseResult, SimulatedReservedMemory, "SIMULATED_RESERVED_MEMORY") ?? "0";
+        var reservedText = Value(parseResult, SimulatedReservedMemory) ?? "0";
         var reserved = ParseSize(reservedText)
             ?? throw new ArgumentException($"--simulated-reserved-memory: must be a size such as 4Mi or 65536, got \"{reservedText}\"");
 
-        var coverageText = Value(parseResult, ScrubMinCoverage, "SCRUB_MIN_COVERAGE");
+        var coverageText = Value(parseResult, ScrubMinCoverage);
         var coverage = new GpuBackendOptions().ScrubMinCoverage;
         if (coverageText is not null
             && (!double.TryParse(coverageText, NumberStyles.Float, CultureInfo.InvariantCulture, out coverage) || double.IsNaN(coverage)
@@ -87,7 +88,7 @@ internal sealed class GpuBackendFlags
             DeviceCount = gpus,
             MemoryBytes = memory,
             ReservedBytes = reserved,
-            VramDirectory = Value(parseResult, SimulatedVramDir, "SIMULATED_VRAM_DIR") ?? defaultVramDirectory,
+            VramDirectory = Value(parseResult, SimulatedVramDir) ?? defaultVramDirectory,
             FaultFiles = TestHooks.Compiled,
         };
         try
@@ -133,11 +134,8 @@ internal sealed class GpuBackendFlags
         }
     }
 
-    private static string? Value(ParseResult parseResult, Option<string?> option, string environmentVariable)
-    {
-        var value = parseResult.GetValue(option);
-        return string.IsNullOrEmpty(value) ? NullIfEmpty(Environment.GetEnvironmentVariable(environmentVariable)) : value;
-    }
+    /// <summary>The flag, else its variable (<see cref="EnvOption"/>), else the default; empty counts as unset.</summary>
+    private static string? Value(ParseResult parseResult, EnvOption option) => NullIfEmpty(parseResult.GetValue(option));
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 }

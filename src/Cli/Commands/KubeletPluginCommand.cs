@@ -20,38 +20,39 @@ internal static class KubeletPluginCommand
     /// <param name="configure">Hook for the node pipeline: registers the real <c>IClaimPipeline</c> and its background services.</param>
     public static Command Create(Action<WebApplicationBuilder>? configure)
     {
-        var driverName = EnvOption.Create("--driver-name", "DRIVER_NAME", "DRA driver name (DNS subdomain, at most 63 characters)", DriverConstants.DefaultDriverName);
-        var nodeName = EnvOption.CreateOptional("--node-name", "NODE_NAME", "Name of this node (required)");
-        var kubeconfig = EnvOption.CreateOptional("--kubeconfig", "KUBECONFIG", "Kubeconfig file; in-cluster config when absent");
-        var registrarDir = EnvOption.Create("--kubelet-registrar-directory-path", "KUBELET_REGISTRAR_DIRECTORY_PATH", "Kubelet plugin registration directory", "/var/lib/kubelet/plugins_registry");
-        var pluginsDir = EnvOption.Create("--kubelet-plugins-directory-path", "KUBELET_PLUGINS_DIRECTORY_PATH", "Kubelet plugins directory; the DRA socket goes in <dir>/<driver>/", "/var/lib/kubelet/plugins");
-        var cdiRoot = EnvOption.Create("--cdi-root", "CDI_ROOT", "Directory for CDI specs", "/var/run/cdi");
-        var podUid = EnvOption.CreateOptional("--pod-uid", "POD_UID", "UID of this pod; enables rolling-update socket names");
-        var httpEndpoint = EnvOption.CreateOptional("--http-endpoint", "HTTP_ENDPOINT", "IP:port serving /healthz, /readyz and /metrics, e.g. 127.0.0.1:8080");
-        var httpMaxConnections = EnvOption.Create("--http-max-connections", "HTTP_MAX_CONNECTIONS", "Connections the --http-endpoint listener holds at once; at the cap the longest-idle one is closed for a new one. With a reserve of 256 descriptors it must fit under RLIMIT_NOFILE", "64");
-        var httpIdleTimeout = EnvOption.Create("--http-idle-timeout", "HTTP_IDLE_TIMEOUT", "A --http-endpoint connection with no request for this long is closed (the kubelet's Unix-socket connections are never timed out)", "30s");
-        var logFormat = LogSetup.CreateOption();
-        var withdrawalMode = EnvOption.Create("--withdrawal-mode", "WITHDRAWAL_MODE", "How a dirty or unhealthy GPU leaves scheduling: remove-from-slice, taint-noschedule (clusters with device taints), or taint-noexecute (also evicts running pods; never implied)", "remove-from-slice");
-        var fatalXids = EnvOption.Create("--fatal-xids", "FATAL_XIDS", "Comma-separated Xid errors that make a GPU unhealthy", string.Join(',', FatalXidCatalog.DefaultFatalXids));
-        var maxConfigBytes = EnvOption.Create("--max-config-bytes", "MAX_CONFIG_BYTES", "Largest opaque config accepted, in bytes (at most the API server's 10240)", DriverConstants.OpaqueParametersMaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        var healthResend = EnvOption.Create("--health-resend-interval", "HEALTH_RESEND_INTERVAL", "How often the device health stream resends the full list (the kubelet marks a device Unknown after 30 s without one)", "10s");
-        var healthRecovery = EnvOption.Create("--health-recovery-initial", "HEALTH_RECOVERY_INITIAL", "First wait before an unhealthy, unassigned GPU gets a recovery scrub + presence check; doubles up to 10m", "30s");
-        var scrubRetryInitial = EnvOption.CreateOptional("--scrub-retry-initial", "SCRUB_RETRY_INITIAL", "First delay before a failed scrub is retried, e.g. 200ms or 5s (tests only; default 5s)");
+        var driverName = EnvOption.Create("--driver-name", "DRA driver name (DNS subdomain, at most 63 characters)", DriverConstants.DefaultDriverName, "DRIVER_NAME");
+        var nodeName = EnvOption.Upstream("--node-name", "NODE_NAME", "Name of this node (required)");
+        var kubeconfig = EnvOption.Upstream("--kubeconfig", "KUBECONFIG", "Kubeconfig file; in-cluster config when absent");
+        var registrarDir = EnvOption.Upstream("--kubelet-registrar-directory-path", "KUBELET_REGISTRAR_DIRECTORY_PATH", "Kubelet plugin registration directory", "/var/lib/kubelet/plugins_registry");
+        var pluginsDir = EnvOption.Upstream("--kubelet-plugins-directory-path", "KUBELET_PLUGINS_DIRECTORY_PATH", "Kubelet plugins directory; the DRA socket goes in <dir>/<driver>/", "/var/lib/kubelet/plugins");
+        var cdiRoot = EnvOption.Upstream("--cdi-root", "CDI_ROOT", "Directory for CDI specs", "/var/run/cdi");
+        var podUid = EnvOption.Upstream("--pod-uid", "POD_UID", "UID of this pod; enables rolling-update socket names");
+        var httpEndpoint = EnvOption.CreateOptional("--http-endpoint", "IP:port serving /healthz, /readyz and /metrics, e.g. 127.0.0.1:8080", "HTTP_ENDPOINT");
+        var httpMaxConnections = EnvOption.Create("--http-max-connections", "Connections the --http-endpoint listener holds at once; at the cap the longest-idle one is closed for a new one. With a reserve of 256 descriptors it must fit under RLIMIT_NOFILE", "64", "HTTP_MAX_CONNECTIONS");
+        var httpIdleTimeout = EnvOption.Create("--http-idle-timeout", "A --http-endpoint connection with no request for this long is closed (the kubelet's Unix-socket connections are never timed out)", "30s", "HTTP_IDLE_TIMEOUT");
+        var logging = new LogSetup();
+        var withdrawalMode = EnvOption.Create("--withdrawal-mode", "How a dirty or unhealthy GPU leaves scheduling: remove-from-slice, taint-noschedule (clusters with device taints), or taint-noexecute (also evicts running pods; never implied)", "remove-from-slice", "WITHDRAWAL_MODE");
+        var fatalXids = EnvOption.Create("--fatal-xids", "Comma-separated Xid errors that make a GPU unhealthy", string.Join(',', FatalXidCatalog.DefaultFatalXids), "FATAL_XIDS");
+        var maxConfigBytes = EnvOption.Create("--max-config-bytes", "Largest opaque config accepted, in bytes (at most the API server's 10240)", DriverConstants.OpaqueParametersMaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture), "MAX_CONFIG_BYTES");
+        var healthResend = EnvOption.Create("--health-resend-interval", "How often the device health stream resends the full list (the kubelet marks a device Unknown after 30 s without one)", "10s", "HEALTH_RESEND_INTERVAL");
+        var healthRecovery = EnvOption.Create("--health-recovery-initial", "First wait before an unhealthy, unassigned GPU gets a recovery scrub + presence check; doubles up to 10m", "30s", "HEALTH_RECOVERY_INITIAL");
+        var scrubRetryInitial = EnvOption.CreateOptional("--scrub-retry-initial", "First delay before a failed scrub is retried, e.g. 200ms or 5s (tests only; default 5s)", "SCRUB_RETRY_INITIAL");
         scrubRetryInitial.Hidden = true;
-        var unprepareBudget = EnvOption.CreateOptional("--unprepare-budget", "UNPREPARE_BUDGET", "Time one Unprepare call may take, scrubs and withdrawal included, e.g. 2s (tests only; default 30s, inside the kubelet's 45s)");
+        var unprepareBudget = EnvOption.CreateOptional("--unprepare-budget", "Time one Unprepare call may take, scrubs and withdrawal included, e.g. 2s (tests only; default 30s, inside the kubelet's 45s)", "UNPREPARE_BUDGET");
         unprepareBudget.Hidden = true;
-        var kubeRequestTimeout = EnvOption.CreateOptional("--kube-request-timeout", "KUBE_REQUEST_TIMEOUT", "Time one Kubernetes API request may take, e.g. 2s (tests only; default 30s)");
+        var kubeRequestTimeout = EnvOption.CreateOptional("--kube-request-timeout", "Time one Kubernetes API request may take, e.g. 2s (tests only; default 30s)", "KUBE_REQUEST_TIMEOUT");
         kubeRequestTimeout.Hidden = true;
         var gpu = new GpuBackendFlags();
         var hardening = new NodeHardeningFlags();
 
         var command = new Command("kubelet-plugin", "Run the node daemon: kubelet registration, DRA gRPC, ResourceSlices, prepare/unprepare with VRAM scrub.")
         {
-            driverName, nodeName, kubeconfig, registrarDir, pluginsDir, cdiRoot, podUid, httpEndpoint, httpMaxConnections, httpIdleTimeout, logFormat,
+            driverName, nodeName, kubeconfig, registrarDir, pluginsDir, cdiRoot, podUid, httpEndpoint, httpMaxConnections, httpIdleTimeout,
             withdrawalMode, fatalXids, maxConfigBytes, scrubRetryInitial, unprepareBudget, kubeRequestTimeout,
         };
         command.Options.Add(healthResend);
         command.Options.Add(healthRecovery);
+        logging.AddTo(command);
         gpu.AddTo(command);
         hardening.AddTo(command);
 
@@ -63,8 +64,10 @@ internal static class KubeletPluginCommand
             }
 
             Network.ListenerLimits httpLimits;
+            LogSettings logSettings;
             try
             {
+                logSettings = logging.Bind(parseResult);
                 httpLimits = new Network.ListenerLimits
                 {
                     MaxConnections = Controller.Hosting.FlagParsing.Count("--http-max-connections", parseResult.GetValue(httpMaxConnections)!, 1, 1_000_000),
@@ -87,7 +90,7 @@ internal static class KubeletPluginCommand
                 CdiRoot = parseResult.GetValue(cdiRoot)!,
                 PodUid = parseResult.GetValue(podUid),
                 HttpEndpoint = parseResult.GetValue(httpEndpoint),
-                LogFormat = parseResult.GetValue(logFormat)!,
+                LogFormat = logSettings.Format,
             };
             var errors = KubeletPluginOptionsValidator.Validate(options);
             if (errors.Count > 0)
@@ -120,7 +123,7 @@ internal static class KubeletPluginCommand
                 app = KubeletPluginHost.Build(options, builder =>
                 {
                     builder.Logging.ClearProviders();
-                    builder.Services.AddSerilog(LogSetup.CreateLogger(options.LogFormat), dispose: true);
+                    builder.Services.AddSerilog(LogSetup.CreateLogger(logSettings), dispose: true);
                     components.Register(builder.Services, options);
                     configure?.Invoke(builder);
                 });
@@ -136,6 +139,7 @@ internal static class KubeletPluginCommand
                 return CliInvocation.UsageError(command, $"--kubeconfig: {ex.Message}");
             }
 
+            LogSetup.WarnDeprecated(parseResult, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("SecureDra.Cli"));
             await using (app.ConfigureAwait(false))
             {
                 try

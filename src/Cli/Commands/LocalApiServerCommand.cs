@@ -9,16 +9,8 @@ internal static class LocalApiServerCommand
 {
     public static Command Create()
     {
-        var listen = new Option<string>("--listen")
-        {
-            Description = "HOST:PORT to serve plain HTTP on (env LOCAL_APISERVER_LISTEN). Port 0 picks a free port.",
-            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("LOCAL_APISERVER_LISTEN") ?? "127.0.0.1:8080",
-        };
-        var version = new Option<string>("--kubernetes-version")
-        {
-            Description = "Kubernetes version to imitate: 1.32 | 1.33 | 1.34 | 1.35 | 1.36; decides which resource.k8s.io versions and fields are served (env KUBERNETES_VERSION).",
-            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("KUBERNETES_VERSION") ?? "1.36",
-        };
+        var listen = EnvOption.Create("--listen", "HOST:PORT to serve plain HTTP on; port 0 picks a free port", "127.0.0.1:8080", "LOCAL_APISERVER_LISTEN");
+        var version = EnvOption.Create("--kubernetes-version", "Kubernetes version to imitate: 1.32 | 1.33 | 1.34 | 1.35 | 1.36; decides which resource.k8s.io versions and fields are served", "1.36", "KUBERNETES_VERSION");
         var command = new Command(
             "local-apiserver",
             "Run an in-memory stand-in for the Kubernetes API server over plain HTTP, for the demo, tests and kubectl. "
@@ -46,6 +38,8 @@ internal static class LocalApiServerCommand
                 return 2;
             }
 
+            // Only a valid invocation warns: a usage error stays one line.
+            EnvOption.WarnDeprecated(parseResult, Console.Error);
             LocalApiServer server;
             try
             {

@@ -15,25 +15,24 @@ internal sealed class NodeHardeningFlags
 {
     private static readonly NodeHardeningOptions Defaults = new();
 
-    public Option<bool> Require { get; } = new("--require-node-hardening")
-    {
-        Description = "Publish no GPU while a node check finds an open path around DRA (toolkit accepts NVIDIA_VISIBLE_DEVICES, nvidia default runtime, device plugin, old toolkit…); publish once it is closed (env REQUIRE_NODE_HARDENING)",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("REQUIRE_NODE_HARDENING") is "true" or "1",
-    };
+    public EnvFlag Require { get; } = EnvFlag.Create(
+        "--require-node-hardening",
+        "Publish no GPU while a node check finds an open path around DRA (toolkit accepts NVIDIA_VISIBLE_DEVICES, nvidia default runtime, device plugin, old toolkit…); publish once it is closed",
+        "REQUIRE_NODE_HARDENING");
 
-    public Option<string> RecheckInterval { get; } = EnvOption.Create("--node-hardening-recheck-interval", "NODE_HARDENING_RECHECK_INTERVAL", "How often the node checks run again, e.g. 60s", "60s");
+    public EnvOption RecheckInterval { get; } = EnvOption.Create("--node-hardening-recheck-interval", "How often the node checks run again, e.g. 60s", "60s", "NODE_HARDENING_RECHECK_INTERVAL");
 
-    public Option<string> ToolkitConfig { get; } = EnvOption.Create("--node-toolkit-config", "NODE_TOOLKIT_CONFIG", "NVIDIA Container Toolkit config.toml paths, comma-separated, first existing wins", string.Join(',', Defaults.ToolkitConfigPaths));
+    public EnvOption ToolkitConfig { get; } = EnvOption.Create("--node-toolkit-config", "NVIDIA Container Toolkit config.toml paths, comma-separated, first existing wins", string.Join(',', Defaults.ToolkitConfigPaths), "NODE_TOOLKIT_CONFIG");
 
-    public Option<string> ContainerdConfig { get; } = EnvOption.Create("--node-containerd-config", "NODE_CONTAINERD_CONFIG", "containerd config.toml", Defaults.ContainerdConfigPath);
+    public EnvOption ContainerdConfig { get; } = EnvOption.Create("--node-containerd-config", "containerd config.toml", Defaults.ContainerdConfigPath, "NODE_CONTAINERD_CONFIG");
 
-    public Option<string> ContainerdDropIns { get; } = EnvOption.Create("--node-containerd-dropin-dir", "NODE_CONTAINERD_DROPIN_DIR", "containerd drop-in directory (*.toml)", Defaults.ContainerdDropInDirectory);
+    public EnvOption ContainerdDropIns { get; } = EnvOption.Create("--node-containerd-dropin-dir", "containerd drop-in directory (*.toml)", Defaults.ContainerdDropInDirectory, "NODE_CONTAINERD_DROPIN_DIR");
 
-    public Option<string> CrioDropIns { get; } = EnvOption.Create("--node-crio-dropin-dir", "NODE_CRIO_DROPIN_DIR", "CRI-O drop-in directory (*.conf)", Defaults.CrioDropInDirectory);
+    public EnvOption CrioDropIns { get; } = EnvOption.Create("--node-crio-dropin-dir", "CRI-O drop-in directory (*.conf)", Defaults.CrioDropInDirectory, "NODE_CRIO_DROPIN_DIR");
 
-    public Option<string> DevicePluginSocket { get; } = EnvOption.Create("--node-device-plugin-socket", "NODE_DEVICE_PLUGIN_SOCKET", "The NVIDIA device plugin's kubelet socket", Defaults.DevicePluginSocketPath);
+    public EnvOption DevicePluginSocket { get; } = EnvOption.Create("--node-device-plugin-socket", "The NVIDIA device plugin's kubelet socket", Defaults.DevicePluginSocketPath, "NODE_DEVICE_PLUGIN_SOCKET");
 
-    public Option<string> ToolkitVersionFile { get; } = EnvOption.Create("--node-toolkit-version-file", "NODE_TOOLKIT_VERSION_FILE", "dpkg status file, or a file holding the toolkit version", Defaults.ToolkitVersionFile);
+    public EnvOption ToolkitVersionFile { get; } = EnvOption.Create("--node-toolkit-version-file", "dpkg status file, or a file holding the toolkit version", Defaults.ToolkitVersionFile, "NODE_TOOLKIT_VERSION_FILE");
 
     public void AddTo(Command command)
     {

@@ -4,13 +4,12 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using SecureDra.Cli.Hosting;
 using SecureDra.KubeletPlugin.Hosting;
 using SecureDra.Nvml;
 using SecureDra.Nvml.Backends;
 using SecureDra.Nvml.Scrubbing;
 using Serilog;
-using Serilog.Events;
-using Serilog.Formatting.Compact;
 
 namespace SecureDra.Cli.Commands;
 
@@ -18,55 +17,56 @@ namespace SecureDra.Cli.Commands;
 /// <c>securedra scrub --device &lt;uuid|index|name|all&gt;[,…]</c>: scrubs and verifies the devices now,
 /// in parallel, and prints the reports (table, or JSON with <c>--output json</c>). Exit 0 when every
 /// scrub succeeded, 1 when any failed or was refused (or the backend could not start), 2 on bad flags.
-/// Structured scrub events go to stderr as compact JSON.
+/// Structured scrub events go to stderr in the one log shape (<see cref="LogSetup"/>).
 /// </summary>
 internal static class ScrubCommand
 {
     public static Command Create()
     {
-        var device = new Option<string?>("--device") { Description = "Device(s) to scrub: uuid, index, name (gpu-0) or all; comma-separated (env SCRUB_DEVICE)" };
-        var output = new Option<string?>("--output") { Description = "table or json (env SCRUB_OUTPUT; default table)" };
+        var device = EnvOption.CreateOptional("--device", "Device(s) to scrub: uuid, index, name (gpu-0) or all; comma-separated", "SCRUB_DEVICE");
+        var output = EnvOption.Create("--output", "table or json", "table", "SCRUB_OUTPUT");
         var gpu = new GpuBackendFlags();
+        var logSetup = new LogSetup();
         var command = new Command("scrub", "Scrub and verify GPU memory now, and print the report.") { device, output };
         gpu.AddTo(command);
+        logSetup.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             GpuBackendOptions options;
+            LogSettings logSettings;
             string selector;
             bool json;
             try
             {
                 options = gpu.Bind(parseResult, Path.Combine(new KubeletPluginOptions().PluginDataDirectory, "simulated-vram"));
-                selector = parseResult.GetValue(device) ?? Environment.GetEnvironmentVariable("SCRUB_DEVICE")
+                logSettings = logSetup.Bind(parseResult);
+                selector = parseResult.GetValue(device)
                     ?? throw new ArgumentException("--device: required (uuid, index, name or all)");
-                json = (parseResult.GetValue(output) ?? Environment.GetEnvironmentVariable("SCRUB_OUTPUT") ?? "table") switch
+                json = parseResult.GetValue(output) switch
                 {
                     "table" => false,
                     "json" => true,
                     var other => throw new ArgumentException($"--output: must be table or json, got \"{other}\""),
                 };
             }
-            catch (ArgumentException e)
+            catch (Exception e) when (e is ArgumentException or FormatException)
             {
                 await Console.Error.WriteLineAsync($"scrub: {e.Message}").ConfigureAwait(false);
                 return 2;
             }
 
-            return await RunAsync(options, selector, json, cancellationToken).ConfigureAwait(false);
+            return await RunAsync(options, selector, json, logSettings, parseResult, cancellationToken).ConfigureAwait(false);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(GpuBackendOptions options, string selector, bool json, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(GpuBackendOptions options, string selector, bool json, LogSettings logSettings, ParseResult parseResult, CancellationToken cancellationToken)
     {
         var services = new ServiceCollection();
-        var serilog = new LoggerConfiguration()
-            .MinimumLevel.Information()
-            .WriteTo.Console(new CompactJsonFormatter(), standardErrorFromLevel: LogEventLevel.Verbose)
-            .CreateLogger();
-        services.AddLogging(b => b.AddSerilog(serilog, dispose: true));
+        services.AddLogging(b => b.AddSerilog(LogSetup.CreateLogger(logSettings), dispose: true));
         services.AddGpuLayer(options);
         await using var provider = services.BuildServiceProvider();
+        LogSetup.WarnDeprecated(parseResult, provider.GetRequiredService<ILoggerFactory>().CreateLogger("SecureDra.Cli"));
         var backend = provider.GetRequiredService<IGpuBackend>();
         var scrubber = provider.GetRequiredService<IVramScrubber>();
 

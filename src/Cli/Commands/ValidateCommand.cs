@@ -9,6 +9,8 @@ using SecureDra.Api.Config.Nvidia;
 using SecureDra.Api.Manifests;
 using SecureDra.Api.Validation;
 
+using SecureDra.Cli.Hosting;
+
 namespace SecureDra.Cli.Commands;
 
 /// <summary>
@@ -33,27 +35,18 @@ internal static partial class ValidateCommand
             Description = "Manifest files (YAML or JSON; multi-document YAML is fine) or raw GpuConfig JSON files.",
             Arity = ArgumentArity.ZeroOrMore,
         };
-        var driverName = new Option<string?>("--driver-name")
-        {
-            Description = $"Only opaque configs for this driver are checked (env DRIVER_NAME; default {DriverConstants.DefaultDriverName}).",
-        };
-        var maxConfigBytes = new Option<string?>("--max-config-bytes")
-        {
-            Description = $"Lower the opaque parameters size limit, 1..{DriverConstants.OpaqueParametersMaxBytes} bytes (env MAX_CONFIG_BYTES; default {DriverConstants.OpaqueParametersMaxBytes}).",
-        };
-        var configOrigin = new Option<string?>("--config-origin")
-        {
-            Description = "Judge raw GpuConfig files as coming from a 'claim' (default, strictest) or a 'class' (env CONFIG_ORIGIN).",
-        };
+        var driverName = EnvOption.Create("--driver-name", "Only opaque configs for this driver are checked", DriverConstants.DefaultDriverName, "DRIVER_NAME");
+        var maxConfigBytes = EnvOption.Create("--max-config-bytes", $"Lower the opaque parameters size limit, 1..{DriverConstants.OpaqueParametersMaxBytes} bytes", DriverConstants.OpaqueParametersMaxBytes.ToString(CultureInfo.InvariantCulture), "MAX_CONFIG_BYTES");
+        var configOrigin = EnvOption.Create("--config-origin", "Judge raw GpuConfig files as coming from a 'claim' (strictest) or a 'class'", "claim", "CONFIG_ORIGIN");
         var outputFormat = new Option<string>("--output")
         {
-            Description = "text (one FILE: path: message line per violation) or json (one document with every file's result); default text.",
+            Description = "text (one FILE: path: message line per violation) or json (one document with every file's result)",
             DefaultValueFactory = _ => "text",
         };
 
         var allowEmpty = new Option<bool>("--allow-empty")
         {
-            Description = "Accept a file with no objects in it (empty, only comments); by default it is a violation (env ALLOW_EMPTY=true).",
+            Description = $"Accept a file with no objects in it (empty, only comments); by default it is a violation (env {EnvOption.VariableFor("--allow-empty")})",
         };
 
         var vendor = new Option<string?>("--vendor")
@@ -83,9 +76,9 @@ internal static partial class ValidateCommand
     /// </summary>
     private sealed class ValidateAction(
         Argument<string[]> files,
-        Option<string?> driverName,
-        Option<string?> maxConfigBytes,
-        Option<string?> configOrigin,
+        EnvOption driverName,
+        EnvOption maxConfigBytes,
+        EnvOption configOrigin,
         Option<bool> allowEmpty,
         Option<string> outputFormat,
         VendorOptions vendorOptions) : AsynchronousCommandLineAction
@@ -109,6 +102,8 @@ internal static partial class ValidateCommand
                 return ExitUsage;
             }
 
+            // Only a valid invocation warns: a usage error stays one line.
+            EnvOption.WarnDeprecated(parseResult, error);
             var format = parseResult.GetValue(outputFormat);
             if (format is not ("text" or "json"))
             {
@@ -195,19 +190,19 @@ internal static partial class ValidateCommand
         {
             usageError = string.Empty;
 
-            var driver = parseResult.GetValue(driverName) ?? Environment.GetEnvironmentVariable("DRIVER_NAME") ?? DriverConstants.DefaultDriverName;
+            var driver = parseResult.GetValue(driverName) ?? DriverConstants.DefaultDriverName;
             if (!DnsSubdomain().IsMatch(driver) || driver.Length > 253)
             {
                 usageError = $"--driver-name: {DisplayText.Quote(driver)} is not a DNS subdomain (lowercase letters, digits, '-' and '.', at most 253 characters)";
                 return null;
             }
 
-            if (!ReadBool(parseResult, allowEmpty, "ALLOW_EMPTY", out var empty, out usageError))
+            if (!ReadBool(parseResult, allowEmpty, out var empty, out usageError))
             {
                 return null;
             }
 
-            var maxText = parseResult.GetValue(maxConfigBytes) ?? Environment.GetEnvironmentVariable("MAX_CONFIG_BYTES");
+            var maxText = parseResult.GetValue(maxConfigBytes);
             var max = DriverConstants.OpaqueParametersMaxBytes;
             if (maxText is not null
                 && (!int.TryParse(maxText, NumberStyles.None, CultureInfo.InvariantCulture, out max) || max < 1 || max > DriverConstants.OpaqueParametersMaxBytes))
@@ -216,7 +211,7 @@ internal static partial class ValidateCommand
                 return null;
             }
 
-            var originText = parseResult.GetValue(configOrigin) ?? Environment.GetEnvironmentVariable("CONFIG_ORIGIN") ?? "claim";
+            var originText = parseResult.GetValue(configOrigin) ?? "claim";
             ConfigOrigin origin;
             switch (originText)
             {
@@ -256,13 +251,21 @@ internal static partial class ValidateCommand
         }
 
         /// <summary>A boolean flag, else its environment variable (true/false), else false.</summary>
-        private static bool ReadBool(ParseResult parseResult, Option<bool> option, string variable, out bool value, out string usageError)
+        private static bool ReadBool(ParseResult parseResult, Option<bool> option, out bool value, out string usageError)
         {
             usageError = string.Empty;
             value = parseResult.GetValue(option);
             if (parseResult.GetResult(option) is not { Implicit: false })
             {
+                // The scheme's name, else the name it had before (ALLOW_EMPTY).
+                var variable = EnvOption.VariableFor(option.Name);
                 var env = Environment.GetEnvironmentVariable(variable);
+                if (string.IsNullOrEmpty(env))
+                {
+                    variable = "ALLOW_EMPTY";
+                    env = Environment.GetEnvironmentVariable(variable);
+                }
+
                 if (!string.IsNullOrEmpty(env) && !bool.TryParse(env, out value))
                 {
                     usageError = $"{variable}: {DisplayText.Quote(env)} is not true or false";

@@ -6,12 +6,14 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 using SecureDra.Api;
 using SecureDra.Cli.Commands;
+using SecureDra.Cli.Hosting;
 using SecureDra.Kube.Client;
 using SecureDra.KubeletPlugin.Hosting;
 using SecureDra.LocalCluster.ApiServer;
 using SecureDra.LocalCluster.Kubelet;
 using SecureDra.Nvml.Backends;
 using SecureDra.Nvml.Backends.Simulated;
+using Serilog;
 using HealthStatus = SecureDra.Protocol.Health.V1Alpha1.HealthStatus;
 using NodeWatchResourcesResponse = SecureDra.Protocol.Health.V1Alpha1.NodeWatchResourcesResponse;
 
@@ -103,8 +105,10 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
         var cdi = Directory.CreateDirectory(Path.Combine(work, "cdi")).FullName;
         var vram = Path.Combine(plugins, DriverName, "simulated-vram");
         var narrator = new DemoNarrator(output, totalSteps: 9);
-        using var logs = new FileLoggerProvider(Path.Combine(work, "securedra.log"));
-        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs));
+        // The one JSON log shape (LogSetup), into a file so the narration on the terminal stays readable.
+        using var logFile = new StreamWriter(new FileStream(Path.Combine(work, "securedra.log"), FileMode.Create, FileAccess.Write, FileShare.Read)) { AutoFlush = true };
+        using var logs = LogSetup.CreateLogger(logFile, Serilog.Events.LogEventLevel.Information);
+        using var loggerFactory = LoggerFactory.Create(b => b.AddSerilog(logs, dispose: false));
 
         narrator.Title($"SecureDra demo: {options.Gpus} simulated GPUs x {Format(options.GpuMemoryBytes)}, Kubernetes {options.KubernetesVersion} stand-in, no cluster");
         narrator.Detail(options.WorkDirectory is null
@@ -131,7 +135,7 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
             KubeletRegistrarDirectoryPath = registrar,
             KubeletPluginsDirectoryPath = plugins,
             CdiRoot = cdi,
-            LogFormat = "text",
+            LogFormat = "json",
         };
         var components = NodeComponents.Bind(
             new GpuBackendOptions
@@ -149,7 +153,7 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
             var app = KubeletPluginHost.Build(pluginOptions, builder =>
             {
                 builder.Logging.ClearProviders();
-                builder.Logging.AddProvider(logs);
+                builder.Logging.AddSerilog(logs, dispose: false);
                 components.Register(builder.Services, pluginOptions);
                 DemoMetricsEndpoint.Add(builder);
             });

@@ -36,7 +36,7 @@ public sealed partial class AuditReconciler(
                 }
                 catch (OperationCanceledException) when (term.IsCancellationRequested && !stoppingToken.IsCancellationRequested)
                 {
-                    logger.LogInformation("Audit loop paused: leadership lost");
+                    ControllerLog.AuditLoopPaused(logger);
                 }
             }
         }
@@ -54,10 +54,10 @@ public sealed partial class AuditReconciler(
             await publisher.PublishAsync(findings, cancellationToken).ConfigureAwait(false);
             foreach (var finding in findings)
             {
-                logger.LogWarning("Hardening finding {Check} {Severity} on {Object}: {Message}", finding.Check, finding.Severity, finding.Object.ToString(), finding.Message);
+                ControllerLog.HardeningFinding(logger, finding.Check, finding.Severity.ToString(), finding.Object.ToString(), finding.Message);
             }
 
-            logger.LogInformation("Hardening audit finished with {Count} finding(s)", findings.Count);
+            ControllerLog.HardeningAuditFinished(logger, findings.Count);
             return findings;
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

@@ -133,6 +133,7 @@ public static class ControllerHost
         });
 
         var app = builder.Build();
+        StandardMetrics.Register(app.Services.GetRequiredService<MetricsRegistry>(), "controller");
         if (!options.LeaderElection || kubeClient is null || !options.EnableAudit)
         {
             // Without election this replica is the only one: it leads from the start.

@@ -123,7 +123,7 @@ public sealed partial class LeaseLeaderElector
             Observe(updated, now);
             if (!ours)
             {
-                _logger.LogInformation("Acquired leader lease {Namespace}/{Lease} as {Identity} (previous holder {Previous})", _options.Namespace, _options.LeaseName, _options.Identity, holder);
+                ControllerLog.LeaderLeaseAcquired(_logger, _options.Namespace, _options.LeaseName, _options.Identity, holder);
             }
 
             return LeaseAttempt.Held;
@@ -157,11 +157,11 @@ public sealed partial class LeaseLeaderElector
             spec["leaseDurationSeconds"] = 1;
             spec["renewTime"] = MicroTime(now);
             await _client.UpdateAsync(KubeResource.Leases, _options.Namespace, _options.LeaseName, lease, cancellationToken).ConfigureAwait(false);
-            _logger.LogInformation("Released leader lease {Namespace}/{Lease}", _options.Namespace, _options.LeaseName);
+            ControllerLog.LeaderLeaseReleased(_logger, _options.Namespace, _options.LeaseName);
         }
         catch (Exception e) when (e is KubeApiException or OperationCanceledException)
         {
-            _logger.LogWarning(e, "Could not release leader lease {Namespace}/{Lease}; it expires after {Duration}", _options.Namespace, _options.LeaseName, _options.LeaseDuration);
+            ControllerLog.LeaderLeaseReleaseFailed(_logger, e, _options.Namespace, _options.LeaseName, _options.LeaseDuration);
         }
     }
 
@@ -169,14 +169,14 @@ public sealed partial class LeaseLeaderElector
     {
         _leaderGauge.Set(1);
         _state.Started();
-        _logger.LogInformation("Leading as {Identity}", _options.Identity);
+        ControllerLog.Leading(_logger, _options.Identity);
     }
 
     private void StepDown(string why)
     {
         _leaderGauge.Set(0);
         _state.Stopped();
-        _logger.LogWarning("Stopped leading ({Reason})", why);
+        ControllerLog.StoppedLeading(_logger, why);
     }
 
     private void Observe(JsonObject lease, DateTimeOffset now)

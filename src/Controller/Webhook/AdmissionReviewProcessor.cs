@@ -172,7 +172,7 @@ public sealed class AdmissionReviewProcessor
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            _logger.LogError(e, "Validator failed on {Resource} {Namespace}/{Name}", plural, StringAt(request, "namespace"), StringAt(request, "name"));
+            ControllerLog.AdmissionValidatorFailed(_logger, e, plural, StringAt(request, "namespace"), StringAt(request, "name"));
             return Deny(apiVersion, uid, plural!, operation, 500, "InternalError", "the SecureDra webhook could not validate this object; see the controller log");
         }
 
@@ -186,7 +186,7 @@ public sealed class AdmissionReviewProcessor
         var listed = errors.Take(_options.MaxErrorsInMessage).Select(e => e.ToString());
         var more = errors.Count > _options.MaxErrorsInMessage ? $"; and {errors.Count - _options.MaxErrorsInMessage} more" : "";
         var message = $"{kind} {StringAt(request, "namespace")}/{name ?? "(generated)"} rejected by SecureDra: {string.Join("; ", listed)}{more}";
-        _logger.LogWarning("Admission denied {Resource} {Namespace}/{Name} {Operation}: {Errors}", plural, StringAt(request, "namespace"), name, operation, message);
+        ControllerLog.AdmissionDenied(_logger, plural, StringAt(request, "namespace"), name, operation, message);
         return Deny(apiVersion, uid, plural!, operation, 422, "Invalid", message);
     }
 

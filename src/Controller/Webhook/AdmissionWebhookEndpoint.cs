@@ -49,7 +49,7 @@ public sealed class AdmissionWebhookEndpoint(
         }
         catch (OperationCanceledException) when (readTimeout.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
         {
-            logger.LogWarning("Admission request body from {Remote} not received within {Timeout}; closing the connection", context.Connection.RemoteIpAddress, options.BodyReadTimeout);
+            ControllerLog.AdmissionBodyTimeout(logger, context.Connection.RemoteIpAddress?.ToString(), options.BodyReadTimeout);
             CloseAfterResponse(context);
             await WriteErrorAsync(context, StatusCodes.Status408RequestTimeout, $"request body not received within {options.BodyReadTimeout.TotalSeconds:0.###} s").ConfigureAwait(false);
             return;

@@ -56,7 +56,7 @@ public sealed class PemCertificateReloader : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
         {
-            _logger.LogWarning(e, "Could not read the webhook certificate files; keeping the current certificate");
+            ControllerLog.WebhookCertificateUnreadable(_logger, e);
             return false;
         }
 
@@ -72,7 +72,7 @@ public sealed class PemCertificateReloader : IDisposable
             _fingerprint = loaded.Value.Fingerprint;
         }
 
-        _logger.LogInformation("Webhook certificate reloaded: subject {Subject}, expires {NotAfter:o}, thumbprint {Thumbprint}",
+        ControllerLog.WebhookCertificateReloaded(_logger,
             loaded.Value.Certificate.Subject, loaded.Value.Certificate.NotAfter.ToUniversalTime(), loaded.Value.Certificate.Thumbprint);
         return true;
     }
@@ -92,7 +92,7 @@ public sealed class PemCertificateReloader : IDisposable
             var certificate = X509Certificate2.CreateFromPem(ReadBounded(_certPath), ReadBounded(_keyPath));
             if (!certificate.HasPrivateKey)
             {
-                _logger.LogWarning("Webhook certificate {CertPath} has no matching private key in {KeyPath}", _certPath, _keyPath);
+                ControllerLog.WebhookCertificateWithoutKey(_logger, _certPath, _keyPath);
                 return null;
             }
 
@@ -101,7 +101,7 @@ public sealed class PemCertificateReloader : IDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
         {
             // The message names the problem (missing file, bad PEM, key mismatch); a stack trace adds nothing for an operator.
-            _logger.LogWarning("Webhook certificate {CertPath} / key {KeyPath} could not be loaded: {Error}", _certPath, _keyPath, e.Message.ReplaceLineEndings(" "));
+            ControllerLog.WebhookCertificateNotLoaded(_logger, _certPath, _keyPath, e.Message.ReplaceLineEndings(" "));
             return null;
         }
     }

@@ -38,7 +38,7 @@ public sealed partial class ScrubRunner
         _scrubs = metrics.Counter("securedra_release_scrubs_total", "Scrubs run on release or retry of a device, by outcome (verified, failed); the GPU layer's securedra_scrubs_total counts every scrub by backend.", "outcome");
         _failures = metrics.Counter("securedra_release_scrub_failures_total", "Failed release scrubs by reason (not_verified, refused, error, timeout); each one withdrew the device.", "reason");
         _bytes = metrics.Counter("securedra_release_scrub_bytes_total", "Bytes of VRAM zeroed and verified by release scrubs.");
-        _duration = metrics.Histogram("securedra_release_scrub_duration_seconds", "Duration of release scrubs, including waiting for the device.", MetricsRegistry.LatencyBuckets, "outcome");
+        _duration = metrics.Histogram("securedra_release_scrub_duration_seconds", "Duration of release scrubs, including waiting for the device.", MetricsRegistry.SecondsBuckets, "outcome");
     }
 
     /// <param name="claimUid">The claim whose release triggered the scrub; null for retries of withdrawn devices.</param>

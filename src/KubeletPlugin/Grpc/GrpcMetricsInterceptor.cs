@@ -13,6 +13,7 @@ public sealed partial class GrpcMetricsInterceptor : Interceptor
 {
     private readonly Counter _handled;
     private readonly Histogram _duration;
+    private readonly Gauge _inFlight;
     private readonly TimeProvider _time;
     private readonly ILogger<GrpcMetricsInterceptor> _logger;
 
@@ -30,6 +31,10 @@ public sealed partial class GrpcMetricsInterceptor : Interceptor
             "Time the kubelet plugin took to answer a gRPC call, by service, method and status code.",
             MetricsRegistry.LatencyBuckets,
             "service", "method", "code");
+        _inFlight = metrics.Gauge(
+            "securedra_grpc_server_in_flight",
+            "gRPC calls the kubelet plugin is answering now, by service and method (only methods the plugin serves reach here: a closed set).",
+            "service", "method");
     }
 
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
@@ -39,6 +44,8 @@ public sealed partial class GrpcMetricsInterceptor : Interceptor
         ArgumentNullException.ThrowIfNull(continuation);
         var started = _time.GetTimestamp();
         var code = StatusCode.OK;
+        var (service, method) = Split(context.Method);
+        _inFlight.Add(1, service, method);
         try
         {
             return await continuation(request, context).ConfigureAwait(false);
@@ -51,6 +58,7 @@ public sealed partial class GrpcMetricsInterceptor : Interceptor
         }
         finally
         {
+            _inFlight.Add(-1, service, method);
             Record(context.Method, code, started);
         }
     }
@@ -62,6 +70,8 @@ public sealed partial class GrpcMetricsInterceptor : Interceptor
         ArgumentNullException.ThrowIfNull(continuation);
         var started = _time.GetTimestamp();
         var code = StatusCode.OK;
+        var (service, method) = Split(context.Method);
+        _inFlight.Add(1, service, method);
         try
         {
             await continuation(request, responseStream, context).ConfigureAwait(false);
@@ -74,6 +84,7 @@ public sealed partial class GrpcMetricsInterceptor : Interceptor
         }
         finally
         {
+            _inFlight.Add(-1, service, method);
             Record(context.Method, code, started);
         }
     }

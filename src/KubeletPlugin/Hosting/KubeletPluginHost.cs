@@ -11,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SecureDra.KubeletPlugin.Claims;
+using SecureDra.KubeletPlugin.Devices;
 using SecureDra.KubeletPlugin.Grpc;
 using SecureDra.KubeletPlugin.Health;
 using SecureDra.KubeletPlugin.Registration;
@@ -57,6 +58,13 @@ public static class KubeletPluginHost
         ConfigureKestrel(builder, options, layout);
 
         var app = builder.Build();
+        var metrics = app.Services.GetRequiredService<MetricsRegistry>();
+        StandardMetrics.Register(metrics, "kubelet-plugin");
+        if (app.Services.GetService<DeviceInventory>() is { } inventory)
+        {
+            DeviceInventoryMetrics.Register(metrics, inventory);
+        }
+
         app.Use(ConnectionGuard.TrackRequestAsync);
         app.UseMiddleware<ListenerScopeMiddleware>();
         app.MapGrpcService<RegistrationService>();

@@ -24,6 +24,7 @@ public sealed class MetricsRegistry
     private const string OverflowMetricName = "securedra_metric_label_overflow_total";
 
     private readonly ConcurrentDictionary<string, MetricFamily> _families = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Action> _collectors = new(StringComparer.Ordinal);
     private readonly LabelLimits _limits;
     private readonly Counter _overflow;
 
@@ -53,6 +54,27 @@ public sealed class MetricsRegistry
     public Histogram Histogram(string name, string help, double[] buckets, params string[] labelNames) =>
         Register<Histogram>(name, labelNames, () => new Histogram(name, help, buckets, labelNames, _limits, OnOverflow));
 
+    /// <summary>
+    /// Runs <paramref name="collect"/> before every <see cref="Render"/>, for values read from a source at scrape time
+    /// (process, runtime, device inventory) rather than updated as events happen. One collector per key: registering a
+    /// key again keeps the first, so two components that both ask for the standard metrics render them once.
+    /// </summary>
+    public bool AddCollector(string key, Action collect)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(collect);
+        return _collectors.TryAdd(key, collect);
+    }
+
+    /// <summary>Runs every collector (as <see cref="Render"/> does); for tests that read values without rendering.</summary>
+    public void Collect()
+    {
+        foreach (var collect in _collectors.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => c.Value))
+        {
+            collect();
+        }
+    }
+
     /// <summary>Number of series (label sets) a family holds now; for tests and the overflow bound.</summary>
     public int SeriesCount(string name) => _families.TryGetValue(name, out var family) ? family.SeriesCount : 0;
 
@@ -79,8 +101,22 @@ public sealed class MetricsRegistry
     /// <summary>Default latency buckets in seconds, from 100 µs to 60 s.</summary>
     public static double[] LatencyBuckets { get; } = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
+    /// <summary>
+    /// Buckets for operations that take seconds to minutes (a VRAM scrub: tens of milliseconds for a small simulated GPU,
+    /// seconds to a minute for an 80-141 GB one): 10 ms to 10 min, so a p99 near any alert threshold up to 5 min
+    /// falls between two finite buckets.
+    /// </summary>
+    public static double[] SecondsBuckets { get; } = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600];
+
+    /// <summary>Byte-size buckets from 16 MiB to 256 GiB in factors of 4 (a GPU's memory, a scrub's bytes).</summary>
+    public static double[] BytesBuckets { get; } = [.. Enumerable.Range(0, 8).Select(i => (double)(16L << 20 << (2 * i)))];
+
+    /// <summary>Fraction buckets close to 1, where a scrub's coverage lives (the floor is 0.9).</summary>
+    public static double[] CoverageBuckets { get; } = [0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 0.999, 0.9995, 0.9999, 1];
+
     public string Render()
     {
+        Collect();
         var sb = new StringBuilder();
         foreach (var family in _families.Values.OrderBy(f => f.Name, StringComparer.Ordinal))
         {
@@ -232,6 +268,16 @@ public sealed class Counter : MetricFamily
         Cell(_cells, labelValues, () => new DoubleCell()).Add(amount);
     }
 
+    /// <summary>
+    /// Sets the total a source already counts (CPU seconds, GC collections), read at scrape time by a collector. The source
+    /// is monotonic, so the counter still only goes up; a lower reading is ignored rather than rendered as a reset.
+    /// </summary>
+    public void Sample(double total, params string[] labelValues)
+    {
+        var cell = Cell(_cells, labelValues, () => new DoubleCell());
+        cell.SetIfHigher(total);
+    }
+
     public double Value(params string[] labelValues) =>
         _cells.TryGetValue(Key(labelValues), out var cell) ? cell.Value : 0;
 
@@ -333,6 +379,11 @@ internal sealed class DoubleCell
     public void Set(double value)
     {
         lock (_lock) { _value = value; }
+    }
+
+    public void SetIfHigher(double value)
+    {
+        lock (_lock) { _value = Math.Max(_value, value); }
     }
 }
 

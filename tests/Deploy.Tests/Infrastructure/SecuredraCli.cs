@@ -88,7 +88,9 @@ public static partial class SecuredraCli
             Assert.True(result.ExitCode == 0, $"securedra {subcommand} --help exited {result.ExitCode}: {result.StdErr}");
             var text = result.StdOut;
             var options = text[(text.IndexOf("Options:", StringComparison.Ordinal) is var i and >= 0 ? i : 0)..];
-            var flags = OptionLine().Matches(options).Select(m => m.Groups["flag"].Value).ToHashSet(StringComparer.Ordinal);
+            // Every long name of an option line, aliases included ("--log-format, --logging-format").
+            var flags = OptionLine().Matches(options).SelectMany(m => m.Groups["names"].Value.Split(", "))
+                .Where(name => name.StartsWith("--", StringComparison.Ordinal)).ToHashSet(StringComparer.Ordinal);
             var env = EnvironmentName().Matches(options).Select(m => m.Groups["name"].Value).ToHashSet(StringComparer.Ordinal);
             Assert.NotEmpty(flags);
             return HelpCache[subcommand] = new Help(text, flags, env);
@@ -103,8 +105,8 @@ public static partial class SecuredraCli
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    // "  --flag <value>   description" or "  -?, -h, --help   description": the long name at the start of an option line.
-    [GeneratedRegex(@"^\s{2}(?:-[^\s,]+, )*(?<flag>--[a-z0-9][a-z0-9-]*)", RegexOptions.Multiline)]
+    // "  --flag <value>   description", "  -?, -h, --help   description" or "  --name, --alias <value>": the names at the start of an option line.
+    [GeneratedRegex(@"^\s{2}(?<names>-[^\s,]+(?:, -[^\s,]+)*)", RegexOptions.Multiline)]
     private static partial Regex OptionLine();
 
     // "(env NAME; default x)" and "[env NAME]" in descriptions, also when the help wraps between the words.
