@@ -64,6 +64,23 @@ public class MigRegistrationTests
     }
 
     [Fact]
+    public void Worker_IsThisExecutable_OrTheSameDllUnderTheDotnetHost()
+    {
+        var defaults = new MigInstanceScrubberOptions();
+        var (file, prefix) = defaults.ResolveWorker("/usr/local/bin/securedra", ["/usr/local/bin/securedra", "kubelet-plugin"]);
+        Assert.Equal("/usr/local/bin/securedra", file);
+        Assert.Empty(prefix);
+
+        (file, prefix) = defaults.ResolveWorker("/usr/share/dotnet/dotnet", ["/app/securedra.dll", "kubelet-plugin"]);
+        Assert.Equal("/usr/share/dotnet/dotnet", file);
+        Assert.Equal(["/app/securedra.dll"], prefix);
+
+        (file, prefix) = new MigInstanceScrubberOptions { WorkerPath = "/bin/worker", WorkerPrefixArguments = ["x"] }.ResolveWorker("/usr/share/dotnet/dotnet", ["/app/securedra.dll"]);
+        Assert.Equal("/bin/worker", file);
+        Assert.Equal(["x"], prefix);
+    }
+
+    [Fact]
     public void ScrubberOptions_DeadlineIsBounded()
     {
         var e = Assert.Throws<ArgumentException>(() => new MigInstanceScrubberOptions { Deadline = TimeSpan.Zero }.Validate());
