@@ -92,7 +92,9 @@ public sealed partial class SimulatedGpuBackend : IGpuBackend
             throw new GpuBackendException($"simulated VRAM file {path} vanished: the device's memory is gone");
         }
 
-        IDeviceMemorySession session = new SimulatedMemorySession(path, _options.MemoryBytes, _options.ReservedBytes, () => ReadFaults(known.Name));
+        var size = _options.MemoryBytes;
+        IDeviceMemorySession session = new SimulatedMemorySession(path, size, 0, size, _options.ReservedBytes, () => ReadFaults(known.Name),
+            faults => SimulatedMigBackend.StuckByteOffset(faults, size));
         return Task.FromResult(session);
     }
 
