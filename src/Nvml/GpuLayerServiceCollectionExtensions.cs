@@ -2,6 +2,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using SecureDra.Nvml.Backends;
+using SecureDra.Nvml.Backends.Confidential;
+using SecureDra.Nvml.Backends.Mig;
 using SecureDra.Nvml.Backends.Nvidia;
 using SecureDra.Nvml.Backends.Simulated;
 using SecureDra.Nvml.Scrubbing;
@@ -12,7 +14,7 @@ namespace SecureDra.Nvml;
 public static class GpuLayerServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers <see cref="IGpuBackend"/> (NVIDIA or simulated, per <paramref name="options"/>),
+    /// Registers <see cref="IGpuBackend"/>, <see cref="IMigBackend"/> and <see cref="IConfidentialComputeBackend"/> (NVIDIA or simulated, per <paramref name="options"/>),
     /// <see cref="IVramScrubber"/>, the scrub metrics and <see cref="ScrubberOptions"/> (its
     /// MinCoverage from the options; other fields can be configured with <c>services.Configure</c>).
     /// </summary>
@@ -36,6 +38,16 @@ public static class GpuLayerServiceCollectionExtensions
             GpuBackendKind.Simulated => new SimulatedGpuBackend(options.Simulated, sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILogger<SimulatedGpuBackend>>()),
             _ => new NvidiaGpuBackend(options.Nvidia, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<NvidiaGpuBackend>>()),
+        });
+        services.TryAddSingleton<IMigBackend>(_ => options.Kind switch
+        {
+            GpuBackendKind.Simulated => new SimulatedMigBackend(options.Simulated),
+            _ => new NvidiaMigBackend(),
+        });
+        services.TryAddSingleton<IConfidentialComputeBackend>(_ => options.Kind switch
+        {
+            GpuBackendKind.Simulated => new SimulatedConfidentialComputeBackend(options.Simulated),
+            _ => new NvidiaConfidentialComputeBackend(),
         });
         services.TryAddSingleton<ScrubMetrics>();
         services.TryAddSingleton<IVramScrubber, VramScrubber>();

@@ -15,6 +15,11 @@ namespace SecureDra.Nvml.Backends.Simulated;
 ///   "failSession": false,
 ///   "migEnabled": false,
 ///   "migPending": false,
+///   "migModel": "H100-80GB",
+///   "migFailCreate": false,
+///   "migDestroyInUse": false,
+///   "migFailVerifySlice": 3,
+///   "migDriverZeroesOnDestroy": false,
 ///   "healthEvents": [ { "kind": "xid", "data": 79, "description": "fell off the bus" } ]
 /// }
 /// </code>
@@ -97,6 +102,16 @@ public static class SimulatedFaultFile
         if (faults.RunningProcesses is { Count: > 1024 } || faults.HealthEvents is { Count: > 1024 })
         {
             throw new GpuBackendException($"fault file {path}: runningProcesses and healthEvents are limited to 1024 entries");
+        }
+
+        if (faults.MigFailVerifySlice is { } slice && (slice < 0 || slice >= Mig.MigPlacement.MemorySliceCount))
+        {
+            throw new GpuBackendException($"fault file {path}: migFailVerifySlice must be between 0 and {Mig.MigPlacement.MemorySliceCount - 1}, got {slice}");
+        }
+
+        if (faults.MigModel is { } model && SimulatedMigModels.Parse(model) is null)
+        {
+            throw new GpuBackendException($"fault file {path}: migModel must be one of {string.Join(", ", SimulatedMigModels.Names)}, got '{model}'");
         }
 
         foreach (var e in faults.HealthEvents ?? [])

@@ -33,6 +33,24 @@ public sealed record SimulatedFaults
     /// <summary>MIG mode is pending (takes effect at the next GPU reset); reported like <see cref="MigEnabled"/>.</summary>
     public bool MigPending { get; init; }
 
+    /// <summary>MIG model the device pretends to be: "H100-80GB" (default), "A100-40GB" or "A100-80GB" (see <see cref="SimulatedMigProfiles"/>).</summary>
+    public string? MigModel { get; init; }
+
+    /// <summary>Creating a GPU instance fails (NVML_ERROR_UNKNOWN) as a driver fault would.</summary>
+    public bool MigFailCreate { get; init; }
+
+    /// <summary>Destroying a compute or GPU instance answers IN_USE as if a process still held it.</summary>
+    public bool MigDestroyInUse { get; init; }
+
+    /// <summary>A stuck byte in this memory slice (0…7) survives zeroing: every scrub covering the slice fails verification.</summary>
+    public int? MigFailVerifySlice { get; init; }
+
+    /// <summary>
+    /// Destroying a GPU instance zeroes its memory slices, as the open driver's scrub-on-free does. Off by default, so
+    /// tests prove that SecureDra's own per-instance scrub clears the memory: nothing NVIDIA documents promises this.
+    /// </summary>
+    public bool MigDriverZeroesOnDestroy { get; init; }
+
     /// <summary>Health events to emit, in order; a watcher emits each entry once (appending emits the new ones).</summary>
     public IReadOnlyList<SimulatedHealthEventSpec>? HealthEvents { get; init; }
 }

@@ -9,4 +9,6 @@ namespace SecureDra.Nvml.Backends.Simulated;
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault,
     WriteIndented = true)]
 [JsonSerializable(typeof(SimulatedFaults))]
+[JsonSerializable(typeof(SimulatedMigState))]
+[JsonSerializable(typeof(SimulatedSystemFaults))]
 internal sealed partial class SimulatedFaultsJsonContext : JsonSerializerContext;

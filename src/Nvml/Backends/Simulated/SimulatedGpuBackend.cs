@@ -92,7 +92,9 @@ public sealed partial class SimulatedGpuBackend : IGpuBackend
         }
 
         var directory = _options.VramDirectory;
-        IDeviceMemorySession session = new SimulatedMemorySession(path, _options.MemoryBytes, _options.ReservedBytes, () => SimulatedFaultFile.Read(directory, known.Name));
+        var size = _options.MemoryBytes;
+        IDeviceMemorySession session = new SimulatedMemorySession(path, size, 0, size, _options.ReservedBytes, () => SimulatedFaultFile.Read(directory, known.Name),
+            faults => SimulatedMigBackend.StuckByteOffset(faults, size));
         return Task.FromResult(session);
     }
 

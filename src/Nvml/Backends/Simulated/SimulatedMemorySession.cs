@@ -22,22 +22,36 @@ public sealed unsafe class SimulatedMemorySession : IDeviceMemorySession, IDevic
     private readonly byte* _base;
     private readonly long _size;
     private readonly long _reserved;
+    private readonly long _windowOffset;
+    private readonly Func<SimulatedFaults, long?> _stuckByte;
     private long _next;
     private int _live;
     private bool _disposed;
 
     internal SimulatedMemorySession(string vramPath, long size, long reserved, Func<SimulatedFaults> faults)
+        : this(vramPath, size, 0, size, reserved, faults, static _ => null)
+    {
+    }
+
+    /// <summary>
+    /// A session over the window <c>[windowOffset, windowOffset + size)</c> of a <paramref name="fileLength"/>-byte VRAM
+    /// file: one MIG instance's memory slices. <paramref name="stuckByte"/> gives the file offset of a cell that does
+    /// not take writes under the current faults (null: none).
+    /// </summary>
+    internal SimulatedMemorySession(string vramPath, long fileLength, long windowOffset, long size, long reserved, Func<SimulatedFaults> faults, Func<SimulatedFaults, long?> stuckByte)
     {
         _vramPath = vramPath;
         _size = size;
         _reserved = reserved;
         _faults = faults;
+        _windowOffset = windowOffset;
+        _stuckByte = stuckByte;
         var stream = new FileStream(vramPath, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
         try
         {
-            if (stream.Length != size)
+            if (stream.Length != fileLength)
             {
-                throw new GpuBackendException($"simulated VRAM file {vramPath} is {stream.Length} bytes, expected exactly {size}");
+                throw new GpuBackendException($"simulated VRAM file {vramPath} is {stream.Length} bytes, expected exactly {fileLength}");
             }
 
             _file = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: false);
@@ -48,7 +62,7 @@ public sealed unsafe class SimulatedMemorySession : IDeviceMemorySession, IDevic
             throw;
         }
 
-        _view = _file.CreateViewAccessor(0, size, MemoryMappedFileAccess.ReadWrite);
+        _view = _file.CreateViewAccessor(windowOffset, size, MemoryMappedFileAccess.ReadWrite);
         byte* p = null;
         _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
         _base = p + _view.PointerOffset;
@@ -98,6 +112,11 @@ public sealed unsafe class SimulatedMemorySession : IDeviceMemorySession, IDevic
         {
             // A stuck cell: the byte in the middle of the range does not take the write.
             _base[a.Offset + (a.Bytes / 2)] = 0xA5;
+        }
+
+        if (_stuckByte(faults) is { } stuck && stuck >= _windowOffset + a.Offset && stuck < _windowOffset + a.Offset + a.Bytes)
+        {
+            _base[stuck - _windowOffset] = 0xA5;
         }
     }
 

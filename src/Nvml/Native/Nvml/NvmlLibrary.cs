@@ -335,14 +335,14 @@ public sealed unsafe class NvmlLibrary : IDisposable
         }
     }
 
-    private static byte[] NulTerminated(string value)
+    internal static byte[] NulTerminated(string value)
     {
         var bytes = new byte[Encoding.UTF8.GetByteCount(value) + 1];
         Encoding.UTF8.GetBytes(value, bytes);
         return bytes;
     }
 
-    private static T Guard<T>(Func<T> call, string function)
+    internal static T Guard<T>(Func<T> call, string function)
     {
         try
         {
