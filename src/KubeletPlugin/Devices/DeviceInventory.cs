@@ -2,6 +2,8 @@ using SecureDra.KubeletPlugin.Devices.Mig;
 using SecureDra.KubeletPlugin.State;
 using SecureDra.Nvml.Backends;
 
+using SecureDra.Nvml.Backends.Mig;
+
 namespace SecureDra.KubeletPlugin.Devices;
 
 /// <summary>
@@ -64,7 +66,7 @@ public sealed class DeviceInventory(ClaimJournal journal)
     /// every profile becomes a device backed by the GPU's 8 memory slices (docs/isolation.md,
     /// "Memory slices"). Once, after <see cref="Initialize"/> and before <see cref="Restore"/>.
     /// </summary>
-    public void ConfigurePartitions(string gpuName, IReadOnlyList<MigProfileSpec> profiles)
+    public void ConfigurePartitions(string gpuName, IReadOnlyList<MigProfile> profiles)
     {
         ArgumentNullException.ThrowIfNull(profiles);
         lock (_lock)
@@ -116,7 +118,7 @@ public sealed class DeviceInventory(ClaimJournal journal)
     }
 
     /// <summary>The placement behind a device name, with its parent GPU; null when it is not one.</summary>
-    public (GpuDevice Parent, MigProfileSpec Profile, MigPlacement Placement)? FindPlacement(string deviceName)
+    public (GpuDevice Parent, MigProfile Profile, MigPlacement Placement)? FindPlacement(string deviceName)
     {
         lock (_lock)
         {
@@ -783,7 +785,7 @@ public sealed class DeviceInventory(ClaimJournal journal)
         foreach (var name in deviceNames.Distinct(StringComparer.Ordinal))
         {
             (string Gpu, MigPlacement? Placement) mine = _placements.TryGetValue(name, out var r) ? (r.Gpu, r.Placement) : (name, null);
-            var clash = taken.FirstOrDefault(t => t.Gpu == mine.Gpu && (t.Placement is null || mine.Placement is null || t.Placement.Overlaps(mine.Placement)));
+            var clash = taken.FirstOrDefault(t => t.Gpu == mine.Gpu && (t.Placement is not { } a || mine.Placement is not { } b || a.Overlaps(b)));
             if (clash.Name is not null)
             {
                 throw new DeviceReservationException($"devices {clash.Name} and {name} share memory of one GPU and cannot be allocated together");
@@ -950,7 +952,7 @@ public sealed class DeviceInventory(ClaimJournal journal)
         }
     }
 
-    private sealed record PlacementRef(string Gpu, MigProfileSpec Profile, MigPlacement Placement);
+    private sealed record PlacementRef(string Gpu, MigProfile Profile, MigPlacement Placement);
 
     private long BumpLocked()
     {
@@ -987,7 +989,7 @@ public sealed class DeviceInventory(ClaimJournal journal)
         /// <summary>A partitioned GPU's memory slices (dynamic MIG); null for a GPU published whole only.</summary>
         public MemorySliceMap? Slices { get; set; }
 
-        public IReadOnlyList<MigProfileSpec> Profiles { get; set; } = [];
+        public IReadOnlyList<MigProfile> Profiles { get; set; } = [];
 
         public Dictionary<WithdrawalReason, string> Withdrawals()
         {

@@ -1,6 +1,8 @@
 using System.Globalization;
 using SecureDra.KubeletPlugin.State;
 
+using SecureDra.Nvml.Backends.Mig;
+
 namespace SecureDra.KubeletPlugin.Devices.Mig;
 
 /// <summary>
@@ -63,7 +65,7 @@ internal sealed class MemorySliceMap
     /// <summary>The withdrawals the dirty slices of <paramref name="p"/> cause (null: the whole GPU).</summary>
     public void AddWithdrawals(MigPlacement? p, Dictionary<WithdrawalReason, string> into)
     {
-        var range = p is null ? _slots.Select((s, i) => (s, i)) : Range(p).Select((s, i) => (s, i + p.Start));
+        var range = p is not { } placement ? _slots.Select((s, i) => (s, i)) : Range(placement).Select((s, i) => (s, i + placement.Start));
         foreach (var (s, i) in range.Where(x => x.s.State == MemorySliceState.Dirty))
         {
             var text = string.Create(CultureInfo.InvariantCulture, $"memory slice {i}: {s.DirtyDetail}");

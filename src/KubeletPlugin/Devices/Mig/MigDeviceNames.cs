@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text;
 
+using SecureDra.Nvml.Backends.Mig;
+
 namespace SecureDra.KubeletPlugin.Devices.Mig;
 
 /// <summary>
@@ -11,13 +13,12 @@ namespace SecureDra.KubeletPlugin.Devices.Mig;
 public static class MigDeviceNames
 {
     /// <summary>NVML MIG GPUs have 8 memory slices (A100, H100).</summary>
-    public const int MemorySlices = 8;
+    public const int MemorySlices = MigPlacement.MemorySliceCount;
 
-    public static string Placement(int parentMinor, MigProfileSpec profile, MigPlacement placement)
+    public static string Placement(int parentMinor, MigProfile profile, MigPlacement placement)
     {
         ArgumentNullException.ThrowIfNull(profile);
-        ArgumentNullException.ThrowIfNull(placement);
-        return string.Create(CultureInfo.InvariantCulture, $"gpu-{parentMinor}-mig-{ProfileToken(profile.Name)}-{profile.ProfileId}-{placement.Start}");
+        return string.Create(CultureInfo.InvariantCulture, $"gpu-{parentMinor}-mig-{ProfileToken(profile.Name)}-{profile.Id}-{placement.Start}");
     }
 
     public static string CounterSet(int parentMinor) => string.Create(CultureInfo.InvariantCulture, $"gpu-{parentMinor}-counter-set");

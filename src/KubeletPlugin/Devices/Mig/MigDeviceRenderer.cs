@@ -2,6 +2,8 @@ using System.Globalization;
 using SecureDra.Kube.Resources;
 using SecureDra.Nvml.Backends;
 
+using SecureDra.Nvml.Backends.Mig;
+
 namespace SecureDra.KubeletPlugin.Devices.Mig;
 
 /// <summary>
@@ -21,7 +23,7 @@ public sealed class MigDeviceRenderer(SliceDeviceRenderer gpuRenderer)
     ];
 
     /// <summary>The GPU's counter set: the largest value of each capacity over its profiles, and one counter per memory slice.</summary>
-    public static CounterSet CounterSet(GpuDevice gpu, IReadOnlyList<MigProfileSpec> profiles)
+    public static CounterSet CounterSet(GpuDevice gpu, IReadOnlyList<MigProfile> profiles)
     {
         ArgumentNullException.ThrowIfNull(gpu);
         return new CounterSet(MigDeviceNames.CounterSet(gpu.Minor), Counters(MaxCapacities(profiles), 0, MigDeviceNames.MemorySlices));
@@ -31,7 +33,7 @@ public sealed class MigDeviceRenderer(SliceDeviceRenderer gpuRenderer)
     /// The whole GPU as a partitionable device: it consumes every counter, so allocating it takes
     /// every placement and allocating any placement takes it (KEP 4815).
     /// </summary>
-    public SliceDevice WholeGpu(GpuDevice gpu, IReadOnlyList<MigProfileSpec> profiles, IReadOnlyList<DeviceTaint> taints)
+    public SliceDevice WholeGpu(GpuDevice gpu, IReadOnlyList<MigProfile> profiles, IReadOnlyList<DeviceTaint> taints)
     {
         ArgumentNullException.ThrowIfNull(gpu);
         var device = gpuRenderer.RenderDevice(gpu, taints);
@@ -44,11 +46,10 @@ public sealed class MigDeviceRenderer(SliceDeviceRenderer gpuRenderer)
     }
 
     /// <summary>One possible placement of one profile (dynamic mode): consumes its capacities and its memory slices.</summary>
-    public SliceDevice Placement(GpuDevice gpu, MigProfileSpec profile, MigPlacement placement, IReadOnlyList<DeviceTaint> taints)
+    public SliceDevice Placement(GpuDevice gpu, MigProfile profile, MigPlacement placement, IReadOnlyList<DeviceTaint> taints)
     {
         ArgumentNullException.ThrowIfNull(gpu);
         ArgumentNullException.ThrowIfNull(profile);
-        ArgumentNullException.ThrowIfNull(placement);
         var capacities = ProfileCapacities(profile);
         return new SliceDevice(
             MigDeviceNames.Placement(gpu.Minor, profile, placement),
@@ -102,13 +103,14 @@ public sealed class MigDeviceRenderer(SliceDeviceRenderer gpuRenderer)
         return attributes;
     }
 
-    private static List<(string Name, long Value)> ProfileCapacities(MigProfileSpec p) =>
+    private static List<(string Name, long Value)> ProfileCapacities(MigProfile p) =>
     [
-        ("multiprocessors", p.Multiprocessors), ("copyEngines", p.CopyEngines), ("decoders", p.Decoders), ("encoders", p.Encoders),
-        ("jpegEngines", p.JpegEngines), ("ofaEngines", p.OfaEngines), ("memory", p.MemoryBytes),
+        ("multiprocessors", p.Capacities.Multiprocessors), ("copyEngines", p.Capacities.CopyEngines), ("decoders", p.Capacities.Decoders),
+        ("encoders", p.Capacities.Encoders), ("jpegEngines", p.Capacities.JpegEngines), ("ofaEngines", p.Capacities.OfaEngines),
+        ("memory", p.MemoryMiB * 1024 * 1024),
     ];
 
-    private static List<(string Name, long Value)> MaxCapacities(IReadOnlyList<MigProfileSpec> profiles)
+    private static List<(string Name, long Value)> MaxCapacities(IReadOnlyList<MigProfile> profiles)
     {
         ArgumentNullException.ThrowIfNull(profiles);
         if (profiles.Count == 0)

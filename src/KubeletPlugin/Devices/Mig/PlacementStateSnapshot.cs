@@ -1,5 +1,7 @@
 using SecureDra.Nvml.Backends;
 
+using SecureDra.Nvml.Backends.Mig;
+
 namespace SecureDra.KubeletPlugin.Devices.Mig;
 
 /// <summary>
@@ -9,7 +11,7 @@ namespace SecureDra.KubeletPlugin.Devices.Mig;
 public sealed record PlacementStateSnapshot(
     string Name,
     GpuDevice Parent,
-    MigProfileSpec Profile,
+    MigProfile Profile,
     MigPlacement Placement,
     DeviceState State,
     string? ClaimUid,
@@ -21,4 +23,4 @@ public sealed record PlacementStateSnapshot(
 }
 
 /// <summary>A partitioned GPU: its profiles, its memory slices and every placement.</summary>
-public sealed record PartitionSnapshot(GpuDevice Gpu, IReadOnlyList<MigProfileSpec> Profiles, IReadOnlyList<MemorySliceSnapshot> Slices, IReadOnlyList<PlacementStateSnapshot> Placements);
+public sealed record PartitionSnapshot(GpuDevice Gpu, IReadOnlyList<MigProfile> Profiles, IReadOnlyList<MemorySliceSnapshot> Slices, IReadOnlyList<PlacementStateSnapshot> Placements);
