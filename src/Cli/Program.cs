@@ -12,6 +12,7 @@ var root = new RootCommand("SecureDra: a hardened Kubernetes DRA driver for NVID
     ValidateCommand.Create(),
     AuditCommand.Create(),
     ScrubCommand.Create(),
+    ScrubWorkerCommand.Create(),
     CanaryCommand.Create(),
 };
 

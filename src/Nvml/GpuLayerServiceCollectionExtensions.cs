@@ -50,6 +50,11 @@ public static class GpuLayerServiceCollectionExtensions
             _ => new NvidiaConfidentialComputeBackend(),
         });
         services.TryAddSingleton<ScrubMetrics>();
+        services.TryAddSingleton(new MigInstanceScrubberOptions());
+        services.TryAddSingleton<MigScrubMetrics>();
+        services.TryAddSingleton<IMigInstanceScrubber>(sp => new MigInstanceScrubber(
+            options, sp.GetRequiredService<MigInstanceScrubberOptions>(), sp.GetRequiredService<IMigBackend>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<MigScrubMetrics>(), sp.GetRequiredService<ILogger<MigInstanceScrubber>>()));
         services.TryAddSingleton<IVramScrubber, VramScrubber>();
         return services;
     }

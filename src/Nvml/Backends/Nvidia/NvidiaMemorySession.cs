@@ -45,7 +45,16 @@ public sealed class NvidiaMemorySession : IDeviceMemorySession, IDeviceMemoryFil
     public static NvidiaMemorySession Open(string pciBusId)
     {
         var cuda = CudaDriver.Open();
-        var device = cuda.GetDeviceByPciBusId(pciBusId);
+        return OpenOrdinal(cuda, cuda.GetDeviceByPciBusId(pciBusId));
+    }
+
+    /// <summary>
+    /// Sets up CUDA on the device with this CUDA ordinal. Only for a process whose CUDA_VISIBLE_DEVICES names exactly one
+    /// device it has checked by UUID (the MIG scrub worker); everything else picks devices by PCI bus id.
+    /// </summary>
+    public static NvidiaMemorySession OpenOrdinal(CudaDriver cuda, int device)
+    {
+        ArgumentNullException.ThrowIfNull(cuda);
         var context = cuda.RetainPrimaryContext(device);
         CudaStreamHandle? stream = null;
         CudaModuleHandle? module = null;

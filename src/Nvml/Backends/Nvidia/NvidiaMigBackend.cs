@@ -147,7 +147,7 @@ public sealed class NvidiaMigBackend : IMigBackend, IDisposable
     }
 
     /// <summary>NVML_COMPUTE_INSTANCE_PROFILE_* index whose compute instance spans <paramref name="sliceCount"/> slices.</summary>
-    internal static uint? ComputeProfileIndex(int sliceCount) => sliceCount switch
+    public static uint? ComputeProfileIndex(int sliceCount) => sliceCount switch
     {
         1 => 0x0,
         2 => 0x1,
@@ -160,7 +160,7 @@ public sealed class NvidiaMigBackend : IMigBackend, IDisposable
     };
 
     /// <summary>"MIG 1g.10gb" → "1g.10gb": NVML prefixes profile names; NVIDIA's DRA driver publishes them without.</summary>
-    internal static string ProfileName(string nvmlName) => nvmlName.StartsWith("MIG ", StringComparison.Ordinal) ? nvmlName[4..] : nvmlName;
+    public static string ProfileName(string nvmlName) => nvmlName.StartsWith("MIG ", StringComparison.Ordinal) ? nvmlName[4..] : nvmlName;
 
     private static List<MigProfile> Profiles(NvmlDeviceHandle handle)
     {

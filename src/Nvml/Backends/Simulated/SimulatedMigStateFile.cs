@@ -49,6 +49,18 @@ public static class SimulatedMigStateFile
             throw new GpuBackendException($"MIG state file {path}: {e.Message}", e);
         }
 
+        // Absent or null lists read as empty (the serializer leaves them null); a null instance is malformed.
+        if (state.Instances is null)
+        {
+            return SimulatedMigState.Empty;
+        }
+
+        if (state.Instances.Any(i => i is null))
+        {
+            throw new GpuBackendException($"MIG state file {path}: instances must not contain null");
+        }
+
+        state = state with { Instances = [.. state.Instances.Select(i => i.ComputeInstanceIds is null ? i with { ComputeInstanceIds = [] } : i)] };
         Validate(path, state);
         return state;
     }

@@ -233,7 +233,7 @@ public sealed unsafe class CudaDriver
         Check(Guard(() => CudaNative.LaunchKernel(function, gridSize, 1, 1, VerifyZeroKernel.ThreadsPerBlock, 1, 1, 0, s, pa, null), "cuLaunchKernel"), "cuLaunchKernel");
     }
 
-    private static T Guard<T>(Func<T> call, string function)
+    internal static T Guard<T>(Func<T> call, string function)
     {
         try
         {

@@ -1,0 +1,33 @@
+namespace SecureDra.Nvml.Scrubbing;
+
+/// <summary>
+/// How <see cref="MigInstanceScrubber"/> runs its worker. <see cref="WorkerPath"/>: the <c>securedra</c> executable (default
+/// this process's own, <see cref="Environment.ProcessPath"/>); <see cref="WorkerPrefixArguments"/> go before
+/// <c>scrub-worker</c> (e.g. <c>securedra.dll</c> when the executable is <c>dotnet</c>). <see cref="Deadline"/>: the worker is
+/// killed (its whole process tree) when it has not exited by then. Reports over <see cref="MigScrubWorkerReport.MaxBytes"/>
+/// are rejected unread.
+/// </summary>
+public sealed record MigInstanceScrubberOptions
+{
+    public static readonly TimeSpan MaxDeadline = TimeSpan.FromHours(1);
+
+    public string? WorkerPath { get; init; }
+
+    public IReadOnlyList<string> WorkerPrefixArguments { get; init; } = [];
+
+    public TimeSpan Deadline { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the field and its limit.</summary>
+    public void Validate()
+    {
+        if (Deadline <= TimeSpan.Zero || Deadline > MaxDeadline)
+        {
+            throw new ArgumentException($"MIG scrub deadline: must be more than 0 and at most {MaxDeadline}, got {Deadline}");
+        }
+
+        if (WorkerPath is { Length: 0 })
+        {
+            throw new ArgumentException("MIG scrub worker path: must not be empty");
+        }
+    }
+}
