@@ -68,6 +68,46 @@ public sealed class ResourceSliceConverterTests
         Golden.AssertJsonEqual(Golden.Object(golden), ResourceSliceConverter.ToJson(model, version));
     }
 
+    [Theory]
+    [InlineData(ResourceApiVersion.V1, "spec.devices[0].consumesCounters")]
+    [InlineData(ResourceApiVersion.V1Beta2, "spec.devices[0].consumesCounters")]
+    [InlineData(ResourceApiVersion.V1Beta1, "spec.devices[0].basic.consumesCounters")]
+    public void Counter_sets_and_consumed_counters_round_trip_in_each_version(ResourceApiVersion version, string consumesPath)
+    {
+        var counters = new Dictionary<string, string> { ["memory"] = "40192Mi", ["memory-slice-0"] = "1" };
+        var slice = SampleSlice() with
+        {
+            Devices = [SampleSlice().Devices[0] with { ConsumesCounters = [new CounterConsumption("gpu-0-counter-set", counters)] }],
+            SharedCounters = [new CounterSet("gpu-0-counter-set", counters)],
+        };
+
+        var json = ResourceSliceConverter.ToJson(slice, version);
+        Assert.Equal("gpu-0-counter-set", json["spec"]!["sharedCounters"]![0]!["name"]!.GetValue<string>());
+        Assert.Equal("40192Mi", json["spec"]!["sharedCounters"]![0]!["counters"]!["memory"]!["value"]!.GetValue<string>());
+        var device = json["spec"]!["devices"]![0]!;
+        var consumes = version == ResourceApiVersion.V1Beta1 ? device["basic"]!["consumesCounters"] : device["consumesCounters"];
+        Assert.NotNull(consumes);
+        Assert.EndsWith("consumesCounters", consumesPath, StringComparison.Ordinal);
+        Assert.Equal("1", consumes![0]!["counters"]!["memory-slice-0"]!["value"]!.GetValue<string>());
+
+        var back = ResourceSliceConverter.FromJson(json);
+        var set = Assert.Single(back.SharedCounters!);
+        Assert.Equal(counters.OrderBy(c => c.Key), set.Counters.OrderBy(c => c.Key));
+        var consumption = Assert.Single(back.Devices[0].ConsumesCounters!);
+        Assert.Equal("gpu-0-counter-set", consumption.CounterSet);
+        Assert.Equal(counters.OrderBy(c => c.Key), consumption.Counters.OrderBy(c => c.Key));
+    }
+
+    [Fact]
+    public void A_counter_without_a_value_object_is_rejected_with_its_path()
+    {
+        var json = ResourceSliceConverter.ToJson(SampleSlice() with { SharedCounters = [new CounterSet("s", new Dictionary<string, string> { ["memory"] = "1" })] }, ResourceApiVersion.V1);
+        json["spec"]!["sharedCounters"]![0]!["counters"]!["memory"] = "1";
+
+        var ex = Assert.Throws<KubeObjectFormatException>(() => ResourceSliceConverter.FromJson(json));
+        Assert.Contains("spec.sharedCounters[0].counters[memory]", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Server_fields_are_read_back()
     {

@@ -68,6 +68,7 @@ public class CliProcessTests
     [InlineData("kubelet-plugin --node-name n1 --health-resend-interval 20s", "--health-resend-interval:")]
     [InlineData("kubelet-plugin --node-name n1 --health-recovery-initial soon", "--health-recovery-initial:")]
     [InlineData("kubelet-plugin --node-name n1 --fatal-xids 79,abc", "--fatal-xids: \"abc\"")]
+    [InlineData("kubelet-plugin --node-name n1 --mig-mode partitioned", "--mig-mode: must be off, static or dynamic, got \"partitioned\"")]
     [InlineData("kubelet-plugin --node-name n1 --node-hardening-recheck-interval 0s", "--node-hardening-recheck-interval:")]
     [InlineData("kubelet-plugin --node-name n1 --node-toolkit-config etc/config.toml", "--node-toolkit-config: must be an absolute path")]
     [InlineData("kubelet-plugin --node-name n1 --node-containerd-config containerd.toml", "--node-containerd-config: must be an absolute path")]

@@ -32,6 +32,7 @@ internal static class KubeletPluginCommand
         var httpIdleTimeout = EnvOption.Create("--http-idle-timeout", "A --http-endpoint connection with no request for this long is closed (the kubelet's Unix-socket connections are never timed out)", "30s", "HTTP_IDLE_TIMEOUT");
         var logging = new LogSetup();
         var withdrawalMode = EnvOption.Create("--withdrawal-mode", "How a dirty or unhealthy GPU leaves scheduling: remove-from-slice, taint-noschedule (clusters with device taints), or taint-noexecute (also evicts running pods; never implied)", "remove-from-slice", "WITHDRAWAL_MODE");
+        var migMode = EnvOption.Create("--mig-mode", "GPUs in MIG mode: off (withdrawn, reason MigModeEnabled), static (publish the instances that exist; never create or destroy one) or dynamic (publish every placement as a partitionable device where the API server keeps counters)", "off");
         var fatalXids = EnvOption.Create("--fatal-xids", "Comma-separated Xid errors that make a GPU unhealthy", string.Join(',', FatalXidCatalog.DefaultFatalXids), "FATAL_XIDS");
         var maxConfigBytes = EnvOption.Create("--max-config-bytes", "Largest opaque config accepted, in bytes (at most the API server's 10240)", DriverConstants.OpaqueParametersMaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture), "MAX_CONFIG_BYTES");
         var healthResend = EnvOption.Create("--health-resend-interval", "How often the device health stream resends the full list (the kubelet marks a device Unknown after 30 s without one)", "10s", "HEALTH_RESEND_INTERVAL");
@@ -48,7 +49,7 @@ internal static class KubeletPluginCommand
         var command = new Command("kubelet-plugin", "Run the node daemon: kubelet registration, DRA gRPC, ResourceSlices, prepare/unprepare with VRAM scrub.")
         {
             driverName, nodeName, kubeconfig, registrarDir, pluginsDir, cdiRoot, podUid, httpEndpoint, httpMaxConnections, httpIdleTimeout,
-            withdrawalMode, fatalXids, maxConfigBytes, scrubRetryInitial, unprepareBudget, kubeRequestTimeout,
+            withdrawalMode, migMode, fatalXids, maxConfigBytes, scrubRetryInitial, unprepareBudget, kubeRequestTimeout,
         };
         command.Options.Add(healthResend);
         command.Options.Add(healthRecovery);
@@ -111,6 +112,7 @@ internal static class KubeletPluginCommand
                     parseResult.GetValue(kubeRequestTimeout));
                 components = components.WithHealthTimings(parseResult.GetValue(healthResend)!, parseResult.GetValue(healthRecovery)!);
                 components = components with { NodeHardening = hardening.Bind(parseResult) };
+                components = components.WithMigMode(parseResult.GetValue(migMode)!);
             }
             catch (Exception ex) when (ex is ArgumentException or FormatException)
             {

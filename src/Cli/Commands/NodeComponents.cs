@@ -70,6 +70,21 @@ internal sealed record NodeComponents(
         };
     }
 
+    /// <summary>Applies <c>--mig-mode</c> (off, static, dynamic); throws ArgumentException naming the flag.</summary>
+    public NodeComponents WithMigMode(string migMode) => this with
+    {
+        Pipeline = Pipeline with
+        {
+            MigMode = migMode switch
+            {
+                "off" => KubeletPlugin.Devices.Mig.MigMode.Off,
+                "static" => KubeletPlugin.Devices.Mig.MigMode.Static,
+                "dynamic" => KubeletPlugin.Devices.Mig.MigMode.Dynamic,
+                _ => throw new ArgumentException($"--mig-mode: must be off, static or dynamic, got \"{migMode}\""),
+            },
+        },
+    };
+
     /// <summary>Kubernetes client tunables; null = the client's defaults.</summary>
     public KubeApiClientOptions? KubeClient { get; init; }
 

@@ -61,6 +61,17 @@ public static class ResourceSliceConverter
             ["devices"] = devices,
         };
 
+        if (slice.SharedCounters is { Count: > 0 } sets)
+        {
+            var shared = new JsonArray();
+            foreach (var set in sets)
+            {
+                shared.Add((JsonNode)new JsonObject { ["name"] = set.Name, ["counters"] = CountersToJson(set.Counters) });
+            }
+
+            spec["sharedCounters"] = shared;
+        }
+
         return new JsonObject
         {
             ["apiVersion"] = version.ToApiVersion(),
@@ -118,6 +129,17 @@ public static class ResourceSliceConverter
             fields["taints"] = taints;
         }
 
+        if (device.ConsumesCounters is { Count: > 0 } consumptions)
+        {
+            var consumes = new JsonArray();
+            foreach (var consumption in consumptions)
+            {
+                consumes.Add((JsonNode)new JsonObject { ["counterSet"] = consumption.CounterSet, ["counters"] = CountersToJson(consumption.Counters) });
+            }
+
+            fields["consumesCounters"] = consumes;
+        }
+
         if (version == ResourceApiVersion.V1Beta1)
         {
             return new JsonObject { ["name"] = device.Name, ["basic"] = fields };
@@ -131,6 +153,33 @@ public static class ResourceSliceConverter
         }
 
         return flat;
+    }
+
+    private static JsonObject CountersToJson(IReadOnlyDictionary<string, string> counters)
+    {
+        var map = new JsonObject();
+        foreach (var (name, quantity) in counters.OrderBy(c => c.Key, StringComparer.Ordinal))
+        {
+            map[name] = new JsonObject { ["value"] = quantity };
+        }
+
+        return map;
+    }
+
+    private static Dictionary<string, string> CountersFromJson(JsonObject owner, string path)
+    {
+        var counters = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (JsonRead.Object(owner, "counters", path) is { } map)
+        {
+            foreach (var (key, value) in JsonRead.Properties(map, $"{path}.counters"))
+            {
+                var counterPath = $"{path}.counters[{key}]";
+                var entry = value as JsonObject ?? throw new KubeObjectFormatException(counterPath, "expected {value: <quantity>}");
+                counters[key] = QuantityText(JsonRead.Get(entry, "value", counterPath), $"{counterPath}.value");
+            }
+        }
+
+        return counters;
     }
 
     private static JsonObject AttributeToJson(DeviceAttributeValue value, string name)
@@ -171,6 +220,12 @@ public static class ResourceSliceConverter
             devices.Add(DeviceFromJson(device, path, version));
         }
 
+        List<CounterSet>? shared = null;
+        foreach (var (set, path) in JsonRead.Objects(spec, "sharedCounters", "spec"))
+        {
+            (shared ??= []).Add(new CounterSet(JsonRead.RequiredString(set, "name", path), CountersFromJson(set, path)));
+        }
+
         OwnerReference? owner = null;
         foreach (var (reference, path) in JsonRead.Objects(metadata, "ownerReferences", "metadata"))
         {
@@ -196,7 +251,8 @@ public static class ResourceSliceConverter
             JsonRead.Long(pool, "resourceSliceCount", "spec.pool") ?? 0,
             devices,
             owner,
-            JsonRead.String(metadata, "generateName", "metadata"));
+            JsonRead.String(metadata, "generateName", "metadata"),
+            shared);
     }
 
     private static SliceDevice DeviceFromJson(JsonObject device, string path, ResourceApiVersion? version)
@@ -259,7 +315,13 @@ public static class ResourceSliceConverter
                 added));
         }
 
-        return new SliceDevice(name, attributes, capacity, taints);
+        List<CounterConsumption>? consumes = null;
+        foreach (var (consumption, consumptionPath) in JsonRead.Objects(fields, "consumesCounters", fieldsPath))
+        {
+            (consumes ??= []).Add(new CounterConsumption(JsonRead.RequiredString(consumption, "counterSet", consumptionPath), CountersFromJson(consumption, consumptionPath)));
+        }
+
+        return new SliceDevice(name, attributes, capacity, taints, consumes);
     }
 
     private static string QuantityText(JsonNode? node, string path) => node switch

@@ -14,13 +14,21 @@ public sealed record ResourceSliceModel(
     long ResourceSliceCount,
     IReadOnlyList<SliceDevice> Devices,
     OwnerReference? Owner = null,
-    string? GenerateName = null);
+    string? GenerateName = null,
+    IReadOnlyList<CounterSet>? SharedCounters = null);
 
 public sealed record SliceDevice(
     string Name,
     IReadOnlyDictionary<string, DeviceAttributeValue> Attributes,
     IReadOnlyDictionary<string, string> Capacity,
-    IReadOnlyList<DeviceTaint> Taints);
+    IReadOnlyList<DeviceTaint> Taints,
+    IReadOnlyList<CounterConsumption>? ConsumesCounters = null);
+
+/// <summary>A slice's <c>sharedCounters[]</c> entry (partitionable devices): counter name → quantity.</summary>
+public sealed record CounterSet(string Name, IReadOnlyDictionary<string, string> Counters);
+
+/// <summary>A device's <c>consumesCounters[]</c> entry: what it takes from the named counter set while allocated.</summary>
+public sealed record CounterConsumption(string CounterSet, IReadOnlyDictionary<string, string> Counters);
 
 /// <summary>Exactly one of the four is set, as in the API.</summary>
 public sealed record DeviceAttributeValue(string? String = null, long? Int = null, bool? Bool = null, string? Version = null)

@@ -274,6 +274,12 @@ public sealed partial class ClaimPipeline : IClaimPipeline
         var gpus = new List<GpuDevice>();
         foreach (var name in results.Select(r => r.Device).Distinct(StringComparer.Ordinal))
         {
+            if (_inventory.IsPlacement(name))
+            {
+                // Fail closed until the instance lifecycle (create, CDI with capability nodes, scrub, destroy) is wired: docs/mig.md.
+                throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: device {name} is a MIG device; preparing MIG devices is not supported by this version (docs/mig.md)");
+            }
+
             gpus.Add(_inventory.Find(name) ?? throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: device {name} does not exist on node {node}"));
         }
 

@@ -1,5 +1,8 @@
+using SecureDra.KubeletPlugin.Devices.Mig;
 using SecureDra.KubeletPlugin.State;
 using SecureDra.Nvml.Backends;
+
+using SecureDra.Nvml.Backends.Mig;
 
 namespace SecureDra.KubeletPlugin.Devices;
 
@@ -16,6 +19,7 @@ public sealed class DeviceInventory(ClaimJournal journal)
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Entry> _devices = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PlacementRef> _placements = new(StringComparer.Ordinal);
     private List<string> _order = [];
     private long _version;
     private bool _initialized;
@@ -57,6 +61,71 @@ public sealed class DeviceInventory(ClaimJournal journal)
         }
     }
 
+    /// <summary>
+    /// Publishes GPU <paramref name="gpuName"/> as MIG placements (dynamic mode): every placement of
+    /// every profile becomes a device backed by the GPU's 8 memory slices (docs/isolation.md,
+    /// "Memory slices"). Once, after <see cref="Initialize"/> and before <see cref="Restore"/>.
+    /// </summary>
+    public void ConfigurePartitions(string gpuName, IReadOnlyList<MigProfile> profiles)
+    {
+        ArgumentNullException.ThrowIfNull(profiles);
+        lock (_lock)
+        {
+            var e = _devices.TryGetValue(gpuName, out var found) ? found : throw new KeyNotFoundException($"device {gpuName} does not exist on this node");
+            if (e.Slices is not null)
+            {
+                throw new InvalidOperationException($"device {gpuName} is already partitioned");
+            }
+
+            var refs = new List<(string Name, PlacementRef Ref)>();
+            foreach (var profile in profiles)
+            {
+                foreach (var placement in profile.Placements)
+                {
+                    if (placement.Start < 0 || placement.Size < 1 || placement.End > MigDeviceNames.MemorySlices)
+                    {
+                        throw new ArgumentException($"profile {profile.Name} placement {placement.Start}+{placement.Size} is outside the GPU's {MigDeviceNames.MemorySlices} memory slices", nameof(profiles));
+                    }
+
+                    var name = MigDeviceNames.Placement(e.Device.Minor, profile, placement);
+                    if (_devices.ContainsKey(name) || _placements.ContainsKey(name) || refs.Any(r => r.Name == name))
+                    {
+                        throw new InvalidOperationException($"placement device name {name} is not unique on this node");
+                    }
+
+                    refs.Add((name, new PlacementRef(gpuName, profile, placement)));
+                }
+            }
+
+            e.Slices = new MemorySliceMap();
+            e.Profiles = [.. profiles];
+            foreach (var (name, r) in refs)
+            {
+                _placements.Add(name, r);
+            }
+
+            BumpLocked();
+        }
+    }
+
+    /// <summary>True when <paramref name="deviceName"/> is a MIG placement of a partitioned GPU.</summary>
+    public bool IsPlacement(string deviceName)
+    {
+        lock (_lock)
+        {
+            return _placements.ContainsKey(deviceName);
+        }
+    }
+
+    /// <summary>The placement behind a device name, with its parent GPU; null when it is not one.</summary>
+    public (GpuDevice Parent, MigProfile Profile, MigPlacement Placement)? FindPlacement(string deviceName)
+    {
+        lock (_lock)
+        {
+            return _placements.TryGetValue(deviceName, out var r) ? (_devices[r.Gpu].Device, r.Profile, r.Placement) : null;
+        }
+    }
+
     public GpuDevice? Find(string deviceName)
     {
         lock (_lock)
@@ -69,7 +138,10 @@ public sealed class DeviceInventory(ClaimJournal journal)
     {
         lock (_lock)
         {
-            return new InventorySnapshot(_version, [.. _order.Select(n => _devices[n].ToSnapshot())]);
+            return new InventorySnapshot(_version, [.. _order.Select(n => _devices[n].ToSnapshot())])
+            {
+                Partitions = [.. _order.Select(n => _devices[n]).Where(e => e.Slices is not null).Select(PartitionLocked)],
+            };
         }
     }
 
@@ -100,9 +172,10 @@ public sealed class DeviceInventory(ClaimJournal journal)
         ArgumentNullException.ThrowIfNull(keptPrepared);
         lock (_lock)
         {
+            bool Kept(string uid) => keptPrepared.Contains(uid) && claims.TryGetValue(uid, out var c) && c.State == ClaimCheckpointState.Prepared;
             foreach (var e in _devices.Values)
             {
-                RestoreRecordLocked(e, records?.GetValueOrDefault(e.Device.Name), rebooted);
+                RestoreRecordLocked(e, records?.GetValueOrDefault(e.Device.Name), rebooted, Kept);
             }
 
             foreach (var (uid, claim) in claims)
@@ -127,6 +200,24 @@ public sealed class DeviceInventory(ClaimJournal journal)
             {
                 foreach (var name in claim.Devices.Select(d => d.Name))
                 {
+                    if (_placements.TryGetValue(name, out var placement))
+                    {
+                        var slices = _devices[placement.Gpu].Slices!;
+                        if (!slices.HeldBy(placement.Placement, uid, MemorySliceState.Prepared))
+                        {
+                            if (slices.Holder(placement.Placement) is { } other && other != uid)
+                            {
+                                throw new DeviceReservationException($"device {name} overlaps memory slices held by another claim ({other})");
+                            }
+
+                            // Prepared but its slices were not recorded (a checkpoint from before the
+                            // slice record was written): its tenant may have used them.
+                            slices.SetDirty(placement.Placement, WithdrawalReason.VramDirty, $"held by claim {uid} without a memory slice record");
+                        }
+
+                        continue;
+                    }
+
                     if (!_devices.TryGetValue(name, out var e))
                     {
                         continue;
@@ -177,11 +268,23 @@ public sealed class DeviceInventory(ClaimJournal journal)
         ArgumentNullException.ThrowIfNull(deviceNames);
         lock (_lock)
         {
+            CheckNoOverlapLocked(deviceNames);
             foreach (var name in deviceNames)
             {
+                if (_placements.TryGetValue(name, out var placement))
+                {
+                    CheckPlacementReservableLocked(claimUid, name, placement);
+                    continue;
+                }
+
                 if (!_devices.TryGetValue(name, out var e))
                 {
                     throw new DeviceReservationException($"device {name} does not exist on this node");
+                }
+
+                if (e.Slices is { AllClean: false } && !(e.State is DeviceState.Reserved or DeviceState.Prepared && e.ClaimUid == claimUid))
+                {
+                    throw new DeviceReservationException($"device {name} has memory slices held by MIG instances or dirty; it is offered again when every slice is clean");
                 }
 
                 var withdrawals = e.Withdrawals();
@@ -203,7 +306,18 @@ public sealed class DeviceInventory(ClaimJournal journal)
             }
 
             var changed = false;
-            foreach (var e in deviceNames.Select(n => _devices[n]).Where(e => e.State == DeviceState.Clean))
+            foreach (var name in deviceNames.Where(_placements.ContainsKey))
+            {
+                var placement = _placements[name];
+                var slices = _devices[placement.Gpu].Slices!;
+                if (slices.IsClean(placement.Placement))
+                {
+                    slices.Set(placement.Placement, MemorySliceState.Reserved, claimUid);
+                    changed = true;
+                }
+            }
+
+            foreach (var e in deviceNames.Where(n => !_placements.ContainsKey(n)).Select(n => _devices[n]).Where(e => e.State == DeviceState.Clean))
             {
                 e.State = DeviceState.Reserved;
                 e.ClaimUid = claimUid;
@@ -234,6 +348,19 @@ public sealed class DeviceInventory(ClaimJournal journal)
             var changed = false;
             foreach (var name in deviceNames)
             {
+                if (_placements.TryGetValue(name, out var placement))
+                {
+                    var gpu = _devices[placement.Gpu];
+                    if (gpu.Slices!.HeldBy(placement.Placement, claimUid, MemorySliceState.Reserved, MemorySliceState.Prepared))
+                    {
+                        gpu.Slices.Set(placement.Placement, MemorySliceState.Clean, null);
+                        WriteRecordLocked(gpu);
+                        changed = true;
+                    }
+
+                    continue;
+                }
+
                 if (_devices.TryGetValue(name, out var e) && e.ClaimUid == claimUid && e.State is DeviceState.Reserved or DeviceState.Prepared)
                 {
                     e.State = DeviceState.Clean;
@@ -259,6 +386,11 @@ public sealed class DeviceInventory(ClaimJournal journal)
     {
         lock (_lock)
         {
+            if (_placements.TryGetValue(deviceName, out var placement))
+            {
+                return TryBeginPlacementScrubLocked(placement, claimUid);
+            }
+
             if (!_devices.TryGetValue(deviceName, out var e))
             {
                 return false;
@@ -267,8 +399,9 @@ public sealed class DeviceInventory(ClaimJournal journal)
             var ok = claimUid is null
                 ? e.State is DeviceState.Unknown or DeviceState.Dirty or DeviceState.Clean
                 : e.State is DeviceState.Releasing or DeviceState.Prepared && e.ClaimUid == claimUid;
-            if (!ok)
+            if (!ok || (e.Slices is { AnyHeld: true } && claimUid is null))
             {
+                // A whole-GPU scrub never runs under a MIG instance a claim holds or a scrub is clearing.
                 return false;
             }
 
@@ -289,6 +422,12 @@ public sealed class DeviceInventory(ClaimJournal journal)
     /// </summary>
     public async Task CompleteScrubAsync(string deviceName, bool verified, string detail, CancellationToken cancellationToken)
     {
+        if (IsPlacement(deviceName))
+        {
+            await CompletePlacementScrubAsync(deviceName, verified, detail, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         lock (_lock)
         {
             var e = _devices[deviceName];
@@ -300,6 +439,7 @@ public sealed class DeviceInventory(ClaimJournal journal)
             if (verified)
             {
                 e.ScrubFrom = DeviceState.Clean; // durable Clean, still Scrubbing (not offered) until committed
+                e.Slices?.CleanAllFree(); // the whole GPU's memory verified, every slice with it
                 journal.MarkDeviceClean(deviceName);
             }
             else
@@ -369,6 +509,15 @@ public sealed class DeviceInventory(ClaimJournal journal)
                 return true;
             }
 
+            if (e.Slices is not null)
+            {
+                // Partitioned: its placements are the devices; the whole GPU stays out while MIG is on
+                // (a whole-GPU scrub's coverage is unknown). Memory state is unchanged: each instance is scrubbed on its own.
+                e.Overlay[WithdrawalReason.MigModeEnabled] = "MIG mode is enabled: the GPU is offered as MIG placements; the whole GPU returns when MIG mode is off";
+                BumpLocked();
+                return true;
+            }
+
             e.Overlay[WithdrawalReason.MigModeEnabled] = "MIG mode is enabled or pending; MIG devices are not supported yet";
             if (e.State is DeviceState.Clean or DeviceState.Unknown)
             {
@@ -392,6 +541,26 @@ public sealed class DeviceInventory(ClaimJournal journal)
     {
         lock (_lock)
         {
+            if (_placements.TryGetValue(deviceName, out var placement))
+            {
+                var gpu = _devices[placement.Gpu];
+                if (reason is not (WithdrawalReason.VramDirty or WithdrawalReason.ScrubFailed))
+                {
+                    // Health of an instance is the health of its GPU.
+                    gpu.Overlay[reason] = detail;
+                    return BumpLocked();
+                }
+
+                if (gpu.Slices!.Holder(placement.Placement) is { } holder)
+                {
+                    throw new InvalidOperationException($"device {deviceName} is held by claim {holder}: only memory no claim holds can be marked dirty");
+                }
+
+                gpu.Slices.SetDirty(placement.Placement, reason, detail);
+                WriteRecordLocked(gpu);
+                return BumpLocked();
+            }
+
             var e = _devices.TryGetValue(deviceName, out var found) ? found : throw new KeyNotFoundException($"device {deviceName} does not exist on this node");
             if (reason is WithdrawalReason.VramDirty or WithdrawalReason.ScrubFailed)
             {
@@ -459,6 +628,19 @@ public sealed class DeviceInventory(ClaimJournal journal)
             var changed = false;
             foreach (var name in deviceNames)
             {
+                if (_placements.TryGetValue(name, out var placement))
+                {
+                    var gpu = _devices[placement.Gpu];
+                    if (gpu.Slices!.HeldBy(placement.Placement, claimUid, SliceState(from)))
+                    {
+                        gpu.Slices.Set(placement.Placement, SliceState(to), claimUid);
+                        WriteRecordLocked(gpu);
+                        changed = true;
+                    }
+
+                    continue;
+                }
+
                 if (_devices.TryGetValue(name, out var e) && e.ClaimUid == claimUid && e.State == from)
                 {
                     e.State = to;
@@ -474,13 +656,30 @@ public sealed class DeviceInventory(ClaimJournal journal)
         }
     }
 
-    private static void RestoreRecordLocked(Entry e, CheckpointDeviceRecord? record, bool rebooted)
+    private static void RestoreRecordLocked(Entry e, CheckpointDeviceRecord? record, bool rebooted, Func<string, bool> keptPrepared)
     {
         e.ClaimUid = null;
         if (record is null || !string.Equals(record.Uuid, e.Device.Uuid, StringComparison.Ordinal))
         {
             e.State = DeviceState.Unknown;
             return;
+        }
+
+        if (record.MemorySlices is { } slices)
+        {
+            if (e.Slices is null)
+            {
+                // Was partitioned, is not now: whatever a slice held is in the whole GPU.
+                SetDirtyLocked(e, WithdrawalReason.VramDirty, "its MIG memory slices were in use or dirty when the plugin last ran");
+                return;
+            }
+
+            e.Slices.Restore(slices, keptPrepared, rebooted);
+            if (record.SlicesHoldState == true)
+            {
+                e.State = DeviceState.Clean;
+                return;
+            }
         }
 
         switch (record.State)
@@ -505,6 +704,21 @@ public sealed class DeviceInventory(ClaimJournal journal)
     {
         foreach (var name in deviceNames)
         {
+            if (_placements.TryGetValue(name, out var placement))
+            {
+                var slices = _devices[placement.Gpu].Slices!;
+                if (slices.Holder(placement.Placement) is null && !slices.AnyDirty(placement.Placement))
+                {
+                    slices.SetDirty(placement.Placement, reason, detail);
+                }
+                else if (slices.Holder(placement.Placement) is { } holder && !slices.HeldBy(placement.Placement, holder, MemorySliceState.Prepared))
+                {
+                    slices.SetDirty(placement.Placement, reason, detail);
+                }
+
+                continue;
+            }
+
             if (_devices.TryGetValue(name, out var e) && e.State != DeviceState.Dirty)
             {
                 SetDirtyLocked(e, reason, detail);
@@ -540,8 +754,205 @@ public sealed class DeviceInventory(ClaimJournal journal)
             DeviceState.Dirty => new() { Uuid = e.Device.Uuid, State = DurableDeviceState.Dirty, Reason = e.DirtyReason.ToString(), Detail = e.DirtyDetail },
             _ => null,
         };
+        if (e.Slices?.ToRecords() is { } slices && record is not null)
+        {
+            record.MemorySlices = slices;
+            if (record.State == DurableDeviceState.Clean)
+            {
+                // Read as Dirty by a version that does not know memory slices: it scrubs rather than offers.
+                record.State = DurableDeviceState.Dirty;
+                record.Reason = nameof(WithdrawalReason.VramDirty);
+                record.Detail = "MIG memory slices are in use or dirty (memorySlices)";
+                record.SlicesHoldState = true;
+            }
+        }
+
         journal.SetDevice(e.Device.Name, record);
     }
+
+    private static MemorySliceState SliceState(DeviceState state) => state switch
+    {
+        DeviceState.Reserved => MemorySliceState.Reserved,
+        DeviceState.Prepared => MemorySliceState.Prepared,
+        DeviceState.Releasing => MemorySliceState.Releasing,
+        _ => throw new ArgumentOutOfRangeException(nameof(state), state, "not a held state"),
+    };
+
+    /// <summary>Two devices of one request that share memory (two placements, or a placement and its whole GPU) can never both be handed out.</summary>
+    private void CheckNoOverlapLocked(IReadOnlyCollection<string> deviceNames)
+    {
+        var taken = new List<(string Gpu, MigPlacement? Placement, string Name)>();
+        foreach (var name in deviceNames.Distinct(StringComparer.Ordinal))
+        {
+            (string Gpu, MigPlacement? Placement) mine = _placements.TryGetValue(name, out var r) ? (r.Gpu, r.Placement) : (name, null);
+            var clash = taken.FirstOrDefault(t => t.Gpu == mine.Gpu && (t.Placement is not { } a || mine.Placement is not { } b || a.Overlaps(b)));
+            if (clash.Name is not null)
+            {
+                throw new DeviceReservationException($"devices {clash.Name} and {name} share memory of one GPU and cannot be allocated together");
+            }
+
+            taken.Add((mine.Gpu, mine.Placement, name));
+        }
+    }
+
+    private void CheckPlacementReservableLocked(string claimUid, string name, PlacementRef placement)
+    {
+        var gpu = _devices[placement.Gpu];
+        var slices = gpu.Slices!;
+        if (slices.HeldBy(placement.Placement, claimUid, MemorySliceState.Reserved, MemorySliceState.Prepared))
+        {
+            return; // idempotent prepare
+        }
+
+        var withdrawals = PlacementWithdrawalsLocked(gpu, placement);
+        if (withdrawals.Count > 0)
+        {
+            throw new DeviceReservationException($"device {name} is withdrawn from scheduling ({Describe(withdrawals)}); it returns after a verified scrub");
+        }
+
+        if (gpu.State is DeviceState.Reserved or DeviceState.Prepared or DeviceState.Releasing)
+        {
+            throw new DeviceReservationException($"device {name} is on GPU {gpu.Device.Name}, which is prepared whole for claim {gpu.ClaimUid}");
+        }
+
+        if (gpu.State != DeviceState.Clean)
+        {
+            throw new DeviceReservationException($"device {name} is on GPU {gpu.Device.Name}, which is being scrubbed; try again when the scrub has finished");
+        }
+
+        if (!slices.IsClean(placement.Placement))
+        {
+            throw new DeviceReservationException($"device {name} overlaps memory slices held by claim {slices.Holder(placement.Placement) ?? "(a scrub)"}");
+        }
+    }
+
+    /// <summary>A placement's withdrawals: its GPU's (MIG mode aside: placements are how a MIG GPU is offered) and its own slices'.</summary>
+    private static Dictionary<WithdrawalReason, string> PlacementWithdrawalsLocked(Entry gpu, PlacementRef placement)
+    {
+        var all = new Dictionary<WithdrawalReason, string>();
+        foreach (var (reason, detail) in gpu.Overlay.Where(o => o.Key != WithdrawalReason.MigModeEnabled))
+        {
+            all[reason] = detail;
+        }
+
+        switch (gpu.State == DeviceState.Scrubbing ? gpu.ScrubOrigin : gpu.State)
+        {
+            case DeviceState.Unknown:
+                all[WithdrawalReason.VramDirty] = $"GPU {gpu.Device.Name} has no proof of a verified scrub since its last use";
+                break;
+            case DeviceState.Dirty:
+                all[gpu.DirtyReason] = $"GPU {gpu.Device.Name}: {gpu.DirtyDetail}";
+                break;
+        }
+
+        gpu.Slices!.AddWithdrawals(placement.Placement, all);
+        return all;
+    }
+
+    private PartitionSnapshot PartitionLocked(Entry gpu)
+    {
+        var slices = gpu.Slices!.Snapshot();
+        var placements = _placements.Where(p => p.Value.Gpu == gpu.Device.Name).OrderBy(p => p.Key, StringComparer.Ordinal).Select(p =>
+        {
+            var range = slices.Skip(p.Value.Placement.Start).Take(p.Value.Placement.Size).ToList();
+            var holder = range.Select(s => s.ClaimUid).FirstOrDefault(c => c is not null);
+            var state = range.All(s => s.State == MemorySliceState.Clean) ? DeviceState.Clean
+                : range.Any(s => s.State == MemorySliceState.Dirty) ? DeviceState.Dirty
+                : range.Any(s => s.State == MemorySliceState.Scrubbing) ? DeviceState.Scrubbing
+                : range.Any(s => s.State == MemorySliceState.Releasing) ? DeviceState.Releasing
+                : range.Any(s => s.State == MemorySliceState.Prepared) ? DeviceState.Prepared
+                : DeviceState.Reserved;
+            return new PlacementStateSnapshot(p.Key, gpu.Device, p.Value.Profile, p.Value.Placement, state, holder, PlacementWithdrawalsLocked(gpu, p.Value));
+        });
+        return new PartitionSnapshot(gpu.Device, gpu.Profiles, slices, [.. placements]);
+    }
+
+    private bool TryBeginPlacementScrubLocked(PlacementRef placement, string? claimUid)
+    {
+        var gpu = _devices[placement.Gpu];
+        var slices = gpu.Slices!;
+        var ok = claimUid is null
+            ? slices.Holder(placement.Placement) is null && gpu.State is DeviceState.Clean or DeviceState.Dirty or DeviceState.Unknown
+            : slices.HeldBy(placement.Placement, claimUid, MemorySliceState.Releasing, MemorySliceState.Prepared);
+        if (!ok)
+        {
+            return false;
+        }
+
+        if (claimUid is null)
+        {
+            // Durable meanwhile as dirty: nothing verified it yet.
+            slices.SetDirty(placement.Placement, WithdrawalReason.VramDirty, "a scrub of this MIG instance's memory is running");
+            WriteRecordLocked(gpu);
+        }
+        else
+        {
+            slices.Set(placement.Placement, MemorySliceState.Releasing, claimUid);
+            WriteRecordLocked(gpu);
+        }
+
+        slices.Set(placement.Placement, MemorySliceState.Scrubbing, claimUid ?? "");
+        BumpLocked();
+        return true;
+    }
+
+    /// <summary>Ends a placement scrub: verified → its slices Clean once durable; otherwise Dirty (ScrubFailed), withdrawing every device that uses them, the whole GPU included.</summary>
+    private async Task CompletePlacementScrubAsync(string deviceName, bool verified, string detail, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            var placement = _placements[deviceName];
+            var gpu = _devices[placement.Gpu];
+            if (!gpu.Slices!.HeldBy(placement.Placement, gpu.Slices.Holder(placement.Placement) ?? "", MemorySliceState.Scrubbing))
+            {
+                throw new InvalidOperationException($"device {deviceName} is not being scrubbed");
+            }
+
+            if (verified)
+            {
+                gpu.Slices.Set(placement.Placement, MemorySliceState.Clean, null);
+                journal.MarkDeviceClean(deviceName);
+                WriteRecordLocked(gpu);
+                gpu.Slices.Set(placement.Placement, MemorySliceState.Scrubbing, ""); // not offered until committed
+            }
+            else
+            {
+                gpu.Slices.SetDirty(placement.Placement, WithdrawalReason.ScrubFailed, detail);
+                WriteRecordLocked(gpu);
+            }
+        }
+
+        try
+        {
+            await journal.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            lock (_lock)
+            {
+                var placement = _placements[deviceName];
+                _devices[placement.Gpu].Slices!.SetDirty(placement.Placement, verified ? WithdrawalReason.VramDirty : WithdrawalReason.ScrubFailed,
+                    verified ? "the verified scrub could not be recorded in the checkpoint" : detail);
+                BumpLocked();
+            }
+
+            throw;
+        }
+
+        lock (_lock)
+        {
+            var placement = _placements[deviceName];
+            if (verified)
+            {
+                _devices[placement.Gpu].Slices!.Set(placement.Placement, MemorySliceState.Clean, null);
+                WriteRecordLocked(_devices[placement.Gpu]);
+            }
+
+            BumpLocked();
+        }
+    }
+
+    private sealed record PlacementRef(string Gpu, MigProfile Profile, MigPlacement Placement);
 
     private long BumpLocked()
     {
@@ -575,6 +986,11 @@ public sealed class DeviceInventory(ClaimJournal journal)
         /// <summary>Reasons other than memory (Unhealthy, MigModeEnabled).</summary>
         public Dictionary<WithdrawalReason, string> Overlay { get; } = [];
 
+        /// <summary>A partitioned GPU's memory slices (dynamic MIG); null for a GPU published whole only.</summary>
+        public MemorySliceMap? Slices { get; set; }
+
+        public IReadOnlyList<MigProfile> Profiles { get; set; } = [];
+
         public Dictionary<WithdrawalReason, string> Withdrawals()
         {
             var all = new Dictionary<WithdrawalReason, string>(Overlay);
@@ -589,6 +1005,8 @@ public sealed class DeviceInventory(ClaimJournal journal)
                     break;
             }
 
+            // A dirty slice withdraws the whole GPU too: allocating it would hand that memory out.
+            Slices?.AddWithdrawals(null, all);
             return all;
         }
 

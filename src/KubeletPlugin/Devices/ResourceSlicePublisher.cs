@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SecureDra.Kube.Client;
 using SecureDra.Kube.Resources;
+using SecureDra.KubeletPlugin.Devices.Mig;
 using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.Observability.Metrics;
 
@@ -42,6 +43,8 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
     private OwnerReference? _owner;
     private SliceLimits? _limits;
     private bool _taintsRejected;
+    private bool _countersRejected;
+    private readonly IMigSlicePublication? _mig;
 
     public ResourceSlicePublisher(
         IResourceApi api,
@@ -54,7 +57,8 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
         TimeProvider time,
         ILogger<ResourceSlicePublisher> logger,
         NodeIdentity? nodeIdentity = null,
-        IDevicePublicationGate? gate = null)
+        IDevicePublicationGate? gate = null,
+        IMigSlicePublication? mig = null)
     {
         ArgumentNullException.ThrowIfNull(metrics);
         _api = api;
@@ -67,6 +71,7 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
         _logger = logger;
         _nodeIdentity = nodeIdentity ?? new NodeIdentity(kube, context);
         _gate = gate;
+        _mig = mig;
         _backoff = new ExponentialBackoff(context.Options.PublishBackoffInitial, context.Options.PublishBackoffMax, new Random());
         _writes = metrics.Counter("securedra_resourceslice_writes_total", "ResourceSlice writes by operation (create, update, delete).", "op");
         _errors = metrics.Counter("securedra_resourceslice_sync_errors_total", "Failed ResourceSlice reconciliations.");
@@ -189,9 +194,9 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
                 {
                     return await ReconcileCoreAsync(cancellationToken).ConfigureAwait(false);
                 }
-                catch (TaintsNotAcceptedException) when (attempt == 0)
+                catch (TaintsNotAcceptedException) when (attempt < 2)
                 {
-                    // Re-render without taints right away: withdrawn devices are removed instead.
+                    // Re-render without taints (withdrawn devices are removed instead) or without counters (static fallback) right away.
                 }
             }
         }
@@ -216,18 +221,30 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
         }
 
         var devices = _renderer.Render(snapshot, effect, _limits.MaxTaintsPerDevice);
+        IReadOnlyList<MigPartitionedGpu> partitioned = [];
+        if (_mig is not null)
+        {
+            var partitions = _mig.Render(snapshot, devices, effect, _limits.MaxTaintsPerDevice, CountersUsable);
+            devices = partitions.Others;
+            partitioned = partitions.Partitioned;
+        }
+
         if (_gate is { PublicationAllowed: false })
         {
             // The node itself is not safe to hand GPUs out from (node hardening): keep the pool, empty.
             devices = [];
+            partitioned = [];
         }
 
-        var anyTaints = devices.Any(d => d.Taints.Count > 0);
+        var anyTaints = devices.Any(d => d.Taints.Count > 0) || partitioned.Any(p => p.Devices.Any(d => d.Taints.Count > 0));
         var perSlice = anyTaints ? _limits.MaxDevicesPerSliceWithTaints : _limits.MaxDevicesPerSlice;
-        var desired = devices.Chunk(perSlice).Select(c => (IReadOnlyList<SliceDevice>)c).ToList();
+        var anyCounters = partitioned.Count > 0;
+        var desired = anyCounters
+            ? MigSliceLayout.Layout(_limits.KubernetesMinor ?? MigSliceLayout.FirstSplitMinor, partitioned, devices, perSlice, _limits.MaxDevicesPerSliceWithTaints).ToList()
+            : devices.Chunk(perSlice).Select(c => DesiredSlice.Of(c)).ToList();
         if (desired.Count == 0)
         {
-            desired.Add([]); // an empty pool is still a pool: publish one empty slice
+            desired.Add(DesiredSlice.Of([])); // an empty pool is still a pool: publish one empty slice
         }
 
         var listed = await _api.ListSlicesAsync(driver, node, cancellationToken).ConfigureAwait(false);
@@ -257,9 +274,10 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
                     node,
                     generation,
                     desired.Count,
-                    desired[i],
+                    desired[i].Devices,
                     _owner,
-                    existing is null ? $"{node}-{driver}-" : existing.GenerateName);
+                    existing is null ? $"{node}-{driver}-" : existing.GenerateName,
+                    desired[i].SharedCounters);
                 ResourceSliceModel written;
                 try
                 {
@@ -274,6 +292,11 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
                         _writes.Inc("update");
                     }
                 }
+                catch (KubeApiException ex) when (anyCounters && ex.StatusCode == HttpStatusCode.UnprocessableEntity)
+                {
+                    RejectCounters($"the API server refused a slice with partitionable devices: {ex.Message}");
+                    throw new TaintsNotAcceptedException();
+                }
                 catch (KubeApiException ex) when (anyTaints && ex.StatusCode == HttpStatusCode.UnprocessableEntity)
                 {
                     RejectTaints($"the API server refused a slice with device taints: {ex.Message}");
@@ -281,7 +304,15 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
                 }
 
                 writes++;
-                if (anyTaints && desired[i].Any(d => d.Taints.Count > 0) && !written.Devices.Any(d => d.Taints.Count > 0))
+                if (desired[i].SharedCounters.Count > 0 && written.SharedCounters is not { Count: > 0 }
+                    || desired[i].Devices.Any(d => d.ConsumesCounters is { Count: > 0 }) && !written.Devices.Any(d => d.ConsumesCounters is { Count: > 0 }))
+                {
+                    // DRAPartitionableDevices is off: the server dropped the fields silently (read back, as for taints).
+                    RejectCounters("the API server dropped sharedCounters/consumesCounters (feature gate DRAPartitionableDevices off)");
+                    throw new TaintsNotAcceptedException();
+                }
+
+                if (anyTaints && desired[i].Devices.Any(d => d.Taints.Count > 0) && !written.Devices.Any(d => d.Taints.Count > 0))
                 {
                     // The DRADeviceTaints gate is off: the server dropped the field silently.
                     RejectTaints("the API server dropped device taints (feature gate DRADeviceTaints off)");
@@ -289,16 +320,16 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
                 }
             }
 
-            LogPublished(_logger, node, generation, desired.Count, devices.Count, writes);
+            LogPublished(_logger, node, generation, desired.Count, desired.Sum(d => d.Devices.Count), writes);
         }
 
-        _publishedDevices.Set(devices.Count(d => d.Taints.Count == 0));
+        _publishedDevices.Set(desired.Sum(d => d.Devices.Count(x => x.Taints.Count == 0)));
         MarkPublished(snapshot.Version);
         Interlocked.Increment(ref _reconciles);
         return writes;
     }
 
-    private bool UpToDate(List<ResourceSliceModel> ours, List<IReadOnlyList<SliceDevice>> desired, string node)
+    private bool UpToDate(List<ResourceSliceModel> ours, List<DesiredSlice> desired, string node)
     {
         if (ours.Count != desired.Count)
         {
@@ -306,7 +337,7 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
         }
 
         var generation = ours[0].PoolGeneration;
-        var unmatched = new List<IReadOnlyList<SliceDevice>>(desired);
+        var unmatched = new List<DesiredSlice>(desired);
         foreach (var slice in ours)
         {
             if (slice.PoolName != node || slice.PoolGeneration != generation || slice.ResourceSliceCount != desired.Count
@@ -315,7 +346,7 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
                 return false;
             }
 
-            var match = unmatched.FindIndex(d => SliceDeviceComparer.SameDevices(d, slice.Devices));
+            var match = unmatched.FindIndex(d => Same(d, slice));
             if (match < 0)
             {
                 return false;
@@ -328,13 +359,16 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
     }
 
     /// <summary>Reuses existing slices (same content first, then any of our pool) so a change costs updates, not create+delete.</summary>
-    private static (ResourceSliceModel?[] Reuse, List<ResourceSliceModel> Obsolete) Assign(List<ResourceSliceModel> ours, List<IReadOnlyList<SliceDevice>> desired, string node)
+    private static bool Same(DesiredSlice desired, ResourceSliceModel slice) =>
+        SliceDeviceComparer.SameDevices(desired.Devices, slice.Devices) && SliceDeviceComparer.SameCounterSets(desired.SharedCounters, slice.SharedCounters);
+
+    private static (ResourceSliceModel?[] Reuse, List<ResourceSliceModel> Obsolete) Assign(List<ResourceSliceModel> ours, List<DesiredSlice> desired, string node)
     {
         var reuse = new ResourceSliceModel?[desired.Count];
         var free = ours.Where(s => s.PoolName == node && s.Name is not null).ToList();
         for (var i = 0; i < desired.Count; i++)
         {
-            var same = free.FindIndex(s => SliceDeviceComparer.SameDevices(desired[i], s.Devices));
+            var same = free.FindIndex(s => Same(desired[i], s));
             if (same >= 0)
             {
                 reuse[i] = free[same];
@@ -354,6 +388,26 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
         var kept = reuse.Where(r => r is not null).Select(r => r!.Name).ToHashSet(StringComparer.Ordinal);
         var obsolete = ours.Where(s => s.Name is not null && !kept.Contains(s.Name)).ToList();
         return (reuse, obsolete);
+    }
+
+    /// <summary>False once the server dropped or refused counters; partitioned GPUs then fall back (see <see cref="IMigSlicePublication"/>).</summary>
+    public bool CountersRejected
+    {
+        get { lock (_lock) { return _countersRejected; } }
+    }
+
+    /// <summary>Counter sets can be published: a version that has them, and the server has not dropped them.</summary>
+    private bool CountersUsable => _limits?.KubernetesMinor is >= MigSliceLayout.FirstPartitionableMinor && !CountersRejected;
+
+    private void RejectCounters(string why)
+    {
+        lock (_lock)
+        {
+            _countersRejected = true;
+        }
+
+        LogCountersRejected(_logger, why);
+        _mig?.CountersRejected(why);
     }
 
     private void RejectTaints(string why)
@@ -441,6 +495,9 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
 
     [LoggerMessage(EventId = 4103, Level = LogLevel.Warning, Message = "Device taints are not usable ({Reason}); withdrawn devices are removed from the slice instead")]
     private static partial void LogTaintsRejected(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 6400, Level = LogLevel.Warning, Message = "Partitionable devices are not usable ({Reason}); partitioned GPUs fall back to static MIG devices")]
+    private static partial void LogCountersRejected(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 4104, Level = LogLevel.Error, Message = "Not publishing ResourceSlices: the pipeline did not start: {Reason}")]
     private static partial void LogNotPublishing(ILogger logger, string reason);

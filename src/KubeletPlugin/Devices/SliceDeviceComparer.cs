@@ -36,7 +36,19 @@ public static class SliceDeviceComparer
             && SameMap(a.Attributes, b.Attributes)
             && SameMap(a.Capacity, b.Capacity)
             && a.Taints.Count == b.Taints.Count
-            && a.Taints.Zip(b.Taints).All(p => p.First.Key == p.Second.Key && (p.First.Value ?? "") == (p.Second.Value ?? "") && p.First.Effect == p.Second.Effect);
+            && a.Taints.Zip(b.Taints).All(p => p.First.Key == p.Second.Key && (p.First.Value ?? "") == (p.Second.Value ?? "") && p.First.Effect == p.Second.Effect)
+            && SameList(a.ConsumesCounters, b.ConsumesCounters, (x, y) => x.CounterSet == y.CounterSet && SameMap(x.Counters, y.Counters));
+    }
+
+    /// <summary>Equal <c>sharedCounters</c>; null and empty are the same (the server omits an empty list).</summary>
+    public static bool SameCounterSets(IReadOnlyList<CounterSet>? a, IReadOnlyList<CounterSet>? b) =>
+        SameList(a, b, (x, y) => x.Name == y.Name && SameMap(x.Counters, y.Counters));
+
+    private static bool SameList<T>(IReadOnlyList<T>? a, IReadOnlyList<T>? b, Func<T, T, bool> same)
+    {
+        a ??= [];
+        b ??= [];
+        return a.Count == b.Count && a.Zip(b).All(p => same(p.First, p.Second));
     }
 
     private static bool SameMap<T>(IReadOnlyDictionary<string, T> a, IReadOnlyDictionary<string, T> b)

@@ -8,6 +8,9 @@ public sealed record ClaimPipelineOptions
 {
     public WithdrawalMode WithdrawalMode { get; init; } = WithdrawalMode.RemoveFromSlice;
 
+    /// <summary><c>--mig-mode</c>: Off keeps GPUs in MIG mode withdrawn; Static publishes existing instances; Dynamic publishes placements (docs/mig.md).</summary>
+    public Devices.Mig.MigMode MigMode { get; init; } = Devices.Mig.MigMode.Off;
+
     /// <summary>Kubernetes minor version (e.g. 35) when known; null = read <c>/version</c> from the API server.</summary>
     public int? KubernetesMinorVersion { get; init; }
 

@@ -1,9 +1,11 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SecureDra.KubeletPlugin.Claims;
 using SecureDra.KubeletPlugin.Devices;
+using SecureDra.KubeletPlugin.Devices.Mig;
 using SecureDra.KubeletPlugin.Hosting;
 using SecureDra.KubeletPlugin.State;
 using SecureDra.Observability.Metrics;
@@ -81,6 +83,15 @@ public static class ClaimPipelineServiceCollectionExtensions
         services.AddSingleton<MigModeMonitor>();
         services.AddSingleton<DeviceScrub>();
         services.AddSingleton<PipelineStartup>();
+        services.AddSingleton<MigDeviceRenderer>();
+        services.AddSingleton(sp => new MigSlicePublication(
+            sp.GetRequiredService<ClaimPipelineOptions>().MigMode,
+            sp.GetRequiredService<MigDeviceRenderer>(),
+            sp.GetRequiredService<MetricsRegistry>(),
+            sp.GetRequiredService<ILogger<MigSlicePublication>>(),
+            sp.GetRequiredService<NodeEvents>()));
+        services.AddSingleton<IMigSlicePublication>(sp => sp.GetRequiredService<MigSlicePublication>());
+        services.AddSingleton<MigPartitionSetup>();
         services.AddSingleton<DeviceWithdrawals>();
         services.AddSingleton<ScrubRetryService>();
         services.AddHostedService<PipelineStartupService>();

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using SecureDra.KubeletPlugin.Devices;
+using SecureDra.KubeletPlugin.Devices.Mig;
 using SecureDra.KubeletPlugin.State;
 using SecureDra.Nvml.Backends;
 
@@ -31,7 +32,8 @@ public sealed partial class PipelineStartup(
     DeviceScrub scrubs,
     MigModeMonitor mig,
     PipelineContext context,
-    ILogger<PipelineStartup> logger)
+    ILogger<PipelineStartup> logger,
+    MigPartitionSetup? partitions = null)
 {
     private readonly Lock _lock = new();
     private Task? _started;
@@ -59,6 +61,12 @@ public sealed partial class PipelineStartup(
     {
         var devices = await backend.EnumerateAsync(cancellationToken).ConfigureAwait(false);
         inventory.Initialize(devices);
+        if (partitions is not null)
+        {
+            // Before Restore: the checkpoint's memory slice records need their GPUs partitioned.
+            await partitions.ConfigureAsync(devices, cancellationToken).ConfigureAwait(false);
+        }
+
         var bootId = await BootId.ReadAsync(context.Options.BootIdPath, cancellationToken).ConfigureAwait(false);
         if (bootId is null)
         {

@@ -95,6 +95,37 @@ public sealed class CheckpointDeviceRecord
     [JsonPropertyName("detail")]
     public string? Detail { get; set; }
 
+    /// <summary>
+    /// A partitioned (MIG) GPU: the state of each of its 8 memory slices. While any slice is not
+    /// Clean the record itself says Dirty, so a plugin version that does not know this field scrubs
+    /// the whole GPU rather than offering it; this version reads the slices instead.
+    /// </summary>
+    [JsonPropertyName("memorySlices")]
+    public List<CheckpointMemorySlice>? MemorySlices { get; set; }
+
+    /// <summary>True: the GPU itself is Clean and <see cref="State"/> says Dirty only for versions that do not read <see cref="MemorySlices"/>.</summary>
+    [JsonPropertyName("slicesHoldState")]
+    public bool? SlicesHoldState { get; set; }
+
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Extra { get; set; }
+}
+
+/// <summary>One memory slice of a partitioned GPU: Clean, Prepared/Releasing for a claim, or Dirty with a reason.</summary>
+public sealed class CheckpointMemorySlice
+{
+    [JsonPropertyName("state")]
+    public DurableDeviceState State { get; set; }
+
+    [JsonPropertyName("claim")]
+    public string? Claim { get; set; }
+
+    [JsonPropertyName("reason")]
+    public string? Reason { get; set; }
+
+    [JsonPropertyName("detail")]
+    public string? Detail { get; set; }
+
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; set; }
 }

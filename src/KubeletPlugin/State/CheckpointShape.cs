@@ -104,6 +104,53 @@ public static class CheckpointShape
             return "state Dirty needs reason VramDirty or ScrubFailed";
         }
 
+        if (record.SlicesHoldState == true && (record.MemorySlices is null || record.State != DurableDeviceState.Dirty))
+        {
+            return "slicesHoldState needs memorySlices and state Dirty";
+        }
+
+        if (record.MemorySlices is { } slices)
+        {
+            if (slices.Count != MemorySliceCount)
+            {
+                return $"memorySlices has {slices.Count} entries; a partitioned GPU has {MemorySliceCount}";
+            }
+
+            for (var i = 0; i < slices.Count; i++)
+            {
+                if (SliceProblem(slices[i]) is { } problem)
+                {
+                    return $"memorySlices[{i}]: {problem}";
+                }
+            }
+        }
+
         return null;
+    }
+
+    /// <summary>Memory slices of a MIG GPU (A100, H100: 8).</summary>
+    public const int MemorySliceCount = 8;
+
+    private static string? SliceProblem(CheckpointMemorySlice? slice)
+    {
+        if (slice is null)
+        {
+            return "it is null";
+        }
+
+        if (!Enum.IsDefined(slice.State))
+        {
+            return $"state {(int)slice.State} is not a state";
+        }
+
+        var needsClaim = slice.State is DurableDeviceState.Prepared or DurableDeviceState.Releasing;
+        if (needsClaim != (slice.Claim is not null) || (slice.Claim is not null && !ClaimUid.IsValid(slice.Claim)))
+        {
+            return needsClaim ? "state " + slice.State + " without a valid claim" : "state " + slice.State + " names a claim";
+        }
+
+        return slice.State == DurableDeviceState.Dirty && slice.Reason is not ("VramDirty" or "ScrubFailed")
+            ? "state Dirty needs reason VramDirty or ScrubFailed"
+            : null;
     }
 }

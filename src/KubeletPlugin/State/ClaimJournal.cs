@@ -178,10 +178,23 @@ public sealed class ClaimJournal(CheckpointFile file)
     }
 
     private static bool Same(CheckpointDeviceRecord a, CheckpointDeviceRecord b) =>
-        a.Uuid == b.Uuid && a.State == b.State && a.Claim == b.Claim && a.Reason == b.Reason && a.Detail == b.Detail && a.Extra is null && b.Extra is null;
+        a.Uuid == b.Uuid && a.State == b.State && a.Claim == b.Claim && a.Reason == b.Reason && a.Detail == b.Detail && a.Extra is null && b.Extra is null
+        && a.SlicesHoldState == b.SlicesHoldState && SameSlices(a.MemorySlices, b.MemorySlices);
+
+    // Memory slices are part of the record: a slice changing state must reach the file even when the GPU's own state did not change.
+    private static bool SameSlices(List<CheckpointMemorySlice>? a, List<CheckpointMemorySlice>? b) =>
+        a is null || b is null
+            ? a is null && b is null
+            : a.Count == b.Count && a.Zip(b).All(p => p.First.State == p.Second.State && p.First.Claim == p.Second.Claim && p.First.Reason == p.Second.Reason
+                && p.First.Detail == p.Second.Detail && p.First.Extra is null && p.Second.Extra is null);
 
     private static CheckpointDeviceRecord Clone(CheckpointDeviceRecord r) =>
-        new() { Uuid = r.Uuid, State = r.State, Claim = r.Claim, Reason = r.Reason, Detail = r.Detail, Extra = r.Extra };
+        new()
+        {
+            Uuid = r.Uuid, State = r.State, Claim = r.Claim, Reason = r.Reason, Detail = r.Detail, Extra = r.Extra,
+            SlicesHoldState = r.SlicesHoldState,
+            MemorySlices = r.MemorySlices?.Select(s => new CheckpointMemorySlice { State = s.State, Claim = s.Claim, Reason = s.Reason, Detail = s.Detail, Extra = s.Extra }).ToList(),
+        };
 
     private static CheckpointClaim Clone(CheckpointClaim c) => new()
     {

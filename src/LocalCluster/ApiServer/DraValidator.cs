@@ -17,6 +17,12 @@ public sealed class DraValidator
     private const int MaxSelectors = 32;
     private const int OpaqueParametersMaxLength = 10 * 1024;
     private const int MaxReservedFor = 256;
+    private const int MaxCounterSetsPerSlice = 8;
+    private const int MaxCountersPerSet = 32;
+    private const int MaxConsumptionsPerDevice = 2;
+    private const int MaxSharedCountersBefore135 = 32;
+    private const int MaxCountersPerDeviceBefore135 = 32;
+    private const int MaxDeviceCountersPerSliceBefore135 = 1024;
 
     private readonly KubernetesVersionProfile _profile;
 
@@ -116,10 +122,18 @@ public sealed class DraValidator
             errors.Invalid("spec", $"{{{string.Join(", ", selectors)}}}", $"exactly one of {choices} is required, but multiple fields are set");
         }
 
+        var counterSets = ValidateSharedCounters(spec, errors);
         if (spec["devices"] is not JsonArray devices)
         {
             return;
         }
+
+        if (_profile.SplitCounterSlices && counterSets.Count > 0 && devices.Count > 0)
+        {
+            errors.Invalid("spec", "{devices, sharedCounters}", "only one of `devices` or `sharedCounters` may be set in a ResourceSlice");
+        }
+
+        ValidateConsumption(devices, counterSets, errors, v1beta1);
 
         var advanced = devices.OfType<JsonObject>().Any(d => d["taints"] is JsonArray { Count: > 0 } || d["consumesCounters"] is JsonArray { Count: > 0 });
         var max = advanced && _profile.MaxDevicesPerSliceWithAdvancedFeatures is { } lower ? lower : KubernetesVersionProfile.MaxDevicesPerSlice;
@@ -154,6 +168,147 @@ public sealed class DraValidator
             }
 
             ValidateDevice(device, fields, errors);
+        }
+    }
+
+    /// <summary>spec.sharedCounters: names, per-version limits; returns set name → counter names.</summary>
+    private Dictionary<string, HashSet<string>> ValidateSharedCounters(JsonObject spec, FieldErrors errors)
+    {
+        var sets = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        if (spec["sharedCounters"] is not JsonArray shared)
+        {
+            return sets;
+        }
+
+        if (_profile.SplitCounterSlices && shared.Count > MaxCounterSetsPerSlice)
+        {
+            errors.TooMany("spec.sharedCounters", shared.Count, MaxCounterSetsPerSlice);
+        }
+
+        var total = 0;
+        for (var i = 0; i < shared.Count; i++)
+        {
+            var path = FieldErrors.Index("spec.sharedCounters", i);
+            var name = Str(shared[i]?["name"]);
+            if (string.IsNullOrEmpty(name))
+            {
+                errors.Required(path + ".name");
+                continue;
+            }
+
+            if (!NameRules.IsDnsLabel(name))
+            {
+                errors.Invalid(path + ".name", name, "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character");
+            }
+
+            var counters = shared[i]?["counters"] as JsonObject;
+            if (counters is null || counters.Count == 0)
+            {
+                errors.Required(path + ".counters");
+            }
+            else if (_profile.SplitCounterSlices && counters.Count > MaxCountersPerSet)
+            {
+                errors.TooMany(path + ".counters", counters.Count, MaxCountersPerSet);
+            }
+
+            total += counters?.Count ?? 0;
+            ValidateCounterNames(counters, path + ".counters", errors);
+            if (!sets.TryAdd(name, [.. (counters ?? []).Select(c => c.Key)]))
+            {
+                errors.Duplicate(path + ".name", name);
+            }
+        }
+
+        if (!_profile.SplitCounterSlices && total > MaxSharedCountersBefore135)
+        {
+            errors.TooMany("spec.sharedCounters", total, MaxSharedCountersBefore135);
+        }
+
+        return sets;
+    }
+
+    /// <summary>devices[].consumesCounters: per-version limits; before 1.35 only counter sets of this slice.</summary>
+    private void ValidateConsumption(JsonArray devices, Dictionary<string, HashSet<string>> counterSets, FieldErrors errors, bool v1beta1)
+    {
+        var perSlice = 0;
+        for (var i = 0; i < devices.Count; i++)
+        {
+            if (devices[i]?["consumesCounters"] is not JsonArray consumes)
+            {
+                continue;
+            }
+
+            var path = FieldErrors.Index("spec.devices", i) + (v1beta1 ? ".basic" : "") + ".consumesCounters";
+            if (_profile.SplitCounterSlices && consumes.Count > MaxConsumptionsPerDevice)
+            {
+                errors.TooMany(path, consumes.Count, MaxConsumptionsPerDevice);
+            }
+
+            var perDevice = 0;
+            for (var c = 0; c < consumes.Count; c++)
+            {
+                var entryPath = FieldErrors.Index(path, c);
+                var set = Str(consumes[c]?["counterSet"]);
+                var counters = consumes[c]?["counters"] as JsonObject;
+                perDevice += counters?.Count ?? 0;
+                if (string.IsNullOrEmpty(set))
+                {
+                    errors.Required(entryPath + ".counterSet");
+                }
+                else if (!_profile.SplitCounterSlices)
+                {
+                    if (!counterSets.TryGetValue(set, out var known))
+                    {
+                        errors.Invalid(entryPath + ".counterSet", set, "must reference a counter set defined in the same ResourceSlice");
+                    }
+                    else
+                    {
+                        foreach (var counter in (counters ?? []).Select(k => k.Key).Where(k => !known.Contains(k)))
+                        {
+                            errors.Invalid($"{entryPath}.counters[{counter}]", counter, "must reference a counter defined in the counter set");
+                        }
+                    }
+                }
+
+                if (counters is null || counters.Count == 0)
+                {
+                    errors.Required(entryPath + ".counters");
+                }
+                else if (_profile.SplitCounterSlices && counters.Count > MaxCountersPerSet)
+                {
+                    errors.TooMany(entryPath + ".counters", counters.Count, MaxCountersPerSet);
+                }
+
+                ValidateCounterNames(counters, entryPath + ".counters", errors);
+            }
+
+            if (!_profile.SplitCounterSlices && perDevice > MaxCountersPerDeviceBefore135)
+            {
+                errors.TooMany(path, perDevice, MaxCountersPerDeviceBefore135);
+            }
+
+            perSlice += perDevice;
+        }
+
+        if (!_profile.SplitCounterSlices && perSlice > MaxDeviceCountersPerSliceBefore135)
+        {
+            errors.TooMany("spec.devices", perSlice, MaxDeviceCountersPerSliceBefore135);
+        }
+    }
+
+    private static void ValidateCounterNames(JsonObject? counters, string path, FieldErrors errors)
+    {
+        foreach (var (name, value) in counters ?? [])
+        {
+            if (!NameRules.IsDnsLabel(name))
+            {
+                errors.Invalid($"{path}[{name}]", name, "a counter name must be a lowercase RFC 1123 label");
+            }
+
+            if (value?["value"] is null)
+            {
+                errors.Required($"{path}[{name}].value");
+            }
         }
     }
 

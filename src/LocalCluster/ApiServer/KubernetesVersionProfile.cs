@@ -51,6 +51,17 @@ public sealed record KubernetesVersionProfile(int Minor)
     /// <summary>Partitionable devices (sharedCounters, consumesCounters, perDeviceNodeSelection) from 1.33.</summary>
     public bool HasPartitionableDevices => Minor >= 33;
 
+    /// <summary>DRAPartitionableDevices is on by default from 1.36 (beta); before that (alpha) the server drops sharedCounters and consumesCounters.</summary>
+    public bool PartitionableDevicesEnabledByDefault => Minor >= 36;
+
+    /// <summary>
+    /// From 1.35 a slice carries devices or sharedCounters, not both; at most 8 counter sets of 32
+    /// counters and 2 consumption entries per device, and a device may consume a counter set of
+    /// another slice of its pool. Before (1.33–1.34): at most 32 counters summed over the slice's
+    /// sets, 32 counters consumed per device, 1024 per slice, and only counter sets of the same slice.
+    /// </summary>
+    public bool SplitCounterSlices => Minor >= 35;
+
     /// <summary>firstAvailable and tolerations on requests from 1.33.</summary>
     public bool HasPrioritizedList => Minor >= 33;
 

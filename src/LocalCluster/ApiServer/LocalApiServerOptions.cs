@@ -24,6 +24,9 @@ public sealed class LocalApiServerOptions
     /// </summary>
     public bool? DeviceTaintRules { get; set; }
 
+    /// <summary>DRAPartitionableDevices feature gate; null = the version's default (on from 1.36). When off, sharedCounters and consumesCounters are dropped as a real server drops them.</summary>
+    public bool? PartitionableDevices { get; set; }
+
     /// <summary>Largest request body accepted (the real API server's limit is 3 MiB for objects).</summary>
     public int MaxRequestBodyBytes { get; set; } = 3 * 1024 * 1024;
 

@@ -14,13 +14,15 @@ public sealed class ObjectRules
     private readonly KubernetesVersionProfile _profile;
     private readonly DraValidator _validator;
     private readonly bool _deviceTaints;
+    private readonly bool _partitionable;
     private readonly TimeProvider _time;
 
-    public ObjectRules(KubernetesVersionProfile profile, bool deviceTaints, TimeProvider time)
+    public ObjectRules(KubernetesVersionProfile profile, bool deviceTaints, TimeProvider time, bool partitionableDevices = false)
     {
         _profile = profile;
         _time = time;
         _deviceTaints = deviceTaints;
+        _partitionable = partitionableDevices && profile.HasPartitionableDevices;
         _validator = new DraValidator(profile);
     }
 
@@ -158,8 +160,19 @@ public sealed class ObjectRules
         switch (type.Plural)
         {
             case "resourceslices":
+                if (!_partitionable && obj["spec"] is JsonObject sliceSpec)
+                {
+                    // DRAPartitionableDevices off: dropped silently, as the real server's dropDisabledFields does.
+                    sliceSpec.Remove("sharedCounters");
+                }
+
                 foreach (var device in (obj["spec"]?["devices"] as JsonArray)?.OfType<JsonObject>() ?? [])
                 {
+                    if (!_partitionable)
+                    {
+                        device.Remove("consumesCounters");
+                    }
+
                     if (!_deviceTaints || !_profile.HasDeviceTaintsField)
                     {
                         // A gated-off field is dropped silently, as the real server's PrepareForCreate does.

@@ -23,6 +23,9 @@ public sealed class InMemoryResourceApi : IResourceApi
 
     public bool DropTaints { get; set; }
 
+    /// <summary>Drops sharedCounters and consumesCounters silently, as a server with DRAPartitionableDevices off does.</summary>
+    public bool DropCounters { get; set; }
+
     /// <summary>64 from Kubernetes 1.35; 128 in 1.34.</summary>
     public int MaxDevicesWithTaints { get; set; } = 64;
 
@@ -160,6 +163,11 @@ public sealed class InMemoryResourceApi : IResourceApi
         if (slice.Devices.Any(d => d.Taints.Count > 0))
         {
             Assert.True(slice.Devices.Count <= MaxDevicesWithTaints, $"at most {MaxDevicesWithTaints} devices per slice when devices carry taints");
+        }
+
+        if (DropCounters)
+        {
+            slice = slice with { SharedCounters = null, Devices = [.. slice.Devices.Select(d => d with { ConsumesCounters = null })] };
         }
 
         if (DropTaints)

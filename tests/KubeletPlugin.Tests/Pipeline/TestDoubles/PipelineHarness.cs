@@ -11,6 +11,7 @@ using SecureDra.KubeletPlugin.Hosting;
 using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.KubeletPlugin.State;
 using SecureDra.Nvml.Backends;
+using SecureDra.Nvml.Backends.Mig;
 using SecureDra.Nvml.Scrubbing;
 using SecureDra.Observability.Metrics;
 
@@ -24,9 +25,10 @@ public sealed class PipelineHarness : IAsyncDisposable
 {
     private readonly List<IHostedService> _started = [];
 
-    private PipelineHarness(string root, int devices, ClaimPipelineOptions options, bool provenClean)
+    private PipelineHarness(string root, int devices, ClaimPipelineOptions options, bool provenClean, IMigBackend? mig = null)
     {
         Root = root;
+        Mig = mig;
         Backend = new FakeGpuBackend(Path.Combine(root, "vram"), devices);
         Scrubber = new FakeScrubber(Backend);
         Options = options;
@@ -47,6 +49,9 @@ public sealed class PipelineHarness : IAsyncDisposable
     public string BootIdPath => Path.Combine(Root, "boot_id");
 
     public InMemoryResourceApi Api { get; } = new();
+
+    /// <summary>The MIG backend the pipeline sees; null: none registered (as before MIG support).</summary>
+    public IMigBackend? Mig { get; }
     public FakeKubeApiClient Kube { get; } = new();
     public FakeGpuBackend Backend { get; }
     public FakeScrubber Scrubber { get; }
@@ -67,7 +72,7 @@ public sealed class PipelineHarness : IAsyncDisposable
 
     /// <param name="provenClean">Start like a node this build has run before (a checkpoint records every device Clean); false: a first install.</param>
     /// <param name="parentDirectory">Where the node's files go; default the temp directory (the lifecycle model uses tmpfs: thousands of fsyncs).</param>
-    public static PipelineHarness Create(int devices = 4, ClaimPipelineOptions? options = null, bool provenClean = true, string? parentDirectory = null)
+    public static PipelineHarness Create(int devices = 4, ClaimPipelineOptions? options = null, bool provenClean = true, string? parentDirectory = null, IMigBackend? mig = null)
     {
         var root = Path.Combine(parentDirectory ?? Path.GetTempPath(), "securedra-pipeline-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(root);
@@ -83,7 +88,7 @@ public sealed class PipelineHarness : IAsyncDisposable
             ScrubRetryInitial = options.ScrubRetryInitial == TimeSpan.FromSeconds(5) ? TimeSpan.FromMilliseconds(20) : options.ScrubRetryInitial,
             ScrubRetryMax = options.ScrubRetryMax == TimeSpan.FromMinutes(5) ? TimeSpan.FromMilliseconds(200) : options.ScrubRetryMax,
         };
-        return new PipelineHarness(root, devices, options, provenClean);
+        return new PipelineHarness(root, devices, options, provenClean, mig);
     }
 
     public void Reconfigure(Func<ClaimPipelineOptions, ClaimPipelineOptions> change) => Options = change(Options);
@@ -165,6 +170,10 @@ public sealed class PipelineHarness : IAsyncDisposable
         services.AddSingleton<IKubeApiClient>(Kube);
         services.AddSingleton<IEventRecorder>(Events);
         services.AddSingleton<IGpuBackend>(Backend);
+        if (Mig is not null)
+        {
+            services.AddSingleton(Mig);
+        }
         services.AddSingleton<IVramScrubber>(Scrubber);
         services.AddSingleton<IGpuConfigValidator>(Validator);
         services.AddClaimPipeline(Options);
