@@ -26,42 +26,53 @@ internal static class ProxyCommand
     /// <param name="configure">Hook run after the production wiring (the demo registers its own services there).</param>
     public static Command Create(Action<WebApplicationBuilder>? configure)
     {
-        var nodeName = EnvOption.CreateOptional("--node-name", "NODE_NAME", "Name of this node (required)");
-        var kubeconfig = EnvOption.CreateOptional("--kubeconfig", "KUBECONFIG", "Kubeconfig file; in-cluster config when absent");
-        var registrarDir = EnvOption.Create("--kubelet-registrar-directory-path", "KUBELET_REGISTRAR_DIRECTORY_PATH", "Kubelet plugin registration directory, where only the proxy may register the vendor's driver name", "/var/lib/kubelet/plugins_registry");
-        var pluginsDir = EnvOption.Create("--kubelet-plugins-directory-path", "KUBELET_PLUGINS_DIRECTORY_PATH", "Kubelet plugins directory; the proxy's state goes in <dir>/securedra-proxy unless --state-directory-path is set", "/var/lib/kubelet/plugins");
-        var stateDir = EnvOption.CreateOptional("--state-directory-path", "STATE_DIRECTORY_PATH", "The proxy's own directory: DRA socket and checkpoint (never the vendor's <plugins>/<driver>/)");
-        var vendorRegistry = EnvOption.Create("--vendor-registry-directory-path", "VENDOR_REGISTRY_DIRECTORY_PATH", "Private registration directory the vendor plugin was moved to (its --kubelet-registrar-directory-path); the kubelet must not watch it", "/var/lib/securedra/vendor/plugins_registry");
-        var vendorPlugins = EnvOption.Create("--vendor-plugins-directory-path", "VENDOR_PLUGINS_DIRECTORY_PATH", "The only directory tree a vendor's DRA endpoint may be in (its --kubelet-plugins-directory-path)", "/var/lib/securedra/vendor/plugins");
-        var vendorDriver = EnvOption.Create("--vendor-driver-name", "VENDOR_DRIVER_NAME", "Driver name the vendor plugin must announce; the proxy registers with the kubelet under it", DriverConstants.DefaultDriverName);
-        var vendorUnreachable = EnvOption.Create("--vendor-unreachable-timeout", "VENDOR_UNREACHABLE_TIMEOUT", "After this long without a connectable vendor endpoint the proxy withdraws its kubelet registration", "30s");
-        var vendorCallTimeout = EnvOption.Create("--vendor-call-timeout", "VENDOR_CALL_TIMEOUT", "Deadline of one Prepare or Unprepare forwarded to the vendor (at most 40s: the kubelet gives up after 45s)", "20s");
-        var allowMps = EnvOption.Create("--allow-mps", "ALLOW_MPS", "Let opaque configs ask the vendor for MPS sharing (its daemon holds the GPU and can block the release scrub)", "false");
-        var allowVfio = EnvOption.Create("--allow-vfio", "ALLOW_VFIO", "Let opaque configs ask for VfioDeviceConfig (passthrough to a VM)", "false");
-        var allowComputeDomain = EnvOption.Create("--allow-compute-domain", "ALLOW_COMPUTE_DOMAIN", "Let opaque configs ask for ComputeDomainChannelConfig / ComputeDomainDaemonConfig", "false");
-        var deviceTaintRules = EnvOption.Create("--device-taint-rules", "DEVICE_TAINT_RULES", "Publish a withdrawn GPU's vendor devices as NoSchedule DeviceTaintRules where resource.k8s.io serves them (else only the proxy's refusal at Prepare)", "true");
-        var httpMaxConnections = EnvOption.Create("--http-max-connections", "HTTP_MAX_CONNECTIONS", "Connections the --http-endpoint listener holds at once", "64");
-        var httpIdleTimeout = EnvOption.Create("--http-idle-timeout", "HTTP_IDLE_TIMEOUT", "A --http-endpoint connection with no request for this long is closed", "30s");
-        var httpEndpoint = EnvOption.CreateOptional("--http-endpoint", "HTTP_ENDPOINT", "IP:port serving /healthz, /readyz and /metrics, e.g. 127.0.0.1:8080");
-        var logFormat = LogSetup.CreateOption();
-        var scrubRetryInitial = EnvOption.CreateOptional("--scrub-retry-initial", "SCRUB_RETRY_INITIAL", "First delay before a failed scrub is retried (tests only; default 5s)");
+        var nodeName = EnvOption.Upstream("--node-name", "NODE_NAME", "Name of this node (required)");
+        var kubeconfig = EnvOption.Upstream("--kubeconfig", "KUBECONFIG", "Kubeconfig file; in-cluster config when absent");
+        var registrarDir = EnvOption.Upstream("--kubelet-registrar-directory-path", "KUBELET_REGISTRAR_DIRECTORY_PATH", "Kubelet plugin registration directory, where only the proxy may register the vendor's driver name", "/var/lib/kubelet/plugins_registry");
+        var pluginsDir = EnvOption.Upstream("--kubelet-plugins-directory-path", "KUBELET_PLUGINS_DIRECTORY_PATH", "Kubelet plugins directory; the proxy's state goes in <dir>/securedra-proxy unless --state-directory-path is set", "/var/lib/kubelet/plugins");
+        var stateDir = EnvOption.CreateOptional("--state-directory-path", "The proxy's own directory: DRA socket and checkpoint (never the vendor's <plugins>/<driver>/)");
+        var vendorRegistry = EnvOption.Create("--vendor-registry-directory-path", "Private registration directory the vendor plugin was moved to (its --kubelet-registrar-directory-path); the kubelet must not watch it", "/var/lib/securedra/vendor/plugins_registry");
+        var vendorPlugins = EnvOption.Create("--vendor-plugins-directory-path", "The only directory tree a vendor's DRA endpoint may be in (its --kubelet-plugins-directory-path)", "/var/lib/securedra/vendor/plugins");
+        var vendorDriver = EnvOption.Create("--vendor-driver-name", "Driver name the vendor plugin must announce; the proxy registers with the kubelet under it", DriverConstants.DefaultDriverName);
+        var vendorUnreachable = EnvOption.Create("--vendor-unreachable-timeout", "After this long without a connectable vendor endpoint the proxy withdraws its kubelet registration", "30s");
+        var vendorCallTimeout = EnvOption.Create("--vendor-call-timeout", "Deadline of one Prepare or Unprepare forwarded to the vendor (at most 40s: the kubelet gives up after 45s)", "20s");
+        var allowMps = EnvOption.Create("--allow-mps", "Let opaque configs ask the vendor for MPS sharing (its daemon holds the GPU and can block the release scrub)", "false");
+        var allowVfio = EnvOption.Create("--allow-vfio", "Let opaque configs ask for VfioDeviceConfig (passthrough to a VM)", "false");
+        var allowComputeDomain = EnvOption.Create("--allow-compute-domain", "Let opaque configs ask for ComputeDomainChannelConfig / ComputeDomainDaemonConfig", "false");
+        var deviceTaintRules = EnvOption.Create("--device-taint-rules", "Publish a withdrawn GPU's vendor devices as NoSchedule DeviceTaintRules where resource.k8s.io serves them (else only the proxy's refusal at Prepare)", "true");
+        var httpMaxConnections = EnvOption.Create("--http-max-connections", "Connections the --http-endpoint listener holds at once", "64");
+        var httpIdleTimeout = EnvOption.Create("--http-idle-timeout", "A --http-endpoint connection with no request for this long is closed", "30s");
+        var httpEndpoint = EnvOption.CreateOptional("--http-endpoint", "IP:port serving /healthz, /readyz and /metrics, e.g. 127.0.0.1:8080");
+        var logging = new LogSetup();
+        var scrubRetryInitial = EnvOption.CreateOptional("--scrub-retry-initial", "First delay before a failed scrub is retried (tests only; default 5s)");
         scrubRetryInitial.Hidden = true;
-        var kubeRequestTimeout = EnvOption.CreateOptional("--kube-request-timeout", "KUBE_REQUEST_TIMEOUT", "Time one Kubernetes API request may take (tests only; default 30s)");
+        var kubeRequestTimeout = EnvOption.CreateOptional("--kube-request-timeout", "Time one Kubernetes API request may take (tests only; default 30s)");
         kubeRequestTimeout.Hidden = true;
         var gpu = new GpuBackendFlags();
 
         var command = new Command("proxy", "Run the driver proxy: SecureDra's checks and verified VRAM scrub in front of a vendor's DRA kubelet plugin.")
         {
             nodeName, kubeconfig, registrarDir, pluginsDir, stateDir, vendorRegistry, vendorPlugins, vendorDriver, vendorUnreachable, vendorCallTimeout,
-            allowMps, allowVfio, allowComputeDomain, deviceTaintRules, httpEndpoint, httpMaxConnections, httpIdleTimeout, logFormat, scrubRetryInitial, kubeRequestTimeout,
+            allowMps, allowVfio, allowComputeDomain, deviceTaintRules, httpEndpoint, httpMaxConnections, httpIdleTimeout, scrubRetryInitial, kubeRequestTimeout,
         };
         gpu.AddTo(command);
+        logging.AddTo(command);
 
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             if (OperatingSystem.IsWindows())
             {
                 return CliInvocation.UsageError(command, "runs on Linux nodes only");
+            }
+
+            LogSettings logSettings;
+            try
+            {
+                logSettings = logging.Bind(parseResult);
+            }
+            catch (FormatException ex)
+            {
+                return CliInvocation.UsageError(command, ex.Message);
             }
 
             var driver = parseResult.GetValue(vendorDriver)!;
@@ -116,7 +127,7 @@ internal static class ProxyCommand
                 CdiRoot = Path.Combine(Path.GetFullPath(state), "no-cdi"),
                 DeferRegistration = true,
                 HttpEndpoint = parseResult.GetValue(httpEndpoint),
-                LogFormat = parseResult.GetValue(logFormat)!,
+                LogFormat = logSettings.Format,
             };
             var errors = KubeletPluginOptionsValidator.Validate(options);
             if (errors.Count > 0)
@@ -152,7 +163,7 @@ internal static class ProxyCommand
                 app = KubeletPluginHost.Build(options, builder =>
                 {
                     builder.Logging.ClearProviders();
-                    builder.Services.AddSerilog(LogSetup.CreateLogger(options.LogFormat), dispose: true);
+                    builder.Services.AddSerilog(LogSetup.CreateLogger(logSettings), dispose: true);
                     components.RegisterProxy(builder.Services, options, proxy, policy);
                     configure?.Invoke(builder);
                 });
