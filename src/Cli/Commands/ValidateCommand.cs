@@ -49,13 +49,10 @@ internal static partial class ValidateCommand
             Description = $"Accept a file with no objects in it (empty, only comments); by default it is a violation (env {EnvOption.VariableFor("--allow-empty")})",
         };
 
-        var vendor = new Option<string?>("--vendor")
-        {
-            Description = "Whose config kinds the driver's opaque configs are: 'securedra' (default: resource.securedra.io GpuConfig, the plugin) or 'nvidia' (resource.nvidia.com/v1beta1 kinds under the proxy's policy) (env VENDOR).",
-        };
-        var allowMps = new Option<bool>("--allow-mps") { Description = "With --vendor nvidia: accept MPS sharing, as the proxy's --allow-mps (env ALLOW_MPS=true)." };
-        var allowVfio = new Option<bool>("--allow-vfio") { Description = "With --vendor nvidia: accept VfioDeviceConfig, as the proxy's --allow-vfio (env ALLOW_VFIO=true)." };
-        var allowComputeDomain = new Option<bool>("--allow-compute-domain") { Description = "With --vendor nvidia: accept compute-domain configs, as the proxy's --allow-compute-domain (env ALLOW_COMPUTE_DOMAIN=true)." };
+        var vendor = EnvOption.Create("--vendor", "Whose config kinds the driver's opaque configs are: 'securedra' (resource.securedra.io GpuConfig, the plugin) or 'nvidia' (resource.nvidia.com/v1beta1 kinds under the proxy's policy)", "securedra");
+        var allowMps = new Option<bool>("--allow-mps") { Description = $"With --vendor nvidia: accept MPS sharing, as the proxy's --allow-mps (env {EnvOption.VariableFor("--allow-mps")}=true)" };
+        var allowVfio = new Option<bool>("--allow-vfio") { Description = $"With --vendor nvidia: accept VfioDeviceConfig, as the proxy's --allow-vfio (env {EnvOption.VariableFor("--allow-vfio")}=true)" };
+        var allowComputeDomain = new Option<bool>("--allow-compute-domain") { Description = $"With --vendor nvidia: accept compute-domain configs, as the proxy's --allow-compute-domain (env {EnvOption.VariableFor("--allow-compute-domain")}=true)" };
 
         var command = new Command("validate", "Validate ResourceClaim, ResourceClaimTemplate, DeviceClass YAML or raw GpuConfig JSON offline.")
         {
@@ -67,7 +64,7 @@ internal static partial class ValidateCommand
 
     private sealed record Settings(string DriverName, int MaxConfigBytes, ConfigOrigin RawOrigin, bool AllowEmpty, NvidiaConfigPolicy? Nvidia);
 
-    private sealed record VendorOptions(Option<string?> Vendor, Option<bool> AllowMps, Option<bool> AllowVfio, Option<bool> AllowComputeDomain);
+    private sealed record VendorOptions(EnvOption Vendor, Option<bool> AllowMps, Option<bool> AllowVfio, Option<bool> AllowComputeDomain);
 
     /// <summary>
     /// Handles its own parse errors so that every usage error, including an unknown flag or a flag
@@ -197,7 +194,7 @@ internal static partial class ValidateCommand
                 return null;
             }
 
-            if (!ReadBool(parseResult, allowEmpty, out var empty, out usageError))
+            if (!ReadBool(parseResult, allowEmpty, "ALLOW_EMPTY", out var empty, out usageError))
             {
                 return null;
             }
@@ -226,16 +223,16 @@ internal static partial class ValidateCommand
                     return null;
             }
 
-            var vendorText = parseResult.GetValue(vendorOptions.Vendor) ?? Environment.GetEnvironmentVariable("VENDOR") ?? "securedra";
+            var vendorText = parseResult.GetValue(vendorOptions.Vendor) ?? "securedra";
             if (vendorText is not ("securedra" or "nvidia"))
             {
                 usageError = $"--vendor: {DisplayText.Quote(vendorText)} is not securedra or nvidia";
                 return null;
             }
 
-            if (!ReadBool(parseResult, vendorOptions.AllowMps, "ALLOW_MPS", out var mps, out usageError)
-                || !ReadBool(parseResult, vendorOptions.AllowVfio, "ALLOW_VFIO", out var vfio, out usageError)
-                || !ReadBool(parseResult, vendorOptions.AllowComputeDomain, "ALLOW_COMPUTE_DOMAIN", out var computeDomain, out usageError))
+            if (!ReadBool(parseResult, vendorOptions.AllowMps, null, out var mps, out usageError)
+                || !ReadBool(parseResult, vendorOptions.AllowVfio, null, out var vfio, out usageError)
+                || !ReadBool(parseResult, vendorOptions.AllowComputeDomain, null, out var computeDomain, out usageError))
             {
                 return null;
             }
@@ -250,19 +247,19 @@ internal static partial class ValidateCommand
             return new Settings(driver, max, origin, empty, nvidia);
         }
 
-        /// <summary>A boolean flag, else its environment variable (true/false), else false.</summary>
-        private static bool ReadBool(ParseResult parseResult, Option<bool> option, out bool value, out string usageError)
+        /// <summary>A boolean flag, else its environment variable (true/false; the scheme's name, else <paramref name="legacy"/>), else false.</summary>
+        private static bool ReadBool(ParseResult parseResult, Option<bool> option, string? legacy, out bool value, out string usageError)
         {
             usageError = string.Empty;
             value = parseResult.GetValue(option);
             if (parseResult.GetResult(option) is not { Implicit: false })
             {
-                // The scheme's name, else the name it had before (ALLOW_EMPTY).
+                // The scheme's name, else the name it had before the scheme, if it had one.
                 var variable = EnvOption.VariableFor(option.Name);
                 var env = Environment.GetEnvironmentVariable(variable);
-                if (string.IsNullOrEmpty(env))
+                if (string.IsNullOrEmpty(env) && legacy is not null)
                 {
-                    variable = "ALLOW_EMPTY";
+                    variable = legacy;
                     env = Environment.GetEnvironmentVariable(variable);
                 }
 
