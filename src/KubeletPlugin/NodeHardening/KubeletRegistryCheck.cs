@@ -55,6 +55,7 @@ public sealed class KubeletRegistryCheck(string registryDirectory, string driver
         ArgumentNullException.ThrowIfNull(ownSockets);
         var own = ownSockets.Select(Normalize).ToHashSet(StringComparer.Ordinal);
         var findings = new List<NodeFinding>();
+        var rivals = new List<string>();
         foreach (var entry in listing.Take(MaxEntries))
         {
             var path = Normalize(entry.RelativePath);
@@ -67,9 +68,7 @@ public sealed class KubeletRegistryCheck(string registryDirectory, string driver
             var source = registryDirectory.TrimEnd('/') + "/" + path;
             if (name == $"{driverName}-reg.sock" || name.StartsWith($"{driverName}-", StringComparison.Ordinal))
             {
-                findings.Add(new NodeFinding("kubelet-registry-rival-registration", "B5", NodeFindingState.Open, source,
-                    $"a second registration of driver {driverName} is in the kubelet's registry: the kubelet calls the newest connected plugin of a name, so claims may bypass the proxy and its scrub",
-                    $"move the vendor plugin to the proxy's --vendor-registry-directory-path (NVIDIA chart: kubeletPlugin.kubeletRegistrarDirectoryPath) and remove this socket"));
+                rivals.Add(source);
             }
             else if (name.StartsWith("dra-", StringComparison.Ordinal))
             {
@@ -77,6 +76,23 @@ public sealed class KubeletRegistryCheck(string registryDirectory, string driver
                     "a registration socket that does not name its driver: it may register the proxied driver",
                     "check it with the proxy's live registry guard (GetInfo) or remove it if stale"));
             }
+        }
+
+        // Offline without the proxy's own socket name (own is empty) one registration may be the proxy's: only two or
+        // more are certainly a rival; a single one is left for the operator to confirm.
+        if (own.Count > 0 || rivals.Count > 1)
+        {
+            findings.InsertRange(0, rivals.Select(source => new NodeFinding("kubelet-registry-rival-registration", "B5", NodeFindingState.Open, source,
+                own.Count > 0
+                    ? $"a second registration of driver {driverName} is in the kubelet's registry: the kubelet calls the newest connected plugin of a name, so claims may bypass the proxy and its scrub"
+                    : $"{rivals.Count} registrations of driver {driverName} are in the kubelet's registry: the kubelet calls the newest connected plugin of a name, so claims may bypass the proxy and its scrub",
+                "move the vendor plugin to the proxy's --vendor-registry-directory-path (NVIDIA chart: kubeletPlugin.kubeletRegistrarDirectoryPath) and remove this socket")));
+        }
+        else if (rivals.Count == 1)
+        {
+            findings.Insert(0, new NodeFinding("kubelet-registry-single-registration", "B5", NodeFindingState.Advisory, rivals[0],
+                $"the only registration of driver {driverName}: it must be the proxy's (named after the proxy pod's UID), not the vendor's",
+                "compare it with the proxy pod's UID; if it is the vendor's, move the vendor plugin to the proxy's --vendor-registry-directory-path"));
         }
 
         return findings;

@@ -62,6 +62,19 @@ public sealed class KubeletRegistryCheckTests : IDisposable
     }
 
     [Fact]
+    public void Offline_without_the_proxys_name_two_registrations_are_open_and_one_is_advisory()
+    {
+        var two = KubeletRegistryCheck.Evaluate(
+            [new RegistryEntry("gpu.nvidia.com-0f8fad5b-reg.sock", true), new RegistryEntry("gpu.nvidia.com-reg.sock", true)], Registry, Driver, []);
+        Assert.Equal(2, two.Count);
+        Assert.All(two, f => Assert.Equal(NodeFindingState.Open, f.State));
+
+        var one = Assert.Single(KubeletRegistryCheck.Evaluate([new RegistryEntry("gpu.nvidia.com-reg.sock", true)], Registry, Driver, []));
+        Assert.Equal("kubelet-registry-single-registration", one.Id);
+        Assert.Equal(NodeFindingState.Advisory, one.State);
+    }
+
+    [Fact]
     public void A_symlink_is_not_followed_or_counted()
     {
         Assert.Empty(KubeletRegistryCheck.Evaluate([new RegistryEntry("gpu.nvidia.com-reg.sock", IsSocket: false)], Registry, Driver, Own));
