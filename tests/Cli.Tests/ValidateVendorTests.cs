@@ -92,3 +92,60 @@ public sealed class ValidateVendorTests : IDisposable
         Assert.Single(stderr.Trim().Split('\n'));
     }
 }
+
+/// <summary><c>securedra audit --mode proxy --kubelet-registry-dir</c>: the node side of the proxy-mode audit on a real directory.</summary>
+public sealed class AuditRegistryTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("securedra-audit-registry-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "securedra.dll"));
+        start.ArgumentList.Add("audit");
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment.Remove("KUBECONFIG");
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    private static System.Net.Sockets.Socket Bind(string path)
+    {
+        var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        socket.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+        return socket;
+    }
+
+    [Fact]
+    public async Task Two_registrations_of_the_driver_exit_1_and_the_proxys_alone_is_advisory()
+    {
+        using var proxy = Bind(Path.Combine(_dir, "gpu.nvidia.com-0f8fad5b-reg.sock"));
+        var (code, stdout, stderr) = await RunAsync("--mode", "proxy", "--kubelet-registry-dir", _dir);
+        Assert.True(code == 0, stdout + stderr);
+        Assert.Contains("ADVISORY kubelet-registry-single-registration", stdout, StringComparison.Ordinal);
+
+        Directory.CreateDirectory(Path.Combine(_dir, ".vendor"));
+        using var vendor = Bind(Path.Combine(_dir, ".vendor", "gpu.nvidia.com-reg.sock"));
+        (code, stdout, _) = await RunAsync("--mode", "proxy", "--kubelet-registry-dir", _dir);
+        Assert.Equal(1, code);
+        Assert.Contains("OPEN kubelet-registry-rival-registration", stdout, StringComparison.Ordinal);
+        Assert.Contains(".vendor/gpu.nvidia.com-reg.sock", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_registry_check_is_a_usage_error_outside_proxy_mode()
+    {
+        var (code, _, stderr) = await RunAsync("--kubelet-registry-dir", _dir);
+        Assert.Equal(2, code);
+        Assert.Contains("needs --mode proxy", stderr, StringComparison.Ordinal);
+    }
+}

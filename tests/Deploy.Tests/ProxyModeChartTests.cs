@@ -190,4 +190,42 @@ public sealed class ProxyModeChartTests
         Assert.Contains(results, c => c.Str("suite") == "proxy-pod-hardening");
         Assert.True(wrong.Count == 0, string.Join("\n", wrong));
     }
+
+    [Fact]
+    public void The_offline_audit_of_a_proxy_install_passes_with_the_flags_the_chart_gives_the_controller_and_catches_slice_writes()
+    {
+        var dir = Directory.CreateTempSubdirectory("securedra-proxy-audit-").FullName;
+        try
+        {
+            var yaml = RenderedChart.Render(Ns, "--set", "mode=proxy");
+            File.WriteAllText(Path.Combine(dir, "proxy.yaml"), yaml);
+            var objects = RenderedChart.Parse(Path.Combine(dir, "proxy.yaml"));
+            var controller = Args(objects, "Deployment", "securedra-controller");
+            var auditFlags = SecuredraCli.HelpOf("audit").Flags;
+            var passed = controller.Skip(1).Where(a => auditFlags.Contains(a.Split('=', 2)[0])).ToList();
+            Assert.Contains("--mode=proxy", passed);
+            Assert.Contains("--proxy-host-paths=/var/lib/securedra/vendor/plugins_registry,/var/lib/securedra/vendor/plugins,/var/lib/securedra/proxy", passed);
+
+            // Judged as a plugin install, the proxy's hostPaths and its class without config are findings.
+            var asPlugin = SecuredraCli.Run("audit", "--manifests", dir);
+            Assert.Equal(1, asPlugin.ExitCode);
+
+            var asProxy = SecuredraCli.Run(["audit", "--manifests", dir, .. passed]);
+            Assert.True(asProxy.ExitCode == 0, $"audit of the proxy install exited {asProxy.ExitCode}:\n{asProxy.StdOut}\n{asProxy.StdErr}");
+
+            // A proxy that may write slices would fight the vendor's slice controller.
+            var broken = objects.Select(o => o.DeepClone().AsObject()).ToList();
+            var role = broken.Single(o => o.Str("kind") == "ClusterRole" && o.Str("metadata.name") == "securedra-kubelet-plugin");
+            role["rules"]!.AsArray().Add(JsonNode.Parse("""{"apiGroups":["resource.k8s.io"],"resources":["resourceslices"],"verbs":["create","delete"]}"""));
+            File.Delete(Path.Combine(dir, "proxy.yaml"));
+            File.WriteAllText(Path.Combine(dir, "broken.json"), new JsonObject { ["apiVersion"] = "v1", ["kind"] = "List", ["items"] = new JsonArray([.. broken]) }.ToJsonString());
+            var result = SecuredraCli.Run(["audit", "--manifests", dir, .. passed]);
+            Assert.Equal(1, result.ExitCode);
+            Assert.Contains("grants the proxy ResourceSlice writes (create, delete)", result.StdOut, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

@@ -20,10 +20,11 @@ internal static class AuditCommand
         var driverName = EnvOption.Create("--driver-name", "Driver name DeviceClasses select.", DriverConstants.DefaultDriverName, "DRIVER_NAME");
         var ns = EnvOption.Upstream("--namespace", "POD_NAMESPACE", "The driver's namespace.", new HardeningAuditOptions().Namespace);
         var names = new AuditNameFlags();
+        var registryDir = ControllerCommand.Flag("--kubelet-registry-dir", "KUBELET_REGISTRY_DIR", "", "With --mode proxy, on a node: check this copy or mount of the kubelet's registry directory for a second registration of the driver (offline, names only).");
 
         var command = new Command("audit", "Audit a cluster or a directory of manifests against the hardening baseline. Exit 0 clean, 1 findings, 2 usage or error.")
         {
-            kubeconfig, manifests, output, driverName, ns,
+            kubeconfig, manifests, output, driverName, ns, registryDir,
         };
         names.AddTo(command);
 
@@ -33,6 +34,11 @@ internal static class AuditCommand
             string format;
             string kubeconfigPath = parseResult.GetValue(kubeconfig)!;
             string manifestsDir = parseResult.GetValue(manifests)!;
+            if (parseResult.GetValue(registryDir) is { Length: > 0 } registry)
+            {
+                return await AuditRegistryAsync(parseResult, names, registry, parseResult.GetValue(driverName)!).ConfigureAwait(false);
+            }
+
             try
             {
                 format = FlagParsing.OneOf("--output", parseResult.GetValue(output)!, "table", "json");
@@ -96,5 +102,45 @@ internal static class AuditCommand
             }
         });
         return command;
+    }
+
+    /// <summary>
+    /// The node side of the proxy-mode audit: the controller cannot see a node's filesystem, so this runs on the node
+    /// (or on a copy of the directory). Exit 1 for an open finding, 0 otherwise (advisories are printed), 2 for usage.
+    /// </summary>
+    private static async Task<int> AuditRegistryAsync(ParseResult parseResult, AuditNameFlags names, string registry, string driverText)
+    {
+        string driver;
+        try
+        {
+            driver = FlagParsing.DnsSubdomain("--driver-name", driverText);
+            if (FlagParsing.OneOf("--mode", parseResult.GetValue(names.Mode)!, "plugin", "proxy") != "proxy")
+            {
+                throw new FormatException("--kubelet-registry-dir needs --mode proxy: in plugin mode SecureDra's own registration carries the driver name");
+            }
+
+            if (!Directory.Exists(registry))
+            {
+                throw new FormatException($"--kubelet-registry-dir: {registry} is not a directory");
+            }
+        }
+        catch (FormatException e)
+        {
+            await Console.Error.WriteLineAsync($"audit: {e.Message}").ConfigureAwait(false);
+            return 2;
+        }
+
+        var findings = new SecureDra.KubeletPlugin.NodeHardening.KubeletRegistryCheck(registry, driver, []).Run();
+        foreach (var finding in findings)
+        {
+            await Console.Out.WriteLineAsync($"{(finding.State == SecureDra.KubeletPlugin.NodeHardening.NodeFindingState.Open ? "OPEN" : "ADVISORY")} {finding.Line}").ConfigureAwait(false);
+        }
+
+        if (findings.Count == 0)
+        {
+            await Console.Out.WriteLineAsync($"No findings: no registration of {driver} in {registry}").ConfigureAwait(false);
+        }
+
+        return findings.Any(f => f.State == SecureDra.KubeletPlugin.NodeHardening.NodeFindingState.Open) ? 1 : 0;
     }
 }

@@ -30,10 +30,14 @@ internal sealed class AuditNameFlags
 
     public EnvOption AllowedRoles { get; } = EnvOption.Create("--allowed-roles", "Comma-separated (Cluster)Role names the driver's service accounts may be bound to.", string.Join(',', Defaults.AllowedRoles), "ALLOWED_ROLES");
 
+    public Option<string> Mode { get; } = ControllerCommand.Flag("--mode", "SECUREDRA_MODE", "plugin", "The chart's mode: plugin, or proxy (securedra proxy in front of the vendor's plugin: no slice writes, no SecureDra DeviceClass config, the proxy's hostPaths).");
+
+    public Option<string> ProxyHostPaths { get; } = ControllerCommand.Flag("--proxy-host-paths", "PROXY_HOST_PATHS", string.Join(',', Defaults.ProxyHostPaths), "With --mode proxy: comma-separated vendor registry, vendor plugins and proxy state directories the proxy may mount.");
+
     public void AddTo(Command command)
     {
         ArgumentNullException.ThrowIfNull(command);
-        foreach (var option in new[] { PluginServiceAccount, ControllerServiceAccount, ResourceSlicePolicy, ClaimPolicies, PodHardeningPolicy, ClaimDeleteProtectionPolicy, WebhookConfiguration, AllowedRoles })
+        foreach (var option in new[] { PluginServiceAccount, ControllerServiceAccount, ResourceSlicePolicy, ClaimPolicies, PodHardeningPolicy, ClaimDeleteProtectionPolicy, WebhookConfiguration, AllowedRoles, Mode, ProxyHostPaths })
         {
             command.Options.Add(option);
         }
@@ -47,8 +51,18 @@ internal sealed class AuditNameFlags
         var podPolicy = parseResult.GetValue(PodHardeningPolicy)!;
         var webhook = parseResult.GetValue(WebhookConfiguration)!;
         var finalizerPolicy = parseResult.GetValue(ClaimDeleteProtectionPolicy)!;
+        var proxyMode = FlagParsing.OneOf("--mode", parseResult.GetValue(Mode)!, "plugin", "proxy") == "proxy";
+        var proxyPaths = parseResult.GetValue(ProxyHostPaths)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (proxyPaths.Length == 0 || proxyPaths.Any(p => !Path.IsPathFullyQualified(p) || p.Contains("..", StringComparison.Ordinal)))
+        {
+            throw new FormatException("--proxy-host-paths: give absolute directories without '..', comma-separated");
+        }
+
         return options with
         {
+            ProxyMode = proxyMode,
+            ProxyHostPaths = proxyPaths,
+            AllowedHostPaths = HardeningAuditOptions.HostPathsFor(options.DriverName, proxyMode, proxyPaths),
             PluginServiceAccount = FlagParsing.DnsSubdomain("--plugin-service-account", parseResult.GetValue(PluginServiceAccount)!),
             ControllerServiceAccount = FlagParsing.DnsSubdomain("--controller-service-account", parseResult.GetValue(ControllerServiceAccount)!),
             ResourceSlicePolicyName = FlagParsing.DnsSubdomain("--resourceslice-policy-name", parseResult.GetValue(ResourceSlicePolicy)!),

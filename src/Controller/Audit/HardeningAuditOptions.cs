@@ -44,6 +44,22 @@ public sealed record HardeningAuditOptions
     /// <summary>Roles (ClusterRole or Role names) the driver's service accounts may be bound to.</summary>
     public IReadOnlyList<string> AllowedRoles { get; init; } = ["securedra-kubelet-plugin", "securedra-controller", "securedra-controller-leader-election"];
 
+    /// <summary>
+    /// Proxy mode (chart <c>mode: proxy</c>): the node daemon is <c>securedra proxy</c> in front of the vendor's plugin.
+    /// It must hold no ResourceSlice write (the vendor owns the slices), DeviceClasses carry no SecureDra config (the
+    /// vendor would reject it), and its hostPaths are the kubelet's registry, its socket dir and <see cref="ProxyHostPaths"/>.
+    /// </summary>
+    public bool ProxyMode { get; init; }
+
+    /// <summary>Proxy mode: the vendor's private registry and plugins dirs and the proxy's state dir (the chart's defaults).</summary>
+    public IReadOnlyList<string> ProxyHostPaths { get; init; } = ["/var/lib/securedra/vendor/plugins_registry", "/var/lib/securedra/vendor/plugins", "/var/lib/securedra/proxy"];
+
+    /// <summary>The hostPaths of the node daemon for the mode: registry and own socket dir, then CDI (plugin) or the proxy's dirs.</summary>
+    public static IReadOnlyList<string> HostPathsFor(string driverName, bool proxyMode, IReadOnlyList<string> proxyHostPaths) =>
+        proxyMode
+            ? ["/var/lib/kubelet/plugins_registry", "/var/lib/kubelet/plugins/" + driverName, .. proxyHostPaths]
+            : ["/var/lib/kubelet/plugins_registry", "/var/lib/kubelet/plugins/" + driverName, "/var/run/cdi"];
+
     /// <summary>hostPath directories the plugin may mount (or mount below): registrar, its own plugin dir, CDI.</summary>
     public IReadOnlyList<string> AllowedHostPaths { get; init; } = ["/var/lib/kubelet/plugins_registry", "/var/lib/kubelet/plugins/" + DriverConstants.DefaultDriverName, "/var/run/cdi"];
 

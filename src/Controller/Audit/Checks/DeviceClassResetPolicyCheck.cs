@@ -15,6 +15,13 @@ public sealed class DeviceClassResetPolicyCheck : IAuditCheck
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(options);
+        if (options.ProxyMode)
+        {
+            // The vendor decodes the driver's configs and would reject SecureDra's GpuConfig; the proxy scrubs every
+            // GPU on release whatever a class says, so there is nothing to pin.
+            yield break;
+        }
+
         foreach (var deviceClass in snapshot.DeviceClasses)
         {
             var configs = JsonAccess.Objects(deviceClass, "spec", "config").ToList();

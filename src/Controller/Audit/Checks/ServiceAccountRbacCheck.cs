@@ -54,6 +54,14 @@ public sealed class ServiceAccountRbacCheck : IAuditCheck
             {
                 yield return finding;
             }
+
+            if (options.ProxyMode && subjects.Any(s => s.EndsWith("/" + options.PluginServiceAccount, StringComparison.Ordinal) || s.EndsWith(":" + options.PluginServiceAccount, StringComparison.Ordinal)))
+            {
+                foreach (var finding in CheckProxyRules(role))
+                {
+                    yield return finding;
+                }
+            }
         }
     }
 
@@ -74,6 +82,23 @@ public sealed class ServiceAccountRbacCheck : IAuditCheck
                 return name == $"system:serviceaccounts:{options.Namespace}" ? $"Group {name}" : null;
             default:
                 return null;
+        }
+    }
+
+    /// <summary>Proxy mode: the vendor owns the slices of the driver; a write would fight its slice controller or rewrite its devices.</summary>
+    private IEnumerable<AuditFinding> CheckProxyRules(JsonObject role)
+    {
+        var index = 0;
+        foreach (var rule in JsonAccess.Objects(role, "rules"))
+        {
+            var writes = JsonAccess.Strings(rule, "verbs").Where(WriteVerbs.Contains).ToList();
+            if (writes.Count > 0 && JsonAccess.Strings(rule, "resources").Any(r => r is "resourceslices" or "*"))
+            {
+                yield return new AuditFinding(Id, AuditSeverity.High, AuditObjectRef.Of(role),
+                    $"rules[{index}] grants the proxy ResourceSlice writes ({string.Join(", ", writes)}); in proxy mode the vendor owns the slices and the proxy may only read them");
+            }
+
+            index++;
         }
     }
 
