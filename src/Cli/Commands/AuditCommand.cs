@@ -20,7 +20,7 @@ internal static class AuditCommand
         var driverName = EnvOption.Create("--driver-name", "Driver name DeviceClasses select.", DriverConstants.DefaultDriverName, "DRIVER_NAME");
         var ns = EnvOption.Upstream("--namespace", "POD_NAMESPACE", "The driver's namespace.", new HardeningAuditOptions().Namespace);
         var names = new AuditNameFlags();
-        var registryDir = ControllerCommand.Flag("--kubelet-registry-dir", "KUBELET_REGISTRY_DIR", "", "With --mode proxy, on a node: check this copy or mount of the kubelet's registry directory for a second registration of the driver (offline, names only).");
+        var registryDir = EnvOption.Create("--kubelet-registry-dir", "With --mode proxy, on a node: check this copy or mount of the kubelet's registry directory for a second registration of the driver (offline, names only).", "");
 
         var command = new Command("audit", "Audit a cluster or a directory of manifests against the hardening baseline. Exit 0 clean, 1 findings, 2 usage or error.")
         {

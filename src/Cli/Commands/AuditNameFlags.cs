@@ -30,9 +30,9 @@ internal sealed class AuditNameFlags
 
     public EnvOption AllowedRoles { get; } = EnvOption.Create("--allowed-roles", "Comma-separated (Cluster)Role names the driver's service accounts may be bound to.", string.Join(',', Defaults.AllowedRoles), "ALLOWED_ROLES");
 
-    public Option<string> Mode { get; } = ControllerCommand.Flag("--mode", "SECUREDRA_MODE", "plugin", "The chart's mode: plugin, or proxy (securedra proxy in front of the vendor's plugin: no slice writes, no SecureDra DeviceClass config, the proxy's hostPaths).");
+    public EnvOption Mode { get; } = EnvOption.Create("--mode", "The chart's mode: plugin, or proxy (securedra proxy in front of the vendor's plugin: no slice writes, no SecureDra DeviceClass config, the proxy's hostPaths).", "plugin");
 
-    public Option<string> ProxyHostPaths { get; } = ControllerCommand.Flag("--proxy-host-paths", "PROXY_HOST_PATHS", string.Join(',', Defaults.ProxyHostPaths), "With --mode proxy: comma-separated vendor registry, vendor plugins and proxy state directories the proxy may mount.");
+    public EnvOption ProxyHostPaths { get; } = EnvOption.Create("--proxy-host-paths", "With --mode proxy: comma-separated vendor registry, vendor plugins and proxy state directories the proxy may mount.", string.Join(',', Defaults.ProxyHostPaths));
 
     public void AddTo(Command command)
     {
