@@ -34,9 +34,9 @@ internal static partial class ValidateCommand
             Description = "Manifest files (YAML or JSON; multi-document YAML is fine) or raw GpuConfig JSON files.",
             Arity = ArgumentArity.ZeroOrMore,
         };
-        var driverName = EnvOption.Create("--driver-name", "Only opaque configs for this driver are checked", DriverConstants.DefaultDriverName, "DRIVER_NAME");
-        var maxConfigBytes = EnvOption.Create("--max-config-bytes", $"Lower the opaque parameters size limit, 1..{DriverConstants.OpaqueParametersMaxBytes} bytes", DriverConstants.OpaqueParametersMaxBytes.ToString(CultureInfo.InvariantCulture), "MAX_CONFIG_BYTES");
-        var configOrigin = EnvOption.Create("--config-origin", "Judge raw GpuConfig files as coming from a 'claim' (strictest) or a 'class'", "claim", "CONFIG_ORIGIN");
+        var driverName = EnvOption.Flag("--driver-name", "Only opaque configs for this driver are checked", DriverConstants.DefaultDriverName, "DRIVER_NAME");
+        var maxConfigBytes = EnvOption.Flag("--max-config-bytes", $"Lower the opaque parameters size limit, 1..{DriverConstants.OpaqueParametersMaxBytes} bytes", DriverConstants.OpaqueParametersMaxBytes.ToString(CultureInfo.InvariantCulture), "MAX_CONFIG_BYTES");
+        var configOrigin = EnvOption.Flag("--config-origin", "Judge raw GpuConfig files as coming from a 'claim' (strictest) or a 'class'", "claim", "CONFIG_ORIGIN");
         var outputFormat = new Option<string>("--output")
         {
             Description = "text (one FILE: path: message line per violation) or json (one document with every file's result)",
