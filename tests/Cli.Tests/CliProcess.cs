@@ -53,6 +53,12 @@ internal static class CliProcess
             start.Environment.Remove(name);
         }
 
+        // Every flag's own variable (SECUREDRA_<FLAG>) too; the tools location is not a flag.
+        foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("SECUREDRA_", StringComparison.Ordinal) && k != "SECUREDRA_TOOLS_DIR").ToList())
+        {
+            start.Environment.Remove(name);
+        }
+
         foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
         {
             start.Environment[name] = value;

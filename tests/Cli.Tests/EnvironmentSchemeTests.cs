@@ -96,6 +96,16 @@ public sealed partial class EnvironmentSchemeTests : IDisposable
     }
 
     [Fact]
+    public async Task A_boolean_variable_that_is_neither_true_nor_false_is_a_usage_error_not_a_silent_false()
+    {
+        var (code, _, stderr) = await CliProcess.RunAsync(
+            new Dictionary<string, string?> { ["SECUREDRA_REQUIRE_NODE_HARDENING"] = "maybe" }, "kubelet-plugin", "--node-name", "n1");
+
+        Assert.Equal(2, code);
+        Assert.Equal("securedra kubelet-plugin: SECUREDRA_REQUIRE_NODE_HARDENING: must be true or false, got \"maybe\"", stderr.Trim());
+    }
+
+    [Fact]
     public async Task Commands_without_a_log_warn_about_a_legacy_variable_in_one_plain_line()
     {
         var file = Path.Combine(_vram, "claim.yaml");

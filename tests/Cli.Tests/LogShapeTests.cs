@@ -61,6 +61,14 @@ public sealed class LogShapeTests : IDisposable
         Assert.DoesNotContain(lines, l => ((string?)l["SourceContext"] ?? "").StartsWith("Microsoft.", StringComparison.Ordinal));
         Assert.DoesNotContain("Request starting", log, StringComparison.Ordinal);
         Assert.Contains(lines, l => l["EventId"]?["Id"] is not null);
+
+        // The start-up line naming the resource.k8s.io version is logged once.
+        Assert.Single(lines, l => (int?)l["EventId"]?["Id"] == 1111);
+
+        // Each scrub is logged once, by the GPU layer (VramScrubbed 3001), with the claim it ran for as a property;
+        // the plugin's second "VRAM scrubbed" event (4200) is gone.
+        Assert.DoesNotContain(lines, l => (int?)l["EventId"]?["Id"] == 4200);
+        Assert.Contains(lines, l => (int?)l["EventId"]?["Id"] == 3001 && ((string?)l["ClaimUid"] ?? "").Length > 0);
     }
 
     [Fact]

@@ -15,12 +15,12 @@ internal static class AuditCommand
     public static Command Create()
     {
         var kubeconfig = EnvOption.Upstream("--kubeconfig", "KUBECONFIG", "Audit a live cluster through this kubeconfig.", "");
-        var manifests = EnvOption.Create("--manifests", "Audit a directory of YAML/JSON manifests offline (recursive).", "");
-        var output = EnvOption.Create("--output", "Output: table or json.", "table", "SECUREDRA_AUDIT_OUTPUT");
-        var driverName = EnvOption.Create("--driver-name", "Driver name DeviceClasses select.", DriverConstants.DefaultDriverName, "DRIVER_NAME");
+        var manifests = EnvOption.Flag("--manifests", "Audit a directory of YAML/JSON manifests offline (recursive).", "");
+        var output = EnvOption.Flag("--output", "Output: table or json.", "table", "SECUREDRA_AUDIT_OUTPUT");
+        var driverName = EnvOption.Flag("--driver-name", "Driver name DeviceClasses select.", DriverConstants.DefaultDriverName, "DRIVER_NAME");
         var ns = EnvOption.Upstream("--namespace", "POD_NAMESPACE", "The driver's namespace.", new HardeningAuditOptions().Namespace);
         var names = new AuditNameFlags();
-        var registryDir = EnvOption.Create("--kubelet-registry-dir", "With --mode proxy, on a node: check this copy or mount of the kubelet's registry directory for a second registration of the driver (offline, names only).", "");
+        var registryDir = EnvOption.Flag("--kubelet-registry-dir", "With --mode proxy, on a node: check this copy or mount of the kubelet's registry directory for a second registration of the driver (offline, names only).", "");
 
         var command = new Command("audit", "Audit a cluster or a directory of manifests against the hardening baseline. Exit 0 clean, 1 findings, 2 usage or error.")
         {

@@ -14,25 +14,25 @@ internal sealed class AuditNameFlags
 {
     private static readonly HardeningAuditOptions Defaults = new();
 
-    public EnvOption PluginServiceAccount { get; } = EnvOption.Create("--plugin-service-account", "Service account of the kubelet plugin.", Defaults.PluginServiceAccount, "PLUGIN_SERVICE_ACCOUNT");
+    public EnvOption PluginServiceAccount { get; } = EnvOption.Flag("--plugin-service-account", "Service account of the kubelet plugin.", Defaults.PluginServiceAccount, "PLUGIN_SERVICE_ACCOUNT");
 
-    public EnvOption ControllerServiceAccount { get; } = EnvOption.Create("--controller-service-account", "Service account of the controller.", Defaults.ControllerServiceAccount, "CONTROLLER_SERVICE_ACCOUNT");
+    public EnvOption ControllerServiceAccount { get; } = EnvOption.Flag("--controller-service-account", "Service account of the controller.", Defaults.ControllerServiceAccount, "CONTROLLER_SERVICE_ACCOUNT");
 
-    public EnvOption ResourceSlicePolicy { get; } = EnvOption.Create("--resourceslice-policy-name", "Name of the node-scoped ResourceSlice ValidatingAdmissionPolicy.", Defaults.ResourceSlicePolicyName, "RESOURCESLICE_POLICY_NAME");
+    public EnvOption ResourceSlicePolicy { get; } = EnvOption.Flag("--resourceslice-policy-name", "Name of the node-scoped ResourceSlice ValidatingAdmissionPolicy.", Defaults.ResourceSlicePolicyName, "RESOURCESLICE_POLICY_NAME");
 
-    public EnvOption ClaimPolicies { get; } = EnvOption.Create("--claim-policy-names", "Comma-separated names of the claim/template ValidatingAdmissionPolicies (together they must cover resource.k8s.io v1, v1beta2, v1beta1).", string.Join(',', Defaults.ClaimPolicyNames), "CLAIM_POLICY_NAMES");
+    public EnvOption ClaimPolicies { get; } = EnvOption.Flag("--claim-policy-names", "Comma-separated names of the claim/template ValidatingAdmissionPolicies (together they must cover resource.k8s.io v1, v1beta2, v1beta1).", string.Join(',', Defaults.ClaimPolicyNames), "CLAIM_POLICY_NAMES");
 
-    public EnvOption PodHardeningPolicy { get; } = EnvOption.Create("--pod-hardening-policy-name", "Name of the ValidatingAdmissionPolicy hardening pods in the driver's namespace; empty: not audited.", Defaults.PodHardeningPolicyName!, "POD_HARDENING_POLICY_NAME");
+    public EnvOption PodHardeningPolicy { get; } = EnvOption.Flag("--pod-hardening-policy-name", "Name of the ValidatingAdmissionPolicy hardening pods in the driver's namespace; empty: not audited.", Defaults.PodHardeningPolicyName!, "POD_HARDENING_POLICY_NAME");
 
-    public EnvOption ClaimDeleteProtectionPolicy { get; } = EnvOption.Create("--claim-delete-protection-policy-name", "Name of the ValidatingAdmissionPolicy that lets only the control plane remove a ResourceClaim's delete-protection finalizer; empty: not audited.", Defaults.ClaimDeleteProtectionPolicyName!, "CLAIM_DELETE_PROTECTION_POLICY_NAME");
+    public EnvOption ClaimDeleteProtectionPolicy { get; } = EnvOption.Flag("--claim-delete-protection-policy-name", "Name of the ValidatingAdmissionPolicy that lets only the control plane remove a ResourceClaim's delete-protection finalizer; empty: not audited.", Defaults.ClaimDeleteProtectionPolicyName!, "CLAIM_DELETE_PROTECTION_POLICY_NAME");
 
-    public EnvOption WebhookConfiguration { get; } = EnvOption.Create("--webhook-configuration-name", "Name of the ValidatingWebhookConfiguration; empty: not audited.", Defaults.WebhookConfigurationName!, "WEBHOOK_CONFIGURATION_NAME");
+    public EnvOption WebhookConfiguration { get; } = EnvOption.Flag("--webhook-configuration-name", "Name of the ValidatingWebhookConfiguration; empty: not audited.", Defaults.WebhookConfigurationName!, "WEBHOOK_CONFIGURATION_NAME");
 
-    public EnvOption AllowedRoles { get; } = EnvOption.Create("--allowed-roles", "Comma-separated (Cluster)Role names the driver's service accounts may be bound to.", string.Join(',', Defaults.AllowedRoles), "ALLOWED_ROLES");
+    public EnvOption AllowedRoles { get; } = EnvOption.Flag("--allowed-roles", "Comma-separated (Cluster)Role names the driver's service accounts may be bound to.", string.Join(',', Defaults.AllowedRoles), "ALLOWED_ROLES");
 
-    public EnvOption Mode { get; } = EnvOption.Create("--mode", "The chart's mode: plugin, or proxy (securedra proxy in front of the vendor's plugin: no slice writes, no SecureDra DeviceClass config, the proxy's hostPaths).", "plugin");
+    public EnvOption Mode { get; } = EnvOption.Flag("--mode", "The chart's mode: plugin, or proxy (securedra proxy in front of the vendor's plugin: no slice writes, no SecureDra DeviceClass config, the proxy's hostPaths).", "plugin");
 
-    public EnvOption ProxyHostPaths { get; } = EnvOption.Create("--proxy-host-paths", "With --mode proxy: comma-separated vendor registry, vendor plugins and proxy state directories the proxy may mount.", string.Join(',', Defaults.ProxyHostPaths));
+    public EnvOption ProxyHostPaths { get; } = EnvOption.Flag("--proxy-host-paths", "With --mode proxy: comma-separated vendor registry, vendor plugins and proxy state directories the proxy may mount.", string.Join(',', Defaults.ProxyHostPaths));
 
     public void AddTo(Command command)
     {

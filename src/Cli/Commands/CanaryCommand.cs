@@ -34,9 +34,9 @@ internal static class CanaryCommand
 
     public static Command Create()
     {
-        var device = EnvOption.CreateOptional("--device", "The GPU to check: uuid, index or name; default: the one NVIDIA_VISIBLE_DEVICES names (set by the claim's CDI spec), else the only GPU visible", "CANARY_DEVICE");
-        var timeout = EnvOption.Create("--timeout", "Upper bound of the whole run, 1s to 1h", "10m", "CANARY_TIMEOUT");
-        var maxBytes = EnvOption.Create("--max-bytes", "Stop allocating at this size, e.g. 8Gi; 0: all the GPU gives", "0", "CANARY_MAX_BYTES");
+        var device = EnvOption.OptionalFlag("--device", "The GPU to check: uuid, index or name; default: the one NVIDIA_VISIBLE_DEVICES names (set by the claim's CDI spec), else the only GPU visible", "CANARY_DEVICE");
+        var timeout = EnvOption.Flag("--timeout", "Upper bound of the whole run, 1s to 1h", "10m", "CANARY_TIMEOUT");
+        var maxBytes = EnvOption.Flag("--max-bytes", "Stop allocating at this size, e.g. 8Gi; 0: all the GPU gives", "0", "CANARY_MAX_BYTES");
         var kubeconfig = EnvOption.Upstream("--kubeconfig", "KUBECONFIG", "For the Event on the pod: kubeconfig path or API server URL (default: the pod's service account)");
         var podName = EnvOption.Upstream("--pod-name", "POD_NAME", "Pod to put the VramCanary Event on; no Event without it");
         var podNamespace = EnvOption.Upstream("--pod-namespace", "POD_NAMESPACE", "Namespace of that pod");

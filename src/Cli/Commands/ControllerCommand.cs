@@ -19,27 +19,27 @@ internal static class ControllerCommand
     public static Command Create()
     {
         var kubeconfig = EnvOption.Upstream("--kubeconfig", "KUBECONFIG", "Path to a kubeconfig; empty: in-cluster service account.", "");
-        var driverName = EnvOption.Create("--driver-name", "Driver name whose opaque configs are validated.", DriverConstants.DefaultDriverName, "DRIVER_NAME");
+        var driverName = EnvOption.Flag("--driver-name", "Driver name whose opaque configs are validated.", DriverConstants.DefaultDriverName, "DRIVER_NAME");
         var ns = EnvOption.Upstream("--namespace", "POD_NAMESPACE", "The driver's namespace (service accounts, DaemonSet, Lease).", new HardeningAuditOptions().Namespace);
-        var webhookListen = EnvOption.Create("--webhook-listen", "HTTPS address:port of the admission webhook.", "0.0.0.0:8443", "WEBHOOK_LISTEN");
-        var httpEndpoint = EnvOption.Create("--http-endpoint", "HTTP address:port for /healthz, /readyz and /metrics.", "0.0.0.0:8080", "HTTP_ENDPOINT");
-        var certFile = EnvOption.Create("--tls-cert-file", "PEM certificate (chain) of the webhook; reloaded when it changes.", "", "TLS_CERT_FILE");
-        var keyFile = EnvOption.Create("--tls-private-key-file", "PEM private key of the webhook certificate; reloaded when it changes.", "", "TLS_PRIVATE_KEY_FILE");
-        var auditInterval = EnvOption.Create("--audit-interval", "Time between hardening audits (30s to 24h); 0 disables the auditor (webhook only).", "5m", "AUDIT_INTERVAL");
-        var leaderElection = EnvOption.Create("--leader-election", "Elect one replica to run the auditor (true/false).", "true", "LEADER_ELECTION");
-        var leNamespace = EnvOption.Create("--leader-election-namespace", "Namespace of the leader Lease; default: --namespace.", "", "LEADER_ELECTION_NAMESPACE");
-        var leId = EnvOption.Create("--leader-election-id", "Name of the leader Lease.", "securedra-controller", "LEADER_ELECTION_ID");
+        var webhookListen = EnvOption.Flag("--webhook-listen", "HTTPS address:port of the admission webhook.", "0.0.0.0:8443", "WEBHOOK_LISTEN");
+        var httpEndpoint = EnvOption.Flag("--http-endpoint", "HTTP address:port for /healthz, /readyz and /metrics.", "0.0.0.0:8080", "HTTP_ENDPOINT");
+        var certFile = EnvOption.Flag("--tls-cert-file", "PEM certificate (chain) of the webhook; reloaded when it changes.", "", "TLS_CERT_FILE");
+        var keyFile = EnvOption.Flag("--tls-private-key-file", "PEM private key of the webhook certificate; reloaded when it changes.", "", "TLS_PRIVATE_KEY_FILE");
+        var auditInterval = EnvOption.Flag("--audit-interval", "Time between hardening audits (30s to 24h); 0 disables the auditor (webhook only).", "5m", "AUDIT_INTERVAL");
+        var leaderElection = EnvOption.Flag("--leader-election", "Elect one replica to run the auditor (true/false).", "true", "LEADER_ELECTION");
+        var leNamespace = EnvOption.Flag("--leader-election-namespace", "Namespace of the leader Lease; default: --namespace.", "", "LEADER_ELECTION_NAMESPACE");
+        var leId = EnvOption.Flag("--leader-election-id", "Name of the leader Lease.", "securedra-controller", "LEADER_ELECTION_ID");
         var logSetup = new LogSetup();
-        var vendor = EnvOption.Create("--vendor", "Whose config kinds the webhook validates: securedra (plugin mode) or nvidia (proxy mode: resource.nvidia.com/v1beta1 under the proxy's policy).", "securedra");
-        var allowMps = EnvOption.Create("--allow-mps", "With --vendor nvidia: admit MPS sharing (keep equal to the proxy's --allow-mps).", "false");
-        var allowVfio = EnvOption.Create("--allow-vfio", "With --vendor nvidia: admit VfioDeviceConfig (keep equal to the proxy's --allow-vfio).", "false");
-        var allowComputeDomain = EnvOption.Create("--allow-compute-domain", "With --vendor nvidia: admit compute-domain configs (keep equal to the proxy's --allow-compute-domain).", "false");
+        var vendor = EnvOption.Flag("--vendor", "Whose config kinds the webhook validates: securedra (plugin mode) or nvidia (proxy mode: resource.nvidia.com/v1beta1 under the proxy's policy).", "securedra");
+        var allowMps = EnvOption.Flag("--allow-mps", "With --vendor nvidia: admit MPS sharing (keep equal to the proxy's --allow-mps).", "false");
+        var allowVfio = EnvOption.Flag("--allow-vfio", "With --vendor nvidia: admit VfioDeviceConfig (keep equal to the proxy's --allow-vfio).", "false");
+        var allowComputeDomain = EnvOption.Flag("--allow-compute-domain", "With --vendor nvidia: admit compute-domain configs (keep equal to the proxy's --allow-compute-domain).", "false");
         var defaults = new ControllerOptions { TlsCertFile = "", TlsPrivateKeyFile = "" };
-        var clientCaFile = EnvOption.Create("--client-ca-file", "PEM CA bundle; when set the webhook requires a client certificate issued by it (the API server's). Off by default.", "", "CLIENT_CA_FILE");
-        var webhookMaxConnections = EnvOption.Create("--webhook-max-connections", "Connections the webhook listener holds at once; at the cap the longest-idle one is closed for a new one.", Text(defaults.WebhookLimits.MaxConnections), "WEBHOOK_MAX_CONNECTIONS");
-        var webhookIdleTimeout = EnvOption.Create("--webhook-idle-timeout", "A webhook connection with no request for this long is closed (keep above the API server's 90 s).", "120s", "WEBHOOK_IDLE_TIMEOUT");
-        var httpMaxConnections = EnvOption.Create("--http-max-connections", "Connections the probe/metrics listener holds at once.", Text(defaults.HttpLimits.MaxConnections), "HTTP_MAX_CONNECTIONS");
-        var httpIdleTimeout = EnvOption.Create("--http-idle-timeout", "A probe/metrics connection with no request for this long is closed.", "30s", "HTTP_IDLE_TIMEOUT");
+        var clientCaFile = EnvOption.Flag("--client-ca-file", "PEM CA bundle; when set the webhook requires a client certificate issued by it (the API server's). Off by default.", "", "CLIENT_CA_FILE");
+        var webhookMaxConnections = EnvOption.Flag("--webhook-max-connections", "Connections the webhook listener holds at once; at the cap the longest-idle one is closed for a new one.", Text(defaults.WebhookLimits.MaxConnections), "WEBHOOK_MAX_CONNECTIONS");
+        var webhookIdleTimeout = EnvOption.Flag("--webhook-idle-timeout", "A webhook connection with no request for this long is closed (keep above the API server's 90 s).", "120s", "WEBHOOK_IDLE_TIMEOUT");
+        var httpMaxConnections = EnvOption.Flag("--http-max-connections", "Connections the probe/metrics listener holds at once.", Text(defaults.HttpLimits.MaxConnections), "HTTP_MAX_CONNECTIONS");
+        var httpIdleTimeout = EnvOption.Flag("--http-idle-timeout", "A probe/metrics connection with no request for this long is closed.", "30s", "HTTP_IDLE_TIMEOUT");
         var names = new AuditNameFlags();
 
         var command = new Command("controller", "Run the cluster controller: admission webhook and hardening auditor.")

@@ -10,11 +10,11 @@ internal static class DemoCommand
     public static Command Create()
     {
         var keepRunning = new Option<bool>("--keep-running") { Description = "Leave the API server and plugin up afterwards, for kubectl" };
-        var gpus = EnvOption.Create("--simulated-gpus", "Number of simulated GPUs", "4", "SIMULATED_GPUS");
-        var memory = EnvOption.Create("--simulated-memory", "Memory per simulated GPU", "64Mi", "SIMULATED_MEMORY");
-        var version = EnvOption.Create("--kubernetes-version", "Kubernetes version the local API server stands in for: 1.34, 1.35 or 1.36", "1.36", "KUBERNETES_VERSION");
-        var workDir = EnvOption.CreateOptional("--work-dir", "Directory for sockets, CDI specs, checkpoint, simulated VRAM and logs (default: a new temp dir)", "DEMO_WORK_DIR");
-        var listen = EnvOption.Create("--listen", "Address of the local API server", "127.0.0.1:0", "DEMO_LISTEN");
+        var gpus = EnvOption.Flag("--simulated-gpus", "Number of simulated GPUs", "4", "SIMULATED_GPUS");
+        var memory = EnvOption.Flag("--simulated-memory", "Memory per simulated GPU", "64Mi", "SIMULATED_MEMORY");
+        var version = EnvOption.Flag("--kubernetes-version", "Kubernetes version the local API server stands in for: 1.34, 1.35 or 1.36", "1.36", "KUBERNETES_VERSION");
+        var workDir = EnvOption.OptionalFlag("--work-dir", "Directory for sockets, CDI specs, checkpoint, simulated VRAM and logs (default: a new temp dir)", "DEMO_WORK_DIR");
+        var listen = EnvOption.Flag("--listen", "Address of the local API server", "127.0.0.1:0", "DEMO_LISTEN");
         var verbose = new Option<bool>("--verbose") { Description = "Print whole objects (the CDI spec) instead of their summaries" };
         var command = new Command("demo", "Run the end-to-end demo on simulated GPUs, no cluster needed: registration, slices, a tenant's claim, a canary in VRAM, the scrub on release, a second tenant who finds nothing, and a GPU failure.")
         {

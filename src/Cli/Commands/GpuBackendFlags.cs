@@ -24,17 +24,17 @@ namespace SecureDra.Cli.Commands;
 /// </summary>
 internal sealed class GpuBackendFlags
 {
-    public EnvOption Backend { get; } = EnvOption.Create("--gpu-backend", "GPU backend: nvidia or simulated", "nvidia", "GPU_BACKEND");
+    public EnvOption Backend { get; } = EnvOption.Flag("--gpu-backend", "GPU backend: nvidia or simulated", "nvidia", "GPU_BACKEND");
 
-    public EnvOption SimulatedGpus { get; } = EnvOption.Create("--simulated-gpus", "Number of simulated GPUs", "8", "SIMULATED_GPUS");
+    public EnvOption SimulatedGpus { get; } = EnvOption.Flag("--simulated-gpus", "Number of simulated GPUs", "8", "SIMULATED_GPUS");
 
-    public EnvOption SimulatedMemory { get; } = EnvOption.Create("--simulated-memory", "Memory per simulated GPU, e.g. 256Mi, 1Gi", "256Mi", "SIMULATED_MEMORY");
+    public EnvOption SimulatedMemory { get; } = EnvOption.Flag("--simulated-memory", "Memory per simulated GPU, e.g. 256Mi, 1Gi", "256Mi", "SIMULATED_MEMORY");
 
-    public EnvOption SimulatedReservedMemory { get; } = EnvOption.Create("--simulated-reserved-memory", "Memory each simulated GPU keeps for its driver, never allocatable nor reported free, e.g. 4Mi; a scrub measures it as the GPU's reserved baseline", "0", "SIMULATED_RESERVED_MEMORY");
+    public EnvOption SimulatedReservedMemory { get; } = EnvOption.Flag("--simulated-reserved-memory", "Memory each simulated GPU keeps for its driver, never allocatable nor reported free, e.g. 4Mi; a scrub measures it as the GPU's reserved baseline", "0", "SIMULATED_RESERVED_MEMORY");
 
-    public EnvOption SimulatedVramDir { get; } = EnvOption.CreateOptional("--simulated-vram-dir", "Directory for the simulated GPUs' .vram and .faults.json files; default: simulated-vram in the plugin's data directory", "SIMULATED_VRAM_DIR");
+    public EnvOption SimulatedVramDir { get; } = EnvOption.OptionalFlag("--simulated-vram-dir", "Directory for the simulated GPUs' .vram and .faults.json files; default: simulated-vram in the plugin's data directory", "SIMULATED_VRAM_DIR");
 
-    public EnvOption ScrubMinCoverage { get; } = EnvOption.Create("--scrub-min-coverage", "Fraction of a GPU's total memory its first scrub since start must zero and verify, from 0.9 to 1; what that scrub leaves is the GPU's reserved baseline, and every later scrub must cover all but the baseline plus one allocation granule", new GpuBackendOptions().ScrubMinCoverage.ToString(CultureInfo.InvariantCulture), "SCRUB_MIN_COVERAGE");
+    public EnvOption ScrubMinCoverage { get; } = EnvOption.Flag("--scrub-min-coverage", "Fraction of a GPU's total memory its first scrub since start must zero and verify, from 0.9 to 1; what that scrub leaves is the GPU's reserved baseline, and every later scrub must cover all but the baseline plus one allocation granule", new GpuBackendOptions().ScrubMinCoverage.ToString(CultureInfo.InvariantCulture), "SCRUB_MIN_COVERAGE");
 
     public void AddTo(Command command)
     {

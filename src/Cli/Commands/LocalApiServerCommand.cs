@@ -9,8 +9,8 @@ internal static class LocalApiServerCommand
 {
     public static Command Create()
     {
-        var listen = EnvOption.Create("--listen", "HOST:PORT to serve plain HTTP on; port 0 picks a free port", "127.0.0.1:8080", "LOCAL_APISERVER_LISTEN");
-        var version = EnvOption.Create("--kubernetes-version", "Kubernetes version to imitate: 1.32 | 1.33 | 1.34 | 1.35 | 1.36; decides which resource.k8s.io versions and fields are served", "1.36", "KUBERNETES_VERSION");
+        var listen = EnvOption.Flag("--listen", "HOST:PORT to serve plain HTTP on; port 0 picks a free port", "127.0.0.1:8080", "LOCAL_APISERVER_LISTEN");
+        var version = EnvOption.Flag("--kubernetes-version", "Kubernetes version to imitate: 1.32 | 1.33 | 1.34 | 1.35 | 1.36; decides which resource.k8s.io versions and fields are served", "1.36", "KUBERNETES_VERSION");
         var command = new Command(
             "local-apiserver",
             "Run an in-memory stand-in for the Kubernetes API server over plain HTTP, for the demo, tests and kubectl. "

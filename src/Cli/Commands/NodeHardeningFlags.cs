@@ -20,19 +20,19 @@ internal sealed class NodeHardeningFlags
         "Publish no GPU while a node check finds an open path around DRA (toolkit accepts NVIDIA_VISIBLE_DEVICES, nvidia default runtime, device plugin, old toolkit…); publish once it is closed",
         "REQUIRE_NODE_HARDENING");
 
-    public EnvOption RecheckInterval { get; } = EnvOption.Create("--node-hardening-recheck-interval", "How often the node checks run again, e.g. 60s", "60s", "NODE_HARDENING_RECHECK_INTERVAL");
+    public EnvOption RecheckInterval { get; } = EnvOption.Flag("--node-hardening-recheck-interval", "How often the node checks run again, e.g. 60s", "60s", "NODE_HARDENING_RECHECK_INTERVAL");
 
-    public EnvOption ToolkitConfig { get; } = EnvOption.Create("--node-toolkit-config", "NVIDIA Container Toolkit config.toml paths, comma-separated, first existing wins", string.Join(',', Defaults.ToolkitConfigPaths), "NODE_TOOLKIT_CONFIG");
+    public EnvOption ToolkitConfig { get; } = EnvOption.Flag("--node-toolkit-config", "NVIDIA Container Toolkit config.toml paths, comma-separated, first existing wins", string.Join(',', Defaults.ToolkitConfigPaths), "NODE_TOOLKIT_CONFIG");
 
-    public EnvOption ContainerdConfig { get; } = EnvOption.Create("--node-containerd-config", "containerd config.toml", Defaults.ContainerdConfigPath, "NODE_CONTAINERD_CONFIG");
+    public EnvOption ContainerdConfig { get; } = EnvOption.Flag("--node-containerd-config", "containerd config.toml", Defaults.ContainerdConfigPath, "NODE_CONTAINERD_CONFIG");
 
-    public EnvOption ContainerdDropIns { get; } = EnvOption.Create("--node-containerd-dropin-dir", "containerd drop-in directory (*.toml)", Defaults.ContainerdDropInDirectory, "NODE_CONTAINERD_DROPIN_DIR");
+    public EnvOption ContainerdDropIns { get; } = EnvOption.Flag("--node-containerd-dropin-dir", "containerd drop-in directory (*.toml)", Defaults.ContainerdDropInDirectory, "NODE_CONTAINERD_DROPIN_DIR");
 
-    public EnvOption CrioDropIns { get; } = EnvOption.Create("--node-crio-dropin-dir", "CRI-O drop-in directory (*.conf)", Defaults.CrioDropInDirectory, "NODE_CRIO_DROPIN_DIR");
+    public EnvOption CrioDropIns { get; } = EnvOption.Flag("--node-crio-dropin-dir", "CRI-O drop-in directory (*.conf)", Defaults.CrioDropInDirectory, "NODE_CRIO_DROPIN_DIR");
 
-    public EnvOption DevicePluginSocket { get; } = EnvOption.Create("--node-device-plugin-socket", "The NVIDIA device plugin's kubelet socket", Defaults.DevicePluginSocketPath, "NODE_DEVICE_PLUGIN_SOCKET");
+    public EnvOption DevicePluginSocket { get; } = EnvOption.Flag("--node-device-plugin-socket", "The NVIDIA device plugin's kubelet socket", Defaults.DevicePluginSocketPath, "NODE_DEVICE_PLUGIN_SOCKET");
 
-    public EnvOption ToolkitVersionFile { get; } = EnvOption.Create("--node-toolkit-version-file", "dpkg status file, or a file holding the toolkit version", Defaults.ToolkitVersionFile, "NODE_TOOLKIT_VERSION_FILE");
+    public EnvOption ToolkitVersionFile { get; } = EnvOption.Flag("--node-toolkit-version-file", "dpkg status file, or a file holding the toolkit version", Defaults.ToolkitVersionFile, "NODE_TOOLKIT_VERSION_FILE");
 
     public void AddTo(Command command)
     {

@@ -23,8 +23,8 @@ internal static class ScrubCommand
 {
     public static Command Create()
     {
-        var device = EnvOption.CreateOptional("--device", "Device(s) to scrub: uuid, index, name (gpu-0) or all; comma-separated", "SCRUB_DEVICE");
-        var output = EnvOption.Create("--output", "table or json", "table", "SCRUB_OUTPUT");
+        var device = EnvOption.OptionalFlag("--device", "Device(s) to scrub: uuid, index, name (gpu-0) or all; comma-separated", "SCRUB_DEVICE");
+        var output = EnvOption.Flag("--output", "table or json", "table", "SCRUB_OUTPUT");
         var gpu = new GpuBackendFlags();
         var logSetup = new LogSetup();
         var command = new Command("scrub", "Scrub and verify GPU memory now, and print the report.") { device, output };

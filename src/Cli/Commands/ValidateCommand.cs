@@ -35,9 +35,9 @@ internal static partial class ValidateCommand
             Description = "Manifest files (YAML or JSON; multi-document YAML is fine) or raw GpuConfig JSON files.",
             Arity = ArgumentArity.ZeroOrMore,
         };
-        var driverName = EnvOption.Create("--driver-name", "Only opaque configs for this driver are checked", DriverConstants.DefaultDriverName, "DRIVER_NAME");
-        var maxConfigBytes = EnvOption.Create("--max-config-bytes", $"Lower the opaque parameters size limit, 1..{DriverConstants.OpaqueParametersMaxBytes} bytes", DriverConstants.OpaqueParametersMaxBytes.ToString(CultureInfo.InvariantCulture), "MAX_CONFIG_BYTES");
-        var configOrigin = EnvOption.Create("--config-origin", "Judge raw GpuConfig files as coming from a 'claim' (strictest) or a 'class'", "claim", "CONFIG_ORIGIN");
+        var driverName = EnvOption.Flag("--driver-name", "Only opaque configs for this driver are checked", DriverConstants.DefaultDriverName, "DRIVER_NAME");
+        var maxConfigBytes = EnvOption.Flag("--max-config-bytes", $"Lower the opaque parameters size limit, 1..{DriverConstants.OpaqueParametersMaxBytes} bytes", DriverConstants.OpaqueParametersMaxBytes.ToString(CultureInfo.InvariantCulture), "MAX_CONFIG_BYTES");
+        var configOrigin = EnvOption.Flag("--config-origin", "Judge raw GpuConfig files as coming from a 'claim' (strictest) or a 'class'", "claim", "CONFIG_ORIGIN");
         var outputFormat = new Option<string>("--output")
         {
             Description = "text (one FILE: path: message line per violation) or json (one document with every file's result)",
@@ -49,7 +49,7 @@ internal static partial class ValidateCommand
             Description = $"Accept a file with no objects in it (empty, only comments); by default it is a violation (env {EnvOption.VariableFor("--allow-empty")})",
         };
 
-        var vendor = EnvOption.Create("--vendor", "Whose config kinds the driver's opaque configs are: 'securedra' (resource.securedra.io GpuConfig, the plugin) or 'nvidia' (resource.nvidia.com/v1beta1 kinds under the proxy's policy)", "securedra");
+        var vendor = EnvOption.Flag("--vendor", "Whose config kinds the driver's opaque configs are: 'securedra' (resource.securedra.io GpuConfig, the plugin) or 'nvidia' (resource.nvidia.com/v1beta1 kinds under the proxy's policy)", "securedra");
         var allowMps = new Option<bool>("--allow-mps") { Description = $"With --vendor nvidia: accept MPS sharing, as the proxy's --allow-mps (env {EnvOption.VariableFor("--allow-mps")}=true)" };
         var allowVfio = new Option<bool>("--allow-vfio") { Description = $"With --vendor nvidia: accept VfioDeviceConfig, as the proxy's --allow-vfio (env {EnvOption.VariableFor("--allow-vfio")}=true)" };
         var allowComputeDomain = new Option<bool>("--allow-compute-domain") { Description = $"With --vendor nvidia: accept compute-domain configs, as the proxy's --allow-compute-domain (env {EnvOption.VariableFor("--allow-compute-domain")}=true)" };

@@ -46,11 +46,15 @@ internal sealed class EnvOption : Option<string?>
     }
 
     /// <summary>A flag with a default; its variable is <see cref="VariableFor"/> of its name.</summary>
-    public static EnvOption Create(string name, string description, string defaultValue, params string[] legacy) =>
+    /// <remarks>
+    /// Replaces the former <c>Create(name, variable, description, default)</c>. The arguments changed meaning, so the
+    /// old name is gone: a call written against it fails to compile instead of binding a variable name as a description.
+    /// </remarks>
+    public static EnvOption Flag(string name, string description, string defaultValue, params string[] legacy) =>
         new(name, VariableFor(name), description, defaultValue, legacy);
 
     /// <summary>A flag without a default (its value is null when neither the flag nor a variable is set).</summary>
-    public static EnvOption CreateOptional(string name, string description, params string[] legacy) =>
+    public static EnvOption OptionalFlag(string name, string description, params string[] legacy) =>
         new(name, VariableFor(name), description, null, legacy);
 
     /// <summary>A flag read from the variable other Kubernetes components use for it, not from the scheme's name.</summary>

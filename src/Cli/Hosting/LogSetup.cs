@@ -26,7 +26,7 @@ internal sealed class LogSetup
 
     public EnvOption Format { get; } = CreateFormat();
 
-    public EnvOption Level { get; } = EnvOption.Create(
+    public EnvOption Level { get; } = EnvOption.Flag(
         "--log-level", "Least severe level logged: trace, debug, info, warning, error or critical", "info");
 
     public Option<string?> Verbosity { get; } = new("-v", "--v")
@@ -143,7 +143,7 @@ internal sealed class LogSetup
 
     private static EnvOption CreateFormat()
     {
-        var option = EnvOption.Create("--log-format", "Log format: json or text", Console.IsErrorRedirected ? "json" : "text", "LOG_FORMAT");
+        var option = EnvOption.Flag("--log-format", "Log format: json or text", Console.IsErrorRedirected ? "json" : "text", "LOG_FORMAT");
         option.Aliases.Add("--logging-format");
         return option;
     }

@@ -49,6 +49,9 @@ public sealed partial class ScrubRunner
         var started = _time.GetTimestamp();
         ScrubOutcome outcome;
         string reason;
+        // The GPU layer logs every scrub once (VramScrubbed 3001, VramScrubFailed 3002, VramScrubRefused 3003); the claim
+        // it ran for travels with that event as a scope property (ClaimUid) rather than as a second event from here.
+        using var scope = _logger.BeginScope(new KeyValuePair<string, object>[] { new("ClaimUid", claimUid ?? "") });
         try
         {
             var report = await _scrubber.ScrubAsync(device, cancellationToken).ConfigureAwait(false);
@@ -92,16 +95,11 @@ public sealed partial class ScrubRunner
         }
 
         var report = outcome.Report;
-        if (outcome.Clean)
+        if (!outcome.Clean && (report is null ? reason is "timeout" or "error" : report.Succeeded))
         {
-            LogScrubbed(_logger, device.Name, device.Uuid, claimUid ?? "", report?.BytesZeroed ?? 0, report?.TotalBytes ?? 0, report?.Coverage ?? 0,
-                elapsed.TotalMilliseconds, report?.Verified ?? false, report?.Method ?? "", report?.ZeroDuration.TotalMilliseconds ?? 0, report?.VerifyDuration.TotalMilliseconds ?? 0,
-                report?.UncoveredBytes ?? 0, report?.BaselineReservedBytes ?? 0, report?.UnallocatableBytes ?? 0);
-        }
-        else
-        {
-            LogScrubFailed(_logger, device.Name, device.Uuid, claimUid ?? "", outcome.Detail, report?.BytesZeroed ?? 0, report?.Coverage ?? 0, elapsed.TotalMilliseconds, report?.Verified ?? false,
-                report?.UncoveredBytes ?? 0, report?.BaselineReservedBytes ?? 0, report?.UnallocatableBytes ?? 0);
+            // Only what the GPU layer did not log as a failure itself: no report (timeout, error), or a report it
+            // called a success that this node does not accept (not verified).
+            LogScrubFailed(_logger, device.Name, device.Uuid, claimUid ?? "", outcome.Detail, elapsed.TotalMilliseconds);
         }
 
         var message = string.Create(CultureInfo.InvariantCulture,
@@ -128,15 +126,10 @@ public sealed partial class ScrubRunner
         }
     }
 
-    [LoggerMessage(EventId = 4200, Level = LogLevel.Information,
-        Message = "VRAM scrubbed: {Device} ({Uuid}) claim {ClaimUid}: {BytesZeroed} of {TotalBytes} bytes, coverage {Coverage}, {DurationMs} ms, verified {Verified}, method {Method}, zero {ZeroMs} ms, verify {VerifyMs} ms; {UncoveredBytes} bytes not covered: {BaselineReservedBytes} reserved baseline, {UnallocatableBytes} not allocatable now")]
-    private static partial void LogScrubbed(ILogger logger, string device, string uuid, string claimUid, long bytesZeroed, long totalBytes, double coverage, double durationMs, bool verified, string method, double zeroMs, double verifyMs,
-        long uncoveredBytes, long baselineReservedBytes, long unallocatableBytes);
-
-    [LoggerMessage(EventId = 4201, Level = LogLevel.Error,
-        Message = "VRAM scrub FAILED: {Device} ({Uuid}) claim {ClaimUid}: {Detail}; {BytesZeroed} bytes, coverage {Coverage}, {DurationMs} ms, verified {Verified}; {UncoveredBytes} bytes not covered: {BaselineReservedBytes} reserved baseline, {UnallocatableBytes} not allocatable now; the device is withdrawn from scheduling")]
-    private static partial void LogScrubFailed(ILogger logger, string device, string uuid, string claimUid, string detail, long bytesZeroed, double coverage, double durationMs, bool verified,
-        long uncoveredBytes, long baselineReservedBytes, long unallocatableBytes);
+    // EventId 4200 ("VRAM scrubbed", a second event for every release scrub) is retired: VramScrubbed 3001 carries it.
+    [LoggerMessage(EventId = 4201, EventName = "ReleaseScrubFailed", Level = LogLevel.Error,
+        Message = "VRAM scrub FAILED: {Device} ({Uuid}) claim {ClaimUid}: {Detail} after {DurationMs} ms; the device is withdrawn from scheduling")]
+    private static partial void LogScrubFailed(ILogger logger, string device, string uuid, string claimUid, string detail, double durationMs);
 
     [LoggerMessage(EventId = 4202, Level = LogLevel.Warning, Message = "Could not record the scrub Event: {Reason}")]
     private static partial void LogEventFailed(ILogger logger, string reason);

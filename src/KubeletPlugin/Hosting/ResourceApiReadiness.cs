@@ -14,6 +14,7 @@ public sealed partial class ResourceApiReadiness(ResourceApi api, MetricsRegistr
     : IHostedService, IPluginReadinessCheck
 {
     private readonly Gauge _info = metrics.Gauge("securedra_resource_api_version_info", "The resource.k8s.io version in use (1 = in use).", "version");
+    private string? _logged;
 
     public string Name => "resource-api";
 
@@ -58,7 +59,12 @@ public sealed partial class ResourceApiReadiness(ResourceApi api, MetricsRegistr
             _info.Set(v == wireVersion ? 1 : 0, v);
         }
 
-        LogVersion(logger, wireVersion);
+        // Negotiation raises VersionChanged and StartAsync publishes after it: one start-up line, not two. A later
+        // change of version is still logged.
+        if (Interlocked.Exchange(ref _logged, wireVersion) != wireVersion)
+        {
+            LogVersion(logger, wireVersion);
+        }
     }
 
     [LoggerMessage(EventId = 1111, Level = LogLevel.Information, Message = "Using resource.k8s.io/{Version}")]

@@ -95,8 +95,11 @@ public sealed class LocalApiServer : IAsyncDisposable
             ?? throw new InvalidOperationException("the local API server did not report its address");
         var bound = new Uri(address);
         var baseAddress = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://{FormatHost(endpoint.Address)}:{bound.Port}/"));
-        loggerFactory?.CreateLogger<LocalApiServer>().LogInformation(
-            "Local API server (in memory, Kubernetes {KubernetesVersion}) listening on {BaseAddress}", profile.GitVersion, baseAddress);
+        if (loggerFactory is not null)
+        {
+            LocalApiServerLog.Listening(loggerFactory.CreateLogger<LocalApiServer>(), profile.GitVersion, baseAddress.ToString());
+        }
+
         return new LocalApiServer(app, stopping, baseAddress, catalog, store, log, faults);
     }
 

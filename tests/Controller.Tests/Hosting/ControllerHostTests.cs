@@ -54,6 +54,10 @@ public sealed class ControllerHostTests
 
             Assert.Contains("securedra_audit_runs_total{result=\"findings\"} 1", metrics, StringComparison.Ordinal);
             Assert.Contains("securedra_controller_leader 1", metrics, StringComparison.Ordinal);
+            // The standard families, under the same names as the plugin's (StandardMetrics).
+            Assert.Contains("# TYPE process_resident_memory_bytes gauge", metrics, StringComparison.Ordinal);
+            Assert.Contains("# TYPE dotnet_gc_heap_size_bytes gauge", metrics, StringComparison.Ordinal);
+            Assert.Contains("securedra_build_info{component=\"controller\",", metrics, StringComparison.Ordinal);
             // Six policies missing, each with its binding (the claim delete-protection policy is the sixth).
             Assert.Contains("securedra_audit_findings{check=\"admission-policy\",severity=\"Critical\"} 12", metrics, StringComparison.Ordinal);
             Assert.Contains("leader: true", await httpClient.GetStringAsync(new Uri(http, "/readyz")), StringComparison.Ordinal);
