@@ -86,6 +86,8 @@ public static class ClaimPipelineServiceCollectionExtensions
             sp.GetRequiredService<NodeEvents>()));
         services.AddSingleton<IMigSlicePublication>(sp => sp.GetRequiredService<MigSlicePublication>());
         services.AddSingleton<MigPartitionSetup>();
+        services.AddSingleton<ConfidentialComputeMonitor>();
+        services.AddSingleton<ConfidentialComputeLoop>();
         services.AddSingleton<ResourceSlicePublisher>();
         services.AddSingleton<ISlicePublication>(sp => sp.GetRequiredService<ResourceSlicePublisher>());
         services.AddSingleton<DeviceWithdrawals>();
@@ -98,6 +100,7 @@ public static class ClaimPipelineServiceCollectionExtensions
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<ResourceSlicePublisher>());
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<ScrubRetryService>());
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<StaleClaimReaper>());
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<ConfidentialComputeLoop>());
         return services;
     }
 }
