@@ -67,10 +67,11 @@ public sealed class CanaryCommandTests : IDisposable
     [Fact]
     public async Task Exit_3_when_the_check_cannot_finish()
     {
-        // The simulated backend's fault file: no allocation succeeds.
+        // The simulated backend's fault file (read by the test build only): no allocation succeeds.
         await RunAsync(null, "--device", "gpu-0");
         File.WriteAllText(Path.Combine(_vram, "gpu-0.faults.json"), "{\"failAllocations\":true}");
-        var run = await RunAsync(null, "--device", "gpu-0");
+        var run = await CliProcess.RunDllAsync(CliProcess.TestBuildDll, null,
+            ["canary", "--gpu-backend", "simulated", "--simulated-gpus", "2", "--simulated-memory", "4Mi", "--simulated-vram-dir", _vram, "--device", "gpu-0"]);
         Assert.Equal(3, run.ExitCode);
         Assert.StartsWith("INCOMPLETE gpu-0", run.Stdout, StringComparison.Ordinal);
     }

@@ -11,12 +11,37 @@ internal static class CliProcess
          "NVIDIA_VISIBLE_DEVICES", "CANARY_DEVICE", "CANARY_TIMEOUT", "CANARY_MAX_BYTES",
          "GPU_BACKEND", "SIMULATED_GPUS", "SIMULATED_MEMORY", "SIMULATED_VRAM_DIR", "DRIVER_NAME", "MAX_CONFIG_BYTES", "CONFIG_ORIGIN"];
 
+    /// <summary>The shipped build's securedra.dll (src/Cli), copied next to the tests.</summary>
+    public static string ProductDll => Path.Combine(AppContext.BaseDirectory, "securedra.dll");
+
+    /// <summary>The test build (tests/TestBuild): the same sources with failure injection, for the tests that inject faults.</summary>
+    public static string TestBuildDll
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "SecureDra.sln")))
+            {
+                dir = dir.Parent;
+            }
+
+            Assert.NotNull(dir);
+            var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
+            var dll = Path.Combine(dir.FullName, "tests", "TestBuild", "bin", configuration, "net10.0", "securedra.dll");
+            Assert.True(File.Exists(dll), $"build tests/TestBuild first: {dll} is missing");
+            return dll;
+        }
+    }
+
     public static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args) => RunAsync(null, args);
 
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(IReadOnlyDictionary<string, string?>? environment, params string[] args)
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(IReadOnlyDictionary<string, string?>? environment, params string[] args) =>
+        RunDllAsync(ProductDll, environment, args);
+
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunDllAsync(string dll, IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "securedra.dll"));
+        start.ArgumentList.Add(dll);
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);

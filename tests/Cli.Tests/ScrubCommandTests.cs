@@ -96,7 +96,8 @@ public sealed class ScrubCommandTests : IDisposable
     private async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "securedra.dll"));
+        // The test build: one test injects a fault through the simulated backend's fault file, which only it reads.
+        start.ArgumentList.Add(CliProcess.TestBuildDll);
         foreach (var arg in new[] { "scrub", "--gpu-backend", "simulated", "--simulated-gpus", "2", "--simulated-memory", "8Mi", "--simulated-vram-dir", _vram }.Concat(args))
         {
             start.ArgumentList.Add(arg);

@@ -93,6 +93,18 @@ public sealed class HostileInputTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Uids_outside_the_claim_uid_rule_are_refused_at_admission_before_the_pipeline()
+    {
+        // The same rule the pipeline and the checkpoint apply (ClaimUid): a UID becomes part of file and CDI names.
+        var response = await PrepareAsync(Claim(uid: "../../etc/passwd"), Claim(name: "b", uid: "a b"), Claim(name: "c", uid: "uid\u0000x"));
+        Assert.Equal("claims[0].uid: \"../../etc/passwd\" is not 1-128 characters of [A-Za-z0-9-]", response.Claims["../../etc/passwd"].Error);
+        Assert.Equal("claims[1].uid: \"a b\" is not 1-128 characters of [A-Za-z0-9-]", response.Claims["a b"].Error);
+        Assert.Equal("claims[2].uid: \"uid\\u0000x\" is not 1-128 characters of [A-Za-z0-9-]", response.Claims["uid\u0000x"].Error);
+        Assert.DoesNotContain(response.Claims.Values, v => v.Error == NotImplementedClaimPipeline.Message);
+        await AssertStillServingAsync();
+    }
+
+    [Fact]
     public async Task Five_thousand_claims_are_InvalidArgument_for_the_call()
     {
         var claims = Enumerable.Range(0, 5000).Select(i => Claim(uid: $"uid-{i}")).ToArray();

@@ -25,9 +25,21 @@ public class FaultAndRequestLogTests
     }
 
     [Fact]
-    public async Task Http_fault_api_arms_429_with_Retry_After_for_one_method()
+    public async Task Http_fault_api_is_off_unless_configured_and_queues_nothing()
     {
         await using var t = await TestServer.StartAsync();
+        var (armed, _) = await t.PostAsync("/_securedra/faults", JsonNode.Parse("""{"count":1,"status":500}""")!);
+        Assert.Equal(HttpStatusCode.NotFound, armed);
+        Assert.Equal(HttpStatusCode.NotFound, (await t.GetAsync("/_securedra/faults")).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await t.DeleteAsync("/_securedra/faults")).Status);
+        Assert.Empty(t.Server.Faults.Pending);
+        Assert.Equal(HttpStatusCode.OK, (await t.GetAsync("/apis/resource.k8s.io/v1/resourceslices")).Status);
+    }
+
+    [Fact]
+    public async Task Http_fault_api_arms_429_with_Retry_After_for_one_method()
+    {
+        await using var t = await TestServer.StartAsync(configure: o => o.FaultEndpoint = true);
         var (armed, state) = await t.PostAsync("/_securedra/faults", JsonNode.Parse("""{"count":1,"status":429,"retryAfterSeconds":3,"method":"POST","pathPrefix":"/api/v1/nodes"}""")!);
         Assert.Equal(HttpStatusCode.Created, armed);
         Assert.Single(state["items"]!.AsArray());

@@ -216,7 +216,7 @@ public class ScrubCoverageTests
         public Node(long reservedBytes = 0, double? minCoverage = null)
         {
             Backend = new SimulatedGpuBackend(
-                new SimulatedGpuOptions { DeviceCount = 1, MemoryBytes = Size, ReservedBytes = reservedBytes, VramDirectory = _dir.Path },
+                new SimulatedGpuOptions { DeviceCount = 1, MemoryBytes = Size, ReservedBytes = reservedBytes, VramDirectory = _dir.Path, FaultFiles = true },
                 TimeProvider.System);
             var options = new ScrubberOptions();
             if (minCoverage is { } m)

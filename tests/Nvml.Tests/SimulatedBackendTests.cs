@@ -39,6 +39,37 @@ public class SimulatedBackendTests
     }
 
     [Fact]
+    public async Task FaultFiles_Off_ByDefault_AFaultFileInTheDirectoryIsNeverRead()
+    {
+        // The shipped securedra never turns fault files on: whoever can write into the VRAM directory cannot inject failures.
+        using var dir = new TempDirectory();
+        await using var backend = new SimulatedGpuBackend(new SimulatedGpuOptions { DeviceCount = 1, MemoryBytes = 1024 * 1024, VramDirectory = dir.Path }, TimeProvider.System);
+        var device = (await backend.EnumerateAsync(CancellationToken.None))[0];
+        await File.WriteAllTextAsync(Path.Combine(dir.Path, "gpu-0.faults.json"), """
+            { "runningProcesses": [ { "pid": 4242, "usedMemoryBytes": 1 } ], "failSession": true, "migEnabled": true,
+              "healthEvents": [ { "kind": "xid", "data": 79, "description": "injected" } ] }
+            """);
+
+        Assert.Empty(await backend.GetRunningProcessesAsync(device, CancellationToken.None));
+        Assert.False((await backend.EnumerateAsync(CancellationToken.None))[0].MigEnabled);
+        await using (await backend.OpenMemorySessionAsync(device, CancellationToken.None))
+        {
+        }
+
+        var e = Assert.Throws<InvalidOperationException>(() => backend.SetFaults("gpu-0", new SimulatedFaults { FailSession = true }));
+        Assert.Contains("SimulatedGpuOptions.FaultFiles", e.Message, StringComparison.Ordinal);
+
+        using var cts = new CancellationTokenSource();
+        var events = backend.WatchHealthAsync(cts.Token).GetAsyncEnumerator(cts.Token);
+        var next = events.MoveNextAsync().AsTask();
+        backend.InjectHealthEvent(new GpuHealthEvent(device.Name, GpuHealthEventKind.Xid, 13, DateTimeOffset.UnixEpoch, "in-process"));
+        Assert.True(await next);
+        Assert.Equal("in-process", events.Current.Description);
+        await cts.CancelAsync();
+        await events.DisposeAsync();
+    }
+
+    [Fact]
     public async Task FaultFile_HandWrittenDocumentedFormat_IsReadByAnotherBackendInstance()
     {
         await using var node = new SimulatedNode(gpus: 2);

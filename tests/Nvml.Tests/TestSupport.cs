@@ -53,7 +53,7 @@ public sealed class SimulatedNode : IAsyncDisposable
     public SimulatedNode(int gpus = 2, long memoryBytes = 8L * 1024 * 1024, Action<ScrubberOptions>? configure = null, IGpuBackend? wrap = null)
     {
         Backend = new SimulatedGpuBackend(
-            new SimulatedGpuOptions { DeviceCount = gpus, MemoryBytes = memoryBytes, VramDirectory = _dir.Path, HealthPollInterval = TimeSpan.FromMilliseconds(20) },
+            new SimulatedGpuOptions { DeviceCount = gpus, MemoryBytes = memoryBytes, VramDirectory = _dir.Path, FaultFiles = true, HealthPollInterval = TimeSpan.FromMilliseconds(20) },
             TimeProvider.System);
         var options = new ScrubberOptions { InitialChunkBytes = 1024 * 1024, MinChunkBytes = 64 * 1024 };
         configure?.Invoke(options);

@@ -69,16 +69,20 @@ public class VramScrubberSimulatedTests
     }
 
     [Fact]
-    public async Task RunningProcesses_RefuseWithTypedError()
+    public async Task RunningProcesses_RefuseWithAFailedReport()
     {
         await using var node = new SimulatedNode(gpus: 1, memoryBytes: Size);
         var device = await node.DeviceAsync(0);
         node.Backend.SetFaults("gpu-0", new SimulatedFaults { RunningProcesses = [new SimulatedProcess(4242, 1024), new SimulatedProcess(7, 0)] });
 
-        var e = await Assert.ThrowsAsync<ScrubRefusedException>(() => node.Scrubber.ScrubAsync(device, CancellationToken.None));
+        var report = await node.Scrubber.ScrubAsync(device, CancellationToken.None);
 
-        Assert.Equal([4242, 7], e.Processes.Select(p => p.Pid));
-        Assert.Contains("refusing to scrub gpu-0: 2 compute process(es) still running (pids 4242, 7)", e.Message, StringComparison.Ordinal);
+        Assert.True(report.Refused);
+        Assert.False(report.Succeeded);
+        Assert.False(report.Verified);
+        Assert.Equal(0, report.BytesZeroed);
+        Assert.Equal([4242, 7], report.BlockingProcesses.Select(p => p.Pid));
+        Assert.Contains("refusing to scrub gpu-0: 2 compute process(es) still running (pids 4242, 7)", report.FailureReason, StringComparison.Ordinal);
         Assert.Contains("outcome=\"refused\"} 1", node.Metrics.Render(), StringComparison.Ordinal);
         Assert.Single(node.Logger.Events, ev => ev.EventName == "VramScrubRefused");
     }

@@ -13,7 +13,12 @@ public static class GpuConfigSchema
     /// <summary>The reset policy that would skip the VRAM scrub. Never accepted; named so the error can say why.</summary>
     public const string ResetPolicyNone = "None";
 
-    public const string AllowedFields = "apiVersion, kind, resetPolicy";
+    /// <summary>Every field of GpuConfig: the decoder's table, its "allowed fields" message and the plugin's rejection metric labels.</summary>
+    public static IReadOnlyList<string> Fields { get; } = [ApiVersionField, KindField, ResetPolicyField];
+
+    public static string AllowedFields { get; } = string.Join(", ", Fields);
+
+    public static bool IsField(string name) => Fields.Contains(name, StringComparer.Ordinal);
 
     /// <summary>
     /// Fields earlier versions accepted and nothing ever applied. They are unknown fields now; the error says why,

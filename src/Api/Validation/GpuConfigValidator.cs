@@ -149,11 +149,7 @@ public sealed class GpuConfigValidator(GpuConfigLimits limits) : IGpuConfigValid
             case Field.ApiVersion:
                 if (ExpectString(ref reader, path, ref errors))
                 {
-                    if (reader.ValueTextEquals(DriverConstants.ConfigApiVersion))
-                    {
-                        fields.ApiVersionValid = true;
-                    }
-                    else
+                    if (!reader.ValueTextEquals(DriverConstants.ConfigApiVersion))
                     {
                         errors.Add(path, $"{SafeDisplay(ref reader)} is not supported; must be {DriverConstants.ConfigApiVersion}");
                     }
@@ -164,11 +160,7 @@ public sealed class GpuConfigValidator(GpuConfigLimits limits) : IGpuConfigValid
             case Field.Kind:
                 if (ExpectString(ref reader, path, ref errors))
                 {
-                    if (reader.ValueTextEquals(DriverConstants.GpuConfigKind))
-                    {
-                        fields.KindValid = true;
-                    }
-                    else
+                    if (!reader.ValueTextEquals(DriverConstants.GpuConfigKind))
                     {
                         errors.Add(path, $"{SafeDisplay(ref reader)} is not supported; must be {DriverConstants.GpuConfigKind}");
                     }
@@ -431,9 +423,7 @@ public sealed class GpuConfigValidator(GpuConfigLimits limits) : IGpuConfigValid
         public string ResetPolicy;
         public bool ResetPolicyNone;
         public bool ApiVersionPresent;
-        public bool ApiVersionValid;
         public bool KindPresent;
-        public bool KindValid;
 
         public bool MarkSeen(Field field)
         {

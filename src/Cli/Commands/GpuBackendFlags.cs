@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using SecureDra.Cli.Hosting;
 using SecureDra.Nvml.Backends;
 using SecureDra.Nvml.Backends.Simulated;
 using SecureDra.Nvml.Scrubbing;
@@ -87,6 +88,7 @@ internal sealed class GpuBackendFlags
             MemoryBytes = memory,
             ReservedBytes = reserved,
             VramDirectory = Value(parseResult, SimulatedVramDir, "SIMULATED_VRAM_DIR") ?? defaultVramDirectory,
+            FaultFiles = TestHooks.Compiled,
         };
         try
         {

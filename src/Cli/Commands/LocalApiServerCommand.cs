@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using SecureDra.Cli.Hosting;
 using SecureDra.LocalCluster.ApiServer;
 
 namespace SecureDra.Cli.Commands;
@@ -32,6 +33,7 @@ internal static class LocalApiServerCommand
             {
                 Listen = parseResult.GetValue(listen)!,
                 KubernetesVersion = parseResult.GetValue(version)!,
+                FaultEndpoint = TestHooks.Compiled,
             };
             try
             {

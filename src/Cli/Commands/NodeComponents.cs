@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
+using SecureDra.Cli.Hosting;
 using SecureDra.Api;
 using SecureDra.Api.Validation;
 using SecureDra.Controller.Hosting;
@@ -45,7 +46,7 @@ internal sealed record NodeComponents(
         // operator declares fatal must get through, or --fatal-xids 13 would silently do nothing.
         var fatal = FatalXidCatalog.Parse(fatalXids);
         gpu = gpu with { Nvidia = gpu.Nvidia with { ApplicationXids = new FatalXidCatalog(fatal).LetThrough(gpu.Nvidia.ApplicationXids) } };
-        var pipeline = new ClaimPipelineOptions { WithdrawalMode = mode };
+        var pipeline = TestHooks.Apply(new ClaimPipelineOptions { WithdrawalMode = mode });
         if (!string.IsNullOrEmpty(scrubRetryInitial))
         {
             pipeline = pipeline with { ScrubRetryInitial = FlagParsing.Duration("--scrub-retry-initial", scrubRetryInitial, TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(1)) };

@@ -101,18 +101,14 @@ internal static class ScrubCommand
 
     private static async Task<ScrubRow> ScrubOneAsync(IVramScrubber scrubber, GpuDevice device, CancellationToken cancellationToken)
     {
-        try
-        {
-            return ScrubRow.From(await scrubber.ScrubAsync(device, cancellationToken).ConfigureAwait(false));
-        }
-        catch (ScrubRefusedException e)
-        {
-            return new ScrubRow(device.Name, device.Uuid, false, false, "refused", device.MemoryBytes, 0, 0, 0, 0, 0, 0, 0, 0, 0, e.Message)
+        var report = await scrubber.ScrubAsync(device, cancellationToken).ConfigureAwait(false);
+        return report.Refused
+            ? new ScrubRow(device.Name, device.Uuid, false, false, "refused", device.MemoryBytes, 0, 0, 0, 0, 0, 0, 0, 0, 0, report.FailureReason)
             {
                 UncoveredBytes = device.MemoryBytes,
                 UnallocatableBytes = device.MemoryBytes,
-            };
-        }
+            }
+            : ScrubRow.From(report);
     }
 
     internal static List<GpuDevice> Select(IReadOnlyList<GpuDevice> devices, string selector)

@@ -137,7 +137,8 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
             new GpuBackendOptions
             {
                 Kind = GpuBackendKind.Simulated,
-                Simulated = new SimulatedGpuOptions { DeviceCount = options.Gpus, MemoryBytes = options.GpuMemoryBytes, VramDirectory = vram },
+                // The demo's own scripted Xid goes through a fault file in its private directory (the last step below).
+                Simulated = new SimulatedGpuOptions { DeviceCount = options.Gpus, MemoryBytes = options.GpuMemoryBytes, VramDirectory = vram, FaultFiles = true },
             },
             withdrawalMode: "remove-from-slice",
             fatalXids: string.Join(',', KubeletPlugin.Health.FatalXidCatalog.DefaultFatalXids),

@@ -27,6 +27,11 @@ internal static class CliInvocation
         }
 
         var command = parseResult.CommandResult.Command;
+        if (TestHooks.RefusedVariable() is { } refused)
+        {
+            return UsageError(command, refused);
+        }
+
         try
         {
             // System.CommandLine's own handler prints the exception with its stack trace and exits 1; ours does neither.

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using SecureDra.Api.Config;
 using SecureDra.Api.Validation;
 using SecureDra.Kube.Resources;
 using SecureDra.KubeletPlugin.Devices;
@@ -156,19 +157,70 @@ public sealed partial class ClaimPipeline : IClaimPipeline
         return result;
     }
 
+    /// <summary>
+    /// One claim, top down: the checkpoint first (a retry answers from it), then the allocation, then
+    /// reserve, record, CDI spec, record. Each step is explained where it is done.
+    /// </summary>
     private async Task<(ClaimPrepareResult Result, string Outcome)> PrepareOneAsync(ClaimRef claim, CancellationToken cancellationToken)
     {
-        if (!ClaimUid.IsValid(claim.Uid))
+        RequireValidUid(claim);
+        using var held = await _locks.AcquireAsync(claim.Uid, cancellationToken).ConfigureAwait(false);
+
+        var already = await AnswerFromCheckpointAsync(claim).ConfigureAwait(false);
+        if (already is not null)
         {
-            throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: uid is not 1-{ClaimUid.MaxLength} characters of [A-Za-z0-9-]");
+            return (already, "idempotent");
         }
 
-        using var held = await _locks.AcquireAsync(claim.Uid, cancellationToken).ConfigureAwait(false);
+        var allocation = await ReadAllocationAsync(claim, cancellationToken).ConfigureAwait(false);
+        if (allocation.Gpus.Count == 0)
+        {
+            return (new ClaimPrepareResult([], null), "prepared");
+        }
+
+        var names = allocation.DeviceNames;
+        Reserve(claim, names);
+        try
+        {
+            // PrepareStarted is recorded in memory only (a concurrent commit may still carry it to disk). It need not be
+            // durable: until the Prepared commit below nothing reached the kubelet, and a restart removes every CDI spec
+            // of ours that no Prepared claim owns and rolls back a PrepareStarted entry, so a crash before that commit
+            // leaves the devices free either way. Saving this fsync'd write is a third of a single claim's Prepare time.
+            var entry = allocation.StartedEntry(claim);
+            _journal.Put(claim.Uid, entry);
+            _crash.At(CrashPoints.PrepareAfterCheckpointStarted);
+
+            await _cdi.WriteAsync(claim.Uid, allocation.Gpus, cancellationToken).ConfigureAwait(false);
+            _crash.At(CrashPoints.PrepareAfterCdi);
+
+            entry.State = ClaimCheckpointState.Prepared;
+            entry.Prepared = allocation.Answer(claim.Uid, _cdi);
+            _inventory.MarkPrepared(claim.Uid, names); // the devices' Prepared records travel in the same commit as the claim's
+            _journal.Put(claim.Uid, entry);
+            await _journal.CommitAsync(cancellationToken).ConfigureAwait(false);
+            _crash.At(CrashPoints.PrepareAfterCheckpointPrepared);
+
+            LogPrepared(_logger, claim.Namespace, claim.Name, claim.Uid, string.Join(",", names));
+            return (new ClaimPrepareResult([.. entry.Prepared.Select(ToPreparedDevice)], null), "prepared");
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            await RollBackAsync(claim.Uid, names).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// What the checkpoint says about a claim being prepared: its earlier answer (the kubelet retried), a refusal
+    /// (it is being released), or nothing (new, or a prepare that never answered, which is rolled back first).
+    /// </summary>
+    private async Task<ClaimPrepareResult?> AnswerFromCheckpointAsync(ClaimRef claim)
+    {
         var recorded = _journal.Get(claim.Uid);
         switch (recorded?.State)
         {
             case ClaimCheckpointState.Prepared when recorded.Prepared is not null:
-                return (new ClaimPrepareResult([.. recorded.Prepared.Select(ToPreparedDevice)], null), "idempotent");
+                return new ClaimPrepareResult([.. recorded.Prepared.Select(ToPreparedDevice)], null);
             case ClaimCheckpointState.UnprepareStarted or ClaimCheckpointState.ScrubFailed:
                 throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name} ({claim.Uid}) is being released on this node; its devices await a verified scrub");
             case ClaimCheckpointState.PrepareStarted:
@@ -176,6 +228,15 @@ public sealed partial class ClaimPipeline : IClaimPipeline
                 break;
         }
 
+        return null;
+    }
+
+    /// <summary>
+    /// The claim as the API server has it now, reduced to this node's part: its allocation results, their
+    /// configs (validated; a rejection fails the claim and is counted by field) and the GPUs they name.
+    /// </summary>
+    private async Task<ClaimAllocation> ReadAllocationAsync(ClaimRef claim, CancellationToken cancellationToken)
+    {
         var model = await _api.GetClaimAsync(claim.Namespace, claim.Name, cancellationToken).ConfigureAwait(false)
             ?? throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name} not found");
         if (!string.Equals(model.Uid, claim.Uid, StringComparison.Ordinal))
@@ -210,11 +271,6 @@ public sealed partial class ClaimPipeline : IClaimPipeline
             throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: invalid opaque config: {string.Join("; ", configs.Errors)}");
         }
 
-        if (results.Count == 0)
-        {
-            return (new ClaimPrepareResult([], null), "prepared");
-        }
-
         var gpus = new List<GpuDevice>();
         foreach (var name in results.Select(r => r.Device).Distinct(StringComparer.Ordinal))
         {
@@ -227,65 +283,18 @@ public sealed partial class ClaimPipeline : IClaimPipeline
             gpus.Add(_inventory.Find(name) ?? throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: device {name} does not exist on node {node}"));
         }
 
-        var names = gpus.Select(g => g.Name).ToList();
+        return new ClaimAllocation(node, results, configs, gpus);
+    }
+
+    private void Reserve(ClaimRef claim, IReadOnlyList<string> deviceNames)
+    {
         try
         {
-            _inventory.Reserve(claim.Uid, names);
+            _inventory.Reserve(claim.Uid, deviceNames);
         }
         catch (DeviceReservationException ex)
         {
             throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: {ex.Message}", ex);
-        }
-
-        var entry = new CheckpointClaim
-        {
-            Namespace = claim.Namespace,
-            Name = claim.Name,
-            State = ClaimCheckpointState.PrepareStarted,
-            Devices = [.. gpus.Select(g => new CheckpointDevice
-            {
-                Name = g.Name,
-                Uuid = g.Uuid,
-                ResetPolicy = results.Select((r, i) => (r, i)).Where(p => p.r.Device == g.Name).Select(p => configs.PerResult[p.i]?.ResetPolicy).LastOrDefault(p => p is not null),
-            })],
-        };
-
-        try
-        {
-            // PrepareStarted is recorded in memory only (a concurrent commit may still carry it to disk). It need not be
-            // durable: until the Prepared commit below nothing reached the kubelet, and a restart removes every CDI spec
-            // of ours that no Prepared claim owns and rolls back a PrepareStarted entry, so a crash before that commit
-            // leaves the devices free either way. Saving this fsync'd write is a third of a single claim's Prepare time.
-            _journal.Put(claim.Uid, entry);
-            _crash.At(CrashPoints.PrepareAfterCheckpointStarted);
-
-            await _cdi.WriteAsync(claim.Uid, gpus, cancellationToken).ConfigureAwait(false);
-            _crash.At(CrashPoints.PrepareAfterCdi);
-
-            var answer = results
-                .GroupBy(r => r.Device, StringComparer.Ordinal)
-                .Select(g => new CheckpointPreparedDevice
-                {
-                    RequestNames = [.. g.Select(r => RequestNames.Base(r.Request)).Distinct(StringComparer.Ordinal)],
-                    PoolName = node,
-                    DeviceName = g.Key,
-                    CdiDeviceIds = [_cdi.DeviceId(claim.Uid, g.Key)],
-                })
-                .ToList();
-            entry.State = ClaimCheckpointState.Prepared;
-            entry.Prepared = answer;
-            _inventory.MarkPrepared(claim.Uid, names); // the devices' Prepared records travel in the same commit as the claim's
-            _journal.Put(claim.Uid, entry);
-            await _journal.CommitAsync(cancellationToken).ConfigureAwait(false);
-            _crash.At(CrashPoints.PrepareAfterCheckpointPrepared);
-
-            LogPrepared(_logger, claim.Namespace, claim.Name, claim.Uid, string.Join(",", names));
-            return (new ClaimPrepareResult([.. answer.Select(ToPreparedDevice)], null), "prepared");
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            await RollBackAsync(claim.Uid, names).ConfigureAwait(false);
-            throw;
         }
     }
 
@@ -303,11 +312,6 @@ public sealed partial class ClaimPipeline : IClaimPipeline
     private static PreparedDevice ToPreparedDevice(CheckpointPreparedDevice d) =>
         new([.. d.RequestNames], d.PoolName, d.DeviceName, [.. d.CdiDeviceIds], d.ShareId);
 
-    private static readonly HashSet<string> KnownConfigFields = new(StringComparer.Ordinal)
-    {
-        "apiVersion", "kind", "resetPolicy", "parameters",
-    };
-
     /// <summary>A bounded metric label: a known field name, else "other" (unknown-field errors name attacker-chosen keys).</summary>
     private static string RejectionReason(ValidationError error)
     {
@@ -318,8 +322,11 @@ public sealed partial class ClaimPipeline : IClaimPipeline
             last = last[..bracket];
         }
 
-        return KnownConfigFields.Contains(last) ? last : "other";
+        return last == OpaqueParametersField || GpuConfigSchema.IsField(last) ? last : "other";
     }
+
+    /// <summary>The opaque config's wrapper field: errors about the parameters as a whole (size, JSON) end here.</summary>
+    private const string OpaqueParametersField = "parameters";
 
     // ---------------------------------------------------------------- Unprepare
 
@@ -344,62 +351,33 @@ public sealed partial class ClaimPipeline : IClaimPipeline
         return result;
     }
 
+    /// <summary>
+    /// One claim, top down: the checkpoint first (a retry or a rollback answers from it), then record the
+    /// release, scrub every device, record what stayed dirty, delete the CDI spec, and forget the claim.
+    /// </summary>
     private async Task<(ClaimUnprepareResult Result, string Outcome)> UnprepareOneAsync(ClaimRef claim, CancellationToken cancellationToken)
     {
-        if (!ClaimUid.IsValid(claim.Uid))
-        {
-            throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: uid is not 1-{ClaimUid.MaxLength} characters of [A-Za-z0-9-]");
-        }
-
+        RequireValidUid(claim);
         using var held = await _locks.AcquireAsync(claim.Uid, cancellationToken).ConfigureAwait(false);
+
         var entry = _journal.Get(claim.Uid);
-        if (entry is null)
+        var already = await AnswerReleaseFromCheckpointAsync(claim, entry, cancellationToken).ConfigureAwait(false);
+        if (already is not null)
         {
-            // With a valid checkpoint at start, every claim prepared on this node is in it: an unknown one never reached a container.
-            if (_startup.StartedWithoutCheckpoint)
-            {
-                await MarkUnknownClaimDevicesDirtyAsync(claim, cancellationToken).ConfigureAwait(false);
-            }
-
-            return (ClaimUnprepareResult.Ok, "unknown");
+            return (ClaimUnprepareResult.Ok, already);
         }
 
-        switch (entry.State)
-        {
-            case ClaimCheckpointState.PrepareStarted:
-                await RollBackAsync(claim.Uid, entry.Devices.Select(d => d.Name).ToList()).ConfigureAwait(false);
-                return (ClaimUnprepareResult.Ok, "released");
-
-            case ClaimCheckpointState.ScrubFailed:
-                // Released before, with dirty devices: succeed once their withdrawal is visible to the scheduler.
-                _cdi.Delete(claim.Uid);
-                await AwaitWithdrawalPublishedAsync(claim, entry.DirtyDevices ?? [], cancellationToken).ConfigureAwait(false);
-                return (ClaimUnprepareResult.Ok, "withdrawn");
-        }
-
-        entry.State = ClaimCheckpointState.UnprepareStarted;
+        entry!.State = ClaimCheckpointState.UnprepareStarted;
         _journal.Put(claim.Uid, entry);
         _inventory.BeginRelease(claim.Uid, entry.Devices.Select(d => d.Name));
         await _journal.CommitAsync(cancellationToken).ConfigureAwait(false);
         _crash.At(CrashPoints.UnprepareAfterCheckpointStarted);
 
-        // Scrubs get three quarters of the budget; the rest is for publishing a withdrawal if one fails.
-        using var scrubDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        scrubDeadline.CancelAfter(_context.Options.UnprepareBudget * 0.75);
-        var outcomes = await Task.WhenAll(entry.Devices.Select(d => ScrubForClaimAsync(claim.Uid, d.Name, scrubDeadline.Token))).ConfigureAwait(false);
+        var dirty = await ScrubAllAsync(claim.Uid, entry, cancellationToken).ConfigureAwait(false);
         _crash.At(CrashPoints.UnprepareAfterScrub);
-
-        // Only what is still dirty now: the retry loop may have cleaned a device since its scrub failed here.
-        var dirty = outcomes.Where(o => !o.Clean && _inventory.Get(o.DeviceName)?.State is DeviceState.Dirty).Select(o => o.DeviceName).ToList();
         if (dirty.Count > 0)
         {
-            // The devices' Dirty records are in the journal already; this entry lets the kubelet's retries of this
-            // Unprepare wait for the withdrawal to be published. Durable before the CDI spec goes.
-            entry.State = ClaimCheckpointState.ScrubFailed;
-            entry.DirtyDevices = dirty;
-            entry.Prepared = null;
-            _journal.Put(claim.Uid, entry);
-            await _journal.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+            await RecordScrubFailedAsync(claim.Uid, entry, dirty).ConfigureAwait(false);
         }
 
         _cdi.Delete(claim.Uid);
@@ -417,6 +395,62 @@ public sealed partial class ClaimPipeline : IClaimPipeline
         _crash.At(CrashPoints.UnprepareAfterCheckpointDone);
         await AwaitWithdrawalPublishedAsync(claim, dirty, cancellationToken).ConfigureAwait(false);
         return (ClaimUnprepareResult.Ok, "withdrawn");
+    }
+
+    /// <summary>
+    /// The outcome label when the checkpoint already settles this release: an unknown claim, a prepare that
+    /// never answered (rolled back), or an earlier release whose scrub failed (done once its withdrawal is
+    /// published). Null when the claim is Prepared or mid-release: the release runs.
+    /// </summary>
+    private async Task<string?> AnswerReleaseFromCheckpointAsync(ClaimRef claim, CheckpointClaim? entry, CancellationToken cancellationToken)
+    {
+        switch (entry?.State)
+        {
+            case null:
+                // With a valid checkpoint at start, every claim prepared on this node is in it: an unknown one never reached a container.
+                if (_startup.StartedWithoutCheckpoint)
+                {
+                    await MarkUnknownClaimDevicesDirtyAsync(claim, cancellationToken).ConfigureAwait(false);
+                }
+
+                return "unknown";
+
+            case ClaimCheckpointState.PrepareStarted:
+                await RollBackAsync(claim.Uid, entry.Devices.Select(d => d.Name).ToList()).ConfigureAwait(false);
+                return "released";
+
+            case ClaimCheckpointState.ScrubFailed:
+                // Released before, with dirty devices: succeed once their withdrawal is visible to the scheduler.
+                _cdi.Delete(claim.Uid);
+                await AwaitWithdrawalPublishedAsync(claim, entry.DirtyDevices ?? [], cancellationToken).ConfigureAwait(false);
+                return "withdrawn";
+
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>Scrubs the claim's devices in parallel; returns those still dirty now (the retry loop may have cleaned one meanwhile).</summary>
+    private async Task<List<string>> ScrubAllAsync(string claimUid, CheckpointClaim entry, CancellationToken cancellationToken)
+    {
+        // Scrubs get three quarters of the budget; the rest is for publishing a withdrawal if one fails.
+        using var scrubDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        scrubDeadline.CancelAfter(_context.Options.UnprepareBudget * 0.75);
+        var outcomes = await Task.WhenAll(entry.Devices.Select(d => _scrubs.ForReleaseAsync(claimUid, d.Name, scrubDeadline.Token))).ConfigureAwait(false);
+        return [.. outcomes.Where(o => !o.Clean && _inventory.Get(o.DeviceName)?.State is DeviceState.Dirty).Select(o => o.DeviceName)];
+    }
+
+    /// <summary>
+    /// The devices' Dirty records are in the journal already; this entry lets the kubelet's retries of this
+    /// Unprepare wait for the withdrawal to be published. Durable before the CDI spec goes.
+    /// </summary>
+    private async Task RecordScrubFailedAsync(string claimUid, CheckpointClaim entry, List<string> dirty)
+    {
+        entry.State = ClaimCheckpointState.ScrubFailed;
+        entry.DirtyDevices = dirty;
+        entry.Prepared = null;
+        _journal.Put(claimUid, entry);
+        await _journal.CommitAsync(CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -468,31 +502,6 @@ public sealed partial class ClaimPipeline : IClaimPipeline
         }
     }
 
-    private async Task<ScrubOutcome> ScrubForClaimAsync(string claimUid, string deviceName, CancellationToken cancellationToken)
-    {
-        var gpu = _inventory.Find(deviceName);
-        if (gpu is null)
-        {
-            return new ScrubOutcome(deviceName, true, "device no longer on this node", null);
-        }
-
-        // Held by this claim (normal), or left dirty by an earlier attempt of this call (retry the scrub).
-        var outcome = await _scrubs.TryRunAsync(gpu, claimUid, cancellationToken).ConfigureAwait(false);
-        if (outcome is not null)
-        {
-            return outcome;
-        }
-
-        var state = _inventory.Get(deviceName);
-        if (state is { State: DeviceState.Clean or DeviceState.Reserved } || (state is { State: DeviceState.Prepared or DeviceState.Releasing } && state.ClaimUid != claimUid))
-        {
-            return new ScrubOutcome(deviceName, true, "already scrubbed", null);
-        }
-
-        return await _scrubs.TryRunAsync(gpu, claimUid: null, cancellationToken).ConfigureAwait(false)
-            ?? new ScrubOutcome(deviceName, false, "a scrub of this device is already running", null);
-    }
-
     private async Task AwaitWithdrawalPublishedAsync(ClaimRef claim, IReadOnlyList<string> dirty, CancellationToken cancellationToken)
     {
         var version = _inventory.Version;
@@ -509,27 +518,12 @@ public sealed partial class ClaimPipeline : IClaimPipeline
         LogWithdrawn(_logger, claim.Namespace, claim.Name, claim.Uid, string.Join(",", dirty));
     }
 
-    [LoggerMessage(EventId = 4400, Level = LogLevel.Information, Message = "Prepared claim {Namespace}/{Name} ({ClaimUid}): {Devices}")]
-    private static partial void LogPrepared(ILogger logger, string @namespace, string name, string claimUid, string devices);
-
-    [LoggerMessage(EventId = 4401, Level = LogLevel.Warning, Message = "Prepare of claim {Namespace}/{Name} ({ClaimUid}) failed: {Reason}")]
-    private static partial void LogPrepareFailed(ILogger logger, string @namespace, string name, string claimUid, string reason);
-
-    [LoggerMessage(EventId = 4402, Level = LogLevel.Warning, Message = "Opaque config of claim {Namespace}/{Name} ({ClaimUid}) rejected: {Errors}")]
-    private static partial void LogConfigRejected(ILogger logger, string @namespace, string name, string claimUid, string errors);
-
-    [LoggerMessage(EventId = 4403, Level = LogLevel.Information, Message = "Released claim {Namespace}/{Name} ({ClaimUid}); every device scrubbed and verified")]
-    private static partial void LogReleased(ILogger logger, string @namespace, string name, string claimUid);
-
-    [LoggerMessage(EventId = 4404, Level = LogLevel.Warning, Message = "Released claim {Namespace}/{Name} ({ClaimUid}); devices {Devices} failed their scrub and are withdrawn from scheduling")]
-    private static partial void LogWithdrawn(ILogger logger, string @namespace, string name, string claimUid, string devices);
-
-    [LoggerMessage(EventId = 4406, Level = LogLevel.Warning, Message = "Unprepare of claim {Namespace}/{Name} ({ClaimUid}), which this node had no record of: its devices {Devices} may hold its data and are withdrawn until a scrub verifies")]
-    private static partial void LogUnknownClaimDevicesDirty(ILogger logger, string @namespace, string name, string claimUid, string devices);
-
-    [LoggerMessage(EventId = 4407, Level = LogLevel.Warning, Message = "Unprepare of claim {Namespace}/{Name} ({ClaimUid}), which this node had no record of: could not read it from the API server ({Reason}); its devices are not known")]
-    private static partial void LogUnknownClaimUnchecked(ILogger logger, string @namespace, string name, string claimUid, string reason);
-
-    [LoggerMessage(EventId = 4405, Level = LogLevel.Warning, Message = "Unprepare of claim {Namespace}/{Name} ({ClaimUid}) failed: {Reason}")]
-    private static partial void LogUnprepareFailed(ILogger logger, string @namespace, string name, string claimUid, string reason);
+    private static void RequireValidUid(ClaimRef claim)
+    {
+        if (!ClaimUid.IsValid(claim.Uid))
+        {
+            // Admission applies the same rule; this guard is for every other caller, since the UID names files.
+            throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: uid is not 1-{ClaimUid.MaxLength} characters of [A-Za-z0-9-]");
+        }
+    }
 }

@@ -7,6 +7,8 @@ namespace SecureDra.KubeletPlugin.Devices;
 /// the GPU is in MIG mode, runs it, and hands the outcome to the inventory, which makes a verified
 /// result durable before it offers the device. Release scrubs (a claim's device), retries of dirty
 /// devices, start-up scrubs of devices without proof and health recovery all come through here.
+/// A scrub's own exceptions become an outcome in one place, <see cref="ScrubRunner"/>; this class only
+/// turns the MIG check's and the checkpoint's failures into one.
 /// </summary>
 public sealed class DeviceScrub(DeviceInventory inventory, ScrubRunner scrubs, MigModeMonitor mig)
 {
@@ -20,17 +22,10 @@ public sealed class DeviceScrub(DeviceInventory inventory, ScrubRunner scrubs, M
             return null;
         }
 
-        ScrubOutcome outcome;
-        try
-        {
-            outcome = await mig.IsEnabledAsync(device, cancellationToken).ConfigureAwait(false)
-                ? new ScrubOutcome(device.Name, false, "MIG mode is enabled or pending: a scrub of the whole GPU cannot be verified", null)
-                : await scrubs.RunAsync(device, claimUid, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            outcome = new ScrubOutcome(device.Name, false, ex.Message, null);
-        }
+        var refusal = await MigRefusalAsync(device, cancellationToken).ConfigureAwait(false);
+        var outcome = refusal is not null
+            ? new ScrubOutcome(device.Name, false, refusal, null)
+            : await scrubs.RunAsync(device, claimUid, cancellationToken).ConfigureAwait(false);
 
         try
         {
@@ -42,5 +37,49 @@ public sealed class DeviceScrub(DeviceInventory inventory, ScrubRunner scrubs, M
         }
 
         return outcome;
+    }
+
+    /// <summary>
+    /// The scrub of one device of a releasing claim. The device is normally held by this claim; it may also be
+    /// Dirty from an earlier attempt of the same release (scrubbed again as a free device), or already clean
+    /// (the retry loop got there first, or it was reserved anew after that). Never null.
+    /// </summary>
+    public async Task<ScrubOutcome> ForReleaseAsync(string claimUid, string deviceName, CancellationToken cancellationToken)
+    {
+        var gpu = inventory.Find(deviceName);
+        if (gpu is null)
+        {
+            return new ScrubOutcome(deviceName, true, "device no longer on this node", null);
+        }
+
+        var outcome = await TryRunAsync(gpu, claimUid, cancellationToken).ConfigureAwait(false);
+        if (outcome is not null)
+        {
+            return outcome;
+        }
+
+        var state = inventory.Get(deviceName);
+        if (state is { State: DeviceState.Clean or DeviceState.Reserved } || (state is { State: DeviceState.Prepared or DeviceState.Releasing } && state.ClaimUid != claimUid))
+        {
+            return new ScrubOutcome(deviceName, true, "already scrubbed", null);
+        }
+
+        return await TryRunAsync(gpu, claimUid: null, cancellationToken).ConfigureAwait(false)
+            ?? new ScrubOutcome(deviceName, false, "a scrub of this device is already running", null);
+    }
+
+    /// <summary>Why the GPU may not be scrubbed as a whole now (MIG mode on or pending, or the check failed); null when it may.</summary>
+    private async Task<string?> MigRefusalAsync(GpuDevice device, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await mig.IsEnabledAsync(device, cancellationToken).ConfigureAwait(false)
+                ? "MIG mode is enabled or pending: a scrub of the whole GPU cannot be verified"
+                : null;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return ex.Message;
+        }
     }
 }

@@ -30,7 +30,7 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
     private readonly TimeProvider _time;
     private readonly ILogger<ResourceSlicePublisher> _logger;
     private readonly ExponentialBackoff _backoff;
-    private readonly NodeIdentity? _nodeIdentity;
+    private readonly NodeIdentity _nodeIdentity;
     private readonly IDevicePublicationGate? _gate;
     private readonly Counter _writes;
     private readonly Counter _errors;
@@ -69,7 +69,7 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
         _startup = startup;
         _time = time;
         _logger = logger;
-        _nodeIdentity = nodeIdentity;
+        _nodeIdentity = nodeIdentity ?? new NodeIdentity(kube, context);
         _gate = gate;
         _mig = mig;
         _backoff = new ExponentialBackoff(context.Options.PublishBackoffInitial, context.Options.PublishBackoffMax, new Random());
@@ -176,18 +176,9 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
                 continue;
             }
 
-            using var cts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-            try
-            {
-                await Task.WhenAny(
-                    _inventory.WaitForChangeAsync(seen, cts.Token),
-                    _gate?.WaitForChangeAsync(cts.Token) ?? Task.Delay(Timeout.Infinite, cts.Token),
-                    Task.Delay(wait, _time, cts.Token)).ConfigureAwait(false);
-            }
-            finally
-            {
-                await cts.CancelAsync().ConfigureAwait(false);
-            }
+            await (_gate is { } gate
+                ? ChangeOrTimeout.WaitAsync(wait, _time, stoppingToken, t => _inventory.WaitForChangeAsync(seen, t), gate.WaitForChangeAsync)
+                : ChangeOrTimeout.WaitAsync(wait, _time, stoppingToken, t => _inventory.WaitForChangeAsync(seen, t))).ConfigureAwait(false);
         }
     }
 
@@ -449,15 +440,13 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
     {
         try
         {
-            var obj = await _kube.GetAsync(KubeResource.Nodes, null, node, cancellationToken).ConfigureAwait(false);
-            var uid = obj?["metadata"]?["uid"]?.GetValue<string>();
+            var uid = await _nodeIdentity.ResolveUidAsync(cancellationToken).ConfigureAwait(false);
             if (uid is null)
             {
                 LogNoOwner(_logger, node);
                 return null;
             }
 
-            _nodeIdentity?.Uid = uid;
             return new OwnerReference("v1", "Node", node, uid, Controller: true);
         }
         catch (KubeApiException ex)

@@ -48,20 +48,7 @@ public sealed partial class ScrubRetryService(
                 wait = context.Options.MigModeCheckInterval; // MIG mode can change with no other sign
             }
 
-            if (wait < TimeSpan.Zero)
-            {
-                wait = TimeSpan.Zero;
-            }
-
-            using var cts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-            try
-            {
-                await Task.WhenAny(inventory.WaitForChangeAsync(seen, cts.Token), Task.Delay(wait, time, cts.Token)).ConfigureAwait(false);
-            }
-            finally
-            {
-                await cts.CancelAsync().ConfigureAwait(false);
-            }
+            await ChangeOrTimeout.WaitAsync(wait, time, stoppingToken, t => inventory.WaitForChangeAsync(seen, t)).ConfigureAwait(false);
         }
     }
 

@@ -53,13 +53,12 @@ public sealed partial class ScrubRunner
         {
             var report = await _scrubber.ScrubAsync(device, cancellationToken).ConfigureAwait(false);
             var clean = report.Succeeded && report.Verified;
-            reason = clean ? "" : "not_verified";
-            outcome = new ScrubOutcome(device.Name, clean, clean ? "verified" : $"scrub not verified: {report.FailureReason ?? "the device did not confirm zeroed memory"}", report);
-        }
-        catch (ScrubRefusedException ex)
-        {
-            reason = "refused";
-            outcome = new ScrubOutcome(device.Name, false, ex.Message, null);
+            (reason, outcome) = report switch
+            {
+                { Refused: true } => ("refused", new ScrubOutcome(device.Name, false, report.FailureReason ?? "refused", null)),
+                _ when clean => ("", new ScrubOutcome(device.Name, true, "verified", report)),
+                _ => ("not_verified", new ScrubOutcome(device.Name, false, $"scrub not verified: {report.FailureReason ?? "the device did not confirm zeroed memory"}", report)),
+            };
         }
         catch (OperationCanceledException)
         {

@@ -1,12 +1,13 @@
 using System.Globalization;
 using SecureDra.KubeletPlugin.Claims;
+using SecureDra.KubeletPlugin.State;
 
 namespace SecureDra.KubeletPlugin.Grpc;
 
 /// <summary>
 /// Splits one request into claims the pipeline may see and per-UID errors. Rules:
 /// <list type="bullet">
-/// <item>namespace: DNS-1123 label; name: DNS-1123 subdomain; uid: non-empty, at most 128 characters.</item>
+/// <item>namespace: DNS-1123 label; name: DNS-1123 subdomain; uid: <see cref="ClaimUid"/> (1-128 characters of [A-Za-z0-9-]).</item>
 /// <item>A UID listed more than once is rejected as a whole (no entry for it reaches the pipeline):
 /// the kubelet never repeats a claim, so a repeat means a confused or hostile caller, and the
 /// response map can only carry one answer per UID anyway.</item>
@@ -28,7 +29,7 @@ public sealed class ClaimBatchAdmission
     /// <summary>Why one UID was refused: <see cref="Reason"/> is a metric label, <see cref="Message"/> goes to the kubelet.</summary>
     public sealed record Rejection(string Reason, string Message);
 
-    public static ClaimBatchAdmission Admit(IReadOnlyList<WireClaim> claims)
+    public static ClaimBatchAdmission Admit(IReadOnlyList<ClaimRef> claims)
     {
         ArgumentNullException.ThrowIfNull(claims);
         var firstIndex = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -70,7 +71,7 @@ public sealed class ClaimBatchAdmission
         return new ClaimBatchAdmission(admitted, rejected);
     }
 
-    private static string? Check(WireClaim claim, int index)
+    private static string? Check(ClaimRef claim, int index)
     {
         var at = index.ToString(CultureInfo.InvariantCulture);
         if (claim.Uid.Length == 0)
@@ -81,6 +82,12 @@ public sealed class ClaimBatchAdmission
         if (claim.Uid.Length > ClaimRequestLimits.MaxUidLength)
         {
             return $"claims[{at}].uid: {claim.Uid.Length.ToString(CultureInfo.InvariantCulture)} characters exceed the limit of {ClaimRequestLimits.MaxUidLength.ToString(CultureInfo.InvariantCulture)}";
+        }
+
+        if (!ClaimUid.IsValid(claim.Uid))
+        {
+            // The same rule the pipeline and the checkpoint apply: a UID becomes part of file and CDI names.
+            return $"claims[{at}].uid: \"{Quote(claim.Uid)}\" is not 1-{ClaimUid.MaxLength.ToString(CultureInfo.InvariantCulture)} characters of [A-Za-z0-9-]";
         }
 
         if (!DnsNames.IsLabel(claim.Namespace))

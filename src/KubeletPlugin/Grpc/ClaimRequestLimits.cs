@@ -13,8 +13,8 @@ public static class ClaimRequestLimits
     /// <summary>More claims than this in one call is a gRPC InvalidArgument for the whole call.</summary>
     public const int MaxClaimsPerRequest = 128;
 
-    /// <summary>Kubernetes UIDs are 36-character UUIDs; 128 is generous and keeps keys and log lines bounded.</summary>
-    public const int MaxUidLength = 128;
+    /// <summary>Kubernetes UIDs are 36-character UUIDs; 128 is generous and keeps keys and log lines bounded (the rule is <see cref="State.ClaimUid"/>).</summary>
+    public const int MaxUidLength = State.ClaimUid.MaxLength;
 
     /// <summary>How much of an offending value an error message quotes.</summary>
     public const int MaxQuotedValueLength = 64;

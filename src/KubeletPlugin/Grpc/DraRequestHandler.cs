@@ -28,10 +28,10 @@ public sealed partial class DraRequestHandler
             "operation", "reason");
     }
 
-    public Task<IReadOnlyDictionary<string, ClaimPrepareResult>> PrepareAsync(IReadOnlyList<WireClaim> claims, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyDictionary<string, ClaimPrepareResult>> PrepareAsync(IReadOnlyList<ClaimRef> claims, CancellationToken cancellationToken) =>
         HandleAsync("prepare", claims, _pipeline.PrepareAsync, ClaimPrepareResult.Failed, cancellationToken);
 
-    public Task<IReadOnlyDictionary<string, ClaimUnprepareResult>> UnprepareAsync(IReadOnlyList<WireClaim> claims, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyDictionary<string, ClaimUnprepareResult>> UnprepareAsync(IReadOnlyList<ClaimRef> claims, CancellationToken cancellationToken) =>
         HandleAsync("unprepare", claims, _pipeline.UnprepareAsync, error => new ClaimUnprepareResult(error), cancellationToken);
 
     /// <summary>
@@ -41,7 +41,7 @@ public sealed partial class DraRequestHandler
     /// </summary>
     private async Task<IReadOnlyDictionary<string, TResult>> HandleAsync<TResult>(
         string operation,
-        IReadOnlyList<WireClaim> claims,
+        IReadOnlyList<ClaimRef> claims,
         Func<IReadOnlyList<ClaimRef>, CancellationToken, Task<IReadOnlyDictionary<string, TResult>>> run,
         Func<string, TResult> failed,
         CancellationToken cancellationToken)
@@ -81,7 +81,7 @@ public sealed partial class DraRequestHandler
         return results;
     }
 
-    private ClaimBatchAdmission Admit(string operation, IReadOnlyList<WireClaim> claims)
+    private ClaimBatchAdmission Admit(string operation, IReadOnlyList<ClaimRef> claims)
     {
         if (claims.Count > ClaimRequestLimits.MaxClaimsPerRequest)
         {

@@ -1,4 +1,5 @@
 using Grpc.Core;
+using SecureDra.KubeletPlugin.Claims;
 using SecureDra.Protocol.Dra.V1;
 
 namespace SecureDra.KubeletPlugin.Grpc;
@@ -55,6 +56,6 @@ public sealed class V1DraPluginService(DraRequestHandler handler) : DRAPlugin.DR
         return response;
     }
 
-    private static WireClaim[] ToWire(Google.Protobuf.Collections.RepeatedField<Claim> claims) =>
-        [.. claims.Select(c => new WireClaim(c.Namespace, c.Name, c.Uid))];
+    private static ClaimRef[] ToWire(Google.Protobuf.Collections.RepeatedField<Claim> claims) =>
+        [.. claims.Select(c => new ClaimRef(c.Namespace, c.Name, c.Uid))];
 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SecureDra.KubeletPlugin.Devices;
+using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.KubeletPlugin.State;
 using SecureDra.Nvml.Backends;
 
@@ -47,19 +48,8 @@ public sealed partial class HealthWithdrawalService(
                     await TryRecoverAsync(stoppingToken).ConfigureAwait(false);
                 }
 
-                using var wake = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-                wake.CancelAfter(NextWake());
-                var inventoryChanged = inventory.WaitForChangeAsync(seen, wake.Token);
-                var healthChanged = subscription.Changes.ReadAsync(wake.Token).AsTask();
-                try
-                {
-                    await Task.WhenAny(inventoryChanged, healthChanged).ConfigureAwait(false);
-                }
-                finally
-                {
-                    await wake.CancelAsync().ConfigureAwait(false);
-                    await Task.WhenAll(inventoryChanged, healthChanged).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
-                }
+                await ChangeOrTimeout.WaitAsync(NextWake(), timeProvider, stoppingToken,
+                    t => inventory.WaitForChangeAsync(seen, t), t => subscription.Changes.ReadAsync(t).AsTask()).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

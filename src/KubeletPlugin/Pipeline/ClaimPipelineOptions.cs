@@ -6,12 +6,6 @@ namespace SecureDra.KubeletPlugin.Pipeline;
 /// </summary>
 public sealed record ClaimPipelineOptions
 {
-    /// <summary>Environment variable that names a crash point (see <see cref="CrashPoints"/>); for crash tests only.</summary>
-    public const string CrashAtEnvironmentVariable = "SECUREDRA_CRASH_AT";
-
-    /// <summary>Tests only: the stale-claim check interval in milliseconds (1 to 3,600,000), so a process test need not wait 10 minutes.</summary>
-    public const string StaleClaimIntervalEnvironmentVariable = "SECUREDRA_STALE_CLAIM_CHECK_INTERVAL_MS";
-
     public WithdrawalMode WithdrawalMode { get; init; } = WithdrawalMode.RemoveFromSlice;
 
     /// <summary><c>--mig-mode</c>: Off keeps GPUs in MIG mode withdrawn; Static publishes existing instances; Dynamic publishes placements (docs/mig.md).</summary>
@@ -57,6 +51,9 @@ public sealed record ClaimPipelineOptions
     /// </summary>
     public IReadOnlyList<string> CdiControlDeviceNodes { get; init; } = ["/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools"];
 
-    /// <summary>Crash point from <see cref="CrashAtEnvironmentVariable"/>; null in production.</summary>
+    /// <summary>
+    /// The crash point (see <see cref="CrashPoints"/>) at which the process kills itself; null in production. Only the
+    /// test build of securedra sets it, from SECUREDRA_CRASH_AT (docs/shipped-binary.md).
+    /// </summary>
     public string? CrashAt { get; init; }
 }

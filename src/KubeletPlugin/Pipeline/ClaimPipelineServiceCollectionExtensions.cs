@@ -21,29 +21,14 @@ namespace SecureDra.KubeletPlugin.Pipeline;
 /// </summary>
 public static class ClaimPipelineServiceCollectionExtensions
 {
-    /// <param name="options">Pipeline options; null = defaults. <c>SECUREDRA_CRASH_AT</c> is read from the environment unless <see cref="ClaimPipelineOptions.CrashAt"/> is set.</param>
+    /// <param name="options">Pipeline options; null = defaults. Nothing is read from the environment here: the test build of securedra sets <see cref="ClaimPipelineOptions.CrashAt"/>.</param>
     public static IServiceCollection AddClaimPipeline(this IServiceCollection services, ClaimPipelineOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         options ??= new ClaimPipelineOptions();
-        if (options.CrashAt is null && Environment.GetEnvironmentVariable(ClaimPipelineOptions.CrashAtEnvironmentVariable) is { Length: > 0 } fromEnvironment)
-        {
-            options = options with { CrashAt = fromEnvironment };
-        }
-
-        if (Environment.GetEnvironmentVariable(ClaimPipelineOptions.StaleClaimIntervalEnvironmentVariable) is { Length: > 0 } staleMs)
-        {
-            if (!int.TryParse(staleMs, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms) || ms < 1 || ms > 3_600_000)
-            {
-                throw new ArgumentException($"{ClaimPipelineOptions.StaleClaimIntervalEnvironmentVariable}={staleMs} must be whole milliseconds from 1 to 3600000", nameof(options));
-            }
-
-            options = options with { StaleClaimCheckInterval = TimeSpan.FromMilliseconds(ms) };
-        }
-
         if (options.CrashAt is { Length: > 0 } crashAt && !CrashPoints.All.Contains(crashAt))
         {
-            throw new ArgumentException($"{ClaimPipelineOptions.CrashAtEnvironmentVariable}={crashAt} is not a crash point; use one of {string.Join(", ", CrashPoints.All)}", nameof(options));
+            throw new ArgumentException($"crash point {crashAt} does not exist; use one of {string.Join(", ", CrashPoints.All)}", nameof(options));
         }
 
         if (options.UnprepareBudget <= TimeSpan.Zero || options.UnprepareBudget > TimeSpan.FromSeconds(40))

@@ -210,22 +210,17 @@ public sealed partial class PipelineStartup(
             return;
         }
 
-        var prefix = $"{context.CdiVendor}-claim_";
         foreach (var path in Directory.EnumerateFiles(cdi.Root))
         {
             var name = Path.GetFileName(path);
-            var isTemp = name.StartsWith("." + prefix, StringComparison.Ordinal) && name.EndsWith(".tmp", StringComparison.Ordinal);
-            var isOurs = name.StartsWith(prefix, StringComparison.Ordinal) && name.EndsWith(".json", StringComparison.Ordinal);
-            if (isOurs)
+            var isTemp = cdi.IsLeftoverTemporary(name);
+            var uid = cdi.ClaimUidOf(name);
+            if (uid is not null && data.Claims.TryGetValue(uid, out var c) && c.State == ClaimCheckpointState.Prepared)
             {
-                var uid = name[prefix.Length..^".json".Length];
-                if (data.Claims.TryGetValue(uid, out var c) && c.State == ClaimCheckpointState.Prepared)
-                {
-                    continue;
-                }
+                continue;
             }
 
-            if (isTemp || isOurs)
+            if (isTemp || uid is not null)
             {
                 File.Delete(path);
                 LogLeftover(logger, path);

@@ -13,7 +13,7 @@ public sealed partial class ProcessCrashInjector(ClaimPipelineOptions options, I
             // SIGKILL to ourselves: nothing after this point runs, exactly as with kill -9.
             using var self = System.Diagnostics.Process.GetCurrentProcess();
             self.Kill();
-            Environment.FailFast($"SECUREDRA_CRASH_AT={point}: crash injected for testing");
+            Environment.FailFast($"crash point {point}: crash injected for testing");
         }
     }
 

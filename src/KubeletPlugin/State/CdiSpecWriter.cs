@@ -28,7 +28,27 @@ public sealed class CdiSpecWriter(PipelineContext context)
 
     public string Root => context.Plugin.CdiRoot;
 
-    public string FileName(string claimUid) => $"{context.CdiVendor}-claim_{ClaimUid.Require(claimUid)}.json";
+    private const string FileSuffix = ".json";
+
+    private string FilePrefix => $"{context.CdiVendor}-claim_";
+
+    public string FileName(string claimUid) => FilePrefix + ClaimUid.Require(claimUid) + FileSuffix;
+
+    /// <summary>The claim UID a spec file of ours is named after; null for any other file (the inverse of <see cref="FileName"/>).</summary>
+    public string? ClaimUidOf(string fileName)
+    {
+        ArgumentNullException.ThrowIfNull(fileName);
+        return fileName.StartsWith(FilePrefix, StringComparison.Ordinal) && fileName.EndsWith(FileSuffix, StringComparison.Ordinal)
+            ? fileName[FilePrefix.Length..^FileSuffix.Length]
+            : null;
+    }
+
+    /// <summary>An <see cref="AtomicFile"/> temporary of one of our spec files, left by a crash mid-write.</summary>
+    public bool IsLeftoverTemporary(string fileName)
+    {
+        ArgumentNullException.ThrowIfNull(fileName);
+        return fileName.StartsWith("." + FilePrefix, StringComparison.Ordinal) && fileName.EndsWith(".tmp", StringComparison.Ordinal);
+    }
 
     public string DeviceName(string claimUid, string deviceName) => $"{ClaimUid.Require(claimUid)}-{deviceName}";
 

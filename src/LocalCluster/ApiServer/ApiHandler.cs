@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using SecureDra.LocalCluster.ApiServer.Json;
 
 namespace SecureDra.LocalCluster.ApiServer;
 
@@ -308,7 +309,7 @@ public sealed class ApiHandler
         var causes = _rules.Validate(type, version, stored, null);
         if (causes.Count > 0)
         {
-            throw ApiError.Invalid(type, DraValidator.Str(stored["metadata"]?["name"]) ?? DraValidator.Str(stored["metadata"]?["generateName"]) ?? string.Empty, causes);
+            throw ApiError.Invalid(type, JsonFields.Str(stored["metadata"]?["name"]) ?? JsonFields.Str(stored["metadata"]?["generateName"]) ?? string.Empty, causes);
         }
 
         if (dryRun)
@@ -325,7 +326,7 @@ public sealed class ApiHandler
     {
         var body = await ReadObjectAsync(context, type, version, ct).ConfigureAwait(false);
         CheckNamespace(type, ns, body);
-        var bodyName = DraValidator.Str(body["metadata"]?["name"]);
+        var bodyName = JsonFields.Str(body["metadata"]?["name"]);
         if (bodyName is not null && bodyName != name)
         {
             throw ApiError.BadRequest($"the name of the object ({bodyName}) does not match the name on the URL ({name})");
@@ -340,9 +341,9 @@ public sealed class ApiHandler
 
     private JsonObject Prepare(ResourceType type, string version, JsonObject current, JsonObject stored, string? subresource)
     {
-        var requested = DraValidator.Str(stored["metadata"]?["resourceVersion"]);
-        var actual = DraValidator.Str(current["metadata"]?["resourceVersion"]);
-        var name = DraValidator.Str(current["metadata"]?["name"]) ?? string.Empty;
+        var requested = JsonFields.Str(stored["metadata"]?["resourceVersion"]);
+        var actual = JsonFields.Str(current["metadata"]?["resourceVersion"]);
+        var name = JsonFields.Str(current["metadata"]?["name"]) ?? string.Empty;
         if (!string.IsNullOrEmpty(requested) && requested != actual)
         {
             throw ApiError.Conflict(type, name, "the object has been modified; please apply your changes to the latest version and try again");
@@ -399,8 +400,8 @@ public sealed class ApiHandler
             CheckStrict(type, version, patchedObject);
             // Only a resourceVersion the patch itself sets is a precondition.
             var patchedRv = patch is JsonObject mergePatch
-                ? DraValidator.Str(mergePatch["metadata"]?["resourceVersion"])
-                : DraValidator.Str(patchedObject["metadata"]?["resourceVersion"]) is { } rv && rv != DraValidator.Str(current["metadata"]?["resourceVersion"]) ? rv : null;
+                ? JsonFields.Str(mergePatch["metadata"]?["resourceVersion"])
+                : JsonFields.Str(patchedObject["metadata"]?["resourceVersion"]) is { } rv && rv != JsonFields.Str(current["metadata"]?["resourceVersion"]) ? rv : null;
             var stored = DraShapeConverter.ToStorage(type, version, patchedObject);
             stored.Remove("apiVersion");
             stored.Remove("kind");
@@ -420,15 +421,15 @@ public sealed class ApiHandler
         var preconditions = options?["preconditions"] as JsonObject;
         var deleted = _store.Delete(type, ns, name, current =>
         {
-            var uid = DraValidator.Str(preconditions?["uid"]);
-            var actualUid = DraValidator.Str(current["metadata"]?["uid"]);
+            var uid = JsonFields.Str(preconditions?["uid"]);
+            var actualUid = JsonFields.Str(current["metadata"]?["uid"]);
             if (uid is not null && uid != actualUid)
             {
                 throw ApiError.Conflict(type, name, $"Precondition failed: UID in precondition: {uid}, UID in object meta: {actualUid}");
             }
 
-            var rv = DraValidator.Str(preconditions?["resourceVersion"]);
-            var actualRv = DraValidator.Str(current["metadata"]?["resourceVersion"]);
+            var rv = JsonFields.Str(preconditions?["resourceVersion"]);
+            var actualRv = JsonFields.Str(current["metadata"]?["resourceVersion"]);
             if (rv is not null && rv != actualRv)
             {
                 throw ApiError.Conflict(type, name, $"Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {actualRv}");
@@ -472,8 +473,8 @@ public sealed class ApiHandler
             throw ApiError.BadRequest($"{type.Kind} in version \"{version}\" cannot be handled as a {type.Kind}: the request body must be a JSON object");
         }
 
-        var apiVersion = DraValidator.Str(body["apiVersion"]);
-        var kind = DraValidator.Str(body["kind"]);
+        var apiVersion = JsonFields.Str(body["apiVersion"]);
+        var kind = JsonFields.Str(body["kind"]);
         if (apiVersion is not null && apiVersion != type.ApiVersion(version))
         {
             throw ApiError.BadRequest($"the API version in the data ({apiVersion}) does not match the expected API version ({type.ApiVersion(version)})");
@@ -507,7 +508,7 @@ public sealed class ApiHandler
 
     private static void CheckNamespace(ResourceType type, string? ns, JsonObject body)
     {
-        var bodyNs = DraValidator.Str(body["metadata"]?["namespace"]);
+        var bodyNs = JsonFields.Str(body["metadata"]?["namespace"]);
         if (!type.Namespaced)
         {
             body["metadata"]?.AsObject().Remove("namespace");
@@ -566,7 +567,7 @@ public sealed class ApiHandler
                     _log.Clear();
                     await JsonIo.WriteAsync(context.Response, 200, new JsonObject { ["cleared"] = true }, ct).ConfigureAwait(false);
                     return;
-                case ("/_securedra/faults", "POST"):
+                case ("/_securedra/faults", "POST") when _faults.EndpointEnabled:
                     var body = await JsonIo.ReadBodyAsync(context.Request, _maxBodyBytes, ct).ConfigureAwait(false) as JsonObject
                         ?? throw ApiError.BadRequest("a fault rule must be a JSON object");
                     try
@@ -580,10 +581,10 @@ public sealed class ApiHandler
 
                     await WriteFaultsAsync(context, 201, ct).ConfigureAwait(false);
                     return;
-                case ("/_securedra/faults", "GET"):
+                case ("/_securedra/faults", "GET") when _faults.EndpointEnabled:
                     await WriteFaultsAsync(context, 200, ct).ConfigureAwait(false);
                     return;
-                case ("/_securedra/faults", "DELETE"):
+                case ("/_securedra/faults", "DELETE") when _faults.EndpointEnabled:
                     _faults.Clear();
                     await WriteFaultsAsync(context, 200, ct).ConfigureAwait(false);
                     return;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using static SecureDra.LocalCluster.ApiServer.Json.JsonFields;
 
 namespace SecureDra.LocalCluster.ApiServer;
 
@@ -656,21 +657,5 @@ public sealed class DraValidator
         var name = parts[^1];
         return name.Length is > 0 and <= 63 && char.IsAsciiLetterOrDigit(name[0]) && char.IsAsciiLetterOrDigit(name[^1])
             && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
-    }
-
-    internal static string? Str(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
-
-    internal static bool Bool(JsonNode? node) => node is JsonValue v && v.TryGetValue<bool>(out var b) && b;
-
-    internal static long? Long(JsonNode? node)
-    {
-        if (node is not JsonValue v || v.GetValueKind() != JsonValueKind.Number)
-        {
-            return null;
-        }
-
-        return v.TryGetValue<long>(out var l) ? l
-            : v.TryGetValue<double>(out var d) && d == Math.Floor(d) && Math.Abs(d) < 9e15 ? (long)d
-            : null;
     }
 }

@@ -8,6 +8,12 @@ public sealed class FaultInjector
     private readonly Lock _gate = new();
     private readonly List<(FaultRule Rule, int Remaining)> _rules = [];
 
+    /// <summary>
+    /// Whether HTTP clients may queue rules through <c>/_securedra/faults</c> (<see cref="LocalApiServerOptions.FaultEndpoint"/>).
+    /// In-process callers use <see cref="Add"/> either way.
+    /// </summary>
+    public bool EndpointEnabled { get; init; }
+
     public void Add(FaultRule rule)
     {
         ArgumentNullException.ThrowIfNull(rule);

@@ -65,7 +65,7 @@ public sealed class LocalApiServer : IAsyncDisposable
         var catalog = new ResourceCatalog(profile);
         var store = new ObjectStore(time, options.WatchHistoryLimit);
         var log = new RequestLog(options.RequestLogLimit);
-        var faults = new FaultInjector();
+        var faults = new FaultInjector { EndpointEnabled = options.FaultEndpoint };
         var rules = new ObjectRules(profile, options.DeviceTaints ?? profile.DeviceTaintsEnabledByDefault, time, options.PartitionableDevices ?? profile.PartitionableDevicesEnabledByDefault);
         SeedNamespaces(catalog, store);
 

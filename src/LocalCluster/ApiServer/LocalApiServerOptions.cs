@@ -24,6 +24,13 @@ public sealed class LocalApiServerOptions
     /// <summary>Largest request body accepted (the real API server's limit is 3 MiB for objects).</summary>
     public int MaxRequestBodyBytes { get; set; } = 3 * 1024 * 1024;
 
+    /// <summary>
+    /// Failure injection over HTTP: <c>/_securedra/faults</c> queues error and hang rules for matching requests. Off by
+    /// default (the endpoint answers 404); the shipped securedra never turns it on, only tests and the test build do
+    /// (docs/shipped-binary.md).
+    /// </summary>
+    public bool FaultEndpoint { get; set; }
+
     /// <summary>How many request log entries are kept (oldest dropped first).</summary>
     public int RequestLogLimit { get; set; } = 100_000;
 }

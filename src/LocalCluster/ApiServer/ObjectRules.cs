@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using SecureDra.LocalCluster.ApiServer.Json;
 
 namespace SecureDra.LocalCluster.ApiServer;
 
@@ -80,8 +81,8 @@ public sealed class ObjectRules
         ArgumentNullException.ThrowIfNull(type);
         ArgumentNullException.ThrowIfNull(obj);
         var errors = new FieldErrors();
-        var name = DraValidator.Str(obj["metadata"]?["name"]);
-        var generateName = DraValidator.Str(obj["metadata"]?["generateName"]);
+        var name = JsonFields.Str(obj["metadata"]?["name"]);
+        var generateName = JsonFields.Str(obj["metadata"]?["generateName"]);
         if (string.IsNullOrEmpty(name) && string.IsNullOrEmpty(generateName))
         {
             errors.Required("metadata.name", "name or generateName is required");
@@ -216,7 +217,7 @@ public sealed class ObjectRules
         }
 
         exact["allocationMode"] ??= "ExactCount";
-        if (DraValidator.Str(exact["allocationMode"]) == "ExactCount")
+        if (JsonFields.Str(exact["allocationMode"]) == "ExactCount")
         {
             exact["count"] ??= 1;
         }

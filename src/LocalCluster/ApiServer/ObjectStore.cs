@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using SecureDra.LocalCluster.ApiServer.Json;
 
 namespace SecureDra.LocalCluster.ApiServer;
 
@@ -85,10 +86,10 @@ public sealed class ObjectStore
             var metadata = obj["metadata"] as JsonObject ?? [];
             obj["metadata"] = metadata;
             var bucket = Bucket(type);
-            var name = DraValidator.Str(metadata["name"]);
+            var name = JsonFields.Str(metadata["name"]);
             if (string.IsNullOrEmpty(name))
             {
-                var prefix = DraValidator.Str(metadata["generateName"]) ?? string.Empty;
+                var prefix = JsonFields.Str(metadata["generateName"]) ?? string.Empty;
                 do
                 {
                     name = prefix + string.Create(5, 0, (span, _) =>
@@ -157,7 +158,7 @@ public sealed class ObjectStore
                 }
             }
 
-            var generation = DraValidator.Long(oldMeta["generation"]) ?? 1;
+            var generation = JsonFields.Long(oldMeta["generation"]) ?? 1;
             metadata["generation"] = SpecChanged(current, updated) ? generation + 1 : generation;
             if (JsonNode.DeepEquals(Strip(current, keepStatus: true), Strip(updated, keepStatus: true))
                 && JsonNode.DeepEquals(WithoutVolatile(oldMeta), WithoutVolatile(metadata)))
@@ -205,7 +206,7 @@ public sealed class ObjectStore
         {
             var bucket = Bucket(type);
             var victims = bucket.Values.Where(o => (@namespace is null || Namespace(o) == @namespace) && matches(o)).ToList();
-            return victims.Select(o => DeleteLocked(type, Namespace(o), DraValidator.Str(o["metadata"]?["name"])!, o)).ToList();
+            return victims.Select(o => DeleteLocked(type, Namespace(o), JsonFields.Str(o["metadata"]?["name"])!, o)).ToList();
         }
     }
 
@@ -223,7 +224,7 @@ public sealed class ObjectStore
             {
                 replay = Bucket(type).Values
                     .Where(o => @namespace is null || Namespace(o) == @namespace)
-                    .Select(o => new StoredEvent(long.Parse(DraValidator.Str(o["metadata"]?["resourceVersion"]) ?? "0", CultureInfo.InvariantCulture), type.Key, Namespace(o), "ADDED", (JsonObject)o.DeepClone(), null))
+                    .Select(o => new StoredEvent(long.Parse(JsonFields.Str(o["metadata"]?["resourceVersion"]) ?? "0", CultureInfo.InvariantCulture), type.Key, Namespace(o), "ADDED", (JsonObject)o.DeepClone(), null))
                     .ToList();
             }
             else
@@ -321,7 +322,7 @@ public sealed class ObjectStore
         return bucket;
     }
 
-    private static string? Namespace(JsonObject obj) => DraValidator.Str(obj["metadata"]?["namespace"]);
+    private static string? Namespace(JsonObject obj) => JsonFields.Str(obj["metadata"]?["namespace"]);
 
     private static bool SpecChanged(JsonObject before, JsonObject after) =>
         !JsonNode.DeepEquals(Strip(before, keepStatus: false), Strip(after, keepStatus: false));

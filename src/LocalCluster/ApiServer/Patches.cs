@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using SecureDra.LocalCluster.ApiServer.Json;
 
 namespace SecureDra.LocalCluster.ApiServer;
 
@@ -45,8 +46,8 @@ public static class Patches
         var doc = target?.DeepClone();
         foreach (var op in operations)
         {
-            var name = DraValidator.Str(op?["op"]) ?? throw ApiError.BadRequest("json patch operation without \"op\"");
-            var path = DraValidator.Str(op?["path"]) ?? throw ApiError.BadRequest("json patch operation without \"path\"");
+            var name = JsonFields.Str(op?["op"]) ?? throw ApiError.BadRequest("json patch operation without \"op\"");
+            var path = JsonFields.Str(op?["path"]) ?? throw ApiError.BadRequest("json patch operation without \"path\"");
             switch (name)
             {
                 case "add":
@@ -67,10 +68,10 @@ public static class Patches
 
                     break;
                 case "copy":
-                    doc = Add(doc, path, Resolve(doc, DraValidator.Str(op!["from"]) ?? string.Empty)?.DeepClone());
+                    doc = Add(doc, path, Resolve(doc, JsonFields.Str(op!["from"]) ?? string.Empty)?.DeepClone());
                     break;
                 case "move":
-                    doc = Remove(doc, DraValidator.Str(op!["from"]) ?? string.Empty, out var moved);
+                    doc = Remove(doc, JsonFields.Str(op!["from"]) ?? string.Empty, out var moved);
                     doc = Add(doc, path, moved);
                     break;
                 default:

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using SecureDra.LocalCluster.ApiServer.Json;
 
 namespace SecureDra.LocalCluster.ApiServer;
 
@@ -52,7 +53,7 @@ public sealed class WatchStreamer
             : Timeout.InfiniteTimeSpan;
 
         bool Selected(JsonObject obj) =>
-            labels.Matches(obj) && fields.Matches(obj) && (name is null || DraValidator.Str(obj["metadata"]?["name"]) == name);
+            labels.Matches(obj) && fields.Matches(obj) && (name is null || JsonFields.Str(obj["metadata"]?["name"]) == name);
 
         var response = context.Response;
         response.StatusCode = 200;

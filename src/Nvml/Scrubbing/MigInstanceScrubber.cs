@@ -202,14 +202,15 @@ public sealed class MigInstanceScrubber : IMigInstanceScrubber
 
     private async Task<WorkerRun> RunWorkerAsync(GpuDevice parent, MigInstance instance, CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo(_options.WorkerPath ?? Environment.ProcessPath ?? "securedra")
+        var (fileName, prefix) = _options.ResolveWorker(Environment.ProcessPath, Environment.GetCommandLineArgs());
+        var start = new ProcessStartInfo(fileName)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        foreach (var arg in _options.WorkerPrefixArguments)
+        foreach (var arg in prefix)
         {
             start.ArgumentList.Add(arg);
         }

@@ -17,6 +17,28 @@ public sealed record MigInstanceScrubberOptions
 
     public TimeSpan Deadline { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// The program and leading arguments that start a worker. Without <see cref="WorkerPath"/>: this process's own
+    /// executable; when that is the <c>dotnet</c> host (<c>dotnet securedra.dll …</c>), the host with the same entry
+    /// assembly (<paramref name="commandLine"/>[0]) in front, so the worker is the same build as its parent.
+    /// </summary>
+    public (string FileName, IReadOnlyList<string> Prefix) ResolveWorker(string? processPath, IReadOnlyList<string> commandLine)
+    {
+        ArgumentNullException.ThrowIfNull(commandLine);
+        if (WorkerPath is not null)
+        {
+            return (WorkerPath, WorkerPrefixArguments);
+        }
+
+        var self = processPath ?? "securedra";
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet" && commandLine.Count > 0 && commandLine[0].EndsWith(".dll", StringComparison.Ordinal))
+        {
+            return (self, [commandLine[0], .. WorkerPrefixArguments]);
+        }
+
+        return (self, WorkerPrefixArguments);
+    }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the field and its limit.</summary>
     public void Validate()
     {

@@ -56,16 +56,9 @@ public sealed class MigScrubWorker(GpuBackendOptions options, TimeProvider timeP
         var scrubberOptions = new ScrubberOptions { MinCoverage = options.ScrubMinCoverage, Deadline = deadline };
         var view = new MigInstanceView(options.Kind == GpuBackendKind.Simulated ? "simulated" : "nvidia", target.Device!, target.Processes!, target.OpenSession!);
         var scrubber = new VramScrubber(view, Options.Create(scrubberOptions), timeProvider, new ScrubMetrics(new MetricsRegistry()), loggers.CreateLogger<VramScrubber>());
-        try
-        {
-            var scrub = await scrubber.ScrubAsync(target.Device!, cancellationToken).ConfigureAwait(false);
-            var report = Report(request, scrub.Succeeded ? "scrubbed" : "failed", target.Visible, scrub, started);
-            return (scrub.Succeeded ? ExitScrubbed : ExitFailed, report);
-        }
-        catch (ScrubRefusedException e)
-        {
-            return (ExitFailed, Report(request, "refused", target.Visible, null, started) with { FailureReason = MigScrubWorkerReport.Bound(e.Message) });
-        }
+        var scrub = await scrubber.ScrubAsync(target.Device!, cancellationToken).ConfigureAwait(false);
+        var outcome = scrub.Succeeded ? "scrubbed" : scrub.Refused ? "refused" : "failed";
+        return (scrub.Succeeded ? ExitScrubbed : ExitFailed, Report(request, outcome, target.Visible, scrub, started));
     }
 
     private Target Simulated(MigScrubWorkerRequest request, string[] listed)

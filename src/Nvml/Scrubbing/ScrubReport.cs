@@ -1,4 +1,5 @@
 using System.Globalization;
+using SecureDra.Nvml.Backends;
 
 namespace SecureDra.Nvml.Scrubbing;
 
@@ -9,24 +10,54 @@ namespace SecureDra.Nvml.Scrubbing;
 /// free when the scrub started); the bytes it did not cover are split into the device's measured
 /// reserved baseline and what could not be allocated now (see <see cref="UncoveredBytes"/>).
 /// </summary>
-public sealed record ScrubReport(
-    string DeviceName,
-    string DeviceUuid,
-    long TotalBytes,
-    long FreeBytesBefore,
-    long BytesZeroed,
-    double Coverage,
-    TimeSpan SetupDuration,
-    TimeSpan AllocateDuration,
-    TimeSpan ZeroDuration,
-    TimeSpan VerifyDuration,
-    TimeSpan FreeDuration,
-    TimeSpan TotalDuration,
-    bool Verified,
-    string Method,
-    bool Succeeded,
-    string? FailureReason)
+public sealed record ScrubReport
 {
+    public required string DeviceName { get; init; }
+
+    public required string DeviceUuid { get; init; }
+
+    /// <summary>A short name for how the memory was zeroed and verified, e.g. "cuMemsetD32Async+ptx-or-reduce".</summary>
+    public required string Method { get; init; }
+
+    /// <summary>The device's total memory: what coverage is judged against.</summary>
+    public required long TotalBytes { get; init; }
+
+    public long FreeBytesBefore { get; init; }
+
+    public long BytesZeroed { get; init; }
+
+    public double Coverage { get; init; }
+
+    public ScrubTimings Timings { get; init; } = ScrubTimings.Before(TimeSpan.Zero);
+
+    /// <summary>The device itself confirmed the zeroed memory reads back as zero, and the scrub passed.</summary>
+    public bool Verified { get; init; }
+
+    /// <summary>Why the scrub failed or was refused; null exactly when it succeeded.</summary>
+    public string? FailureReason { get; init; }
+
+    /// <summary>
+    /// The compute processes that held the device when the scrub was asked for: non-empty means the scrub was
+    /// refused and never touched the memory (a refusal is a failure with its own reason, not an exception).
+    /// </summary>
+    public IReadOnlyList<GpuProcess> BlockingProcesses { get; init; } = [];
+
+    public bool Succeeded => FailureReason is null;
+
+    public bool Refused => BlockingProcesses.Count > 0;
+
+    public TimeSpan SetupDuration => Timings.Setup;
+
+    public TimeSpan AllocateDuration => Timings.Allocate;
+
+    public TimeSpan ZeroDuration => Timings.Zero;
+
+    public TimeSpan VerifyDuration => Timings.Verify;
+
+    public TimeSpan FreeDuration => Timings.Free;
+
+    public TimeSpan TotalDuration => Timings.Total;
+
     /// <summary>Bytes of the device's total memory this scrub did not zero and verify: <see cref="BaselineReservedBytes"/> + <see cref="UnallocatableBytes"/>.</summary>
     public long UncoveredBytes => Math.Max(0, TotalBytes - BytesZeroed);
 

@@ -62,12 +62,12 @@ public sealed class VramScrubber : IVramScrubber
             {
                 _metrics.RecordRefused(_backend.Kind);
                 ScrubLog.Refused(_logger, device.Name, device.Uuid, processes.Count, string.Join(",", processes.Select(p => p.Pid.ToString(CultureInfo.InvariantCulture))));
-                throw new ScrubRefusedException(device.Name, processes);
+                return Refused(device, processes, _timeProvider.GetElapsedTime(started));
             }
 
-            // Device work is synchronous and long: run it on a pool thread so devices proceed in parallel,
-            // and on one thread so a CUDA context made current there stays current.
-            var report = await Task.Run(() => Run(device, started, cancellationToken), cancellationToken).ConfigureAwait(false);
+            // Device work is synchronous and long: run it on a pool thread so devices proceed in parallel. The
+            // session makes its CUDA context current before every call, so a continuation on another thread is safe.
+            var report = await Task.Run(() => RunAsync(device, started, cancellationToken), cancellationToken).ConfigureAwait(false);
             return Finish(device, report);
         }
         finally
@@ -95,7 +95,7 @@ public sealed class VramScrubber : IVramScrubber
         return report;
     }
 
-    private ScrubReport Run(GpuDevice device, long started, CancellationToken cancellationToken)
+    private async Task<ScrubReport> RunAsync(GpuDevice device, long started, CancellationToken cancellationToken)
     {
         var phase = new PhaseClock(_timeProvider, started, _options.Deadline, cancellationToken);
         var method = _backend.Kind;
@@ -106,7 +106,7 @@ public sealed class VramScrubber : IVramScrubber
         IDeviceMemorySession? session = null;
         try
         {
-            session = _backend.OpenMemorySessionAsync(device, cancellationToken).GetAwaiter().GetResult();
+            session = await _backend.OpenMemorySessionAsync(device, cancellationToken).ConfigureAwait(false);
             method = session.Method;
             (freeBefore, total) = session.GetMemoryInfo();
             granularity = Math.Max(ScrubberOptions.Alignment, AlignDown(session.AllocationGranularity));
@@ -175,7 +175,10 @@ public sealed class VramScrubber : IVramScrubber
 
             try
             {
-                session?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                if (session is not null)
+                {
+                    await session.DisposeAsync().ConfigureAwait(false);
+                }
             }
             catch (Exception e) when (e is GpuBackendException or IOException or ObjectDisposedException)
             {
@@ -198,10 +201,18 @@ public sealed class VramScrubber : IVramScrubber
 
         var succeeded = failure is null;
         var baseline = succeeded ? _baselines.Record(device.Uuid, total - zeroed) : judged.Baseline;
-        return new ScrubReport(device.Name, device.Uuid, total, freeBefore, zeroed, judged.Coverage,
-            phase.Setup, phase.Allocate, phase.Zero, phase.Verify, phase.Free, phase.Elapsed,
-            verified && succeeded, method, succeeded, failure)
+        return new ScrubReport
         {
+            DeviceName = device.Name,
+            DeviceUuid = device.Uuid,
+            Method = method,
+            TotalBytes = total,
+            FreeBytesBefore = freeBefore,
+            BytesZeroed = zeroed,
+            Coverage = judged.Coverage,
+            Timings = new ScrubTimings(phase.Setup, phase.Allocate, phase.Zero, phase.Verify, phase.Free, phase.Elapsed),
+            Verified = verified && succeeded,
+            FailureReason = failure,
             BaselineReservedBytes = Math.Min(total - zeroed, judged.Baseline ?? (succeeded ? total - zeroed : 0)),
             BaselineBytes = baseline,
             ToleranceBytes = granularity,
@@ -277,10 +288,19 @@ public sealed class VramScrubber : IVramScrubber
 
     private static long AlignDown(long bytes) => bytes / ScrubberOptions.Alignment * ScrubberOptions.Alignment;
 
-    private ScrubReport Failed(GpuDevice device, string method, string reason, TimeSpan elapsed) =>
-        new(device.Name, device.Uuid, device.MemoryBytes, 0, 0, 0, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, elapsed,
-            false, method, false, reason)
-        {
-            BaselineBytes = _baselines.Get(device.Uuid),
-        };
+    private ScrubReport Failed(GpuDevice device, string method, string reason, TimeSpan elapsed) => new()
+    {
+        DeviceName = device.Name,
+        DeviceUuid = device.Uuid,
+        Method = method,
+        TotalBytes = device.MemoryBytes,
+        Timings = ScrubTimings.Before(elapsed),
+        FailureReason = reason,
+        BaselineBytes = _baselines.Get(device.Uuid),
+    };
+
+    /// <summary>Compute processes still hold the device: nothing was touched, and the caller must keep it withdrawn.</summary>
+    private ScrubReport Refused(GpuDevice device, IReadOnlyList<GpuProcess> processes, TimeSpan elapsed) =>
+        Failed(device, _backend.Kind, $"refusing to scrub {device.Name}: {processes.Count} compute process(es) still running (pids {string.Join(", ", processes.Select(p => p.Pid))})", elapsed)
+            with { BlockingProcesses = processes };
 }

@@ -63,8 +63,9 @@ internal sealed class SecuredraProcess : IAsyncDisposable
 
             Assert.NotNull(dir);
             var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
-            var dll = Path.Combine(dir.FullName, "src", "Cli", "bin", configuration, "net10.0", "securedra.dll");
-            Assert.True(File.Exists(dll), $"build src/Cli first: {dll} is missing");
+            // The test build: the same sources with failure injection compiled in (crash points, fault endpoint, fault files).
+            var dll = Path.Combine(dir.FullName, "tests", "TestBuild", "bin", configuration, "net10.0", "securedra.dll");
+            Assert.True(File.Exists(dll), $"build tests/TestBuild first: {dll} is missing");
             return dll;
         }
     }

@@ -88,6 +88,7 @@ public sealed class HealthHarness : IAsyncDisposable
                         DeviceCount = gpus,
                         MemoryBytes = 256 * 1024,
                         VramDirectory = Path.Combine(dir.Path, "vram"),
+                        FaultFiles = true,
                         HealthPollInterval = TimeSpan.FromMilliseconds(25),
                     },
                 });

@@ -195,22 +195,27 @@ public sealed class NvidiaMigBackend : IMigBackend, IDisposable
         return profiles;
     }
 
-    private static MigInstance Describe(GpuDevice device, NvmlGpuInstanceHandle gi, MigProfile profile, IReadOnlyDictionary<(uint Gi, uint Ci), string> uuids)
+    private static MigInstance Describe(GpuDevice device, NvmlGpuInstanceHandle gi, MigProfile profile, IReadOnlyDictionary<(uint Gi, uint Ci), (string Uuid, long TotalBytes)> uuids)
     {
         Check(device, NvmlMig.GpuInstanceGetInfoRaw(gi, out var info), "nvmlGpuInstanceGetInfo");
         var cis = ComputeInstances(gi).Select(c => new MigComputeInstance((int)c.Info.Id, (int)c.Info.ProfileId)).OrderBy(c => c.Id).ToArray();
         string? uuid = null;
+        var memory = profile.MemoryMiB * MiB;
         foreach (var ci in cis)
         {
             if (uuids.TryGetValue((info.Id, (uint)ci.Id), out var u))
             {
-                uuid = u;
+                uuid = u.Uuid;
+
+                // What the MIG device itself reports is what a CUDA context on it sees (and must cover); the profile's
+                // nominal size is the fallback while there is no MIG device.
+                memory = u.TotalBytes > 0 ? u.TotalBytes : memory;
                 break;
             }
         }
 
         return new MigInstance(device.Name, (int)info.Id, (int)info.ProfileId, profile.Name,
-            new MigPlacement((int)info.Placement.Start, (int)info.Placement.Size), profile.MemoryMiB * MiB, cis, uuid);
+            new MigPlacement((int)info.Placement.Start, (int)info.Placement.Size), memory, cis, uuid);
     }
 
     private static List<(NvmlComputeInstanceHandle Handle, NvmlComputeInstanceInfo Info)> ComputeInstances(NvmlGpuInstanceHandle gi)
@@ -241,9 +246,9 @@ public sealed class NvidiaMigBackend : IMigBackend, IDisposable
         return found;
     }
 
-    private static Dictionary<(uint Gi, uint Ci), string> MigUuids(NvmlDeviceHandle handle)
+    private Dictionary<(uint Gi, uint Ci), (string Uuid, long TotalBytes)> MigUuids(NvmlDeviceHandle handle)
     {
-        var uuids = new Dictionary<(uint, uint), string>();
+        var uuids = new Dictionary<(uint, uint), (string, long)>();
         if (NvmlMig.GetMaxMigDeviceCountRaw(handle, out var max) != NvmlReturn.Success)
         {
             return uuids;
@@ -258,7 +263,17 @@ public sealed class NvidiaMigBackend : IMigBackend, IDisposable
                 continue;
             }
 
-            uuids[(gi, ci)] = NvmlMig.GetUuid(mig);
+            long total;
+            try
+            {
+                total = (long)Nvml().GetMemoryInfo(mig).Total;
+            }
+            catch (NvmlException)
+            {
+                total = 0;
+            }
+
+            uuids[(gi, ci)] = (NvmlMig.GetUuid(mig), total);
         }
 
         return uuids;

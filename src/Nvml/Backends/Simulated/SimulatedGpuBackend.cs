@@ -8,9 +8,10 @@ namespace SecureDra.Nvml.Backends.Simulated;
 /// <summary>
 /// GPUs without a GPU: each device's memory is the file <c>DIR/&lt;device&gt;.vram</c> of exactly the
 /// configured size, memory-mapped by <see cref="SimulatedMemorySession"/>, so a scrub really writes
-/// bytes that a test (or an operator) can read back. Faults come from <c>DIR/&lt;device&gt;.faults.json</c>
-/// (format: <see cref="SimulatedFaultFile"/>), re-read on every operation so another process can
-/// inject them; <see cref="SetFaults"/> and <see cref="InjectHealthEvent"/> are the in-process API.
+/// bytes that a test (or an operator) can read back. With <see cref="SimulatedGpuOptions.FaultFiles"/> on
+/// (tests, the demo and the test build of securedra only; docs/shipped-binary.md), faults come from
+/// <c>DIR/&lt;device&gt;.faults.json</c> (format: <see cref="SimulatedFaultFile"/>), re-read on every
+/// operation so another process can inject them; <see cref="SetFaults"/> and <see cref="InjectHealthEvent"/> are the in-process API.
 /// Backing files are created on first enumeration and never recreated by this instance, so a
 /// vanished file is a clean failure.
 /// </summary>
@@ -55,7 +56,7 @@ public sealed partial class SimulatedGpuBackend : IGpuBackend
     {
         try
         {
-            var faults = SimulatedFaultFile.Read(_options.VramDirectory, deviceName);
+            var faults = ReadFaults(deviceName);
             return faults.MigEnabled || faults.MigPending;
         }
         catch (GpuBackendException)
@@ -68,7 +69,7 @@ public sealed partial class SimulatedGpuBackend : IGpuBackend
     {
         ArgumentNullException.ThrowIfNull(device);
         cancellationToken.ThrowIfCancellationRequested();
-        var faults = SimulatedFaultFile.Read(_options.VramDirectory, Known(device).Name);
+        var faults = ReadFaults(Known(device).Name);
         IReadOnlyList<GpuProcess> processes = (faults.RunningProcesses ?? []).Select(p => new GpuProcess(p.Pid, p.UsedMemoryBytes)).ToArray();
         return Task.FromResult(processes);
     }
@@ -79,7 +80,7 @@ public sealed partial class SimulatedGpuBackend : IGpuBackend
         cancellationToken.ThrowIfCancellationRequested();
         EnsureBackingFiles();
         var known = Known(device);
-        var faults = SimulatedFaultFile.Read(_options.VramDirectory, known.Name);
+        var faults = ReadFaults(known.Name);
         if (faults.FailSession)
         {
             throw new GpuBackendException($"simulated device {known.Name}: memory session failed (injected fault failSession)");
@@ -91,9 +92,8 @@ public sealed partial class SimulatedGpuBackend : IGpuBackend
             throw new GpuBackendException($"simulated VRAM file {path} vanished: the device's memory is gone");
         }
 
-        var directory = _options.VramDirectory;
         var size = _options.MemoryBytes;
-        IDeviceMemorySession session = new SimulatedMemorySession(path, size, 0, size, _options.ReservedBytes, () => SimulatedFaultFile.Read(directory, known.Name),
+        IDeviceMemorySession session = new SimulatedMemorySession(path, size, 0, size, _options.ReservedBytes, () => ReadFaults(known.Name),
             faults => SimulatedMigBackend.StuckByteOffset(faults, size));
         return Task.FromResult(session);
     }
@@ -107,7 +107,7 @@ public sealed partial class SimulatedGpuBackend : IGpuBackend
         }
 
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var poller = PollFaultFilesAsync(channel.Writer, cts.Token);
+        var poller = _options.FaultFiles ? PollFaultFilesAsync(channel.Writer, cts.Token) : Task.CompletedTask;
         try
         {
             while (true)
@@ -146,8 +146,16 @@ public sealed partial class SimulatedGpuBackend : IGpuBackend
     }
 
     /// <summary>In-process fault injection: writes the device's fault file (the same one other processes see).</summary>
-    public void SetFaults(string deviceName, SimulatedFaults faults) =>
+    /// <exception cref="InvalidOperationException">Fault files are off (<see cref="SimulatedGpuOptions.FaultFiles"/>).</exception>
+    public void SetFaults(string deviceName, SimulatedFaults faults)
+    {
+        if (!_options.FaultFiles)
+        {
+            throw new InvalidOperationException("fault injection is off for this simulated backend (SimulatedGpuOptions.FaultFiles)");
+        }
+
         SimulatedFaultFile.Write(_options.VramDirectory, KnownName(deviceName), faults);
+    }
 
     public void ClearFaults(string deviceName) => SimulatedFaultFile.Delete(_options.VramDirectory, KnownName(deviceName));
 
@@ -163,6 +171,10 @@ public sealed partial class SimulatedGpuBackend : IGpuBackend
             }
         }
     }
+
+    /// <summary>The device's injected faults; none at all while fault files are off, whatever lies in the directory.</summary>
+    private SimulatedFaults ReadFaults(string deviceName) =>
+        _options.FaultFiles ? SimulatedFaultFile.Read(_options.VramDirectory, deviceName) : SimulatedFaults.None;
 
     public ValueTask DisposeAsync()
     {
@@ -190,7 +202,7 @@ public sealed partial class SimulatedGpuBackend : IGpuBackend
                     IReadOnlyList<SimulatedHealthEventSpec> events;
                     try
                     {
-                        events = SimulatedFaultFile.Read(_options.VramDirectory, device.Name).HealthEvents ?? [];
+                        events = ReadFaults(device.Name).HealthEvents ?? [];
                     }
                     catch (GpuBackendException e)
                     {

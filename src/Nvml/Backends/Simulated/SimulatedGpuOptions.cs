@@ -22,6 +22,13 @@ public sealed record SimulatedGpuOptions
     /// <summary>Directory holding <c>&lt;device&gt;.vram</c> and <c>&lt;device&gt;.faults.json</c>.</summary>
     public string VramDirectory { get; init; } = Path.Combine(Path.GetTempPath(), "securedra-simulated-vram");
 
+    /// <summary>
+    /// Failure injection: read <c>&lt;device&gt;.faults.json</c> (injected errors, compute processes, MIG mode, health
+    /// events). Off by default, and the shipped securedra never turns it on: only tests, the demo's own scripted
+    /// Xid and the test build of securedra do (docs/shipped-binary.md). Off, the files are never read.
+    /// </summary>
+    public bool FaultFiles { get; init; }
+
     /// <summary>How often the health watcher re-reads the fault files.</summary>
     public TimeSpan HealthPollInterval { get; init; } = TimeSpan.FromMilliseconds(250);
 

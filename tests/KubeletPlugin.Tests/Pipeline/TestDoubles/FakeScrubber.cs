@@ -58,7 +58,15 @@ public sealed class FakeScrubber(FakeGpuBackend backend) : IVramScrubber
             switch (behavior)
             {
                 case ScrubBehavior.Refuse:
-                    throw new ScrubRefusedException(device.Name, [new GpuProcess(4242, 1024)]);
+                    return new ScrubReport
+                    {
+                        DeviceName = device.Name,
+                        DeviceUuid = device.Uuid,
+                        Method = "file-zero+readback",
+                        TotalBytes = FakeGpuBackend.VramBytes,
+                        FailureReason = $"refusing to scrub {device.Name}: 1 compute process(es) still running (pids 4242)",
+                        BlockingProcesses = [new GpuProcess(4242, 1024)],
+                    };
                 case ScrubBehavior.Throw:
                     throw new GpuBackendException("injected: CUDA_ERROR_ILLEGAL_ADDRESS");
                 case ScrubBehavior.Hang:
@@ -74,9 +82,19 @@ public sealed class FakeScrubber(FakeGpuBackend backend) : IVramScrubber
                 verified = (await File.ReadAllBytesAsync(path, cancellationToken)).All(x => x == 0);
             }
 
-            return new ScrubReport(device.Name, device.Uuid, FakeGpuBackend.VramBytes, FakeGpuBackend.VramBytes, verified ? FakeGpuBackend.VramBytes : 0,
-                verified ? 1.0 : 0.0, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(1), TimeSpan.Zero, TimeSpan.FromMilliseconds(2),
-                verified, "file-zero+readback", verified, verified ? null : "injected: readback found non-zero bytes");
+            return new ScrubReport
+            {
+                DeviceName = device.Name,
+                DeviceUuid = device.Uuid,
+                Method = "file-zero+readback",
+                TotalBytes = FakeGpuBackend.VramBytes,
+                FreeBytesBefore = FakeGpuBackend.VramBytes,
+                BytesZeroed = verified ? FakeGpuBackend.VramBytes : 0,
+                Coverage = verified ? 1.0 : 0.0,
+                Timings = new ScrubTimings(TimeSpan.Zero, TimeSpan.Zero, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(1), TimeSpan.Zero, TimeSpan.FromMilliseconds(2)),
+                Verified = verified,
+                FailureReason = verified ? null : "injected: readback found non-zero bytes",
+            };
         }
         finally
         {
