@@ -53,8 +53,9 @@ public sealed partial class ConfidentialComputeMonitor
         {
             state = await _backend.GetConfidentialComputeStateAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Nvml.Backends.GpuBackendException ex)
+        catch (Exception ex) when (ex is not (OutOfMemoryException or OperationCanceledException))
         {
+            // Whatever NVML answers (uninitialized, a missing symbol): CC last seen on stays not ready; never a failed start-up.
             LogReadFailed(_logger, ex.Message);
             state = Last with { GpusReady = null };
         }

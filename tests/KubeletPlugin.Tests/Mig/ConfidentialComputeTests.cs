@@ -12,7 +12,10 @@ public class ConfidentialComputeTests
     {
         public ConfidentialComputeState State { get; set; } = ConfidentialComputeState.Unsupported;
 
-        public Task<ConfidentialComputeState> GetConfidentialComputeStateAsync(CancellationToken cancellationToken) => Task.FromResult(State);
+        public bool Fail { get; set; }
+
+        public Task<ConfidentialComputeState> GetConfidentialComputeStateAsync(CancellationToken cancellationToken) =>
+            Fail ? throw new InvalidOperationException("NVML_ERROR_UNINITIALIZED") : Task.FromResult(State);
     }
 
     private static ConfidentialComputeState On(bool? ready, bool devTools = false) => new(true, CcEnvironment.Production, true, devTools, CcMultiGpuMode.None, ready);
@@ -40,6 +43,12 @@ public class ConfidentialComputeTests
         cc.State = On(ready: null); // the driver could not say: not ready
         await monitor.RefreshAsync(CancellationToken.None);
         Assert.Contains(WithdrawalReason.CcNotReady, h.Inventory.Get("gpu-1")!.Withdrawals.Keys);
+
+        cc.State = On(ready: true);
+        await monitor.RefreshAsync(CancellationToken.None);
+        cc.Fail = true; // a failed read while CC is on: not ready, and no exception out of the loop
+        await monitor.RefreshAsync(CancellationToken.None);
+        Assert.Contains(WithdrawalReason.CcNotReady, h.Inventory.Get("gpu-0")!.Withdrawals.Keys);
     }
 
     [Fact]
