@@ -23,7 +23,7 @@ public sealed class MigScrubWorkerTests : IDisposable
 
     public MigScrubWorkerTests()
     {
-        _simulated = new SimulatedGpuOptions { DeviceCount = 1, MemoryBytes = Memory, VramDirectory = _dir };
+        _simulated = new SimulatedGpuOptions { DeviceCount = 1, MemoryBytes = Memory, VramDirectory = _dir, FaultFiles = true };
         Directory.CreateDirectory(_dir);
         using (var vram = new FileStream(Path.Combine(_dir, "gpu-0.vram"), FileMode.Create))
         {
@@ -112,7 +112,7 @@ public sealed class MigScrubWorkerTests : IDisposable
         SimulatedFaultFile.Write(_dir, "gpu-0", new SimulatedFaults { MigEnabled = true, MemoryDelayMs = 120_000 });
         var metrics = new MetricsRegistry();
         var started = DateTime.UtcNow;
-        var result = await Scrubber(metrics, TimeSpan.FromSeconds(4)).ScrubAsync(_gpu, tenant, CancellationToken.None);
+        var result = await Scrubber(metrics, TimeSpan.FromSeconds(4), CliProcess.TestBuildDll).ScrubAsync(_gpu, tenant, CancellationToken.None);
         Assert.False(result.Succeeded);
         Assert.Contains("ran past its deadline of 4 s and was killed", result.FailureReason, StringComparison.Ordinal);
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(60));
@@ -124,10 +124,14 @@ public sealed class MigScrubWorkerTests : IDisposable
     {
         var tenant = await InstanceAsync(SimulatedMigProfiles.Profile3g, new MigPlacement(4, 4));
         SimulatedFaultFile.Write(_dir, "gpu-0", new SimulatedFaults { MigEnabled = true, MigFailVerifySlice = 6 });
-        var result = await Scrubber(new MetricsRegistry()).ScrubAsync(_gpu, tenant, CancellationToken.None);
+        var result = await Scrubber(new MetricsRegistry(), dll: CliProcess.TestBuildDll).ScrubAsync(_gpu, tenant, CancellationToken.None);
         Assert.False(result.Succeeded);
         Assert.False(result.Verified);
         Assert.NotNull(result.FailureReason);
+
+        // The shipped build reads no fault file: the same scrub passes there.
+        result = await Scrubber(new MetricsRegistry()).ScrubAsync(_gpu, tenant, CancellationToken.None);
+        Assert.True(result.Succeeded, result.FailureReason);
     }
 
     [Fact]
@@ -192,12 +196,12 @@ public sealed class MigScrubWorkerTests : IDisposable
 
     private GpuBackendOptions Backend() => new() { Kind = GpuBackendKind.Simulated, Simulated = _simulated };
 
-    private MigInstanceScrubber Scrubber(MetricsRegistry metrics, TimeSpan? deadline = null) => new(
+    private MigInstanceScrubber Scrubber(MetricsRegistry metrics, TimeSpan? deadline = null, string? dll = null) => new(
         Backend(),
         new MigInstanceScrubberOptions
         {
             WorkerPath = "dotnet",
-            WorkerPrefixArguments = [Path.Combine(AppContext.BaseDirectory, "securedra.dll")],
+            WorkerPrefixArguments = [dll ?? CliProcess.ProductDll],
             Deadline = deadline ?? TimeSpan.FromSeconds(100),
         },
         _mig,

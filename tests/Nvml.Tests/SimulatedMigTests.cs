@@ -116,7 +116,7 @@ public partial class SimulatedMigTests
             Assert.Equal(MigErrorCode.InsufficientResources, e.Code);
 
             // A restarted plugin (a new backend over the same directory) sees exactly what exists.
-            var restarted = new SimulatedMigBackend(new SimulatedGpuOptions { DeviceCount = 1, MemoryBytes = Memory, VramDirectory = node.Directory });
+            var restarted = new SimulatedMigBackend(new SimulatedGpuOptions { DeviceCount = 1, MemoryBytes = Memory, VramDirectory = node.Directory, FaultFiles = true });
             Assert.Equal([Key(withCi)], (await restarted.GetInstancesAsync(gpu, CancellationToken.None)).Select(Key));
             Assert.Equal([(gpu.Name, Key(withCi))], restarted.Visible([withCi.Uuid!]).Select(v => (v.Parent.Name, Key(v.Instance))));
 
@@ -272,7 +272,7 @@ public partial class SimulatedMigTests
     public async Task ConfidentialCompute_FromTheSystemFaultFile()
     {
         await using var node = new SimulatedNode(gpus: 1, memoryBytes: Memory);
-        var options = new SimulatedGpuOptions { DeviceCount = 1, MemoryBytes = Memory, VramDirectory = node.Directory };
+        var options = new SimulatedGpuOptions { DeviceCount = 1, MemoryBytes = Memory, VramDirectory = node.Directory, FaultFiles = true };
         var cc = new SimulatedConfidentialComputeBackend(options);
         Assert.Equal(ConfidentialComputeState.Unsupported, await cc.GetConfidentialComputeStateAsync(CancellationToken.None));
         Assert.False(ConfidentialComputeState.Unsupported.NotReady);
@@ -289,12 +289,28 @@ public partial class SimulatedMigTests
         Assert.False(state.NotReady);
         Assert.Null(state.MultiGpuMode);
 
+        // Without fault files (the shipped build) the file is not even read: no CC.
+        Assert.Equal(ConfidentialComputeState.Unsupported, await new SimulatedConfidentialComputeBackend(options with { FaultFiles = false }).GetConfidentialComputeStateAsync(CancellationToken.None));
+
         File.WriteAllText(SimulatedSystemFaultFile.PathFor(node.Directory), """{ "confidentialCompute": { "environment": "lab" } }""");
         var e = await Assert.ThrowsAsync<GpuBackendException>(() => cc.GetConfidentialComputeStateAsync(CancellationToken.None));
         Assert.Contains("confidentialCompute.environment", e.Message, StringComparison.Ordinal);
         File.WriteAllText(SimulatedSystemFaultFile.PathFor(node.Directory), """{ "confidentialComputing": {} }""");
         e = await Assert.ThrowsAsync<GpuBackendException>(() => cc.GetConfidentialComputeStateAsync(CancellationToken.None));
         Assert.Contains("confidentialComputing", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WithoutFaultFiles_MigModeReadsOffAndNothingIsInjected()
+    {
+        await using var node = new SimulatedNode(gpus: 1, memoryBytes: Memory);
+        var gpu = await node.DeviceAsync(0);
+        node.Backend.SetFaults("gpu-0", new SimulatedFaults { MigEnabled = true, MigModel = "A100-40GB", MigFailCreate = true });
+        var shipped = new SimulatedMigBackend(new SimulatedGpuOptions { DeviceCount = 1, MemoryBytes = Memory, VramDirectory = node.Directory });
+        Assert.Equal(new MigModeState(true, false, false), await shipped.GetMigModeAsync(gpu, CancellationToken.None));
+        Assert.Equal("7g.80gb", (await shipped.GetProfilesAsync(gpu, CancellationToken.None)).Single(p => p.Id == 0).Name);
+        var e = await Assert.ThrowsAsync<MigException>(() => shipped.CreateGpuInstanceAsync(gpu, 0, new MigPlacement(0, 8), CancellationToken.None));
+        Assert.Equal(MigErrorCode.NotSupported, e.Code);
     }
 
     [Fact]
@@ -311,7 +327,7 @@ public partial class SimulatedMigTests
         $"{i.ParentDeviceName}/{i.GpuInstanceId}/{i.ProfileId}/{i.ProfileName}/{i.Placement}/{i.MemoryBytes}/{string.Join(",", i.ComputeInstances)}/{i.Uuid}";
 
     internal static SimulatedMigBackend Mig(SimulatedNode node) =>
-        new(new SimulatedGpuOptions { DeviceCount = 2, MemoryBytes = Memory, VramDirectory = node.Directory });
+        new(new SimulatedGpuOptions { DeviceCount = 2, MemoryBytes = Memory, VramDirectory = node.Directory, FaultFiles = true });
 
     internal static async Task<(SimulatedMigBackend Mig, GpuDevice Gpu)> MigOn(SimulatedNode node)
     {

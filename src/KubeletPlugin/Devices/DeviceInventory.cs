@@ -203,7 +203,11 @@ public sealed class DeviceInventory(ClaimJournal journal)
                     if (_placements.TryGetValue(name, out var placement))
                     {
                         var slices = _devices[placement.Gpu].Slices!;
-                        if (!slices.HeldBy(placement.Placement, uid, MemorySliceState.Prepared))
+                        if (slices.HeldBy(placement.Placement, uid, null, MemorySliceState.Prepared))
+                        {
+                            slices.Set(placement.Placement, MemorySliceState.Prepared, uid, name); // bind the slices to the device again
+                        }
+                        else
                         {
                             if (slices.Holder(placement.Placement) is { } other && other != uid)
                             {
@@ -312,7 +316,7 @@ public sealed class DeviceInventory(ClaimJournal journal)
                 var slices = _devices[placement.Gpu].Slices!;
                 if (slices.IsClean(placement.Placement))
                 {
-                    slices.Set(placement.Placement, MemorySliceState.Reserved, claimUid);
+                    slices.Set(placement.Placement, MemorySliceState.Reserved, claimUid, name);
                     changed = true;
                 }
             }
@@ -351,7 +355,7 @@ public sealed class DeviceInventory(ClaimJournal journal)
                 if (_placements.TryGetValue(name, out var placement))
                 {
                     var gpu = _devices[placement.Gpu];
-                    if (gpu.Slices!.HeldBy(placement.Placement, claimUid, MemorySliceState.Reserved, MemorySliceState.Prepared))
+                    if (gpu.Slices!.HeldBy(placement.Placement, claimUid, name, MemorySliceState.Reserved, MemorySliceState.Prepared))
                     {
                         gpu.Slices.Set(placement.Placement, MemorySliceState.Clean, null);
                         WriteRecordLocked(gpu);
@@ -388,7 +392,7 @@ public sealed class DeviceInventory(ClaimJournal journal)
         {
             if (_placements.TryGetValue(deviceName, out var placement))
             {
-                return TryBeginPlacementScrubLocked(placement, claimUid);
+                return TryBeginPlacementScrubLocked(deviceName, placement, claimUid);
             }
 
             if (!_devices.TryGetValue(deviceName, out var e))
@@ -631,9 +635,9 @@ public sealed class DeviceInventory(ClaimJournal journal)
                 if (_placements.TryGetValue(name, out var placement))
                 {
                     var gpu = _devices[placement.Gpu];
-                    if (gpu.Slices!.HeldBy(placement.Placement, claimUid, SliceState(from)))
+                    if (gpu.Slices!.HeldBy(placement.Placement, claimUid, name, SliceState(from)))
                     {
-                        gpu.Slices.Set(placement.Placement, SliceState(to), claimUid);
+                        gpu.Slices.Set(placement.Placement, SliceState(to), claimUid, name);
                         WriteRecordLocked(gpu);
                         changed = true;
                     }
@@ -711,7 +715,7 @@ public sealed class DeviceInventory(ClaimJournal journal)
                 {
                     slices.SetDirty(placement.Placement, reason, detail);
                 }
-                else if (slices.Holder(placement.Placement) is { } holder && !slices.HeldBy(placement.Placement, holder, MemorySliceState.Prepared))
+                else if (slices.Holder(placement.Placement) is { } holder && !slices.HeldBy(placement.Placement, holder, null, MemorySliceState.Prepared))
                 {
                     slices.SetDirty(placement.Placement, reason, detail);
                 }
@@ -799,7 +803,7 @@ public sealed class DeviceInventory(ClaimJournal journal)
     {
         var gpu = _devices[placement.Gpu];
         var slices = gpu.Slices!;
-        if (slices.HeldBy(placement.Placement, claimUid, MemorySliceState.Reserved, MemorySliceState.Prepared))
+        if (slices.HeldBy(placement.Placement, claimUid, name, MemorySliceState.Reserved, MemorySliceState.Prepared))
         {
             return; // idempotent prepare
         }
@@ -867,13 +871,13 @@ public sealed class DeviceInventory(ClaimJournal journal)
         return new PartitionSnapshot(gpu.Device, gpu.Profiles, slices, [.. placements]);
     }
 
-    private bool TryBeginPlacementScrubLocked(PlacementRef placement, string? claimUid)
+    private bool TryBeginPlacementScrubLocked(string name, PlacementRef placement, string? claimUid)
     {
         var gpu = _devices[placement.Gpu];
         var slices = gpu.Slices!;
         var ok = claimUid is null
             ? slices.Holder(placement.Placement) is null && gpu.State is DeviceState.Clean or DeviceState.Dirty or DeviceState.Unknown
-            : slices.HeldBy(placement.Placement, claimUid, MemorySliceState.Releasing, MemorySliceState.Prepared);
+            : slices.HeldBy(placement.Placement, claimUid, name, MemorySliceState.Releasing, MemorySliceState.Prepared);
         if (!ok)
         {
             return false;
@@ -887,11 +891,11 @@ public sealed class DeviceInventory(ClaimJournal journal)
         }
         else
         {
-            slices.Set(placement.Placement, MemorySliceState.Releasing, claimUid);
+            slices.Set(placement.Placement, MemorySliceState.Releasing, claimUid, name);
             WriteRecordLocked(gpu);
         }
 
-        slices.Set(placement.Placement, MemorySliceState.Scrubbing, claimUid ?? "");
+        slices.Set(placement.Placement, MemorySliceState.Scrubbing, claimUid ?? "", name);
         BumpLocked();
         return true;
     }
@@ -903,7 +907,7 @@ public sealed class DeviceInventory(ClaimJournal journal)
         {
             var placement = _placements[deviceName];
             var gpu = _devices[placement.Gpu];
-            if (!gpu.Slices!.HeldBy(placement.Placement, gpu.Slices.Holder(placement.Placement) ?? "", MemorySliceState.Scrubbing))
+            if (!gpu.Slices!.HeldBy(placement.Placement, gpu.Slices.Holder(placement.Placement) ?? "", deviceName, MemorySliceState.Scrubbing))
             {
                 throw new InvalidOperationException($"device {deviceName} is not being scrubbed");
             }
@@ -913,7 +917,7 @@ public sealed class DeviceInventory(ClaimJournal journal)
                 gpu.Slices.Set(placement.Placement, MemorySliceState.Clean, null);
                 journal.MarkDeviceClean(deviceName);
                 WriteRecordLocked(gpu);
-                gpu.Slices.Set(placement.Placement, MemorySliceState.Scrubbing, ""); // not offered until committed
+                gpu.Slices.Set(placement.Placement, MemorySliceState.Scrubbing, "", deviceName); // not offered until committed
             }
             else
             {

@@ -7,6 +7,7 @@ public static class DeviceTaintKeys
     public const string ScrubFailed = "securedra.io/scrub-failed";
     public const string Unhealthy = "securedra.io/unhealthy";
     public const string MigModeEnabled = "securedra.io/mig-mode-enabled";
+    public const string CcNotReady = "securedra.io/cc-not-ready";
 
     public static string For(WithdrawalReason reason) => reason switch
     {
@@ -14,6 +15,7 @@ public static class DeviceTaintKeys
         WithdrawalReason.ScrubFailed => ScrubFailed,
         WithdrawalReason.Unhealthy => Unhealthy,
         WithdrawalReason.MigModeEnabled => MigModeEnabled,
+        WithdrawalReason.CcNotReady => CcNotReady,
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
     };
 }

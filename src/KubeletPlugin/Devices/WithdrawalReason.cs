@@ -14,4 +14,7 @@ public enum WithdrawalReason
 
     /// <summary>MIG mode is enabled or pending: what a scrub of the whole GPU covers is unknown, so it cannot be verified.</summary>
     MigModeEnabled,
+
+    /// <summary>Confidential computing is on and the driver does not report the GPUs ready to accept work (nvmlSystemGetConfComputeGpusReadyState).</summary>
+    CcNotReady,
 }

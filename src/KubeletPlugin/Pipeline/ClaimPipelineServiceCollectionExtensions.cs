@@ -34,6 +34,7 @@ public static class ClaimPipelineServiceCollectionExtensions
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<ResourceSlicePublisher>());
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<ScrubRetryService>());
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<StaleClaimReaper>());
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<ConfidentialComputeLoop>());
         return services;
     }
 
@@ -92,6 +93,8 @@ public static class ClaimPipelineServiceCollectionExtensions
             sp.GetRequiredService<NodeEvents>()));
         services.AddSingleton<IMigSlicePublication>(sp => sp.GetRequiredService<MigSlicePublication>());
         services.AddSingleton<MigPartitionSetup>();
+        services.AddSingleton<ConfidentialComputeMonitor>();
+        services.AddSingleton<ConfidentialComputeLoop>();
         services.AddSingleton<DeviceWithdrawals>();
         services.AddSingleton<ScrubRetryService>();
         services.AddHostedService<PipelineStartupService>();

@@ -33,7 +33,8 @@ public sealed partial class PipelineStartup(
     MigModeMonitor mig,
     PipelineContext context,
     ILogger<PipelineStartup> logger,
-    MigPartitionSetup? partitions = null)
+    MigPartitionSetup? partitions = null,
+    ConfidentialComputeMonitor? confidential = null)
 {
     private readonly Lock _lock = new();
     private Task? _started;
@@ -61,6 +62,12 @@ public sealed partial class PipelineStartup(
     {
         var devices = await backend.EnumerateAsync(cancellationToken).ConfigureAwait(false);
         inventory.Initialize(devices);
+        if (confidential is not null)
+        {
+            // First: MIG is refused while CC is on, and a GPU that is not ready is never offered.
+            await confidential.RefreshAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         if (partitions is not null)
         {
             // Before Restore: the checkpoint's memory slice records need their GPUs partitioned.

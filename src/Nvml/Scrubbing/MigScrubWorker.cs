@@ -57,14 +57,8 @@ public sealed class MigScrubWorker(GpuBackendOptions options, TimeProvider timeP
         var view = new MigInstanceView(options.Kind == GpuBackendKind.Simulated ? "simulated" : "nvidia", target.Device!, target.Processes!, target.OpenSession!);
         var scrubber = new VramScrubber(view, Options.Create(scrubberOptions), timeProvider, new ScrubMetrics(new MetricsRegistry()), loggers.CreateLogger<VramScrubber>());
         var scrub = await scrubber.ScrubAsync(target.Device!, cancellationToken).ConfigureAwait(false);
-        if (scrub.Refused)
-        {
-            // Processes still run on the instance: a refusal is a failed report (the scrubber no longer throws for it).
-            return (ExitFailed, Report(request, "refused", target.Visible, null, started) with { FailureReason = MigScrubWorkerReport.Bound(scrub.FailureReason ?? "processes still run on the instance") });
-        }
-
-        var report = Report(request, scrub.Succeeded ? "scrubbed" : "failed", target.Visible, scrub, started);
-        return (scrub.Succeeded ? ExitScrubbed : ExitFailed, report);
+        var outcome = scrub.Succeeded ? "scrubbed" : scrub.Refused ? "refused" : "failed";
+        return (scrub.Succeeded ? ExitScrubbed : ExitFailed, Report(request, outcome, target.Visible, scrub, started));
     }
 
     private Target Simulated(MigScrubWorkerRequest request, string[] listed)

@@ -21,21 +21,26 @@ internal sealed class MemorySliceMap
 
     public bool IsClean(MigPlacement p) => Range(p).All(s => s.State == MemorySliceState.Clean);
 
-    /// <summary>Every slice of <paramref name="p"/> held by <paramref name="claimUid"/> in <paramref name="state"/>.</summary>
-    public bool HeldBy(MigPlacement p, string claimUid, params MemorySliceState[] state) =>
-        Range(p).All(s => s.ClaimUid == claimUid && state.Contains(s.State));
+    /// <summary>
+    /// Every slice of <paramref name="p"/> held by <paramref name="claimUid"/> in <paramref name="state"/>, through device
+    /// <paramref name="device"/> (null: any): a claim acts on its slices only through the device it reserved, never
+    /// through another name that covers the same memory.
+    /// </summary>
+    public bool HeldBy(MigPlacement p, string claimUid, string? device, params MemorySliceState[] state) =>
+        Range(p).All(s => s.ClaimUid == claimUid && state.Contains(s.State) && (device is null || s.Device == device));
 
     /// <summary>The claim holding any slice of <paramref name="p"/>, if one does.</summary>
     public string? Holder(MigPlacement p) => Range(p).Select(s => s.ClaimUid).FirstOrDefault(c => c is not null);
 
     public bool AnyDirty(MigPlacement p) => Range(p).Any(s => s.State == MemorySliceState.Dirty);
 
-    public void Set(MigPlacement p, MemorySliceState state, string? claimUid)
+    public void Set(MigPlacement p, MemorySliceState state, string? claimUid, string? device = null)
     {
         foreach (var s in Range(p))
         {
             s.State = state;
             s.ClaimUid = claimUid;
+            s.Device = claimUid is null ? null : device;
             s.DirtyReason = WithdrawalReason.VramDirty;
             s.DirtyDetail = "";
         }
@@ -47,6 +52,7 @@ internal sealed class MemorySliceMap
         {
             s.State = MemorySliceState.Dirty;
             s.ClaimUid = null;
+            s.Device = null;
             s.DirtyReason = reason;
             s.DirtyDetail = detail;
         }
@@ -105,6 +111,7 @@ internal sealed class MemorySliceMap
             var r = records[i];
             var s = _slots[i];
             s.ClaimUid = null;
+            s.Device = null; // bound again from the claim's device list (DeviceInventory.Restore)
             switch (r.State)
             {
                 case DurableDeviceState.Clean:
@@ -140,6 +147,10 @@ internal sealed class MemorySliceMap
     {
         public MemorySliceState State { get; set; }
         public string? ClaimUid { get; set; }
+
+        /// <summary>The device name the claim holds this slice through.</summary>
+        public string? Device { get; set; }
+
         public WithdrawalReason DirtyReason { get; set; } = WithdrawalReason.VramDirty;
         public string DirtyDetail { get; set; } = "";
     }

@@ -17,7 +17,8 @@ public sealed partial class MigPartitionSetup(
     DeviceInventory inventory,
     MigSlicePublication publication,
     ILogger<MigPartitionSetup> logger,
-    IMigBackend? mig = null)
+    IMigBackend? mig = null,
+    ConfidentialComputeMonitor? confidential = null)
 {
     public async Task ConfigureAsync(IReadOnlyList<GpuDevice> devices, CancellationToken cancellationToken)
     {
@@ -30,6 +31,13 @@ public sealed partial class MigPartitionSetup(
 
         foreach (var gpu in devices.Where(d => d.MigEnabled))
         {
+            if (confidential is { CcEnabled: true })
+            {
+                // Hopper CC is whole-GPU passthrough; MIG under CC is not something this driver offers.
+                LogNotPartitioned(logger, gpu.Name, "confidential computing is on: MIG is refused");
+                continue;
+            }
+
             if (mig is null)
             {
                 LogNotPartitioned(logger, gpu.Name, "no MIG backend is registered");

@@ -2,14 +2,17 @@ using SecureDra.Nvml.Backends.Confidential;
 
 namespace SecureDra.Nvml.Backends.Simulated;
 
-/// <summary>Confidential-computing state of the simulated node, from <c>DIR/system.faults.json</c> (re-read on every call).</summary>
+/// <summary>
+/// Confidential-computing state of the simulated node, from <c>DIR/system.faults.json</c> (re-read on every call) where fault
+/// files are on (<see cref="SimulatedGpuOptions.FaultFiles"/>: tests and the test build only); otherwise no CC.
+/// </summary>
 public sealed class SimulatedConfidentialComputeBackend(SimulatedGpuOptions options) : IConfidentialComputeBackend
 {
     public Task<ConfidentialComputeState> GetConfidentialComputeStateAsync(CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         cancellationToken.ThrowIfCancellationRequested();
-        var cc = SimulatedSystemFaultFile.Read(options.VramDirectory).ConfidentialCompute;
+        var cc = options.FaultFiles ? SimulatedSystemFaultFile.Read(options.VramDirectory).ConfidentialCompute : null;
         if (cc is null)
         {
             return Task.FromResult(ConfidentialComputeState.Unsupported);

@@ -7,7 +7,8 @@ namespace SecureDra.Nvml.Backends.Simulated;
 /// <c>[i·M/8, (i+1)·M/8)</c> of an M-byte device, so an instance's memory is exactly its slices' bytes and a scrub of one
 /// instance provably leaves its neighbours alone. Instances persist in <c>DIR/&lt;device&gt;.mig.json</c>
 /// (<see cref="SimulatedMigStateFile"/>) so a restarted plugin sees them; MIG mode, the model and faults come from the
-/// device's fault file (<see cref="SimulatedFaults"/>). NVML's rules: creating needs MIG mode on (else NOT_SUPPORTED),
+/// device's fault file (<see cref="SimulatedFaults"/>) where fault files are on (<see cref="SimulatedGpuOptions.FaultFiles"/>:
+/// tests and the test build only; without them MIG mode reads off and nothing is injected). NVML's rules: creating needs MIG mode on (else NOT_SUPPORTED),
 /// a placement the profile allows (else INVALID_ARGUMENT), no overlap and room under the profile's instance count (else
 /// INSUFFICIENT_RESOURCES); destroying answers IN_USE while processes run on the instance or (GPU instance) compute
 /// instances remain, NOT_FOUND when it does not exist. Every compute instance created gets a new MIG UUID. One writer
@@ -217,9 +218,8 @@ public sealed class SimulatedMigBackend : IMigBackend
         }
 
         var (offset, length) = ByteRange(instance.Placement);
-        var directory = _options.VramDirectory;
         var size = _options.MemoryBytes;
-        return new SimulatedMemorySession(path, size, offset, length, 0, () => SimulatedFaultFile.Read(directory, name), faults => StuckByteOffset(faults, size));
+        return new SimulatedMemorySession(path, size, offset, length, 0, () => Faults(parent), faults => StuckByteOffset(faults, size));
     }
 
     /// <summary>The file offset of the stuck cell that <see cref="SimulatedFaults.MigFailVerifySlice"/> places in the middle of its slice.</summary>
@@ -275,7 +275,12 @@ public sealed class SimulatedMigBackend : IMigBackend
 
     private static SimulatedMigModel Model(SimulatedFaults faults) => SimulatedMigModels.Parse(faults.MigModel) ?? SimulatedMigModel.H100_80GB;
 
-    private SimulatedFaults Faults(GpuDevice device) => SimulatedFaultFile.Read(_options.VramDirectory, Known(device));
+    /// <summary>MIG mode, model and injected faults: from the fault file only with <see cref="SimulatedGpuOptions.FaultFiles"/> on (tests, the test build); otherwise none, so MIG mode reads off.</summary>
+    private SimulatedFaults Faults(GpuDevice device)
+    {
+        var name = Known(device);
+        return _options.FaultFiles ? SimulatedFaultFile.Read(_options.VramDirectory, name) : SimulatedFaults.None;
+    }
 
     private string Known(GpuDevice device)
     {

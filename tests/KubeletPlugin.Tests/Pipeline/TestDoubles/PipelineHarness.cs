@@ -11,6 +11,7 @@ using SecureDra.KubeletPlugin.Hosting;
 using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.KubeletPlugin.State;
 using SecureDra.Nvml.Backends;
+using SecureDra.Nvml.Backends.Confidential;
 using SecureDra.Nvml.Backends.Mig;
 using SecureDra.Nvml.Scrubbing;
 using SecureDra.Observability.Metrics;
@@ -25,10 +26,11 @@ public sealed class PipelineHarness : IAsyncDisposable
 {
     private readonly List<IHostedService> _started = [];
 
-    private PipelineHarness(string root, int devices, ClaimPipelineOptions options, bool provenClean, IMigBackend? mig = null)
+    private PipelineHarness(string root, int devices, ClaimPipelineOptions options, bool provenClean, IMigBackend? mig = null, IConfidentialComputeBackend? confidential = null)
     {
         Root = root;
         Mig = mig;
+        Confidential = confidential;
         Backend = new FakeGpuBackend(Path.Combine(root, "vram"), devices);
         Scrubber = new FakeScrubber(Backend);
         Options = options;
@@ -52,6 +54,9 @@ public sealed class PipelineHarness : IAsyncDisposable
 
     /// <summary>The MIG backend the pipeline sees; null: none registered (as before MIG support).</summary>
     public IMigBackend? Mig { get; }
+
+    /// <summary>The confidential-computing backend the pipeline sees; null: none registered.</summary>
+    public IConfidentialComputeBackend? Confidential { get; }
     public FakeKubeApiClient Kube { get; } = new();
     public FakeGpuBackend Backend { get; }
     public FakeScrubber Scrubber { get; }
@@ -72,7 +77,7 @@ public sealed class PipelineHarness : IAsyncDisposable
 
     /// <param name="provenClean">Start like a node this build has run before (a checkpoint records every device Clean); false: a first install.</param>
     /// <param name="parentDirectory">Where the node's files go; default the temp directory (the lifecycle model uses tmpfs: thousands of fsyncs).</param>
-    public static PipelineHarness Create(int devices = 4, ClaimPipelineOptions? options = null, bool provenClean = true, string? parentDirectory = null, IMigBackend? mig = null)
+    public static PipelineHarness Create(int devices = 4, ClaimPipelineOptions? options = null, bool provenClean = true, string? parentDirectory = null, IMigBackend? mig = null, IConfidentialComputeBackend? confidential = null)
     {
         var root = Path.Combine(parentDirectory ?? Path.GetTempPath(), "securedra-pipeline-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(root);
@@ -88,7 +93,7 @@ public sealed class PipelineHarness : IAsyncDisposable
             ScrubRetryInitial = options.ScrubRetryInitial == TimeSpan.FromSeconds(5) ? TimeSpan.FromMilliseconds(20) : options.ScrubRetryInitial,
             ScrubRetryMax = options.ScrubRetryMax == TimeSpan.FromMinutes(5) ? TimeSpan.FromMilliseconds(200) : options.ScrubRetryMax,
         };
-        return new PipelineHarness(root, devices, options, provenClean, mig);
+        return new PipelineHarness(root, devices, options, provenClean, mig, confidential);
     }
 
     public void Reconfigure(Func<ClaimPipelineOptions, ClaimPipelineOptions> change) => Options = change(Options);
@@ -173,6 +178,11 @@ public sealed class PipelineHarness : IAsyncDisposable
         if (Mig is not null)
         {
             services.AddSingleton(Mig);
+        }
+
+        if (Confidential is not null)
+        {
+            services.AddSingleton(Confidential);
         }
         services.AddSingleton<IVramScrubber>(Scrubber);
         services.AddSingleton<IGpuConfigValidator>(Validator);

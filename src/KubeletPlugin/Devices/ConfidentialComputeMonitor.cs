@@ -1,0 +1,112 @@
+using Microsoft.Extensions.Logging;
+using SecureDra.Kube.Events;
+using SecureDra.Nvml.Backends.Confidential;
+using SecureDra.Observability.Metrics;
+
+namespace SecureDra.KubeletPlugin.Devices;
+
+/// <summary>
+/// The node's confidential-computing state (Hopper CC mode), read at start-up and by
+/// <see cref="ConfidentialComputeLoop"/>: exported as metrics; while CC is on and the driver does not
+/// report the GPUs ready, every GPU is withdrawn with reason CcNotReady (returned when ready). The
+/// scrub runs either way: CC changes who can read memory from outside, not what a later tenant
+/// inherits. <see cref="CcEnabled"/> makes MIG refuse to partition (MigPartitionSetup).
+/// </summary>
+public sealed partial class ConfidentialComputeMonitor
+{
+    private readonly DeviceInventory _inventory;
+    private readonly NodeEvents _events;
+    private readonly ILogger<ConfidentialComputeMonitor> _logger;
+    private readonly IConfidentialComputeBackend? _backend;
+    private readonly Gauge _state;
+    private readonly Lock _lock = new();
+    private ConfidentialComputeState _last = ConfidentialComputeState.Unsupported;
+    private bool? _notReady;
+
+    public ConfidentialComputeMonitor(DeviceInventory inventory, NodeEvents events, MetricsRegistry metrics, ILogger<ConfidentialComputeMonitor> logger, IConfidentialComputeBackend? backend = null)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        _inventory = inventory;
+        _events = events;
+        _logger = logger;
+        _backend = backend;
+        _state = metrics.Gauge("securedra_cc_state", "Confidential computing as the driver reports it (1 = true): supported, cc_enabled, devtools_mode, gpus_ready.", "field");
+    }
+
+    public ConfidentialComputeState Last
+    {
+        get { lock (_lock) { return _last; } }
+    }
+
+    public bool CcEnabled => Last is { Supported: true, CcEnabled: true };
+
+    /// <summary>Reads the state and applies it to every device; a read failure counts as not ready while CC was last seen on.</summary>
+    public async Task RefreshAsync(CancellationToken cancellationToken)
+    {
+        if (_backend is null)
+        {
+            return;
+        }
+
+        ConfidentialComputeState state;
+        try
+        {
+            state = await _backend.GetConfidentialComputeStateAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not (OutOfMemoryException or OperationCanceledException))
+        {
+            // Whatever NVML answers (uninitialized, a missing symbol): CC last seen on stays not ready; never a failed start-up.
+            LogReadFailed(_logger, ex.Message);
+            state = Last with { GpusReady = null };
+        }
+
+        bool changed;
+        lock (_lock)
+        {
+            _last = state;
+            changed = _notReady != state.NotReady;
+            _notReady = state.NotReady;
+        }
+
+        _state.Set(state.Supported ? 1 : 0, "supported");
+        _state.Set(state.CcEnabled ? 1 : 0, "cc_enabled");
+        _state.Set(state.DevToolsMode ? 1 : 0, "devtools_mode");
+        _state.Set(state.GpusReady == true ? 1 : 0, "gpus_ready");
+
+        foreach (var device in _inventory.Snapshot().Devices)
+        {
+            if (state.NotReady)
+            {
+                _inventory.Withdraw(device.Name, WithdrawalReason.CcNotReady, $"confidential computing is on ({state.Environment}) and the driver does not report the GPUs ready to accept work");
+            }
+            else
+            {
+                _inventory.Return(device.Name, WithdrawalReason.CcNotReady);
+            }
+        }
+
+        if (!changed)
+        {
+            return;
+        }
+
+        if (state.NotReady)
+        {
+            LogNotReady(_logger, state.Environment.ToString(), state.DevToolsMode);
+            await _events.RecordAsync(EventSeverity.Warning, "CcNotReady", "Confidential computing is on and the GPUs are not ready: every GPU is withdrawn (CcNotReady) until they are").ConfigureAwait(false);
+        }
+        else if (state.CcEnabled)
+        {
+            LogReady(_logger, state.Environment.ToString(), state.DevToolsMode);
+        }
+    }
+
+    [LoggerMessage(EventId = 6404, Level = LogLevel.Warning, Message = "Confidential computing is on ({Environment}, devtools mode {DevTools}) and the GPUs are not ready: every GPU is withdrawn (CcNotReady)")]
+    private static partial void LogNotReady(ILogger logger, string environment, bool devTools);
+
+    [LoggerMessage(EventId = 6405, Level = LogLevel.Information, Message = "Confidential computing is on ({Environment}, devtools mode {DevTools}) and the GPUs are ready")]
+    private static partial void LogReady(ILogger logger, string environment, bool devTools);
+
+    [LoggerMessage(EventId = 6406, Level = LogLevel.Warning, Message = "Could not read the confidential-computing state: {Reason}")]
+    private static partial void LogReadFailed(ILogger logger, string reason);
+}
