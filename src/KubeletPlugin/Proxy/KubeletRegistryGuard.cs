@@ -68,8 +68,10 @@ public sealed partial class KubeletRegistryGuard(
                 var info = await new RegistrationApi.RegistrationClient(channel)
                     .GetInfoAsync(new InfoRequest(), deadline: time.GetUtcNow().UtcDateTime.AddSeconds(1), cancellationToken: cancellationToken)
                     .ConfigureAwait(false);
-                // The proxy's own registration, once published, answers with the proxy's DRA socket.
-                if (string.Equals(info.Name, options.VendorDriverName, StringComparison.Ordinal) && info.Endpoint != layout.DraSocketPath)
+                // The proxy's own registration, once published, answers with the proxy's DRA socket; during a rolling
+                // update (--pod-uid) the previous proxy pod answers with a socket in the same state directory.
+                if (string.Equals(info.Name, options.VendorDriverName, StringComparison.Ordinal)
+                    && !string.Equals(Path.GetDirectoryName(info.Endpoint), Path.GetDirectoryName(layout.DraSocketPath), StringComparison.Ordinal))
                 {
                     _found.Inc();
                     LogRival(path, options.VendorDriverName);
