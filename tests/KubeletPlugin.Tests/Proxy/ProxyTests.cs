@@ -520,4 +520,65 @@ public class ProxyTests
         var line = Assert.Single((await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains(expected, line, StringComparison.Ordinal);
     }
+
+    private static async Task<SecureDra.Protocol.Health.V1Alpha1.NodeWatchResourcesResponse> NextHealthAsync(
+        global::Grpc.Core.IAsyncStreamReader<SecureDra.Protocol.Health.V1Alpha1.NodeWatchResourcesResponse> stream,
+        Func<SecureDra.Protocol.Health.V1Alpha1.NodeWatchResourcesResponse, bool> until)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (await stream.MoveNext(timeout.Token))
+        {
+            if (until(stream.Current))
+            {
+                return stream.Current;
+            }
+        }
+
+        throw new InvalidOperationException("health stream ended");
+    }
+
+    private static SecureDra.Protocol.Health.V1Alpha1.HealthStatus Status(SecureDra.Protocol.Health.V1Alpha1.NodeWatchResourcesResponse r, int gpu) =>
+        r.Devices.Single(d => d.Device.DeviceName == ProxyHarness.VendorDevice(gpu)).Health;
+
+    [Fact]
+    public async Task Without_vendor_health_the_kubelet_gets_the_proxys_health_keyed_by_the_vendors_devices()
+    {
+        await using var h = await ProxyHarness.StartAsync();
+        var kubelet = await h.RegisteredAsync();
+        Assert.Contains("v1alpha1.DRAResourceHealth", kubelet.OfferedServices);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var call = kubelet.WatchHealth(cts.Token);
+
+        var first = await NextHealthAsync(call.ResponseStream, r => r.Devices.Count == 2);
+        Assert.All(first.Devices, d => Assert.Equal(ProxyHarness.Node, d.Device.PoolName));
+        Assert.Equal([ProxyHarness.VendorDevice(0), ProxyHarness.VendorDevice(1)], first.Devices.Select(d => d.Device.DeviceName).Order());
+        Assert.NotEqual(SecureDra.Protocol.Health.V1Alpha1.HealthStatus.Unhealthy, Status(first, 0));
+
+        h.App!.Services.GetRequiredService<SecureDra.KubeletPlugin.Health.DeviceHealthTracker>().Report("gpu-0", SecureDra.KubeletPlugin.Health.DeviceHealthStatus.Unhealthy, "Xid 79: fallen off the bus");
+        var next = await NextHealthAsync(call.ResponseStream, r => r.Devices.Count == 2 && Status(r, 0) == SecureDra.Protocol.Health.V1Alpha1.HealthStatus.Unhealthy);
+        Assert.Contains("Xid 79", next.Devices.Single(d => d.Device.DeviceName == ProxyHarness.VendorDevice(0)).Message, StringComparison.Ordinal);
+        await cts.CancelAsync();
+    }
+
+    [Fact]
+    public async Task Vendor_health_is_merged_and_the_proxys_unhealthy_wins()
+    {
+        await using var h = await ProxyHarness.StartAsync(vendor: v => v.Health = new()
+        {
+            [ProxyHarness.VendorDevice(0)] = (SecureDra.Protocol.Health.V1Alpha1.HealthStatus.Healthy, "vendor: fine"),
+            [ProxyHarness.VendorDevice(1)] = (SecureDra.Protocol.Health.V1Alpha1.HealthStatus.Unhealthy, "vendor: ECC errors"),
+        });
+        var kubelet = await h.RegisteredAsync();
+        h.App!.Services.GetRequiredService<SecureDra.KubeletPlugin.Health.DeviceHealthTracker>().Report("gpu-0", SecureDra.KubeletPlugin.Health.DeviceHealthStatus.Unhealthy, "Xid 48");
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var call = kubelet.WatchHealth(cts.Token);
+
+        var merged = await NextHealthAsync(call.ResponseStream, r => r.Devices.Count == 2
+            && Status(r, 1) == SecureDra.Protocol.Health.V1Alpha1.HealthStatus.Unhealthy
+            && Status(r, 0) == SecureDra.Protocol.Health.V1Alpha1.HealthStatus.Unhealthy);
+
+        Assert.Contains("Xid 48", merged.Devices.Single(d => d.Device.DeviceName == ProxyHarness.VendorDevice(0)).Message, StringComparison.Ordinal);
+        Assert.Equal("vendor: ECC errors", merged.Devices.Single(d => d.Device.DeviceName == ProxyHarness.VendorDevice(1)).Message);
+        await cts.CancelAsync();
+    }
 }
