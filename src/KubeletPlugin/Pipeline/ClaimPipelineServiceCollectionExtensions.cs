@@ -60,7 +60,7 @@ public static class ClaimPipelineServiceCollectionExtensions
             options = options with { StaleClaimCheckInterval = TimeSpan.FromMilliseconds(ms) };
         }
 
-        if (options.CrashAt is { Length: > 0 } crashAt && !CrashPoints.All.Contains(crashAt))
+        if (options.CrashAt is { Length: > 0 } crashAt && !CrashPoints.All.Contains(crashAt) && !Proxy.ProxyCrashPoints.All.Contains(crashAt))
         {
             throw new ArgumentException($"{ClaimPipelineOptions.CrashAtEnvironmentVariable}={crashAt} is not a crash point; use one of {string.Join(", ", CrashPoints.All)}", nameof(options));
         }

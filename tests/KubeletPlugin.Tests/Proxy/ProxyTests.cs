@@ -497,8 +497,16 @@ public class ProxyTests
             new Dictionary<string, string?> { ["NODE_NAME"] = "node-1" });
         var stderr = process.StandardError.ReadToEndAsync();
         _ = process.StandardOutput.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await process.WaitForExitAsync(timeout.Token);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill();
+            Assert.Fail("still running after 60 s: " + await stderr);
+        }
 
         Assert.Equal(1, process.ExitCode);
         Assert.Contains("securedra proxy: " + rival.RegistrationSocket + " in the kubelet's registry already registers driver gpu.nvidia.com", await stderr, StringComparison.Ordinal);
@@ -580,5 +588,68 @@ public class ProxyTests
         Assert.Contains("Xid 48", merged.Devices.Single(d => d.Device.DeviceName == ProxyHarness.VendorDevice(0)).Message, StringComparison.Ordinal);
         Assert.Equal("vendor: ECC errors", merged.Devices.Single(d => d.Device.DeviceName == ProxyHarness.VendorDevice(1)).Message);
         await cts.CancelAsync();
+    }
+
+    public static TheoryData<string> ProxyCrashPointNames => [.. ProxyCrashPoints.All];
+
+    [Theory]
+    [MemberData(nameof(ProxyCrashPointNames))]
+    public async Task Tenant_b_never_reads_tenant_a_bytes_when_the_proxy_is_killed_at(string point)
+    {
+        await using var h = await ProxyHarness.StartAsync();
+        var kubelet = await h.RegisteredAsync();
+        h.Claim(1, 0);
+        h.CrashAt(point);
+
+        async Task<RegisteredDraPlugin> AfterCrashAsync()
+        {
+            if (!h.Crashed)
+            {
+                return kubelet;
+            }
+
+            await h.RestartAfterCrashAsync();
+            await WaitUntilAsync(() => h.Kubelet.Plugins.Count == 1 && File.Exists(h.VisibleRegistration), "re-registered");
+            return await h.RegisteredAsync();
+        }
+
+        // Tenant A's claim: the kubelet retries Prepare until it succeeds, as it does.
+        var prepared = await kubelet.PrepareAsync([ProxyHarness.K(1)]);
+        kubelet = await AfterCrashAsync();
+        for (var i = 0; prepared[TestClaims.Uid(1)].Error != "" && i < 50; i++)
+        {
+            prepared = await kubelet.PrepareAsync([ProxyHarness.K(1)]);
+        }
+
+        Assert.Equal("", prepared[TestClaims.Uid(1)].Error);
+        h.Backend.WriteCanary("gpu-0");
+
+        var released = await kubelet.UnprepareAsync([ProxyHarness.K(1)]);
+        kubelet = await AfterCrashAsync();
+        for (var i = 0; released[TestClaims.Uid(1)] != "" && i < 50; i++)
+        {
+            await Task.Delay(50);
+            released = await kubelet.UnprepareAsync([ProxyHarness.K(1)]);
+        }
+
+        Assert.Equal("", released[TestClaims.Uid(1)]);
+        Assert.False(h.Crashed);
+
+        // Tenant B on the same GPU: whenever the proxy lets it in, tenant A's bytes are gone.
+        h.Claim(2, 0);
+        await WaitUntilAsync(
+            () =>
+            {
+                var result = kubelet.PrepareAsync([ProxyHarness.K(2)]).GetAwaiter().GetResult()[TestClaims.Uid(2)];
+                if (result.Error == "")
+                {
+                    Assert.False(h.Backend.HoldsCanary("gpu-0"), "tenant B was given gpu-0 with tenant A's canary in it");
+                }
+
+                return result.Error == "";
+            },
+            "tenant B gets gpu-0");
+        Assert.Contains(TestClaims.Uid(1), h.Vendor!.Unprepared);
+        Assert.Equal(1, h.Crashes); // the proxy really died at the point
     }
 }
