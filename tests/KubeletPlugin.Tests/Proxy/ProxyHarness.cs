@@ -48,6 +48,7 @@ public sealed class ProxyHarness : IAsyncDisposable
     public RecordingEventRecorder Events { get; } = new();
     public FakeTaintWriter Taints { get; } = new();
     public ThrowingCrashInjector Crash { get; } = new();
+    public SecureDra.Api.Config.Nvidia.NvidiaConfigPolicy Policy { get; private init; } = SecureDra.Api.Config.Nvidia.NvidiaConfigPolicy.Strict;
     public FakeVendorPlugin? Vendor { get; private set; }
     public WebApplication? App { get; private set; }
     public KubeletEmulator Kubelet { get; private set; } = null!;
@@ -60,9 +61,9 @@ public sealed class ProxyHarness : IAsyncDisposable
 
     public static string VendorDevice(int gpu) => "vgpu-" + (char)('a' + gpu);
 
-    public static async Task<ProxyHarness> StartAsync(int gpus = 2, Action<FakeVendorPlugin>? vendor = null, bool startVendor = true, Func<ProxyOptions, ProxyOptions>? proxy = null, KubeletProfile? profile = null)
+    public static async Task<ProxyHarness> StartAsync(int gpus = 2, Action<FakeVendorPlugin>? vendor = null, bool startVendor = true, Func<ProxyOptions, ProxyOptions>? proxy = null, KubeletProfile? profile = null, SecureDra.Api.Config.Nvidia.NvidiaConfigPolicy? policy = null)
     {
-        var h = new ProxyHarness(TempDir.Create(), gpus);
+        var h = new ProxyHarness(TempDir.Create(), gpus) { Policy = policy ?? SecureDra.Api.Config.Nvidia.NvidiaConfigPolicy.Strict };
         Directory.CreateDirectory(h.StateDir);
         await File.WriteAllTextAsync(Path.Combine(h.Dir.Path, "boot_id"), "boot-1\n");
         await ProvenCleanCheckpoint.WriteAsync(h.StateDir, h.Backend.Devices, "boot-1");
@@ -132,7 +133,7 @@ public sealed class ProxyHarness : IAsyncDisposable
             builder.Services.AddSingleton<IVramScrubber>(Scrubber);
             builder.Services.AddSingleton<IGpuConfigValidator>(new FakeConfigValidator());
             builder.Services.AddSingleton<SecureDra.Kube.Taints.IDeviceTaintRuleWriter>(Taints);
-            builder.Services.AddSingleton<IVendorConfigCheck>(new NvidiaVendorConfigCheck(new SecureDra.Api.Config.Nvidia.NvidiaOpaqueConfigValidator(new GpuConfigLimits()), SecureDra.Api.Config.Nvidia.NvidiaConfigPolicy.Strict));
+            builder.Services.AddSingleton<IVendorConfigCheck>(new NvidiaVendorConfigCheck(new SecureDra.Api.Config.Nvidia.NvidiaOpaqueConfigValidator(new GpuConfigLimits()), Policy));
             builder.Services.AddDriverProxy(ProxyOptions, pipeline);
             builder.Services.AddSingleton<ICrashInjector>(Crash);
         });

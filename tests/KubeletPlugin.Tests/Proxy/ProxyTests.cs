@@ -374,6 +374,34 @@ public class ProxyTests
     }
 
     [Fact]
+    public async Task With_device_taint_rules_off_a_failed_scrub_writes_no_rule_and_the_refusal_still_holds()
+    {
+        await using var h = await ProxyHarness.StartAsync(proxy: p => p with { DeviceTaintRules = false });
+        var kubelet = await h.RegisteredAsync();
+        h.Claim(1, 0);
+        await kubelet.PrepareAsync([ProxyHarness.K(1)]);
+        h.Scrubber.Plan("gpu-0", [.. Enumerable.Repeat(ScrubBehavior.NotVerified, 1000)]);
+
+        Assert.Equal("", (await kubelet.UnprepareAsync([ProxyHarness.K(1)]))[TestClaims.Uid(1)]);
+
+        Assert.Empty(h.Taints.Rules);
+        h.Claim(2, 0);
+        Assert.Contains("withdrawn", (await kubelet.PrepareAsync([ProxyHarness.K(2)]))[TestClaims.Uid(2)].Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Mps_reaches_the_vendor_only_when_the_operator_allows_it()
+    {
+        const string mps = "{\"apiVersion\":\"resource.nvidia.com/v1beta1\",\"kind\":\"GpuConfig\",\"sharing\":{\"strategy\":\"MPS\"}}";
+        await using var h = await ProxyHarness.StartAsync(policy: new SecureDra.Api.Config.Nvidia.NvidiaConfigPolicy(AllowMps: true));
+        var kubelet = await h.RegisteredAsync();
+        h.Claim(1, [TestClaims.Opaque("FromClaim", mps, "gpu")], 0);
+
+        Assert.Equal("", (await kubelet.PrepareAsync([ProxyHarness.K(1)]))[TestClaims.Uid(1)].Error);
+        Assert.Equal(1, h.Vendor!.PrepareCalls);
+    }
+
+    [Fact]
     public async Task An_accepted_config_and_one_for_another_driver_go_through()
     {
         await using var h = await ProxyHarness.StartAsync();
