@@ -4,7 +4,7 @@ namespace SecureDra.Cli.Tests;
 public sealed class CompletionCommandTests : IDisposable
 {
     private static readonly string[] Subcommands =
-        ["audit", "canary", "completion", "controller", "demo", "kubelet-plugin", "local-apiserver", "scrub", "validate"];
+        ["audit", "canary", "completion", "controller", "demo", "kubelet-plugin", "local-apiserver", "proxy", "scrub", "validate"];
 
     private readonly string _dir = Directory.CreateTempSubdirectory("securedra-completion-").FullName;
 

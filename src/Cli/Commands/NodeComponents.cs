@@ -123,7 +123,7 @@ internal sealed record NodeComponents(
         services.AddSingleton<SecureDra.Kube.Taints.IDeviceTaintRuleWriter>(sp => new SecureDra.Kube.Taints.DeviceTaintRuleWriter(
             sp.GetRequiredService<IKubeApiClient>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SecureDra.Kube.Taints.DeviceTaintRuleWriter>>()));
         services.AddSingleton<IVendorConfigCheck>(new NvidiaVendorConfigCheck(new SecureDra.Api.Config.Nvidia.NvidiaOpaqueConfigValidator(ConfigLimits), policy));
-        services.AddDriverProxy(proxy, Pipeline);
+        services.AddDriverProxy(proxy, Pipeline, Health);
     }
 
     public void Register(IServiceCollection services, KubeletPluginOptions plugin)

@@ -42,6 +42,7 @@ internal static class ProxyCommand
         var deviceTaintRules = EnvOption.Flag("--device-taint-rules", "Publish a withdrawn GPU's vendor devices as NoSchedule DeviceTaintRules where resource.k8s.io serves them (else only the proxy's refusal at Prepare)", "true");
         var httpMaxConnections = EnvOption.Flag("--http-max-connections", "Connections the --http-endpoint listener holds at once", "64");
         var httpIdleTimeout = EnvOption.Flag("--http-idle-timeout", "A --http-endpoint connection with no request for this long is closed", "30s");
+        var podUid = EnvOption.Upstream("--pod-uid", "POD_UID", "UID of this pod; enables rolling-update socket names");
         var httpEndpoint = EnvOption.OptionalFlag("--http-endpoint", "IP:port serving /healthz, /readyz and /metrics, e.g. 127.0.0.1:8080");
         var logging = new LogSetup();
         var scrubRetryInitial = EnvOption.OptionalFlag("--scrub-retry-initial", "First delay before a failed scrub is retried (tests only; default 5s)");
@@ -53,7 +54,7 @@ internal static class ProxyCommand
         var command = new Command("proxy", "Run the driver proxy: SecureDra's checks and verified VRAM scrub in front of a vendor's DRA kubelet plugin.")
         {
             nodeName, kubeconfig, registrarDir, pluginsDir, stateDir, vendorRegistry, vendorPlugins, vendorDriver, vendorUnreachable, vendorCallTimeout,
-            allowMps, allowVfio, allowComputeDomain, deviceTaintRules, httpEndpoint, httpMaxConnections, httpIdleTimeout, scrubRetryInitial, kubeRequestTimeout,
+            allowMps, allowVfio, allowComputeDomain, deviceTaintRules, podUid, httpEndpoint, httpMaxConnections, httpIdleTimeout, scrubRetryInitial, kubeRequestTimeout,
         };
         gpu.AddTo(command);
         logging.AddTo(command);
@@ -126,6 +127,7 @@ internal static class ProxyCommand
                 // CDI root (start-up recovery there would touch files a vendor of the same driver name writes).
                 CdiRoot = Path.Combine(Path.GetFullPath(state), "no-cdi"),
                 DeferRegistration = true,
+                PodUid = parseResult.GetValue(podUid),
                 HttpEndpoint = parseResult.GetValue(httpEndpoint),
                 LogFormat = logSettings.Format,
             };

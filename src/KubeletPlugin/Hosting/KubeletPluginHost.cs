@@ -70,7 +70,12 @@ public static class KubeletPluginHost
         app.MapGrpcService<RegistrationService>();
         app.MapGrpcService<V1DraPluginService>();
         app.MapGrpcService<V1Beta1DraPluginService>();
-        if (app.Services.GetService<DeviceHealthTracker>() is not null)
+        if (app.Services.GetService<Proxy.ProxyHealthService>() is not null)
+        {
+            // Driver proxy: health keyed by the vendor's devices, merged with the vendor's stream.
+            app.MapGrpcService<Proxy.ProxyHealthService>();
+        }
+        else if (app.Services.GetService<DeviceHealthTracker>() is not null)
         {
             app.MapGrpcService<DraResourceHealthService>();
         }

@@ -48,7 +48,7 @@ public static class ClaimPipelineServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         options ??= new ClaimPipelineOptions();
-        if (options.CrashAt is { Length: > 0 } crashAt && !CrashPoints.All.Contains(crashAt))
+        if (options.CrashAt is { Length: > 0 } crashAt && !CrashPoints.All.Contains(crashAt) && !Proxy.ProxyCrashPoints.All.Contains(crashAt))
         {
             throw new ArgumentException($"crash point {crashAt} does not exist; use one of {string.Join(", ", CrashPoints.All)}", nameof(options));
         }

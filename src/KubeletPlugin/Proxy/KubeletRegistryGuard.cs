@@ -62,28 +62,51 @@ public sealed partial class KubeletRegistryGuard(
             .Take(VendorRegistry.MaxRegistrationSockets);
         foreach (var path in candidates)
         {
-            using var channel = VendorChannel.Create(path, 64 * 1024);
-            try
+            // A socket nobody listens on is stale: the kubelet does not register it either. One that listens but is slow
+            // to answer (a loaded node, a cold start) is asked again with a longer deadline, as the kubelet retries too:
+            // taking a slow rival for an absent one would let the proxy start beside it.
+            if (!await VendorChannel.IsListeningAsync(path, TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false))
             {
-                var info = await new RegistrationApi.RegistrationClient(channel)
-                    .GetInfoAsync(new InfoRequest(), deadline: time.GetUtcNow().UtcDateTime.AddSeconds(1), cancellationToken: cancellationToken)
-                    .ConfigureAwait(false);
-                // The proxy's own registration, once published, answers with the proxy's DRA socket.
-                if (string.Equals(info.Name, options.VendorDriverName, StringComparison.Ordinal) && info.Endpoint != layout.DraSocketPath)
-                {
-                    _found.Inc();
-                    LogRival(path, options.VendorDriverName);
-                    return path;
-                }
+                continue;
             }
-            catch (RpcException)
+
+            using var channel = VendorChannel.Create(path, 64 * 1024);
+            for (var attempt = 1; attempt <= 3; attempt++)
             {
-                // A stale socket nobody answers on: the kubelet does not register it either.
+                try
+                {
+                    var info = await new RegistrationApi.RegistrationClient(channel)
+                        .GetInfoAsync(new InfoRequest(), deadline: time.GetUtcNow().UtcDateTime.AddSeconds(5), cancellationToken: cancellationToken)
+                        .ConfigureAwait(false);
+
+                    // The proxy's own registration, once published, answers with the proxy's DRA socket; during a rolling
+                    // update (--pod-uid) the previous proxy pod answers with a socket in the same state directory.
+                    if (string.Equals(info.Name, options.VendorDriverName, StringComparison.Ordinal)
+                        && !string.Equals(Path.GetDirectoryName(info.Endpoint), Path.GetDirectoryName(layout.DraSocketPath), StringComparison.Ordinal))
+                    {
+                        _found.Inc();
+                        LogRival(path, options.VendorDriverName);
+                        return path;
+                    }
+
+                    break;
+                }
+                catch (RpcException ex) when (attempt < 3)
+                {
+                    LogSlowRegistration(path, ex.StatusCode.ToString(), attempt);
+                }
+                catch (RpcException ex)
+                {
+                    LogSlowRegistration(path, ex.StatusCode.ToString(), attempt);
+                }
             }
         }
 
         return null;
     }
+
+    [LoggerMessage(EventId = 6021, Level = LogLevel.Warning, Message = "{RegistrationSocket} in the kubelet's registry accepts connections but did not answer GetInfo ({Code}, attempt {Attempt} of 3)")]
+    private partial void LogSlowRegistration(string registrationSocket, string code, int attempt);
 
     [LoggerMessage(EventId = 6020, Level = LogLevel.Critical, Message = "{RegistrationSocket} in the kubelet's registry registers driver {DriverName} besides the proxy; calls would bypass the proxy")]
     private partial void LogRival(string registrationSocket, string driverName);

@@ -35,6 +35,7 @@ public sealed partial class ProxyClaimPipeline : IClaimPipeline
     private readonly PipelineStartup _startup;
     private readonly ISlicePublication _publication;
     private readonly IVendorConfigCheck _configs;
+    private readonly ICrashInjector _crash;
     private readonly PipelineContext _context;
     private readonly KeyedLock _locks = new();
     private readonly ILogger<ProxyClaimPipeline> _logger;
@@ -54,9 +55,11 @@ public sealed partial class ProxyClaimPipeline : IClaimPipeline
         ISlicePublication publication,
         IVendorConfigCheck configs,
         PipelineContext context,
+        ICrashInjector crash,
         MetricsRegistry metrics,
         ILogger<ProxyClaimPipeline> logger)
     {
+        _crash = crash;
         ArgumentNullException.ThrowIfNull(metrics);
         _options = options;
         _plugin = plugin;
@@ -241,6 +244,7 @@ public sealed partial class ProxyClaimPipeline : IClaimPipeline
             }
         }
 
+        _crash.At(ProxyCrashPoints.PrepareAfterVendor);
         if (answers is not null)
         {
             var requested = pending.Select(p => p.Claim.Uid).ToHashSet(StringComparer.Ordinal);
@@ -291,6 +295,7 @@ public sealed partial class ProxyClaimPipeline : IClaimPipeline
 
         // One durable commit for the batch, before any answer reaches the kubelet.
         await _journal.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+        _crash.At(CrashPoints.PrepareAfterCheckpointPrepared);
         foreach (var p in pending.Where(p => results[p.Claim.Uid].Error is null))
         {
             _prepares.Inc("prepared");
@@ -389,6 +394,7 @@ public sealed partial class ProxyClaimPipeline : IClaimPipeline
             return (new ClaimUnprepareResult(vendorError), "vendor_error");
         }
 
+        _crash.At(ProxyCrashPoints.UnprepareAfterVendor);
         if (entry is null)
         {
             return (ClaimUnprepareResult.Ok, "unknown");
@@ -415,14 +421,18 @@ public sealed partial class ProxyClaimPipeline : IClaimPipeline
             await _journal.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        _crash.At(CrashPoints.UnprepareAfterCheckpointStarted);
+
         using var scrubDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         scrubDeadline.CancelAfter(_context.Options.UnprepareBudget * 0.75);
         var outcomes = await Task.WhenAll(entry.Devices.Select(d => ScrubAsync(claim.Uid, d.Name, scrubDeadline.Token))).ConfigureAwait(false);
+        _crash.At(CrashPoints.UnprepareAfterScrub);
         var dirty = outcomes.Where(o => !o.Clean && _inventory.Get(o.DeviceName)?.State is DeviceState.Dirty).Select(o => o.DeviceName).ToList();
         if (dirty.Count == 0)
         {
             _journal.Remove(claim.Uid);
             await _journal.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+            _crash.At(CrashPoints.UnprepareAfterCheckpointDone);
             LogReleased(claim.Namespace, claim.Name, claim.Uid);
             return (ClaimUnprepareResult.Ok, "released");
         }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using SecureDra.KubeletPlugin.Claims;
 using SecureDra.KubeletPlugin.Devices;
+using SecureDra.KubeletPlugin.Health;
 using SecureDra.KubeletPlugin.Hosting;
 using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.Observability.Metrics;
@@ -19,7 +20,8 @@ namespace SecureDra.KubeletPlugin.Proxy;
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public static class ProxyServiceCollectionExtensions
 {
-    public static IServiceCollection AddDriverProxy(this IServiceCollection services, ProxyOptions proxy, ClaimPipelineOptions? pipeline = null)
+    /// <param name="health">Device health (Xid monitor, the kubelet's health stream keyed by the vendor's devices, merged with the vendor's own stream); null = the defaults.</param>
+    public static IServiceCollection AddDriverProxy(this IServiceCollection services, ProxyOptions proxy, ClaimPipelineOptions? pipeline = null, HealthOptions? health = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(proxy);
@@ -42,6 +44,13 @@ public static class ProxyServiceCollectionExtensions
         services.AddSingleton<IVendorSource>(sp => sp.GetRequiredService<VendorRegistry>());
         services.AddSingleton<IPluginReadinessCheck>(sp => sp.GetRequiredService<VendorRegistry>());
         services.AddSingleton<IClaimPipeline, ProxyClaimPipeline>();
+
+        // Health: the plugin's tracker and Xid monitor, served by ProxyHealthService (KubeletPluginHost maps it instead of
+        // the plugin's stream, whose device names are the proxy's own GPU names, not the vendor's).
+        services.AddDeviceHealth(health ?? new HealthOptions());
+        services.AddSingleton<VendorHealthWatcher>();
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<VendorHealthWatcher>());
+        services.AddSingleton<ProxyHealthService>();
 
         // The rival check first: a second registration of the driver stops the proxy before anything else runs.
         services.Insert(0, ServiceDescriptor.Singleton<IHostedService>(sp => sp.GetRequiredService<KubeletRegistryGuard>()));

@@ -68,5 +68,10 @@ public sealed class VendorConnection : IVendorDraClient, IDisposable
         }
     }
 
+    /// <summary>The vendor's device health stream (only when its GetInfo offers v1alpha1.DRAResourceHealth).</summary>
+    public global::Grpc.Core.AsyncServerStreamingCall<SecureDra.Protocol.Health.V1Alpha1.NodeWatchResourcesResponse> WatchHealth(CancellationToken cancellationToken) =>
+        new SecureDra.Protocol.Health.V1Alpha1.DRAResourceHealth.DRAResourceHealthClient(_channel)
+            .NodeWatchResources(new SecureDra.Protocol.Health.V1Alpha1.NodeWatchResourcesRequest(), cancellationToken: cancellationToken);
+
     public void Dispose() => _channel.Dispose();
 }

@@ -62,6 +62,18 @@ public sealed partial class VendorRegistry : BackgroundService, IPluginReadiness
         }
     }
 
+    /// <summary>The connection to the accepted vendor while it is reachable (the health watcher streams over it).</summary>
+    public VendorConnection? CurrentConnection
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _reachable ? _current : null;
+            }
+        }
+    }
+
     public VendorEndpoint? CurrentEndpoint
     {
         get

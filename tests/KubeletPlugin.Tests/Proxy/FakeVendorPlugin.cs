@@ -49,6 +49,9 @@ public sealed class FakeVendorPlugin : IAsyncDisposable
     public string Type { get; set; } = "DRAPlugin";
     public string? AnnouncedEndpoint { get; set; }
     public bool ServeV1 { get; set; } = true;
+
+    /// <summary>Non-null: the vendor serves DRAResourceHealth and streams this list (device → status, message).</summary>
+    public Dictionary<string, (SecureDra.Protocol.Health.V1Alpha1.HealthStatus Status, string Message)>? Health { get; set; }
     public VendorScript Script { get; set; } = VendorScript.Honest;
 
     /// <summary>Runs at the start of each Unprepare, before the vendor answers (tests look at the GPU then).</summary>
@@ -90,6 +93,7 @@ public sealed class FakeVendorPlugin : IAsyncDisposable
         app.MapGrpcService<FakeRegistration>();
         app.MapGrpcService<FakeV1>();
         app.MapGrpcService<FakeV1Beta1>();
+        app.MapGrpcService<FakeHealth>();
         await app.StartAsync();
         _app = app;
     }
@@ -200,6 +204,11 @@ public sealed class FakeVendorPlugin : IAsyncDisposable
             }
 
             info.SupportedVersions.Add("v1beta1.DRAPlugin");
+            if (vendor.Health is not null)
+            {
+                info.SupportedVersions.Add("v1alpha1.DRAResourceHealth");
+            }
+
             return Task.FromResult(info);
         }
 
@@ -280,6 +289,26 @@ public sealed class FakeVendorPlugin : IAsyncDisposable
             }
 
             return response;
+        }
+    }
+
+    private sealed class FakeHealth(FakeVendorPlugin vendor) : SecureDra.Protocol.Health.V1Alpha1.DRAResourceHealth.DRAResourceHealthBase
+    {
+        public override async Task NodeWatchResources(SecureDra.Protocol.Health.V1Alpha1.NodeWatchResourcesRequest request, IServerStreamWriter<SecureDra.Protocol.Health.V1Alpha1.NodeWatchResourcesResponse> responseStream, ServerCallContext context)
+        {
+            var response = new SecureDra.Protocol.Health.V1Alpha1.NodeWatchResourcesResponse();
+            foreach (var (device, (status, message)) in vendor.Health ?? [])
+            {
+                response.Devices.Add(new SecureDra.Protocol.Health.V1Alpha1.DeviceHealth
+                {
+                    Device = new SecureDra.Protocol.Health.V1Alpha1.DeviceIdentifier { PoolName = "node-a", DeviceName = device },
+                    Health = status,
+                    Message = message,
+                });
+            }
+
+            await responseStream.WriteAsync(response, context.CancellationToken);
+            await Task.Delay(Timeout.Infinite, context.CancellationToken);
         }
     }
 }

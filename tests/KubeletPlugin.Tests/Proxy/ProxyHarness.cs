@@ -47,6 +47,8 @@ public sealed class ProxyHarness : IAsyncDisposable
     public FakeScrubber Scrubber { get; }
     public RecordingEventRecorder Events { get; } = new();
     public FakeTaintWriter Taints { get; } = new();
+    public ThrowingCrashInjector Crash { get; } = new();
+    public SecureDra.Api.Config.Nvidia.NvidiaConfigPolicy Policy { get; private init; } = SecureDra.Api.Config.Nvidia.NvidiaConfigPolicy.Strict;
     public FakeVendorPlugin? Vendor { get; private set; }
     public WebApplication? App { get; private set; }
     public KubeletEmulator Kubelet { get; private set; } = null!;
@@ -59,9 +61,9 @@ public sealed class ProxyHarness : IAsyncDisposable
 
     public static string VendorDevice(int gpu) => "vgpu-" + (char)('a' + gpu);
 
-    public static async Task<ProxyHarness> StartAsync(int gpus = 2, Action<FakeVendorPlugin>? vendor = null, bool startVendor = true, Func<ProxyOptions, ProxyOptions>? proxy = null, KubeletProfile? profile = null)
+    public static async Task<ProxyHarness> StartAsync(int gpus = 2, Action<FakeVendorPlugin>? vendor = null, bool startVendor = true, Func<ProxyOptions, ProxyOptions>? proxy = null, KubeletProfile? profile = null, SecureDra.Api.Config.Nvidia.NvidiaConfigPolicy? policy = null)
     {
-        var h = new ProxyHarness(TempDir.Create(), gpus);
+        var h = new ProxyHarness(TempDir.Create(), gpus) { Policy = policy ?? SecureDra.Api.Config.Nvidia.NvidiaConfigPolicy.Strict };
         Directory.CreateDirectory(h.StateDir);
         await File.WriteAllTextAsync(Path.Combine(h.Dir.Path, "boot_id"), "boot-1\n");
         await ProvenCleanCheckpoint.WriteAsync(h.StateDir, h.Backend.Devices, "boot-1");
@@ -131,8 +133,9 @@ public sealed class ProxyHarness : IAsyncDisposable
             builder.Services.AddSingleton<IVramScrubber>(Scrubber);
             builder.Services.AddSingleton<IGpuConfigValidator>(new FakeConfigValidator());
             builder.Services.AddSingleton<SecureDra.Kube.Taints.IDeviceTaintRuleWriter>(Taints);
-            builder.Services.AddSingleton<IVendorConfigCheck>(new NvidiaVendorConfigCheck(new SecureDra.Api.Config.Nvidia.NvidiaOpaqueConfigValidator(new GpuConfigLimits()), SecureDra.Api.Config.Nvidia.NvidiaConfigPolicy.Strict));
+            builder.Services.AddSingleton<IVendorConfigCheck>(new NvidiaVendorConfigCheck(new SecureDra.Api.Config.Nvidia.NvidiaOpaqueConfigValidator(new GpuConfigLimits()), Policy));
             builder.Services.AddDriverProxy(ProxyOptions, pipeline);
+            builder.Services.AddSingleton<ICrashInjector>(Crash);
         });
         await app.StartAsync();
         App = app;
@@ -146,6 +149,52 @@ public sealed class ProxyHarness : IAsyncDisposable
             await app.StopAsync();
             await app.DisposeAsync();
         }
+    }
+
+    /// <summary>
+    /// Arms a crash at <paramref name="point"/>: the state directory's files are copied at that instant, as kill -9 would
+    /// leave them (the injected exception lets the process run on; <see cref="RestartAfterCrashAsync"/> throws that away).
+    /// </summary>
+    public void CrashAt(string point)
+    {
+        Crash.FailAt = point;
+        Crash.OnFail = _ =>
+        {
+            Crash.FailAt = null;
+            var snapshot = Path.Combine(Dir.Path, "crash-snapshot");
+            Directory.CreateDirectory(snapshot);
+            foreach (var file in Directory.EnumerateFiles(StateDir).Where(f => !f.EndsWith(".sock", StringComparison.Ordinal)))
+            {
+                File.Copy(file, Path.Combine(snapshot, Path.GetFileName(file)), overwrite: true);
+            }
+
+            Crashed = true;
+            Crashes++;
+        };
+    }
+
+    public bool Crashed { get; private set; }
+
+    public int Crashes { get; private set; }
+
+    /// <summary>A new proxy process over the files as they were at the crash.</summary>
+    public async Task RestartAfterCrashAsync()
+    {
+        await StopProxyAsync();
+        var snapshot = Path.Combine(Dir.Path, "crash-snapshot");
+        foreach (var file in Directory.EnumerateFiles(StateDir).Where(f => !f.EndsWith(".sock", StringComparison.Ordinal)))
+        {
+            File.Delete(file);
+        }
+
+        foreach (var file in Directory.EnumerateFiles(snapshot))
+        {
+            File.Copy(file, Path.Combine(StateDir, Path.GetFileName(file)));
+        }
+
+        Directory.Delete(snapshot, recursive: true);
+        Crashed = false;
+        await StartProxyAsync();
     }
 
     /// <summary>An allocated claim on the API server, and what the vendor reads of it.</summary>

@@ -374,6 +374,34 @@ public class ProxyTests
     }
 
     [Fact]
+    public async Task With_device_taint_rules_off_a_failed_scrub_writes_no_rule_and_the_refusal_still_holds()
+    {
+        await using var h = await ProxyHarness.StartAsync(proxy: p => p with { DeviceTaintRules = false });
+        var kubelet = await h.RegisteredAsync();
+        h.Claim(1, 0);
+        await kubelet.PrepareAsync([ProxyHarness.K(1)]);
+        h.Scrubber.Plan("gpu-0", [.. Enumerable.Repeat(ScrubBehavior.NotVerified, 1000)]);
+
+        Assert.Equal("", (await kubelet.UnprepareAsync([ProxyHarness.K(1)]))[TestClaims.Uid(1)]);
+
+        Assert.Empty(h.Taints.Rules);
+        h.Claim(2, 0);
+        Assert.Contains("withdrawn", (await kubelet.PrepareAsync([ProxyHarness.K(2)]))[TestClaims.Uid(2)].Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Mps_reaches_the_vendor_only_when_the_operator_allows_it()
+    {
+        const string mps = "{\"apiVersion\":\"resource.nvidia.com/v1beta1\",\"kind\":\"GpuConfig\",\"sharing\":{\"strategy\":\"MPS\"}}";
+        await using var h = await ProxyHarness.StartAsync(policy: new SecureDra.Api.Config.Nvidia.NvidiaConfigPolicy(AllowMps: true));
+        var kubelet = await h.RegisteredAsync();
+        h.Claim(1, [TestClaims.Opaque("FromClaim", mps, "gpu")], 0);
+
+        Assert.Equal("", (await kubelet.PrepareAsync([ProxyHarness.K(1)]))[TestClaims.Uid(1)].Error);
+        Assert.Equal(1, h.Vendor!.PrepareCalls);
+    }
+
+    [Fact]
     public async Task An_accepted_config_and_one_for_another_driver_go_through()
     {
         await using var h = await ProxyHarness.StartAsync();
@@ -497,8 +525,16 @@ public class ProxyTests
             new Dictionary<string, string?> { ["NODE_NAME"] = "node-1" });
         var stderr = process.StandardError.ReadToEndAsync();
         _ = process.StandardOutput.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await process.WaitForExitAsync(timeout.Token);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill();
+            Assert.Fail("still running after 60 s: " + await stderr);
+        }
 
         Assert.Equal(1, process.ExitCode);
         Assert.Contains("securedra proxy: " + rival.RegistrationSocket + " in the kubelet's registry already registers driver gpu.nvidia.com", await stderr, StringComparison.Ordinal);
@@ -519,5 +555,129 @@ public class ProxyTests
         Assert.Equal(2, process.ExitCode);
         var line = Assert.Single((await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains(expected, line, StringComparison.Ordinal);
+    }
+
+    private static async Task<SecureDra.Protocol.Health.V1Alpha1.NodeWatchResourcesResponse> NextHealthAsync(
+        global::Grpc.Core.IAsyncStreamReader<SecureDra.Protocol.Health.V1Alpha1.NodeWatchResourcesResponse> stream,
+        Func<SecureDra.Protocol.Health.V1Alpha1.NodeWatchResourcesResponse, bool> until)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (await stream.MoveNext(timeout.Token))
+        {
+            if (until(stream.Current))
+            {
+                return stream.Current;
+            }
+        }
+
+        throw new InvalidOperationException("health stream ended");
+    }
+
+    private static SecureDra.Protocol.Health.V1Alpha1.HealthStatus Status(SecureDra.Protocol.Health.V1Alpha1.NodeWatchResourcesResponse r, int gpu) =>
+        r.Devices.Single(d => d.Device.DeviceName == ProxyHarness.VendorDevice(gpu)).Health;
+
+    [Fact]
+    public async Task Without_vendor_health_the_kubelet_gets_the_proxys_health_keyed_by_the_vendors_devices()
+    {
+        await using var h = await ProxyHarness.StartAsync();
+        var kubelet = await h.RegisteredAsync();
+        Assert.Contains("v1alpha1.DRAResourceHealth", kubelet.OfferedServices);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var call = kubelet.WatchHealth(cts.Token);
+
+        var first = await NextHealthAsync(call.ResponseStream, r => r.Devices.Count == 2);
+        Assert.All(first.Devices, d => Assert.Equal(ProxyHarness.Node, d.Device.PoolName));
+        Assert.Equal([ProxyHarness.VendorDevice(0), ProxyHarness.VendorDevice(1)], first.Devices.Select(d => d.Device.DeviceName).Order());
+        Assert.NotEqual(SecureDra.Protocol.Health.V1Alpha1.HealthStatus.Unhealthy, Status(first, 0));
+
+        h.App!.Services.GetRequiredService<SecureDra.KubeletPlugin.Health.DeviceHealthTracker>().Report("gpu-0", SecureDra.KubeletPlugin.Health.DeviceHealthStatus.Unhealthy, "Xid 79: fallen off the bus");
+        var next = await NextHealthAsync(call.ResponseStream, r => r.Devices.Count == 2 && Status(r, 0) == SecureDra.Protocol.Health.V1Alpha1.HealthStatus.Unhealthy);
+        Assert.Contains("Xid 79", next.Devices.Single(d => d.Device.DeviceName == ProxyHarness.VendorDevice(0)).Message, StringComparison.Ordinal);
+        await cts.CancelAsync();
+    }
+
+    [Fact]
+    public async Task Vendor_health_is_merged_and_the_proxys_unhealthy_wins()
+    {
+        await using var h = await ProxyHarness.StartAsync(vendor: v => v.Health = new()
+        {
+            [ProxyHarness.VendorDevice(0)] = (SecureDra.Protocol.Health.V1Alpha1.HealthStatus.Healthy, "vendor: fine"),
+            [ProxyHarness.VendorDevice(1)] = (SecureDra.Protocol.Health.V1Alpha1.HealthStatus.Unhealthy, "vendor: ECC errors"),
+        });
+        var kubelet = await h.RegisteredAsync();
+        h.App!.Services.GetRequiredService<SecureDra.KubeletPlugin.Health.DeviceHealthTracker>().Report("gpu-0", SecureDra.KubeletPlugin.Health.DeviceHealthStatus.Unhealthy, "Xid 48");
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var call = kubelet.WatchHealth(cts.Token);
+
+        var merged = await NextHealthAsync(call.ResponseStream, r => r.Devices.Count == 2
+            && Status(r, 1) == SecureDra.Protocol.Health.V1Alpha1.HealthStatus.Unhealthy
+            && Status(r, 0) == SecureDra.Protocol.Health.V1Alpha1.HealthStatus.Unhealthy);
+
+        Assert.Contains("Xid 48", merged.Devices.Single(d => d.Device.DeviceName == ProxyHarness.VendorDevice(0)).Message, StringComparison.Ordinal);
+        Assert.Equal("vendor: ECC errors", merged.Devices.Single(d => d.Device.DeviceName == ProxyHarness.VendorDevice(1)).Message);
+        await cts.CancelAsync();
+    }
+
+    public static TheoryData<string> ProxyCrashPointNames => [.. ProxyCrashPoints.All];
+
+    [Theory]
+    [MemberData(nameof(ProxyCrashPointNames))]
+    public async Task Tenant_b_never_reads_tenant_a_bytes_when_the_proxy_is_killed_at(string point)
+    {
+        await using var h = await ProxyHarness.StartAsync();
+        var kubelet = await h.RegisteredAsync();
+        h.Claim(1, 0);
+        h.CrashAt(point);
+
+        async Task<RegisteredDraPlugin> AfterCrashAsync()
+        {
+            if (!h.Crashed)
+            {
+                return kubelet;
+            }
+
+            await h.RestartAfterCrashAsync();
+            await WaitUntilAsync(() => h.Kubelet.Plugins.Count == 1 && File.Exists(h.VisibleRegistration), "re-registered");
+            return await h.RegisteredAsync();
+        }
+
+        // Tenant A's claim: the kubelet retries Prepare until it succeeds, as it does.
+        var prepared = await kubelet.PrepareAsync([ProxyHarness.K(1)]);
+        kubelet = await AfterCrashAsync();
+        for (var i = 0; prepared[TestClaims.Uid(1)].Error != "" && i < 50; i++)
+        {
+            prepared = await kubelet.PrepareAsync([ProxyHarness.K(1)]);
+        }
+
+        Assert.Equal("", prepared[TestClaims.Uid(1)].Error);
+        h.Backend.WriteCanary("gpu-0");
+
+        var released = await kubelet.UnprepareAsync([ProxyHarness.K(1)]);
+        kubelet = await AfterCrashAsync();
+        for (var i = 0; released[TestClaims.Uid(1)] != "" && i < 50; i++)
+        {
+            await Task.Delay(50);
+            released = await kubelet.UnprepareAsync([ProxyHarness.K(1)]);
+        }
+
+        Assert.Equal("", released[TestClaims.Uid(1)]);
+        Assert.False(h.Crashed);
+
+        // Tenant B on the same GPU: whenever the proxy lets it in, tenant A's bytes are gone.
+        h.Claim(2, 0);
+        await WaitUntilAsync(
+            () =>
+            {
+                var result = kubelet.PrepareAsync([ProxyHarness.K(2)]).GetAwaiter().GetResult()[TestClaims.Uid(2)];
+                if (result.Error == "")
+                {
+                    Assert.False(h.Backend.HoldsCanary("gpu-0"), "tenant B was given gpu-0 with tenant A's canary in it");
+                }
+
+                return result.Error == "";
+            },
+            "tenant B gets gpu-0");
+        Assert.Contains(TestClaims.Uid(1), h.Vendor!.Unprepared);
+        Assert.Equal(1, h.Crashes); // the proxy really died at the point
     }
 }
