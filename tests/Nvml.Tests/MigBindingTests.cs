@@ -112,6 +112,45 @@ public class MigBindingTests(NvidiaLibrariesFixture libraries)
     }
 
     [Fact]
+    public void CudaUuidV2_WithoutDevice_IsNotInitialized()
+    {
+        libraries.RequireLibraries();
+        if (NvidiaLibrariesFixture.DriverLoaded)
+        {
+            return;
+        }
+
+        Assert.Equal(SecureDra.Nvml.Native.Cuda.CudaResult.NoDevice, SecureDra.Nvml.Native.Cuda.CudaDriver.InitRaw());
+        Assert.Equal(SecureDra.Nvml.Native.Cuda.CudaResult.NotInitialized, SecureDra.Nvml.Native.Cuda.CudaDeviceIdentity.GetUuidRaw(0, out var uuid, "MIG-"));
+        Assert.Equal("", uuid);
+        Assert.Equal("MIG-00112233-4455-6677-8899-aabbccddeeff",
+            SecureDra.Nvml.Native.Cuda.CudaDeviceIdentity.Format([0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF], "MIG-"));
+    }
+
+    [Fact]
+    public async Task ScrubWorker_OnNvidiaWithoutDriver_FailsCleanlyWithAReport()
+    {
+        libraries.RequireLibraries();
+        if (NvidiaLibrariesFixture.DriverLoaded)
+        {
+            return;
+        }
+
+        using var loggers = Microsoft.Extensions.Logging.LoggerFactory.Create(_ => { });
+        var worker = new SecureDra.Nvml.Scrubbing.MigScrubWorker(new GpuBackendOptions(), TimeProvider.System, loggers);
+        var request = new SecureDra.Nvml.Scrubbing.MigScrubWorkerRequest("MIG-00000000-0000-0000-0000-000000000001", "GPU-00000000-0000-0000-0000-000000000000", 1);
+        var (exit, report) = await worker.RunAsync(request, request.InstanceUuid, TimeSpan.FromSeconds(30), CancellationToken.None);
+        Assert.Equal(SecureDra.Nvml.Scrubbing.MigScrubWorker.ExitFailed, exit);
+        Assert.Equal("failed", report.Outcome);
+        Assert.Equal("could not open the instance: cuInit returned 100 CUDA_ERROR_NO_DEVICE (no CUDA-capable device is detected)", report.FailureReason);
+
+        // Unset CUDA_VISIBLE_DEVICES is refused before CUDA is touched.
+        (exit, report) = await worker.RunAsync(request, null, TimeSpan.FromSeconds(30), CancellationToken.None);
+        Assert.Equal(SecureDra.Nvml.Scrubbing.MigScrubWorker.ExitWrongDevice, exit);
+        Assert.Equal("wrong-device", report.Outcome);
+    }
+
+    [Fact]
     public void NvmlCodes_MapToMigErrors()
     {
         Assert.Equal(MigErrorCode.InsufficientResources, MigException.Map(NvmlReturn.InsufficientResources));

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SecureDra.Nvml.Backends;
@@ -84,7 +83,7 @@ public sealed class MigInstanceScrubber : IMigInstanceScrubber
             return Finish(parent, instance, "failed", duration, null, $"the scrub worker could not start: {startFailure}");
         }
 
-        var (report, rejection) = Parse(run, instance);
+        var (report, rejection) = MigScrubReportParser.Parse(run.Stdout, run.Oversized, run.ExitCode, instance.Uuid);
         if (rejection is not null)
         {
             MigScrubLog.ReportRejected(_logger, instance.Uuid, run.ExitCode, rejection);
@@ -108,70 +107,6 @@ public sealed class MigInstanceScrubber : IMigInstanceScrubber
         }
 
         return Finish(parent, instance, outcome, duration, report, report.FailureReason ?? (outcome == "succeeded" ? null : $"worker outcome {report.Outcome}"));
-    }
-
-    private (MigScrubWorkerReport? Report, string? Rejection) Parse(WorkerRun run, MigInstance instance)
-    {
-        if (run.Oversized)
-        {
-            return (null, $"more than {MigScrubWorkerReport.MaxBytes} bytes on stdout");
-        }
-
-        if (run.Stdout.Length == 0)
-        {
-            return (null, "no report on stdout");
-        }
-
-        MigScrubWorkerReport? report;
-        try
-        {
-            report = JsonSerializer.Deserialize(run.Stdout, MigScrubWorkerReportJsonContext.Default.MigScrubWorkerReport);
-        }
-        catch (JsonException e)
-        {
-            return (null, $"not a valid report: {e.Message}");
-        }
-
-        if (report is null)
-        {
-            return (null, "the report is null");
-        }
-
-        if (report.InstanceUuid != instance.Uuid)
-        {
-            return (null, $"the report is about {report.InstanceUuid}, not {instance.Uuid}");
-        }
-
-        var expectedExit = report.Outcome switch
-        {
-            "scrubbed" => MigScrubWorker.ExitScrubbed,
-            "failed" or "refused" => MigScrubWorker.ExitFailed,
-            "wrong-device" => MigScrubWorker.ExitWrongDevice,
-            _ => -1,
-        };
-        if (expectedExit < 0)
-        {
-            return (null, $"unknown outcome \"{Truncate(report.Outcome)}\"");
-        }
-
-        if (expectedExit != run.ExitCode)
-        {
-            return (null, $"outcome {report.Outcome} with exit code {run.ExitCode}");
-        }
-
-        if (report.BytesZeroed < 0 || report.TotalBytes < 0 || report.BytesZeroed > report.TotalBytes
-            || double.IsNaN(report.Coverage) || report.Coverage < 0 || report.Coverage > 1
-            || report.VisibleUuids.Count > 16 || report.FailureReason is { Length: > MigScrubWorkerReport.MaxReasonLength })
-        {
-            return (null, "numbers out of range (bytes, coverage, visible devices or reason length)");
-        }
-
-        if (report.Outcome == "scrubbed" && (!report.Verified || report.VisibleUuids.Count != 1 || report.VisibleUuids[0] != instance.Uuid))
-        {
-            return (null, "a successful scrub must be device-verified on exactly the expected instance");
-        }
-
-        return (report, null);
     }
 
     private MigScrubResult Refused(GpuDevice parent, MigInstance instance, long started, string reason)
@@ -352,7 +287,7 @@ public sealed class MigInstanceScrubber : IMigInstanceScrubber
         return text.Length == 0 ? "" : $" (worker stderr: {Truncate(text)})";
     }
 
-    private static string Truncate(string text) => text.Length > 200 ? text[..200] + "…" : text;
+    private static string Truncate(string text) => MigScrubReportParser.Truncate(text);
 
     private sealed record WorkerRun(int Pid, int ExitCode, byte[] Stdout, string Stderr, bool Oversized, bool Killed, string? StartFailure);
 }

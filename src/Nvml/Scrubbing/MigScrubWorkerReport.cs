@@ -41,6 +41,8 @@ public sealed record MigScrubWorkerReport
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     RespectRequiredConstructorParameters = true,
+    AllowDuplicateProperties = false,
+    RespectNullableAnnotations = true,
     MaxDepth = 4)]
 [JsonSerializable(typeof(MigScrubWorkerReport))]
 public sealed partial class MigScrubWorkerReportJsonContext : JsonSerializerContext;

@@ -49,6 +49,13 @@ public sealed class NvidiaMigBackend : IMigBackend, IDisposable
         lock (_gate)
         {
             var handle = Handle(device);
+
+            // Without MIG mode on there are no instances, and NVML answers the listing calls with errors.
+            if (NvmlMig.GetMigModeRaw(handle, out var current, out _) != NvmlReturn.Success || current != 1)
+            {
+                return Task.FromResult<IReadOnlyList<MigInstance>>([]);
+            }
+
             var profiles = Profiles(handle);
             var uuids = MigUuids(handle);
             var instances = new List<MigInstance>();
