@@ -62,7 +62,6 @@ public static class ClaimPipelineServiceCollectionExtensions
         services.AddSingleton<PipelineStartup>();
         services.AddSingleton<ResourceSlicePublisher>();
         services.AddSingleton<ISlicePublication>(sp => sp.GetRequiredService<ResourceSlicePublisher>());
-        services.AddSingleton<DeviceWithdrawals>();
         services.AddSingleton<ScrubRetryService>();
         services.AddSingleton<IClaimPipeline, ClaimPipeline>();
         services.AddSingleton<StaleClaimReaper>();
