@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Google.Protobuf;
+using SecureDra.KubeletPlugin.Claims;
 using SecureDra.KubeletPlugin.Grpc;
 using SecureDra.Protocol.Dra.V1;
 
@@ -7,10 +8,10 @@ namespace SecureDra.Fuzz.Targets;
 
 /// <summary>
 /// The admission of a kubelet DRA request: the input is a serialized <c>NodePrepareResourcesRequest</c> (v1; v1beta1
-/// has the same claim fields; see <see cref="Decode"/> for inputs that are not protobuf), mapped to <see cref="WireClaim"/>s as the gRPC service does, then
+/// has the same claim fields; see <see cref="Decode"/> for inputs that are not protobuf), mapped to <see cref="ClaimRef"/>s as the gRPC service does, then
 /// <see cref="ClaimBatchAdmission.Admit"/>. Documented: never throws. Oracles: every distinct UID ends up in exactly
 /// one of admitted or rejected; a UID listed twice is never admitted; an admitted claim has a DNS-1123 label
-/// namespace, a DNS-1123 subdomain name and a UID of 1 to 128 characters (checked here with Kubernetes' own regular
+/// namespace, a DNS-1123 subdomain name and a UID of 1 to 128 characters of [A-Za-z0-9-] (it names files; checked here with Kubernetes' own regular
 /// expressions, not the project's code); a rejection's reason is from the closed set and its message is bounded
 /// with no control characters.
 /// </summary>
@@ -51,6 +52,7 @@ public sealed partial class GrpcClaimAdmissionTarget : IFuzzTarget
         {
             var why = counts[claim.Uid] > 1 ? "a repeated UID"
                 : claim.Uid.Length is < 1 or > 128 ? $"a UID of {claim.Uid.Length} characters"
+                : !Uid().IsMatch(claim.Uid) ? "a UID with a character outside [A-Za-z0-9-]"
                 : claim.Namespace.Length > 63 || !Label().IsMatch(claim.Namespace) ? "a namespace that is not a DNS-1123 label"
                 : claim.Name.Length > 253 || !Subdomain().IsMatch(claim.Name) ? "a name that is not a DNS-1123 subdomain"
                 : null;
@@ -76,12 +78,12 @@ public sealed partial class GrpcClaimAdmissionTarget : IFuzzTarget
     /// NUL-separated namespace, name, uid triples, so the mutation loop still reaches the admission logic with
     /// the strings gRPC could deliver (valid UTF-8 only: protobuf refuses anything else).
     /// </summary>
-    private static WireClaim[]? Decode(ReadOnlySpan<byte> input)
+    private static ClaimRef[]? Decode(ReadOnlySpan<byte> input)
     {
         try
         {
             var request = NodePrepareResourcesRequest.Parser.ParseFrom(input);
-            return [.. request.Claims.Select(c => new WireClaim(c.Namespace, c.Name, c.Uid))];
+            return [.. request.Claims.Select(c => new ClaimRef(c.Namespace, c.Name, c.Uid))];
         }
         catch (InvalidProtocolBufferException)
         {
@@ -93,14 +95,17 @@ public sealed partial class GrpcClaimAdmissionTarget : IFuzzTarget
         }
 
         var fields = System.Text.Encoding.UTF8.GetString(input).Split('\0');
-        var claims = new WireClaim[fields.Length / 3];
+        var claims = new ClaimRef[fields.Length / 3];
         for (var i = 0; i < claims.Length; i++)
         {
-            claims[i] = new WireClaim(fields[3 * i], fields[(3 * i) + 1], fields[(3 * i) + 2]);
+            claims[i] = new ClaimRef(fields[3 * i], fields[(3 * i) + 1], fields[(3 * i) + 2]);
         }
 
         return claims.Length > 0 ? claims : null;
     }
+
+    [GeneratedRegex(@"^[A-Za-z0-9-]+\z", RegexOptions.CultureInvariant)]
+    private static partial Regex Uid();
 
     // k8s.io/apimachinery/pkg/util/validation: dns1123LabelFmt and dns1123SubdomainFmt.
     [GeneratedRegex(@"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\z", RegexOptions.CultureInvariant)]
