@@ -33,7 +33,7 @@ Console.WriteLine($"state dir base {stateBase} ({FsType(stateBase)}), checkpoint
 
 await using var api = await LocalApiServer.StartAsync(new LocalApiServerOptions { Listen = "127.0.0.1:0", KubernetesVersion = "1.34" }, CancellationToken.None);
 using var http = new HttpClient { BaseAddress = api.BaseAddress };
-var runner = useAot && aot is not null ? new Runner(aot, []) : new Runner("dotnet", [jit ?? throw new InvalidOperationException("securedra.dll not found; build src/Cli -c Release")]);
+var runner = useAot && aot is not null ? new Runner(aot, []) : new Runner("dotnet", [jit ?? throw new InvalidOperationException("securedra.dll not found; build tests/TestBuild -c Release")]);
 Console.WriteLine($"plugin: {(useAot ? "Native AOT " + aot : "JIT " + jit)}");
 
 if (only is null or "start")
@@ -168,27 +168,36 @@ if (only is null or "slices")
     Console.WriteLine($"ResourceSlice writes in {steadySeconds} s steady state: {w1 - w0} (metric), {requests1 - requests0} (API server request log)");
 
     // Withdrawal: a scrub that fails verification withdraws gpu-3; clearing the fault lets the scrub retry return it.
-    var claim = await claims.CreateAllocatedAsync("withdraw", "gpu-3");
-    Check((await p.Kubelet.PrepareAsync([claim]))[claim.Uid].Error, claim);
-    await p.WriteFaultsAsync("gpu-3", """{"failVerification":true}""");
-    var before = await p.SliceWritesAsync();
-    var r0 = api.RequestLog.Entries.Count(IsSliceWrite);
-    _ = await p.Kubelet.UnprepareAsync([claim]);
-    await Task.Delay(1000);
-    var afterWithdraw = await p.SliceWritesAsync();
-    var r1 = api.RequestLog.Entries.Count(IsSliceWrite);
-    Console.WriteLine($"ResourceSlice writes for one withdrawal (scrub failed): {afterWithdraw - before} (metric), {r1 - r0} (request log); slice lists gpu-3: {await p.SliceListsAsync("gpu-3")}");
-    await p.WriteFaultsAsync("gpu-3", """{"failVerification":false}""");
-    var sw = Stopwatch.StartNew();
-    while (!await p.SliceListsAsync("gpu-3") && sw.Elapsed < TimeSpan.FromSeconds(60))
+    // The fault goes through the simulated backend's fault file, which only the test build reads (docs/shipped-binary.md).
+    if (useAot)
     {
-        await Task.Delay(100);
+        Console.WriteLine("withdrawal step skipped: it injects a fault, and only the JIT test build (tests/TestBuild) has fault injection");
+    }
+    else
+    {
+        var claim = await claims.CreateAllocatedAsync("withdraw", "gpu-3");
+        Check((await p.Kubelet.PrepareAsync([claim]))[claim.Uid].Error, claim);
+        await p.WriteFaultsAsync("gpu-3", """{"failVerification":true}""");
+        var before = await p.SliceWritesAsync();
+        var r0 = api.RequestLog.Entries.Count(IsSliceWrite);
+        _ = await p.Kubelet.UnprepareAsync([claim]);
+        await Task.Delay(1000);
+        var afterWithdraw = await p.SliceWritesAsync();
+        var r1 = api.RequestLog.Entries.Count(IsSliceWrite);
+        Console.WriteLine($"ResourceSlice writes for one withdrawal (scrub failed): {afterWithdraw - before} (metric), {r1 - r0} (request log); slice lists gpu-3: {await p.SliceListsAsync("gpu-3")}");
+        await p.WriteFaultsAsync("gpu-3", """{"failVerification":false}""");
+        var sw = Stopwatch.StartNew();
+        while (!await p.SliceListsAsync("gpu-3") && sw.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            await Task.Delay(100);
+        }
+
+        await Task.Delay(1000);
+        var afterReturn = await p.SliceWritesAsync();
+        var r2 = api.RequestLog.Entries.Count(IsSliceWrite);
+        Console.WriteLine($"ResourceSlice writes for one return (scrub retry verified, after {sw.Elapsed.TotalSeconds:F1} s): {afterReturn - afterWithdraw} (metric), {r2 - r1} (request log)");
     }
 
-    await Task.Delay(1000);
-    var afterReturn = await p.SliceWritesAsync();
-    var r2 = api.RequestLog.Entries.Count(IsSliceWrite);
-    Console.WriteLine($"ResourceSlice writes for one return (scrub retry verified, after {sw.Elapsed.TotalSeconds:F1} s): {afterReturn - afterWithdraw} (metric), {r2 - r1} (request log)");
     await p.DeleteSlicesAsync();
 }
 
@@ -247,7 +256,8 @@ static string? FindJitDll()
         dir = dir.Parent;
     }
 
-    return dir is null ? null : Path.Combine(dir.FullName, "src", "Cli", "bin", "Release", "net10.0", "securedra.dll");
+    // The test build: the same code as src/Cli plus fault injection, which the withdrawal step needs (docs/shipped-binary.md).
+    return dir is null ? null : Path.Combine(dir.FullName, "tests", "TestBuild", "bin", "Release", "net10.0", "securedra.dll");
 }
 
 internal sealed record Runner(string File, string[] Prefix);

@@ -300,12 +300,4 @@ public sealed partial class ConnectionGuard : IDisposable
             LogHandshakeFailures(_listener, failures, seconds);
         }
     }
-
-    [LoggerMessage(EventId = 5001, Level = LogLevel.Warning,
-        Message = "Listener {Listener} at its cap of {MaxConnections} connections: evicted {Evicted} idle connection(s) and refused {Refused} in the last {Seconds:0} s")]
-    private partial void LogAtCap(string listener, int maxConnections, long evicted, long refused, double seconds);
-
-    [LoggerMessage(EventId = 5002, Level = LogLevel.Warning,
-        Message = "Listener {Listener}: {Failures} connection(s) ended without a completed TLS handshake (no or untrusted client certificate, timeout, not TLS) in the last {Seconds:0} s")]
-    private partial void LogHandshakeFailures(string listener, long failures, double seconds);
 }

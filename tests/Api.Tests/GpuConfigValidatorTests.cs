@@ -65,6 +65,37 @@ public class GpuConfigValidatorTests
     }
 
     [Fact]
+    public void EveryRowOfTheSchemaTableIsDecodedAndChecked()
+    {
+        // One table drives decoding and validation: a row's wrong value, its absence (when required) and its
+        // duplicate are each reported under its name, and the allowed-fields message lists exactly the table.
+        var valid = GpuConfigSchema.Table.ToDictionary(f => f.Name, f => f.Value);
+        Assert.True(Decode(Json(valid)).IsValid);
+        Assert.Equal(string.Join(", ", GpuConfigSchema.Table.Select(f => f.Name)), GpuConfigSchema.AllowedFields);
+        foreach (var field in GpuConfigSchema.Table)
+        {
+            var wrong = new Dictionary<string, string>(valid) { [field.Name] = "Nope" };
+            Assert.Equal($"{Prefix}.{field.Name}: \"Nope\" is not supported; {field.Expectation}", Single(Decode(Json(wrong))));
+
+            var without = valid.Where(p => p.Key != field.Name).ToDictionary(p => p.Key, p => p.Value);
+            var missing = Decode(Json(without));
+            if (field.Required)
+            {
+                Assert.Equal($"{Prefix}.{field.Name}: required; {field.Expectation}", Single(missing));
+            }
+            else
+            {
+                Assert.True(missing.IsValid);
+            }
+
+            var twice = "{" + string.Join(",", valid.Select(p => $"\"{p.Key}\":\"{p.Value}\"")) + $",\"{field.Name}\":\"{field.Value}\"}}";
+            Assert.Equal($"{Prefix}.{field.Name}: duplicate key; each key may appear at most once", Single(Decode(twice)));
+        }
+
+        static string Json(Dictionary<string, string> fields) => "{" + string.Join(",", fields.Select(p => $"\"{p.Key}\":\"{p.Value}\"")) + "}";
+    }
+
+    [Fact]
     public void MinimalConfigTakesDefaults()
     {
         var result = Decode("{" + Head + "}");

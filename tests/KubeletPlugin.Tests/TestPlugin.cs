@@ -4,6 +4,7 @@ using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using SecureDra.KubeletPlugin.Claims;
 using SecureDra.KubeletPlugin.Hosting;
 using SecureDra.LocalCluster.Kubelet;
 
@@ -52,6 +53,7 @@ public sealed class TestPlugin : IAsyncDisposable
         {
             builder.Logging.ClearProviders();
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            builder.Services.AddSingleton<IClaimPipeline, NotImplementedClaimPipeline>(); // a test's own registration below wins
             configure?.Invoke(builder);
         });
         await app.StartAsync();

@@ -11,7 +11,7 @@ namespace SecureDra.Fuzz.Targets;
 /// has the same claim fields; see <see cref="Decode"/> for inputs that are not protobuf), mapped to <see cref="ClaimRef"/>s as the gRPC service does, then
 /// <see cref="ClaimBatchAdmission.Admit"/>. Documented: never throws. Oracles: every distinct UID ends up in exactly
 /// one of admitted or rejected; a UID listed twice is never admitted; an admitted claim has a DNS-1123 label
-/// namespace, a DNS-1123 subdomain name and a UID of 1 to 128 characters (checked here with Kubernetes' own regular
+/// namespace, a DNS-1123 subdomain name and a UID of 1 to 128 characters of [A-Za-z0-9-] (it names files; checked here with Kubernetes' own regular
 /// expressions, not the project's code); a rejection's reason is from the closed set and its message is bounded
 /// with no control characters.
 /// </summary>
@@ -52,6 +52,7 @@ public sealed partial class GrpcClaimAdmissionTarget : IFuzzTarget
         {
             var why = counts[claim.Uid] > 1 ? "a repeated UID"
                 : claim.Uid.Length is < 1 or > 128 ? $"a UID of {claim.Uid.Length} characters"
+                : !Uid().IsMatch(claim.Uid) ? "a UID with a character outside [A-Za-z0-9-]"
                 : claim.Namespace.Length > 63 || !Label().IsMatch(claim.Namespace) ? "a namespace that is not a DNS-1123 label"
                 : claim.Name.Length > 253 || !Subdomain().IsMatch(claim.Name) ? "a name that is not a DNS-1123 subdomain"
                 : null;
@@ -102,6 +103,9 @@ public sealed partial class GrpcClaimAdmissionTarget : IFuzzTarget
 
         return claims.Length > 0 ? claims : null;
     }
+
+    [GeneratedRegex(@"^[A-Za-z0-9-]+\z", RegexOptions.CultureInvariant)]
+    private static partial Regex Uid();
 
     // k8s.io/apimachinery/pkg/util/validation: dns1123LabelFmt and dns1123SubdomainFmt.
     [GeneratedRegex(@"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\z", RegexOptions.CultureInvariant)]

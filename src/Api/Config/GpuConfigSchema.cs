@@ -13,8 +13,19 @@ public static class GpuConfigSchema
     /// <summary>The reset policy that would skip the VRAM scrub. Never accepted; named so the error can say why.</summary>
     public const string ResetPolicyNone = "None";
 
-    /// <summary>Every field of GpuConfig: the decoder's table, its "allowed fields" message and the plugin's rejection metric labels.</summary>
-    public static IReadOnlyList<string> Fields { get; } = [ApiVersionField, KindField, ResetPolicyField];
+    /// <summary>
+    /// The schema table: every field of GpuConfig, in the order the decoder reports missing ones. It drives decoding
+    /// (which names are fields), validation (the one value each accepts, which are required, what the error says),
+    /// the "allowed fields" message and the plugin's rejection metric labels.
+    /// </summary>
+    public static IReadOnlyList<GpuConfigField> Table { get; } =
+    [
+        new(ApiVersionField, DriverConstants.ConfigApiVersion, Required: true, $"must be {DriverConstants.ConfigApiVersion}"),
+        new(KindField, DriverConstants.GpuConfigKind, Required: true, $"must be {DriverConstants.GpuConfigKind}"),
+        new(ResetPolicyField, DriverConstants.ZeroVramOnRelease, Required: false, $"the only reset policy is {DriverConstants.ZeroVramOnRelease}"),
+    ];
+
+    public static IReadOnlyList<string> Fields { get; } = [.. Table.Select(f => f.Name)];
 
     public static string AllowedFields { get; } = string.Join(", ", Fields);
 

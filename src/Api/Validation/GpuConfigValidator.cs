@@ -142,59 +142,35 @@ public sealed class GpuConfigValidator(GpuConfigLimits limits) : IGpuConfigValid
         return new GpuConfigDecodeResult(new GpuConfig(fields.ResetPolicy), []);
     }
 
+    /// <summary>Checks one known field against its row of <see cref="GpuConfigSchema.Table"/>.</summary>
     private void ReadField(ref Utf8JsonReader reader, Field field, FieldPath path, ref FieldState fields, ref ErrorSink errors)
     {
-        switch (field)
+        if (!ExpectString(ref reader, path, ref errors))
         {
-            case Field.ApiVersion:
-                if (ExpectString(ref reader, path, ref errors))
-                {
-                    if (!reader.ValueTextEquals(DriverConstants.ConfigApiVersion))
-                    {
-                        errors.Add(path, $"{SafeDisplay(ref reader)} is not supported; must be {DriverConstants.ConfigApiVersion}");
-                    }
-                }
+            return;
+        }
 
-                fields.ApiVersionPresent = true;
-                break;
-            case Field.Kind:
-                if (ExpectString(ref reader, path, ref errors))
-                {
-                    if (!reader.ValueTextEquals(DriverConstants.GpuConfigKind))
-                    {
-                        errors.Add(path, $"{SafeDisplay(ref reader)} is not supported; must be {DriverConstants.GpuConfigKind}");
-                    }
-                }
-
-                fields.KindPresent = true;
-                break;
-            case Field.ResetPolicy:
-                if (ExpectString(ref reader, path, ref errors))
-                {
-                    if (reader.ValueTextEquals(GpuConfigSchema.ResetPolicyNone))
-                    {
-                        fields.ResetPolicyNone = true;
-                    }
-                    else if (!reader.ValueTextEquals(DriverConstants.ZeroVramOnRelease))
-                    {
-                        errors.Add(path, $"{SafeDisplay(ref reader)} is not supported; the only reset policy is {DriverConstants.ZeroVramOnRelease}");
-                    }
-                }
-
-                break;
+        var rule = Rule(field);
+        if (field == Field.ResetPolicy && reader.ValueTextEquals(GpuConfigSchema.ResetPolicyNone))
+        {
+            // Reported by CheckSemantics, whose message depends on where the config came from.
+            fields.ResetPolicyNone = true;
+        }
+        else if (!reader.ValueTextEquals(rule.Value))
+        {
+            errors.Add(path, $"{SafeDisplay(ref reader)} is not supported; {rule.Expectation}");
         }
     }
 
-    private void CheckSemantics(string root, ConfigOrigin origin, ref FieldState fields, ref ErrorSink errors)
+    private static void CheckSemantics(string root, ConfigOrigin origin, ref FieldState fields, ref ErrorSink errors)
     {
-        if (!fields.ApiVersionPresent)
+        for (var i = 0; i < GpuConfigSchema.Table.Count; i++)
         {
-            errors.Add(ErrorPath.Child(root, GpuConfigSchema.ApiVersionField), $"required; must be {DriverConstants.ConfigApiVersion}");
-        }
-
-        if (!fields.KindPresent)
-        {
-            errors.Add(ErrorPath.Child(root, GpuConfigSchema.KindField), $"required; must be {DriverConstants.GpuConfigKind}");
+            var rule = GpuConfigSchema.Table[i];
+            if (rule.Required && !fields.IsSeen(FieldAt(i)))
+            {
+                errors.Add(ErrorPath.Child(root, rule.Name), $"required; {rule.Expectation}");
+            }
         }
 
         if (fields.ResetPolicyNone)
@@ -341,25 +317,23 @@ public sealed class GpuConfigValidator(GpuConfigLimits limits) : IGpuConfigValid
 
     private static Field Match(ref Utf8JsonReader reader)
     {
-        if (reader.ValueTextEquals("apiVersion"u8))
+        for (var i = 0; i < GpuConfigSchema.Table.Count; i++)
         {
-            return Field.ApiVersion;
+            if (reader.ValueTextEquals(GpuConfigSchema.Table[i].Name))
+            {
+                return FieldAt(i);
+            }
         }
 
-        if (reader.ValueTextEquals("kind"u8))
-        {
-            return Field.Kind;
-        }
-
-        return reader.ValueTextEquals("resetPolicy"u8) ? Field.ResetPolicy : Field.Unknown;
+        return Field.Unknown;
     }
 
-    private static string FieldName(Field field) => field switch
-    {
-        Field.ApiVersion => GpuConfigSchema.ApiVersionField,
-        Field.Kind => GpuConfigSchema.KindField,
-        _ => GpuConfigSchema.ResetPolicyField,
-    };
+    // Field values follow the table's order, after Unknown.
+    private static Field FieldAt(int index) => (Field)(index + 1);
+
+    private static GpuConfigField Rule(Field field) => GpuConfigSchema.Table[(int)field - 1];
+
+    private static string FieldName(Field field) => Rule(field).Name;
 
     // Only called after CheckString, so the value is bounded and its escapes are valid.
     private static string SafeGetString(ref Utf8JsonReader reader)
@@ -403,6 +377,7 @@ public sealed class GpuConfigValidator(GpuConfigLimits limits) : IGpuConfigValid
         public override string ToString() => name is null ? root : ErrorPath.Child(root, name);
     }
 
+    /// <summary>A field of <see cref="GpuConfigSchema.Table"/> by position (Unknown, then the table's rows in order).</summary>
     private enum Field
     {
         Unknown,
@@ -422,8 +397,8 @@ public sealed class GpuConfigValidator(GpuConfigLimits limits) : IGpuConfigValid
 
         public string ResetPolicy;
         public bool ResetPolicyNone;
-        public bool ApiVersionPresent;
-        public bool KindPresent;
+
+        public readonly bool IsSeen(Field field) => (_seen & (1 << (int)field)) != 0;
 
         public bool MarkSeen(Field field)
         {

@@ -15,10 +15,7 @@ namespace SecureDra.Cli.Commands;
 
 internal static class KubeletPluginCommand
 {
-    public static Command Create() => Create(configure: null);
-
-    /// <param name="configure">Hook for the node pipeline: registers the real <c>IClaimPipeline</c> and its background services.</param>
-    public static Command Create(Action<WebApplicationBuilder>? configure)
+    public static Command Create()
     {
         var driverName = EnvOption.Flag("--driver-name", "DRA driver name (DNS subdomain, at most 63 characters)", DriverConstants.DefaultDriverName, "DRIVER_NAME");
         var nodeName = EnvOption.Upstream("--node-name", "NODE_NAME", "Name of this node (required)");
@@ -127,18 +124,12 @@ internal static class KubeletPluginCommand
                     builder.Logging.ClearProviders();
                     builder.Services.AddSerilog(LogSetup.CreateLogger(logSettings), dispose: true);
                     components.Register(builder.Services, options);
-                    configure?.Invoke(builder);
                 });
             }
-            catch (Exception ex) when (ex is KubeletPluginConfigurationException or SecureDra.Kube.Config.KubeConfigException)
+            catch (Exception ex) when (ex is KubeletPluginConfigurationException or KubeConfigException)
             {
-                // No kubeconfig outside a pod is a usage error: one line, exit 2, not a stack trace.
+                // No kubeconfig outside a pod, or an unreadable one, is a usage error: one line, exit 2, not a stack trace.
                 return CliInvocation.UsageError(command, ex.Message);
-            }
-            catch (KubeConfigException ex)
-            {
-                // No kubeconfig outside a pod, or an unreadable one: a usage error, not a crash dump.
-                return CliInvocation.UsageError(command, $"--kubeconfig: {ex.Message}");
             }
 
             LogSetup.WarnDeprecated(parseResult, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("SecureDra.Cli"));

@@ -69,7 +69,4 @@ public sealed partial class AuditReconciler(
             return null;
         }
     }
-
-    [LoggerMessage(EventId = 5101, Level = LogLevel.Error, Message = "Hardening audit run failed ({ExceptionType}): {Error}")]
-    private static partial void LogAuditFailed(ILogger logger, string exceptionType, string error);
 }

@@ -207,7 +207,4 @@ public sealed partial class LeaseLeaderElector
     /// <summary>metav1.MicroTime: RFC 3339 with microseconds, UTC.</summary>
     private static string MicroTime(DateTimeOffset time) =>
         time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
-
-    [LoggerMessage(EventId = 5201, Level = LogLevel.Warning, Message = "Leader lease {Namespace}/{Lease} round trip failed: {Error}")]
-    private static partial void LogLeaseRoundTripFailed(ILogger logger, string @namespace, string lease, string error);
 }

@@ -409,13 +409,4 @@ public sealed partial class KubeApiClient : IKubeApiClient, IDisposable
             _http.Dispose();
         }
     }
-
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Kubernetes API {Method} {Path} failed: {Failure}")]
-    private static partial void LogTransportFailure(ILogger logger, string method, string path, string failure);
-
-    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Kubernetes API {Method} {Path} answered 401: fetching a fresh token and retrying once")]
-    private static partial void LogTokenRejected(ILogger logger, string method, string path);
-
-    [LoggerMessage(EventId = 1002, Level = LogLevel.Debug, Message = "Kubernetes API {Method} {Path} answered {StatusCode} {Reason}")]
-    private static partial void LogApiError(ILogger logger, string method, string path, int statusCode, string reason);
 }

@@ -187,10 +187,4 @@ public sealed partial class KubeEventRecorder : IEventRecorder
         public TokenBucket Bucket { get; } = bucket;
         public int Suppressed { get; set; }
     }
-
-    [LoggerMessage(EventId = 1201, Level = LogLevel.Debug, Message = "Event {Reason} for {Kind} {Name} suppressed by rate limit ({Suppressed} pending)")]
-    private static partial void LogSuppressed(ILogger logger, string kind, string name, string reason, int suppressed);
-
-    [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "Could not write event {Reason} for {Kind} {Name}: {Failure}")]
-    private static partial void LogFailed(ILogger logger, string kind, string name, string reason, string failure);
 }

@@ -244,13 +244,4 @@ public sealed partial class ResourceApi : IResourceApi, IDisposable
 
     /// <summary>Boxed so the field can be volatile and null before negotiation.</summary>
     private sealed record StrongBox(ResourceApiVersion Value);
-
-    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Using resource.k8s.io/{ResourceApiVersion} (served: {ServedVersions}; previous: {PreviousVersion})")]
-    private static partial void LogNegotiated(ILogger logger, string resourceApiVersion, string servedVersions, string previousVersion);
-
-    [LoggerMessage(EventId = 1102, Level = LogLevel.Error, Message = "No usable resource.k8s.io version (served: {ServedVersions}): {Reason}")]
-    private static partial void LogNoneServed(ILogger logger, string servedVersions, string reason);
-
-    [LoggerMessage(EventId = 1103, Level = LogLevel.Warning, Message = "resource.k8s.io/{ResourceApiVersion} is no longer served (served: {ServedVersions}); negotiating again")]
-    private static partial void LogVersionGone(ILogger logger, string resourceApiVersion, string servedVersions);
 }

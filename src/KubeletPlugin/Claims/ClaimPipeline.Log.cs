@@ -4,27 +4,27 @@ namespace SecureDra.KubeletPlugin.Claims;
 
 public sealed partial class ClaimPipeline
 {
-    [LoggerMessage(EventId = 4400, Level = LogLevel.Information, Message = "Prepared claim {Namespace}/{Name} ({ClaimUid}): {Devices}")]
+    [LoggerMessage(EventId = EventIds.ClaimPipeline.Prepared, Level = LogLevel.Information, Message = "Prepared claim {Namespace}/{Name} ({ClaimUid}): {Devices}")]
     private static partial void LogPrepared(ILogger logger, string @namespace, string name, string claimUid, string devices);
 
-    [LoggerMessage(EventId = 4401, Level = LogLevel.Warning, Message = "Prepare of claim {Namespace}/{Name} ({ClaimUid}) failed: {Reason}")]
+    [LoggerMessage(EventId = EventIds.ClaimPipeline.PrepareFailed, Level = LogLevel.Warning, Message = "Prepare of claim {Namespace}/{Name} ({ClaimUid}) failed: {Reason}")]
     private static partial void LogPrepareFailed(ILogger logger, string @namespace, string name, string claimUid, string reason);
 
-    [LoggerMessage(EventId = 4402, Level = LogLevel.Warning, Message = "Opaque config of claim {Namespace}/{Name} ({ClaimUid}) rejected: {Errors}")]
+    [LoggerMessage(EventId = EventIds.ClaimPipeline.ConfigRejected, Level = LogLevel.Warning, Message = "Opaque config of claim {Namespace}/{Name} ({ClaimUid}) rejected: {Errors}")]
     private static partial void LogConfigRejected(ILogger logger, string @namespace, string name, string claimUid, string errors);
 
-    [LoggerMessage(EventId = 4403, Level = LogLevel.Information, Message = "Released claim {Namespace}/{Name} ({ClaimUid}); every device scrubbed and verified")]
+    [LoggerMessage(EventId = EventIds.ClaimPipeline.Released, Level = LogLevel.Information, Message = "Released claim {Namespace}/{Name} ({ClaimUid}); every device scrubbed and verified")]
     private static partial void LogReleased(ILogger logger, string @namespace, string name, string claimUid);
 
-    [LoggerMessage(EventId = 4404, Level = LogLevel.Warning, Message = "Released claim {Namespace}/{Name} ({ClaimUid}); devices {Devices} failed their scrub and are withdrawn from scheduling")]
+    [LoggerMessage(EventId = EventIds.ClaimPipeline.Withdrawn, Level = LogLevel.Warning, Message = "Released claim {Namespace}/{Name} ({ClaimUid}); devices {Devices} failed their scrub and are withdrawn from scheduling")]
     private static partial void LogWithdrawn(ILogger logger, string @namespace, string name, string claimUid, string devices);
 
-    [LoggerMessage(EventId = 4406, Level = LogLevel.Warning, Message = "Unprepare of claim {Namespace}/{Name} ({ClaimUid}), which this node had no record of: its devices {Devices} may hold its data and are withdrawn until a scrub verifies")]
+    [LoggerMessage(EventId = EventIds.ClaimPipeline.UnknownClaimDevicesDirty, Level = LogLevel.Warning, Message = "Unprepare of claim {Namespace}/{Name} ({ClaimUid}), which this node had no record of: its devices {Devices} may hold its data and are withdrawn until a scrub verifies")]
     private static partial void LogUnknownClaimDevicesDirty(ILogger logger, string @namespace, string name, string claimUid, string devices);
 
-    [LoggerMessage(EventId = 4407, Level = LogLevel.Warning, Message = "Unprepare of claim {Namespace}/{Name} ({ClaimUid}), which this node had no record of: could not read it from the API server ({Reason}); its devices are not known")]
+    [LoggerMessage(EventId = EventIds.ClaimPipeline.UnknownClaimUnchecked, Level = LogLevel.Warning, Message = "Unprepare of claim {Namespace}/{Name} ({ClaimUid}), which this node had no record of: could not read it from the API server ({Reason}); its devices are not known")]
     private static partial void LogUnknownClaimUnchecked(ILogger logger, string @namespace, string name, string claimUid, string reason);
 
-    [LoggerMessage(EventId = 4405, Level = LogLevel.Warning, Message = "Unprepare of claim {Namespace}/{Name} ({ClaimUid}) failed: {Reason}")]
+    [LoggerMessage(EventId = EventIds.ClaimPipeline.UnprepareFailed, Level = LogLevel.Warning, Message = "Unprepare of claim {Namespace}/{Name} ({ClaimUid}) failed: {Reason}")]
     private static partial void LogUnprepareFailed(ILogger logger, string @namespace, string name, string claimUid, string reason);
 }

@@ -109,13 +109,4 @@ public sealed partial class StaleClaimReaper : BackgroundService
         await _events.RecordAsync(EventSeverity.Warning, "PreparedClaimGone",
             $"claim {claim.Namespace}/{claim.Name} ({uid}) was {kind} on the API server but the kubelet still has it prepared on this node; its devices {devices} stay with it until the kubelet unprepares it").ConfigureAwait(false);
     }
-
-    [LoggerMessage(EventId = 4600, Level = LogLevel.Warning, Message = "Claim {Namespace}/{Name} ({ClaimUid}) was {Kind} on the API server but is still prepared here; its devices {Devices} stay held until the kubelet unprepares it")]
-    private static partial void LogStale(ILogger logger, string @namespace, string name, string claimUid, string kind, string devices);
-
-    [LoggerMessage(EventId = 4601, Level = LogLevel.Debug, Message = "Could not check claim {Namespace}/{Name}: {Reason}")]
-    private static partial void LogSkipped(ILogger logger, string @namespace, string name, string reason);
-
-    [LoggerMessage(EventId = 4602, Level = LogLevel.Error, Message = "Stale-claim reaper stopped: {Reason}")]
-    private static partial void LogStopped(ILogger logger, string reason);
 }

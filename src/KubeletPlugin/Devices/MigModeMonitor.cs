@@ -77,9 +77,9 @@ public sealed partial class MigModeMonitor
         }
     }
 
-    [LoggerMessage(EventId = 4720, Level = LogLevel.Warning, Message = "GPU {Device} ({Uuid}) has MIG mode enabled or pending: withdrawn from scheduling (MigModeEnabled); MIG devices are not supported yet")]
+    [LoggerMessage(EventId = EventIds.MigModeMonitor.Withdrawn, Level = LogLevel.Warning, Message = "GPU {Device} ({Uuid}) has MIG mode enabled or pending: withdrawn from scheduling (MigModeEnabled); MIG devices are not supported yet")]
     private static partial void LogWithdrawn(ILogger logger, string device, string uuid);
 
-    [LoggerMessage(EventId = 4721, Level = LogLevel.Information, Message = "GPU {Device} ({Uuid}) left MIG mode: it returns to scheduling after a verified scrub")]
+    [LoggerMessage(EventId = EventIds.MigModeMonitor.MigOff, Level = LogLevel.Information, Message = "GPU {Device} ({Uuid}) left MIG mode: it returns to scheduling after a verified scrub")]
     private static partial void LogMigOff(ILogger logger, string device, string uuid);
 }

@@ -28,6 +28,6 @@ public sealed partial class NodeEvents(IEventRecorder events, PipelineContext co
         }
     }
 
-    [LoggerMessage(EventId = 4710, Level = LogLevel.Warning, Message = "Could not record the {Reason} Node Event: {Detail}")]
+    [LoggerMessage(EventId = EventIds.NodeEvents.EventFailed, Level = LogLevel.Warning, Message = "Could not record the {Reason} Node Event: {Detail}")]
     private static partial void LogEventFailed(ILogger logger, string reason, string detail);
 }

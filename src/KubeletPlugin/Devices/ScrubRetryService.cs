@@ -133,12 +133,12 @@ public sealed partial class ScrubRetryService(
         }
     }
 
-    [LoggerMessage(EventId = 4502, Level = LogLevel.Warning, Message = "Could not read the GPUs' MIG mode: {Reason}; retried on the next pass")]
+    [LoggerMessage(EventId = EventIds.ScrubRetryService.MigCheckFailed, Level = LogLevel.Warning, Message = "Could not read the GPUs' MIG mode: {Reason}; retried on the next pass")]
     private static partial void LogMigCheckFailed(ILogger logger, string reason);
 
-    [LoggerMessage(EventId = 4500, Level = LogLevel.Information, Message = "Device {Device} scrubbed and verified after {Attempts} retry attempt(s); returned to scheduling")]
+    [LoggerMessage(EventId = EventIds.ScrubRetryService.Returned, Level = LogLevel.Information, Message = "Device {Device} scrubbed and verified after {Attempts} retry attempt(s); returned to scheduling")]
     private static partial void LogReturned(ILogger logger, string device, int attempts);
 
-    [LoggerMessage(EventId = 4501, Level = LogLevel.Warning, Message = "Device {Device} still dirty after retry {Attempts}: {Detail}; next attempt in {DelaySeconds} s")]
+    [LoggerMessage(EventId = EventIds.ScrubRetryService.StillDirty, Level = LogLevel.Warning, Message = "Device {Device} still dirty after retry {Attempts}: {Detail}; next attempt in {DelaySeconds} s")]
     private static partial void LogStillDirty(ILogger logger, string device, int attempts, string detail, double delaySeconds);
 }

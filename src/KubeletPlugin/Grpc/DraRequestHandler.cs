@@ -112,16 +112,4 @@ public sealed partial class DraRequestHandler
             }
         }
     }
-
-    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Refused {Operation} claim {ClaimUid}: {Reason}: {Error}")]
-    private partial void LogClaimRejected(string operation, string claimUid, string reason, string error);
-
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Refused {Operation} call with {ClaimCount} claims, over the limit of {Limit}")]
-    private partial void LogTooManyClaims(string operation, int claimCount, int limit);
-
-    [LoggerMessage(EventId = 2003, Level = LogLevel.Error, Message = "Claim pipeline threw during {Operation} of {ClaimCount} claims; each gets an error")]
-    private partial void LogPipelineFailed(Exception exception, string operation, int claimCount);
-
-    [LoggerMessage(EventId = 2004, Level = LogLevel.Error, Message = "Claim pipeline returned a {Operation} result for unrequested claim {ClaimUid}; dropped")]
-    private partial void LogUnrequestedResult(string operation, string claimUid);
 }

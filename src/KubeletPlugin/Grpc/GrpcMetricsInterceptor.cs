@@ -118,7 +118,4 @@ public sealed partial class GrpcMetricsInterceptor : Interceptor
         var slash = trimmed.LastIndexOf('/');
         return slash < 0 ? ("", trimmed.ToString()) : (trimmed[..slash].ToString(), trimmed[(slash + 1)..].ToString());
     }
-
-    [LoggerMessage(EventId = 2101, Level = LogLevel.Error, Message = "Unexpected exception in gRPC method {GrpcMethod}; answered Internal")]
-    private partial void LogUnexpected(Exception exception, string grpcMethod);
 }

@@ -95,10 +95,10 @@ public sealed partial class DraResourceHealthService(
         return message[..end];
     }
 
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Health stream opened by {Peer}")]
+    [LoggerMessage(EventId = EventIds.DraResourceHealthService.StreamOpened, Level = LogLevel.Information, Message = "Health stream opened by {Peer}")]
     private static partial void LogStreamOpened(ILogger logger, string peer);
 
-    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Health stream closed for {Peer}")]
+    [LoggerMessage(EventId = EventIds.DraResourceHealthService.StreamClosed, Level = LogLevel.Information, Message = "Health stream closed for {Peer}")]
     private static partial void LogStreamClosed(ILogger logger, string peer);
 }
 

@@ -100,18 +100,18 @@ public sealed partial class GpuHealthMonitor(
         _ => (false, e.Description),
     };
 
-    [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "GPU {Device} is unhealthy: {Reason} ({Kind}); withdrawing it from scheduling")]
+    [LoggerMessage(EventId = EventIds.GpuHealthMonitor.Unhealthy, Level = LogLevel.Warning, Message = "GPU {Device} is unhealthy: {Reason} ({Kind}); withdrawing it from scheduling")]
     private static partial void LogUnhealthy(ILogger logger, string device, string reason, string kind);
 
-    [LoggerMessage(EventId = 4011, Level = LogLevel.Information, Message = "GPU {Device} reported a non-fatal health event: {Reason}")]
+    [LoggerMessage(EventId = EventIds.GpuHealthMonitor.NonFatal, Level = LogLevel.Information, Message = "GPU {Device} reported a non-fatal health event: {Reason}")]
     private static partial void LogNonFatal(ILogger logger, string device, string reason);
 
-    [LoggerMessage(EventId = 4012, Level = LogLevel.Information, Message = "GPU {Device} recovered: {Description}")]
+    [LoggerMessage(EventId = EventIds.GpuHealthMonitor.Recovered, Level = LogLevel.Information, Message = "GPU {Device} recovered: {Description}")]
     private static partial void LogRecovered(ILogger logger, string device, string description);
 
-    [LoggerMessage(EventId = 4014, Level = LogLevel.Error, Message = "Could not enumerate GPUs for health tracking")]
+    [LoggerMessage(EventId = EventIds.GpuHealthMonitor.EnumerateFailed, Level = LogLevel.Error, Message = "Could not enumerate GPUs for health tracking")]
     private static partial void LogEnumerateFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 4013, Level = LogLevel.Error, Message = "GPU health event watch failed; retrying in {Delay}")]
+    [LoggerMessage(EventId = EventIds.GpuHealthMonitor.WatchFailed, Level = LogLevel.Error, Message = "GPU health event watch failed; retrying in {Delay}")]
     private static partial void LogWatchFailed(ILogger logger, Exception exception, TimeSpan delay);
 }

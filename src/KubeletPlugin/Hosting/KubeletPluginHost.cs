@@ -27,7 +27,8 @@ namespace SecureDra.KubeletPlugin.Hosting;
 /// cap and idle timeout (<see cref="ConnectionGuard"/>, <see cref="KubeletPluginOptions.HttpLimits"/>).
 /// <para>
 /// Extension point: <paramref name="configure"/> runs after the defaults are registered, so a
-/// registration there wins — e.g. <c>b =&gt; b.Services.AddSingleton&lt;IClaimPipeline, NodeClaimPipeline&gt;()</c>,
+/// registration there wins. It must register the <see cref="IClaimPipeline"/> (the product: <c>AddClaimPipeline</c>);
+/// there is no default, so a host without one fails at start rather than answer the kubelet with a stand-in. Also:
 /// hosted services, readiness checks (<see cref="IPluginReadinessCheck"/>), more
 /// <see cref="AdvertisedService"/> entries, logging providers.
 /// </para>
@@ -113,7 +114,6 @@ public static class KubeletPluginHost
         services.AddSingleton<IConnectionListenerFactory>(sp => new GuardedTransportFactory(
             new SocketTransportFactory(sp.GetRequiredService<IOptions<SocketTransportOptions>>(), sp.GetRequiredService<ILoggerFactory>()),
             sp.GetServices<ConnectionGuard>()));
-        services.AddSingleton<IClaimPipeline, NotImplementedClaimPipeline>();
         services.AddSingleton<DraRequestHandler>();
         services.AddSingleton<GrpcMetricsInterceptor>();
         services.AddSingleton(AdvertisedService.DraPluginV1);

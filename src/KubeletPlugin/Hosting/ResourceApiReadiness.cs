@@ -25,10 +25,6 @@ public sealed partial class ResourceApiReadiness(ResourceApi api, MetricsRegistr
         {
             await api.NegotiateAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (ResourceApiNotServedException)
-        {
-            throw;
-        }
         catch (Kube.Client.KubeApiException ex) when (ex.IsTransient)
         {
             // The API server may come up after us; the first call that needs it negotiates again.
@@ -66,10 +62,4 @@ public sealed partial class ResourceApiReadiness(ResourceApi api, MetricsRegistr
             LogVersion(logger, wireVersion);
         }
     }
-
-    [LoggerMessage(EventId = 1111, Level = LogLevel.Information, Message = "Using resource.k8s.io/{Version}")]
-    private static partial void LogVersion(ILogger logger, string version);
-
-    [LoggerMessage(EventId = 1112, Level = LogLevel.Warning, Message = "Could not negotiate the resource.k8s.io version at start ({Error}); will retry on first use")]
-    private static partial void LogDeferred(ILogger logger, string error);
 }

@@ -48,10 +48,4 @@ public sealed partial class SocketLifecycle(
         });
         return next;
     }
-
-    [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "Kubelet plugin listening: registration {RegistrationSocket}, DRA {DraSocket}")]
-    private partial void LogListening(string registrationSocket, string draSocket);
-
-    [LoggerMessage(EventId = 1011, Level = LogLevel.Critical, Message = "Could not set socket modes to 0600; stopping")]
-    private partial void LogClaimFailed(Exception exception);
 }

@@ -112,13 +112,4 @@ public sealed partial class UnixSocketFiles(ILogger<UnixSocketFiles> logger)
             return false;
         }
     }
-
-    [LoggerMessage(EventId = 1301, Level = LogLevel.Warning, Message = "Removed stale socket file {SocketPath} left by an earlier run")]
-    private partial void LogRemovedStale(string socketPath);
-
-    [LoggerMessage(EventId = 1302, Level = LogLevel.Information, Message = "Removed socket {SocketPath}")]
-    private partial void LogRemoved(string socketPath);
-
-    [LoggerMessage(EventId = 1303, Level = LogLevel.Warning, Message = "Could not remove socket {SocketPath}")]
-    private partial void LogRemoveFailed(Exception exception, string socketPath);
 }

@@ -213,24 +213,4 @@ public sealed partial class NodeHardeningMonitor : BackgroundService, IPluginRea
 
     // Event messages are bounded by the API server (1 KiB is well inside); paths in them are the operator's.
     private static string Bounded(string text) => text.Length <= 1000 ? text : text[..1000] + "…";
-
-    [LoggerMessage(EventId = 4700, EventName = "NodeHardeningOpenPath", Level = LogLevel.Warning,
-        Message = "Open path to a GPU around DRA: {FindingId} [{PathId}] in {Source}: {Detail}; fix: {Fix}")]
-    private static partial void LogOpen(ILogger logger, string findingId, string pathId, string source, string detail, string fix);
-
-    [LoggerMessage(EventId = 4701, EventName = "NodeHardeningAdvisory", Level = LogLevel.Information,
-        Message = "Node hardening advisory: {FindingId} [{PathId}] in {Source}: {Detail}; fix: {Fix}")]
-    private static partial void LogAdvisory(ILogger logger, string findingId, string pathId, string source, string detail, string fix);
-
-    [LoggerMessage(EventId = 4702, EventName = "NodeHardeningPathClosed", Level = LogLevel.Information,
-        Message = "Node hardening finding closed: {FindingId} [{PathId}] in {Source}")]
-    private static partial void LogClosed(ILogger logger, string findingId, string pathId, string source);
-
-    [LoggerMessage(EventId = 4703, EventName = "DevicesWithheld", Level = LogLevel.Warning,
-        Message = "Withholding this node's GPUs from its ResourceSlices (--require-node-hardening): open paths {FindingIds}")]
-    private static partial void LogWithheld(ILogger logger, string findingIds);
-
-    [LoggerMessage(EventId = 4704, EventName = "DevicesPublished", Level = LogLevel.Information,
-        Message = "Node hardening checks pass: publishing this node's GPUs again")]
-    private static partial void LogPublished(ILogger logger);
 }

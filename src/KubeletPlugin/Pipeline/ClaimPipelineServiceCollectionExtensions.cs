@@ -95,7 +95,6 @@ public static class ClaimPipelineServiceCollectionExtensions
         services.AddSingleton<MigPartitionSetup>();
         services.AddSingleton<ConfidentialComputeMonitor>();
         services.AddSingleton<ConfidentialComputeLoop>();
-        services.AddSingleton<DeviceWithdrawals>();
         services.AddSingleton<ScrubRetryService>();
         services.AddHostedService<PipelineStartupService>();
         return services;

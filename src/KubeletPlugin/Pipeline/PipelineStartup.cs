@@ -237,34 +237,4 @@ public sealed partial class PipelineStartup(
             }
         }
     }
-
-    [LoggerMessage(EventId = 4300, Level = LogLevel.Information, Message = "Pipeline ready: {DeviceCount} device(s), {ClaimCount} claim(s) in the checkpoint")]
-    private static partial void LogReady(ILogger logger, int deviceCount, int claimCount);
-
-    [LoggerMessage(EventId = 4301, Level = LogLevel.Warning, Message = "Node rebooted (boot ID {OldBootId} → {NewBootId}): prepared claims are void; their devices stay withdrawn until scrubbed")]
-    private static partial void LogRebooted(ILogger logger, string oldBootId, string newBootId);
-
-    [LoggerMessage(EventId = 4302, Level = LogLevel.Information, Message = "Rolled back interrupted prepare of claim {ClaimUid}")]
-    private static partial void LogRolledBack(ILogger logger, string claimUid);
-
-    [LoggerMessage(EventId = 4303, Level = LogLevel.Warning, Message = "Claim {ClaimUid}: devices {Devices} may hold tenant data; withdrawn until a scrub verifies")]
-    private static partial void LogKeptDirty(ILogger logger, string claimUid, string devices);
-
-    [LoggerMessage(EventId = 4304, Level = LogLevel.Warning, Message = "Checkpoint names device {Device} (claim {ClaimUid}) which this node no longer has")]
-    private static partial void LogUnknownDevice(ILogger logger, string device, string claimUid);
-
-    [LoggerMessage(EventId = 4305, Level = LogLevel.Information, Message = "Removed leftover file {Path}")]
-    private static partial void LogLeftover(ILogger logger, string path);
-
-    [LoggerMessage(EventId = 4307, Level = LogLevel.Warning, Message = "No checkpoint at {Path}: nothing proves the {DeviceCount} device(s) clean; each is scrubbed before it is published")]
-    private static partial void LogNoCheckpoint(ILogger logger, string path, int deviceCount);
-
-    [LoggerMessage(EventId = 4308, Level = LogLevel.Warning, Message = "Scrubbing devices without proof of a verified scrub before publishing them: {Devices}")]
-    private static partial void LogScrubbingUnproven(ILogger logger, string devices);
-
-    [LoggerMessage(EventId = 4309, Level = LogLevel.Error, Message = "Start-up scrub of {Device} did not verify ({Detail}); it stays withdrawn until a retry verifies")]
-    private static partial void LogUnprovenStillDirty(ILogger logger, string device, string detail);
-
-    [LoggerMessage(EventId = 4306, Level = LogLevel.Warning, Message = "Boot ID file {Path} not readable: reboot detection is off")]
-    private static partial void LogNoBootId(ILogger logger, string path);
 }

@@ -16,7 +16,4 @@ public sealed partial class ProcessCrashInjector(ClaimPipelineOptions options, I
             Environment.FailFast($"crash point {point}: crash injected for testing");
         }
     }
-
-    [LoggerMessage(EventId = 4900, Level = LogLevel.Critical, Message = "Crash injected at {CrashPoint}")]
-    private static partial void LogCrashing(ILogger logger, string crashPoint);
 }

@@ -47,13 +47,4 @@ public sealed partial class RegistrationService(
 
         return Task.FromResult(new RegistrationStatusResponse());
     }
-
-    [LoggerMessage(EventId = 2201, Level = LogLevel.Debug, Message = "Kubelet asked for plugin info: driver {DriverName}, endpoint {Endpoint}, versions {SupportedVersions}")]
-    private partial void LogGetInfo(string driverName, string endpoint, string supportedVersions);
-
-    [LoggerMessage(EventId = 2202, Level = LogLevel.Information, Message = "Kubelet registered driver {DriverName} at {Endpoint}")]
-    private partial void LogRegistered(string driverName, string endpoint);
-
-    [LoggerMessage(EventId = 2203, Level = LogLevel.Error, Message = "Kubelet rejected registration of driver {DriverName}: {RegistrationError}")]
-    private partial void LogRejected(string driverName, string registrationError);
 }

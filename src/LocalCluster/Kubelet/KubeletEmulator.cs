@@ -274,16 +274,4 @@ public sealed partial class KubeletEmulator : IAsyncDisposable
     }
 
     private DateTime Deadline(TimeSpan timeout) => _time.GetUtcNow().UtcDateTime.Add(timeout);
-
-    [LoggerMessage(EventId = 9001, Level = LogLevel.Information, Message = "Emulated kubelet registered driver {DriverName} at {Endpoint} using {Service} (kubelet {KubeletVersion})")]
-    private partial void LogRegistered(string driverName, string endpoint, string service, string kubeletVersion);
-
-    [LoggerMessage(EventId = 9002, Level = LogLevel.Warning, Message = "Emulated kubelet refused plugin at {RegistrationSocket}: {Reason}")]
-    private partial void LogRefused(string registrationSocket, string reason);
-
-    [LoggerMessage(EventId = 9003, Level = LogLevel.Information, Message = "Emulated kubelet deregistered driver {DriverName}: {RegistrationSocket} removed")]
-    private partial void LogDeregistered(string driverName, string registrationSocket);
-
-    [LoggerMessage(EventId = 9004, Level = LogLevel.Warning, Message = "NotifyRegistrationStatus failed: {Detail}")]
-    private partial void LogNotifyFailed(string detail);
 }

@@ -88,7 +88,7 @@ internal sealed class E2eNode : IAsyncDisposable
         }
         else
         {
-            _inProcessServer = await LocalApiServer.StartAsync(new LocalApiServerOptions { Listen = "127.0.0.1:0", KubernetesVersion = _options.KubernetesVersion }, CancellationToken.None);
+            _inProcessServer = await LocalApiServer.StartAsync(new LocalApiServerOptions { Listen = "127.0.0.1:0", FaultEndpoint = true, KubernetesVersion = _options.KubernetesVersion }, CancellationToken.None);
             ApiBase = new Uri(_inProcessServer.BaseAddress.ToString().TrimEnd('/') + "/");
         }
 

@@ -165,16 +165,18 @@ public class UnprepareTests
     {
         await using var h = PipelineHarness.Create(2);
         await h.StartAsync(loops: true);
-        var withdrawals = h.Provider.GetRequiredService<DeviceWithdrawals>();
+        // What the health monitor does: the inventory withdraws (it owns device state), the publication says when the slices show it.
+        var inventory = h.Provider.GetRequiredService<DeviceInventory>();
+        var publication = h.Provider.GetRequiredService<ISlicePublication>();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
 
-        await withdrawals.WithdrawAsync("gpu-0", WithdrawalReason.Unhealthy, "Xid 79: GPU has fallen off the bus", cts.Token);
+        await publication.WaitForPublishedAsync(inventory.Withdraw("gpu-0", WithdrawalReason.Unhealthy, "Xid 79: GPU has fallen off the bus"), cts.Token);
         Assert.Equal(["gpu-1"], Assert.Single(h.Api.Slices).Devices.Select(d => d.Name));
-        Assert.Equal("Xid 79: GPU has fallen off the bus", withdrawals.ReasonsFor("gpu-0")[WithdrawalReason.Unhealthy]);
+        Assert.Equal("Xid 79: GPU has fallen off the bus", inventory.Get("gpu-0")!.Withdrawals[WithdrawalReason.Unhealthy]);
 
-        await withdrawals.ReturnAsync("gpu-0", WithdrawalReason.Unhealthy, cts.Token);
+        await publication.WaitForPublishedAsync(inventory.Return("gpu-0", WithdrawalReason.Unhealthy), cts.Token);
         Assert.Equal(2, Assert.Single(h.Api.Slices).Devices.Count);
-        Assert.Empty(withdrawals.ReasonsFor("gpu-0"));
+        Assert.Empty(inventory.Get("gpu-0")!.Withdrawals);
     }
 
     [Fact]

@@ -272,6 +272,6 @@ public sealed partial class SimulatedGpuBackend : IGpuBackend
     private string KnownName(string deviceName) =>
         _devices.Any(d => d.Name == deviceName) ? deviceName : throw new GpuBackendException($"unknown simulated device {deviceName}");
 
-    [LoggerMessage(EventId = 3204, Level = LogLevel.Warning, EventName = "SimulatedFaultFileInvalid", Message = "Ignoring unreadable fault file of {Device}: {Reason}")]
+    [LoggerMessage(EventId = EventIds.SimulatedGpuBackend.BadFaultFile, Level = LogLevel.Warning, EventName = "SimulatedFaultFileInvalid", Message = "Ignoring unreadable fault file of {Device}: {Reason}")]
     private static partial void LogBadFaultFile(ILogger logger, string device, string reason);
 }

@@ -31,7 +31,7 @@ public sealed unsafe class CudaDriver
     {
         int version;
         var p = &version;
-        Check(Guard(() => CudaNative.DriverGetVersion(p), "cuDriverGetVersion"), "cuDriverGetVersion");
+        Call("cuDriverGetVersion", () => CudaNative.DriverGetVersion(p));
         return version;
     }
 
@@ -63,7 +63,7 @@ public sealed unsafe class CudaDriver
     {
         int count;
         var p = &count;
-        Check(Guard(() => CudaNative.DeviceGetCount(p), "cuDeviceGetCount"), "cuDeviceGetCount");
+        Call("cuDeviceGetCount", () => CudaNative.DeviceGetCount(p));
         return count;
     }
 
@@ -77,7 +77,7 @@ public sealed unsafe class CudaDriver
         fixed (byte* b = bytes)
         {
             var bp = b;
-            Check(Guard(() => CudaNative.DeviceGetByPciBusId(pd, bp), "cuDeviceGetByPCIBusId"), "cuDeviceGetByPCIBusId");
+            Call("cuDeviceGetByPCIBusId", () => CudaNative.DeviceGetByPciBusId(pd, bp));
         }
 
         return device;
@@ -87,7 +87,7 @@ public sealed unsafe class CudaDriver
     {
         int value;
         var p = &value;
-        Check(Guard(() => CudaNative.DeviceGetAttribute(p, (int)attribute, device), "cuDeviceGetAttribute"), "cuDeviceGetAttribute");
+        Call("cuDeviceGetAttribute", () => CudaNative.DeviceGetAttribute(p, (int)attribute, device));
         return value;
     }
 
@@ -95,7 +95,7 @@ public sealed unsafe class CudaDriver
     {
         nint context;
         var p = &context;
-        Check(Guard(() => CudaNative.DevicePrimaryCtxRetain(p, device), "cuDevicePrimaryCtxRetain"), "cuDevicePrimaryCtxRetain");
+        Call("cuDevicePrimaryCtxRetain", () => CudaNative.DevicePrimaryCtxRetain(p, device));
         return new CudaPrimaryContextHandle(context, device);
     }
 
@@ -104,17 +104,17 @@ public sealed unsafe class CudaDriver
     {
         ArgumentNullException.ThrowIfNull(context);
         var c = context.DangerousGetHandle();
-        Check(Guard(() => CudaNative.CtxSetCurrent(c), "cuCtxSetCurrent"), "cuCtxSetCurrent");
+        Call("cuCtxSetCurrent", () => CudaNative.CtxSetCurrent(c));
     }
 
-    public void SynchronizeContext() => Check(Guard(static () => CudaNative.CtxSynchronize(), "cuCtxSynchronize"), "cuCtxSynchronize");
+    public void SynchronizeContext() => Call("cuCtxSynchronize", static () => CudaNative.CtxSynchronize());
 
     public (long Free, long Total) GetMemoryInfo()
     {
         nuint free, total;
         var pf = &free;
         var pt = &total;
-        Check(Guard(() => CudaNative.MemGetInfo(pf, pt), "cuMemGetInfo_v2"), "cuMemGetInfo_v2");
+        Call("cuMemGetInfo_v2", () => CudaNative.MemGetInfo(pf, pt));
         return ((long)free, (long)total);
     }
 
@@ -138,14 +138,14 @@ public sealed unsafe class CudaDriver
     {
         ArgumentNullException.ThrowIfNull(stream);
         var s = stream.DangerousGetHandle();
-        Check(Guard(() => CudaNative.MemsetD32Async(devicePointer, value, checked((nuint)words), s), "cuMemsetD32Async"), "cuMemsetD32Async");
+        Call("cuMemsetD32Async", () => CudaNative.MemsetD32Async(devicePointer, value, checked((nuint)words), s));
     }
 
     public void MemsetD8Async(ulong devicePointer, byte value, long bytes, CudaStreamHandle stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
         var s = stream.DangerousGetHandle();
-        Check(Guard(() => CudaNative.MemsetD8Async(devicePointer, value, checked((nuint)bytes), s), "cuMemsetD8Async"), "cuMemsetD8Async");
+        Call("cuMemsetD8Async", () => CudaNative.MemsetD8Async(devicePointer, value, checked((nuint)bytes), s));
     }
 
     public void CopyToHost(Span<byte> destination, ulong devicePointer)
@@ -154,7 +154,7 @@ public sealed unsafe class CudaDriver
         {
             var dp = d;
             var n = (nuint)destination.Length;
-            Check(Guard(() => CudaNative.MemcpyDtoH(dp, devicePointer, n), "cuMemcpyDtoH_v2"), "cuMemcpyDtoH_v2");
+            Call("cuMemcpyDtoH_v2", () => CudaNative.MemcpyDtoH(dp, devicePointer, n));
         }
     }
 
@@ -164,7 +164,7 @@ public sealed unsafe class CudaDriver
         {
             var sp = s;
             var n = (nuint)source.Length;
-            Check(Guard(() => CudaNative.MemcpyHtoD(devicePointer, sp, n), "cuMemcpyHtoD_v2"), "cuMemcpyHtoD_v2");
+            Call("cuMemcpyHtoD_v2", () => CudaNative.MemcpyHtoD(devicePointer, sp, n));
         }
     }
 
@@ -172,7 +172,7 @@ public sealed unsafe class CudaDriver
     {
         nint stream;
         var p = &stream;
-        Check(Guard(() => CudaNative.StreamCreate(p, flags), "cuStreamCreate"), "cuStreamCreate");
+        Call("cuStreamCreate", () => CudaNative.StreamCreate(p, flags));
         return new CudaStreamHandle(stream);
     }
 
@@ -180,7 +180,7 @@ public sealed unsafe class CudaDriver
     {
         ArgumentNullException.ThrowIfNull(stream);
         var s = stream.DangerousGetHandle();
-        Check(Guard(() => CudaNative.StreamSynchronize(s), "cuStreamSynchronize"), "cuStreamSynchronize");
+        Call("cuStreamSynchronize", () => CudaNative.StreamSynchronize(s));
     }
 
     /// <summary>Loads a PTX (or cubin) image; the driver JIT-compiles PTX for the current device.</summary>
@@ -193,7 +193,7 @@ public sealed unsafe class CudaDriver
         fixed (byte* i = image)
         {
             var ip = i;
-            Check(Guard(() => CudaNative.ModuleLoadData(pm, ip), "cuModuleLoadData"), "cuModuleLoadData");
+            Call("cuModuleLoadData", () => CudaNative.ModuleLoadData(pm, ip));
         }
 
         return new CudaModuleHandle(module);
@@ -211,7 +211,7 @@ public sealed unsafe class CudaDriver
         fixed (byte* n = bytes)
         {
             var np = n;
-            Check(Guard(() => CudaNative.ModuleGetFunction(pf, m, np), "cuModuleGetFunction"), "cuModuleGetFunction");
+            Call("cuModuleGetFunction", () => CudaNative.ModuleGetFunction(pf, m, np));
         }
 
         return function;
@@ -230,22 +230,11 @@ public sealed unsafe class CudaDriver
         args[2] = &f;
         var s = stream.DangerousGetHandle();
         var pa = args;
-        Check(Guard(() => CudaNative.LaunchKernel(function, gridSize, 1, 1, VerifyZeroKernel.ThreadsPerBlock, 1, 1, 0, s, pa, null), "cuLaunchKernel"), "cuLaunchKernel");
+        Call("cuLaunchKernel", () => CudaNative.LaunchKernel(function, gridSize, 1, 1, VerifyZeroKernel.ThreadsPerBlock, 1, 1, 0, s, pa, null));
     }
 
-    internal static T Guard<T>(Func<T> call, string function)
-    {
-        try
-        {
-            return call();
-        }
-        catch (DllNotFoundException e)
-        {
-            throw new NativeLibraryUnavailableException(CudaNative.LibraryName, null, e);
-        }
-        catch (EntryPointNotFoundException e)
-        {
-            throw new NativeLibraryUnavailableException(CudaNative.LibraryName, function, e);
-        }
-    }
+    internal static T Guard<T>(Func<T> call, string function) => NativeCall.Run(CudaNative.LibraryName, function, call);
+
+    /// <summary>One native call whose result must be success: the function's name, once, for both the guard and the error.</summary>
+    private static void Call(string function, Func<CudaResult> call) => Check(Guard(call, function), function);
 }

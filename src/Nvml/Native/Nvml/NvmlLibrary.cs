@@ -26,7 +26,7 @@ public sealed unsafe class NvmlLibrary : IDisposable
 
     public void Initialize()
     {
-        Check(Guard(static () => NvmlNative.Init(), "nvmlInit_v2"), "nvmlInit_v2");
+        Call("nvmlInit_v2", static () => NvmlNative.Init());
         _initialized = true;
     }
 
@@ -63,7 +63,7 @@ public sealed unsafe class NvmlLibrary : IDisposable
     {
         var buffer = stackalloc byte[NvmlStrings.DriverVersionBufferSize];
         var p = buffer;
-        Check(Guard(() => NvmlNative.SystemGetDriverVersion(p, NvmlStrings.DriverVersionBufferSize), "nvmlSystemGetDriverVersion"), "nvmlSystemGetDriverVersion");
+        Call("nvmlSystemGetDriverVersion", () => NvmlNative.SystemGetDriverVersion(p, NvmlStrings.DriverVersionBufferSize));
         return NvmlStrings.FromBuffer(new ReadOnlySpan<byte>(buffer, NvmlStrings.DriverVersionBufferSize));
     }
 
@@ -72,7 +72,7 @@ public sealed unsafe class NvmlLibrary : IDisposable
     {
         int version;
         var p = &version;
-        Check(Guard(() => NvmlNative.SystemGetCudaDriverVersion(p), "nvmlSystemGetCudaDriverVersion_v2"), "nvmlSystemGetCudaDriverVersion_v2");
+        Call("nvmlSystemGetCudaDriverVersion_v2", () => NvmlNative.SystemGetCudaDriverVersion(p));
         return version;
     }
 
@@ -80,7 +80,7 @@ public sealed unsafe class NvmlLibrary : IDisposable
     {
         uint count;
         var p = &count;
-        Check(Guard(() => NvmlNative.DeviceGetCount(p), "nvmlDeviceGetCount_v2"), "nvmlDeviceGetCount_v2");
+        Call("nvmlDeviceGetCount_v2", () => NvmlNative.DeviceGetCount(p));
         return checked((int)count);
     }
 
@@ -99,7 +99,7 @@ public sealed unsafe class NvmlLibrary : IDisposable
         nint device;
         var p = &device;
         var i = checked((uint)index);
-        Check(Guard(() => NvmlNative.DeviceGetHandleByIndex(i, p), "nvmlDeviceGetHandleByIndex_v2"), "nvmlDeviceGetHandleByIndex_v2");
+        Call("nvmlDeviceGetHandleByIndex_v2", () => NvmlNative.DeviceGetHandleByIndex(i, p));
         return new NvmlDeviceHandle(device);
     }
 
@@ -111,7 +111,7 @@ public sealed unsafe class NvmlLibrary : IDisposable
         fixed (byte* u = bytes)
         {
             var up = u;
-            Check(Guard(() => NvmlNative.DeviceGetHandleByUuid(up, p), "nvmlDeviceGetHandleByUUID"), "nvmlDeviceGetHandleByUUID");
+            Call("nvmlDeviceGetHandleByUUID", () => NvmlNative.DeviceGetHandleByUuid(up, p));
         }
 
         return new NvmlDeviceHandle(device);
@@ -125,7 +125,7 @@ public sealed unsafe class NvmlLibrary : IDisposable
         fixed (byte* b = bytes)
         {
             var bp = b;
-            Check(Guard(() => NvmlNative.DeviceGetHandleByPciBusId(bp, p), "nvmlDeviceGetHandleByPciBusId_v2"), "nvmlDeviceGetHandleByPciBusId_v2");
+            Call("nvmlDeviceGetHandleByPciBusId_v2", () => NvmlNative.DeviceGetHandleByPciBusId(bp, p));
         }
 
         return new NvmlDeviceHandle(device);
@@ -135,7 +135,7 @@ public sealed unsafe class NvmlLibrary : IDisposable
     {
         var buffer = stackalloc byte[NvmlStrings.DeviceNameBufferSize];
         var p = buffer;
-        Check(Guard(() => NvmlNative.DeviceGetName(device.Value, p, NvmlStrings.DeviceNameBufferSize), "nvmlDeviceGetName"), "nvmlDeviceGetName");
+        Call("nvmlDeviceGetName", () => NvmlNative.DeviceGetName(device.Value, p, NvmlStrings.DeviceNameBufferSize));
         return NvmlStrings.FromBuffer(new ReadOnlySpan<byte>(buffer, NvmlStrings.DeviceNameBufferSize));
     }
 
@@ -143,7 +143,7 @@ public sealed unsafe class NvmlLibrary : IDisposable
     {
         var buffer = stackalloc byte[NvmlStrings.DeviceUuidBufferSize];
         var p = buffer;
-        Check(Guard(() => NvmlNative.DeviceGetUuid(device.Value, p, NvmlStrings.DeviceUuidBufferSize), "nvmlDeviceGetUUID"), "nvmlDeviceGetUUID");
+        Call("nvmlDeviceGetUUID", () => NvmlNative.DeviceGetUuid(device.Value, p, NvmlStrings.DeviceUuidBufferSize));
         return NvmlStrings.FromBuffer(new ReadOnlySpan<byte>(buffer, NvmlStrings.DeviceUuidBufferSize));
     }
 
@@ -151,7 +151,7 @@ public sealed unsafe class NvmlLibrary : IDisposable
     {
         uint minor;
         var p = &minor;
-        Check(Guard(() => NvmlNative.DeviceGetMinorNumber(device.Value, p), "nvmlDeviceGetMinorNumber"), "nvmlDeviceGetMinorNumber");
+        Call("nvmlDeviceGetMinorNumber", () => NvmlNative.DeviceGetMinorNumber(device.Value, p));
         return checked((int)minor);
     }
 
@@ -159,7 +159,7 @@ public sealed unsafe class NvmlLibrary : IDisposable
     {
         NvmlPciInfo info;
         var p = &info;
-        Check(Guard(() => NvmlNative.DeviceGetPciInfo(device.Value, p), "nvmlDeviceGetPciInfo_v3"), "nvmlDeviceGetPciInfo_v3");
+        Call("nvmlDeviceGetPciInfo_v3", () => NvmlNative.DeviceGetPciInfo(device.Value, p));
         return info;
     }
 
@@ -190,7 +190,7 @@ public sealed unsafe class NvmlLibrary : IDisposable
 
         NvmlMemory v1;
         var p1 = &v1;
-        Check(Guard(() => NvmlNative.DeviceGetMemoryInfo(device.Value, p1), "nvmlDeviceGetMemoryInfo"), "nvmlDeviceGetMemoryInfo");
+        Call("nvmlDeviceGetMemoryInfo", () => NvmlNative.DeviceGetMemoryInfo(device.Value, p1));
         return (v1.Total, v1.Free, v1.Used);
     }
 
@@ -199,7 +199,7 @@ public sealed unsafe class NvmlLibrary : IDisposable
         int major, minor;
         var pa = &major;
         var pi = &minor;
-        Check(Guard(() => NvmlNative.DeviceGetCudaComputeCapability(device.Value, pa, pi), "nvmlDeviceGetCudaComputeCapability"), "nvmlDeviceGetCudaComputeCapability");
+        Call("nvmlDeviceGetCudaComputeCapability", () => NvmlNative.DeviceGetCudaComputeCapability(device.Value, pa, pi));
         return (major, minor);
     }
 
@@ -207,7 +207,7 @@ public sealed unsafe class NvmlLibrary : IDisposable
     {
         uint arch;
         var p = &arch;
-        Check(Guard(() => NvmlNative.DeviceGetArchitecture(device.Value, p), "nvmlDeviceGetArchitecture"), "nvmlDeviceGetArchitecture");
+        Call("nvmlDeviceGetArchitecture", () => NvmlNative.DeviceGetArchitecture(device.Value, p));
         return arch;
     }
 
@@ -215,7 +215,7 @@ public sealed unsafe class NvmlLibrary : IDisposable
     {
         int brand;
         var p = &brand;
-        Check(Guard(() => NvmlNative.DeviceGetBrand(device.Value, p), "nvmlDeviceGetBrand"), "nvmlDeviceGetBrand");
+        Call("nvmlDeviceGetBrand", () => NvmlNative.DeviceGetBrand(device.Value, p));
         return brand;
     }
 
@@ -275,7 +275,7 @@ public sealed unsafe class NvmlLibrary : IDisposable
     {
         nint set;
         var p = &set;
-        Check(Guard(() => NvmlNative.EventSetCreate(p), "nvmlEventSetCreate"), "nvmlEventSetCreate");
+        Call("nvmlEventSetCreate", () => NvmlNative.EventSetCreate(p));
         return new NvmlEventSetHandle(set);
     }
 
@@ -283,7 +283,7 @@ public sealed unsafe class NvmlLibrary : IDisposable
     {
         ulong types;
         var p = &types;
-        Check(Guard(() => NvmlNative.DeviceGetSupportedEventTypes(device.Value, p), "nvmlDeviceGetSupportedEventTypes"), "nvmlDeviceGetSupportedEventTypes");
+        Call("nvmlDeviceGetSupportedEventTypes", () => NvmlNative.DeviceGetSupportedEventTypes(device.Value, p));
         return types;
     }
 
@@ -295,7 +295,7 @@ public sealed unsafe class NvmlLibrary : IDisposable
         {
             set.DangerousAddRef(ref added);
             var s = set.DangerousGetHandle();
-            Check(Guard(() => NvmlNative.DeviceRegisterEvents(device.Value, eventTypes, s), "nvmlDeviceRegisterEvents"), "nvmlDeviceRegisterEvents");
+            Call("nvmlDeviceRegisterEvents", () => NvmlNative.DeviceRegisterEvents(device.Value, eventTypes, s));
         }
         finally
         {
@@ -342,19 +342,8 @@ public sealed unsafe class NvmlLibrary : IDisposable
         return bytes;
     }
 
-    internal static T Guard<T>(Func<T> call, string function)
-    {
-        try
-        {
-            return call();
-        }
-        catch (DllNotFoundException e)
-        {
-            throw new NativeLibraryUnavailableException(NvmlNative.LibraryName, null, e);
-        }
-        catch (EntryPointNotFoundException e)
-        {
-            throw new NativeLibraryUnavailableException(NvmlNative.LibraryName, function, e);
-        }
-    }
+    internal static T Guard<T>(Func<T> call, string function) => NativeCall.Run(NvmlNative.LibraryName, function, call);
+
+    /// <summary>One native call whose result must be success: the function's name, once, for both the guard and the error.</summary>
+    private static void Call(string function, Func<NvmlReturn> call) => Check(Guard(call, function), function);
 }

@@ -1,10 +1,11 @@
 using SecureDra.KubeletPlugin.Claims;
 
-namespace SecureDra.KubeletPlugin.Hosting;
+namespace SecureDra.KubeletPlugin.Tests;
 
 /// <summary>
-/// Default pipeline until the node pipeline is registered: every claim fails with
-/// "not implemented yet". Never a fake success, which would start a pod without its GPU.
+/// The test plugin's pipeline when a test registers none (<see cref="TestPlugin"/>): every claim fails with
+/// "not implemented yet", so the gRPC and admission layers can be tested without the node pipeline. The
+/// product registers no default: a host without the real pipeline fails at start instead of serving this.
 /// </summary>
 public sealed class NotImplementedClaimPipeline : IClaimPipeline
 {

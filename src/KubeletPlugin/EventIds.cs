@@ -1,0 +1,147 @@
+namespace SecureDra.KubeletPlugin;
+
+/// <summary>
+/// Every log event ID of this assembly, in one place (as YARP's Utilities/EventIds): the key operators filter and
+/// alert on. Grouped by the class that logs it; the [LoggerMessage] declarations sit in <c>*.Log.cs</c> files beside
+/// that class. An ID means one message across the whole product: tests/Cli.Tests/EventIdRegistryTests checks it
+/// over every assembly.
+/// </summary>
+internal static class EventIds
+{
+    public static class SocketLifecycle
+    {
+        public const int Listening = 1010;
+        public const int ClaimFailed = 1011;
+    }
+
+    public static class ResourceApiReadiness
+    {
+        public const int Version = 1111;
+        public const int Deferred = 1112;
+    }
+
+    public static class UnixSocketFiles
+    {
+        public const int RemovedStale = 1301;
+        public const int Removed = 1302;
+        public const int RemoveFailed = 1303;
+    }
+
+    public static class DraRequestHandler
+    {
+        public const int ClaimRejected = 2001;
+        public const int TooManyClaims = 2002;
+        public const int PipelineFailed = 2003;
+        public const int UnrequestedResult = 2004;
+    }
+
+    public static class GrpcMetricsInterceptor
+    {
+        public const int Unexpected = 2101;
+    }
+
+    public static class RegistrationService
+    {
+        public const int GetInfo = 2201;
+        public const int Registered = 2202;
+        public const int Rejected = 2203;
+    }
+
+    public static class DraResourceHealthService
+    {
+        public const int StreamOpened = 4001;
+        public const int StreamClosed = 4002;
+    }
+
+    public static class GpuHealthMonitor
+    {
+        public const int Unhealthy = 4010;
+        public const int NonFatal = 4011;
+        public const int Recovered = 4012;
+        public const int WatchFailed = 4013;
+        public const int EnumerateFailed = 4014;
+    }
+
+    public static class HealthWithdrawalService
+    {
+        public const int Withdrawn = 4020;
+        public const int Returned = 4021;
+        public const int Recovered = 4022;
+        public const int PassFailed = 4023;
+        public const int PublishPending = 4024;
+    }
+
+    public static class ResourceSlicePublisher
+    {
+        public const int Published = 4100;
+        public const int ReconcileFailed = 4101;
+        public const int NoOwner = 4102;
+        public const int TaintsRejected = 4103;
+        public const int NotPublishing = 4104;
+    }
+
+    public static class PipelineStartup
+    {
+        public const int Ready = 4300;
+        public const int Rebooted = 4301;
+        public const int RolledBack = 4302;
+        public const int KeptDirty = 4303;
+        public const int UnknownDevice = 4304;
+        public const int Leftover = 4305;
+        public const int NoBootId = 4306;
+        public const int NoCheckpoint = 4307;
+        public const int ScrubbingUnproven = 4308;
+        public const int UnprovenStillDirty = 4309;
+    }
+
+    public static class ClaimPipeline
+    {
+        public const int Prepared = 4400;
+        public const int PrepareFailed = 4401;
+        public const int ConfigRejected = 4402;
+        public const int Released = 4403;
+        public const int Withdrawn = 4404;
+        public const int UnprepareFailed = 4405;
+        public const int UnknownClaimDevicesDirty = 4406;
+        public const int UnknownClaimUnchecked = 4407;
+    }
+
+    public static class ScrubRetryService
+    {
+        public const int Returned = 4500;
+        public const int StillDirty = 4501;
+        public const int MigCheckFailed = 4502;
+    }
+
+    public static class StaleClaimReaper
+    {
+        public const int Stale = 4600;
+        public const int Skipped = 4601;
+        public const int Stopped = 4602;
+    }
+
+    public static class NodeHardeningMonitor
+    {
+        public const int Open = 4700;
+        public const int Advisory = 4701;
+        public const int Closed = 4702;
+        public const int Withheld = 4703;
+        public const int Published = 4704;
+    }
+
+    public static class NodeEvents
+    {
+        public const int EventFailed = 4710;
+    }
+
+    public static class MigModeMonitor
+    {
+        public const int Withdrawn = 4720;
+        public const int MigOff = 4721;
+    }
+
+    public static class ProcessCrashInjector
+    {
+        public const int Crashing = 4900;
+    }
+}
