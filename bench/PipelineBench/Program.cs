@@ -469,33 +469,41 @@ internal sealed class PluginRun : IAsyncDisposable
     }
 
     /// <summary>
-    /// Resident memory by kind, from /proc/PID/smaps: the executable's own pages, shared libraries, the GC heap (the
-    /// GC reserves one huge anonymous range and commits regions in it), other anonymous memory (thread stacks, native
-    /// allocations, runtime data) and any other file mapping; plus the thread count.
+    /// Resident memory by kind, from /proc/PID/smaps: the executable's own pages, shared libraries, thread stacks
+    /// (a read-write anonymous mapping right above a 4 KiB no-access guard), the GC heap (read-write anonymous
+    /// mappings carved out of the GC's large no-access reservation: next to a no-access mapping of 64 MiB or more),
+    /// other anonymous memory (native allocations, runtime data) and any other file mapping; plus the thread count.
     /// </summary>
     public string MemoryBreakdown()
     {
         var exe = File.ResolveLinkTarget($"/proc/{_process.Id}/exe", returnFinalTarget: true)?.FullName ?? string.Empty;
-        var kb = new Dictionary<string, long>(StringComparer.Ordinal);
-        string? kind = null;
+        var maps = new List<(ulong Start, ulong End, string Perms, string Path, long RssKb)>();
         foreach (var line in File.ReadLines($"/proc/{_process.Id}/smaps"))
         {
             var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (fields.Length >= 5 && fields[0].Contains('-', StringComparison.Ordinal) && !fields[0].EndsWith(':'))
             {
                 var range = fields[0].Split('-');
-                var size = Convert.ToUInt64(range[1], 16) - Convert.ToUInt64(range[0], 16);
-                var path = fields.Length >= 6 ? fields[5] : string.Empty;
-                kind = path == exe ? "binary"
-                    : path.Contains(".so", StringComparison.Ordinal) ? "libraries"
-                    : path.Length == 0 && size >= (1UL << 30) ? "GC heap"
-                    : path.Length == 0 || path.StartsWith('[') ? "other anonymous"
-                    : "other files";
+                maps.Add((Convert.ToUInt64(range[0], 16), Convert.ToUInt64(range[1], 16), fields[1], fields.Length >= 6 ? fields[5] : string.Empty, 0));
             }
-            else if (kind is not null && fields.Length >= 2 && fields[0] == "Rss:")
+            else if (maps.Count > 0 && fields.Length >= 2 && fields[0] == "Rss:")
             {
-                kb[kind] = kb.GetValueOrDefault(kind) + long.Parse(fields[1], CultureInfo.InvariantCulture);
+                maps[^1] = maps[^1] with { RssKb = long.Parse(fields[1], CultureInfo.InvariantCulture) };
             }
+        }
+
+        bool NoAccess(int i, ulong minSize) => i >= 0 && i < maps.Count && maps[i].Perms.StartsWith("---", StringComparison.Ordinal) && maps[i].Path.Length == 0 && maps[i].End - maps[i].Start >= minSize;
+        var kb = new Dictionary<string, long>(StringComparer.Ordinal);
+        for (var i = 0; i < maps.Count; i++)
+        {
+            var m = maps[i];
+            var kind = m.Path == exe ? "binary"
+                : m.Path.Contains(".so", StringComparison.Ordinal) ? "libraries"
+                : m.Path.Length > 0 && !m.Path.StartsWith('[') ? "other files"
+                : m.Path == "[stack]" || (NoAccess(i - 1, 4096) && maps[i - 1].End - maps[i - 1].Start == 4096 && maps[i - 1].End == m.Start) ? "thread stacks"
+                : NoAccess(i - 1, 64UL << 20) || NoAccess(i + 1, 64UL << 20) ? "GC heap"
+                : "other anonymous";
+            kb[kind] = kb.GetValueOrDefault(kind) + m.RssKb;
         }
 
         var threads = File.ReadLines($"/proc/{_process.Id}/status").First(l => l.StartsWith("Threads:", StringComparison.Ordinal)).Split('\t', ' ').Last();
