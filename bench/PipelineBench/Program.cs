@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
+using SecureDra.KubeletPlugin.State;
 using SecureDra.LocalCluster.ApiServer;
 using SecureDra.LocalCluster.Kubelet;
 
@@ -15,6 +16,7 @@ using SecureDra.LocalCluster.Kubelet;
 // Usage: dotnet run -c Release --project bench/PipelineBench -- [--jit dll] [--aot binary]
 //        [--state-dir /tmp|/dev/shm] [--vram-dir /dev/shm] [--iterations 300] [--batches 5]
 //        [--starts 5] [--steady-seconds 30] [--calls 10000] [--only start|latency|slices]
+//        [--plugin-env NAME=VALUE]... (extra environment for the plugin, e.g. DOTNET_GCgen0size=0x400000)
 var jit = Arg("--jit") ?? FindJitDll();
 var aot = Arg("--aot") ?? (File.Exists("/tmp/securedra-aot/securedra") ? "/tmp/securedra-aot/securedra" : null);
 var useAot = args.Contains("--use-aot");
@@ -27,6 +29,11 @@ var steadySeconds = Int("--steady-seconds", 30);
 var calls = Int("--calls", 10_000);
 var only = Arg("--only");
 PluginRun.DataBase = Arg("--data-dir");
+PluginRun.ExtraEnvironment = [.. args.Select((a, i) => (a, i)).Where(x => x.a == "--plugin-env" && x.i + 1 < args.Length).Select(x => args[x.i + 1])];
+if (PluginRun.ExtraEnvironment.Count > 0)
+{
+    Console.WriteLine($"plugin environment: {string.Join(' ', PluginRun.ExtraEnvironment)}");
+}
 
 Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, load {File.ReadAllText("/proc/loadavg").Trim()}");
 Console.WriteLine($"state dir base {stateBase} ({FsType(stateBase)}), checkpoint + CDI base {Arg("--data-dir") ?? stateBase} ({FsType(Arg("--data-dir") ?? stateBase)}), vram dir base {vramBase} ({FsType(vramBase)})");
@@ -66,11 +73,18 @@ if (only is null or "latency")
     const int Gpus = 50;
     await using var p = await PluginRun.StartAsync(runner, api, http, "lat", gpus: Gpus, stateBase, vramBase);
     Console.WriteLine($"start → registered {p.RegisteredMs:F0} ms, slices published {p.PublishedMs:F0} ms ({Gpus} GPUs × 64 MiB), RSS {p.RssMiB():F1} MiB");
+    Console.WriteLine($"  memory after start: {p.MemoryBreakdown()}");
     var claims = new ClaimFactory(http, p.NodeName);
 
-    // 1. One claim per call.
+    // 1. One claim per call. After each, the durable-write floor: the two fsync'd atomic writes a Prepare needs
+    // (its CDI spec and the checkpoint commit), done with the product's AtomicFile, with the same bytes, on the
+    // same filesystem, interleaved with the Prepare calls so both see the same load.
     var prepare = new List<double>();
     var unprepare = new List<double>();
+    var floor = new List<double>();
+    byte[]? cdiBytes = null;
+    byte[]? checkpointBytes = null;
+    var floorDir = Directory.CreateDirectory(Path.Combine(p.DataDirectory, "floor")).FullName;
     for (var i = 0; i < iterations + 20; i++)
     {
         var claim = await claims.CreateAllocatedAsync($"single-{i}", $"gpu-{i % Gpus}");
@@ -78,18 +92,30 @@ if (only is null or "latency")
         var result = await p.Kubelet.PrepareAsync([claim]);
         var prepared = sw.Elapsed.TotalMilliseconds;
         Check(result[claim.Uid].Error, claim);
+        if (cdiBytes is null)
+        {
+            (cdiBytes, checkpointBytes) = p.PreparedFiles(claim.Uid);
+            Console.WriteLine($"a Prepare writes durably: CDI spec {cdiBytes.Length} B, checkpoint {checkpointBytes.Length} B");
+        }
+
         sw.Restart();
         var released = await p.Kubelet.UnprepareAsync([claim]);
         var unprepared = sw.Elapsed.TotalMilliseconds;
         Check(released[claim.Uid], claim);
+        sw.Restart();
+        await AtomicFile.WriteAsync(floorDir, "floor-cdi.json", cdiBytes, CancellationToken.None);
+        await AtomicFile.WriteAsync(floorDir, "floor-checkpoint.json", checkpointBytes!, AtomicFile.OwnerOnly, CancellationToken.None);
+        var floorMs = sw.Elapsed.TotalMilliseconds;
         if (i >= 20)
         {
             prepare.Add(prepared);
             unprepare.Add(unprepared);
+            floor.Add(floorMs);
         }
     }
 
     Console.WriteLine($"single claim Prepare: p50 {Pct(prepare, 50):F2} ms, p99 {Pct(prepare, 99):F2} ms, min {Min(prepare):F2}, max {Max(prepare):F2} (n={prepare.Count}, 20 warm-up)");
+    Console.WriteLine($"durable-write floor (CDI spec + checkpoint, AtomicFile, same filesystem, interleaved): p50 {Pct(floor, 50):F2} ms, p99 {Pct(floor, 99):F2} ms, min {Min(floor):F2}; Prepare p50 / floor p50 = {Pct(prepare, 50) / Pct(floor, 50):F2} (goal ≤ 1.5)");
     Console.WriteLine($"single claim Unprepare (64 MiB scrub + verify): p50 {Pct(unprepare, 50):F2} ms, p99 {Pct(unprepare, 99):F2} ms (n={unprepare.Count})");
 
     // 2. 100 claims = two batches of 50 (one Prepare call each, then one Unprepare call with 50 scrubs each).
@@ -151,6 +177,7 @@ if (only is null or "latency")
     }
 
     Console.WriteLine($"RSS {rssBefore:F1} MiB before, {p.RssMiB():F1} MiB after {calls} more Prepare calls ({calls / swCalls.Elapsed.TotalSeconds:F0} calls/s, 1 caller); {prepare.Count + 20 + (batches + 1) * 100} real claims prepared and released before");
+    Console.WriteLine($"  memory after the calls: {p.MemoryBreakdown()}");
     Check((await p.Kubelet.UnprepareAsync([held]))[held.Uid], held);
     await p.DeleteSlicesAsync();
 }
@@ -330,6 +357,11 @@ internal sealed class PluginRun : IAsyncDisposable
 
     public static string? DataBase { get; set; }
 
+    public static List<string> ExtraEnvironment { get; set; } = [];
+
+    /// <summary>Where the plugin writes its checkpoint and CDI specs (the fsync'd files).</summary>
+    public string DataDirectory => DataBase is null ? _dir : Path.Combine(DataBase, "sdrapb-data-" + Path.GetFileName(_dir)["sdrapb-".Length..]);
+
     public string NodeName { get; }
     public double RegisteredMs { get; private set; }
     public double PublishedMs { get; private set; }
@@ -364,6 +396,12 @@ internal sealed class PluginRun : IAsyncDisposable
         })
         {
             info.ArgumentList.Add(a);
+        }
+
+        foreach (var pair in ExtraEnvironment)
+        {
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            info.Environment[pair[..eq]] = pair[(eq + 1)..];
         }
 
         var log = new StringBuilder();
@@ -430,6 +468,56 @@ internal sealed class PluginRun : IAsyncDisposable
         var temp = Path.Combine(_vram, $".{device}.faults.json.tmp");
         await File.WriteAllTextAsync(temp, json);
         File.Move(temp, Path.Combine(_vram, $"{device}.faults.json"), overwrite: true);
+    }
+
+    /// <summary>The bytes of the two files a Prepare of <paramref name="claimUid"/> wrote durably: its CDI spec and the checkpoint.</summary>
+    public (byte[] Cdi, byte[] Checkpoint) PreparedFiles(string claimUid)
+    {
+        var cdi = Directory.EnumerateFiles(Path.Combine(DataDirectory, "cdi")).Single(f => f.Contains(claimUid, StringComparison.Ordinal) && !f.EndsWith(".tmp", StringComparison.Ordinal));
+        var checkpoint = Directory.EnumerateFiles(Path.Combine(DataDirectory, "plugins"), "checkpoint.json", SearchOption.AllDirectories).Single();
+        return (File.ReadAllBytes(cdi), File.ReadAllBytes(checkpoint));
+    }
+
+    /// <summary>
+    /// Resident memory by kind, from /proc/PID/smaps: the executable's own pages, shared libraries, thread stacks
+    /// (a read-write anonymous mapping right above a 4 KiB no-access guard), the GC heap (read-write anonymous
+    /// mappings carved out of the GC's large no-access reservation: next to a no-access mapping of 64 MiB or more),
+    /// other anonymous memory (native allocations, runtime data) and any other file mapping; plus the thread count.
+    /// </summary>
+    public string MemoryBreakdown()
+    {
+        var exe = File.ResolveLinkTarget($"/proc/{_process.Id}/exe", returnFinalTarget: true)?.FullName ?? string.Empty;
+        var maps = new List<(ulong Start, ulong End, string Perms, string Path, long RssKb)>();
+        foreach (var line in File.ReadLines($"/proc/{_process.Id}/smaps"))
+        {
+            var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length >= 5 && fields[0].Contains('-', StringComparison.Ordinal) && !fields[0].EndsWith(':'))
+            {
+                var range = fields[0].Split('-');
+                maps.Add((Convert.ToUInt64(range[0], 16), Convert.ToUInt64(range[1], 16), fields[1], fields.Length >= 6 ? fields[5] : string.Empty, 0));
+            }
+            else if (maps.Count > 0 && fields.Length >= 2 && fields[0] == "Rss:")
+            {
+                maps[^1] = maps[^1] with { RssKb = long.Parse(fields[1], CultureInfo.InvariantCulture) };
+            }
+        }
+
+        bool NoAccess(int i, ulong minSize) => i >= 0 && i < maps.Count && maps[i].Perms.StartsWith("---", StringComparison.Ordinal) && maps[i].Path.Length == 0 && maps[i].End - maps[i].Start >= minSize;
+        var kb = new Dictionary<string, long>(StringComparer.Ordinal);
+        for (var i = 0; i < maps.Count; i++)
+        {
+            var m = maps[i];
+            var kind = m.Path == exe ? "binary"
+                : m.Path.Contains(".so", StringComparison.Ordinal) ? "libraries"
+                : m.Path.Length > 0 && !m.Path.StartsWith('[') ? "other files"
+                : m.Path == "[stack]" || (NoAccess(i - 1, 4096) && maps[i - 1].End - maps[i - 1].Start == 4096 && maps[i - 1].End == m.Start) ? "thread stacks"
+                : NoAccess(i - 1, 64UL << 20) || NoAccess(i + 1, 64UL << 20) ? "GC heap"
+                : "other anonymous";
+            kb[kind] = kb.GetValueOrDefault(kind) + m.RssKb;
+        }
+
+        var threads = File.ReadLines($"/proc/{_process.Id}/status").First(l => l.StartsWith("Threads:", StringComparison.Ordinal)).Split('\t', ' ').Last();
+        return string.Join(", ", kb.OrderByDescending(k => k.Value).Select(k => $"{k.Key} {k.Value / 1024.0:F1} MiB")) + $"; {threads} threads";
     }
 
     public double RssMiB()
