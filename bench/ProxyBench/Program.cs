@@ -212,8 +212,17 @@ internal sealed class BenchResourceApi(string driver, string node) : IResourceAp
 internal sealed class InstantScrubber : IVramScrubber
 {
     public Task<ScrubReport> ScrubAsync(GpuDevice device, CancellationToken cancellationToken) =>
-        Task.FromResult(new ScrubReport(device.Name, device.Uuid, device.MemoryBytes, device.MemoryBytes, device.MemoryBytes, 1.0,
-            TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, true, "bench-instant", true, null));
+        Task.FromResult(new ScrubReport
+        {
+            DeviceName = device.Name,
+            DeviceUuid = device.Uuid,
+            Method = "bench-instant",
+            TotalBytes = device.MemoryBytes,
+            FreeBytesBefore = device.MemoryBytes,
+            BytesZeroed = device.MemoryBytes,
+            Coverage = 1.0,
+            Verified = true,
+        });
 }
 
 internal sealed class NullEvents : IEventRecorder
