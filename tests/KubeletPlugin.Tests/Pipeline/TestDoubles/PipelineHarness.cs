@@ -24,9 +24,12 @@ public sealed class PipelineHarness : IAsyncDisposable
 {
     private readonly List<IHostedService> _started = [];
 
-    private PipelineHarness(string root, int devices, ClaimPipelineOptions options, bool provenClean)
+    private readonly TimeProvider? _time;
+
+    private PipelineHarness(string root, int devices, ClaimPipelineOptions options, bool provenClean, TimeProvider? time)
     {
         Root = root;
+        _time = time;
         Backend = new FakeGpuBackend(Path.Combine(root, "vram"), devices);
         Scrubber = new FakeScrubber(Backend);
         Options = options;
@@ -67,7 +70,8 @@ public sealed class PipelineHarness : IAsyncDisposable
 
     /// <param name="provenClean">Start like a node this build has run before (a checkpoint records every device Clean); false: a first install.</param>
     /// <param name="parentDirectory">Where the node's files go; default the temp directory (the lifecycle model uses tmpfs: thousands of fsyncs).</param>
-    public static PipelineHarness Create(int devices = 4, ClaimPipelineOptions? options = null, bool provenClean = true, string? parentDirectory = null)
+    /// <param name="time">The pipeline's clock (its Unprepare budget, backoffs and resyncs); default the system clock.</param>
+    public static PipelineHarness Create(int devices = 4, ClaimPipelineOptions? options = null, bool provenClean = true, string? parentDirectory = null, TimeProvider? time = null)
     {
         var root = Path.Combine(parentDirectory ?? Path.GetTempPath(), "securedra-pipeline-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(root);
@@ -83,7 +87,7 @@ public sealed class PipelineHarness : IAsyncDisposable
             ScrubRetryInitial = options.ScrubRetryInitial == TimeSpan.FromSeconds(5) ? TimeSpan.FromMilliseconds(20) : options.ScrubRetryInitial,
             ScrubRetryMax = options.ScrubRetryMax == TimeSpan.FromMinutes(5) ? TimeSpan.FromMilliseconds(200) : options.ScrubRetryMax,
         };
-        return new PipelineHarness(root, devices, options, provenClean);
+        return new PipelineHarness(root, devices, options, provenClean, time);
     }
 
     public void Reconfigure(Func<ClaimPipelineOptions, ClaimPipelineOptions> change) => Options = change(Options);
@@ -124,20 +128,6 @@ public sealed class PipelineHarness : IAsyncDisposable
     public IReadOnlyList<string> CdiFiles() =>
         Directory.Exists(CdiRoot) ? [.. Directory.EnumerateFileSystemEntries(CdiRoot).Select(Path.GetFileName).Order(StringComparer.Ordinal)!] : [];
 
-    public static async Task WaitUntilAsync(Func<bool> condition, string what, int timeoutMs = 5000)
-    {
-        var deadline = Environment.TickCount64 + timeoutMs;
-        while (!condition())
-        {
-            if (Environment.TickCount64 > deadline)
-            {
-                Assert.Fail("timed out waiting until " + what);
-            }
-
-            await Task.Delay(5);
-        }
-    }
-
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
@@ -167,6 +157,11 @@ public sealed class PipelineHarness : IAsyncDisposable
         services.AddSingleton<IGpuBackend>(Backend);
         services.AddSingleton<IVramScrubber>(Scrubber);
         services.AddSingleton<IGpuConfigValidator>(Validator);
+        if (_time is not null)
+        {
+            services.AddSingleton(_time);
+        }
+
         services.AddClaimPipeline(Options);
         services.AddSingleton<ICrashInjector>(Crash);
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
