@@ -61,4 +61,20 @@ public static class Poll
         await UntilAsync(async () => (found = await probe()) is not null, what, timeout, context);
         return found!;
     }
+
+    /// <summary>
+    /// A safety check over a window: asserts <paramref name="condition"/> holds at every poll for <paramref name="duration"/>.
+    /// It can only fail when the property breaks (a device published while it must stay withdrawn), never because the
+    /// machine is slow; it is not a way to wait for something to happen.
+    /// </summary>
+    public static async Task StaysAsync(Func<Task<bool>> condition, string what, TimeSpan duration, Func<string>? context = null)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < duration)
+        {
+            Assert.True(await condition(), $"expected {what} to hold for {duration.TotalSeconds:0.#} s" + (context is null ? "" : "\n" + context()));
+            await Task.Delay(Interval);
+        }
+    }
 }

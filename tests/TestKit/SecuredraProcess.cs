@@ -27,7 +27,9 @@ public sealed class SecuredraProcess : IAsyncDisposable, IDisposable
         "NVIDIA_VISIBLE_DEVICES", "CANARY_DEVICE", "CANARY_TIMEOUT", "CANARY_MAX_BYTES",
     ];
 
+    // The interleaved copy is for failure messages (the tail is enough); the raw streams are what tests parse.
     private const int MaxKeptChars = 400_000;
+    private const int MaxStreamChars = 16_000_000;
 
     private readonly Process _process;
     private readonly StringBuilder _output = new();
@@ -78,7 +80,6 @@ public sealed class SecuredraProcess : IAsyncDisposable, IDisposable
             RedirectStandardOutput = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
-            WorkingDirectory = RepoPaths.Root,
         };
         if (noFileLimit is { } limit)
         {
@@ -139,6 +140,27 @@ public sealed class SecuredraProcess : IAsyncDisposable, IDisposable
     }
 
     public static Task<ProcessResult> RunAsync(params string[] args) => RunAsync((IEnumerable<string>)args);
+
+    /// <summary>
+    /// Starts <c>securedra local-apiserver --listen 127.0.0.1:0</c> and reads the address it bound from its first
+    /// stdout line: the kernel picks the port, nothing can take it in between.
+    /// </summary>
+    public static async Task<(SecuredraProcess Process, Uri BaseAddress)> StartLocalApiServerAsync(IEnumerable<string>? extraArgs = null)
+    {
+        var process = Start("local-apiserver", new[] { "local-apiserver", "--listen", "127.0.0.1:0" }.Concat(extraArgs ?? []));
+        try
+        {
+            var line = await process.FirstStdoutLine.WaitAsync(TimeSpan.FromSeconds(60));
+            var at = line.IndexOf("http://", StringComparison.Ordinal);
+            Assert.True(at >= 0, $"local-apiserver did not print its address: {line}\n{process.Output}");
+            return (process, new Uri(line[at..].Split(' ', 2)[0].TrimEnd('/') + "/"));
+        }
+        catch
+        {
+            await process.DisposeAsync();
+            throw;
+        }
+    }
 
     /// <summary>Waits for an output line matching <paramref name="match"/>; fails (with the output) if the process exits first.</summary>
     public async Task<string> WaitForLineAsync(Func<string, bool> match, string what, TimeSpan? timeout = null)
@@ -304,16 +326,16 @@ public sealed class SecuredraProcess : IAsyncDisposable, IDisposable
         lock (_outputLock)
         {
             // Bounded: a failure message needs the tail, not megabytes.
-            Keep(_output.Append(stream).Append("| ").Append(line).Append('\n'));
-            Keep((stream == "out" ? _stdout : _stderr).Append(line).Append('\n'));
+            Keep(_output.Append(stream).Append("| ").Append(line).Append('\n'), MaxKeptChars);
+            Keep((stream == "out" ? _stdout : _stderr).Append(line).Append('\n'), MaxStreamChars);
         }
     }
 
-    private static void Keep(StringBuilder sink)
+    private static void Keep(StringBuilder sink, int limit)
     {
-        if (sink.Length > MaxKeptChars)
+        if (sink.Length > limit)
         {
-            sink.Remove(0, MaxKeptChars / 2);
+            sink.Remove(0, limit / 2);
         }
     }
 }

@@ -24,6 +24,9 @@ public static class VramCanary
         file.Flush(flushToDisk: true);
     }
 
+    /// <summary>Writes <paramref name="secret"/> at every offset and flushes it to disk.</summary>
+    public static void Write(string vramPath, byte[] secret, params long[] offsets) => Write(vramPath, offsets, secret);
+
     /// <summary>The bytes at each offset, <paramref name="length"/> each, concatenated.</summary>
     public static byte[] ReadSpots(string vramPath, IEnumerable<long> offsets, int length)
     {
