@@ -24,14 +24,16 @@ public static class FreshPort
     /// <summary>
     /// Starts <paramref name="start"/>(ports) with <paramref name="count"/> fresh ports and returns once its process listens on all of them.
     /// </summary>
-    public static async Task<(T Started, int[] Ports)> StartAsync<T>(int count, Func<int[], T> start, Func<T, SecuredraProcess> processOf, TimeSpan? timeout = null)
+    /// <param name="candidate">Where candidate ports come from (default <see cref="Candidate"/>); the kit's own tests hand out a taken one.</param>
+    public static async Task<(T Started, int[] Ports)> StartAsync<T>(int count, Func<int[], T> start, Func<T, SecuredraProcess> processOf, TimeSpan? timeout = null, Func<int>? candidate = null)
         where T : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(start);
         ArgumentNullException.ThrowIfNull(processOf);
+        candidate ??= Candidate;
         for (var attempt = 1; ; attempt++)
         {
-            var ports = Enumerable.Range(0, count).Select(_ => Candidate()).ToArray();
+            var ports = Enumerable.Range(0, count).Select(_ => candidate()).ToArray();
             if (ports.Distinct().Count() != count)
             {
                 continue;
@@ -60,10 +62,10 @@ public static class FreshPort
     }
 
     /// <summary>As <see cref="StartAsync{T}"/> for one port and a bare process.</summary>
-    public static async Task<(SecuredraProcess Process, int Port)> StartAsync(Func<int, SecuredraProcess> start, TimeSpan? timeout = null)
+    public static async Task<(SecuredraProcess Process, int Port)> StartAsync(Func<int, SecuredraProcess> start, TimeSpan? timeout = null, Func<int>? candidate = null)
     {
         ArgumentNullException.ThrowIfNull(start);
-        var (process, ports) = await StartAsync(1, p => start(p[0]), p => p, timeout);
+        var (process, ports) = await StartAsync(1, p => start(p[0]), p => p, timeout, candidate);
         return (process, ports[0]);
     }
 }

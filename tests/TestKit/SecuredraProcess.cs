@@ -25,6 +25,11 @@ public sealed class SecuredraProcess : IAsyncDisposable, IDisposable
         "PLUGIN_SERVICE_ACCOUNT", "CONTROLLER_SERVICE_ACCOUNT", "RESOURCESLICE_POLICY_NAME", "CLAIM_POLICY_NAMES", "POD_HARDENING_POLICY_NAME",
         "WEBHOOK_CONFIGURATION_NAME", "ALLOWED_ROLES",
         "NVIDIA_VISIBLE_DEVICES", "CANARY_DEVICE", "CANARY_TIMEOUT", "CANARY_MAX_BYTES",
+        "ALLOW_EMPTY", "ALLOW_CLASS_RESET_POLICY_OVERRIDE", "CLAIM_DELETE_PROTECTION_POLICY_NAME", "DEMO_LISTEN", "DEMO_WORK_DIR",
+        "HEALTH_RECOVERY_INITIAL", "HEALTH_RESEND_INTERVAL", "KUBE_REQUEST_TIMEOUT", "LEADER_ELECTION_ID", "LEADER_ELECTION_NAMESPACE",
+        "NODE_CONTAINERD_CONFIG", "NODE_CONTAINERD_DROPIN_DIR", "NODE_CRIO_DROPIN_DIR", "NODE_DEVICE_PLUGIN_SOCKET",
+        "NODE_HARDENING_RECHECK_INTERVAL", "NODE_TOOLKIT_CONFIG", "NODE_TOOLKIT_VERSION_FILE", "REQUIRE_NODE_HARDENING",
+        "SCRUB_DEVICE", "SCRUB_OUTPUT",
     ];
 
     // The interleaved copy is for failure messages (the tail is enough); the raw streams are what tests parse.
@@ -69,7 +74,10 @@ public sealed class SecuredraProcess : IAsyncDisposable, IDisposable
     public IReadOnlyList<string> Lines =>
         Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Length >= 5 ? l[5..] : l).ToList();
 
-    /// <summary>The start info for <c>dotnet securedra.dll ARGS</c>, with the CLI's variables cleared and <paramref name="environment"/> set.</summary>
+    /// <summary>
+    /// The start info for <c>dotnet securedra.dll ARGS</c> (stdout and stderr redirected), with the CLI's variables
+    /// cleared and <paramref name="environment"/> set: for a test that drives the streams or signals itself.
+    /// </summary>
     /// <param name="noFileLimit">Run under <c>prlimit --nofile=N:N</c>, which execs the CLI in the same process.</param>
     public static ProcessStartInfo StartInfo(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, int? noFileLimit = null)
     {
@@ -78,7 +86,6 @@ public sealed class SecuredraProcess : IAsyncDisposable, IDisposable
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
-            RedirectStandardInput = true,
             UseShellExecute = false,
         };
         if (noFileLimit is { } limit)
@@ -109,7 +116,9 @@ public sealed class SecuredraProcess : IAsyncDisposable, IDisposable
     /// <summary>Starts a long-running securedra process; stdin is closed at once.</summary>
     public static SecuredraProcess Start(string label, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, int? noFileLimit = null)
     {
-        var process = new Process { StartInfo = StartInfo(args, environment, noFileLimit), EnableRaisingEvents = true };
+        var info = StartInfo(args, environment, noFileLimit);
+        info.RedirectStandardInput = true;
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var wrapper = new SecuredraProcess(label, process);
         process.OutputDataReceived += (_, e) => wrapper.Append("out", e.Data);
         process.ErrorDataReceived += (_, e) => wrapper.Append("err", e.Data);

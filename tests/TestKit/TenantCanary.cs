@@ -5,7 +5,7 @@ namespace SecureDra.TestKit;
 /// that it is gone. The one copy the tests share; the demo (product code) keeps its own, since the product never
 /// references test code.
 /// </summary>
-public static class VramCanary
+public static class TenantCanary
 {
     /// <summary>The default secret: recognisable in a hex dump and in a failure message.</summary>
     public static readonly byte[] Secret = "TENANT-A-SECRET-CANARY"u8.ToArray();
