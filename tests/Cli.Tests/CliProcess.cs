@@ -2,54 +2,16 @@ using System.Diagnostics;
 
 namespace SecureDra.Cli.Tests;
 
-/// <summary>Runs the real <c>securedra</c> binary (securedra.dll next to the tests) and collects its output.</summary>
+/// <summary>Runs the real <c>securedra</c> binary (securedra.dll next to the tests) and collects its output; bash and kubectl for the shell-facing tests.</summary>
 internal static class CliProcess
 {
-    /// <summary>Variables the commands under test read; cleared so the runner's environment cannot change a verdict.</summary>
-    private static readonly string[] Cleared =
-        ["KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "NODE_NAME", "POD_NAMESPACE", "POD_NAME", "POD_UID",
-         "NVIDIA_VISIBLE_DEVICES", "CANARY_DEVICE", "CANARY_TIMEOUT", "CANARY_MAX_BYTES",
-         "GPU_BACKEND", "SIMULATED_GPUS", "SIMULATED_MEMORY", "SIMULATED_VRAM_DIR", "DRIVER_NAME", "MAX_CONFIG_BYTES", "CONFIG_ORIGIN"];
-
     public static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args) => RunAsync(null, args);
 
+    /// <summary>Runs the real <c>securedra</c> through the test kit (the CLI's variables cleared, then <paramref name="environment"/> set).</summary>
     public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "securedra.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        // Nothing from the developer's shell may change what is tested.
-        foreach (var name in Cleared)
-        {
-            start.Environment.Remove(name);
-        }
-
-        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
-        {
-            start.Environment[name] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-            return (-1, await stdout, "timed out after 120 s\n" + await stderr);
-        }
-
-        return (process.ExitCode, await stdout, await stderr);
+        var result = await SecuredraProcess.RunAsync(args, environment?.ToDictionary(p => p.Key, p => p.Value ?? "", StringComparer.Ordinal));
+        return (result.ExitCode, result.Stdout, result.Stderr);
     }
 
     /// <summary>Runs bash with <paramref name="script"/> as its program (not through a shell string).</summary>
@@ -71,7 +33,7 @@ internal static class CliProcess
         return (process.ExitCode, await stdout, await stderr);
     }
 
-    public static string RepoRoot { get; } = FindRoot();
+    public static string RepoRoot => RepoPaths.Root;
 
     public static string Kubectl
     {
@@ -89,17 +51,4 @@ internal static class CliProcess
         || text.Contains("\\n   at ", StringComparison.Ordinal)
         || text.Contains("Unhandled exception", StringComparison.Ordinal)
         || text.Contains("--- End of", StringComparison.Ordinal);
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "SecureDra.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"SecureDra.sln not found above {AppContext.BaseDirectory}");
-    }
 }
