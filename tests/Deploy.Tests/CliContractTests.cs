@@ -226,6 +226,13 @@ public sealed class CliContractTests(RenderedChart chart)
         WriteSelfSignedPem(dir.File("tls.crt"), dir.File("tls.key"));
         var (apiServer, api) = await Kit.SecuredraProcess.StartLocalApiServerAsync();
         await using var _ = apiServer;
+        using (var http = new HttpClient { BaseAddress = api, Timeout = TimeSpan.FromSeconds(10) })
+        using (var ns = new StringContent("""{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"securedra-system"}}""", Encoding.UTF8, "application/json"))
+        using (var created = await http.PostAsync(new Uri("api/v1/namespaces", UriKind.Relative), ns))
+        {
+            Assert.True(created.IsSuccessStatusCode, $"creating the namespace: {(int)created.StatusCode} {await created.Content.ReadAsStringAsync()}");
+        }
+
         var (controller, ports) = await Kit.FreshPort.StartAsync(
             2,
             p => Kit.SecuredraProcess.Start("controller",
@@ -238,8 +245,20 @@ public sealed class CliContractTests(RenderedChart chart)
             p => p);
         await using var __ = controller;
 
-        var acquired = await controller.WaitForLineAsync(l => l.Contains("Acquired leader lease", StringComparison.Ordinal), "the controller takes the leader lease");
-        Assert.Contains(" as securedra-controller-7d9f-x2x_", acquired, StringComparison.Ordinal);
+        // The Lease on the API server names the holder: the pod name, then a per-process suffix.
+        using var client = new HttpClient { BaseAddress = api, Timeout = TimeSpan.FromSeconds(10) };
+        var holder = "";
+        await Kit.Poll.UntilAsync(
+            async () =>
+            {
+                using var lease = await client.GetAsync(new Uri("apis/coordination.k8s.io/v1/namespaces/securedra-system/leases/securedra-controller", UriKind.Relative));
+                holder = lease.IsSuccessStatusCode ? JsonNode.Parse(await lease.Content.ReadAsStringAsync())?["spec"]?["holderIdentity"]?.GetValue<string>() ?? "" : "";
+                return holder.Length > 0;
+            },
+            "the controller holds the leader Lease",
+            () => controller.Output,
+            TimeSpan.FromSeconds(60));
+        Assert.StartsWith("securedra-controller-7d9f-x2x_", holder, StringComparison.Ordinal);
     }
 
     [Fact]
