@@ -24,7 +24,7 @@ public class GpuConfigValidatorTests
     private const string Removed = "unknown field (removed: GPU sharing was never applied, and time-slicing would put two tenants' contexts in one GPU's memory, which nothing on a node can isolate; every claim gets whole GPUs); the allowed fields are apiVersion, kind, resetPolicy";
 
     [Fact]
-    public void SeedDeviceClassParametersWithSharingFieldsAreRejectedNamingEachRemovedField()
+    public void Seed_device_class_parameters_with_sharing_fields_are_rejected_naming_each_removed_field()
     {
         // Issue 10 item 7: the seed's time-sliced class was validated and never applied. Its fields are gone,
         // and the error says why, so the platform team learns it never had time-slicing.
@@ -45,7 +45,7 @@ public class GpuConfigValidatorTests
     }
 
     [Fact]
-    public void SeedDeviceClassParametersValidateOnceApiVersionAndKindAreAddedAndSharingRemoved()
+    public void Seed_device_class_parameters_validate_once_api_version_and_kind_are_added_and_sharing_removed()
     {
         var result = Decode("{" + Head + ""","resetPolicy":"ZeroVRAMOnRelease"}""", ConfigOrigin.DeviceClass);
         Assert.True(result.IsValid, string.Join("; ", result.Errors));
@@ -53,7 +53,7 @@ public class GpuConfigValidatorTests
     }
 
     [Fact]
-    public void SeedParametersWithoutApiVersionAndKindNameBothRequiredFields()
+    public void Seed_parameters_without_api_version_and_kind_name_both_required_fields()
     {
         var result = Decode("""{"resetPolicy":"ZeroVRAMOnRelease"}""");
         Assert.Equal(
@@ -65,7 +65,7 @@ public class GpuConfigValidatorTests
     }
 
     [Fact]
-    public void EveryRowOfTheSchemaTableIsDecodedAndChecked()
+    public void Every_row_of_the_schema_table_is_decoded_and_checked()
     {
         // One table drives decoding and validation: a row's wrong value, its absence (when required) and its
         // duplicate are each reported under its name, and the allowed-fields message lists exactly the table.
@@ -96,7 +96,7 @@ public class GpuConfigValidatorTests
     }
 
     [Fact]
-    public void MinimalConfigTakesDefaults()
+    public void Minimal_config_takes_defaults()
     {
         var result = Decode("{" + Head + "}");
         Assert.True(result.IsValid);
@@ -130,20 +130,20 @@ public class GpuConfigValidatorTests
                 + (field == "kind" ? "" : $",\"{field}\":{value}") + "}").Errors).ToString());
 
     [Fact]
-    public void UnknownFieldIsRejectedAndNamed() =>
+    public void Unknown_field_is_rejected_and_named() =>
         Assert.Equal(
             $"{Prefix}.resetPolcy: unknown field; the allowed fields are apiVersion, kind, resetPolicy",
             Single(Decode("{" + Head + ""","resetPolcy":"None"}""")));
 
     [Fact]
-    public void UnknownFieldWithHostileNameCannotForgeAPath()
+    public void Unknown_field_with_hostile_name_cannot_forge_a_path()
     {
         var error = Single(Decode("{" + Head + ""","a.b\nc":1}"""));
         Assert.StartsWith($"{Prefix}[\"a.b?c\"]: unknown field", error, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void AllFieldErrorsAreCollected()
+    public void All_field_errors_are_collected()
     {
         var result = Decode("""{"apiVersion":"v1","kind":"GpuConfig","resetPolicy":"Sometimes","sharingStrategy":"Shared","x":1}""");
         Assert.Equal(
@@ -157,13 +157,13 @@ public class GpuConfigValidatorTests
     }
 
     [Fact]
-    public void TenantResetPolicyNoneIsRejected() =>
+    public void Tenant_reset_policy_none_is_rejected() =>
         Assert.Equal(
             $"{Prefix}.resetPolicy: None is not allowed in a claim; a claim may only set ZeroVRAMOnRelease",
             Single(Decode("{" + Head + ""","resetPolicy":"None"}""")));
 
     [Fact]
-    public void ClassResetPolicyNoneIsNeverAllowed()
+    public void Class_reset_policy_none_is_never_allowed()
     {
         // --allow-class-reset-policy-override was removed: nothing ever read the stored policy, so "None" would
         // have been accepted and the device scrubbed anyway. No config can turn the scrub off.
@@ -176,11 +176,11 @@ public class GpuConfigValidatorTests
     }
 
     [Fact]
-    public void EnumValuesAreCaseSensitive() =>
+    public void Enum_values_are_case_sensitive() =>
         Assert.Contains("\"zerovramonrelease\" is not supported; the only reset policy is ZeroVRAMOnRelease", Single(Decode("{" + Head + ""","resetPolicy":"zerovramonrelease"}""")), StringComparison.Ordinal);
 
     [Fact]
-    public void OverSizeIsRejectedByLengthBeforeReading()
+    public void Over_size_is_rejected_by_length_before_reading()
     {
         var limit = DriverConstants.OpaqueParametersMaxBytes;
         var bytes = new byte[limit + 1];
@@ -190,7 +190,7 @@ public class GpuConfigValidatorTests
     }
 
     [Fact]
-    public void ExactlyTheLimitIsAccepted()
+    public void Exactly_the_limit_is_accepted()
     {
         var baseJson = "{" + Head + ""","resetPolicy":"ZeroVRAMOnRelease"}""";
         var padded = baseJson.Insert(1, new string(' ', DriverConstants.OpaqueParametersMaxBytes - baseJson.Length));
@@ -199,54 +199,54 @@ public class GpuConfigValidatorTests
     }
 
     [Fact]
-    public void LoweredLimitApplies() =>
+    public void Lowered_limit_applies() =>
         Assert.Equal(
             $"{Prefix}: 66 bytes exceeds the maximum 64 bytes",
             Single(Decode("{" + Head + "}", validator: new GpuConfigValidator(new GpuConfigLimits { MaxBytes = 64 }))));
 
     [Fact]
-    public void DuplicateKeysAreRejected() =>
+    public void Duplicate_keys_are_rejected() =>
         Assert.Equal(
             $"{Prefix}.resetPolicy: duplicate key; each key may appear at most once",
             Single(Decode("{" + Head + ""","resetPolicy":"ZeroVRAMOnRelease","resetPolicy":"None"}""")));
 
     [Fact]
-    public void DuplicateKeysHiddenByEscapesAreRejected() =>
+    public void Duplicate_keys_hidden_by_escapes_are_rejected() =>
         Assert.Equal(
             $"{Prefix}.resetPolicy: duplicate key; each key may appear at most once",
             Single(Decode("{" + Head + ""","resetPolicy":"ZeroVRAMOnRelease","resetPolic\u0079":"None"}""")));
 
     [Fact]
-    public void DeepNestingIsRejectedWithTheLimit() =>
+    public void Deep_nesting_is_rejected_with_the_limit() =>
         Assert.Equal(
             $"{Prefix}.x: nesting depth 9 exceeds the maximum 8",
             Assert.Single(Decode("{" + Head + ",\"x\":" + new string('[', 100) + new string(']', 100) + "}").Errors.Skip(1)).ToString());
 
     [Fact]
-    public void NestingAtTheLimitIsOnlyAnUnknownField() =>
+    public void Nesting_at_the_limit_is_only_an_unknown_field() =>
         Assert.Contains("unknown field", Single(Decode("{" + Head + ",\"x\":" + new string('[', 7) + new string(']', 7) + "}")), StringComparison.Ordinal);
 
     [Fact]
-    public void LongStringsAreRejectedWithTheLimit() =>
+    public void Long_strings_are_rejected_with_the_limit() =>
         Assert.Equal(
             $"{Prefix}.resetPolicy: a string of 257 bytes exceeds the maximum length 256 bytes",
             Single(Decode("{" + Head + $",\"resetPolicy\":\"{new string('a', 257)}\"}}")));
 
     [Fact]
-    public void LongPropertyNamesAreRejectedWithTheLimit() =>
+    public void Long_property_names_are_rejected_with_the_limit() =>
         Assert.Equal(
             $"{Prefix}: a property name of 300 bytes exceeds the maximum length 256 bytes",
             Single(Decode("{" + Head + $",\"{new string('k', 300)}\":1}}")));
 
     [Fact]
-    public void LongArraysAreRejectedWithTheLimit()
+    public void Long_arrays_are_rejected_with_the_limit()
     {
         var result = Decode("{" + Head + ",\"x\":[" + string.Join(',', Enumerable.Repeat("1", 65)) + "]}");
         Assert.Equal($"{Prefix}.x: an array with more than 64 items exceeds the maximum 64", result.Errors[^1].ToString());
     }
 
     [Fact]
-    public void TooManyPropertiesAreRejectedWithTheLimit()
+    public void Too_many_properties_are_rejected_with_the_limit()
     {
         var members = string.Join(',', Enumerable.Range(0, 40).Select(i => $"\"f{i}\":{i}"));
         var result = Decode("{" + Head + "," + members + "}");
@@ -254,7 +254,7 @@ public class GpuConfigValidatorTests
     }
 
     [Fact]
-    public void TooManyPropertiesInANestedObjectAreRejected()
+    public void Too_many_properties_in_a_nested_object_are_rejected()
     {
         var members = string.Join(',', Enumerable.Range(0, 40).Select(i => $"\"f{i}\":{i}"));
         var result = Decode("{" + Head + ",\"x\":{" + members + "}}");
@@ -284,7 +284,7 @@ public class GpuConfigValidatorTests
             Single(Decode("{" + Head + $",\"resetPolicy\":\"{escaped}\"}}")));
 
     [Fact]
-    public void ValidSurrogatePairEscapesAreFine() =>
+    public void Valid_surrogate_pair_escapes_are_fine() =>
         Assert.Equal(
             $"{Prefix}.resetPolicy: \"\U0001F600\" is not supported; the only reset policy is ZeroVRAMOnRelease",
             Single(Decode("{" + Head + ",\"resetPolicy\":\"\\ud83d\\ude00\"}")));
@@ -301,7 +301,7 @@ public class GpuConfigValidatorTests
             StringComparison.Ordinal);
 
     [Fact]
-    public void NaNAsAStringIsAnUnsupportedValue() =>
+    public void NaN_as_a_string_is_an_unsupported_value() =>
         Assert.EndsWith(
             "\"NaN\" is not supported; the only reset policy is ZeroVRAMOnRelease",
             Single(Decode("{" + Head + ",\"resetPolicy\":\"NaN\"}")),
@@ -327,7 +327,7 @@ public class GpuConfigValidatorTests
         Assert.StartsWith($"{Prefix}: malformed JSON at line", Single(Decode(json)), StringComparison.Ordinal);
 
     [Fact]
-    public void EmptyPrefixUsesBareFieldNames()
+    public void Empty_prefix_uses_bare_field_names()
     {
         var result = Validator.Decode("{\"kind\":\"GpuConfig\"}"u8, "", ConfigOrigin.Claim);
         Assert.Equal("apiVersion: required; must be resource.securedra.io/v1alpha1", Assert.Single(result.Errors).ToString());
@@ -335,7 +335,7 @@ public class GpuConfigValidatorTests
     }
 
     [Fact]
-    public void EveryErrorNamesItsPath()
+    public void Every_error_names_its_path()
     {
         string[] inputs =
         [

@@ -15,7 +15,7 @@ public class ManifestReaderTests
     private static string Errors(ManifestReadResult result) => string.Join(" | ", result.Errors);
 
     [Fact]
-    public void ReadsMultipleDocumentsAndTypesScalars()
+    public void Reads_multiple_documents_and_types_scalars()
     {
         var result = Read("""
             apiVersion: v1
@@ -69,7 +69,7 @@ public class ManifestReaderTests
     }
 
     [Fact]
-    public void ReadsJson()
+    public void Reads_json()
     {
         var result = Read("""{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","sharingTimeSliceMs":100,"x":[1,2.5,"s",null,false]}""");
         Assert.True(result.IsValid, Errors(result));
@@ -79,7 +79,7 @@ public class ManifestReaderTests
     }
 
     [Fact]
-    public void DuplicateKeysDropTheDocumentWithAnError()
+    public void Duplicate_keys_drop_the_document_with_an_error()
     {
         var result = Read("""
             kind: A
@@ -95,13 +95,13 @@ public class ManifestReaderTests
     }
 
     [Fact]
-    public void DuplicateKeysInJsonAreRejected() =>
+    public void Duplicate_keys_in_json_are_rejected() =>
         Assert.Equal(
             "document[0].a: duplicate key (line 1); each key may appear at most once",
             Errors(Read("""{"a": 1, "a": 2}""")));
 
     [Fact]
-    public void BillionLaughsIsRejectedAtTheFirstAnchor()
+    public void Billion_laughs_is_rejected_at_the_first_anchor()
     {
         var yaml = new StringBuilder("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
         for (var i = 1; i < 10; i++)
@@ -119,14 +119,14 @@ public class ManifestReaderTests
     }
 
     [Fact]
-    public void AliasesAndMergeKeysAreRejected()
+    public void Aliases_and_merge_keys_are_rejected()
     {
         Assert.Contains("YAML anchors are not supported", Errors(Read("base: &b {x: 1}\nother: *b\n")), StringComparison.Ordinal);
         Assert.Contains("YAML merge keys (<<) are not supported", Errors(Read("other:\n  <<: {resetPolicy: None}\n")), StringComparison.Ordinal);
     }
 
     [Fact]
-    public void DeepNestingIsRejectedWithTheLimit()
+    public void Deep_nesting_is_rejected_with_the_limit()
     {
         var result = Read(new string('[', 200) + new string(']', 200));
         Assert.Empty(result.Documents);
@@ -134,7 +134,7 @@ public class ManifestReaderTests
     }
 
     [Fact]
-    public void NodeCountIsBounded()
+    public void Node_count_is_bounded()
     {
         var reader = new ManifestReader(new ManifestLimits { MaxNodes = 100 });
         var result = Read("[" + string.Join(',', Enumerable.Repeat("1", 200)) + "]", reader);
@@ -142,7 +142,7 @@ public class ManifestReaderTests
     }
 
     [Fact]
-    public void DocumentCountIsBounded()
+    public void Document_count_is_bounded()
     {
         var reader = new ManifestReader(new ManifestLimits { MaxDocuments = 3 });
         var result = Read(string.Concat(Enumerable.Repeat("---\na: 1\n", 5)), reader);
@@ -150,7 +150,7 @@ public class ManifestReaderTests
     }
 
     [Fact]
-    public void FileSizeIsBounded()
+    public void File_size_is_bounded()
     {
         var reader = new ManifestReader(new ManifestLimits { MaxBytes = 10 });
         Assert.Equal("$: more than 10 bytes exceeds the maximum 10 bytes", Errors(Read("a: 12345678901", reader)));
@@ -158,7 +158,7 @@ public class ManifestReaderTests
     }
 
     [Fact]
-    public async Task ReadFileAsyncReadsAtMostTheLimitPlusOne()
+    public async Task Read_file_async_reads_at_most_the_limit_plus_one()
     {
         var path = Path.Combine(Path.GetTempPath(), $"securedra-manifest-{Guid.NewGuid():N}.yaml");
         try
@@ -222,17 +222,17 @@ public class ManifestReaderTests
     }
 
     [Fact]
-    public void InvalidUtf8IsRejectedNotReplaced() =>
+    public void Invalid_utf8_is_rejected_not_replaced() =>
         Assert.Equal(
             "$: invalid UTF-8 at byte 3; manifests must be UTF-8 text",
             string.Join(" | ", Reader.Read([(byte)'a', (byte)':', (byte)' ', 0xff]).Errors));
 
     [Fact]
-    public void ByteOrderMarkIsAccepted() =>
+    public void Byte_order_mark_is_accepted() =>
         Assert.Equal("X", Assert.Single(Reader.Read([.. "\uFEFF"u8, .. "kind: X"u8]).Documents).Kind);
 
     [Fact]
-    public void EmptyInputHasNoDocuments()
+    public void Empty_input_has_no_documents()
     {
         var result = Read("");
         Assert.True(result.IsValid);
@@ -241,17 +241,17 @@ public class ManifestReaderTests
     }
 
     [Fact]
-    public void HostileKeysCannotForgePaths()
+    public void Hostile_keys_cannot_forge_paths()
     {
         var result = Read("a:\n  \"x.y\": 1\n  \"x.y\": 2\n");
         Assert.Equal("document[0].a[\"x.y\"]: duplicate key (line 3); each key may appear at most once", Errors(result));
     }
 
     [Fact]
-    public void ResultObjectsSerializeAsJson() =>
+    public void Result_objects_serialize_as_json() =>
         Assert.Equal("{\"a\":{\"b\":[1,\"c\"]}}", Read("a:\n  b:\n    - 1\n    - c\n").Documents[0].Object.ToJsonString());
 
     [Fact]
-    public void JsonObjectRoundTripKeepsNumbersVerbatim() =>
+    public void Json_object_round_trip_keeps_numbers_verbatim() =>
         Assert.Equal("[1.50,-0.5,0.5,1.0]", JsonNode.Parse(Read("a: [1.50, -.5, +.5, 1.]").Documents[0].Object["a"]!.ToJsonString())!.ToJsonString());
 }

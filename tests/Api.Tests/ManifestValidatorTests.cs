@@ -33,7 +33,7 @@ public class ManifestValidatorTests
         """;
 
     [Fact]
-    public void SeedDeviceClassYamlIsClean()
+    public void Seed_device_class_yaml_is_clean()
     {
         var result = Validate(SeedClass);
         Assert.True(result.IsValid, string.Join(" | ", result.Errors));
@@ -41,7 +41,7 @@ public class ManifestValidatorTests
     }
 
     [Fact]
-    public void SeedTimeSlicedDeviceClassYamlIsRejectedNamingTheRemovedFields()
+    public void Seed_time_sliced_device_class_yaml_is_rejected_naming_the_removed_fields()
     {
         var result = Validate(SeedClass.Replace("resetPolicy: \"ZeroVRAMOnRelease\"", "resetPolicy: \"ZeroVRAMOnRelease\"\n        sharingStrategy: \"TimeSlicing\"\n        sharingTimeSliceMs: 100", StringComparison.Ordinal));
         Assert.Equal(
@@ -51,7 +51,7 @@ public class ManifestValidatorTests
     }
 
     [Fact]
-    public void SeedDeviceClassYamlAsWrittenInTheSeedNamesTheMissingFields() =>
+    public void Seed_device_class_yaml_as_written_in_the_seed_names_the_missing_fields() =>
         Assert.Equal(
             [
                 "spec.config[0].opaque.parameters.apiVersion: required; must be resource.securedra.io/v1alpha1",
@@ -61,7 +61,7 @@ public class ManifestValidatorTests
                 .Errors.Select(e => e.ToString()));
 
     [Fact]
-    public void MultiDocumentFilesPrefixPathsAndSkipOtherKinds()
+    public void Multi_document_files_prefix_paths_and_skip_other_kinds()
     {
         var result = Validate("""
             apiVersion: apps/v1
@@ -88,7 +88,7 @@ public class ManifestValidatorTests
     }
 
     [Fact]
-    public void YamlFloatsAndStringsReachTheStrictDecoderAsWritten()
+    public void Yaml_floats_and_strings_reach_the_strict_decoder_as_written()
     {
         var result = Validate(SeedClass.Replace("resetPolicy: \"ZeroVRAMOnRelease\"", "resetPolicy: 100.0", StringComparison.Ordinal));
         Assert.Equal("spec.config[0].opaque.parameters.resetPolicy: must be a string, got a number", Assert.Single(result.Errors).ToString());
@@ -99,7 +99,7 @@ public class ManifestValidatorTests
     }
 
     [Fact]
-    public void RawJsonConfigIsDecodedFromItsOriginalBytes()
+    public void Raw_json_config_is_decoded_from_its_original_bytes()
     {
         Assert.True(Validate("""{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig"}""").IsValid);
         Assert.StartsWith(
@@ -110,7 +110,7 @@ public class ManifestValidatorTests
     }
 
     [Fact]
-    public void RawConfigOriginIsConfigurable()
+    public void Raw_config_origin_is_configurable()
     {
         const string json = """{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","resetPolicy":"None"}""";
         Assert.Contains("not allowed in a claim", Assert.Single(Validate(json).Errors).Message, StringComparison.Ordinal);
@@ -118,7 +118,7 @@ public class ManifestValidatorTests
     }
 
     [Fact]
-    public void ReaderErrorsAreViolations()
+    public void Reader_errors_are_violations()
     {
         var result = Validate("a: 1\na: 2\n");
         Assert.Equal("document[0].a: duplicate key (line 2); each key may appear at most once", Assert.Single(result.Errors).ToString());
@@ -126,7 +126,7 @@ public class ManifestValidatorTests
     }
 
     [Fact]
-    public async Task ValidateFileAsyncReadsFromDisk()
+    public async Task Validate_file_async_reads_from_disk()
     {
         var path = Path.Combine(Path.GetTempPath(), $"securedra-validate-{Guid.NewGuid():N}.yaml");
         try

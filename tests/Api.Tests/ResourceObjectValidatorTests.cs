@@ -35,21 +35,21 @@ public class ResourceObjectValidatorTests
 
     [Theory]
     [MemberData(nameof(Versions))]
-    public void ClaimConfigsAreValidatedWithObjectPaths(string version) =>
+    public void Claim_configs_are_validated_with_object_paths(string version) =>
         Assert.Equal(
             [$"spec.devices.config[1].opaque.parameters.sharingTimeSliceMs: {RemovedField}"],
             Errors(Claim(version, Configs(Opaque(Good), Opaque(BadSlice)))));
 
     [Theory]
     [MemberData(nameof(Versions))]
-    public void TemplateConfigsAreValidatedAtSpecSpec(string version) =>
+    public void Template_configs_are_validated_at_spec_spec(string version) =>
         Assert.Equal(
             ["spec.spec.devices.config[0].opaque.parameters.resetPolicy: None is not allowed in a claim; a claim may only set ZeroVRAMOnRelease"],
             Errors(Template(version, Configs(Opaque(TenantNone)))));
 
     [Theory]
     [MemberData(nameof(Versions))]
-    public void ClassConfigsAreValidatedAsDeviceClassOrigin(string version)
+    public void Class_configs_are_validated_as_device_class_origin(string version)
     {
         Assert.Equal(
             ["spec.config[0].opaque.parameters.resetPolicy: None is not supported: no DeviceClass can turn off the VRAM scrub (--allow-class-reset-policy-override was removed); only ZeroVRAMOnRelease is allowed"],
@@ -58,7 +58,7 @@ public class ResourceObjectValidatorTests
 
     [Theory]
     [MemberData(nameof(Versions))]
-    public void SeedDeviceClassValidatesWithoutTheRemovedSharingFields(string version)
+    public void Seed_device_class_validates_without_the_removed_sharing_fields(string version)
     {
         Assert.Empty(Errors(Class(version, Configs(Opaque("""
             {"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","resetPolicy":"ZeroVRAMOnRelease"}
@@ -72,7 +72,7 @@ public class ResourceObjectValidatorTests
 
     [Theory]
     [MemberData(nameof(Versions))]
-    public void OtherDriversConfigsAreSkipped(string version)
+    public void Other_drivers_configs_are_skipped(string version)
     {
         var configs = Configs(Opaque("""{"anything":"goes","resetPolicy":7}""", "gpu.example.com"), Opaque(BadSlice));
         Assert.Equal([$"spec.devices.config[1].opaque.parameters.sharingTimeSliceMs: {RemovedField}"], Errors(Claim(version, configs)));
@@ -81,7 +81,7 @@ public class ResourceObjectValidatorTests
     }
 
     [Fact]
-    public void DriverNameIsConfigurable()
+    public void Driver_name_is_configurable()
     {
         var other = new ResourceObjectValidator(new GpuConfigValidator(new GpuConfigLimits()), "gpu.securedra.io");
         Assert.Empty(other.Validate(Claim("resource.k8s.io/v1", Configs(Opaque(BadSlice)))));
@@ -89,7 +89,7 @@ public class ResourceObjectValidatorTests
     }
 
     [Fact]
-    public void ObjectsWithoutConfigsAreClean()
+    public void Objects_without_configs_are_clean()
     {
         Assert.Empty(Errors(JsonNode.Parse("""{"apiVersion":"resource.k8s.io/v1","kind":"ResourceClaim","spec":{"devices":{"requests":[]}}}""")!.AsObject()));
         Assert.Empty(Errors(JsonNode.Parse("""{"apiVersion":"resource.k8s.io/v1","kind":"DeviceClass"}""")!.AsObject()));
@@ -97,7 +97,7 @@ public class ResourceObjectValidatorTests
     }
 
     [Fact]
-    public void MissingParametersForThisDriverAreAnError() =>
+    public void Missing_parameters_for_this_driver_are_an_error() =>
         Assert.Equal(
             ["spec.devices.config[0].opaque.parameters: required for driver gpu.nvidia.com; must be a GpuConfig object"],
             Errors(Claim("resource.k8s.io/v1", Configs("""{"opaque":{"driver":"gpu.nvidia.com"}}"""))));
@@ -129,7 +129,7 @@ public class ResourceObjectValidatorTests
     }
 
     [Fact]
-    public void MoreThan32ConfigsAreRejectedWithTheLimit()
+    public void More_than_32_configs_are_rejected_with_the_limit()
     {
         var configs = Configs(Enumerable.Repeat(Opaque(Good), 33).ToArray());
         Assert.Equal(["spec.devices.config: 33 entries exceed the maximum 32"], Errors(Claim("resource.k8s.io/v1", configs)));
@@ -137,7 +137,7 @@ public class ResourceObjectValidatorTests
     }
 
     [Fact]
-    public void OversizedParametersAreRejectedWithoutSerializingThemWhole()
+    public void Oversized_parameters_are_rejected_without_serializing_them_whole()
     {
         var huge = $$"""{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","pad":"{{new string('x', 1_000_000)}}"}""";
         Assert.Equal(
@@ -146,14 +146,14 @@ public class ResourceObjectValidatorTests
     }
 
     [Fact]
-    public void NumbersFromTheOriginalJsonSurviveTheRoundTrip() =>
+    public void Numbers_from_the_original_json_survive_the_round_trip() =>
         // 1e400 is no double: only the original bytes, not a re-serialised DOM, reach the decoder as a number.
         Assert.Equal(
             ["spec.devices.config[0].opaque.parameters.resetPolicy: must be a string, got a number"],
             Errors(Claim("resource.k8s.io/v1", Configs(Opaque("""{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","resetPolicy":1e400}""")))));
 
     [Fact]
-    public void NonAsciiStringsAreMeasuredByTheirUtf8Length()
+    public void Non_ascii_strings_are_measured_by_their_utf8_length()
     {
         // 100 'é' are 200 UTF-8 bytes: under the 256-byte string limit however the writer escapes them.
         var parameters = $$"""{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","resetPolicy":"{{new string('é', 100)}}"}""";

@@ -55,7 +55,7 @@ public class RobustnessTests
     }
 
     [Fact]
-    public void MutatedInputsNeverThrow()
+    public void Mutated_inputs_never_throw()
     {
         var random = new Random(20261123);
         var config = new GpuConfigValidator(new GpuConfigLimits());
@@ -82,7 +82,7 @@ public class RobustnessTests
     }
 
     [Fact]
-    public void ArbitraryJsonShapesNeverThrowInTheObjectValidator()
+    public void Arbitrary_json_shapes_never_throw_in_the_object_validator()
     {
         var random = new Random(7);
         var objects = new ResourceObjectValidator(new GpuConfigValidator(new GpuConfigLimits()), "gpu.nvidia.com");
@@ -128,7 +128,7 @@ public class RobustnessTests
     }
 
     [Fact]
-    public void RandomBytesNeverThrow()
+    public void Random_bytes_never_throw()
     {
         var random = new Random(42);
         var config = new GpuConfigValidator(new GpuConfigLimits());

@@ -58,11 +58,7 @@ public sealed class DemoCommandTests : IDisposable
     [InlineData("TERM")]
     public async Task Keep_running_stops_cleanly_on_a_signal_and_removes_its_sockets_and_temp_dir(string signal)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "securedra.dll"), "demo", "--keep-running", "--simulated-gpus", "2", "--simulated-memory", "4Mi" })
-        {
-            start.ArgumentList.Add(arg);
-        }
+        var start = SecuredraProcess.StartInfo(["demo", "--keep-running", "--simulated-gpus", "2", "--simulated-memory", "4Mi"]);
 
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
@@ -108,11 +104,7 @@ public sealed class DemoCommandTests : IDisposable
     [Fact]
     public async Task Keep_running_with_a_given_work_dir_keeps_the_dir_but_removes_the_sockets()
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "securedra.dll"), "demo", "--keep-running", "--simulated-gpus", "2", "--simulated-memory", "4Mi", "--work-dir", _work })
-        {
-            start.ArgumentList.Add(arg);
-        }
+        var start = SecuredraProcess.StartInfo(["demo", "--keep-running", "--simulated-gpus", "2", "--simulated-memory", "4Mi", "--work-dir", _work]);
 
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
@@ -147,28 +139,7 @@ public sealed class DemoCommandTests : IDisposable
 
     private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "securedra.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(180));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-            return (-1, await stdout, "timed out after 180 s\n" + await stderr);
-        }
-
-        return (process.ExitCode, await stdout, await stderr);
+        var result = await SecuredraProcess.RunAsync(args, timeout: TimeSpan.FromSeconds(180));
+        return (result.ExitCode, result.Stdout, result.Stderr);
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 
 namespace SecureDra.Cli.Tests;
@@ -95,28 +94,11 @@ public sealed class ScrubCommandTests : IDisposable
 
     private async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         // The test build: one test injects a fault through the simulated backend's fault file, which only it reads.
-        start.ArgumentList.Add(CliProcess.TestBuildDll);
-        foreach (var arg in new[] { "scrub", "--gpu-backend", "simulated", "--simulated-gpus", "2", "--simulated-memory", "8Mi", "--simulated-vram-dir", _vram }.Concat(args))
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await stdout, await stderr);
+        var result = await SecuredraProcess.RunAsync(
+            new[] { "scrub", "--gpu-backend", "simulated", "--simulated-gpus", "2", "--simulated-memory", "8Mi", "--simulated-vram-dir", _vram }.Concat(args),
+            timeout: TimeSpan.FromSeconds(120), dll: RepoPaths.TestBuildDll);
+        Assert.True(result.ExitCode != -1, result.Stderr); // -1: killed at the deadline
+        return (result.ExitCode, result.Stdout, result.Stderr);
     }
 }

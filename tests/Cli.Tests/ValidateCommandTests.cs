@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace SecureDra.Cli.Tests;
 
 /// <summary>Runs the real <c>securedra validate</c> process on real files and checks its output and exit code.</summary>
@@ -60,35 +58,13 @@ public sealed class ValidateCommandTests : IDisposable
 
     private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(IReadOnlyDictionary<string, string>? env, params string[] args)
     {
-        var cli = Path.Combine(AppContext.BaseDirectory, "securedra.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(cli);
-        start.ArgumentList.Add("validate");
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        foreach (var name in new[] { "DRIVER_NAME", "ALLOW_CLASS_RESET_POLICY_OVERRIDE", "MAX_CONFIG_BYTES", "CONFIG_ORIGIN", "ALLOW_EMPTY" })
-        {
-            start.Environment.Remove(name);
-        }
-
-        foreach (var (name, value) in env ?? new Dictionary<string, string>())
-        {
-            start.Environment[name] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout, await stderr);
+        var result = await SecuredraProcess.RunAsync(["validate", .. args], env, TimeSpan.FromSeconds(30));
+        Assert.True(result.ExitCode != -1, result.Stderr); // -1: killed at the deadline
+        return (result.ExitCode, result.Stdout, result.Stderr);
     }
 
     [Fact]
-    public async Task CleanSeedClassExitsZero()
+    public async Task Clean_seed_class_exits_zero()
     {
         var seed = WriteFile("seed.yaml", SeedClass);
         var (code, stdout, stderr) = await RunAsync(null, seed);
@@ -98,7 +74,7 @@ public sealed class ValidateCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task ViolationsArePrintedAsFilePathMessageAndExitOne()
+    public async Task Violations_are_printed_as_file_path_message_and_exit_one()
     {
         var claim = WriteFile("claim.yaml", BadClaim);
         var raw = WriteFile("raw.json", """{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","resetPolicy":"None","sharingTimeSliceMs":1.0}""");
@@ -116,7 +92,7 @@ public sealed class ValidateCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task FlagsAndTheirEnvironmentVariablesApply()
+    public async Task Flags_and_their_environment_variables_apply()
     {
         var classNone = WriteFile("class.yaml", SeedClass.Replace("\"ZeroVRAMOnRelease\"", "None", StringComparison.Ordinal));
         Assert.Equal(1, (await RunAsync(null, classNone)).ExitCode);
@@ -158,7 +134,7 @@ public sealed class ValidateCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task BadEnvironmentValueIsAUsageError()
+    public async Task Bad_environment_value_is_a_usage_error()
     {
         var seed = WriteFile("seed.yaml", SeedClass);
         var (code, _, stderr) = await RunAsync(new Dictionary<string, string> { ["MAX_CONFIG_BYTES"] = "maybe" }, seed);
@@ -189,7 +165,7 @@ public sealed class ValidateCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task ARootNonFiniteScalarIsAViolationNotAnEmptyFile()
+    public async Task A_root_non_finite_scalar_is_a_violation_not_an_empty_file()
     {
         // Issue 16 defect 3: ".nan" alone read as an empty document and passed.
         var nan = WriteFile("nan.yaml", ".nan\n");

@@ -96,12 +96,12 @@ public class ClaimLifecycleMatrixTests
         // The tenant leaves a canary in VRAM; after Unprepare the scrub has zeroed all of it.
         var vram = cluster.Plugin.VramPath("gpu-0");
         var size = new FileInfo(vram).Length;
-        await WriteCanaryAsync(vram, [0, size / 2, size - 4096], ct);
-        Assert.True(await HasNonZeroAsync(vram, ct));
+        TenantCanary.Write(vram, Canary, 0, size / 2, size - 4096);
+        Assert.True(TenantCanary.HasNonZero(vram));
 
         var released = (await plugin.UnprepareAsync([claim], ct))[uid];
         Assert.True(released.Length == 0, released + "\n" + cluster.Plugin.Output);
-        Assert.False(await HasNonZeroAsync(vram, ct), "canary survived Unprepare: VRAM not scrubbed");
+        Assert.False(TenantCanary.HasNonZero(vram), "canary survived Unprepare: VRAM not scrubbed");
         Assert.DoesNotContain(Directory.EnumerateFiles(cluster.Plugin.CdiRoot), f => File.ReadAllText(f).Contains(uid, StringComparison.Ordinal));
 
         // The scrubbed device is offered again.
@@ -120,22 +120,6 @@ public class ClaimLifecycleMatrixTests
         }
     }
 
-    private static async Task WriteCanaryAsync(string path, long[] offsets, CancellationToken ct)
-    {
-        var canary = Enumerable.Repeat((byte)0xA5, 4096).ToArray();
-        await using var file = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
-        foreach (var offset in offsets)
-        {
-            file.Position = offset;
-            await file.WriteAsync(canary, ct);
-        }
-
-        await file.FlushAsync(ct);
-    }
-
-    private static async Task<bool> HasNonZeroAsync(string path, CancellationToken ct)
-    {
-        var bytes = await File.ReadAllBytesAsync(path, ct);
-        return bytes.AsSpan().IndexOfAnyExcept((byte)0) >= 0;
-    }
+    /// <summary>A page of 0xA5: the previous tenant's data, non-zero everywhere.</summary>
+    private static readonly byte[] Canary = Enumerable.Repeat((byte)0xA5, 4096).ToArray();
 }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 namespace SecureDra.Compatibility.Tests;
@@ -60,17 +59,24 @@ public class NoDraServerTests
             }
         }
 
+        /// <summary>HttpListener cannot bind port 0: a port the kernel just gave out, and another if a parallel test took it first.</summary>
         public static NoDraApiServer Start()
         {
-            using var probe = new TcpListener(IPAddress.Loopback, 0);
-            probe.Start();
-            var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-            probe.Stop();
-            var prefix = $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/";
-            var listener = new HttpListener();
-            listener.Prefixes.Add(prefix);
-            listener.Start();
-            return new NoDraApiServer(listener, new Uri(prefix));
+            for (var attempt = 1; ; attempt++)
+            {
+                var prefix = $"http://127.0.0.1:{FreshPort.Candidate().ToString(CultureInfo.InvariantCulture)}/";
+                var listener = new HttpListener();
+                listener.Prefixes.Add(prefix);
+                try
+                {
+                    listener.Start();
+                    return new NoDraApiServer(listener, new Uri(prefix));
+                }
+                catch (HttpListenerException) when (attempt < 5)
+                {
+                    listener.Close();
+                }
+            }
         }
 
         private async Task ServeAsync()

@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json.Nodes;
 using SecureDra.Deploy.Tests.Infrastructure;
+using Kit = SecureDra.TestKit;
 
 namespace SecureDra.Deploy.Tests;
 
@@ -69,10 +70,8 @@ public sealed class CliContractTests(RenderedChart chart)
     }
 
     [Fact]
-    public void The_env_vars_read_outside_the_flags_are_really_read_there()
+    public void The_nvidia_runtime_variables_ask_for_every_gpu_with_compute_and_utility_only()
     {
-        var controller = File.ReadAllText(Path.Combine(RepoPaths.Root, "src", "Cli", "Commands", "ControllerCommand.cs"));
-        Assert.Contains("GetEnvironmentVariable(\"POD_NAME\")", controller, StringComparison.Ordinal);
         var pluginEnv = Assert.Single(Containers("DaemonSet")).Items("env").ToDictionary(e => e.Str("name"), e => e, StringComparer.Ordinal);
         Assert.Equal("all", pluginEnv["NVIDIA_VISIBLE_DEVICES"].Str("value"));
         Assert.Equal("compute,utility", pluginEnv["NVIDIA_DRIVER_CAPABILITIES"].Str("value"));
@@ -146,86 +145,120 @@ public sealed class CliContractTests(RenderedChart chart)
     [Fact]
     public async Task Controller_binary_serves_the_charts_probe_paths_and_webhook_path()
     {
-        var dir = Directory.CreateTempSubdirectory("securedra-contract-").FullName;
-        try
-        {
-            WriteSelfSignedPem(Path.Combine(dir, "tls.crt"), Path.Combine(dir, "tls.key"));
-            var (http, https) = (SecuredraCli.FreePort(), SecuredraCli.FreePort());
-            using var process = new SecuredraProcess(
+        using var dir = Kit.TempDir.Create("sdct");
+        WriteSelfSignedPem(dir.File("tls.crt"), dir.File("tls.key"));
+        var (process, ports) = await Kit.FreshPort.StartAsync(
+            2,
+            p => Kit.SecuredraProcess.Start("controller",
+            [
                 "controller", "--audit-interval=0", "--log-format=text",
-                $"--tls-cert-file={Path.Combine(dir, "tls.crt")}", $"--tls-private-key-file={Path.Combine(dir, "tls.key")}",
-                $"--http-endpoint=127.0.0.1:{http}", $"--webhook-listen=127.0.0.1:{https}");
-            using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true };
-            using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(10) };
-            var container = Assert.Single(Containers("Deployment"));
+                $"--tls-cert-file={dir.File("tls.crt")}", $"--tls-private-key-file={dir.File("tls.key")}",
+                $"--http-endpoint=127.0.0.1:{p[0]}", $"--webhook-listen=127.0.0.1:{p[1]}",
+            ]),
+            p => p);
+        await using var _ = process;
+        var (http, https) = (ports[0], ports[1]);
+        using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true };
+        using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(10) };
+        var container = Assert.Single(Containers("Deployment"));
 
-            using var liveness = await process.WaitForAnswerAsync(client, new Uri($"http://127.0.0.1:{http}{container.Str("livenessProbe.httpGet.path")}"));
-            Assert.Equal(HttpStatusCode.OK, liveness.StatusCode);
-            using var readiness = await client.GetAsync(new Uri($"http://127.0.0.1:{http}{container.Str("readinessProbe.httpGet.path")}"));
-            Assert.Equal(HttpStatusCode.OK, readiness.StatusCode);
-            using var unknown = await client.GetAsync(new Uri($"http://127.0.0.1:{http}/no-such-path"));
-            Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        using var liveness = await client.GetAsync(new Uri($"http://127.0.0.1:{http}{container.Str("livenessProbe.httpGet.path")}"));
+        Assert.Equal(HttpStatusCode.OK, liveness.StatusCode);
+        using var readiness = await client.GetAsync(new Uri($"http://127.0.0.1:{http}{container.Str("readinessProbe.httpGet.path")}"));
+        Assert.Equal(HttpStatusCode.OK, readiness.StatusCode);
+        using var unknown = await client.GetAsync(new Uri($"http://127.0.0.1:{http}/no-such-path"));
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
 
-            var path = Assert.Single(chart.Single("ValidatingWebhookConfiguration").Items("webhooks")).Str("clientConfig.service.path");
-            const string Review = """
-                {"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u-1","operation":"CREATE",
-                 "kind":{"group":"resource.k8s.io","version":"v1","kind":"ResourceClaim"},
-                 "resource":{"group":"resource.k8s.io","version":"v1","resource":"resourceclaims"},
-                 "namespace":"tenant-a","name":"c",
-                 "object":{"apiVersion":"resource.k8s.io/v1","kind":"ResourceClaim","metadata":{"name":"c","namespace":"tenant-a"},
-                   "spec":{"devices":{"requests":[{"name":"gpu","exactly":{"deviceClassName":"securedra-gpu-exclusive"}}],
-                     "config":[{"opaque":{"driver":"gpu.nvidia.com","parameters":{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","resetPolicy":"ZeroVRAMOnRelease","bogus":1}}}]}}}}}
-                """;
-            using var content = new StringContent(Review, Encoding.UTF8, "application/json");
-            using var answer = await client.PostAsync(new Uri($"https://127.0.0.1:{https}{path}"), content);
-            var body = await answer.Content.ReadAsStringAsync();
-            Assert.True(answer.StatusCode == HttpStatusCode.OK, $"POST {path}: {(int)answer.StatusCode} {body}");
-            var response = JsonNode.Parse(body)!["response"]!;
-            Assert.Equal("u-1", (string?)response["uid"]);
-            // The real validator ran: the unknown field is rejected by name.
-            Assert.False((bool)response["allowed"]!);
-            Assert.Contains("bogus", (string?)response["status"]!["message"], StringComparison.Ordinal);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        var path = Assert.Single(chart.Single("ValidatingWebhookConfiguration").Items("webhooks")).Str("clientConfig.service.path");
+        const string Review = """
+            {"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u-1","operation":"CREATE",
+             "kind":{"group":"resource.k8s.io","version":"v1","kind":"ResourceClaim"},
+             "resource":{"group":"resource.k8s.io","version":"v1","resource":"resourceclaims"},
+             "namespace":"tenant-a","name":"c",
+             "object":{"apiVersion":"resource.k8s.io/v1","kind":"ResourceClaim","metadata":{"name":"c","namespace":"tenant-a"},
+               "spec":{"devices":{"requests":[{"name":"gpu","exactly":{"deviceClassName":"securedra-gpu-exclusive"}}],
+                 "config":[{"opaque":{"driver":"gpu.nvidia.com","parameters":{"apiVersion":"resource.securedra.io/v1alpha1","kind":"GpuConfig","resetPolicy":"ZeroVRAMOnRelease","bogus":1}}}]}}}}}
+            """;
+        using var content = new StringContent(Review, Encoding.UTF8, "application/json");
+        using var answer = await client.PostAsync(new Uri($"https://127.0.0.1:{https}{path}"), content);
+        var body = await answer.Content.ReadAsStringAsync();
+        Assert.True(answer.StatusCode == HttpStatusCode.OK, $"POST {path}: {(int)answer.StatusCode} {body}");
+        var response = JsonNode.Parse(body)!["response"]!;
+        Assert.Equal("u-1", (string?)response["uid"]);
+        // The real validator ran: the unknown field is rejected by name.
+        Assert.False((bool)response["allowed"]!);
+        Assert.Contains("bogus", (string?)response["status"]!["message"], StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Kubelet_plugin_binary_serves_the_charts_probe_paths()
     {
-        var dir = Directory.CreateTempSubdirectory("securedra-contract-").FullName;
-        try
+        using var dir = Kit.TempDir.Create("sdct");
+        var (apiServer, api) = await Kit.SecuredraProcess.StartLocalApiServerAsync();
+        await using var _ = apiServer;
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var (plugin, http) = await Kit.FreshPort.StartAsync(p => Kit.SecuredraProcess.Start("kubelet-plugin",
+        [
+            "kubelet-plugin", "--node-name=node-1", $"--kubeconfig={api.GetLeftPart(UriPartial.Authority)}", "--log-format=text",
+            "--gpu-backend=simulated", "--simulated-gpus=1", "--simulated-memory=1Mi",
+            $"--kubelet-registrar-directory-path={dir.Sub("registry")}", $"--kubelet-plugins-directory-path={dir.Sub("plugins")}",
+            $"--cdi-root={dir.Sub("cdi")}", $"--http-endpoint=127.0.0.1:{p}",
+        ]));
+        await using var __ = plugin;
+        var container = Assert.Single(Containers("DaemonSet"));
+        using var liveness = await client.GetAsync(new Uri($"http://127.0.0.1:{http}{container.Str("livenessProbe.httpGet.path")}"));
+        Assert.Equal(HttpStatusCode.OK, liveness.StatusCode);
+        // No kubelet registered it, so it is alive but not ready: the path exists (503, not 404).
+        using var readiness = await client.GetAsync(new Uri($"http://127.0.0.1:{http}{container.Str("readinessProbe.httpGet.path")}"));
+        Assert.Contains(readiness.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.ServiceUnavailable });
+        using var unknown = await client.GetAsync(new Uri($"http://127.0.0.1:{http}/no-such-path"));
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+
+    [Fact]
+    public async Task Controller_takes_its_leader_identity_from_pod_name_as_the_chart_sets_it()
+    {
+        // POD_NAME is read outside the flags (the leader-election identity); the chart sets it from the downward API.
+        var deployment = Assert.Single(Containers("Deployment")).Items("env").ToDictionary(e => e.Str("name"), e => e, StringComparer.Ordinal);
+        Assert.Equal("metadata.name", deployment["POD_NAME"].Str("valueFrom.fieldRef.fieldPath"));
+
+        using var dir = Kit.TempDir.Create("sdct");
+        WriteSelfSignedPem(dir.File("tls.crt"), dir.File("tls.key"));
+        var (apiServer, api) = await Kit.SecuredraProcess.StartLocalApiServerAsync();
+        await using var _ = apiServer;
+        using (var http = new HttpClient { BaseAddress = api, Timeout = TimeSpan.FromSeconds(10) })
+        using (var ns = new StringContent("""{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"securedra-system"}}""", Encoding.UTF8, "application/json"))
+        using (var created = await http.PostAsync(new Uri("api/v1/namespaces", UriKind.Relative), ns))
         {
-            foreach (var sub in new[] { "registry", "plugins", "cdi" })
+            Assert.True(created.IsSuccessStatusCode, $"creating the namespace: {(int)created.StatusCode} {await created.Content.ReadAsStringAsync()}");
+        }
+
+        var (controller, ports) = await Kit.FreshPort.StartAsync(
+            2,
+            p => Kit.SecuredraProcess.Start("controller",
+                [
+                    "controller", $"--kubeconfig={api.GetLeftPart(UriPartial.Authority)}", "--audit-interval=24h", "--leader-election=true", "--log-format=text",
+                    $"--tls-cert-file={dir.File("tls.crt")}", $"--tls-private-key-file={dir.File("tls.key")}",
+                    $"--http-endpoint=127.0.0.1:{p[0]}", $"--webhook-listen=127.0.0.1:{p[1]}",
+                ],
+                new Dictionary<string, string> { ["POD_NAME"] = "securedra-controller-7d9f-x2x" }),
+            p => p);
+        await using var __ = controller;
+
+        // The Lease on the API server names the holder: the pod name, then a per-process suffix.
+        using var client = new HttpClient { BaseAddress = api, Timeout = TimeSpan.FromSeconds(10) };
+        var holder = "";
+        await Kit.Poll.UntilAsync(
+            async () =>
             {
-                Directory.CreateDirectory(Path.Combine(dir, sub));
-            }
-
-            var (api, http) = (SecuredraCli.FreePort(), SecuredraCli.FreePort());
-            using var apiServer = new SecuredraProcess("local-apiserver", $"--listen=127.0.0.1:{api}");
-            using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-            (await apiServer.WaitForAnswerAsync(client, new Uri($"http://127.0.0.1:{api}/healthz"))).Dispose();
-
-            using var plugin = new SecuredraProcess(
-                "kubelet-plugin", "--node-name=node-1", $"--kubeconfig=http://127.0.0.1:{api}", "--log-format=text",
-                "--gpu-backend=simulated", "--simulated-gpus=1", "--simulated-memory=1Mi",
-                $"--kubelet-registrar-directory-path={Path.Combine(dir, "registry")}", $"--kubelet-plugins-directory-path={Path.Combine(dir, "plugins")}",
-                $"--cdi-root={Path.Combine(dir, "cdi")}", $"--http-endpoint=127.0.0.1:{http}");
-            var container = Assert.Single(Containers("DaemonSet"));
-            using var liveness = await plugin.WaitForAnswerAsync(client, new Uri($"http://127.0.0.1:{http}{container.Str("livenessProbe.httpGet.path")}"));
-            Assert.Equal(HttpStatusCode.OK, liveness.StatusCode);
-            // No kubelet registered it, so it is alive but not ready: the path exists (503, not 404).
-            using var readiness = await client.GetAsync(new Uri($"http://127.0.0.1:{http}{container.Str("readinessProbe.httpGet.path")}"));
-            Assert.Contains(readiness.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.ServiceUnavailable });
-            using var unknown = await client.GetAsync(new Uri($"http://127.0.0.1:{http}/no-such-path"));
-            Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+                using var lease = await client.GetAsync(new Uri("apis/coordination.k8s.io/v1/namespaces/securedra-system/leases/securedra-controller", UriKind.Relative));
+                holder = lease.IsSuccessStatusCode ? JsonNode.Parse(await lease.Content.ReadAsStringAsync())?["spec"]?["holderIdentity"]?.GetValue<string>() ?? "" : "";
+                return holder.Length > 0;
+            },
+            "the controller holds the leader Lease",
+            () => controller.Output,
+            TimeSpan.FromSeconds(60));
+        Assert.StartsWith("securedra-controller-7d9f-x2x_", holder, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -46,13 +46,7 @@ public class ScrubCoverageTests
         return core + events;
     }
 
-    private static void WriteCanary(string path, long offset)
-    {
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
-        file.Position = offset;
-        file.Write(Canary);
-        file.Flush(flushToDisk: true);
-    }
+    private static void WriteCanary(string path, long offset) => TenantCanary.Write(path, Canary, offset);
 
-    private static bool ContainsCanary(string path) => File.ReadAllBytes(path).AsSpan().IndexOf(Canary) >= 0;
+    private static bool ContainsCanary(string path) => TenantCanary.IsPresent(path, Canary);
 }

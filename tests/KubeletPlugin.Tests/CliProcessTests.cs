@@ -1,60 +1,15 @@
-using System.Diagnostics;
 using SecureDra.KubeletPlugin.Hosting;
 using SecureDra.LocalCluster.Kubelet;
 
 namespace SecureDra.KubeletPlugin.Tests;
 
-/// <summary>The real <c>securedra</c> executable (built next to this project), run with <c>dotnet</c>.</summary>
+/// <summary>The real <c>securedra</c> executable, run through the test kit.</summary>
 public class CliProcessTests
 {
-    internal static string CliDll
+    private static async Task<(int ExitCode, string Stderr)> RunToEndAsync(IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null)
     {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "SecureDra.sln")))
-            {
-                dir = dir.Parent;
-            }
-
-            Assert.NotNull(dir);
-            var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
-            var dll = Path.Combine(dir.FullName, "src", "Cli", "bin", configuration, "net10.0", "securedra.dll");
-            Assert.True(File.Exists(dll), $"build src/Cli first: {dll} is missing");
-            return dll;
-        }
-    }
-
-    internal static Process Start(IEnumerable<string> args, IDictionary<string, string?>? env = null)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        info.ArgumentList.Add(CliDll);
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        foreach (var name in new[] { "NODE_NAME", "DRIVER_NAME", "POD_UID", "HTTP_ENDPOINT", "LOG_FORMAT", "KUBECONFIG", "KUBELET_REGISTRAR_DIRECTORY_PATH", "KUBELET_PLUGINS_DIRECTORY_PATH", "CDI_ROOT" })
-        {
-            info.Environment.Remove(name);
-        }
-
-        foreach (var (key, value) in env ?? new Dictionary<string, string?>())
-        {
-            info.Environment[key] = value;
-        }
-
-        return Process.Start(info)!;
-    }
-
-    private static async Task<(int ExitCode, string Stderr)> RunToEndAsync(IEnumerable<string> args, IDictionary<string, string?>? env = null)
-    {
-        using var process = Start(args, env);
-        var stderr = process.StandardError.ReadToEndAsync();
-        _ = process.StandardOutput.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stderr);
+        var result = await SecuredraProcess.RunAsync(args, env, TimeSpan.FromSeconds(30));
+        return (result.ExitCode, result.Stderr);
     }
 
     [Theory]
@@ -85,7 +40,7 @@ public class CliProcessTests
     [Fact]
     public async Task Env_vars_are_read_and_checked_too()
     {
-        var (exitCode, stderr) = await RunToEndAsync(["kubelet-plugin"], new Dictionary<string, string?> { ["NODE_NAME"] = "n1", ["LOG_FORMAT"] = "yaml" });
+        var (exitCode, stderr) = await RunToEndAsync(["kubelet-plugin"], new Dictionary<string, string> { ["NODE_NAME"] = "n1", ["LOG_FORMAT"] = "yaml" });
         Assert.Equal(2, exitCode);
         Assert.Contains("--log-format: \"yaml\"", stderr, StringComparison.Ordinal);
     }
@@ -97,39 +52,23 @@ public class CliProcessTests
         var options = TestPlugin.DefaultOptions(dir);
         var layout = PluginSocketLayout.Resolve(options);
         await using var apiServer = await SecureDra.LocalCluster.ApiServer.LocalApiServer.StartAsync(new SecureDra.LocalCluster.ApiServer.LocalApiServerOptions { Listen = "127.0.0.1:0" }, CancellationToken.None);
-        using var process = Start(
+        await using var process = SecuredraProcess.Start(
+            "kubelet-plugin",
             ["kubelet-plugin", "--kubelet-registrar-directory-path", options.KubeletRegistrarDirectoryPath, "--kubelet-plugins-directory-path", options.KubeletPluginsDirectoryPath, "--log-format", "json",
              "--kubeconfig", apiServer.BaseAddress.ToString().TrimEnd('/'), "--cdi-root", Path.Combine(options.KubeletPluginsDirectoryPath, "cdi"),
              "--gpu-backend", "simulated", "--simulated-gpus", "1", "--simulated-memory", "1Mi"],
-            new Dictionary<string, string?> { ["NODE_NAME"] = "node-1" });
-        var stderr = process.StandardError.ReadToEndAsync();
-        _ = process.StandardOutput.ReadToEndAsync();
-        try
-        {
-            await using var emulator = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = options.KubeletRegistrarDirectoryPath });
-            emulator.Start();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            var plugin = await emulator.WaitForPluginAsync("gpu.nvidia.com", timeout.Token);
-            Assert.Equal(layout.DraSocketPath, plugin.Endpoint);
-            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(layout.DraSocketPath));
+            new Dictionary<string, string> { ["NODE_NAME"] = "node-1" });
+        await using var emulator = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = options.KubeletRegistrarDirectoryPath });
+        emulator.Start();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var plugin = await emulator.WaitForPluginAsync("gpu.nvidia.com", timeout.Token);
+        Assert.Equal(layout.DraSocketPath, plugin.Endpoint);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(layout.DraSocketPath));
 
-            using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-            {
-                await kill.WaitForExitAsync(timeout.Token);
-            }
-
-            await process.WaitForExitAsync(timeout.Token);
-            Assert.False(File.Exists(layout.RegistrationSocketPath), "registration socket left behind");
-            Assert.False(File.Exists(layout.DraSocketPath), "DRA socket left behind");
-            Assert.Equal(0, process.ExitCode);
-            Assert.Contains("\"EventId\"", await stderr, StringComparison.Ordinal);
-        }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                process.Kill();
-            }
-        }
+        var exitCode = await process.StopAsync(timeout.Token);
+        Assert.False(File.Exists(layout.RegistrationSocketPath), "registration socket left behind");
+        Assert.False(File.Exists(layout.DraSocketPath), "DRA socket left behind");
+        Assert.Equal(0, exitCode);
+        Assert.Contains("\"EventId\"", process.Stderr, StringComparison.Ordinal);
     }
 }

@@ -78,10 +78,7 @@ public class RegistrationTests
         Assert.Empty(emulator.Failures);
         await plugin.StopAsync();
         Assert.False(File.Exists(plugin.Layout.RegistrationSocketPath));
-        while (emulator.Plugins.Count > 0)
-        {
-            await Task.Delay(20, timeout.Token);
-        }
+        await Poll.UntilAsync(() => emulator.Plugins.Count == 0, "the kubelet forgets the stopped plugin");
     }
 
     [Fact]

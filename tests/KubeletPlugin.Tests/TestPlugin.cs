@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -41,22 +39,8 @@ public sealed class TestPlugin : IAsyncDisposable
         TempDir? dir = null,
         bool http = false)
     {
-        dir ??= TempDir.Create();
-        var options = DefaultOptions(dir);
-        if (http)
-        {
-            options = options with { HttpEndpoint = $"127.0.0.1:{FreePort()}" };
-        }
-
-        options = adjust?.Invoke(options) ?? options;
-        var app = KubeletPluginHost.Build(options, builder =>
-        {
-            builder.Logging.ClearProviders();
-            builder.Logging.SetMinimumLevel(LogLevel.Warning);
-            builder.Services.AddSingleton<IClaimPipeline, NotImplementedClaimPipeline>(); // a test's own registration below wins
-            configure?.Invoke(builder);
-        });
-        await app.StartAsync();
+        dir ??= TempDir.Create("sdra");
+        var (options, app) = await StartHostAsync(dir, http, adjust, configure);
         return new TestPlugin(dir, options, app);
     }
 
@@ -80,36 +64,39 @@ public sealed class TestPlugin : IAsyncDisposable
         Dir.Dispose();
     }
 
-    public static int FreePort()
+    /// <summary>
+    /// Starts the host. With <paramref name="http"/> the probe listener gets a port the kernel just gave out (the
+    /// endpoint flag refuses port 0); if a parallel test takes it first, Kestrel's bind fails and the host is built
+    /// again on another, so the free-port race cannot fail a test.
+    /// </summary>
+    private static async Task<(KubeletPluginOptions Options, WebApplication App)> StartHostAsync(
+        TempDir dir, bool http, Func<KubeletPluginOptions, KubeletPluginOptions>? adjust, Action<WebApplicationBuilder>? configure)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-}
-
-/// <summary>A short, unique directory under /tmp, removed on dispose.</summary>
-public sealed class TempDir : IDisposable
-{
-    private TempDir(string path) => Path = path;
-
-    public string Path { get; }
-
-    public static TempDir Create()
-    {
-        var path = System.IO.Path.Combine("/tmp", "sdra-" + Guid.NewGuid().ToString("N")[..10]);
-        Directory.CreateDirectory(path);
-        return new TempDir(path);
-    }
-
-    public void Dispose()
-    {
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
+            var options = DefaultOptions(dir);
+            if (http)
+            {
+                options = options with { HttpEndpoint = $"127.0.0.1:{FreshPort.Candidate()}" };
+            }
+
+            options = adjust?.Invoke(options) ?? options;
+            var app = KubeletPluginHost.Build(options, builder =>
+            {
+                builder.Logging.ClearProviders();
+                builder.Logging.SetMinimumLevel(LogLevel.Warning);
+                builder.Services.AddSingleton<IClaimPipeline, NotImplementedClaimPipeline>(); // a test's own registration below wins
+                configure?.Invoke(builder);
+            });
+            try
+            {
+                await app.StartAsync();
+                return (options, app);
+            }
+            catch (IOException e) when (http && attempt < 5 && e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                await app.DisposeAsync();
+            }
         }
     }
 }

@@ -78,10 +78,7 @@ public class FaultAndRequestLogTests
         var t = await TestServer.StartAsync();
         t.Server.Faults.Add(new FaultRule { Hang = true });
         var pending = t.Http.GetAsync("/api/v1/nodes");
-        while (!t.Server.RequestLog.Entries.Any(e => e.Fault == "hang"))
-        {
-            await Task.Delay(10);
-        }
+        await Poll.UntilAsync(() => t.Server.RequestLog.Entries.Any(e => e.Fault == "hang"), "the request is held by the hang fault");
 
         await t.DisposeAsync();
         await Assert.ThrowsAnyAsync<Exception>(() => pending);

@@ -27,7 +27,7 @@ public class ScrubCoverageTests
         Assert.Equal(0L, first.BaselineBytes);
 
         // The previous tenant's bytes in the last MiB, which is exactly what stops being allocatable.
-        WriteCanary(node.Backend.VramPath(device.Name), Size - (1L << 20));
+        TenantCanary.Write(node.Backend.VramPath(device.Name), Canary, Size - (1L << 20));
         node.Backend.SetFaults(device.Name, new SimulatedFaults { AllocatableFraction = 0.99 });
 
         var report = await node.Scrubber.ScrubAsync(device, CancellationToken.None);
@@ -40,7 +40,7 @@ public class ScrubCoverageTests
         Assert.InRange(report.UnallocatableBytes, (long)(Size * 0.01), (long)(Size * 0.01) + Page);
         Assert.Contains("could not be allocated now", report.FailureReason, StringComparison.Ordinal);
         Assert.Contains("0 bytes are the device's measured reserved baseline", report.FailureReason, StringComparison.Ordinal);
-        Assert.True(ContainsCanary(node.Backend.VramPath(device.Name)), "the canary must still be there: the scrub really did not cover it, so only failing protects the next tenant");
+        Assert.True(TenantCanary.IsPresent(node.Backend.VramPath(device.Name), Canary), "the canary must still be there: the scrub really did not cover it, so only failing protects the next tenant");
 
         var failed = Assert.Single(node.Logger.Events, e => e.EventName == "VramScrubFailed");
         Assert.Equal(report.UnallocatableBytes, failed.Properties["UnallocatableBytes"]);
@@ -53,7 +53,7 @@ public class ScrubCoverageTests
     {
         await using var node = new Node();
         var device = await node.DeviceAsync();
-        WriteCanary(node.Backend.VramPath(device.Name), Size - (1L << 20));
+        TenantCanary.Write(node.Backend.VramPath(device.Name), Canary, Size - (1L << 20));
         node.Backend.SetFaults(device.Name, new SimulatedFaults { AllocatableFraction = 0.99 });
 
         var report = await node.Scrubber.ScrubAsync(device, CancellationToken.None);
@@ -111,7 +111,7 @@ public class ScrubCoverageTests
 
         // 64 KiB at the end, far below any percentage threshold (0.02 %), holds the previous tenant's bytes.
         const long tail = 64 * 1024;
-        WriteCanary(node.Backend.VramPath(device.Name), Size - tail);
+        TenantCanary.Write(node.Backend.VramPath(device.Name), Canary, Size - tail);
         node.Backend.SetFaults(device.Name, new SimulatedFaults { AllocatableFraction = (double)(Size - tail) / Size });
 
         var report = await node.Scrubber.ScrubAsync(device, CancellationToken.None);
@@ -119,13 +119,13 @@ public class ScrubCoverageTests
         Assert.False(report.Succeeded);
         Assert.Equal(tail, report.UnallocatableBytes);
         Assert.True(report.Coverage > 0.999, $"coverage {report.Coverage}: a percentage threshold would have called this verified");
-        Assert.True(ContainsCanary(node.Backend.VramPath(device.Name)));
+        Assert.True(TenantCanary.IsPresent(node.Backend.VramPath(device.Name), Canary));
 
         // Once the memory is allocatable again the scrub covers it and the canary is gone.
         node.Backend.ClearFaults(device.Name);
         var again = await node.Scrubber.ScrubAsync(device, CancellationToken.None);
         Assert.True(again.Succeeded, again.FailureReason);
-        Assert.False(ContainsCanary(node.Backend.VramPath(device.Name)));
+        Assert.False(TenantCanary.IsPresent(node.Backend.VramPath(device.Name), Canary));
     }
 
     [Fact]
@@ -199,19 +199,10 @@ public class ScrubCoverageTests
         Assert.Throws<ArgumentException>(() => new SimulatedGpuOptions { MemoryBytes = Size, ReservedBytes = -Page }.Validate());
     }
 
-    private static void WriteCanary(string path, long offset)
-    {
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
-        file.Position = offset;
-        file.Write(Canary);
-    }
-
-    private static bool ContainsCanary(string path) => File.ReadAllBytes(path).AsSpan().IndexOf(Canary) >= 0;
-
     /// <summary>One 256 MiB simulated GPU and a scrubber with production chunk sizes.</summary>
     private sealed class Node : IAsyncDisposable
     {
-        private readonly TempDirectory _dir = new();
+        private readonly TempDir _dir = new();
 
         public Node(long reservedBytes = 0, double? minCoverage = null)
         {

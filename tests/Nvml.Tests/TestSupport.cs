@@ -8,25 +8,6 @@ using SecureDra.Observability.Metrics;
 
 namespace SecureDra.Nvml.Tests;
 
-/// <summary>A real directory under /tmp, removed afterwards.</summary>
-public sealed class TempDirectory : IDisposable
-{
-    public TempDirectory() => Directory.CreateDirectory(Path);
-
-    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "securedra-nvml-tests-" + Guid.NewGuid().ToString("N"));
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-}
-
 /// <summary>Captures structured log events (name + properties) for assertions.</summary>
 public sealed class CapturingLogger<T> : ILogger<T>
 {
@@ -48,7 +29,7 @@ public sealed class CapturingLogger<T> : ILogger<T>
 /// <summary>A simulated node plus a scrubber over it, wired like production.</summary>
 public sealed class SimulatedNode : IAsyncDisposable
 {
-    private readonly TempDirectory _dir = new();
+    private readonly TempDir _dir = new();
 
     public SimulatedNode(int gpus = 2, long memoryBytes = 8L * 1024 * 1024, Action<ScrubberOptions>? configure = null, IGpuBackend? wrap = null)
     {

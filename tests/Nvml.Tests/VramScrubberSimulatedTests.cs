@@ -232,7 +232,7 @@ public class VramScrubberSimulatedTests
     [Fact]
     public async Task AddGpuLayer_Simulated_ResolvesBackendAndScrubber()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempDir();
         var services = new ServiceCollection();
         services.AddGpuLayer(new GpuBackendOptions
         {

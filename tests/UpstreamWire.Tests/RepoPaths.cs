@@ -18,17 +18,6 @@ internal static class RepoPaths
         }
     }
 
-    public static string CliDll
-    {
-        get
-        {
-            var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
-            var dll = Path.Combine(Root, "src", "Cli", "bin", configuration, "net10.0", "securedra.dll");
-            Assert.True(File.Exists(dll), $"build src/Cli first: {dll} is missing");
-            return dll;
-        }
-    }
-
     public static string KubeletClientScript => Path.Combine(Root, "tests", "UpstreamWire.Tests", "js", "kubelet-client.mjs");
 
     public static string ToolsDir =>

@@ -232,7 +232,7 @@ public sealed class PathsAroundDraAuditTests
     [Fact]
     public async Task Offline_audit_of_a_manifests_directory_with_the_default_operator_exits_1()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempDir();
         HardenedCluster.WriteTo(dir.Path);
         await File.WriteAllTextAsync(dir.File("gpu-operator.yaml"), DefaultOperator);
         using var output = new StringWriter();

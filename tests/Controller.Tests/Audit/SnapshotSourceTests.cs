@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using SecureDra.Controller.Audit;
 using SecureDra.Controller.Audit.Sources;
 using SecureDra.Controller.Leadership;
@@ -14,7 +15,7 @@ public sealed class SnapshotSourceTests
     [Fact]
     public async Task Offline_audit_of_a_compliant_manifests_directory_is_clean_and_exits_0()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempDir();
         HardenedCluster.WriteTo(dir.Path);
         await File.WriteAllTextAsync(dir.File("README.md"), "not a manifest");
         using var output = new StringWriter();
@@ -26,7 +27,7 @@ public sealed class SnapshotSourceTests
     [Fact]
     public async Task Offline_audit_finds_problems_in_nested_files_and_exits_1_with_json()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempDir();
         HardenedCluster.WriteTo(dir.Path);
         Directory.CreateDirectory(dir.File("overlays/prod"));
         await File.WriteAllTextAsync(dir.File("overlays/prod/bad.yml"), """
@@ -58,7 +59,7 @@ public sealed class SnapshotSourceTests
     [Fact]
     public async Task Offline_audit_refuses_too_many_or_too_large_files()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempDir();
         HardenedCluster.WriteTo(dir.Path);
         var tooMany = new ManifestDirectorySnapshotSource(dir.Path, new StrictManifestReader()) { MaxFiles = 3 };
         var e1 = await Assert.ThrowsAsync<InvalidOperationException>(() => tooMany.LoadAsync(default));
@@ -71,8 +72,8 @@ public sealed class SnapshotSourceTests
     [Fact]
     public async Task Offline_audit_does_not_follow_symlinked_directories()
     {
-        using var dir = new TempDirectory();
-        using var outside = new TempDirectory();
+        using var dir = new TempDir();
+        using var outside = new TempDir();
         HardenedCluster.WriteTo(dir.Path);
         await File.WriteAllTextAsync(Path.Combine(outside.Path, "evil.yaml"), "apiVersion: v1\nkind: ResourceClaim\nmetadata: {name: x, namespace: nowhere}\n");
         Directory.CreateSymbolicLink(dir.File("link"), outside.Path);
@@ -173,27 +174,66 @@ public sealed class SnapshotSourceTests
     [Fact]
     public async Task Reconciler_audits_only_while_leading()
     {
+        // No sleeps: every snapshot load records whether this replica led at that moment, the interval runs on a
+        // clock the test moves, and the verdict is read after the loop has stopped (every run it made is counted).
         var client = SeededClient();
         var metrics = new MetricsRegistry();
         var state = new LeadershipState();
         var options = new HardeningAuditOptions();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var source = new LeaderRecordingSource(new LiveSnapshotSource(client, options), state);
         var reconciler = new AuditReconciler(
-            new LiveSnapshotSource(client, options), new HardeningAuditor(options), new AuditFindingPublisher(metrics, null),
-            state, new AuditReconcilerOptions { Interval = TimeSpan.FromMinutes(5) }, TimeProvider.System, NullLogger<AuditReconciler>.Instance);
+            source, new HardeningAuditor(options), new AuditFindingPublisher(metrics, null),
+            state, new AuditReconcilerOptions { Interval = TimeSpan.FromMinutes(5) }, clock, NullLogger<AuditReconciler>.Instance);
         await reconciler.StartAsync(default);
-        await Task.Delay(100);
-        Assert.DoesNotContain(client.Calls, c => c.StartsWith("LIST", StringComparison.Ordinal));
+
+        // Not leading: an interval passing changes nothing.
+        clock.Advance(TimeSpan.FromMinutes(11));
 
         state.Started();
-        var deadline = DateTime.UtcNow.AddSeconds(5);
-        while (!metrics.Render().Contains("securedra_audit_runs_total{result=\"clean\"} 1", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-        }
+        await Poll.UntilAsync(() => source.Loads.Count >= 1, "the first audit of the term");
 
-        Assert.Contains("securedra_audit_runs_total{result=\"clean\"} 1", metrics.Render(), StringComparison.Ordinal);
+        // Each poll moves the clock one interval (the loop may not have armed its next delay yet at the first move).
+        await Poll.UntilAsync(
+            () =>
+            {
+                clock.Advance(TimeSpan.FromMinutes(5));
+                return source.Loads.Count >= 2;
+            },
+            "the next audit one interval later");
+
+        // Settled: every audit that began has finished, and the next waits for a clock nobody moves.
+        await Poll.UntilAsync(() => CleanRuns(metrics) == source.Loads.Count, "the audits in flight finish");
+
+        // Term over: more intervals pass while another replica leads.
         state.Stopped();
+        clock.Advance(TimeSpan.FromMinutes(30));
         await reconciler.StopAsync(default);
+
+        Assert.True(source.Loads.Count >= 2, $"{source.Loads.Count} audits ran");
+        Assert.All(source.Loads, leading => Assert.True(leading, "a snapshot was loaded while this replica did not lead"));
+        Assert.Equal(source.Loads.Count, CleanRuns(metrics));
+    }
+
+    private static int CleanRuns(MetricsRegistry metrics)
+    {
+        const string Series = "securedra_audit_runs_total{result=\"clean\"} ";
+        var line = metrics.Render().Split('\n').FirstOrDefault(l => l.StartsWith(Series, StringComparison.Ordinal));
+        return line is null ? 0 : int.Parse(line[Series.Length..], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>A snapshot source that notes, for every load, whether the replica led at that moment.</summary>
+    private sealed class LeaderRecordingSource(ISnapshotSource inner, LeadershipState leadership) : ISnapshotSource
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<bool> _loads = new();
+
+        public IReadOnlyCollection<bool> Loads => _loads;
+
+        public Task<ClusterSnapshot> LoadAsync(CancellationToken cancellationToken)
+        {
+            _loads.Enqueue(leadership.IsLeader);
+            return inner.LoadAsync(cancellationToken);
+        }
     }
 
     private static KubeResource Resource(string kind) => kind switch

@@ -19,7 +19,7 @@ public sealed class ControllerHostTests
     [Fact]
     public async Task Controller_elects_itself_audits_publishes_and_releases_the_lease_on_stop()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempDir();
         using var certificate = TestCertificate.Create("controller");
         TestCertificate.WritePem(certificate, dir.File("tls.crt"), dir.File("tls.key"));
         var client = new InMemoryKubeApiClient();
@@ -43,14 +43,10 @@ public sealed class ControllerHostTests
             var http = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single(a => a.StartsWith("http://", StringComparison.Ordinal)));
             using var httpClient = new HttpClient();
 
-            var deadline = DateTime.UtcNow.AddSeconds(10);
-            string metrics;
-            do
-            {
-                await Task.Delay(50);
-                metrics = await httpClient.GetStringAsync(new Uri(http, "/metrics"));
-            }
-            while (!metrics.Contains("securedra_audit_runs_total{result=\"findings\"} 1", StringComparison.Ordinal) && DateTime.UtcNow < deadline);
+            var metrics = "";
+            await Poll.UntilAsync(
+                async () => (metrics = await httpClient.GetStringAsync(new Uri(http, "/metrics"))).Contains("securedra_audit_runs_total{result=\"findings\"} 1", StringComparison.Ordinal),
+                "the first audit run is counted");
 
             Assert.Contains("securedra_audit_runs_total{result=\"findings\"} 1", metrics, StringComparison.Ordinal);
             Assert.Contains("securedra_controller_leader 1", metrics, StringComparison.Ordinal);
@@ -86,7 +82,7 @@ public sealed class ControllerHostTests
     [Fact]
     public async Task Certificate_without_matching_key_is_refused()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempDir();
         using var one = TestCertificate.Create("one");
         using var two = TestCertificate.Create("two");
         TestCertificate.WritePem(one, dir.File("tls.crt"), dir.File("tls.key"));

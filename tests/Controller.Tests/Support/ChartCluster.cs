@@ -9,7 +9,7 @@ namespace SecureDra.Controller.Tests.Support;
 /// </summary>
 internal sealed class ChartCluster : IAsyncDisposable
 {
-    private ChartCluster(LocalApiServer server, TempDirectory manifests)
+    private ChartCluster(LocalApiServer server, TempDir manifests)
     {
         Server = server;
         Manifests = manifests;
@@ -17,7 +17,7 @@ internal sealed class ChartCluster : IAsyncDisposable
 
     public LocalApiServer Server { get; }
 
-    public TempDirectory Manifests { get; }
+    public TempDir Manifests { get; }
 
     public string ServerUrl => Server.BaseAddress.ToString().TrimEnd('/');
 
@@ -35,7 +35,7 @@ internal sealed class ChartCluster : IAsyncDisposable
 
     public static async Task<ChartCluster> StartAsync(string extraManifests)
     {
-        var manifests = new TempDirectory();
+        var manifests = new TempDir();
         File.Copy(Path.Combine(RepoRoot, "deploy", "manifests", "securedra.yaml"), manifests.File("securedra.yaml"));
         await File.WriteAllTextAsync(manifests.File("tenants.yaml"), extraManifests);
         var server = await LocalApiServer.StartAsync(new LocalApiServerOptions(), CancellationToken.None);

@@ -13,7 +13,7 @@ namespace SecureDra.Controller.Tests.Support;
 /// <summary>The real controller host on 127.0.0.1 (HTTPS webhook and HTTP probes on ephemeral ports), webhook-only.</summary>
 internal sealed class WebhookServer : IAsyncDisposable
 {
-    private readonly TempDirectory _dir = new();
+    private readonly TempDir _dir = new();
     private WebApplication? _app;
 
     public string CertPath => _dir.File("tls.crt");

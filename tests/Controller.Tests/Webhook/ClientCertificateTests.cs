@@ -15,7 +15,7 @@ public sealed class ClientCertificateTests : IDisposable
          "resource":{"group":"resource.k8s.io","version":"v1","resource":"resourceclaims"},"namespace":"t","name":"c"}}
         """;
 
-    private readonly TempDirectory _dir = new();
+    private readonly TempDir _dir = new();
     private readonly X509CertificateAuthorityPair _apiServerCa = new("kube-apiserver-client-ca");
     private readonly X509CertificateAuthorityPair _otherCa = new("attacker-ca");
 
@@ -109,11 +109,7 @@ public sealed class ClientCertificateTests : IDisposable
     {
         var metrics = server.Services.GetRequiredService<MetricsRegistry>();
         var failures = metrics.Counter("securedra_listener_tls_handshake_failures_total", "ignored", "listener");
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (failures.Value(ControllerHost.WebhookListener) < 1)
-        {
-            await Task.Delay(20, deadline.Token);
-        }
+        await Poll.UntilAsync(() => failures.Value(ControllerHost.WebhookListener) >= 1, "the webhook counts the failed handshake");
     }
 
     public void Dispose()

@@ -258,7 +258,7 @@ public sealed class ListenerLimitsTests
     [InlineData(64, 0, "--webhook-idle-timeout")]
     public void Nonsense_limits_stop_the_start_naming_the_flag(int maxConnections, int idleSeconds, string flag)
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempDir();
         var cert = TestCertificate.Create("webhook");
         TestCertificate.WritePem(cert, dir.File("tls.crt"), dir.File("tls.key"));
         var options = new ControllerOptions

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
@@ -11,9 +10,9 @@ namespace SecureDra.EndToEnd.Tests.Fixture;
 /// </summary>
 internal sealed class ControllerProcess : IAsyncDisposable
 {
-    private readonly string _dir;
+    private readonly TempDir _dir;
 
-    private ControllerProcess(string dir, X509Certificate2 certificate, SecuredraProcess process, int webhookPort, int httpPort)
+    private ControllerProcess(TempDir dir, X509Certificate2 certificate, SecuredraProcess process, int webhookPort, int httpPort)
     {
         _dir = dir;
         Certificate = certificate;
@@ -31,26 +30,27 @@ internal sealed class ControllerProcess : IAsyncDisposable
 
     public static async Task<ControllerProcess> StartAsync(IReadOnlyList<string>? extraArgs = null, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var dir = Path.Combine(Path.GetTempPath(), "sdc-" + Guid.NewGuid().ToString("N")[..10]);
-        Directory.CreateDirectory(dir);
+        var dir = TempDir.Create("sdc");
         var certificate = CreateCertificate();
-        var certPath = Path.Combine(dir, "tls.crt");
-        var keyPath = Path.Combine(dir, "tls.key");
+        var certPath = dir.File("tls.crt");
+        var keyPath = dir.File("tls.key");
         await File.WriteAllTextAsync(certPath, certificate.ExportCertificatePem());
         using (var key = certificate.GetECDsaPrivateKey()!)
         {
             await File.WriteAllTextAsync(keyPath, key.ExportPkcs8PrivateKeyPem());
         }
 
-        var webhookPort = FreePort();
-        var httpPort = FreePort();
-        var args = new List<string>
-        {
-            "controller", "--tls-cert-file", certPath, "--tls-private-key-file", keyPath, "--audit-interval", "0", "--leader-election", "false",
-            "--webhook-listen", $"127.0.0.1:{webhookPort}", "--http-endpoint", $"127.0.0.1:{httpPort}", "--log-format", "json",
-        };
-        args.AddRange(extraArgs ?? []);
-        var process = SecuredraProcess.Start("controller", args, environment);
+        // Fresh ports proven the controller's own through /proc (a port a parallel test took first: started again on others).
+        var (process, ports) = await FreshPort.StartAsync(
+            2,
+            p => SecuredraProcess.Start("controller",
+            [
+                "controller", "--tls-cert-file", certPath, "--tls-private-key-file", keyPath, "--audit-interval", "0", "--leader-election", "false",
+                "--webhook-listen", $"127.0.0.1:{p[0]}", "--http-endpoint", $"127.0.0.1:{p[1]}", "--log-format", "json", .. extraArgs ?? [],
+            ], environment),
+            p => p,
+            TimeSpan.FromSeconds(60));
+        var (webhookPort, httpPort) = (ports[0], ports[1]);
         var controller = new ControllerProcess(dir, certificate, process, webhookPort, httpPort);
         try
         {
@@ -92,13 +92,7 @@ internal sealed class ControllerProcess : IAsyncDisposable
     {
         await Process.DisposeAsync();
         Certificate.Dispose();
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        _dir.Dispose();
     }
 
     private static X509Certificate2 CreateCertificate()
@@ -110,12 +104,5 @@ internal sealed class ControllerProcess : IAsyncDisposable
         request.CertificateExtensions.Add(san.Build());
         var now = DateTimeOffset.UtcNow;
         return request.CreateSelfSigned(now.AddMinutes(-5), now.AddHours(1));
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 using SecureDra.LocalCluster.ApiServer;
@@ -21,15 +20,17 @@ internal sealed class E2eNode : IAsyncDisposable
     public const string Namespace = "default";
 
     private readonly NodeOptions _options;
+    private readonly TempDir _dir;
     private readonly List<SecuredraProcess> _pastPlugins = [];
     private LocalApiServer? _inProcessServer;
     private SecuredraProcess? _apiServerProcess;
-    private KubeletEmulator? _emulator;
+    private KubeletFixture? _kubelet;
 
-    private E2eNode(NodeOptions options, string root)
+    private E2eNode(NodeOptions options, TempDir dir)
     {
         _options = options;
-        Root = root;
+        _dir = dir;
+        Root = dir.Path;
         ResourceVersion = options.KubernetesVersion == "1.33" ? "v1beta2" : "v1";
     }
 
@@ -57,9 +58,7 @@ internal sealed class E2eNode : IAsyncDisposable
     public static async Task<E2eNode> StartAsync(NodeOptions? options = null)
     {
         options ??= new NodeOptions();
-        var root = Path.Combine(Path.GetTempPath(), "sde-" + Guid.NewGuid().ToString("N")[..10]);
-        Directory.CreateDirectory(root);
-        var node = new E2eNode(options, root);
+        var node = new E2eNode(options, TempDir.Create("sde"));
         try
         {
             await node.StartApiServerAsync();
@@ -80,11 +79,7 @@ internal sealed class E2eNode : IAsyncDisposable
     {
         if (_options.ApiServerProcess)
         {
-            _apiServerProcess = SecuredraProcess.Start("local-apiserver", ["local-apiserver", "--listen", "127.0.0.1:0", "--kubernetes-version", _options.KubernetesVersion]);
-            var line = await _apiServerProcess.FirstStdoutLine.WaitAsync(TimeSpan.FromSeconds(30));
-            var at = line.IndexOf("http://", StringComparison.Ordinal);
-            Assert.True(at >= 0, $"local-apiserver did not print its address: {line}\n{_apiServerProcess.Output}");
-            ApiBase = new Uri(line[at..].Split(' ', 2)[0].TrimEnd('/') + "/");
+            (_apiServerProcess, ApiBase) = await SecuredraProcess.StartLocalApiServerAsync(["--kubernetes-version", _options.KubernetesVersion]);
         }
         else
         {
@@ -111,29 +106,44 @@ internal sealed class E2eNode : IAsyncDisposable
         return args;
     }
 
-    /// <summary>Starts the plugin process, registers it with a fresh emulated kubelet, and waits for /readyz.</summary>
+    /// <summary>
+    /// Starts the plugin process, registers it with a fresh emulated kubelet, and waits for /readyz. The HTTP port is
+    /// one the kernel just gave out, proven the plugin's own through /proc; a port a parallel test took first makes
+    /// the plugin exit, and it is started again on another.
+    /// </summary>
     public async Task StartPluginAsync(string? crashAt = null, IReadOnlyList<string>? extraArgs = null)
     {
-        HttpPort = FreePort();
-        var args = PluginArgs();
-        args.AddRange(extraArgs ?? []);
         var environment = new Dictionary<string, string>(_options.PluginEnvironment);
         if (crashAt is not null)
         {
             environment["SECUREDRA_CRASH_AT"] = crashAt;
         }
 
-        Plugin = SecuredraProcess.Start("kubelet-plugin", args, environment, _options.PluginNoFileLimit);
-
-        // A restarted kubelet plugin is met by a kubelet that re-registers it: one emulator per plugin process.
-        if (_emulator is not null)
+        for (var attempt = 1; ; attempt++)
         {
-            await _emulator.DisposeAsync();
+            HttpPort = FreshPort.Candidate();
+            var args = PluginArgs();
+            args.AddRange(extraArgs ?? []);
+            Plugin = SecuredraProcess.Start("kubelet-plugin", args, environment, _options.PluginNoFileLimit);
+            try
+            {
+                await Plugin.WaitUntilListeningAsync(HttpPort, TimeSpan.FromSeconds(60));
+                break;
+            }
+            catch (PortTakenException) when (attempt < 5)
+            {
+                _pastPlugins.Add(Plugin);
+            }
         }
 
-        _emulator = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = RegistrarDir, Profile = _options.Kubelet, CallTimeout = TimeSpan.FromSeconds(45) });
-        _emulator.Start();
-        Kubelet = await RegisterAsync(_emulator);
+        // A restarted kubelet plugin is met by a kubelet that re-registers it: one emulator per plugin process.
+        if (_kubelet is not null)
+        {
+            await _kubelet.DisposeAsync();
+        }
+
+        _kubelet = KubeletFixture.Start(new KubeletEmulatorOptions { RegistrarDirectory = RegistrarDir, Profile = _options.Kubelet, CallTimeout = TimeSpan.FromSeconds(45) });
+        Kubelet = await _kubelet.RegisterAsync(RegistrationSocket, Plugin, TimeSpan.FromSeconds(30), Diagnostics);
         await Poll.UntilAsync(
             async () =>
             {
@@ -144,40 +154,6 @@ internal sealed class E2eNode : IAsyncDisposable
             "the plugin's /readyz is 200",
             Diagnostics,
             TimeSpan.FromSeconds(30));
-    }
-
-    private async Task<RegisteredDraPlugin> RegisterAsync(KubeletEmulator emulator)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
-        {
-            Assert.False(Plugin.HasExited, $"the plugin exited with {(Plugin.HasExited ? Plugin.ExitCode : 0)} before registering\n{Plugin.Output}");
-            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(1));
-            try
-            {
-                return await emulator.WaitForSocketAsync(RegistrationSocket, wait.Token);
-            }
-            catch (OperationCanceledException)
-            {
-            }
-
-            // The watcher may have met the dead process's socket file; ask directly as the kubelet's reconciler would.
-            if (File.Exists(RegistrationSocket))
-            {
-                try
-                {
-                    return await emulator.RegisterAsync(RegistrationSocket);
-                }
-                catch (KubeletRegistrationException)
-                {
-                }
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"the plugin did not register within 30 s; refusals: {string.Join("; ", emulator.Failures.Values)}\n{Diagnostics()}");
-            }
-        }
     }
 
     public async Task KillPluginAsync()
@@ -232,9 +208,9 @@ internal sealed class E2eNode : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_emulator is not null)
+        if (_kubelet is not null)
         {
-            await _emulator.DisposeAsync();
+            await _kubelet.DisposeAsync();
         }
 
         if (Plugin is not null)
@@ -258,23 +234,7 @@ internal sealed class E2eNode : IAsyncDisposable
         }
 
         Api?.Dispose();
-        try
-        {
-            Directory.Delete(Root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        _dir.Dispose();
     }
 
     // ------------------------------------------------------------------ kubelet calls
@@ -526,35 +486,12 @@ internal sealed class E2eNode : IAsyncDisposable
 
     public static readonly long[] CanaryOffsets = [4096, 1 << 20];
 
-    public static readonly byte[] Canary = Encoding.ASCII.GetBytes("TENANT-A-SECRET-CANARY");
+    public static readonly byte[] Canary = TenantCanary.Secret;
 
     /// <summary>The tenant's secret, written straight into the simulated VRAM at a few offsets.</summary>
-    public void WriteCanary(string device)
-    {
-        using var file = new FileStream(VramFile(device), FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
-        foreach (var offset in CanaryOffsets)
-        {
-            file.Position = offset;
-            file.Write(Canary);
-        }
+    public void WriteCanary(string device) => TenantCanary.Write(VramFile(device), CanaryOffsets);
 
-        file.Flush(flushToDisk: true);
-    }
-
-    public byte[] ReadCanarySpots(string device)
-    {
-        using var file = new FileStream(VramFile(device), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        var all = new List<byte>();
-        foreach (var offset in CanaryOffsets)
-        {
-            var buffer = new byte[Canary.Length];
-            file.Position = offset;
-            file.ReadExactly(buffer);
-            all.AddRange(buffer);
-        }
-
-        return [.. all];
-    }
+    public byte[] ReadCanarySpots(string device) => TenantCanary.ReadSpots(VramFile(device), CanaryOffsets, Canary.Length);
 
     public void AssertCanaryZeroed(string device) =>
         Assert.True(ReadCanarySpots(device).All(b => b == 0), $"{device}: the previous tenant's canary is still readable in VRAM\n{Diagnostics()}");

@@ -141,7 +141,7 @@ public sealed class HealthHarness : IAsyncDisposable
     {
         var last = SimulatedDeviceCatalog.DeviceName(Backend.EnumerateAsync(CancellationToken.None).Result.Count - 1);
         SimulatedFaultFile.Write(VramDirectory, last, new SimulatedFaults { HealthEvents = [new SimulatedHealthEventSpec("singleBitEcc")] });
-        await WaitUntilAsync(() => Metrics.Render().Contains("kind=\"SingleBitEcc\"", StringComparison.Ordinal), "the health monitor is watching");
+        await Poll.UntilAsync(() => Metrics.Render().Contains("kind=\"SingleBitEcc\"", StringComparison.Ordinal), "the health monitor is watching");
         SimulatedFaultFile.Delete(VramDirectory, last);
     }
 
@@ -204,34 +204,6 @@ public sealed class HealthHarness : IAsyncDisposable
         }
 
         return 0;
-    }
-
-    public static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? within = null)
-    {
-        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(10));
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException("timed out waiting until " + what);
-            }
-
-            await Task.Delay(20);
-        }
-    }
-
-    public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? within = null)
-    {
-        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(10));
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException("timed out waiting until " + what);
-            }
-
-            await Task.Delay(25);
-        }
     }
 
     public async ValueTask DisposeAsync()

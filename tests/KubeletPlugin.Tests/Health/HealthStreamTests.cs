@@ -121,7 +121,7 @@ public sealed class HealthStreamTests
             }
         }
 
-        await WaitUntilAsync(() => h.Tracker.SubscriberCount == baseline, "every closed stream released its subscription");
+        await Poll.UntilAsync(() => h.Tracker.SubscriberCount == baseline, "every closed stream released its subscription");
         Assert.Equal(1, baseline);
     }
 
@@ -138,7 +138,7 @@ public sealed class HealthStreamTests
         await cts.CancelAsync();
         var ex = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
         Assert.Equal(StatusCode.Cancelled, ex.StatusCode);
-        await WaitUntilAsync(() => h.Tracker.SubscriberCount == baseline, "the server loop ended and unsubscribed");
+        await Poll.UntilAsync(() => h.Tracker.SubscriberCount == baseline, "the server loop ended and unsubscribed");
     }
 
     [Fact]

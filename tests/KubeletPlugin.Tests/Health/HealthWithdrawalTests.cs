@@ -15,16 +15,16 @@ public sealed class HealthWithdrawalTests
     public async Task Xid_79_withdraws_the_device_and_a_verified_recovery_scrub_returns_it()
     {
         await using var h = await HealthHarness.StartAsync(new HealthOptions { RecoveryInitial = TimeSpan.FromMilliseconds(300) });
-        await WaitUntilAsync(async () => (await h.SliceDevicesAsync()).Count == 2, "both devices published");
+        await Poll.UntilAsync(async () => (await h.SliceDevicesAsync()).Count == 2, "both devices published");
         using var call = h.Registered.WatchHealth();
         await ReadUntilAsync(call, r => r.Devices.Count == 2);
 
         h.Inject("gpu-0", GpuHealthEventKind.Xid, 79);
-        await WaitUntilAsync(async () => (await h.SliceDevicesAsync()).SequenceEqual(["gpu-1"]), "gpu-0 left the slice");
+        await Poll.UntilAsync(async () => (await h.SliceDevicesAsync()).SequenceEqual(["gpu-1"]), "gpu-0 left the slice");
         await ReadUntilAsync(call, r => Device(r, "gpu-0").Health == HealthStatus.Unhealthy);
 
         // Recovery: the device is still enumerated and a scrub verifies, so it returns.
-        await WaitUntilAsync(async () => (await h.SliceDevicesAsync()).Count == 2, "gpu-0 returned after the recovery scrub");
+        await Poll.UntilAsync(async () => (await h.SliceDevicesAsync()).Count == 2, "gpu-0 returned after the recovery scrub");
         var healthy = await ReadUntilAsync(call, r => Device(r, "gpu-0").Health == HealthStatus.Healthy);
         Assert.Equal("", Device(healthy, "gpu-0").Message);
 
@@ -49,12 +49,12 @@ public sealed class HealthWithdrawalTests
     public async Task A_recovered_backend_event_returns_the_device_without_waiting_for_a_scrub()
     {
         await using var h = await HealthHarness.StartAsync(new HealthOptions { RecoveryInitial = TimeSpan.FromMinutes(5), RecoveryMax = TimeSpan.FromMinutes(10) });
-        await WaitUntilAsync(async () => (await h.SliceDevicesAsync()).Count == 2, "both devices published");
+        await Poll.UntilAsync(async () => (await h.SliceDevicesAsync()).Count == 2, "both devices published");
         h.Inject("gpu-1", GpuHealthEventKind.DoubleBitEcc);
-        await WaitUntilAsync(async () => (await h.SliceDevicesAsync()).SequenceEqual(["gpu-0"]), "gpu-1 left the slice");
+        await Poll.UntilAsync(async () => (await h.SliceDevicesAsync()).SequenceEqual(["gpu-0"]), "gpu-1 left the slice");
 
         h.Inject("gpu-1", GpuHealthEventKind.Recovered);
-        await WaitUntilAsync(async () => (await h.SliceDevicesAsync()).Count == 2, "gpu-1 returned after the recovered event");
+        await Poll.UntilAsync(async () => (await h.SliceDevicesAsync()).Count == 2, "gpu-1 returned after the recovered event");
         Assert.Equal(DeviceHealthStatus.Healthy, h.Tracker.Get("gpu-1")!.Status);
         Assert.Empty(await h.NodeEventsAsync("VramScrubbed"));
     }
@@ -70,8 +70,8 @@ public sealed class HealthWithdrawalTests
 
         var update = await ReadUntilAsync(call, r => Device(r, "gpu-1").Health == HealthStatus.Unhealthy);
         Assert.StartsWith("MigModeEnabled:", Device(update, "gpu-1").Message, StringComparison.Ordinal);
-        await WaitUntilAsync(async () => (await h.SliceDevicesAsync()).SequenceEqual(["gpu-0"]), "gpu-1 left the slice");
-        await WaitUntilAsync(async () => (await h.NodeEventsAsync("MigModeEnabled")).Count == 1, "the MigModeEnabled Node Event");
+        await Poll.UntilAsync(async () => (await h.SliceDevicesAsync()).SequenceEqual(["gpu-0"]), "gpu-1 left the slice");
+        await Poll.UntilAsync(async () => (await h.NodeEventsAsync("MigModeEnabled")).Count == 1, "the MigModeEnabled Node Event");
         Assert.Equal(1, h.MetricValue("securedra_mig_mode_withdrawals_total{change=\"withdrawn\"}"));
     }
 
@@ -87,14 +87,14 @@ public sealed class HealthWithdrawalTests
         var update = await ReadUntilAsync(call, r => Device(r, "gpu-1").Health == HealthStatus.Unhealthy);
         Assert.Equal("Xid 13", Device(update, "gpu-1").Message);
         Assert.Equal(HealthStatus.Healthy, Device(update, "gpu-0").Health);
-        await WaitUntilAsync(async () => (await h.SliceDevicesAsync()).SequenceEqual(["gpu-0"]), "only gpu-1 left the slice");
+        await Poll.UntilAsync(async () => (await h.SliceDevicesAsync()).SequenceEqual(["gpu-0"]), "only gpu-1 left the slice");
     }
 
     [Fact]
     public async Task Failed_recovery_scrub_shows_in_the_stream_and_as_a_node_event_and_keeps_the_device_out()
     {
         await using var h = await HealthHarness.StartAsync(new HealthOptions { RecoveryInitial = TimeSpan.FromMilliseconds(100), RecoveryMax = TimeSpan.FromMinutes(1) });
-        await WaitUntilAsync(async () => (await h.SliceDevicesAsync()).Count == 2, "both devices published");
+        await Poll.UntilAsync(async () => (await h.SliceDevicesAsync()).Count == 2, "both devices published");
         using var call = h.Registered.WatchHealth();
         await ReadUntilAsync(call, r => r.Devices.Count == 2);
         h.Backend.SetFaults("gpu-0", new SimulatedFaults { FailVerification = true });
@@ -103,7 +103,7 @@ public sealed class HealthWithdrawalTests
         var failed = await ReadUntilAsync(call, r => Device(r, "gpu-0").Message.Contains("VRAM scrub failed", StringComparison.Ordinal));
         Assert.Equal(HealthStatus.Unhealthy, Device(failed, "gpu-0").Health);
         Assert.StartsWith("Xid 94: contained ECC error; VRAM scrub failed", Device(failed, "gpu-0").Message, StringComparison.Ordinal);
-        await WaitUntilAsync(async () => (await h.NodeEventsAsync("VramScrubFailed")).Count >= 1, "a VramScrubFailed Event on the Node");
+        await Poll.UntilAsync(async () => (await h.NodeEventsAsync("VramScrubFailed")).Count >= 1, "a VramScrubFailed Event on the Node");
         var evt = (await h.NodeEventsAsync("VramScrubFailed"))[0];
         Assert.Equal("Warning", evt["type"]!.GetValue<string>());
         Assert.Equal(h.NodeUid, evt["involvedObject"]!["uid"]!.GetValue<string>());
@@ -119,9 +119,13 @@ public sealed class HealthWithdrawalTests
         h.Backend.SetFaults("gpu-0", new SimulatedFaults { FailVerification = true });
         h.Inject("gpu-0", GpuHealthEventKind.Xid, 79);
 
-        await WaitUntilAsync(() => h.MetricValue("securedra_release_scrubs_total{outcome=\"failed\"}") >= 12, "a dozen failed scrubs", TimeSpan.FromSeconds(20));
-        await WaitUntilAsync(async () => (await h.NodeEventsAsync("VramScrubFailed")).Count >= 5, "the burst of 5 Events written");
-        await Task.Delay(200);
+        await Poll.UntilAsync(() => h.MetricValue("securedra_release_scrubs_total{outcome=\"failed\"}") >= 12, "a dozen failed scrubs", TimeSpan.FromSeconds(20));
+        await Poll.UntilAsync(async () => (await h.NodeEventsAsync("VramScrubFailed")).Count >= 5, "the burst of 5 Events written");
+
+        // A barrier, not a sleep: the device keeps flapping through ten more failed scrubs, each of which would write an
+        // Event if the limit did not hold.
+        var failedAtBurst = h.MetricValue("securedra_release_scrubs_total{outcome=\"failed\"}");
+        await Poll.UntilAsync(() => h.MetricValue("securedra_release_scrubs_total{outcome=\"failed\"}") >= failedAtBurst + 10, "ten more failed scrubs after the burst");
         Assert.Equal(5, (await h.NodeEventsAsync("VramScrubFailed")).Count);
         Assert.True(h.MetricValue("securedra_release_scrubs_total{outcome=\"failed\"}") >= 12);
     }
@@ -132,9 +136,9 @@ public sealed class HealthWithdrawalTests
     public async Task Taint_modes_keep_the_device_listed_with_the_unhealthy_taint_and_only_taint_noexecute_evicts(WithdrawalMode mode, string effect)
     {
         await using var h = await HealthHarness.StartAsync(new HealthOptions { RecoveryInitial = TimeSpan.FromMinutes(5) }, mode: mode);
-        await WaitUntilAsync(async () => (await h.SliceDevicesAsync()).Count == 2, "both devices published");
+        await Poll.UntilAsync(async () => (await h.SliceDevicesAsync()).Count == 2, "both devices published");
         h.Inject("gpu-0", GpuHealthEventKind.Xid, 79);
-        await WaitUntilAsync(async () => (await h.SliceDeviceObjectsAsync()).Any(d => d["taints"] is { } t && t.AsArray().Count > 0), "gpu-0 tainted");
+        await Poll.UntilAsync(async () => (await h.SliceDeviceObjectsAsync()).Any(d => d["taints"] is { } t && t.AsArray().Count > 0), "gpu-0 tainted");
 
         var devices = await h.SliceDeviceObjectsAsync();
         Assert.Equal(2, devices.Count);

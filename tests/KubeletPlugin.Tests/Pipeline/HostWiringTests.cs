@@ -57,7 +57,7 @@ public sealed class HostWiringTests : IDisposable
         await host.StartAsync();
         try
         {
-            await PipelineHarness.WaitUntilAsync(() => _api.Slices.Count == 1, "slices published by the hosted publisher");
+            await Poll.UntilAsync(() => _api.Slices.Count == 1, "slices published by the hosted publisher");
             Assert.Equal(3, _api.Slices[0].Devices.Count);
 
             _api.PutClaim(TestClaims.Allocated(1, "gpu-2"));

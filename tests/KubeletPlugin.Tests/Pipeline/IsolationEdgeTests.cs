@@ -120,7 +120,7 @@ public class IsolationEdgeTests
         h.Backend.MigMode["gpu-1"] = true;
         await h.StartAsync(loops: true);
 
-        await PipelineHarness.WaitUntilAsync(() => h.Api.Slices.Count == 1 && h.Api.Slices[0].Devices.Select(d => d.Name).SequenceEqual(["gpu-0"]), "gpu-1 withdrawn");
+        await Poll.UntilAsync(() => h.Api.Slices.Count == 1 && h.Api.Slices[0].Devices.Select(d => d.Name).SequenceEqual(["gpu-0"]), "gpu-1 withdrawn");
         Assert.True(h.Inventory.Get("gpu-1")!.Withdrawals.ContainsKey(WithdrawalReason.MigModeEnabled));
         Assert.Contains(h.Events.Events, e => e.Reason == "MigModeEnabled" && e.Message.Contains("gpu-1", StringComparison.Ordinal));
         Assert.Contains("securedra_mig_mode_withdrawals_total{change=\"withdrawn\"} 1", h.Metrics.Render(), StringComparison.Ordinal);
@@ -136,7 +136,7 @@ public class IsolationEdgeTests
 
         h.Backend.MigMode["gpu-1"] = false;
         await h.ScrubRetry.RetryDueAsync(CancellationToken.None);
-        await PipelineHarness.WaitUntilAsync(() => h.Inventory.Get("gpu-1")!.IsOffered, "gpu-1 back after MIG off and a verified scrub");
+        await Poll.UntilAsync(() => h.Inventory.Get("gpu-1")!.IsOffered, "gpu-1 back after MIG off and a verified scrub");
         Assert.True(h.Scrubber.Calls >= 1);
     }
 

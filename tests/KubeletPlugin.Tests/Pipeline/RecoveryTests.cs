@@ -92,7 +92,7 @@ public class RecoveryTests
         await WriteCheckpoint(h, "boot-1", (3, ClaimCheckpointState.UnprepareStarted, ["gpu-2"]), (4, ClaimCheckpointState.ScrubFailed, ["gpu-3"]));
         await h.StartAsync(loops: true);
 
-        await PipelineHarness.WaitUntilAsync(() => h.Api.Slices.Count == 1 && h.Api.Slices[0].Devices.Count == 4, "dirty devices scrubbed and republished");
+        await Poll.UntilAsync(() => h.Api.Slices.Count == 1 && h.Api.Slices[0].Devices.Count == 4, "dirty devices scrubbed and republished");
         Assert.Empty(h.Journal.Claims());
         var reread = await new CheckpointFile(h.DataDir, "checkpoint.json", 1 << 20).ReadAsync(CancellationToken.None);
         Assert.Empty(reread!.Claims);

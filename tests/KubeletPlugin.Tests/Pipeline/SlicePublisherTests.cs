@@ -182,11 +182,11 @@ public class SlicePublisherTests
     {
         await using var h = PipelineHarness.Create(8, new ClaimPipelineOptions { SliceResyncInterval = TimeSpan.FromMilliseconds(20) });
         await h.StartAsync(loops: true);
-        await PipelineHarness.WaitUntilAsync(() => h.Api.Slices.Count == 1, "slices published");
+        await Poll.UntilAsync(() => h.Api.Slices.Count == 1, "slices published");
         var writes = h.Api.Writes;
         var passes = h.Publisher.ReconcileCount;
 
-        await PipelineHarness.WaitUntilAsync(() => h.Publisher.ReconcileCount >= passes + 10, "ten more resync passes");
+        await Poll.UntilAsync(() => h.Publisher.ReconcileCount >= passes + 10, "ten more resync passes");
 
         Assert.Equal(writes, h.Api.Writes);
         Assert.Equal(1, Writes(h, "create") + Writes(h, "update") + Writes(h, "delete"));
@@ -197,10 +197,10 @@ public class SlicePublisherTests
     {
         await using var h = PipelineHarness.Create(2);
         await h.StartAsync(loops: true);
-        await PipelineHarness.WaitUntilAsync(() => h.Api.Slices.Count == 1, "slices published");
+        await Poll.UntilAsync(() => h.Api.Slices.Count == 1, "slices published");
 
         h.Api.WipeSlices();
-        await PipelineHarness.WaitUntilAsync(() => h.Api.Slices.Count == 1, "slices re-created after the wipe");
+        await Poll.UntilAsync(() => h.Api.Slices.Count == 1, "slices re-created after the wipe");
         Assert.Equal(2, h.Api.Creates);
     }
 
@@ -209,7 +209,7 @@ public class SlicePublisherTests
     {
         await using var h = PipelineHarness.Create(2, new ClaimPipelineOptions { SliceResyncInterval = TimeSpan.FromMinutes(10) });
         await h.StartAsync(loops: true);
-        await PipelineHarness.WaitUntilAsync(() => h.Api.Slices.Count == 1, "slices published");
+        await Poll.UntilAsync(() => h.Api.Slices.Count == 1, "slices published");
 
         h.Api.FailNext(1, HttpStatusCode.Conflict);
         h.Api.FailNext(2, HttpStatusCode.InternalServerError);
@@ -226,7 +226,7 @@ public class SlicePublisherTests
     {
         await using var h = PipelineHarness.Create(2);
         await h.StartAsync(loops: true);
-        await PipelineHarness.WaitUntilAsync(() => h.Api.Slices.Count == 1, "slices published");
+        await Poll.UntilAsync(() => h.Api.Slices.Count == 1, "slices published");
 
         h.Api.Down = true;
         var v = h.Inventory.Withdraw("gpu-0", WithdrawalReason.Unhealthy, "Xid 79");

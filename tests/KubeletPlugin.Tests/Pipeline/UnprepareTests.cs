@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using SecureDra.Kube.Events;
 using SecureDra.KubeletPlugin.Claims;
 using SecureDra.KubeletPlugin.Devices;
@@ -45,7 +46,7 @@ public class UnprepareTests
         await using var h = PipelineHarness.Create(2);
         await h.StartAsync(loops: true);
         await PrepareAsync(h, 1, "gpu-0");
-        await PipelineHarness.WaitUntilAsync(() => h.Api.Slices.Count == 1, "published");
+        await Poll.UntilAsync(() => h.Api.Slices.Count == 1, "published");
         var writes = h.Api.Writes;
 
         var result = await h.Pipeline.UnprepareAsync([TestClaims.Ref(1)], CancellationToken.None);
@@ -83,7 +84,7 @@ public class UnprepareTests
         await using var h = PipelineHarness.Create(2, new ClaimPipelineOptions { ScrubRetryInitial = TimeSpan.FromMinutes(10), ScrubRetryMax = TimeSpan.FromMinutes(10) });
         await h.StartAsync(loops: true);
         await PrepareAsync(h, 1, "gpu-1");
-        await PipelineHarness.WaitUntilAsync(() => h.Api.Slices.Count == 1, "published");
+        await Poll.UntilAsync(() => h.Api.Slices.Count == 1, "published");
         h.Scrubber.Plan("gpu-1", behavior, behavior);
 
         var result = await h.Pipeline.UnprepareAsync([TestClaims.Ref(1)], CancellationToken.None);
@@ -106,10 +107,14 @@ public class UnprepareTests
     [Fact]
     public async Task Hanging_scrub_times_out_within_the_budget_and_withdraws()
     {
-        await using var h = PipelineHarness.Create(1, new ClaimPipelineOptions { UnprepareBudget = TimeSpan.FromMilliseconds(800), ScrubRetryInitial = TimeSpan.FromMinutes(10), ScrubRetryMax = TimeSpan.FromMinutes(10) });
+        // The scrub's share of the budget (three quarters, a real-time CancelAfter) is what must cut the hang. The
+        // call's whole budget runs on a clock the test holds still: the withdrawal that follows the timeout may take
+        // as long as a loaded machine needs to publish, so the verdict no longer depends on the machine's speed.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var h = PipelineHarness.Create(1, new ClaimPipelineOptions { UnprepareBudget = TimeSpan.FromMilliseconds(800), ScrubRetryInitial = TimeSpan.FromMinutes(10), ScrubRetryMax = TimeSpan.FromMinutes(10) }, time: clock);
         await h.StartAsync(loops: true);
         await PrepareAsync(h, 1, "gpu-0");
-        await PipelineHarness.WaitUntilAsync(() => h.Api.Slices.Count == 1, "published");
+        await Poll.UntilAsync(() => h.Api.Slices.Count == 1, "published");
         h.Scrubber.Plan("gpu-0", ScrubBehavior.Hang, ScrubBehavior.Hang);
 
         var result = await h.Pipeline.UnprepareAsync([TestClaims.Ref(1)], CancellationToken.None);
@@ -126,7 +131,7 @@ public class UnprepareTests
         await h.StartAsync(loops: true);
         await PrepareAsync(h, 1, "gpu-0");
         await PrepareAsync(h, 2, "gpu-1");
-        await PipelineHarness.WaitUntilAsync(() => h.Api.Slices.Count == 1, "published");
+        await Poll.UntilAsync(() => h.Api.Slices.Count == 1, "published");
         h.Scrubber.Plan("gpu-0", ScrubBehavior.NotVerified, ScrubBehavior.NotVerified);
         h.Api.Down = true;
 
@@ -149,12 +154,12 @@ public class UnprepareTests
         await using var h = PipelineHarness.Create(2);
         await h.StartAsync(loops: true);
         await PrepareAsync(h, 1, "gpu-1");
-        await PipelineHarness.WaitUntilAsync(() => h.Api.Slices.Count == 1, "published");
+        await Poll.UntilAsync(() => h.Api.Slices.Count == 1, "published");
         h.Scrubber.Plan("gpu-1", ScrubBehavior.NotVerified, ScrubBehavior.Throw, ScrubBehavior.NotVerified); // then Verify
 
         Assert.Null((await h.Pipeline.UnprepareAsync([TestClaims.Ref(1)], CancellationToken.None))[TestClaims.Uid(1)].Error);
 
-        await PipelineHarness.WaitUntilAsync(() => h.Api.Slices.Count == 1 && h.Api.Slices[0].Devices.Count == 2, "device returned to the slice");
+        await Poll.UntilAsync(() => h.Api.Slices.Count == 1 && h.Api.Slices[0].Devices.Count == 2, "device returned to the slice");
         Assert.False(h.Inventory.Get("gpu-1")!.IsWithdrawn);
         Assert.Null(h.Journal.Get(TestClaims.Uid(1)));
         Assert.Equal(4, h.Scrubber.Calls);

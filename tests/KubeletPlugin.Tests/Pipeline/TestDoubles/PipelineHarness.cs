@@ -26,9 +26,12 @@ public sealed class PipelineHarness : IAsyncDisposable
 {
     private readonly List<IHostedService> _started = [];
 
-    private PipelineHarness(string root, int devices, ClaimPipelineOptions options, bool provenClean, IMigBackend? mig = null, IConfidentialComputeBackend? confidential = null)
+    private readonly TimeProvider? _time;
+
+    private PipelineHarness(string root, int devices, ClaimPipelineOptions options, bool provenClean, TimeProvider? time, IMigBackend? mig = null, IConfidentialComputeBackend? confidential = null)
     {
         Root = root;
+        _time = time;
         Mig = mig;
         Confidential = confidential;
         Backend = new FakeGpuBackend(Path.Combine(root, "vram"), devices);
@@ -77,7 +80,8 @@ public sealed class PipelineHarness : IAsyncDisposable
 
     /// <param name="provenClean">Start like a node this build has run before (a checkpoint records every device Clean); false: a first install.</param>
     /// <param name="parentDirectory">Where the node's files go; default the temp directory (the lifecycle model uses tmpfs: thousands of fsyncs).</param>
-    public static PipelineHarness Create(int devices = 4, ClaimPipelineOptions? options = null, bool provenClean = true, string? parentDirectory = null, IMigBackend? mig = null, IConfidentialComputeBackend? confidential = null)
+    /// <param name="time">The pipeline's clock (its Unprepare budget, backoffs and resyncs); default the system clock.</param>
+    public static PipelineHarness Create(int devices = 4, ClaimPipelineOptions? options = null, bool provenClean = true, string? parentDirectory = null, TimeProvider? time = null, IMigBackend? mig = null, IConfidentialComputeBackend? confidential = null)
     {
         var root = Path.Combine(parentDirectory ?? Path.GetTempPath(), "securedra-pipeline-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(root);
@@ -93,7 +97,7 @@ public sealed class PipelineHarness : IAsyncDisposable
             ScrubRetryInitial = options.ScrubRetryInitial == TimeSpan.FromSeconds(5) ? TimeSpan.FromMilliseconds(20) : options.ScrubRetryInitial,
             ScrubRetryMax = options.ScrubRetryMax == TimeSpan.FromMinutes(5) ? TimeSpan.FromMilliseconds(200) : options.ScrubRetryMax,
         };
-        return new PipelineHarness(root, devices, options, provenClean, mig, confidential);
+        return new PipelineHarness(root, devices, options, provenClean, time, mig, confidential);
     }
 
     public void Reconfigure(Func<ClaimPipelineOptions, ClaimPipelineOptions> change) => Options = change(Options);
@@ -134,20 +138,6 @@ public sealed class PipelineHarness : IAsyncDisposable
     public IReadOnlyList<string> CdiFiles() =>
         Directory.Exists(CdiRoot) ? [.. Directory.EnumerateFileSystemEntries(CdiRoot).Select(Path.GetFileName).Order(StringComparer.Ordinal)!] : [];
 
-    public static async Task WaitUntilAsync(Func<bool> condition, string what, int timeoutMs = 5000)
-    {
-        var deadline = Environment.TickCount64 + timeoutMs;
-        while (!condition())
-        {
-            if (Environment.TickCount64 > deadline)
-            {
-                Assert.Fail("timed out waiting until " + what);
-            }
-
-            await Task.Delay(5);
-        }
-    }
-
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
@@ -186,6 +176,11 @@ public sealed class PipelineHarness : IAsyncDisposable
         }
         services.AddSingleton<IVramScrubber>(Scrubber);
         services.AddSingleton<IGpuConfigValidator>(Validator);
+        if (_time is not null)
+        {
+            services.AddSingleton(_time);
+        }
+
         services.AddClaimPipeline(Options);
         services.AddSingleton<ICrashInjector>(Crash);
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
