@@ -15,7 +15,7 @@ public class MigRegistrationTests
     [Fact]
     public async Task AddGpuLayer_RegistersMigAndCcBackendsPerKind()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempDir();
         var simulated = new GpuBackendOptions { Kind = GpuBackendKind.Simulated, Simulated = new SimulatedGpuOptions { DeviceCount = 1, VramDirectory = dir.Path } };
         await using (var provider = new ServiceCollection().AddGpuLayer(simulated).BuildServiceProvider())
         {

@@ -42,7 +42,7 @@ public class SimulatedBackendTests
     public async Task FaultFiles_Off_ByDefault_AFaultFileInTheDirectoryIsNeverRead()
     {
         // The shipped securedra never turns fault files on: whoever can write into the VRAM directory cannot inject failures.
-        using var dir = new TempDirectory();
+        using var dir = new TempDir();
         await using var backend = new SimulatedGpuBackend(new SimulatedGpuOptions { DeviceCount = 1, MemoryBytes = 1024 * 1024, VramDirectory = dir.Path }, TimeProvider.System);
         var device = (await backend.EnumerateAsync(CancellationToken.None))[0];
         await File.WriteAllTextAsync(Path.Combine(dir.Path, "gpu-0.faults.json"), """

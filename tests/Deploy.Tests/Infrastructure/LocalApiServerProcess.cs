@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Kit = SecureDra.TestKit;
 
 namespace SecureDra.Deploy.Tests.Infrastructure;
 
@@ -15,7 +16,7 @@ public sealed class LocalApiServerProcess : IAsyncDisposable
 
     private LocalApiServerProcess(string kubernetesVersion)
     {
-        _process = Process.Start(SecuredraCli.StartInfo(["local-apiserver", "--listen", "127.0.0.1:0", "--kubernetes-version", kubernetesVersion]))!;
+        _process = Process.Start(Kit.SecuredraProcess.StartInfo(["local-apiserver", "--listen", "127.0.0.1:0", "--kubernetes-version", kubernetesVersion]))!;
         _process.OutputDataReceived += (_, e) => Append(e.Data);
         _process.ErrorDataReceived += (_, e) => Append(e.Data);
         _process.Exited += (_, _) => _address.TrySetException(new InvalidOperationException($"local-apiserver exited before printing its address:\n{Output}"));

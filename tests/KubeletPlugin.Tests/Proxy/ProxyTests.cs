@@ -16,7 +16,11 @@ namespace SecureDra.KubeletPlugin.Tests.Proxy;
 public class ProxyTests
 {
     private static Task WaitUntilAsync(Func<bool> condition, string what, int timeoutMs = 10000) =>
-        PipelineHarness.WaitUntilAsync(condition, what, timeoutMs);
+        Poll.UntilAsync(condition, what, TimeSpan.FromMilliseconds(timeoutMs));
+
+    /// <summary>The real securedra (the kit's launcher: the CLI's variables cleared), streams left to the test.</summary>
+    private static System.Diagnostics.Process StartCli(IEnumerable<string> args, IReadOnlyDictionary<string, string?>? env = null) =>
+        System.Diagnostics.Process.Start(SecuredraProcess.StartInfo(args, env?.ToDictionary(p => p.Key, p => p.Value ?? "", StringComparer.Ordinal)))!;
 
     [Fact]
     public async Task Registers_with_the_kubelet_only_once_the_vendor_is_connected()
@@ -469,7 +473,7 @@ public class ProxyTests
         emulator.Start();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
 
-        using var first = CliProcessTests.Start(args, env);
+        using var first = StartCli(args, env);
         _ = first.StandardError.ReadToEndAsync();
         _ = first.StandardOutput.ReadToEndAsync();
         try
@@ -485,7 +489,7 @@ public class ProxyTests
             await first.WaitForExitAsync(timeout.Token);
             Assert.True(File.Exists(Path.Combine(reg, "gpu.nvidia.com-reg.sock")));
 
-            using var second = CliProcessTests.Start(args, env);
+            using var second = StartCli(args, env);
             _ = second.StandardError.ReadToEndAsync();
             _ = second.StandardOutput.ReadToEndAsync();
             try
@@ -518,7 +522,7 @@ public class ProxyTests
         using var dir = TempDir.Create();
         var reg = Path.Combine(dir.Path, "reg");
         await using var rival = await FakeVendorPlugin.StartAsync(reg, Path.Combine(dir.Path, "rival"));
-        using var process = CliProcessTests.Start(
+        using var process = StartCli(
             ["proxy", "--kubelet-registrar-directory-path", reg, "--state-directory-path", Path.Combine(dir.Path, "state"),
              "--vendor-registry-directory-path", Path.Combine(dir.Path, "vreg"), "--vendor-plugins-directory-path", Path.Combine(dir.Path, "vplug"),
              "--kubeconfig", "http://127.0.0.1:9", "--gpu-backend", "simulated", "--simulated-gpus", "1", "--simulated-memory", "1Mi", "--log-format", "text"],
@@ -547,7 +551,7 @@ public class ProxyTests
     [InlineData("proxy --node-name n1 --state-directory-path /var/lib/kubelet/plugins/gpu.nvidia.com/x", "--state-directory-path:")]
     public async Task Bad_proxy_flags_give_one_line_and_exit_code_2(string commandLine, string expected)
     {
-        using var process = CliProcessTests.Start(commandLine.Split(' '));
+        using var process = StartCli(commandLine.Split(' '));
         var stderr = process.StandardError.ReadToEndAsync();
         _ = process.StandardOutput.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
