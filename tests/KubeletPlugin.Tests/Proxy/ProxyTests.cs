@@ -640,8 +640,13 @@ public class ProxyTests
                 return kubelet;
             }
 
+            // The crashed proxy's visible socket and the kubelet's entry for it can outlive the crash: wait for a
+            // registration that is not the stale one, or the next call goes to a channel the emulator is disposing.
+            var stale = kubelet;
             await h.RestartAfterCrashAsync();
-            await WaitUntilAsync(() => h.Kubelet.Plugins.Count == 1 && File.Exists(h.VisibleRegistration), "re-registered");
+            await WaitUntilAsync(
+                () => h.Kubelet.Plugins.Count == 1 && !ReferenceEquals(h.Kubelet.Plugins.Values.Single(), stale) && File.Exists(h.VisibleRegistration),
+                "re-registered");
             return await h.RegisteredAsync();
         }
 
