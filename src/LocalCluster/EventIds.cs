@@ -15,4 +15,11 @@ internal static class EventIds
         public const int Deregistered = 9003;
         public const int NotifyFailed = 9004;
     }
+
+    public static class SimulatedVendorPlugin
+    {
+        public const int Started = 6800;
+        public const int Prepared = 6801;
+        public const int Unprepared = 6802;
+    }
 }

@@ -137,7 +137,7 @@ public sealed class DemoCommandTests : IDisposable
         }
     }
 
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
+    internal static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
     {
         var result = await SecuredraProcess.RunAsync(args, timeout: TimeSpan.FromSeconds(180));
         return (result.ExitCode, result.Stdout, result.Stderr);

@@ -8,7 +8,8 @@ namespace SecureDra.Cli.Demo;
 /// What the demo asks of the API server, and what a scheduler would write: the node, a
 /// DeviceClass that pins ZeroVRAMOnRelease, tenant namespaces, claims, and their allocation.
 /// </summary>
-internal sealed class DemoCluster(IKubeApiClient api, string driverName, string nodeName)
+/// <param name="securedraConfig">False in proxy mode: the vendor owns the driver name's opaque configs (SecureDra's GpuConfig is not one of its kinds).</param>
+internal sealed class DemoCluster(IKubeApiClient api, string driverName, string nodeName, bool securedraConfig = true)
 {
     private static readonly KubeResource Claims = KubeResource.ResourceClaims("v1");
     private static readonly KubeResource Slices = KubeResource.ResourceSlices("v1");
@@ -24,8 +25,12 @@ internal sealed class DemoCluster(IKubeApiClient api, string driverName, string 
         }
     }
 
-    public Task CreateDeviceClassAsync(CancellationToken ct) =>
-        api.CreateAsync(KubeResource.DeviceClasses("v1"), null, Parse($$$$"""
+    public Task CreateDeviceClassAsync(CancellationToken ct) => !securedraConfig
+        ? api.CreateAsync(KubeResource.DeviceClasses("v1"), null, Parse($$$$"""
+            {"apiVersion":"resource.k8s.io/v1","kind":"DeviceClass","metadata":{"name":"{{{{DeviceClassName}}}}"},
+             "spec":{"selectors":[{"cel":{"expression":"device.driver == '{{{{driverName}}}}'"}}]}}
+            """), ct)
+        : api.CreateAsync(KubeResource.DeviceClasses("v1"), null, Parse($$$$"""
             {"apiVersion":"resource.k8s.io/v1","kind":"DeviceClass","metadata":{"name":"{{{{DeviceClassName}}}}"},
              "spec":{"selectors":[{"cel":{"expression":"device.driver == '{{{{driverName}}}}'"}}],
                      "config":[{"opaque":{"driver":"{{{{driverName}}}}","parameters":{{{{ClassParameters}}}}}}]}}
@@ -39,13 +44,25 @@ internal sealed class DemoCluster(IKubeApiClient api, string driverName, string 
     /// <summary>Creates a one-GPU claim, then allocates <paramref name="device"/> to it as the scheduler would (status is written through /status).</summary>
     public async Task<(string Name, string Uid)> CreateAllocatedClaimAsync(string ns, string name, string device, CancellationToken ct)
     {
-        var created = await api.CreateAsync(Claims, ns, Parse($$$$"""
+        var created = !securedraConfig
+            ? await api.CreateAsync(Claims, ns, Parse($$$$"""
+            {"apiVersion":"resource.k8s.io/v1","kind":"ResourceClaim","metadata":{"name":"{{{{name}}}}","namespace":"{{{{ns}}}}"},
+             "spec":{"devices":{"requests":[{"name":"gpu","exactly":{"deviceClassName":"{{{{DeviceClassName}}}}"}}]}}}
+            """), ct).ConfigureAwait(false)
+            : await api.CreateAsync(Claims, ns, Parse($$$$"""
             {"apiVersion":"resource.k8s.io/v1","kind":"ResourceClaim","metadata":{"name":"{{{{name}}}}","namespace":"{{{{ns}}}}"},
              "spec":{"devices":{"requests":[{"name":"gpu","exactly":{"deviceClassName":"{{{{DeviceClassName}}}}"}}],
                                 "config":[{"requests":["gpu"],"opaque":{"driver":"{{{{driverName}}}}","parameters":{{{{TenantParameters}}}}}}]}}}
             """), ct).ConfigureAwait(false);
         var uid = created["metadata"]!["uid"]!.GetValue<string>();
-        created["status"] = Parse($$$$"""
+        created["status"] = !securedraConfig
+            ? Parse($$$$"""
+            {"allocation":{"devices":{
+                "results":[{"request":"gpu","driver":"{{{{driverName}}}}","pool":"{{{{nodeName}}}}","device":"{{{{device}}}}"}]},
+              "nodeSelector":{"nodeSelectorTerms":[{"matchFields":[{"key":"metadata.name","operator":"In","values":["{{{{nodeName}}}}"]}]}]}},
+             "reservedFor":[{"resource":"pods","name":"{{{{name}}}}-pod","uid":"{{{{Guid.NewGuid()}}}}"}]}
+            """)
+            : Parse($$$$"""
             {"allocation":{"devices":{
                 "results":[{"request":"gpu","driver":"{{{{driverName}}}}","pool":"{{{{nodeName}}}}","device":"{{{{device}}}}"}],
                 "config":[{"source":"FromClass","requests":[],"opaque":{"driver":"{{{{driverName}}}}","parameters":{{{{ClassParameters}}}}}},

@@ -7,4 +7,5 @@ internal sealed record DemoOptions(
     string KubernetesVersion,
     string? WorkDirectory,
     string Listen,
-    bool Verbose = false);
+    bool Verbose = false,
+    DemoMode Mode = DemoMode.Plugin);

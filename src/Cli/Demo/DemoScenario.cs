@@ -29,7 +29,7 @@ namespace SecureDra.Cli.Demo;
 internal sealed class DemoScenario(DemoOptions options, TextWriter output)
 {
     private const string NodeName = "demo-node";
-    private const string Canary = "TENANT-A-SECRET: llama-weights shard 7/8";
+    internal const string Canary = "TENANT-A-SECRET: llama-weights shard 7/8";
     private static readonly string DriverName = DriverConstants.DefaultDriverName;
 
     /// <summary>
@@ -100,6 +100,11 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
 
     private async Task<int> RunCoreAsync(string work, CancellationToken ct)
     {
+        if (options.Mode == DemoMode.Proxy)
+        {
+            return await new ProxyDemoScenario(options, output).RunCoreAsync(work, ct).ConfigureAwait(false);
+        }
+
         var registrar = Directory.CreateDirectory(Path.Combine(work, "plugins_registry")).FullName;
         var plugins = Directory.CreateDirectory(Path.Combine(work, "plugins")).FullName;
         var cdi = Directory.CreateDirectory(Path.Combine(work, "cdi")).FullName;
@@ -290,7 +295,7 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
         return 0;
     }
 
-    private static async Task<KubeletPrepareResult> PrepareAsync(RegisteredDraPlugin dra, string ns, string name, string uid, CancellationToken ct)
+    internal static async Task<KubeletPrepareResult> PrepareAsync(RegisteredDraPlugin dra, string ns, string name, string uid, CancellationToken ct)
     {
         var results = await dra.PrepareAsync([new KubeletClaim(ns, name, uid)], ct).ConfigureAwait(false);
         var result = results[uid];
@@ -322,10 +327,10 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
         return $"cdiVersion {spec["cdiVersion"]?.GetValue<string>()}, kind {spec["kind"]?.GetValue<string>()}, {devices.Count} device(s): {string.Join("; ", parts)}";
     }
 
-    private static List<long> CanaryOffsets(long size) =>
+    internal static List<long> CanaryOffsets(long size) =>
         [0, 4096 + 7, size / 3, size / 2 + 1234, size - 4096];
 
-    private static async Task WriteCanaryAsync(string path, IReadOnlyList<long> offsets, CancellationToken ct)
+    internal static async Task WriteCanaryAsync(string path, IReadOnlyList<long> offsets, CancellationToken ct)
     {
         var bytes = Encoding.ASCII.GetBytes(Canary);
         var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
@@ -341,7 +346,7 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
         }
     }
 
-    private static async Task<int> CountCanariesAsync(string path, IReadOnlyList<long> offsets, CancellationToken ct)
+    internal static async Task<int> CountCanariesAsync(string path, IReadOnlyList<long> offsets, CancellationToken ct)
     {
         var expected = Encoding.ASCII.GetBytes(Canary);
         var buffer = new byte[expected.Length];
@@ -360,7 +365,7 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
         return found;
     }
 
-    private static async Task<T> WaitAsync<T>(Func<Task<T>> probe, Func<T, bool> done, string what, CancellationToken ct)
+    internal static async Task<T> WaitAsync<T>(Func<Task<T>> probe, Func<T, bool> done, string what, CancellationToken ct)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (true)
@@ -380,7 +385,7 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
         }
     }
 
-    private static string Format(long bytes) =>
+    internal static string Format(long bytes) =>
         bytes >= 1L << 30 ? $"{bytes >> 30} GiB" : bytes >= 1L << 20 ? $"{bytes >> 20} MiB" : $"{bytes >> 10} KiB";
 
     /// <summary>Reads the kubelet-side health stream and keeps the latest full device list.</summary>
@@ -441,7 +446,7 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
     }
 
     /// <summary>Stops a host (graceful: sockets removed, slices withdrawn) before disposing it; stopping twice is harmless.</summary>
-    private sealed class StopOnDispose(WebApplication app) : IAsyncDisposable
+    internal sealed class StopOnDispose(WebApplication app) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync()
         {

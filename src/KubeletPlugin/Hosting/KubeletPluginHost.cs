@@ -60,7 +60,8 @@ public static class KubeletPluginHost
 
         var app = builder.Build();
         var metrics = app.Services.GetRequiredService<MetricsRegistry>();
-        StandardMetrics.Register(metrics, "kubelet-plugin");
+        // The driver proxy is built by this host too; its build_info says so, so dashboards tell the two modes apart.
+        StandardMetrics.Register(metrics, app.Services.GetService<Proxy.ProxyOptions>() is null ? "kubelet-plugin" : "proxy");
         if (app.Services.GetService<DeviceInventory>() is { } inventory)
         {
             DeviceInventoryMetrics.Register(metrics, inventory);
