@@ -56,14 +56,16 @@ public sealed class MigStaticPrepareTests : IAsyncDisposable
     }
 
     /// <summary>Tenant A's instance X (2g at slices 2-3) and tenant B's neighbour Y (1g at slice 4), both prepared.</summary>
-    private async Task<(MigInstance X, string XName, MigInstance Y, string YName)> TwoTenantsAsync(bool loops = false)
+    private async Task<(MigInstance X, string XName, MigInstance Y, string YName)> TwoTenantsAsync(bool loops = false, bool slowRetry = false)
     {
         var x = await _sim.CreateComputeInstanceAsync(_parent, (await _sim.CreateGpuInstanceAsync(_parent, SimulatedMigProfiles.Profile2g, new MigPlacement(2, 2), CancellationToken.None)).GpuInstanceId, CancellationToken.None);
         var y = await _sim.CreateComputeInstanceAsync(_parent, (await _sim.CreateGpuInstanceAsync(_parent, SimulatedMigProfiles.Profile1g, new MigPlacement(4, 1), CancellationToken.None)).GpuInstanceId, CancellationToken.None);
         await File.WriteAllTextAsync(MinorsPath,
             $"config 1\nmonitor 2\ngpu0/gi{x.GpuInstanceId}/access 12\ngpu0/gi{x.GpuInstanceId}/ci0/access 13\ngpu0/gi{y.GpuInstanceId}/access 21\ngpu0/gi{y.GpuInstanceId}/ci0/access 22\n");
 
-        _h = PipelineHarness.Create(1, new ClaimPipelineOptions { MigMode = MigMode.Static, MigMinorsPath = MinorsPath }, mig: _sim, migScrubber: Scrubber);
+        _h = PipelineHarness.Create(1, slowRetry
+            ? new ClaimPipelineOptions { MigMode = MigMode.Static, MigMinorsPath = MinorsPath, ScrubRetryInitial = TimeSpan.FromMilliseconds(500), ScrubRetryMax = TimeSpan.FromSeconds(1) }
+            : new ClaimPipelineOptions { MigMode = MigMode.Static, MigMinorsPath = MinorsPath }, mig: _sim, migScrubber: Scrubber);
         _h.Backend.MigMode["gpu-0"] = true;
         await _h.StartAsync(loops);
 
@@ -160,7 +162,8 @@ public sealed class MigStaticPrepareTests : IAsyncDisposable
     [Fact]
     public async Task A_failed_instance_scrub_withdraws_the_instance_and_its_parent_until_the_retry_loop_verifies()
     {
-        var (x, xName, y, yName) = await TwoTenantsAsync(loops: true);
+        // A slow retry loop, so the state right after the release is observed before the loop's first retry.
+        var (x, xName, y, yName) = await TwoTenantsAsync(loops: true, slowRetry: true);
         SimulatedFaultFile.Write(_dir, "gpu-0", new SimulatedFaults { MigEnabled = true, MigFailVerifySlice = 3 });
 
         var released = (await H.Pipeline.UnprepareAsync([TestClaims.Ref(1)], CancellationToken.None))[TestClaims.Uid(1)];
@@ -176,10 +179,11 @@ public sealed class MigStaticPrepareTests : IAsyncDisposable
 
         // A new claim cannot take X while it is dirty.
         H.Api.PutClaim(TestClaims.Allocated(3, xName));
-        Assert.Contains("withdrawn", (await H.Pipeline.PrepareAsync([TestClaims.Ref(3)], CancellationToken.None))[TestClaims.Uid(3)].Error, StringComparison.Ordinal);
+        Assert.Matches("withdrawn|being scrubbed|held by claim \\(a scrub\\)", (await H.Pipeline.PrepareAsync([TestClaims.Ref(3)], CancellationToken.None))[TestClaims.Uid(3)].Error);
+        Assert.NotEqual(TestClaims.Uid(3), H.Inventory.GetPlacement(xName)!.ClaimUid);
 
         // The retry loop keeps trying; once the cell is no longer stuck the scrub verifies and X returns.
-        await PipelineHarness.WaitUntilAsync(() => Scrubber.Calls >= 2, "the retry loop scrubs the instance again");
+        await PipelineHarness.WaitUntilAsync(() => Scrubber.Calls >= 2, "the retry loop scrubs the instance again", 10000);
         SimulatedFaultFile.Write(_dir, "gpu-0", new SimulatedFaults { MigEnabled = true });
         await PipelineHarness.WaitUntilAsync(() => H.Inventory.GetPlacement(xName)!.IsOffered, "the instance is verified clean and offered again", 10000);
         AssertBytes(x.Placement, 0x00);
@@ -193,7 +197,7 @@ public sealed class MigStaticPrepareTests : IAsyncDisposable
     [InlineData(CrashPoints.UnprepareAfterCdiDelete)]
     public async Task A_crash_during_the_release_makes_the_restart_scrub_the_instance_again(string point)
     {
-        var (x, xName, y, yName) = await TwoTenantsAsync();
+        var (x, xName, y, yName) = await TwoTenantsAsync(slowRetry: true);
         H.Crash.FailAt = point;
         Assert.NotNull((await H.Pipeline.UnprepareAsync([TestClaims.Ref(1)], CancellationToken.None))[TestClaims.Uid(1)].Error);
         var before = Scrubber.Calls;
