@@ -63,11 +63,22 @@ public sealed class HelmRenderTests(RenderedChart chart)
     [InlineData("webhook.timeoutSeconds=30", "/webhook/timeoutSeconds")]
     [InlineData("image.digest=latest", "/image/digest")]
     [InlineData("namespace.podSecurity.warn=none", "/namespace/podSecurity/warn")]
+    [InlineData("kubeletPlugin.migMode=on", "/kubeletPlugin/migMode")]
+    [InlineData("kubeletPlugin.migMode=false", "/kubeletPlugin/migMode")]
     public void Values_schema_rejects_unsafe_or_unknown_values(string set, string expectedError)
     {
         var r = Tool.Run(RepoPaths.Helm, ["template", "securedra", RepoPaths.Chart, "--namespace", RenderedChart.Namespace, "--set", set]);
         Assert.NotEqual(0, r.ExitCode);
         Assert.Contains(expectedError, r.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Mig_mode_value_reaches_the_kubelet_plugin_flag_and_defaults_to_off()
+    {
+        Assert.Contains("- --mig-mode=off\n", RenderedChart.Render(RenderedChart.Namespace), StringComparison.Ordinal);
+        var rendered = RenderedChart.Render(RenderedChart.Namespace, "--set", "kubeletPlugin.migMode=static");
+        Assert.Contains("- --mig-mode=static\n", rendered, StringComparison.Ordinal);
+        Assert.DoesNotContain("--mig-mode=off", rendered, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using SecureDra.Api.Config;
 using SecureDra.Api.Validation;
 using SecureDra.Kube.Resources;
 using SecureDra.KubeletPlugin.Devices;
+using SecureDra.KubeletPlugin.Devices.Mig;
 using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.KubeletPlugin.State;
 using SecureDra.Nvml.Backends;
@@ -30,6 +31,7 @@ public sealed partial class ClaimPipeline : IClaimPipeline
     private readonly OpaqueConfigResolver _configs;
     private readonly TimeProvider _time;
     private readonly ILogger<ClaimPipeline> _logger;
+    private readonly MigInstanceLocator? _migInstances;
     private readonly KeyedLock _locks = new();
     private readonly Counter _prepares;
     private readonly Counter _unprepares;
@@ -50,7 +52,8 @@ public sealed partial class ClaimPipeline : IClaimPipeline
         ICrashInjector crash,
         MetricsRegistry metrics,
         TimeProvider time,
-        ILogger<ClaimPipeline> logger)
+        ILogger<ClaimPipeline> logger,
+        MigInstanceLocator? migInstances = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(metrics);
@@ -65,6 +68,7 @@ public sealed partial class ClaimPipeline : IClaimPipeline
         _crash = crash;
         _time = time;
         _logger = logger;
+        _migInstances = migInstances;
         _configs = new OpaqueConfigResolver(validator, context.Plugin.DriverName);
         _prepares = metrics.Counter("securedra_prepare_total", "Claims prepared, by outcome (prepared, idempotent, error).", "outcome");
         _unprepares = metrics.Counter("securedra_unprepare_total", "Claims unprepared, by outcome (released, withdrawn, unknown, error).", "outcome");
@@ -276,14 +280,36 @@ public sealed partial class ClaimPipeline : IClaimPipeline
         {
             if (_inventory.IsPlacement(name))
             {
-                // Fail closed until the instance lifecycle (create, CDI with capability nodes, scrub, destroy) is wired: docs/mig.md.
-                throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: device {name} is a MIG device; preparing MIG devices is not supported by this version (docs/mig.md)");
+                gpus.Add(await MigDeviceAsync(claim, name, cancellationToken).ConfigureAwait(false));
+                continue;
             }
 
             gpus.Add(_inventory.Find(name) ?? throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: device {name} does not exist on node {node}"));
         }
 
         return new ClaimAllocation(node, results, configs, gpus);
+    }
+
+    /// <summary>
+    /// A MIG device as its container receives it. Static mode only: the instance exists and is used as it is. Dynamic
+    /// placements fail closed until the instance lifecycle (create at placement, record, destroy after the scrub) is
+    /// wired (docs/mig.md, "Not done").
+    /// </summary>
+    private async Task<GpuDevice> MigDeviceAsync(ClaimRef claim, string name, CancellationToken cancellationToken)
+    {
+        if (_context.Options.MigMode != MigMode.Static || _migInstances is null)
+        {
+            throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: device {name} is a MIG placement; preparing it needs --mig-mode static (dynamic creation of instances is not supported by this version, docs/mig.md)");
+        }
+
+        try
+        {
+            return await _migInstances.ForContainerAsync(name, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or GpuBackendException)
+        {
+            throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: {ex.Message}", ex);
+        }
     }
 
     private void Reserve(ClaimRef claim, IReadOnlyList<string> deviceNames)
@@ -437,7 +463,7 @@ public sealed partial class ClaimPipeline : IClaimPipeline
         using var scrubDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         scrubDeadline.CancelAfter(_context.Options.UnprepareBudget * 0.75);
         var outcomes = await Task.WhenAll(entry.Devices.Select(d => _scrubs.ForReleaseAsync(claimUid, d.Name, scrubDeadline.Token))).ConfigureAwait(false);
-        return [.. outcomes.Where(o => !o.Clean && _inventory.Get(o.DeviceName)?.State is DeviceState.Dirty).Select(o => o.DeviceName)];
+        return [.. outcomes.Where(o => !o.Clean && _inventory.MemoryState(o.DeviceName) is DeviceState.Dirty).Select(o => o.DeviceName)];
     }
 
     /// <summary>

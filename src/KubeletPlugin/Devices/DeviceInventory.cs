@@ -145,6 +145,35 @@ public sealed class DeviceInventory(ClaimJournal journal)
         }
     }
 
+    /// <summary>
+    /// The memory state of a whole GPU or of a placement (from the slices it covers, as <see cref="Snapshot"/> reports
+    /// it); null for a name this node does not have.
+    /// </summary>
+    public DeviceState? MemoryState(string deviceName)
+    {
+        lock (_lock)
+        {
+            if (_placements.TryGetValue(deviceName, out var placement))
+            {
+                var gpu = _devices[placement.Gpu];
+                return PartitionLocked(gpu).Placements.First(p => p.Name == deviceName).State;
+            }
+
+            return _devices.TryGetValue(deviceName, out var e) ? e.State : null;
+        }
+    }
+
+    /// <summary>A placement's state (its slices' state and holder, its withdrawals); null when the name is not a placement.</summary>
+    public PlacementStateSnapshot? GetPlacement(string deviceName)
+    {
+        lock (_lock)
+        {
+            return _placements.TryGetValue(deviceName, out var placement)
+                ? PartitionLocked(_devices[placement.Gpu]).Placements.First(p => p.Name == deviceName)
+                : null;
+        }
+    }
+
     public DeviceStateSnapshot? Get(string deviceName)
     {
         lock (_lock)

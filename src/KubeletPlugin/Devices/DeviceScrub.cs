@@ -1,4 +1,6 @@
+using SecureDra.KubeletPlugin.Devices.Mig;
 using SecureDra.Nvml.Backends;
+using SecureDra.Nvml.Scrubbing;
 
 namespace SecureDra.KubeletPlugin.Devices;
 
@@ -10,7 +12,18 @@ namespace SecureDra.KubeletPlugin.Devices;
 /// A scrub's own exceptions become an outcome in one place, <see cref="ScrubRunner"/>; this class only
 /// turns the MIG check's and the checkpoint's failures into one.
 /// </summary>
-public sealed class DeviceScrub(DeviceInventory inventory, ScrubRunner scrubs, MigModeMonitor mig)
+/// <para>
+/// A MIG device (a placement) is scrubbed as its instance: <see cref="IMigInstanceScrubber"/> runs the
+/// <c>securedra scrub-worker</c> child inside exactly that instance, and the inventory marks exactly the instance's
+/// memory slices Clean once durable, or keeps them Dirty (withdrawing every device that uses them, the parent
+/// included) for the retry loop.
+/// </para>
+public sealed class DeviceScrub(
+    DeviceInventory inventory,
+    ScrubRunner scrubs,
+    MigModeMonitor mig,
+    MigInstanceLocator? migInstances = null,
+    IMigInstanceScrubber? migScrubber = null)
 {
     /// <param name="claimUid">The releasing claim that holds the device; null for a device no claim holds.</param>
     /// <returns>Null when the device is not in a state this caller may scrub (another scrub runs, another claim holds it): nothing was done.</returns>
@@ -46,6 +59,11 @@ public sealed class DeviceScrub(DeviceInventory inventory, ScrubRunner scrubs, M
     /// </summary>
     public async Task<ScrubOutcome> ForReleaseAsync(string claimUid, string deviceName, CancellationToken cancellationToken)
     {
+        if (inventory.IsPlacement(deviceName))
+        {
+            return await PlacementForReleaseAsync(claimUid, deviceName, cancellationToken).ConfigureAwait(false);
+        }
+
         var gpu = inventory.Find(deviceName);
         if (gpu is null)
         {
@@ -66,6 +84,72 @@ public sealed class DeviceScrub(DeviceInventory inventory, ScrubRunner scrubs, M
 
         return await TryRunAsync(gpu, claimUid: null, cancellationToken).ConfigureAwait(false)
             ?? new ScrubOutcome(deviceName, false, "a scrub of this device is already running", null);
+    }
+
+    /// <summary>
+    /// Scrubs the MIG instance behind a placement (<paramref name="claimUid"/>: the releasing claim that holds it; null:
+    /// one no claim holds, e.g. dirty after a failed scrub or a crash). Null when the placement is not in a state this
+    /// caller may scrub. Any failure to find or scrub the instance is an unverified outcome: the slices stay Dirty.
+    /// </summary>
+    public async Task<ScrubOutcome?> TryRunPlacementAsync(string deviceName, string? claimUid, CancellationToken cancellationToken)
+    {
+        if (!inventory.TryBeginScrub(deviceName, claimUid))
+        {
+            return null;
+        }
+
+        ScrubOutcome outcome;
+        try
+        {
+            outcome = await ScrubInstanceAsync(deviceName, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            outcome = new ScrubOutcome(deviceName, false, ex is OperationCanceledException ? "the MIG instance scrub ran out of time" : ex.Message, null);
+        }
+
+        try
+        {
+            await inventory.CompleteScrubAsync(deviceName, outcome.Clean, outcome.Detail, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return new ScrubOutcome(deviceName, false, "the scrub's outcome could not be recorded in the checkpoint: " + ex.Message, null);
+        }
+
+        return outcome;
+    }
+
+    private async Task<ScrubOutcome> ScrubInstanceAsync(string deviceName, CancellationToken cancellationToken)
+    {
+        if (migInstances is null || migScrubber is null)
+        {
+            return new ScrubOutcome(deviceName, false, "no MIG instance scrubber is registered", null);
+        }
+
+        var (parent, instance) = await migInstances.FindAsync(deviceName, cancellationToken).ConfigureAwait(false);
+        var result = await migScrubber.ScrubAsync(parent, instance, cancellationToken).ConfigureAwait(false);
+        return result.Succeeded && result.Verified
+            ? new ScrubOutcome(deviceName, true, $"MIG instance {result.InstanceUuid} zeroed and verified ({result.BytesZeroed} bytes, coverage {result.Coverage:0.####})", null)
+            : new ScrubOutcome(deviceName, false, $"MIG instance {result.InstanceUuid}: {result.FailureReason ?? "the scrub did not verify"}", null);
+    }
+
+    private async Task<ScrubOutcome> PlacementForReleaseAsync(string claimUid, string deviceName, CancellationToken cancellationToken)
+    {
+        var outcome = await TryRunPlacementAsync(deviceName, claimUid, cancellationToken).ConfigureAwait(false);
+        if (outcome is not null)
+        {
+            return outcome;
+        }
+
+        var state = inventory.GetPlacement(deviceName);
+        if (state is { State: DeviceState.Clean or DeviceState.Reserved } || (state is { State: DeviceState.Prepared or DeviceState.Releasing } && state.ClaimUid != claimUid))
+        {
+            return new ScrubOutcome(deviceName, true, "already scrubbed", null);
+        }
+
+        return await TryRunPlacementAsync(deviceName, claimUid: null, cancellationToken).ConfigureAwait(false)
+            ?? new ScrubOutcome(deviceName, false, "a scrub of this MIG instance is already running", null);
     }
 
     /// <summary>Why the GPU may not be scrubbed as a whole now (MIG mode on or pending, or the check failed); null when it may.</summary>

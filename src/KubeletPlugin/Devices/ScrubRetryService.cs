@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.KubeletPlugin.State;
+using SecureDra.Nvml.Backends;
 
 namespace SecureDra.KubeletPlugin.Devices;
 
@@ -72,8 +73,12 @@ public sealed partial class ScrubRetryService(
         var now = time.GetUtcNow();
 
         // A GPU in MIG mode is not retried: no scrub of it can verify until MIG mode is off.
-        var dirty = inventory.Snapshot().Devices
+        var snapshot = inventory.Snapshot();
+        var dirty = snapshot.Devices
             .Where(d => d.State is DeviceState.Dirty or DeviceState.Unknown && !d.Withdrawals.ContainsKey(WithdrawalReason.MigModeEnabled))
+            .Select(d => (d.Name, Device: (GpuDevice?)d.Device))
+            // A dirty MIG instance is scrubbed as its instance (MIG mode is how its GPU is offered, not a reason to wait).
+            .Concat(snapshot.Partitions.SelectMany(p => p.Placements).Where(p => p.State == DeviceState.Dirty).Select(p => (p.Name, Device: (GpuDevice?)null)))
             .ToList();
         foreach (var name in _schedule.Keys.Except(dirty.Select(d => d.Name)).ToList())
         {
@@ -91,7 +96,9 @@ public sealed partial class ScrubRetryService(
                 continue;
             }
 
-            var outcome = entry.NextAttempt > now ? null : await scrubs.TryRunAsync(device.Device, claimUid: null, cancellationToken).ConfigureAwait(false);
+            var outcome = entry.NextAttempt > now ? null
+                : device.Device is { } gpu ? await scrubs.TryRunAsync(gpu, claimUid: null, cancellationToken).ConfigureAwait(false)
+                : await scrubs.TryRunPlacementAsync(device.Name, claimUid: null, cancellationToken).ConfigureAwait(false);
             if (outcome is null)
             {
                 _schedule[device.Name] = entry;

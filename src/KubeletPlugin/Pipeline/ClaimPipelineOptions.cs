@@ -11,6 +11,9 @@ public sealed record ClaimPipelineOptions
     /// <summary><c>--mig-mode</c>: Off keeps GPUs in MIG mode withdrawn; Static publishes existing instances; Dynamic publishes placements (docs/mig.md).</summary>
     public Devices.Mig.MigMode MigMode { get; init; } = Devices.Mig.MigMode.Off;
 
+    /// <summary>The driver's list of MIG capability minors, read at each MIG Prepare (tests point it at a file of their own).</summary>
+    public string MigMinorsPath { get; init; } = Devices.Mig.MigCapabilityMinorsParser.DefaultPath;
+
     /// <summary>Kubernetes minor version (e.g. 35) when known; null = read <c>/version</c> from the API server.</summary>
     public int? KubernetesMinorVersion { get; init; }
 

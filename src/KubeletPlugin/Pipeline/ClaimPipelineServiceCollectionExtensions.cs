@@ -82,6 +82,7 @@ public static class ClaimPipelineServiceCollectionExtensions
         services.AddSingleton<ScrubRunner>();
         services.AddSingleton<NodeEvents>();
         services.AddSingleton<MigModeMonitor>();
+        services.AddSingleton<MigInstanceLocator>();
         services.AddSingleton<DeviceScrub>();
         services.AddSingleton<PipelineStartup>();
         services.AddSingleton<MigDeviceRenderer>();

@@ -201,13 +201,13 @@ public sealed class MigSliceStateTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Preparing_a_placement_fails_closed_until_the_instance_lifecycle_lands()
+    public async Task Preparing_a_placement_in_dynamic_mode_fails_closed_until_the_instance_lifecycle_lands()
     {
         _h.Api.PutClaim(TestClaims.Allocated(1, G3At4));
 
         var result = (await _h.Pipeline.PrepareAsync([TestClaims.Ref(1)], CancellationToken.None))[TestClaims.Uid(1)];
 
-        Assert.Contains("is a MIG device; preparing MIG devices is not supported", result.Error, StringComparison.Ordinal);
+        Assert.Contains("is a MIG placement; preparing it needs --mig-mode static", result.Error, StringComparison.Ordinal);
         Assert.True(Placement(G3At4).IsOffered, "nothing was reserved");
         Assert.Empty(_h.CdiFiles());
     }

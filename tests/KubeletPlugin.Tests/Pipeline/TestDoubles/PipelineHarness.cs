@@ -28,11 +28,12 @@ public sealed class PipelineHarness : IAsyncDisposable
 
     private readonly TimeProvider? _time;
 
-    private PipelineHarness(string root, int devices, ClaimPipelineOptions options, bool provenClean, TimeProvider? time, IMigBackend? mig = null, IConfidentialComputeBackend? confidential = null)
+    private PipelineHarness(string root, int devices, ClaimPipelineOptions options, bool provenClean, TimeProvider? time, IMigBackend? mig = null, IConfidentialComputeBackend? confidential = null, IMigInstanceScrubber? migScrubber = null)
     {
         Root = root;
         _time = time;
         Mig = mig;
+        MigScrubber = migScrubber;
         Confidential = confidential;
         Backend = new FakeGpuBackend(Path.Combine(root, "vram"), devices);
         Scrubber = new FakeScrubber(Backend);
@@ -58,6 +59,9 @@ public sealed class PipelineHarness : IAsyncDisposable
     /// <summary>The MIG backend the pipeline sees; null: none registered (as before MIG support).</summary>
     public IMigBackend? Mig { get; }
 
+    /// <summary>The per-instance scrubber the pipeline sees; null: none registered (a MIG release then stays dirty).</summary>
+    public IMigInstanceScrubber? MigScrubber { get; }
+
     /// <summary>The confidential-computing backend the pipeline sees; null: none registered.</summary>
     public IConfidentialComputeBackend? Confidential { get; }
     public FakeKubeApiClient Kube { get; } = new();
@@ -81,7 +85,7 @@ public sealed class PipelineHarness : IAsyncDisposable
     /// <param name="provenClean">Start like a node this build has run before (a checkpoint records every device Clean); false: a first install.</param>
     /// <param name="parentDirectory">Where the node's files go; default the temp directory (the lifecycle model uses tmpfs: thousands of fsyncs).</param>
     /// <param name="time">The pipeline's clock (its Unprepare budget, backoffs and resyncs); default the system clock.</param>
-    public static PipelineHarness Create(int devices = 4, ClaimPipelineOptions? options = null, bool provenClean = true, string? parentDirectory = null, TimeProvider? time = null, IMigBackend? mig = null, IConfidentialComputeBackend? confidential = null)
+    public static PipelineHarness Create(int devices = 4, ClaimPipelineOptions? options = null, bool provenClean = true, string? parentDirectory = null, TimeProvider? time = null, IMigBackend? mig = null, IConfidentialComputeBackend? confidential = null, IMigInstanceScrubber? migScrubber = null)
     {
         var root = Path.Combine(parentDirectory ?? Path.GetTempPath(), "securedra-pipeline-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(root);
@@ -97,7 +101,7 @@ public sealed class PipelineHarness : IAsyncDisposable
             ScrubRetryInitial = options.ScrubRetryInitial == TimeSpan.FromSeconds(5) ? TimeSpan.FromMilliseconds(20) : options.ScrubRetryInitial,
             ScrubRetryMax = options.ScrubRetryMax == TimeSpan.FromMinutes(5) ? TimeSpan.FromMilliseconds(200) : options.ScrubRetryMax,
         };
-        return new PipelineHarness(root, devices, options, provenClean, time, mig, confidential);
+        return new PipelineHarness(root, devices, options, provenClean, time, mig, confidential, migScrubber);
     }
 
     public void Reconfigure(Func<ClaimPipelineOptions, ClaimPipelineOptions> change) => Options = change(Options);
@@ -168,6 +172,11 @@ public sealed class PipelineHarness : IAsyncDisposable
         if (Mig is not null)
         {
             services.AddSingleton(Mig);
+        }
+
+        if (MigScrubber is not null)
+        {
+            services.AddSingleton(MigScrubber);
         }
 
         if (Confidential is not null)

@@ -1,0 +1,70 @@
+using SecureDra.KubeletPlugin.Pipeline;
+using SecureDra.Nvml.Backends;
+using SecureDra.Nvml.Backends.Mig;
+
+namespace SecureDra.KubeletPlugin.Devices.Mig;
+
+/// <summary>
+/// Finds the MIG instance behind a placement device as the driver has it now (static mode: the instance an
+/// administrator created there), and what a container needs to use it: the parent's device nodes plus the GPU- and
+/// compute-instance capability nodes from the driver's mig-minors list. Always asks the backend: an instance can be
+/// destroyed and re-created (with a new UUID) behind the plugin's back, and a stale answer would hand out or scrub the
+/// wrong memory.
+/// </summary>
+public sealed class MigInstanceLocator(PipelineContext context, DeviceInventory inventory, IMigBackend? mig = null)
+{
+    /// <summary>The instance exactly at the device's placement with the device's profile and a compute instance; throws when there is none.</summary>
+    public async Task<(GpuDevice Parent, MigInstance Instance)> FindAsync(string deviceName, CancellationToken cancellationToken)
+    {
+        var (parent, profile, placement) = inventory.FindPlacement(deviceName)
+            ?? throw new InvalidOperationException($"device {deviceName} is not a MIG device of this node");
+        if (mig is null)
+        {
+            throw new InvalidOperationException($"device {deviceName}: no MIG backend is registered");
+        }
+
+        var instances = await mig.GetInstancesAsync(parent, cancellationToken).ConfigureAwait(false);
+        var instance = instances.SingleOrDefault(i => i.ProfileId == profile.Id && i.Placement == placement)
+            ?? throw new InvalidOperationException($"device {deviceName}: no MIG instance of profile {profile.Name} exists at placement {placement.Start}+{placement.Size} of GPU {parent.Name}");
+        if (instance.Uuid is null || instance.ComputeInstances.Count == 0)
+        {
+            throw new InvalidOperationException($"device {deviceName}: MIG instance {instance.GpuInstanceId} of GPU {parent.Name} has no compute instance");
+        }
+
+        return (parent, instance);
+    }
+
+    /// <summary>
+    /// The device as a container receives it: named after the placement, the MIG UUID as its UUID, the instance's
+    /// memory, and the parent's nodes plus the instance's two capability nodes. One compute instance spans the GPU
+    /// instance (one tenant per instance), so the first is the one.
+    /// </summary>
+    public async Task<GpuDevice> ForContainerAsync(string deviceName, CancellationToken cancellationToken)
+    {
+        var (parent, instance) = await FindAsync(deviceName, cancellationToken).ConfigureAwait(false);
+        if (instance.ComputeInstances.Count != 1)
+        {
+            throw new InvalidOperationException($"device {deviceName}: MIG instance {instance.GpuInstanceId} has {instance.ComputeInstances.Count} compute instances; one tenant per instance needs exactly one");
+        }
+
+        MigCapabilityMinors minors;
+        try
+        {
+            minors = await MigCapabilityMinorsParser.ReadAsync(context.Options.MigMinorsPath, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+        {
+            throw new InvalidOperationException($"device {deviceName}: the MIG capability list could not be read: {ex.Message}", ex);
+        }
+
+        var caps = minors.AccessNodes(parent.Minor, instance.GpuInstanceId, instance.ComputeInstances[0].Id);
+        return parent with
+        {
+            Name = deviceName,
+            Uuid = instance.Uuid!,
+            MemoryBytes = instance.MemoryBytes,
+            DeviceNodePaths = [.. parent.DeviceNodePaths, .. caps],
+            MigEnabled = false,
+        };
+    }
+}
