@@ -183,9 +183,9 @@ public sealed class MigStaticPrepareTests : IAsyncDisposable
         Assert.NotEqual(TestClaims.Uid(3), H.Inventory.GetPlacement(xName)!.ClaimUid);
 
         // The retry loop keeps trying; once the cell is no longer stuck the scrub verifies and X returns.
-        await PipelineHarness.WaitUntilAsync(() => Scrubber.Calls >= 2, "the retry loop scrubs the instance again", 10000);
+        await Poll.UntilAsync(() => Scrubber.Calls >= 2, "the retry loop scrubs the instance again", TimeSpan.FromMilliseconds(10000));
         SimulatedFaultFile.Write(_dir, "gpu-0", new SimulatedFaults { MigEnabled = true });
-        await PipelineHarness.WaitUntilAsync(() => H.Inventory.GetPlacement(xName)!.IsOffered, "the instance is verified clean and offered again", 10000);
+        await Poll.UntilAsync(() => H.Inventory.GetPlacement(xName)!.IsOffered, "the instance is verified clean and offered again", TimeSpan.FromMilliseconds(10000));
         AssertBytes(x.Placement, 0x00);
         AssertBytes(y.Placement, 0xB2);
         Assert.All(Scrubber.Scrubbed, u => Assert.Equal(x.Uuid, u));
@@ -206,7 +206,7 @@ public sealed class MigStaticPrepareTests : IAsyncDisposable
         H.Crash.FailAt = null;
         await H.RestartAsync(loops: true);
         Assert.False(H.Inventory.GetPlacement(xName)!.IsOffered, "not offered before a verified scrub after the restart");
-        await PipelineHarness.WaitUntilAsync(() => H.Inventory.GetPlacement(xName)!.IsOffered, "the restart scrubs the instance and offers it", 10000);
+        await Poll.UntilAsync(() => H.Inventory.GetPlacement(xName)!.IsOffered, "the restart scrubs the instance and offers it", TimeSpan.FromMilliseconds(10000));
 
         Assert.True(Scrubber.Calls > before);
         AssertBytes(x.Placement, 0x00);
