@@ -165,10 +165,11 @@ public static class ControllerHost
                 $"webhook certificate: {(valid ? "valid" : "expired or not yet valid")} until {certificate.NotAfter.ToUniversalTime():o}\nleader: {leadership.IsLeader.ToString().ToLowerInvariant()}\n{auditStatus?.Describe()}",
                 context.RequestAborted);
         }));
-        app.MapGet("/metrics", HttpOnly(context =>
+        app.MapGet("/metrics", HttpOnly(async context =>
         {
             context.Response.ContentType = MetricsRegistry.ContentType;
-            return context.Response.WriteAsync(metrics.Render(), context.RequestAborted);
+            metrics.RenderTo(context.Response.BodyWriter);
+            await context.Response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
         }));
         return app;
     }

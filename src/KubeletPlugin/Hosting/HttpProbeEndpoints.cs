@@ -76,6 +76,7 @@ public sealed class HttpProbeEndpoints(
     {
         ArgumentNullException.ThrowIfNull(context);
         context.Response.ContentType = MetricsRegistry.ContentType;
-        await context.Response.WriteAsync(metrics.Render(), context.RequestAborted).ConfigureAwait(false);
+        metrics.RenderTo(context.Response.BodyWriter);
+        await context.Response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
     }
 }
