@@ -165,11 +165,10 @@ public static class ControllerHost
                 $"webhook certificate: {(valid ? "valid" : "expired or not yet valid")} until {certificate.NotAfter.ToUniversalTime():o}\nleader: {leadership.IsLeader.ToString().ToLowerInvariant()}\n{auditStatus?.Describe()}",
                 context.RequestAborted);
         }));
-        app.MapGet("/metrics", HttpOnly(async context =>
+        app.MapGet("/metrics", HttpOnly(context =>
         {
             context.Response.ContentType = MetricsRegistry.ContentType;
-            metrics.RenderTo(context.Response.BodyWriter);
-            await context.Response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+            return context.Response.WriteAsync(metrics.Render(), context.RequestAborted);
         }));
         return app;
     }

@@ -76,7 +76,6 @@ public sealed class HttpProbeEndpoints(
     {
         ArgumentNullException.ThrowIfNull(context);
         context.Response.ContentType = MetricsRegistry.ContentType;
-        metrics.RenderTo(context.Response.BodyWriter);
-        await context.Response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+        await context.Response.WriteAsync(metrics.Render(), context.RequestAborted).ConfigureAwait(false);
     }
 }

@@ -1,5 +1,5 @@
-using System.Buffers;
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Text;
 
 namespace SecureDra.Observability.Metrics;
@@ -114,29 +114,16 @@ public sealed class MetricsRegistry
     /// <summary>Fraction buckets close to 1, where a scrub's coverage lives (the floor is 0.9).</summary>
     public static double[] CoverageBuckets { get; } = [0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 0.999, 0.9995, 0.9999, 1];
 
-    /// <summary>The exposition as one string; for tests and tools. Endpoints use <see cref="RenderTo"/>.</summary>
     public string Render()
     {
-        var buffer = new ArrayBufferWriter<byte>();
-        RenderTo(buffer);
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
-
-    /// <summary>
-    /// Runs the collectors and writes the exposition as UTF-8 straight into <paramref name="output"/> (an HTTP
-    /// response's <c>BodyWriter</c>). Why not a string: building the whole text per scrape (a StringBuilder, its
-    /// string, then the UTF-8 copy the response makes) left about 18 MiB of gen0 garbage to accumulate over 2 000
-    /// scrapes (docs/performance.md §8); here the text goes into the pipe's pooled segments as it is formatted.
-    /// </summary>
-    public void RenderTo(IBufferWriter<byte> output)
-    {
-        ArgumentNullException.ThrowIfNull(output);
         Collect();
-        var writer = new ExpositionWriter(output);
+        var sb = new StringBuilder();
         foreach (var family in _families.Values.OrderBy(f => f.Name, StringComparer.Ordinal))
         {
-            family.Render(writer);
+            family.Render(sb);
         }
+
+        return sb.ToString();
     }
 
     /// <summary>The content type Prometheus expects for <see cref="Render"/>.</summary>
@@ -164,7 +151,7 @@ public abstract class MetricFamily
 
     internal abstract int SeriesCount { get; }
 
-    internal abstract void Render(ExpositionWriter writer);
+    internal abstract void Render(StringBuilder sb);
 
     /// <summary>The key of an existing series, without creating one (reads never grow a family).</summary>
     protected string Key(string[] values) => Key(values, out _);
@@ -235,63 +222,28 @@ public abstract class MetricFamily
         return cell;
     }
 
-    /// <summary>
-    /// Writes <c>{name="value",…}</c> for the series <paramref name="key"/> (values joined by U+0001), plus an optional
-    /// extra label (a histogram's <c>le</c>), escaping as the text format requires; nothing when there are no labels.
-    /// </summary>
-    private protected void WriteLabels(ExpositionWriter writer, string key, string? extraName = null, string? extraValue = null)
+    protected string LabelText(string key, string? extraName = null, string? extraValue = null)
     {
-        if (LabelNames.Count == 0 && extraName is null)
-        {
-            return;
-        }
-
-        writer.Write('{');
-        var rest = key.AsSpan();
+        var values = LabelNames.Count == 0 ? [] : key.Split('\u0001');
+        var parts = new List<string>(values.Length + 1);
         for (var i = 0; i < LabelNames.Count; i++)
         {
-            var end = rest.IndexOf('\u0001');
-            var value = end < 0 ? rest : rest[..end];
-            rest = end < 0 ? [] : rest[(end + 1)..];
-            if (i > 0)
-            {
-                writer.Write(',');
-            }
-
-            writer.Write(LabelNames[i]);
-            writer.Write("=\"");
-            writer.WriteEscaped(value);
-            writer.Write('"');
+            parts.Add($"{LabelNames[i]}=\"{Escape(values[i])}\"");
         }
 
         if (extraName is not null)
         {
-            if (LabelNames.Count > 0)
-            {
-                writer.Write(',');
-            }
-
-            writer.Write(extraName);
-            writer.Write("=\"");
-            writer.Write(extraValue);
-            writer.Write('"');
+            parts.Add($"{extraName}=\"{extraValue}\"");
         }
 
-        writer.Write('}');
+        return parts.Count == 0 ? "" : "{" + string.Join(',', parts) + "}";
     }
 
-    private protected void WriteHeader(ExpositionWriter writer, string type)
-    {
-        writer.Write("# HELP ");
-        writer.Write(Name);
-        writer.Write(' ');
-        writer.Write(Help);
-        writer.Write("\n# TYPE ");
-        writer.Write(Name);
-        writer.Write(' ');
-        writer.Write(type);
-        writer.Write('\n');
-    }
+    protected static string Format(double value) =>
+        double.IsPositiveInfinity(value) ? "+Inf" : value.ToString("R", CultureInfo.InvariantCulture);
+
+    private static string Escape(string value) =>
+        value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
 }
 
 /// <summary>A monotonically increasing value per label set.</summary>
@@ -329,16 +281,13 @@ public sealed class Counter : MetricFamily
     public double Value(params string[] labelValues) =>
         _cells.TryGetValue(Key(labelValues), out var cell) ? cell.Value : 0;
 
-    internal override void Render(ExpositionWriter writer)
+    internal override void Render(StringBuilder sb)
     {
-        WriteHeader(writer, "counter");
+        sb.Append("# HELP ").Append(Name).Append(' ').Append(Help).Append('\n');
+        sb.Append("# TYPE ").Append(Name).Append(" counter\n");
         foreach (var (key, cell) in _cells.OrderBy(c => c.Key, StringComparer.Ordinal))
         {
-            writer.Write(Name);
-            WriteLabels(writer, key);
-            writer.Write(' ');
-            writer.Write(cell.Value);
-            writer.Write('\n');
+            sb.Append(Name).Append(LabelText(key)).Append(' ').Append(Format(cell.Value)).Append('\n');
         }
     }
 }
@@ -360,16 +309,13 @@ public sealed class Gauge : MetricFamily
     public double Value(params string[] labelValues) =>
         _cells.TryGetValue(Key(labelValues), out var cell) ? cell.Value : 0;
 
-    internal override void Render(ExpositionWriter writer)
+    internal override void Render(StringBuilder sb)
     {
-        WriteHeader(writer, "gauge");
+        sb.Append("# HELP ").Append(Name).Append(' ').Append(Help).Append('\n');
+        sb.Append("# TYPE ").Append(Name).Append(" gauge\n");
         foreach (var (key, cell) in _cells.OrderBy(c => c.Key, StringComparer.Ordinal))
         {
-            writer.Write(Name);
-            WriteLabels(writer, key);
-            writer.Write(' ');
-            writer.Write(cell.Value);
-            writer.Write('\n');
+            sb.Append(Name).Append(LabelText(key)).Append(' ').Append(Format(cell.Value)).Append('\n');
         }
     }
 }
@@ -378,16 +324,12 @@ public sealed class Gauge : MetricFamily
 public sealed class Histogram : MetricFamily
 {
     private readonly double[] _buckets;
-
-    // The le="…" texts, formatted once: they are the same for every series and every scrape.
-    private readonly string[] _bucketLabels;
     private readonly ConcurrentDictionary<string, HistogramCell> _cells = new(StringComparer.Ordinal);
 
     internal Histogram(string name, string help, double[] buckets, string[] labelNames, LabelLimits limits, Action<string>? onOverflow)
         : base(name, help, labelNames, limits, onOverflow)
     {
         _buckets = [.. buckets.Order()];
-        _bucketLabels = [.. _buckets.Select(ExpositionWriter.Format)];
     }
 
     internal override int SeriesCount => _cells.Count;
@@ -398,9 +340,10 @@ public sealed class Histogram : MetricFamily
     public long Count(params string[] labelValues) =>
         _cells.TryGetValue(Key(labelValues), out var cell) ? cell.Snapshot().Count : 0;
 
-    internal override void Render(ExpositionWriter writer)
+    internal override void Render(StringBuilder sb)
     {
-        WriteHeader(writer, "histogram");
+        sb.Append("# HELP ").Append(Name).Append(' ').Append(Help).Append('\n');
+        sb.Append("# TYPE ").Append(Name).Append(" histogram\n");
         foreach (var (key, cell) in _cells.OrderBy(c => c.Key, StringComparer.Ordinal))
         {
             var (counts, count, sum) = cell.Snapshot();
@@ -408,29 +351,15 @@ public sealed class Histogram : MetricFamily
             for (var i = 0; i < _buckets.Length; i++)
             {
                 cumulative += counts[i];
-                WriteSample(writer, "_bucket", key, _bucketLabels[i], cumulative);
+                sb.Append(Name).Append("_bucket").Append(LabelText(key, "le", Format(_buckets[i]))).Append(' ').Append(cumulative).Append('\n');
             }
 
-            WriteSample(writer, "_bucket", key, "+Inf", count);
-            writer.Write(Name);
-            writer.Write("_sum");
-            WriteLabels(writer, key);
-            writer.Write(' ');
-            writer.Write(sum);
-            writer.Write('\n');
-            WriteSample(writer, "_count", key, null, count);
+            sb.Append(Name).Append("_bucket").Append(LabelText(key, "le", "+Inf")).Append(' ').Append(count).Append('\n');
+            sb.Append(Name).Append("_sum").Append(LabelText(key)).Append(' ').Append(Format(sum)).Append('\n');
+            sb.Append(Name).Append("_count").Append(LabelText(key)).Append(' ').Append(count).Append('\n');
         }
     }
-
-    private void WriteSample(ExpositionWriter writer, string suffix, string key, string? le, long value)
-    {
-        writer.Write(Name);
-        writer.Write(suffix);
-        WriteLabels(writer, key, le is null ? null : "le", le);
-        writer.Write(' ');
-        writer.Write(value);
-        writer.Write('\n');
-    }}
+}
 
 internal sealed class DoubleCell
 {
