@@ -1,7 +1,7 @@
 #!/bin/bash
 # measure.sh <binary> <port>: RSS after start, after 1 scrape, after 2000 scrapes; scrape time; payload size.
 bin=$1; port=$2
-$bin $port > /dev/null 2>&1 &
+$bin $port $MODE > /dev/null 2>&1 &
 pid=$!
 for i in $(seq 1 100); do curl -s -o /dev/null http://127.0.0.1:$port/metrics && break; sleep 0.1; done
 sleep 1
