@@ -29,7 +29,11 @@ public class ConnectionTests
     [Fact]
     public async Task Idle_connection_survives_where_an_infinite_keepalive_drops_it()
     {
-        Assert.Equal(2, await ConnectionsUsedAsync(Timeout.InfiniteTimeSpan));
+        // The control: the broken setting drops idle connections, so the second call needs a new one. Under load it
+        // can drop the first one too before the first call is sent (3 connections, seen on the 2-core CI machine):
+        // what the control proves is "at least one drop", and the plugin's own setting must keep exactly one.
+        var withInfiniteKeepAlive = await ConnectionsUsedAsync(Timeout.InfiniteTimeSpan);
+        Assert.True(withInfiniteKeepAlive >= 2, $"the infinite keep-alive kept its idle connection ({withInfiniteKeepAlive} connection(s)): the control no longer shows the drop");
         Assert.Equal(1, await ConnectionsUsedAsync(null));
     }
 
