@@ -63,9 +63,11 @@ public readonly record struct ProxyOp(ProxyOpKind Kind, int T, int G, int P, int
 /// it; (2) no GPU is held by two prepared claims at once; (3) every GPU the proxy offers holds no canary.
 /// CI runs <see cref="CiSequences"/> fixed-seed sequences; SECUREDRA_LIFECYCLE_SOAK=&lt;count&gt; samples random ones
 /// with CsCheck and shrinks a failure.
-/// The model was shown to fail: with the scrub in ProxyClaimPipeline's Unprepare skipped (the outcomes forced clean
-/// without calling the scrubber), the fixed seeds report invariant (3) — a GPU offered with tenant A's canary — and
-/// then (1); the product was restored afterwards.
+/// The model was shown to fail: with ProxyClaimPipeline's Unprepare temporarily broken to release a Prepared claim's
+/// GPUs without the scrub (journal entry removed, DeviceInventory.Release, no DeviceScrub), the fixed seeds fail at
+/// sequence 1, step 11 with invariant (3) ("gpu-0 is offered (Clean) while canary 0xA0 remains on it"); with check (3)
+/// also disabled, invariant (1) fails ("tenant 0 was given gpu-1 holding canary 0xA1 of another tenant"). The product
+/// and the check were restored afterwards.
 /// </summary>
 public class ProxyLifecycleModelTests(ITestOutputHelper output)
 {
