@@ -130,6 +130,25 @@ public class ProxyLifecycleModelTests(ITestOutputHelper output)
     }
 }
 
+/// <summary>Sequences the soak shrank, kept as plain tests.</summary>
+public class ProxyLifecycleRegressionTests
+{
+    private static ProxyOp Op(ProxyOpKind kind, int t = 0, int g = 0, int p = 0, int f = 0) => new(kind, t, g, p, f);
+
+    /// <summary>
+    /// A model bug the soak found (CsCheck seed a1WMtY9DfiS5), not a product one: the proxy died after its release was
+    /// durable, so the kubelet saw Unprepare fail, yet the GPU was scrubbed and rightly given to the next tenant. The
+    /// model now treats a tenant as off its GPU once Unprepare was called (the kubelet calls it after the container
+    /// stopped) and retries the Unprepare; invariant (1) still requires the next tenant to find no bytes.
+    /// </summary>
+    [Fact]
+    public Task A_crash_after_the_durable_release_fails_unprepare_but_the_scrubbed_gpu_goes_to_the_next_tenant() =>
+        ProxyLifecycleModelTests.RunOneAsync(
+            [Op(ProxyOpKind.ProxyCrash, p: 5), Op(ProxyOpKind.Prepare, t: 0, g: 1), Op(ProxyOpKind.Unprepare, t: 0), Op(ProxyOpKind.Prepare, t: 1, g: 1),
+             Op(ProxyOpKind.Prepare, t: 0, g: 1), Op(ProxyOpKind.VerifiedRetry), Op(ProxyOpKind.Unprepare, t: 1), Op(ProxyOpKind.Prepare, t: 0, g: 1)],
+            "crash after the durable release");
+}
+
 /// <summary>What the sequences reached (printed, and asserted so the fixed seeds keep covering it).</summary>
 public sealed class ProxyModelStats
 {
@@ -156,8 +175,11 @@ internal sealed class ProxyTenant(int index)
     public int? Claim { get; set; }
     public int Gpu { get; set; }
 
-    /// <summary>The kubelet got a successful Prepare and has not had a successful Unprepare since.</summary>
+    /// <summary>The kubelet got a successful Prepare and the tenant's container runs on the GPU (writes its canary).</summary>
     public bool Holds { get; set; }
+
+    /// <summary>The container stopped and the kubelet called Unprepare, which has not succeeded yet (it retries).</summary>
+    public bool Unpreparing { get; set; }
 }
 
 /// <summary>Drives one <see cref="ProxyHarness"/> through <see cref="ProxyOp"/> steps and checks the isolation invariants.</summary>
@@ -234,6 +256,12 @@ internal sealed class ProxyLifecycleModel : IAsyncDisposable
 
     private async Task PrepareAsync(ProxyTenant tenant, int gpu)
     {
+        if (tenant.Unpreparing)
+        {
+            await UnprepareAsync(tenant); // the kubelet finishes the teardown it started
+            return;
+        }
+
         if (tenant.Claim is null)
         {
             tenant.Claim = _nextClaim++;
@@ -293,6 +321,10 @@ internal sealed class ProxyLifecycleModel : IAsyncDisposable
             return;
         }
 
+        // The kubelet unprepares only once the container stopped: whatever the answer, the tenant no longer uses the GPU,
+        // and a failed Unprepare (a crash after the release was durable, a vendor error) is retried later.
+        tenant.Holds = false;
+        tenant.Unpreparing = true;
         string error;
         try
         {
@@ -311,7 +343,7 @@ internal sealed class ProxyLifecycleModel : IAsyncDisposable
         {
             // The kubelet forgets the claim; its tenant's bytes may stay only on a GPU the proxy does not offer.
             tenant.Claim = null;
-            tenant.Holds = false;
+            tenant.Unpreparing = false;
             _stats.Released++;
             if (_h.Inventory.Get(Gpu(tenant.Gpu)) is { IsOffered: false })
             {
