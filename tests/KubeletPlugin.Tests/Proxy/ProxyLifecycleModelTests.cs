@@ -66,8 +66,8 @@ public readonly record struct ProxyOp(ProxyOpKind Kind, int T, int G, int P, int
 /// The model was shown to fail: with ProxyClaimPipeline's Unprepare temporarily broken to release a Prepared claim's
 /// GPUs without the scrub (journal entry removed, DeviceInventory.Release, no DeviceScrub), the fixed seeds fail at
 /// sequence 1, step 11 with invariant (3) ("gpu-0 is offered (Clean) while canary 0xA0 remains on it"); with check (3)
-/// also disabled, invariant (1) fails ("tenant 0 was given gpu-1 holding canary 0xA1 of another tenant"). The product
-/// and the check were restored afterwards.
+/// also disabled, invariant (1) fails ("tenant 0 was given gpu-1 holding canary 0xA1 of another tenant"); the regression
+/// test below fails on it too. The product and the check were restored afterwards.
 /// </summary>
 public class ProxyLifecycleModelTests(ITestOutputHelper output)
 {
