@@ -133,42 +133,7 @@ internal static class KubeletPluginCommand
             }
 
             LogSetup.WarnDeprecated(parseResult, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("SecureDra.Cli"));
-            await using (app.ConfigureAwait(false))
-            {
-                try
-                {
-                    await HostingAbstractionsHostExtensions.RunAsync(app, cancellationToken).ConfigureAwait(false);
-                }
-                catch (KubeletPluginConfigurationException ex)
-                {
-                    Console.Error.WriteLine($"securedra kubelet-plugin: {ex.Message}");
-                    return 1;
-                }
-                catch (KubeConfigException ex)
-                {
-                    return CliInvocation.UsageError(command, $"--kubeconfig: {ex.Message}");
-                }
-                catch (SecureDra.Nvml.Backends.GpuBackendException ex)
-                {
-                    // No driver, no device, a library that will not load: the node is not set up for this backend.
-                    // A configuration fact (the message says how to fix it), not a crash: one line, exit 2.
-                    return CliInvocation.UsageError(command, ex.Message);
-                }
-                catch (SecureDra.KubeletPlugin.State.CheckpointCorruptException ex)
-                {
-                    // Fails closed by design; the message names the file and a recovery that is safe to follow.
-                    Console.Error.WriteLine($"securedra kubelet-plugin: {ex.Message.ReplaceLineEndings(" ")}");
-                    return 1;
-                }
-                catch (ResourceApiNotServedException ex)
-                {
-                    // A cluster without DRA is a configuration fact, not a crash: one line, no stack trace.
-                    Console.Error.WriteLine($"securedra kubelet-plugin: {ex.Message.ReplaceLineEndings(" ")}");
-                    return 1;
-                }
-            }
-
-            return 0;
+            return await NodeDaemonRun.RunAsync(app, command, cancellationToken).ConfigureAwait(false);
         });
         return command;
     }

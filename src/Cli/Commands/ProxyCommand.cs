@@ -175,38 +175,7 @@ internal static class ProxyCommand
                 return CliInvocation.UsageError(command, ex.Message);
             }
 
-            await using (app.ConfigureAwait(false))
-            {
-                try
-                {
-                    await HostingAbstractionsHostExtensions.RunAsync(app, cancellationToken).ConfigureAwait(false);
-                }
-                catch (KubeletPluginConfigurationException ex)
-                {
-                    Console.Error.WriteLine($"securedra proxy: {ex.Message.ReplaceLineEndings(" ")}");
-                    return 1;
-                }
-                catch (KubeConfigException ex)
-                {
-                    return CliInvocation.UsageError(command, $"--kubeconfig: {ex.Message}");
-                }
-                catch (SecureDra.Nvml.Backends.GpuBackendException ex)
-                {
-                    return CliInvocation.UsageError(command, ex.Message);
-                }
-                catch (SecureDra.KubeletPlugin.State.CheckpointCorruptException ex)
-                {
-                    Console.Error.WriteLine($"securedra proxy: {ex.Message.ReplaceLineEndings(" ")}");
-                    return 1;
-                }
-                catch (ResourceApiNotServedException ex)
-                {
-                    Console.Error.WriteLine($"securedra proxy: {ex.Message.ReplaceLineEndings(" ")}");
-                    return 1;
-                }
-            }
-
-            return 0;
+            return await NodeDaemonRun.RunAsync(app, command, cancellationToken).ConfigureAwait(false);
         });
         return command;
     }
