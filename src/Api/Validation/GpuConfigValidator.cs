@@ -291,17 +291,9 @@ public sealed class GpuConfigValidator(GpuConfigLimits limits) : IGpuConfigValid
 
     private bool CheckString(ref Utf8JsonReader reader, FieldPath path, string what, ref ErrorSink errors)
     {
-        var raw = reader.HasValueSequence ? default : reader.ValueSpan;
-        var length = raw.Length;
-        if (reader.ValueIsEscaped && !JsonStringChecks.TryMeasureEscaped(raw, out length))
+        if (JsonStringChecks.StringProblem(ref reader, Limits.MaxStringLength, what) is { } problem)
         {
-            errors.Add(path, $"a {what} contains an escaped lone surrogate; strings must be valid Unicode");
-            return false;
-        }
-
-        if (length > Limits.MaxStringLength)
-        {
-            errors.Add(path, $"a {what} of {length} bytes exceeds the maximum length {Limits.MaxStringLength} bytes");
+            errors.Add(path, problem);
             return false;
         }
 

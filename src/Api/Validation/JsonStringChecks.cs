@@ -7,6 +7,23 @@ namespace SecureDra.Api.Validation;
 /// </summary>
 internal static class JsonStringChecks
 {
+    /// <summary>
+    /// The one string rule both config validators apply to the token under <paramref name="reader"/>: valid Unicode
+    /// after unescaping and at most <paramref name="maxLength"/> bytes. Null when it holds, else the error text,
+    /// which names the <paramref name="what"/> and the limit.
+    /// </summary>
+    public static string? StringProblem(ref System.Text.Json.Utf8JsonReader reader, int maxLength, string what)
+    {
+        var raw = reader.HasValueSequence ? default : reader.ValueSpan;
+        var length = raw.Length;
+        if (reader.ValueIsEscaped && !TryMeasureEscaped(raw, out length))
+        {
+            return $"a {what} contains an escaped lone surrogate; strings must be valid Unicode";
+        }
+
+        return length > maxLength ? $"a {what} of {length} bytes exceeds the maximum length {maxLength} bytes" : null;
+    }
+
     /// <summary>Returns false when an escape encodes a lone surrogate; otherwise the decoded UTF-8 byte length.</summary>
     public static bool TryMeasureEscaped(ReadOnlySpan<byte> raw, out int decodedBytes)
     {
