@@ -174,18 +174,7 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
 
         var dra = await narrator.StepAsync("Kubelet discovers and registers the plugin", async () =>
         {
-            kubelet.Start();
-            using var registration = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            registration.CancelAfter(TimeSpan.FromSeconds(60));
-            RegisteredDraPlugin registered;
-            try
-            {
-                registered = await kubelet.WaitForPluginAsync(DriverName, registration.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                throw new TimeoutException($"the kubelet emulator could not register the plugin within 60 s: {string.Join("; ", kubelet.Failures.Values)}");
-            }
+            var registered = await RegisterAsync(kubelet, "plugin", ct).ConfigureAwait(false);
 
             narrator.Detail($"{Path.GetFileName(registered.RegistrationSocket)} → {registered.DriverName}, endpoint {registered.Endpoint}");
             narrator.Detail($"offered {string.Join(", ", registered.OfferedServices)}; the kubelet picked {registered.Service}");
@@ -443,6 +432,22 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
         }
 
         public void Stop() => call.Dispose();
+    }
+
+    /// <summary>Starts the kubelet emulator and waits (60 s at most) for the driver's registration; a timeout names why.</summary>
+    internal static async Task<RegisteredDraPlugin> RegisterAsync(KubeletEmulator kubelet, string what, CancellationToken ct)
+    {
+        kubelet.Start();
+        using var registration = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        registration.CancelAfter(TimeSpan.FromSeconds(60));
+        try
+        {
+            return await kubelet.WaitForPluginAsync(DriverName, registration.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new TimeoutException($"the kubelet emulator could not register the {what} within 60 s: {string.Join("; ", kubelet.Failures.Values)}");
+        }
     }
 
     /// <summary>Stops a host (graceful: sockets removed, slices withdrawn) before disposing it; stopping twice is harmless.</summary>

@@ -124,18 +124,7 @@ internal sealed class ProxyDemoScenario(DemoOptions options, TextWriter output)
 
         var dra = await narrator.StepAsync("The proxy connects to the vendor, then registers with the kubelet", async () =>
         {
-            kubelet.Start();
-            using var registration = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            registration.CancelAfter(TimeSpan.FromSeconds(60));
-            RegisteredDraPlugin registered;
-            try
-            {
-                registered = await kubelet.WaitForPluginAsync(DriverName, registration.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                throw new TimeoutException($"the kubelet emulator could not register the proxy within 60 s: {string.Join("; ", kubelet.Failures.Values)}");
-            }
+            var registered = await DemoScenario.RegisterAsync(kubelet, "proxy", ct).ConfigureAwait(false);
 
             narrator.Detail($"vendor registration accepted by the proxy: {vendor.Registered}");
             narrator.Detail($"kubelet registry holds: {string.Join(", ", Directory.GetFileSystemEntries(registrar).Select(Path.GetFileName).Order(StringComparer.Ordinal))} → endpoint {registered.Endpoint} (the proxy's)");
