@@ -13,7 +13,8 @@ public static class AuditChecks
     public const string NvidiaRuntimeClass = "nvidia-runtimeclass";
     public const string TenantPodSecurity = "tenant-pod-security";
     public const string GpuOperatorClusterPolicy = "gpu-operator-clusterpolicy";
+    public const string ConfidentialComputeDevTools = "cc-devtools-mode";
 
     public static IReadOnlyList<string> All { get; } =
-        [DeviceClassResetPolicy, AdmissionPolicy, AdmissionWebhook, ClaimQuota, ServiceAccountRbac, PluginDaemonSet, NvidiaDevicePlugin, NvidiaRuntimeClass, TenantPodSecurity, GpuOperatorClusterPolicy];
+        [DeviceClassResetPolicy, AdmissionPolicy, AdmissionWebhook, ClaimQuota, ServiceAccountRbac, PluginDaemonSet, NvidiaDevicePlugin, NvidiaRuntimeClass, TenantPodSecurity, GpuOperatorClusterPolicy, ConfidentialComputeDevTools];
 }

@@ -24,6 +24,7 @@ public sealed class HardeningAuditor(HardeningAuditOptions options, IReadOnlyLis
         new NvidiaRuntimeClassCheck(),
         new TenantPodSecurityCheck(),
         new GpuOperatorClusterPolicyCheck(),
+        new ConfidentialComputeDevToolsCheck(),
     ];
 
     public IReadOnlyList<AuditFinding> Audit(ClusterSnapshot snapshot) =>

@@ -18,18 +18,21 @@ public sealed partial class ConfidentialComputeMonitor
     private readonly NodeEvents _events;
     private readonly ILogger<ConfidentialComputeMonitor> _logger;
     private readonly IConfidentialComputeBackend? _backend;
+    private readonly ConfidentialComputeAttributes? _attributes;
     private readonly Gauge _state;
     private readonly Lock _lock = new();
     private ConfidentialComputeState _last = ConfidentialComputeState.Unsupported;
     private bool? _notReady;
+    private bool _devToolsSeen;
 
-    public ConfidentialComputeMonitor(DeviceInventory inventory, NodeEvents events, MetricsRegistry metrics, ILogger<ConfidentialComputeMonitor> logger, IConfidentialComputeBackend? backend = null)
+    public ConfidentialComputeMonitor(DeviceInventory inventory, NodeEvents events, MetricsRegistry metrics, ILogger<ConfidentialComputeMonitor> logger, IConfidentialComputeBackend? backend = null, ConfidentialComputeAttributes? attributes = null)
     {
         ArgumentNullException.ThrowIfNull(metrics);
         _inventory = inventory;
         _events = events;
         _logger = logger;
         _backend = backend;
+        _attributes = attributes;
         _state = metrics.Gauge("securedra_cc_state", "Confidential computing as the driver reports it (1 = true): supported, cc_enabled, devtools_mode, gpus_ready.", "field");
     }
 
@@ -61,11 +64,32 @@ public sealed partial class ConfidentialComputeMonitor
         }
 
         bool changed;
+        bool devToolsChanged;
+        var devTools = state.Supported && state.DevToolsMode;
         lock (_lock)
         {
             _last = state;
             changed = _notReady != state.NotReady;
             _notReady = state.NotReady;
+            devToolsChanged = _devToolsSeen != devTools;
+            _devToolsSeen = devTools;
+        }
+
+        if (devToolsChanged && devTools)
+        {
+            // Not a withdrawal (the scrub still runs and the tenant boundary is the same), but the operator must know:
+            // `securedra audit` reports it from the published attribute (cc-devtools-mode).
+            LogDevToolsOn(_logger, state.Environment.ToString());
+        }
+        else if (devToolsChanged)
+        {
+            LogDevToolsOff(_logger);
+        }
+
+        if (_attributes?.Update(state) == true)
+        {
+            // The attributes are rendered beside the inventory: publish again even where no device changed state.
+            _inventory.NotifyRenderedChange();
         }
 
         _state.Set(state.Supported ? 1 : 0, "supported");
@@ -106,6 +130,12 @@ public sealed partial class ConfidentialComputeMonitor
 
     [LoggerMessage(EventId = 6405, Level = LogLevel.Information, Message = "Confidential computing is on ({Environment}, devtools mode {DevTools}) and the GPUs are ready")]
     private static partial void LogReady(ILogger logger, string environment, bool devTools);
+
+    [LoggerMessage(EventId = 7000, Level = LogLevel.Warning, Message = "Confidential computing devtools mode is on ({Environment}): the GPUs' memory protections are relaxed for debugging; published as securedra.io/ccDevToolsMode=true, an audit finding (cc-devtools-mode)")]
+    private static partial void LogDevToolsOn(ILogger logger, string environment);
+
+    [LoggerMessage(EventId = 7001, Level = LogLevel.Information, Message = "Confidential computing devtools mode is off again")]
+    private static partial void LogDevToolsOff(ILogger logger);
 
     [LoggerMessage(EventId = 6406, Level = LogLevel.Warning, Message = "Could not read the confidential-computing state: {Reason}")]
     private static partial void LogReadFailed(ILogger logger, string reason);

@@ -629,6 +629,18 @@ public sealed class DeviceInventory(ClaimJournal journal)
     }
 
     /// <summary>Completes when <see cref="Version"/> exceeds <paramref name="seenVersion"/>.</summary>
+    /// <summary>
+    /// Something rendered beside the devices' states changed (the node's confidential-computing attributes): a new
+    /// version, so the slice publisher renders and publishes again. No device state changes.
+    /// </summary>
+    public long NotifyRenderedChange()
+    {
+        lock (_lock)
+        {
+            return BumpLocked();
+        }
+    }
+
     public Task WaitForChangeAsync(long seenVersion, CancellationToken cancellationToken)
     {
         Task signal;

@@ -8,9 +8,10 @@ namespace SecureDra.KubeletPlugin.Devices;
 /// <summary>
 /// Renders the inventory into ResourceSlice devices, with attribute names as NVIDIA's DRA driver
 /// publishes them so existing DeviceClass selectors keep working. It renders, it never decides:
-/// a withdrawn device is left out, or tainted when taints are in use.
+/// a withdrawn device is left out, or tainted when taints are in use. <paramref name="confidential"/>: the node's
+/// confidential-computing attributes (SecureDra's own, qualified names), added to every device once read.
 /// </summary>
-public sealed class SliceDeviceRenderer(PciTopology pci)
+public sealed class SliceDeviceRenderer(PciTopology pci, ConfidentialComputeAttributes? confidential = null)
 {
     public const string PciBusIdAttribute = "resource.kubernetes.io/pciBusID";
     public const string PcieRootAttribute = "resource.kubernetes.io/pcieRoot";
@@ -73,6 +74,7 @@ public sealed class SliceDeviceRenderer(PciTopology pci)
             }
         }
 
+        confidential?.AddTo(attributes);
         var capacity = new Dictionary<string, string>(StringComparer.Ordinal) { ["memory"] = Quantity(gpu.MemoryBytes) };
         return new SliceDevice(gpu.Name, attributes, capacity, taints);
     }

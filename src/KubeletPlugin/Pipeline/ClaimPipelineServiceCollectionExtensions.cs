@@ -71,7 +71,8 @@ public static class ClaimPipelineServiceCollectionExtensions
             sp.GetRequiredService<ClaimPipelineOptions>()));
         services.AddSingleton<ICrashInjector, ProcessCrashInjector>();
         services.AddSingleton<DeviceInventory>();
-        services.AddSingleton(sp => new SliceDeviceRenderer(new PciTopology(sp.GetRequiredService<ClaimPipelineOptions>().SysfsRoot)));
+        services.AddSingleton<ConfidentialComputeAttributes>();
+        services.AddSingleton(sp => new SliceDeviceRenderer(new PciTopology(sp.GetRequiredService<ClaimPipelineOptions>().SysfsRoot), sp.GetRequiredService<ConfidentialComputeAttributes>()));
         services.AddSingleton<CdiSpecWriter>();
         services.AddSingleton(sp =>
         {

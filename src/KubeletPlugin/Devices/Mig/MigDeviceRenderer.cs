@@ -20,6 +20,8 @@ public sealed class MigDeviceRenderer(SliceDeviceRenderer gpuRenderer)
     [
         "productName", "brand", "architecture", "cudaComputeCapability", "driverVersion", "cudaDriverVersion",
         SliceDeviceRenderer.PciBusIdAttribute, SliceDeviceRenderer.PcieRootAttribute,
+        // The node's CC state applies to every instance of the GPU as much as to the GPU.
+        ConfidentialComputeAttributes.Enabled, ConfidentialComputeAttributes.DevToolsMode, ConfidentialComputeAttributes.Ready,
     ];
 
     /// <summary>The GPU's counter set: the largest value of each capacity over its profiles, and one counter per memory slice.</summary>
