@@ -109,7 +109,7 @@ public sealed class ProxyDemoCommandTests : IDisposable
         var (code, _, stderr) = await DemoCommandTests.RunAsync("demo", "--mode", "vendor", "--work-dir", _work);
 
         Assert.Equal(2, code);
-        Assert.Equal("securedra demo: --mode: must be plugin or proxy, got \"vendor\"", stderr.Trim().Split('\n')[0]);
+        Assert.Equal("securedra demo: --mode: must be plugin, proxy or mig, got \"vendor\"", stderr.Trim().Split('\n')[0]);
         Assert.Single(stderr.Trim().Split('\n'));
     }
 }

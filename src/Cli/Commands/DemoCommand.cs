@@ -15,7 +15,7 @@ internal static class DemoCommand
         var version = EnvOption.Flag("--kubernetes-version", "Kubernetes version the local API server stands in for: 1.34, 1.35 or 1.36", "1.36", "KUBERNETES_VERSION");
         var workDir = EnvOption.OptionalFlag("--work-dir", "Directory for sockets, CDI specs, checkpoint, simulated VRAM and logs (default: a new temp dir)", "DEMO_WORK_DIR");
         var listen = EnvOption.Flag("--listen", "Address of the local API server", "127.0.0.1:0", "DEMO_LISTEN");
-        var mode = EnvOption.Flag("--mode", "plugin: SecureDra's kubelet plugin; proxy: the driver proxy in front of a simulated vendor plugin that does not scrub", "plugin");
+        var mode = EnvOption.Flag("--mode", "plugin: SecureDra's kubelet plugin; proxy: the driver proxy in front of a simulated vendor plugin that does not scrub; mig: the plugin with --mig-mode static on one simulated H100 in MIG mode, two tenants on two of its instances", "plugin");
         var verbose = new Option<bool>("--verbose") { Description = "Print whole objects (the CDI spec) instead of their summaries" };
         var command = new Command("demo", "Run the end-to-end demo on simulated GPUs, no cluster needed: registration, slices, a tenant's claim, a canary in VRAM, the scrub on release, a second tenant who finds nothing, and a GPU failure.")
         {
@@ -47,14 +47,14 @@ internal static class DemoCommand
             }
 
             var modeText = parseResult.GetValue(mode)!;
-            if (modeText is not ("plugin" or "proxy"))
+            if (modeText is not ("plugin" or "proxy" or "mig"))
             {
-                return CliInvocation.UsageError(command, $"--mode: must be plugin or proxy, got \"{modeText}\"");
+                return CliInvocation.UsageError(command, $"--mode: must be plugin, proxy or mig, got \"{modeText}\"");
             }
 
             // Only a valid invocation warns: a usage error stays one line.
             EnvOption.WarnDeprecated(parseResult, Console.Error);
-            var options = new DemoOptions(parseResult.GetValue(keepRunning), gpuCount, bytes, kube, parseResult.GetValue(workDir), parseResult.GetValue(listen)!, parseResult.GetValue(verbose), modeText == "proxy" ? DemoMode.Proxy : DemoMode.Plugin);
+            var options = new DemoOptions(parseResult.GetValue(keepRunning), gpuCount, bytes, kube, parseResult.GetValue(workDir), parseResult.GetValue(listen)!, parseResult.GetValue(verbose), modeText switch { "proxy" => DemoMode.Proxy, "mig" => DemoMode.Mig, _ => DemoMode.Plugin });
             try
             {
                 return await new DemoScenario(options, Console.Out).RunAsync(ct).ConfigureAwait(false);

@@ -105,6 +105,11 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
             return await new ProxyDemoScenario(options, output).RunCoreAsync(work, ct).ConfigureAwait(false);
         }
 
+        if (options.Mode == DemoMode.Mig)
+        {
+            return await new MigDemoScenario(options, output).RunCoreAsync(work, ct).ConfigureAwait(false);
+        }
+
         var registrar = Directory.CreateDirectory(Path.Combine(work, "plugins_registry")).FullName;
         var plugins = Directory.CreateDirectory(Path.Combine(work, "plugins")).FullName;
         var cdi = Directory.CreateDirectory(Path.Combine(work, "cdi")).FullName;
