@@ -78,7 +78,14 @@ public sealed class FakeScrubber(FakeGpuBackend backend) : IVramScrubber
             var verified = behavior == ScrubBehavior.Verify;
             if (File.Exists(path) && verified)
             {
-                await File.WriteAllBytesAsync(path, new byte[FakeGpuBackend.VramBytes], cancellationToken);
+                // The whole file: the MIG lifecycle model backs a GPU with a larger file (through a symbolic link) shared with its simulated instances.
+                long length;
+                using (var current = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+                {
+                    length = current.Length;
+                }
+
+                await File.WriteAllBytesAsync(path, new byte[Math.Max(FakeGpuBackend.VramBytes, length)], cancellationToken);
                 verified = (await File.ReadAllBytesAsync(path, cancellationToken)).All(x => x == 0);
             }
 
