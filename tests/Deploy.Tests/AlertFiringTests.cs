@@ -28,7 +28,7 @@ public sealed class AlertFiringTests(RenderedChart chart)
 
     private static readonly string[] Alerts =
     [
-        "SecureDraScrubFailed", "SecureDraDeviceWithdrawn", "SecureDraScrubSlow", "SecureDraConfigRejectionsSurging",
+        "SecureDraScrubFailed", "SecureDraDeviceWithdrawn", "SecureDraCcDevToolsMode", "SecureDraScrubSlow", "SecureDraConfigRejectionsSurging",
         "SecureDraAuditorFailing", "SecureDraAuditFindings", "SecureDraWebhookErrors", "SecureDraWebhookSlow", "SecureDraVramCanaryFailed",
     ];
 
@@ -110,6 +110,14 @@ public sealed class AlertFiringTests(RenderedChart chart)
                 [Gauge("securedra_withdrawn_devices", With(plugin, "reason", "unhealthy"), t => t >= Hour - 600 ? 1 : 0)]),
             new("SecureDraDeviceWithdrawn", "mig mode 1h", false, Hour,
                 [Gauge("securedra_withdrawn_devices", With(plugin, "reason", "mig_mode_enabled"), _ => 1)]),
+
+            // Devtools mode on for an hour / for 2 minutes / CC on without devtools.
+            new("SecureDraCcDevToolsMode", "devtools 1h", true, Hour,
+                [Gauge("securedra_cc_state", With(plugin, "field", "devtools_mode"), _ => 1)]),
+            new("SecureDraCcDevToolsMode", "devtools 2m", false, Hour,
+                [Gauge("securedra_cc_state", With(plugin, "field", "devtools_mode"), t => t >= Hour - 120 ? 1 : 0)]),
+            new("SecureDraCcDevToolsMode", "cc on, devtools off", false, Hour,
+                [Gauge("securedra_cc_state", With(plugin, "field", "devtools_mode"), _ => 0), Gauge("securedra_cc_state", With(plugin, "field", "cc_enabled"), _ => 1)]),
 
             // One release scrub a minute, all taking ~40 s (threshold 30 s) / all ~2 s.
             new("SecureDraScrubSlow", "scrubs take 40s", true, Hour,

@@ -21,7 +21,7 @@ public sealed partial class AlertRuleTests(RenderedChart chart)
 
     private static readonly string[] ExpectedAlerts =
     [
-        "SecureDraScrubFailed", "SecureDraDeviceWithdrawn", "SecureDraScrubSlow", "SecureDraConfigRejectionsSurging",
+        "SecureDraScrubFailed", "SecureDraDeviceWithdrawn", "SecureDraCcDevToolsMode", "SecureDraScrubSlow", "SecureDraConfigRejectionsSurging",
         "SecureDraAuditorFailing", "SecureDraAuditFindings", "SecureDraWebhookErrors", "SecureDraWebhookSlow", "SecureDraVramCanaryFailed",
     ];
 
