@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 
 namespace SecureDra.Cli.Tests;
@@ -55,5 +56,65 @@ public sealed class MigDemoCommandTests : IDisposable
         }
 
         return count;
+    }
+
+    [Fact]
+    public async Task Mig_demo_refuses_a_gpu_count_it_would_ignore()
+    {
+        var (code, _, stderr) = await DemoCommandTests.RunAsync("demo", "--mode", "mig", "--simulated-gpus", "3", "--work-dir", _work);
+
+        Assert.Equal(2, code);
+        Assert.Equal("securedra demo: --simulated-gpus: --mode mig runs one GPU in MIG mode; leave the flag out", stderr.Trim());
+    }
+
+    [Fact]
+    public async Task Mig_demo_verbose_prints_each_tenant_s_cdi_spec()
+    {
+        var (code, stdout, stderr) = await DemoCommandTests.RunAsync("demo", "--mode", "mig", "--simulated-memory", "1Mi", "--work-dir", _work, "--verbose");
+
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Matches(stdout, "\"containerEdits\"").Count);
+    }
+
+    [Fact]
+    public async Task Mig_demo_keep_running_serves_the_slices_until_a_signal_then_removes_its_sockets()
+    {
+        var start = SecuredraProcess.StartInfo(["demo", "--mode", "mig", "--keep-running", "--simulated-memory", "1Mi", "--work-dir", _work]);
+
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        try
+        {
+            var seen = new StringBuilder();
+            while (await process.StandardOutput.ReadLineAsync(deadline.Token) is { } line)
+            {
+                seen.AppendLine(line);
+                if (line.Contains("Press Ctrl+C to stop.", StringComparison.Ordinal))
+                {
+                    break;
+                }
+            }
+
+            Assert.Contains("kubectl --server http://127.0.0.1:", seen.ToString(), StringComparison.Ordinal);
+            Assert.NotEmpty(Directory.EnumerateFiles(_work, "*.sock", SearchOption.AllDirectories));
+            using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync(deadline.Token);
+            }
+
+            await process.StandardOutput.ReadToEndAsync(deadline.Token);
+            await process.WaitForExitAsync(deadline.Token);
+
+            Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {await stderr}");
+            Assert.Empty(Directory.EnumerateFiles(_work, "*.sock", SearchOption.AllDirectories));
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
     }
 }

@@ -52,6 +52,11 @@ internal static class DemoCommand
                 return CliInvocation.UsageError(command, $"--mode: must be plugin, proxy or mig, got \"{modeText}\"");
             }
 
+            if (modeText == "mig" && parseResult.GetResult(gpus) is { Implicit: false })
+            {
+                return CliInvocation.UsageError(command, "--simulated-gpus: --mode mig runs one GPU in MIG mode; leave the flag out");
+            }
+
             // Only a valid invocation warns: a usage error stays one line.
             EnvOption.WarnDeprecated(parseResult, Console.Error);
             var options = new DemoOptions(parseResult.GetValue(keepRunning), gpuCount, bytes, kube, parseResult.GetValue(workDir), parseResult.GetValue(listen)!, parseResult.GetValue(verbose), modeText switch { "proxy" => DemoMode.Proxy, "mig" => DemoMode.Mig, _ => DemoMode.Plugin });

@@ -296,7 +296,7 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
         return result.Error.Length > 0 ? throw new InvalidOperationException($"prepare of {ns}/{name} failed: {result.Error}") : result;
     }
 
-    private static string Indented(string json)
+    internal static string Indented(string json)
     {
         using var buffer = new MemoryStream();
         using (var writer = new System.Text.Json.Utf8JsonWriter(buffer, new System.Text.Json.JsonWriterOptions { Indented = true }))

@@ -158,8 +158,8 @@ internal sealed class MigDemoScenario(DemoOptions options, TextWriter output)
 
         var (claimA, claimB) = await narrator.StepAsync("Tenant A is allocated the first instance, tenant B the second; both claims are prepared", async () =>
         {
-            var first = await PrepareAsync(narrator, cluster, dra, "tenant-a", "training-mig", names.A, cdi, ct).ConfigureAwait(false);
-            var second = await PrepareAsync(narrator, cluster, dra, "tenant-b", "inference-mig", names.B, cdi, ct).ConfigureAwait(false);
+            var first = await PrepareAsync(narrator, cluster, dra, "tenant-a", "training-mig", names.A, cdi, options.Verbose, ct).ConfigureAwait(false);
+            var second = await PrepareAsync(narrator, cluster, dra, "tenant-b", "inference-mig", names.B, cdi, options.Verbose, ct).ConfigureAwait(false);
             return (first, second);
         }).ConfigureAwait(false);
 
@@ -203,7 +203,21 @@ internal sealed class MigDemoScenario(DemoOptions options, TextWriter output)
         output.WriteLine();
         output.WriteLine($"Done in {narrator.Elapsed.TotalSeconds:F1} s: tenant A's instance was scrubbed on its own; tenant B's neighbouring instance was not touched.");
         // Tenant B's claim stays prepared: its instance's bytes are left in the work dir as evidence (--work-dir keeps them).
-        _ = claimB;
+        output.WriteLine($"Tenant B's claim {claimB.Namespace}/{claimB.Name} stays prepared; with --work-dir its instance's memory stays in gpu-0.vram for inspection.");
+        if (options.KeepRunning)
+        {
+            output.WriteLine($"Keeping the API server and plugin up. Try: kubectl --server {apiServer.BaseAddress.ToString().TrimEnd('/')} get resourceslices -o json");
+            output.WriteLine($"The plugin's metrics: curl {DemoMetricsEndpoint.Url(plugin)}");
+            output.WriteLine("Press Ctrl+C to stop.");
+            try
+            {
+                await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
         await plugin.StopAsync(CancellationToken.None).ConfigureAwait(false);
         return 0;
     }
@@ -222,13 +236,17 @@ internal sealed class MigDemoScenario(DemoOptions options, TextWriter output)
         return string.Create(CultureInfo.InvariantCulture, $"0x{offset:x}-0x{offset + length - 1:x}");
     }
 
-    private static async Task<KubeletClaim> PrepareAsync(DemoNarrator narrator, DemoCluster cluster, RegisteredDraPlugin dra, string ns, string claim, string device, string cdi, CancellationToken ct)
+    private static async Task<KubeletClaim> PrepareAsync(DemoNarrator narrator, DemoCluster cluster, RegisteredDraPlugin dra, string ns, string claim, string device, string cdi, bool verbose, CancellationToken ct)
     {
         var (name, uid) = await cluster.CreateAllocatedClaimAsync(ns, claim, device, ct).ConfigureAwait(false);
         await DemoScenario.PrepareAsync(dra, ns, name, uid, ct).ConfigureAwait(false);
         var spec = JsonNode.Parse(await File.ReadAllTextAsync(Directory.GetFiles(cdi).Single(f => f.Contains(uid, StringComparison.Ordinal)), ct).ConfigureAwait(false))!;
         var nodes = spec["devices"]!.AsArray().SelectMany(d => d!["containerEdits"]?["deviceNodes"]?.AsArray() ?? []).Select(n => n?["path"]?.GetValue<string>());
         narrator.Detail($"{ns}/{name} on {device}: device nodes {string.Join(", ", nodes)}");
+        if (verbose)
+        {
+            narrator.Detail(DemoScenario.Indented(spec.ToJsonString()));
+        }
         return new KubeletClaim(ns, name, uid);
     }
 
