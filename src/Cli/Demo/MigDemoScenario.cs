@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using SecureDra.Api;
@@ -171,10 +170,10 @@ internal sealed class MigDemoScenario(DemoOptions options, TextWriter output)
         var bHash = await narrator.StepAsync("Each tenant writes a canary into its own instance's memory", async () =>
         {
             await DemoScenario.WriteCanaryAsync(gpu0, aCanaries, ct).ConfigureAwait(false);
-            await WriteTextAsync(gpu0, bCanaries, CanaryB, ct).ConfigureAwait(false);
+            await DemoVram.WriteTextAsync(gpu0, bCanaries, CanaryB, ct).ConfigureAwait(false);
             narrator.Detail($"tenant A: \"{DemoScenario.Canary}\" at {aCanaries.Count} offsets in slices 0-3; read back {await DemoScenario.CountCanariesAsync(gpu0, aCanaries, ct).ConfigureAwait(false)}/{aCanaries.Count}");
-            narrator.Detail($"tenant B: \"{CanaryB}\" at {bCanaries.Count} offsets in slices 4-7; read back {await CountTextAsync(gpu0, bCanaries, CanaryB, ct).ConfigureAwait(false)}/{bCanaries.Count}");
-            var hash = await HashAsync(gpu0, bOffset, bLength, ct).ConfigureAwait(false);
+            narrator.Detail($"tenant B: \"{CanaryB}\" at {bCanaries.Count} offsets in slices 4-7; read back {await DemoVram.CountTextAsync(gpu0, bCanaries, CanaryB, ct).ConfigureAwait(false)}/{bCanaries.Count}");
+            var hash = await DemoVram.HashAsync(gpu0, bOffset, bLength, ct).ConfigureAwait(false);
             narrator.Detail($"SHA-256 of tenant B's instance memory ({DemoScenario.Format(bLength)}): {hash[..16]}…");
             return hash;
         }).ConfigureAwait(false);
@@ -188,9 +187,9 @@ internal sealed class MigDemoScenario(DemoOptions options, TextWriter output)
             }
 
             narrator.Detail($"scrub: {await ScrubLogAsync(logPath, a.Uuid!, ct).ConfigureAwait(false)}");
-            narrator.Good($"tenant A's canary copies left in its instance: {await DemoScenario.CountCanariesAsync(gpu0, aCanaries, ct).ConfigureAwait(false)}; non-zero bytes in slices 0-3: {await CountNonZeroAsync(gpu0, aOffset, aLength, ct).ConfigureAwait(false)}");
-            var hash = await HashAsync(gpu0, bOffset, bLength, ct).ConfigureAwait(false);
-            narrator.Good($"tenant B's instance, still in use: canary {await CountTextAsync(gpu0, bCanaries, CanaryB, ct).ConfigureAwait(false)}/{bCanaries.Count} intact, SHA-256 {hash[..16]}… {(hash == bHash ? "unchanged" : "CHANGED")}");
+            narrator.Good($"tenant A's canary copies left in its instance: {await DemoScenario.CountCanariesAsync(gpu0, aCanaries, ct).ConfigureAwait(false)}; non-zero bytes in slices 0-3: {await DemoVram.CountNonZeroAsync(gpu0, aOffset, aLength, ct).ConfigureAwait(false)}");
+            var hash = await DemoVram.HashAsync(gpu0, bOffset, bLength, ct).ConfigureAwait(false);
+            narrator.Good($"tenant B's instance, still in use: canary {await DemoVram.CountTextAsync(gpu0, bCanaries, CanaryB, ct).ConfigureAwait(false)}/{bCanaries.Count} intact, SHA-256 {hash[..16]}… {(hash == bHash ? "unchanged" : "CHANGED")}");
             if (hash != bHash)
             {
                 throw new InvalidOperationException("tenant B's memory changed while tenant A's instance was scrubbed");
@@ -267,88 +266,5 @@ internal sealed class MigDemoScenario(DemoOptions options, TextWriter output)
 
             return found;
         }, m => m is not null, "the MigInstanceScrubbed log event", ct).ConfigureAwait(false) ?? "";
-    }
-
-    private static async Task WriteTextAsync(string path, IReadOnlyList<long> offsets, string text, CancellationToken ct)
-    {
-        var bytes = System.Text.Encoding.ASCII.GetBytes(text);
-        var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
-        await using (file.ConfigureAwait(false))
-        {
-            foreach (var offset in offsets)
-            {
-                file.Position = offset;
-                await file.WriteAsync(bytes, ct).ConfigureAwait(false);
-            }
-
-            await file.FlushAsync(ct).ConfigureAwait(false);
-        }
-    }
-
-    private static async Task<int> CountTextAsync(string path, IReadOnlyList<long> offsets, string text, CancellationToken ct)
-    {
-        var expected = System.Text.Encoding.ASCII.GetBytes(text);
-        var buffer = new byte[expected.Length];
-        var found = 0;
-        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        await using (file.ConfigureAwait(false))
-        {
-            foreach (var offset in offsets)
-            {
-                file.Position = offset;
-                await file.ReadExactlyAsync(buffer, ct).ConfigureAwait(false);
-                found += buffer.AsSpan().SequenceEqual(expected) ? 1 : 0;
-            }
-        }
-
-        return found;
-    }
-
-    private static async Task<string> HashAsync(string path, long offset, long length, CancellationToken ct)
-    {
-        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        await using (file.ConfigureAwait(false))
-        {
-            file.Position = offset;
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var buffer = new byte[1 << 20];
-            for (var left = length; left > 0;)
-            {
-                var read = await file.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)), ct).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    throw new EndOfStreamException($"{path} ends before byte {offset + length}");
-                }
-
-                hash.AppendData(buffer, 0, read);
-                left -= read;
-            }
-
-            return Convert.ToHexStringLower(hash.GetHashAndReset());
-        }
-    }
-
-    private static async Task<long> CountNonZeroAsync(string path, long offset, long length, CancellationToken ct)
-    {
-        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        await using (file.ConfigureAwait(false))
-        {
-            file.Position = offset;
-            var buffer = new byte[1 << 20];
-            long nonZero = 0;
-            for (var left = length; left > 0;)
-            {
-                var read = await file.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)), ct).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    throw new EndOfStreamException($"{path} ends before byte {offset + length}");
-                }
-
-                nonZero += read - buffer.AsSpan(0, read).Count((byte)0);
-                left -= read;
-            }
-
-            return nonZero;
-        }
     }
 }
