@@ -4,6 +4,7 @@ using SecureDra.KubeletPlugin.Devices;
 using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.KubeletPlugin.State;
 using SecureDra.Nvml.Backends;
+using SecureDra.Nvml.Scrubbing;
 
 namespace SecureDra.KubeletPlugin.Health;
 
@@ -184,7 +185,7 @@ public sealed partial class HealthWithdrawalService(
             using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct))
             {
                 deadline.CancelAfter(options.RecoveryScrubTimeout);
-                outcome = await deviceScrub.TryRunAsync(present, claimUid: null, deadline.Token).ConfigureAwait(false);
+                outcome = await deviceScrub.TryRunAsync(present, claimUid: null, ScrubTrigger.Health, deadline.Token).ConfigureAwait(false);
             }
 
             if (outcome is { Clean: true })

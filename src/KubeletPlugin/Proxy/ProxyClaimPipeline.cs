@@ -6,6 +6,7 @@ using SecureDra.KubeletPlugin.Devices;
 using SecureDra.KubeletPlugin.Hosting;
 using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.KubeletPlugin.State;
+using SecureDra.Nvml.Scrubbing;
 using SecureDra.Observability.Metrics;
 
 namespace SecureDra.KubeletPlugin.Proxy;
@@ -486,7 +487,7 @@ public sealed partial class ProxyClaimPipeline : IClaimPipeline
             return new ScrubOutcome(deviceName, true, "device no longer on this node", null);
         }
 
-        var outcome = await _scrubs.TryRunAsync(gpu, claimUid, cancellationToken).ConfigureAwait(false);
+        var outcome = await _scrubs.TryRunAsync(gpu, claimUid, ScrubTrigger.Release, cancellationToken).ConfigureAwait(false);
         if (outcome is not null)
         {
             return outcome;
@@ -498,7 +499,7 @@ public sealed partial class ProxyClaimPipeline : IClaimPipeline
             return new ScrubOutcome(deviceName, true, "already scrubbed", null);
         }
 
-        return await _scrubs.TryRunAsync(gpu, claimUid: null, cancellationToken).ConfigureAwait(false)
+        return await _scrubs.TryRunAsync(gpu, claimUid: null, ScrubTrigger.Release, cancellationToken).ConfigureAwait(false)
             ?? new ScrubOutcome(deviceName, false, "a scrub of this device is already running", null);
     }
 
