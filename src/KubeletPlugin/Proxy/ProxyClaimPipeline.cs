@@ -517,28 +517,4 @@ public sealed partial class ProxyClaimPipeline : IClaimPipeline
 
         LogWithdrawn(claim.Namespace, claim.Name, claim.Uid, string.Join(",", dirty));
     }
-
-    [LoggerMessage(EventId = 6030, Level = LogLevel.Information, Message = "Proxy prepared claim {Namespace}/{Name} ({ClaimUid}) at the vendor: GPUs {Devices}")]
-    private partial void LogPrepared(string @namespace, string name, string claimUid, string devices);
-
-    [LoggerMessage(EventId = 6031, Level = LogLevel.Warning, Message = "Proxy refused Prepare of claim {Namespace}/{Name} ({ClaimUid}): {Reason}")]
-    private partial void LogPrepareFailed(string @namespace, string name, string claimUid, string reason);
-
-    [LoggerMessage(EventId = 6032, Level = LogLevel.Warning, Message = "Opaque config of claim {Namespace}/{Name} ({ClaimUid}) for the vendor rejected: {Errors}")]
-    private partial void LogConfigRejected(string @namespace, string name, string claimUid, string errors);
-
-    [LoggerMessage(EventId = 6033, Level = LogLevel.Error, Message = "Vendor answered Prepare for unrequested claim {ClaimUid}; dropped")]
-    private partial void LogUnrequestedAnswer(string claimUid);
-
-    [LoggerMessage(EventId = 6034, Level = LogLevel.Warning, Message = "Undoing Prepare of claims {ClaimUids} at the vendor failed: {Reason}")]
-    private partial void LogUndoFailed(string claimUids, string reason);
-
-    [LoggerMessage(EventId = 6035, Level = LogLevel.Information, Message = "Proxy released claim {Namespace}/{Name} ({ClaimUid}): vendor released it and every GPU scrubbed and verified")]
-    private partial void LogReleased(string @namespace, string name, string claimUid);
-
-    [LoggerMessage(EventId = 6036, Level = LogLevel.Warning, Message = "Proxy released claim {Namespace}/{Name} ({ClaimUid}); GPUs {Devices} failed their scrub and are refused and withdrawn")]
-    private partial void LogWithdrawn(string @namespace, string name, string claimUid, string devices);
-
-    [LoggerMessage(EventId = 6037, Level = LogLevel.Warning, Message = "Proxy Unprepare of claim {Namespace}/{Name} ({ClaimUid}) failed: {Reason}")]
-    private partial void LogUnprepareFailed(string @namespace, string name, string claimUid, string reason);
 }

@@ -9,15 +9,15 @@ namespace SecureDra.Nvml.Scrubbing;
 /// </summary>
 internal static partial class MigScrubLog
 {
-    [LoggerMessage(EventId = 6300, Level = LogLevel.Information, EventName = "MigInstanceScrubbed",
+    [LoggerMessage(EventId = EventIds.MigScrubLog.Scrubbed, Level = LogLevel.Information, EventName = "MigInstanceScrubbed",
         Message = "Scrubbed MIG instance {InstanceUuid} (GPU instance {GpuInstanceId} of {Device}, slices {Placement}) for {Trigger}: {BytesZeroed} of {InstanceBytes} bytes zeroed and verified by {Method} in {DurationMs} ms")]
     public static partial void Scrubbed(ILogger logger, string instanceUuid, int gpuInstanceId, string device, string placement, string trigger, long bytesZeroed, long instanceBytes, string method, long durationMs);
 
-    [LoggerMessage(EventId = 6301, Level = LogLevel.Error, EventName = "MigInstanceScrubFailed",
+    [LoggerMessage(EventId = EventIds.MigScrubLog.Failed, Level = LogLevel.Error, EventName = "MigInstanceScrubFailed",
         Message = "MIG instance {InstanceUuid} (GPU instance {GpuInstanceId} of {Device}, slices {Placement}) was not scrubbed for {Trigger} ({Outcome}): {Reason}")]
     public static partial void Failed(ILogger logger, string instanceUuid, int gpuInstanceId, string device, string placement, string trigger, string outcome, string reason);
 
-    [LoggerMessage(EventId = 6304, Level = LogLevel.Warning, EventName = "MigInstanceScrubRefused",
+    [LoggerMessage(EventId = EventIds.MigScrubLog.Refused, Level = LogLevel.Warning, EventName = "MigInstanceScrubRefused",
         Message = "Refused to scrub MIG instance {InstanceUuid} for {Trigger}: {Reason}")]
     public static partial void Refused(ILogger logger, string instanceUuid, string trigger, string reason);
 }
