@@ -6,7 +6,6 @@ using SecureDra.KubeletPlugin.Devices;
 using SecureDra.KubeletPlugin.Hosting;
 using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.KubeletPlugin.State;
-using SecureDra.Nvml.Scrubbing;
 using SecureDra.Observability.Metrics;
 
 namespace SecureDra.KubeletPlugin.Proxy;
@@ -426,7 +425,7 @@ public sealed partial class ProxyClaimPipeline : IClaimPipeline
 
         using var scrubDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         scrubDeadline.CancelAfter(_context.Options.UnprepareBudget * 0.75);
-        var outcomes = await Task.WhenAll(entry.Devices.Select(d => ScrubAsync(claim.Uid, d.Name, scrubDeadline.Token))).ConfigureAwait(false);
+        var outcomes = await Task.WhenAll(entry.Devices.Select(d => _scrubs.ForReleaseAsync(claim.Uid, d.Name, scrubDeadline.Token))).ConfigureAwait(false);
         _crash.At(CrashPoints.UnprepareAfterScrub);
         var dirty = outcomes.Where(o => !o.Clean && _inventory.Get(o.DeviceName)?.State is DeviceState.Dirty).Select(o => o.DeviceName).ToList();
         if (dirty.Count == 0)
@@ -477,30 +476,6 @@ public sealed partial class ProxyClaimPipeline : IClaimPipeline
         {
             return $"vendor Unprepare failed: {ex.StatusCode}: {VendorPluginInfoCheck.Clip(ex.Status.Detail)}";
         }
-    }
-
-    private async Task<ScrubOutcome> ScrubAsync(string claimUid, string deviceName, CancellationToken cancellationToken)
-    {
-        var gpu = _inventory.Find(deviceName);
-        if (gpu is null)
-        {
-            return new ScrubOutcome(deviceName, true, "device no longer on this node", null);
-        }
-
-        var outcome = await _scrubs.TryRunAsync(gpu, claimUid, ScrubTrigger.Release, cancellationToken).ConfigureAwait(false);
-        if (outcome is not null)
-        {
-            return outcome;
-        }
-
-        var state = _inventory.Get(deviceName);
-        if (state is { State: DeviceState.Clean or DeviceState.Reserved } || (state is { State: DeviceState.Prepared or DeviceState.Releasing } && state.ClaimUid != claimUid))
-        {
-            return new ScrubOutcome(deviceName, true, "already scrubbed", null);
-        }
-
-        return await _scrubs.TryRunAsync(gpu, claimUid: null, ScrubTrigger.Release, cancellationToken).ConfigureAwait(false)
-            ?? new ScrubOutcome(deviceName, false, "a scrub of this device is already running", null);
     }
 
     private async Task AwaitWithdrawalAsync(ClaimRef claim, IReadOnlyList<string> dirty, CancellationToken cancellationToken)
