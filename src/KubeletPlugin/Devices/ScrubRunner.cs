@@ -12,7 +12,7 @@ namespace SecureDra.KubeletPlugin.Devices;
 /// scrub can fail, the caller's deadline included, and writes the scrub's one log event and one metric sample with
 /// the trigger this runner passes on; the releasing claim travels with that event as the log scope property ClaimUid.
 /// </summary>
-public sealed class ScrubRunner(IVramScrubber scrubber, NodeEvents events, TimeProvider time, ILogger<ScrubRunner> logger)
+public sealed class ScrubRunner(IVramScrubber scrubber, NodeEvents events, ILogger<ScrubRunner> logger)
 {
     /// <param name="claimUid">The claim whose release triggered the scrub; null for a device no claim holds.</param>
     /// <param name="trigger">Why the scrub runs (release, retry, startup, health): the label of its metric sample.</param>
@@ -20,7 +20,6 @@ public sealed class ScrubRunner(IVramScrubber scrubber, NodeEvents events, TimeP
     public async Task<ScrubOutcome> RunAsync(GpuDevice device, string? claimUid, ScrubTrigger trigger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(device);
-        var started = time.GetTimestamp();
         ScrubReport report;
         using (logger.BeginScope(new KeyValuePair<string, object>[] { new("ClaimUid", claimUid ?? "") }))
         {
@@ -35,9 +34,9 @@ public sealed class ScrubRunner(IVramScrubber scrubber, NodeEvents events, TimeP
             _ => new ScrubOutcome(device.Name, false, $"scrub not verified: {report.FailureReason ?? "the device did not confirm zeroed memory"}", report),
         };
 
-        var elapsed = time.GetElapsedTime(started);
+        // The report's total is timed from the request, waiting for the device included: what this release waited.
         var message = string.Create(CultureInfo.InvariantCulture,
-            $"device {device.Name} ({device.Uuid}) claim {(claimUid is null ? "(retry)" : claimUid)}: {report.BytesZeroed} bytes zeroed, coverage {report.Coverage:P2}, duration {elapsed.TotalMilliseconds:F0} ms, verified {(report.Verified ? "yes" : "no")}; {report.DescribeUncovered()}");
+            $"device {device.Name} ({device.Uuid}) claim {(claimUid is null ? "(retry)" : claimUid)}: {report.BytesZeroed} bytes zeroed, coverage {report.Coverage:P2}, duration {report.TotalDuration.TotalMilliseconds:F0} ms, verified {(report.Verified ? "yes" : "no")}; {report.DescribeUncovered()}");
         if (!outcome.Clean)
         {
             message += "; " + outcome.Detail + "; device withdrawn from scheduling";
