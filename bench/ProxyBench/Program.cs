@@ -211,7 +211,7 @@ internal sealed class BenchResourceApi(string driver, string node) : IResourceAp
 
 internal sealed class InstantScrubber : IVramScrubber
 {
-    public Task<ScrubReport> ScrubAsync(GpuDevice device, CancellationToken cancellationToken) =>
+    public Task<ScrubReport> ScrubAsync(GpuDevice device, ScrubTrigger trigger, CancellationToken cancellationToken) =>
         Task.FromResult(new ScrubReport
         {
             DeviceName = device.Name,

@@ -60,7 +60,7 @@ static async Task Simulated(long bytes, int iterations, string baseDir)
         var scrubber = Scrubber(backend);
         Console.WriteLine($"simulated: {bytes / (1 << 20)} MiB VRAM file in {baseDir}, {iterations} iteration(s) after one warm-up each");
 
-        _ = await scrubber.ScrubAsync(device, CancellationToken.None); // faults every page of the sparse file in
+        _ = await scrubber.ScrubAsync(device, ScrubTrigger.Cli, CancellationToken.None); // faults every page of the sparse file in
         _ = RawMemset(backend.VramPath(device.Name), bytes, populate: false);
 
         var zero = new List<double>();
@@ -70,7 +70,7 @@ static async Task Simulated(long bytes, int iterations, string baseDir)
         var rawWhole = new List<double>();
         for (var i = 0; i < iterations; i++)
         {
-            var report = await scrubber.ScrubAsync(device, CancellationToken.None);
+            var report = await scrubber.ScrubAsync(device, ScrubTrigger.Cli, CancellationToken.None);
             if (!report.Succeeded)
             {
                 throw new InvalidOperationException(report.FailureReason);
@@ -161,7 +161,7 @@ static async Task Nvidia(int iterations, double? bandwidthOverride)
     var scrubber = Scrubber(backend);
     for (var i = 0; i <= iterations; i++)
     {
-        var r = await scrubber.ScrubAsync(device, CancellationToken.None);
+        var r = await scrubber.ScrubAsync(device, ScrubTrigger.Cli, CancellationToken.None);
         var memset = GBps(r.BytesZeroed, r.ZeroDuration);
         var verify = GBps(r.BytesZeroed, r.VerifyDuration);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -27,4 +27,12 @@ internal static class EventIds
         public const int Suppressed = 1201;
         public const int Failed = 1202;
     }
+
+    public static class DeviceTaintRuleWriter
+    {
+        public const int Applied = 6200;
+        public const int Removed = 6201;
+        public const int NotServed = 6202;
+        public const int Forbidden = 6203;
+    }
 }

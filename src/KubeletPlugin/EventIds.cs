@@ -78,6 +78,7 @@ internal static class EventIds
         public const int NoOwner = 4102;
         public const int TaintsRejected = 4103;
         public const int NotPublishing = 4104;
+        public const int CountersRejected = 6400;
     }
 
     public static class PipelineStartup
@@ -143,5 +144,75 @@ internal static class EventIds
     public static class ProcessCrashInjector
     {
         public const int Crashing = 4900;
+    }
+
+    public static class ConfidentialComputeMonitor
+    {
+        public const int NotReady = 6404;
+        public const int Ready = 6405;
+        public const int ReadFailed = 6406;
+        public const int DevToolsOn = 7000;
+        public const int DevToolsOff = 7001;
+    }
+
+    public static class MigSlicePublication
+    {
+        public const int Fallback = 6401;
+    }
+
+    public static class MigPartitionSetup
+    {
+        public const int Partitioned = 6402;
+        public const int NotPartitioned = 6403;
+    }
+
+    public static class KubeletRegistryGuard
+    {
+        public const int SlowRegistration = 6021;
+        public const int Rival = 6020;
+    }
+
+    public static class KubeletRegistrationGate
+    {
+        public const int Published = 6000;
+        public const int Withdrawn = 6001;
+    }
+
+    public static class ProxyTaintPublisher
+    {
+        public const int Applied = 6040;
+        public const int Removed = 6041;
+        public const int WriteFailed = 6042;
+        public const int ReconcileFailed = 6043;
+    }
+
+    public static class ProxyClaimPipeline
+    {
+        public const int Prepared = 6030;
+        public const int PrepareFailed = 6031;
+        public const int ConfigRejected = 6032;
+        public const int UnrequestedAnswer = 6033;
+        public const int UndoFailed = 6034;
+        public const int Released = 6035;
+        public const int Withdrawn = 6036;
+        public const int UnprepareFailed = 6037;
+    }
+
+    public static class VendorRegistry
+    {
+        public const int Accepted = 6010;
+        public const int Refused = 6011;
+        public const int GetInfoFailed = 6012;
+        public const int Unreachable = 6013;
+        public const int ReachableAgain = 6014;
+        public const int NotifyFailed = 6015;
+        public const int PublishFailed = 6017;
+        public const int ReconcileFailed = 6016;
+    }
+
+    public static class VendorHealthWatcher
+    {
+        public const int Following = 6050;
+        public const int StreamEnded = 6051;
     }
 }

@@ -22,4 +22,9 @@ internal static class EventIds
         public const int Prepared = 6801;
         public const int Unprepared = 6802;
     }
+
+    public static class LocalApiServerLog
+    {
+        public const int Listening = 6540;
+    }
 }

@@ -26,4 +26,18 @@ internal static class EventIds
     {
         public const int BadFaultFile = 3204;
     }
+
+    public static class ScrubLog
+    {
+        public const int Scrubbed = 3001;
+        public const int Failed = 3002;
+        public const int Refused = 3003;
+    }
+
+    public static class MigScrubLog
+    {
+        public const int Scrubbed = 6300;
+        public const int Failed = 6301;
+        public const int Refused = 6304;
+    }
 }

@@ -51,11 +51,10 @@ public static class GpuLayerServiceCollectionExtensions
         });
         services.TryAddSingleton<ScrubMetrics>();
         services.TryAddSingleton(new MigInstanceScrubberOptions());
-        services.TryAddSingleton<MigScrubMetrics>();
         services.TryAddSingleton<ConfidentialComputeMetrics>();
         services.TryAddSingleton<IMigInstanceScrubber>(sp => new MigInstanceScrubber(
             options, sp.GetRequiredService<MigInstanceScrubberOptions>(), sp.GetRequiredService<IMigBackend>(),
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<MigScrubMetrics>(), sp.GetRequiredService<ILogger<MigInstanceScrubber>>()));
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ScrubMetrics>(), sp.GetRequiredService<ILogger<MigInstanceScrubber>>()));
         services.TryAddSingleton<IVramScrubber, VramScrubber>();
         return services;
     }

@@ -69,6 +69,14 @@ public sealed class LogShapeTests : IDisposable
         // the plugin's second "VRAM scrubbed" event (4200) is gone.
         Assert.DoesNotContain(lines, l => (int?)l["EventId"]?["Id"] == 4200);
         Assert.Contains(lines, l => (int?)l["EventId"]?["Id"] == 3001 && ((string?)l["ClaimUid"] ?? "").Length > 0);
+
+        // Nor does the plugin add one for a failure (4201 is retired): every scrub event says why it ran, and the
+        // plugin's scrubs are never the CLI's.
+        Assert.DoesNotContain(lines, l => (int?)l["EventId"]?["Id"] == 4201);
+        var scrubs = lines.Where(l => (int?)l["EventId"]?["Id"] is 3001 or 3002 or 3003).ToList();
+        Assert.NotEmpty(scrubs);
+        Assert.All(scrubs, l => Assert.Contains((string?)l["Trigger"], new[] { "release", "retry", "startup", "health" }));
+        Assert.Contains(scrubs, l => (string?)l["Trigger"] == "release");
     }
 
     [Fact]

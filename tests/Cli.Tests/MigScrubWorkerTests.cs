@@ -45,7 +45,7 @@ public sealed class MigScrubWorkerTests : IDisposable
         FillWholeFile(0x5A);
 
         var metrics = new MetricsRegistry();
-        var result = await Scrubber(metrics).ScrubAsync(_gpu, tenant, CancellationToken.None);
+        var result = await Scrubber(metrics).ScrubAsync(_gpu, tenant, ScrubTrigger.Cli, CancellationToken.None);
 
         Assert.True(result.Succeeded, result.FailureReason);
         Assert.True(result.Verified);
@@ -65,7 +65,7 @@ public sealed class MigScrubWorkerTests : IDisposable
                 Assert.True(slice.IndexOfAnyExcept((byte)0x5A) < 0, $"slice {s} (neighbour {neighbour.Placement.Contains(s)}) was touched");
             }
         });
-        Assert.Contains("securedra_mig_scrubs_total{backend=\"simulated\",outcome=\"succeeded\"} 1", metrics.Render(), StringComparison.Ordinal);
+        Assert.Contains("securedra_scrubs_total{backend=\"simulated\",target=\"mig_instance\",trigger=\"cli\",outcome=\"verified\"} 1", metrics.Render(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -112,11 +112,11 @@ public sealed class MigScrubWorkerTests : IDisposable
         SimulatedFaultFile.Write(_dir, "gpu-0", new SimulatedFaults { MigEnabled = true, MemoryDelayMs = 120_000 });
         var metrics = new MetricsRegistry();
         var started = DateTime.UtcNow;
-        var result = await Scrubber(metrics, TimeSpan.FromSeconds(4), CliProcess.TestBuildDll).ScrubAsync(_gpu, tenant, CancellationToken.None);
+        var result = await Scrubber(metrics, TimeSpan.FromSeconds(4), CliProcess.TestBuildDll).ScrubAsync(_gpu, tenant, ScrubTrigger.Cli, CancellationToken.None);
         Assert.False(result.Succeeded);
         Assert.Contains("ran past its deadline of 4 s and was killed", result.FailureReason, StringComparison.Ordinal);
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(60));
-        Assert.Contains("outcome=\"killed\"} 1", metrics.Render(), StringComparison.Ordinal);
+        Assert.Contains("target=\"mig_instance\",trigger=\"cli\",outcome=\"timeout\"} 1", metrics.Render(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -124,13 +124,13 @@ public sealed class MigScrubWorkerTests : IDisposable
     {
         var tenant = await InstanceAsync(SimulatedMigProfiles.Profile3g, new MigPlacement(4, 4));
         SimulatedFaultFile.Write(_dir, "gpu-0", new SimulatedFaults { MigEnabled = true, MigFailVerifySlice = 6 });
-        var result = await Scrubber(new MetricsRegistry(), dll: CliProcess.TestBuildDll).ScrubAsync(_gpu, tenant, CancellationToken.None);
+        var result = await Scrubber(new MetricsRegistry(), dll: CliProcess.TestBuildDll).ScrubAsync(_gpu, tenant, ScrubTrigger.Cli, CancellationToken.None);
         Assert.False(result.Succeeded);
         Assert.False(result.Verified);
         Assert.NotNull(result.FailureReason);
 
         // The shipped build reads no fault file: the same scrub passes there.
-        result = await Scrubber(new MetricsRegistry()).ScrubAsync(_gpu, tenant, CancellationToken.None);
+        result = await Scrubber(new MetricsRegistry()).ScrubAsync(_gpu, tenant, ScrubTrigger.Cli, CancellationToken.None);
         Assert.True(result.Succeeded, result.FailureReason);
     }
 
@@ -141,11 +141,11 @@ public sealed class MigScrubWorkerTests : IDisposable
         SimulatedFaultFile.Write(_dir, "gpu-0", new SimulatedFaults { MigEnabled = true, RunningProcesses = [new SimulatedProcess(4242, 1) { GpuInstanceId = tenant.GpuInstanceId }] });
         FillWholeFile(0x44);
         var metrics = new MetricsRegistry();
-        var result = await Scrubber(metrics).ScrubAsync(_gpu, tenant, CancellationToken.None);
+        var result = await Scrubber(metrics).ScrubAsync(_gpu, tenant, ScrubTrigger.Cli, CancellationToken.None);
         Assert.False(result.Succeeded);
         Assert.Contains("pids 4242", result.FailureReason, StringComparison.Ordinal);
         Assert.Equal(Memory, await SimulatedVramFile.CountNonZeroBytesAsync(Path.Combine(_dir, "gpu-0.vram"), CancellationToken.None));
-        Assert.Contains("outcome=\"refused\"} 1", metrics.Render(), StringComparison.Ordinal);
+        Assert.Contains("target=\"mig_instance\",trigger=\"cli\",outcome=\"refused\"} 1", metrics.Render(), StringComparison.Ordinal);
     }
 
     [Theory]
@@ -166,11 +166,11 @@ public sealed class MigScrubWorkerTests : IDisposable
             WorkerPath = "/bin/sh",
             WorkerPrefixArguments = ["-c", $"UUID={tenant.Uuid}; {script}", "fake-worker"],
             Deadline = TimeSpan.FromSeconds(60),
-        }, _mig, TimeProvider.System, new MigScrubMetrics(metrics));
-        var result = await scrubber.ScrubAsync(_gpu, tenant, CancellationToken.None);
+        }, _mig, TimeProvider.System, new ScrubMetrics(metrics));
+        var result = await scrubber.ScrubAsync(_gpu, tenant, ScrubTrigger.Cli, CancellationToken.None);
         Assert.False(result.Succeeded);
         Assert.Contains(expected, result.FailureReason, StringComparison.Ordinal);
-        Assert.Contains("outcome=\"rejected\"} 1", metrics.Render(), StringComparison.Ordinal);
+        Assert.Contains("target=\"mig_instance\",trigger=\"cli\",outcome=\"rejected\"} 1", metrics.Render(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -182,8 +182,8 @@ public sealed class MigScrubWorkerTests : IDisposable
         {
             WorkerPath = "/bin/sh",
             WorkerPrefixArguments = ["-c", $"UUID={tenant.Uuid}; {script}", "fake-worker"],
-        }, _mig, TimeProvider.System, new MigScrubMetrics(new MetricsRegistry()));
-        var result = await scrubber.ScrubAsync(_gpu, tenant, CancellationToken.None);
+        }, _mig, TimeProvider.System, new ScrubMetrics(new MetricsRegistry()));
+        var result = await scrubber.ScrubAsync(_gpu, tenant, ScrubTrigger.Cli, CancellationToken.None);
         Assert.False(result.Succeeded);
         Assert.Contains($"less than 0.99 of the instance's {Slice} bytes", result.FailureReason, StringComparison.Ordinal);
     }
@@ -206,7 +206,7 @@ public sealed class MigScrubWorkerTests : IDisposable
         },
         _mig,
         TimeProvider.System,
-        new MigScrubMetrics(metrics));
+        new ScrubMetrics(metrics));
 
     private string[] WorkerArgs(MigInstance instance) =>
     [

@@ -91,6 +91,61 @@ public sealed class ValidateVendorTests : IDisposable
         Assert.Equal(2, code);
         Assert.Single(stderr.Trim().Split('\n'));
     }
+
+    [Theory]
+    [InlineData("SECUREDRA_ALLOW_MPS", "true", 0)]
+    [InlineData("SECUREDRA_ALLOW_MPS", "1", 0)]
+    [InlineData("SECUREDRA_ALLOW_MPS", "false", 1)]
+    [InlineData("SECUREDRA_ALLOW_VFIO", "true", 1)]
+    public async Task The_policy_flags_read_the_shared_variable_scheme(string variable, string value, int expected)
+    {
+        // --allow-mps <-> SECUREDRA_ALLOW_MPS, parsed by the same EnvFlag as every other boolean flag (true/1, false/0).
+        var (code, stdout, stderr) = await CliProcess.RunAsync(new Dictionary<string, string?> { [variable] = value }, "validate", "--vendor", "nvidia", WriteClaim("strategy: MPS"));
+        Assert.True(code == expected, $"exit {code}\n{stdout}{stderr}");
+    }
+
+    [Fact]
+    public async Task A_policy_variable_that_is_not_a_boolean_is_one_usage_line_naming_it()
+    {
+        var (code, _, stderr) = await CliProcess.RunAsync(new Dictionary<string, string?> { ["SECUREDRA_ALLOW_COMPUTE_DOMAIN"] = "yes" }, "validate", "--vendor", "nvidia", WriteClaim("strategy: MPS"));
+        Assert.Equal(2, code);
+        Assert.Equal("securedra validate: SECUREDRA_ALLOW_COMPUTE_DOMAIN: must be true or false, got \"yes\"", stderr.Trim());
+    }
+
+    [Fact]
+    public async Task A_policy_variable_without_the_nvidia_vendor_is_the_same_usage_error_as_the_flag()
+    {
+        var (code, _, stderr) = await CliProcess.RunAsync(new Dictionary<string, string?> { ["SECUREDRA_ALLOW_VFIO"] = "true" }, "validate", WriteClaim("strategy: MPS"));
+        Assert.Equal(2, code);
+        Assert.Equal("securedra validate: --allow-mps, --allow-vfio and --allow-compute-domain apply only with --vendor nvidia", stderr.Trim());
+    }
+
+    [Fact]
+    public async Task The_command_line_wins_over_the_variable()
+    {
+        var (code, stdout, _) = await CliProcess.RunAsync(new Dictionary<string, string?> { ["SECUREDRA_ALLOW_MPS"] = "true" }, "validate", "--vendor", "nvidia", "--allow-mps", "false", WriteClaim("strategy: MPS"));
+        Assert.Equal(1, code);
+        Assert.Contains("--allow-mps is off", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Allow_empty_reads_the_scheme_and_its_legacy_name_with_a_warning()
+    {
+        var empty = Path.Combine(_dir, "empty.yaml");
+        await File.WriteAllTextAsync(empty, "# nothing\n");
+
+        var (code, _, stderr) = await CliProcess.RunAsync(new Dictionary<string, string?> { ["SECUREDRA_ALLOW_EMPTY"] = "1" }, "validate", empty);
+        Assert.True(code == 0, stderr);
+        Assert.DoesNotContain("deprecated", stderr, StringComparison.Ordinal);
+
+        (code, _, stderr) = await CliProcess.RunAsync(new Dictionary<string, string?> { ["ALLOW_EMPTY"] = "true" }, "validate", empty);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("securedra validate: environment variable ALLOW_EMPTY is deprecated; use SECUREDRA_ALLOW_EMPTY", stderr, StringComparison.Ordinal);
+
+        (code, _, stderr) = await CliProcess.RunAsync(new Dictionary<string, string?> { ["SECUREDRA_ALLOW_EMPTY"] = "maybe" }, "validate", empty);
+        Assert.Equal(2, code);
+        Assert.Equal("securedra validate: SECUREDRA_ALLOW_EMPTY: must be true or false, got \"maybe\"", stderr.Trim());
+    }
 }
 
 /// <summary><c>securedra audit --mode proxy --kubelet-registry-dir</c>: the node side of the proxy-mode audit on a real directory.</summary>

@@ -22,7 +22,7 @@ public sealed class AlertFiringTests(RenderedChart chart)
     private const int Hour = 3600;
     private static readonly string Ns = RenderedChart.Namespace;
 
-    /// <summary>The admission histogram's buckets (MetricsRegistry.LatencyBuckets) and the release scrub's (SecondsBuckets).</summary>
+    /// <summary>The admission histogram's buckets (MetricsRegistry.LatencyBuckets) and the scrub's (SecondsBuckets).</summary>
     private static readonly double[] LatencyBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
     private static readonly double[] SecondsBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600];
 
@@ -95,13 +95,17 @@ public sealed class AlertFiringTests(RenderedChart chart)
         var other = new Dictionary<string, string> { ["namespace"] = "someone-else", ["pod"] = "p", ["node"] = "n" };
         return
         [
-            // A release scrub failed 5 minutes ago / the last failure was 40 minutes ago / in another release's namespace.
+            // A scrub failed 5 minutes ago / the last failure was 40 minutes ago / in another release's namespace / only verified scrubs.
             new("SecureDraScrubFailed", "scrub failed 5m ago", true, Hour,
-                [Counter("securedra_release_scrub_failures_total", With(plugin, "reason", "not_verified"), t => t >= Hour - 300 ? 1 : 0)]),
+                [Counter("securedra_scrubs_total", Scrub(plugin, "release", "not_verified"), t => t >= Hour - 300 ? 1 : 0)]),
+            new("SecureDraScrubFailed", "retry scrub timed out 5m ago", true, Hour,
+                [Counter("securedra_scrubs_total", Scrub(plugin, "retry", "timeout"), t => t >= Hour - 300 ? 1 : 0)]),
             new("SecureDraScrubFailed", "scrub failed 40m ago", false, Hour,
-                [Counter("securedra_release_scrub_failures_total", With(plugin, "reason", "not_verified"), t => t >= Hour - 2400 ? 1 : 0)]),
+                [Counter("securedra_scrubs_total", Scrub(plugin, "release", "not_verified"), t => t >= Hour - 2400 ? 1 : 0)]),
             new("SecureDraScrubFailed", "scrub failed in another namespace", false, Hour,
-                [Counter("securedra_release_scrub_failures_total", With(other, "reason", "not_verified"), t => t >= Hour - 300 ? 1 : 0)]),
+                [Counter("securedra_scrubs_total", Scrub(other, "release", "not_verified"), t => t >= Hour - 300 ? 1 : 0)]),
+            new("SecureDraScrubFailed", "only verified scrubs", false, Hour,
+                [Counter("securedra_scrubs_total", Scrub(plugin, "release", "verified"), t => t / 60)]),
 
             // Withdrawn for 30 minutes (default 15) / for 10 minutes / in MIG mode for an hour (the operator's choice).
             new("SecureDraDeviceWithdrawn", "withdrawn 30m", true, Hour,
@@ -119,11 +123,13 @@ public sealed class AlertFiringTests(RenderedChart chart)
             new("SecureDraCcDevToolsMode", "cc on, devtools off", false, Hour,
                 [Gauge("securedra_cc_state", With(plugin, "field", "devtools_mode"), _ => 0), Gauge("securedra_cc_state", With(plugin, "field", "cc_enabled"), _ => 1)]),
 
-            // One release scrub a minute, all taking ~40 s (threshold 30 s) / all ~2 s.
+            // One release scrub a minute, all taking ~40 s (threshold 30 s) / all ~2 s / slow retries, which no Unprepare waits for.
             new("SecureDraScrubSlow", "scrubs take 40s", true, Hour,
-                Histogram("securedra_release_scrub_duration_seconds", With(plugin, "outcome", "verified"), SecondsBuckets, 40, perMinute: 1)),
+                Histogram("securedra_scrub_duration_seconds", Scrub(plugin, "release", "verified"), SecondsBuckets, 40, perMinute: 1)),
             new("SecureDraScrubSlow", "scrubs take 2s", false, Hour,
-                Histogram("securedra_release_scrub_duration_seconds", With(plugin, "outcome", "verified"), SecondsBuckets, 2, perMinute: 1)),
+                Histogram("securedra_scrub_duration_seconds", Scrub(plugin, "release", "verified"), SecondsBuckets, 2, perMinute: 1)),
+            new("SecureDraScrubSlow", "retry scrubs take 40s", false, Hour,
+                Histogram("securedra_scrub_duration_seconds", Scrub(plugin, "retry", "verified"), SecondsBuckets, 40, perMinute: 1)),
 
             // 1 rejection/s at Prepare, no webhook series at all (the `or vector(0)`) / 1 denial/s at the webhook / 0.1/s.
             new("SecureDraConfigRejectionsSurging", "prepare rejections 1/s", true, Hour,
@@ -169,6 +175,10 @@ public sealed class AlertFiringTests(RenderedChart chart)
 
     private static Dictionary<string, string> With(Dictionary<string, string> labels, string name, string value) =>
         new(labels) { [name] = value };
+
+    /// <summary>The labels of the GPU layer's scrub families (ScrubMetrics): a whole-GPU scrub on an NVIDIA node.</summary>
+    private static Dictionary<string, string> Scrub(Dictionary<string, string> labels, string trigger, string outcome) =>
+        new(labels) { ["backend"] = "nvidia", ["target"] = "gpu", ["trigger"] = trigger, ["outcome"] = outcome };
 
     /// <summary>A counter scraped every 30 s for an hour; <paramref name="total"/> gives its value at second t.</summary>
     private static JsonObject Counter(string name, Dictionary<string, string> labels, Func<double, double> total) => Series(name, labels, total);

@@ -41,7 +41,8 @@ public sealed partial class AlertRuleTests(RenderedChart chart)
     public void Every_alert_expression_parses_as_promql_and_reads_only_metrics_the_code_registers()
     {
         var registered = RegisteredMetrics();
-        Assert.Contains("securedra_release_scrub_failures_total", registered.Keys);
+        Assert.Contains("securedra_scrubs_total", registered.Keys);
+        Assert.DoesNotContain("securedra_release_scrub_failures_total", registered.Keys);
         var results = Analyse("metrics.prometheusRule.enabled=true", "canary.enabled=true");
         Assert.Equal(ExpectedAlerts.Order(StringComparer.Ordinal), results.Select(r => r.Str("alert")).Order(StringComparer.Ordinal));
         foreach (var r in results)

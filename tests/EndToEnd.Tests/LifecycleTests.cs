@@ -93,8 +93,10 @@ public class LifecycleTests
         var after = await node.PublishedDevicesAsync();
         Assert.True(after.ContainsKey("gpu-0"), $"gpu-0 left the slice after a clean scrub: {string.Join(",", after.Keys)}\n{node.Diagnostics()}");
         var metrics = await node.MetricsAsync();
-        // Three verified scrubs: both GPUs at first start (no checkpoint proved them clean), then gpu-0 on release.
-        Assert.Contains("securedra_release_scrubs_total{outcome=\"verified\"} 3", metrics, StringComparison.Ordinal);
+        // Three verified scrubs, each counted once with why it ran: both GPUs at first start (no checkpoint proved them
+        // clean), then gpu-0 on release.
+        Assert.Contains("securedra_scrubs_total{backend=\"simulated\",target=\"gpu\",trigger=\"startup\",outcome=\"verified\"} 2", metrics, StringComparison.Ordinal);
+        Assert.Contains("securedra_scrubs_total{backend=\"simulated\",target=\"gpu\",trigger=\"release\",outcome=\"verified\"} 1", metrics, StringComparison.Ordinal);
         Assert.Contains("securedra_prepare_total{outcome=\"prepared\"} 1", metrics, StringComparison.Ordinal);
     }
 

@@ -39,7 +39,7 @@ public class ScrubFailureTests
 
         // The retry loop keeps failing while the fault lasts: the device stays out.
         await Poll.StaysAsync(async () => !(await node.PublishedDevicesAsync()).ContainsKey("gpu-0"), "gpu-0 stays withdrawn while dirty", TimeSpan.FromSeconds(1), node.Diagnostics);
-        Assert.Contains("securedra_release_scrub_failures_total", await node.MetricsAsync(), StringComparison.Ordinal);
+        Assert.Matches("securedra_scrubs_total\\{backend=\"simulated\",target=\"gpu\",trigger=\"release\",outcome=\"(not_verified|refused|timeout|error)\"\\} [1-9]", await node.MetricsAsync());
 
         // A second Unprepare (the kubelet may repeat) still succeeds and changes nothing.
         await node.UnprepareOkAsync(claim);

@@ -43,7 +43,7 @@ public class GpuCanaryHardwareTests
         await using var backend = new NvidiaGpuBackend(new NvidiaBackendOptions(), TimeProvider.System);
         var device = (await backend.EnumerateAsync(CancellationToken.None))[0];
         var scrubber = new VramScrubber(backend, Options.Create(new ScrubberOptions()), TimeProvider.System, new ScrubMetrics(new MetricsRegistry()));
-        Assert.True((await scrubber.ScrubAsync(device, CancellationToken.None)).Succeeded);
+        Assert.True((await scrubber.ScrubAsync(device, ScrubTrigger.Cli, CancellationToken.None)).Succeeded);
 
         var canary = new VramCanary(backend, TimeProvider.System, new CapturingLogger<VramCanary>());
         var report = await canary.RunAsync(device, new CanaryOptions(), CancellationToken.None);
@@ -52,7 +52,7 @@ public class GpuCanaryHardwareTests
         Assert.True(report.BytesChecked >= device.MemoryBytes / 2, $"checked only {report.BytesChecked} of {device.MemoryBytes} bytes");
 
         // A scrub removes the marker: the next run passes again.
-        Assert.True((await scrubber.ScrubAsync(device, CancellationToken.None)).Succeeded);
+        Assert.True((await scrubber.ScrubAsync(device, ScrubTrigger.Cli, CancellationToken.None)).Succeeded);
         Assert.Equal(CanaryVerdict.Clean, (await canary.RunAsync(device, new CanaryOptions(), CancellationToken.None)).Verdict);
     }
 }

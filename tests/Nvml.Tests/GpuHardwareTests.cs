@@ -66,7 +66,7 @@ public class GpuHardwareTests
         }
 
         var scrubber = new VramScrubber(backend, Options.Create(new ScrubberOptions()), TimeProvider.System, new ScrubMetrics(new MetricsRegistry()));
-        var report = await scrubber.ScrubAsync(device, CancellationToken.None);
+        var report = await scrubber.ScrubAsync(device, ScrubTrigger.Cli, CancellationToken.None);
         Assert.True(report.Succeeded, report.FailureReason);
         Assert.True(report.Verified);
         Assert.True(report.Coverage >= 0.98, $"coverage {report.Coverage}");

@@ -57,10 +57,12 @@ public class MigRegistrationTests
     }
 
     [Fact]
-    public void MigScrubMetrics_RejectAnOutcomeOutsideTheClosedSet()
+    public void ScrubMetrics_RejectLabelsOutsideTheClosedSets()
     {
-        var metrics = new MigScrubMetrics(new MetricsRegistry());
-        Assert.Throws<ArgumentOutOfRangeException>(() => metrics.Record("simulated", "exploded", 0, TimeSpan.Zero));
+        var metrics = new ScrubMetrics(new MetricsRegistry());
+        Assert.Throws<ArgumentOutOfRangeException>(() => metrics.Record("simulated", "exploded", ScrubTrigger.Cli, ScrubVerdict.Verified, 0, TimeSpan.Zero));
+        Assert.Throws<ArgumentOutOfRangeException>(() => metrics.Record("simulated", ScrubMetrics.MigInstance, (ScrubTrigger)99, ScrubVerdict.Verified, 0, TimeSpan.Zero));
+        Assert.Throws<ArgumentOutOfRangeException>(() => metrics.Record("simulated", ScrubMetrics.MigInstance, ScrubTrigger.Cli, (ScrubVerdict)99, 0, TimeSpan.Zero));
     }
 
     [Fact]

@@ -22,7 +22,7 @@ public class ScrubCoverageTests
     {
         await using var node = new Node();
         var device = await node.DeviceAsync();
-        var first = await node.Scrubber.ScrubAsync(device, CancellationToken.None);
+        var first = await node.Scrubber.ScrubAsync(device, ScrubTrigger.Cli, CancellationToken.None);
         Assert.True(first.Succeeded, first.FailureReason);
         Assert.Equal(0L, first.BaselineBytes);
 
@@ -30,7 +30,7 @@ public class ScrubCoverageTests
         TenantCanary.Write(node.Backend.VramPath(device.Name), Canary, Size - (1L << 20));
         node.Backend.SetFaults(device.Name, new SimulatedFaults { AllocatableFraction = 0.99 });
 
-        var report = await node.Scrubber.ScrubAsync(device, CancellationToken.None);
+        var report = await node.Scrubber.ScrubAsync(device, ScrubTrigger.Cli, CancellationToken.None);
 
         Assert.False(report.Succeeded);
         Assert.False(report.Verified);
@@ -56,7 +56,7 @@ public class ScrubCoverageTests
         TenantCanary.Write(node.Backend.VramPath(device.Name), Canary, Size - (1L << 20));
         node.Backend.SetFaults(device.Name, new SimulatedFaults { AllocatableFraction = 0.99 });
 
-        var report = await node.Scrubber.ScrubAsync(device, CancellationToken.None);
+        var report = await node.Scrubber.ScrubAsync(device, ScrubTrigger.Cli, CancellationToken.None);
 
         Assert.False(report.Succeeded);
         Assert.Null(report.BaselineBytes);
@@ -72,8 +72,8 @@ public class ScrubCoverageTests
         await using var node = new Node(reservedBytes: reserved);
         var device = await node.DeviceAsync();
 
-        var first = await node.Scrubber.ScrubAsync(device, CancellationToken.None);
-        var second = await node.Scrubber.ScrubAsync(device, CancellationToken.None);
+        var first = await node.Scrubber.ScrubAsync(device, ScrubTrigger.Cli, CancellationToken.None);
+        var second = await node.Scrubber.ScrubAsync(device, ScrubTrigger.Cli, CancellationToken.None);
 
         foreach (var report in new[] { first, second })
         {
@@ -95,7 +95,7 @@ public class ScrubCoverageTests
 
         // One page more than the baseline is a real gap.
         node.Backend.SetFaults(device.Name, new SimulatedFaults { AllocatableFraction = (double)(Size - reserved - Page) / Size });
-        var third = await node.Scrubber.ScrubAsync(device, CancellationToken.None);
+        var third = await node.Scrubber.ScrubAsync(device, ScrubTrigger.Cli, CancellationToken.None);
         Assert.False(third.Succeeded);
         Assert.Equal(reserved, third.BaselineReservedBytes);
         Assert.Equal(Page, third.UnallocatableBytes);
@@ -107,14 +107,14 @@ public class ScrubCoverageTests
     {
         await using var node = new Node();
         var device = await node.DeviceAsync();
-        Assert.True((await node.Scrubber.ScrubAsync(device, CancellationToken.None)).Succeeded);
+        Assert.True((await node.Scrubber.ScrubAsync(device, ScrubTrigger.Cli, CancellationToken.None)).Succeeded);
 
         // 64 KiB at the end, far below any percentage threshold (0.02 %), holds the previous tenant's bytes.
         const long tail = 64 * 1024;
         TenantCanary.Write(node.Backend.VramPath(device.Name), Canary, Size - tail);
         node.Backend.SetFaults(device.Name, new SimulatedFaults { AllocatableFraction = (double)(Size - tail) / Size });
 
-        var report = await node.Scrubber.ScrubAsync(device, CancellationToken.None);
+        var report = await node.Scrubber.ScrubAsync(device, ScrubTrigger.Cli, CancellationToken.None);
 
         Assert.False(report.Succeeded);
         Assert.Equal(tail, report.UnallocatableBytes);
@@ -123,7 +123,7 @@ public class ScrubCoverageTests
 
         // Once the memory is allocatable again the scrub covers it and the canary is gone.
         node.Backend.ClearFaults(device.Name);
-        var again = await node.Scrubber.ScrubAsync(device, CancellationToken.None);
+        var again = await node.Scrubber.ScrubAsync(device, ScrubTrigger.Cli, CancellationToken.None);
         Assert.True(again.Succeeded, again.FailureReason);
         Assert.False(TenantCanary.IsPresent(node.Backend.VramPath(device.Name), Canary));
     }
@@ -136,17 +136,17 @@ public class ScrubCoverageTests
         const long gap = 256 * Page; // 1 MiB, under the 1 % a first scrub may leave
 
         node.Backend.SetFaults(device.Name, new SimulatedFaults { AllocatableFraction = (double)(Size - gap) / Size });
-        var first = await node.Scrubber.ScrubAsync(device, CancellationToken.None);
+        var first = await node.Scrubber.ScrubAsync(device, ScrubTrigger.Cli, CancellationToken.None);
         Assert.True(first.Succeeded, first.FailureReason);
         Assert.Equal(gap, first.BaselineBytes);
 
         node.Backend.ClearFaults(device.Name);
-        var clean = await node.Scrubber.ScrubAsync(device, CancellationToken.None);
+        var clean = await node.Scrubber.ScrubAsync(device, ScrubTrigger.Cli, CancellationToken.None);
         Assert.True(clean.Succeeded, clean.FailureReason);
         Assert.Equal(0L, clean.BaselineBytes);
 
         node.Backend.SetFaults(device.Name, new SimulatedFaults { AllocatableFraction = (double)(Size - gap) / Size });
-        var again = await node.Scrubber.ScrubAsync(device, CancellationToken.None);
+        var again = await node.Scrubber.ScrubAsync(device, ScrubTrigger.Cli, CancellationToken.None);
         Assert.False(again.Succeeded);
         Assert.Equal(gap, again.UnallocatableBytes);
     }
@@ -159,19 +159,19 @@ public class ScrubCoverageTests
         await using (var strict = new Node())
         {
             strict.Backend.SetFaults("gpu-0", new SimulatedFaults { AllocatableFraction = fraction });
-            Assert.False((await strict.Scrubber.ScrubAsync(await strict.DeviceAsync(), CancellationToken.None)).Succeeded);
+            Assert.False((await strict.Scrubber.ScrubAsync(await strict.DeviceAsync(), ScrubTrigger.Cli, CancellationToken.None)).Succeeded);
         }
 
         await using var lenient = new Node(minCoverage: 0.95);
         var device = await lenient.DeviceAsync();
         lenient.Backend.SetFaults(device.Name, new SimulatedFaults { AllocatableFraction = fraction });
-        var first = await lenient.Scrubber.ScrubAsync(device, CancellationToken.None);
+        var first = await lenient.Scrubber.ScrubAsync(device, ScrubTrigger.Cli, CancellationToken.None);
         Assert.True(first.Succeeded, first.FailureReason);
         Assert.Equal(first.UncoveredBytes, first.BaselineReservedBytes);
 
         // Later scrubs are held to the baseline, not to the 5 % the flag would allow.
         lenient.Backend.SetFaults(device.Name, new SimulatedFaults { AllocatableFraction = fraction - 0.01 });
-        var later = await lenient.Scrubber.ScrubAsync(device, CancellationToken.None);
+        var later = await lenient.Scrubber.ScrubAsync(device, ScrubTrigger.Cli, CancellationToken.None);
         Assert.False(later.Succeeded);
         Assert.True(later.Coverage > 0.95, $"coverage {later.Coverage}");
     }
@@ -184,7 +184,7 @@ public class ScrubCoverageTests
         var bigger = device with { MemoryBytes = Size + (1L << 20) };
         var scrubber = new VramScrubber(new RenamingBackend(node.Backend, bigger), Options.Create(new ScrubberOptions()), TimeProvider.System, new ScrubMetrics(new MetricsRegistry()));
 
-        var report = await scrubber.ScrubAsync(bigger, CancellationToken.None);
+        var report = await scrubber.ScrubAsync(bigger, ScrubTrigger.Cli, CancellationToken.None);
 
         Assert.Equal(Size + (1L << 20), report.TotalBytes);
         Assert.Equal(1L << 20, report.UncoveredBytes);

@@ -1,6 +1,7 @@
 using SecureDra.Nvml.Backends;
 using SecureDra.Nvml.Backends.Simulated;
 using SecureDra.Nvml.Canary;
+using SecureDra.Nvml.Scrubbing;
 
 namespace SecureDra.Nvml.Tests;
 
@@ -32,7 +33,7 @@ public sealed class VramCanaryTests
         Assert.Equal(CanaryVerdict.Dirty, second.Verdict);
         Assert.Equal(Size, second.DirtyBytes);
 
-        Assert.True((await node.Scrubber.ScrubAsync(gpu, CancellationToken.None)).Succeeded);
+        Assert.True((await node.Scrubber.ScrubAsync(gpu, ScrubTrigger.Cli, CancellationToken.None)).Succeeded);
         Assert.Equal(CanaryVerdict.Clean, (await canary.RunAsync(gpu, new CanaryOptions(), CancellationToken.None)).Verdict);
 
         Assert.Equal(["VramCanaryPassed", "VramCanaryFailed", "VramCanaryPassed"], logger.Events.Select(e => e.EventName));

@@ -20,7 +20,7 @@ public class VramScrubberBackendErrorTests
         var scrubber = new VramScrubber(failing, Options.Create(new ScrubberOptions { InitialChunkBytes = 256 * 1024, MinChunkBytes = 64 * 1024 }),
             TimeProvider.System, new ScrubMetrics(new MetricsRegistry()));
 
-        var report = await scrubber.ScrubAsync(await node.DeviceAsync(0), CancellationToken.None);
+        var report = await scrubber.ScrubAsync(await node.DeviceAsync(0), ScrubTrigger.Cli, CancellationToken.None);
 
         Assert.False(report.Succeeded);
         Assert.False(report.Verified);

@@ -32,7 +32,7 @@ public class VramScrubberSimulatedTests
 
         Assert.Contains((byte)'C', await File.ReadAllBytesAsync(path));
 
-        var report = await node.Scrubber.ScrubAsync(device, CancellationToken.None);
+        var report = await node.Scrubber.ScrubAsync(device, ScrubTrigger.Cli, CancellationToken.None);
 
         Assert.True(report.Succeeded, report.FailureReason);
         Assert.True(report.Verified);
@@ -53,19 +53,21 @@ public class VramScrubberSimulatedTests
     public async Task Scrub_RecordsMetricsAndAStructuredEvent()
     {
         await using var node = new SimulatedNode(gpus: 1, memoryBytes: Size);
-        var report = await node.Scrubber.ScrubAsync(await node.DeviceAsync(0), CancellationToken.None);
+        var report = await node.Scrubber.ScrubAsync(await node.DeviceAsync(0), ScrubTrigger.Cli, CancellationToken.None);
         Assert.True(report.Succeeded);
 
         var text = node.Metrics.Render();
-        Assert.Contains("securedra_scrubs_total{backend=\"simulated\",outcome=\"succeeded\"} 1", text, StringComparison.Ordinal);
-        Assert.Contains($"securedra_scrub_bytes_total{{backend=\"simulated\"}} {Size}", text, StringComparison.Ordinal);
-        Assert.Contains("securedra_scrub_duration_seconds_count{backend=\"simulated\",outcome=\"succeeded\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("securedra_scrubs_total{backend=\"simulated\",target=\"gpu\",trigger=\"cli\",outcome=\"verified\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains($"securedra_scrub_bytes_total{{backend=\"simulated\",target=\"gpu\",trigger=\"cli\"}} {Size}", text, StringComparison.Ordinal);
+        Assert.Contains("securedra_scrub_duration_seconds_count{backend=\"simulated\",target=\"gpu\",trigger=\"cli\",outcome=\"verified\"} 1", text, StringComparison.Ordinal);
 
         var logged = Assert.Single(node.Logger.Events, e => e.EventName == "VramScrubbed");
         Assert.Equal("gpu-0", logged.Properties["Device"]);
         Assert.Equal(Size, logged.Properties["BytesZeroed"]);
         Assert.Equal(1.0, logged.Properties["Coverage"]);
         Assert.Equal(true, logged.Properties["Verified"]);
+        Assert.Equal("cli", logged.Properties["Trigger"]);
+        Assert.Single(node.Logger.Events);
     }
 
     [Fact]
@@ -75,7 +77,7 @@ public class VramScrubberSimulatedTests
         var device = await node.DeviceAsync(0);
         node.Backend.SetFaults("gpu-0", new SimulatedFaults { RunningProcesses = [new SimulatedProcess(4242, 1024), new SimulatedProcess(7, 0)] });
 
-        var report = await node.Scrubber.ScrubAsync(device, CancellationToken.None);
+        var report = await node.Scrubber.ScrubAsync(device, ScrubTrigger.Cli, CancellationToken.None);
 
         Assert.True(report.Refused);
         Assert.False(report.Succeeded);
@@ -93,14 +95,14 @@ public class VramScrubberSimulatedTests
         await using var node = new SimulatedNode(gpus: 1, memoryBytes: Size);
         node.Backend.SetFaults("gpu-0", new SimulatedFaults { FailAllocations = true });
 
-        var report = await node.Scrubber.ScrubAsync(await node.DeviceAsync(0), CancellationToken.None);
+        var report = await node.Scrubber.ScrubAsync(await node.DeviceAsync(0), ScrubTrigger.Cli, CancellationToken.None);
 
         Assert.False(report.Succeeded);
         Assert.False(report.Verified);
         Assert.Equal(0, report.BytesZeroed);
         Assert.Contains("coverage 0.0000 is below the minimum 0.9900 of total memory", report.FailureReason, StringComparison.Ordinal);
         Assert.Equal(Size, report.UncoveredBytes);
-        Assert.Contains("outcome=\"failed\"} 1", node.Metrics.Render(), StringComparison.Ordinal);
+        Assert.Contains("securedra_scrubs_total{backend=\"simulated\",target=\"gpu\",trigger=\"cli\",outcome=\"not_verified\"} 1", node.Metrics.Render(), StringComparison.Ordinal);
         Assert.Single(node.Logger.Events, ev => ev.EventName == "VramScrubFailed");
     }
 
@@ -111,7 +113,7 @@ public class VramScrubberSimulatedTests
         // 0.6 of 8 MiB is not a multiple of the 1 MiB chunk: the scrubber must halve down to 64 KiB to get close.
         node.Backend.SetFaults("gpu-0", new SimulatedFaults { AllocatableFraction = 0.6 });
 
-        var report = await node.Scrubber.ScrubAsync(await node.DeviceAsync(0), CancellationToken.None);
+        var report = await node.Scrubber.ScrubAsync(await node.DeviceAsync(0), ScrubTrigger.Cli, CancellationToken.None);
 
         Assert.False(report.Succeeded);
         Assert.InRange(report.BytesZeroed, (long)(Size * 0.6) - (64 * 1024), (long)(Size * 0.6));
@@ -126,7 +128,7 @@ public class VramScrubberSimulatedTests
         await using var node = new SimulatedNode(gpus: 1, memoryBytes: Size, configure: o => o.MinCoverage = 0.9);
         node.Backend.SetFaults("gpu-0", new SimulatedFaults { AllocatableFraction = 0.95 });
 
-        var report = await node.Scrubber.ScrubAsync(await node.DeviceAsync(0), CancellationToken.None);
+        var report = await node.Scrubber.ScrubAsync(await node.DeviceAsync(0), ScrubTrigger.Cli, CancellationToken.None);
 
         Assert.True(report.Succeeded, report.FailureReason);
         Assert.InRange(report.Coverage, 0.94, 0.95);
@@ -140,7 +142,7 @@ public class VramScrubberSimulatedTests
         await using var node = new SimulatedNode(gpus: 1, memoryBytes: Size);
         node.Backend.SetFaults("gpu-0", new SimulatedFaults { FailVerification = true });
 
-        var report = await node.Scrubber.ScrubAsync(await node.DeviceAsync(0), CancellationToken.None);
+        var report = await node.Scrubber.ScrubAsync(await node.DeviceAsync(0), ScrubTrigger.Cli, CancellationToken.None);
 
         Assert.False(report.Succeeded);
         Assert.False(report.Verified);
@@ -157,7 +159,7 @@ public class VramScrubberSimulatedTests
         await using var node = new SimulatedNode(gpus: 1, memoryBytes: Size, configure: o => o.Deadline = TimeSpan.FromSeconds(1));
         node.Backend.SetFaults("gpu-0", new SimulatedFaults { MemoryDelayMs = 1500 });
 
-        var report = await node.Scrubber.ScrubAsync(await node.DeviceAsync(0), CancellationToken.None);
+        var report = await node.Scrubber.ScrubAsync(await node.DeviceAsync(0), ScrubTrigger.Cli, CancellationToken.None);
 
         Assert.False(report.Succeeded);
         Assert.Contains("deadline of 1.0 s exceeded during the zero phase", report.FailureReason, StringComparison.Ordinal);
@@ -170,7 +172,7 @@ public class VramScrubberSimulatedTests
         var device = await node.DeviceAsync(0);
         File.Delete(node.Backend.VramPath("gpu-0"));
 
-        var report = await node.Scrubber.ScrubAsync(device, CancellationToken.None);
+        var report = await node.Scrubber.ScrubAsync(device, ScrubTrigger.Cli, CancellationToken.None);
 
         Assert.False(report.Succeeded);
         Assert.Contains("gpu-0.vram vanished", report.FailureReason, StringComparison.Ordinal);
@@ -185,8 +187,8 @@ public class VramScrubberSimulatedTests
         node.Backend.SetFaults("gpu-0", new SimulatedFaults { FailSession = true });
         await File.WriteAllTextAsync(Path.Combine(node.Directory, "gpu-1.faults.json"), "{ not json");
 
-        var first = await node.Scrubber.ScrubAsync(await node.DeviceAsync(0), CancellationToken.None);
-        var second = await node.Scrubber.ScrubAsync(await node.DeviceAsync(1), CancellationToken.None);
+        var first = await node.Scrubber.ScrubAsync(await node.DeviceAsync(0), ScrubTrigger.Cli, CancellationToken.None);
+        var second = await node.Scrubber.ScrubAsync(await node.DeviceAsync(1), ScrubTrigger.Cli, CancellationToken.None);
 
         Assert.False(first.Succeeded);
         Assert.Contains("setup phase failed: simulated device gpu-0: memory session failed", first.FailureReason, StringComparison.Ordinal);
@@ -206,10 +208,10 @@ public class VramScrubberSimulatedTests
         var d1 = await node.DeviceAsync(1);
 
         var reports = await Task.WhenAll(
-            node.Scrubber.ScrubAsync(d0, CancellationToken.None),
-            node.Scrubber.ScrubAsync(d0, CancellationToken.None),
-            node.Scrubber.ScrubAsync(d1, CancellationToken.None),
-            node.Scrubber.ScrubAsync(d1, CancellationToken.None));
+            node.Scrubber.ScrubAsync(d0, ScrubTrigger.Cli, CancellationToken.None),
+            node.Scrubber.ScrubAsync(d0, ScrubTrigger.Cli, CancellationToken.None),
+            node.Scrubber.ScrubAsync(d1, ScrubTrigger.Cli, CancellationToken.None),
+            node.Scrubber.ScrubAsync(d1, ScrubTrigger.Cli, CancellationToken.None));
 
         Assert.All(reports, r => Assert.True(r.Succeeded, r.FailureReason));
         Assert.Equal(1, probe.MaxPerDevice);
@@ -246,7 +248,7 @@ public class VramScrubberSimulatedTests
         Assert.Equal("simulated", backend.Kind);
         Assert.Equal(0.9, provider.GetRequiredService<IOptions<ScrubberOptions>>().Value.MinCoverage);
         var device = (await backend.EnumerateAsync(CancellationToken.None))[0];
-        var report = await provider.GetRequiredService<IVramScrubber>().ScrubAsync(device, CancellationToken.None);
+        var report = await provider.GetRequiredService<IVramScrubber>().ScrubAsync(device, ScrubTrigger.Cli, CancellationToken.None);
         Assert.True(report.Succeeded, report.FailureReason);
         Assert.Contains("securedra_scrubs_total", provider.GetRequiredService<MetricsRegistry>().Render(), StringComparison.Ordinal);
     }

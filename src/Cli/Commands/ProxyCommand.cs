@@ -21,10 +21,7 @@ namespace SecureDra.Cli.Commands;
 /// </summary>
 internal static class ProxyCommand
 {
-    public static Command Create() => Create(configure: null);
-
-    /// <param name="configure">Hook run after the production wiring (the demo registers its own services there).</param>
-    public static Command Create(Action<WebApplicationBuilder>? configure)
+    public static Command Create()
     {
         var nodeName = EnvOption.Upstream("--node-name", "NODE_NAME", "Name of this node (required)");
         var kubeconfig = EnvOption.Upstream("--kubeconfig", "KUBECONFIG", "Kubeconfig file; in-cluster config when absent");
@@ -167,7 +164,6 @@ internal static class ProxyCommand
                     builder.Logging.ClearProviders();
                     builder.Services.AddSerilog(LogSetup.CreateLogger(logSettings), dispose: true);
                     components.RegisterProxy(builder.Services, options, proxy, policy);
-                    configure?.Invoke(builder);
                 });
             }
             catch (Exception ex) when (ex is KubeletPluginConfigurationException or KubeConfigException or ArgumentException)

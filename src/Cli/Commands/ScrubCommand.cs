@@ -101,7 +101,7 @@ internal static class ScrubCommand
 
     private static async Task<ScrubRow> ScrubOneAsync(IVramScrubber scrubber, GpuDevice device, CancellationToken cancellationToken)
     {
-        var report = await scrubber.ScrubAsync(device, cancellationToken).ConfigureAwait(false);
+        var report = await scrubber.ScrubAsync(device, ScrubTrigger.Cli, cancellationToken).ConfigureAwait(false);
         return report.Refused
             ? new ScrubRow(device.Name, device.Uuid, false, false, "refused", device.MemoryBytes, 0, 0, 0, 0, 0, 0, 0, 0, 0, report.FailureReason)
             {

@@ -44,15 +44,13 @@ internal static partial class ValidateCommand
             DefaultValueFactory = _ => "text",
         };
 
-        var allowEmpty = new Option<bool>("--allow-empty")
-        {
-            Description = $"Accept a file with no objects in it (empty, only comments); by default it is a violation (env {EnvOption.VariableFor("--allow-empty")})",
-        };
+        // ALLOW_EMPTY is the name the variable had before the scheme: still read, with a deprecation warning.
+        var allowEmpty = EnvFlag.Create("--allow-empty", "Accept a file with no objects in it (empty, only comments); by default it is a violation", "ALLOW_EMPTY");
 
         var vendor = EnvOption.Flag("--vendor", "Whose config kinds the driver's opaque configs are: 'securedra' (resource.securedra.io GpuConfig, the plugin) or 'nvidia' (resource.nvidia.com/v1beta1 kinds under the proxy's policy)", "securedra");
-        var allowMps = new Option<bool>("--allow-mps") { Description = $"With --vendor nvidia: accept MPS sharing, as the proxy's --allow-mps (env {EnvOption.VariableFor("--allow-mps")}=true)" };
-        var allowVfio = new Option<bool>("--allow-vfio") { Description = $"With --vendor nvidia: accept VfioDeviceConfig, as the proxy's --allow-vfio (env {EnvOption.VariableFor("--allow-vfio")}=true)" };
-        var allowComputeDomain = new Option<bool>("--allow-compute-domain") { Description = $"With --vendor nvidia: accept compute-domain configs, as the proxy's --allow-compute-domain (env {EnvOption.VariableFor("--allow-compute-domain")}=true)" };
+        var allowMps = EnvFlag.Create("--allow-mps", "With --vendor nvidia: accept MPS sharing, as the proxy's --allow-mps");
+        var allowVfio = EnvFlag.Create("--allow-vfio", "With --vendor nvidia: accept VfioDeviceConfig, as the proxy's --allow-vfio");
+        var allowComputeDomain = EnvFlag.Create("--allow-compute-domain", "With --vendor nvidia: accept compute-domain configs, as the proxy's --allow-compute-domain");
 
         var command = new Command("validate", "Validate ResourceClaim, ResourceClaimTemplate, DeviceClass YAML or raw GpuConfig JSON offline.")
         {
@@ -64,7 +62,7 @@ internal static partial class ValidateCommand
 
     private sealed record Settings(string DriverName, int MaxConfigBytes, ConfigOrigin RawOrigin, bool AllowEmpty, NvidiaConfigPolicy? Nvidia);
 
-    private sealed record VendorOptions(EnvOption Vendor, Option<bool> AllowMps, Option<bool> AllowVfio, Option<bool> AllowComputeDomain);
+    private sealed record VendorOptions(EnvOption Vendor, EnvFlag AllowMps, EnvFlag AllowVfio, EnvFlag AllowComputeDomain);
 
     /// <summary>
     /// Handles its own parse errors so that every usage error, including an unknown flag or a flag
@@ -76,7 +74,7 @@ internal static partial class ValidateCommand
         EnvOption driverName,
         EnvOption maxConfigBytes,
         EnvOption configOrigin,
-        Option<bool> allowEmpty,
+        EnvFlag allowEmpty,
         Option<string> outputFormat,
         VendorOptions vendorOptions) : AsynchronousCommandLineAction
     {
@@ -194,11 +192,7 @@ internal static partial class ValidateCommand
                 return null;
             }
 
-            if (!ReadBool(parseResult, allowEmpty, "ALLOW_EMPTY", out var empty, out usageError))
-            {
-                return null;
-            }
-
+            var empty = parseResult.GetValue(allowEmpty);
             var maxText = parseResult.GetValue(maxConfigBytes);
             var max = DriverConstants.OpaqueParametersMaxBytes;
             if (maxText is not null
@@ -230,13 +224,9 @@ internal static partial class ValidateCommand
                 return null;
             }
 
-            if (!ReadBool(parseResult, vendorOptions.AllowMps, null, out var mps, out usageError)
-                || !ReadBool(parseResult, vendorOptions.AllowVfio, null, out var vfio, out usageError)
-                || !ReadBool(parseResult, vendorOptions.AllowComputeDomain, null, out var computeDomain, out usageError))
-            {
-                return null;
-            }
-
+            var mps = parseResult.GetValue(vendorOptions.AllowMps);
+            var vfio = parseResult.GetValue(vendorOptions.AllowVfio);
+            var computeDomain = parseResult.GetValue(vendorOptions.AllowComputeDomain);
             if (vendorText != "nvidia" && (mps || vfio || computeDomain))
             {
                 usageError = "--allow-mps, --allow-vfio and --allow-compute-domain apply only with --vendor nvidia";
@@ -245,32 +235,6 @@ internal static partial class ValidateCommand
 
             var nvidia = vendorText == "nvidia" ? new NvidiaConfigPolicy(mps, vfio, computeDomain) : null;
             return new Settings(driver, max, origin, empty, nvidia);
-        }
-
-        /// <summary>A boolean flag, else its environment variable (true/false; the scheme's name, else <paramref name="legacy"/>), else false.</summary>
-        private static bool ReadBool(ParseResult parseResult, Option<bool> option, string? legacy, out bool value, out string usageError)
-        {
-            usageError = string.Empty;
-            value = parseResult.GetValue(option);
-            if (parseResult.GetResult(option) is not { Implicit: false })
-            {
-                // The scheme's name, else the name it had before the scheme, if it had one.
-                var variable = EnvOption.VariableFor(option.Name);
-                var env = Environment.GetEnvironmentVariable(variable);
-                if (string.IsNullOrEmpty(env) && legacy is not null)
-                {
-                    variable = legacy;
-                    env = Environment.GetEnvironmentVariable(variable);
-                }
-
-                if (!string.IsNullOrEmpty(env) && !bool.TryParse(env, out value))
-                {
-                    usageError = $"{variable}: {DisplayText.Quote(env)} is not true or false";
-                    return false;
-                }
-            }
-
-            return true;
         }
     }
 

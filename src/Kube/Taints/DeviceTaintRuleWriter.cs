@@ -244,16 +244,4 @@ public sealed partial class DeviceTaintRuleWriter(IKubeApiClient client, ILogger
 
     [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", RegexOptions.CultureInvariant)]
     private static partial Regex DnsSubdomain();
-
-    [LoggerMessage(EventId = 6200, Level = LogLevel.Warning, Message = "DeviceTaintRule {Name} withdraws {Target} ({TaintKey}, NoSchedule) via resource.k8s.io/{Version}")]
-    private static partial void LogApplied(ILogger logger, string name, string target, string taintKey, string version);
-
-    [LoggerMessage(EventId = 6201, Level = LogLevel.Information, Message = "DeviceTaintRule {Name} removed: {Target} is no longer withdrawn")]
-    private static partial void LogRemoved(ILogger logger, string name, string target);
-
-    [LoggerMessage(EventId = 6202, Level = LogLevel.Warning, Message = "No DeviceTaintRule can be published: {Detail}; withdrawn devices are refused at Prepare only")]
-    private static partial void LogNotServed(ILogger logger, string detail);
-
-    [LoggerMessage(EventId = 6203, Level = LogLevel.Error, Message = "The API server refused DeviceTaintRule {Name} for {Target}: {Failure}")]
-    private static partial void LogForbidden(ILogger logger, string name, string target, string failure);
 }

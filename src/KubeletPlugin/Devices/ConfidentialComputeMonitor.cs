@@ -124,19 +124,4 @@ public sealed partial class ConfidentialComputeMonitor
             LogReady(_logger, state.Environment.ToString(), state.DevToolsMode);
         }
     }
-
-    [LoggerMessage(EventId = 6404, Level = LogLevel.Warning, Message = "Confidential computing is on ({Environment}, devtools mode {DevTools}) and the GPUs are not ready: every GPU is withdrawn (CcNotReady)")]
-    private static partial void LogNotReady(ILogger logger, string environment, bool devTools);
-
-    [LoggerMessage(EventId = 6405, Level = LogLevel.Information, Message = "Confidential computing is on ({Environment}, devtools mode {DevTools}) and the GPUs are ready")]
-    private static partial void LogReady(ILogger logger, string environment, bool devTools);
-
-    [LoggerMessage(EventId = 7000, Level = LogLevel.Warning, Message = "Confidential computing devtools mode is on ({Environment}): the GPUs' memory protections are relaxed for debugging; published as securedra.io/ccDevToolsMode=true, an audit finding (cc-devtools-mode)")]
-    private static partial void LogDevToolsOn(ILogger logger, string environment);
-
-    [LoggerMessage(EventId = 7001, Level = LogLevel.Information, Message = "Confidential computing devtools mode is off again")]
-    private static partial void LogDevToolsOff(ILogger logger);
-
-    [LoggerMessage(EventId = 6406, Level = LogLevel.Warning, Message = "Could not read the confidential-computing state: {Reason}")]
-    private static partial void LogReadFailed(ILogger logger, string reason);
 }

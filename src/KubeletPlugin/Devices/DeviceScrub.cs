@@ -9,8 +9,8 @@ namespace SecureDra.KubeletPlugin.Devices;
 /// the GPU is in MIG mode, runs it, and hands the outcome to the inventory, which makes a verified
 /// result durable before it offers the device. Release scrubs (a claim's device), retries of dirty
 /// devices, start-up scrubs of devices without proof and health recovery all come through here.
-/// A scrub's own exceptions become an outcome in one place, <see cref="ScrubRunner"/>; this class only
-/// turns the MIG check's and the checkpoint's failures into one.
+/// A scrub's own failures become a failed report in one place, the GPU layer's scrubbers; this class only turns the
+/// MIG check's, the instance lookup's and the checkpoint's failures into an outcome.
 /// </summary>
 /// <para>
 /// A MIG device (a placement) is scrubbed as its instance: <see cref="IMigInstanceScrubber"/> runs the
@@ -26,8 +26,9 @@ public sealed class DeviceScrub(
     IMigInstanceScrubber? migScrubber = null)
 {
     /// <param name="claimUid">The releasing claim that holds the device; null for a device no claim holds.</param>
+    /// <param name="trigger">Why the scrub runs: the label its metric sample carries.</param>
     /// <returns>Null when the device is not in a state this caller may scrub (another scrub runs, another claim holds it): nothing was done.</returns>
-    public async Task<ScrubOutcome?> TryRunAsync(GpuDevice device, string? claimUid, CancellationToken cancellationToken)
+    public async Task<ScrubOutcome?> TryRunAsync(GpuDevice device, string? claimUid, ScrubTrigger trigger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(device);
         if (!inventory.TryBeginScrub(device.Name, claimUid))
@@ -38,7 +39,7 @@ public sealed class DeviceScrub(
         var refusal = await MigRefusalAsync(device, cancellationToken).ConfigureAwait(false);
         var outcome = refusal is not null
             ? new ScrubOutcome(device.Name, false, refusal, null)
-            : await scrubs.RunAsync(device, claimUid, cancellationToken).ConfigureAwait(false);
+            : await scrubs.RunAsync(device, claimUid, trigger, cancellationToken).ConfigureAwait(false);
 
         try
         {
@@ -70,7 +71,7 @@ public sealed class DeviceScrub(
             return new ScrubOutcome(deviceName, true, "device no longer on this node", null);
         }
 
-        var outcome = await TryRunAsync(gpu, claimUid, cancellationToken).ConfigureAwait(false);
+        var outcome = await TryRunAsync(gpu, claimUid, ScrubTrigger.Release, cancellationToken).ConfigureAwait(false);
         if (outcome is not null)
         {
             return outcome;
@@ -82,7 +83,7 @@ public sealed class DeviceScrub(
             return new ScrubOutcome(deviceName, true, "already scrubbed", null);
         }
 
-        return await TryRunAsync(gpu, claimUid: null, cancellationToken).ConfigureAwait(false)
+        return await TryRunAsync(gpu, claimUid: null, ScrubTrigger.Release, cancellationToken).ConfigureAwait(false)
             ?? new ScrubOutcome(deviceName, false, "a scrub of this device is already running", null);
     }
 
@@ -91,7 +92,7 @@ public sealed class DeviceScrub(
     /// one no claim holds, e.g. dirty after a failed scrub or a crash). Null when the placement is not in a state this
     /// caller may scrub. Any failure to find or scrub the instance is an unverified outcome: the slices stay Dirty.
     /// </summary>
-    public async Task<ScrubOutcome?> TryRunPlacementAsync(string deviceName, string? claimUid, CancellationToken cancellationToken)
+    public async Task<ScrubOutcome?> TryRunPlacementAsync(string deviceName, string? claimUid, ScrubTrigger trigger, CancellationToken cancellationToken)
     {
         if (!inventory.TryBeginScrub(deviceName, claimUid))
         {
@@ -101,10 +102,11 @@ public sealed class DeviceScrub(
         ScrubOutcome outcome;
         try
         {
-            outcome = await ScrubInstanceAsync(deviceName, cancellationToken).ConfigureAwait(false);
+            outcome = await ScrubInstanceAsync(deviceName, trigger, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            // Finding the instance failed (the scrubber itself never throws): the slices stay Dirty.
             outcome = new ScrubOutcome(deviceName, false, ex is OperationCanceledException ? "the MIG instance scrub ran out of time" : ex.Message, null);
         }
 
@@ -120,7 +122,7 @@ public sealed class DeviceScrub(
         return outcome;
     }
 
-    private async Task<ScrubOutcome> ScrubInstanceAsync(string deviceName, CancellationToken cancellationToken)
+    private async Task<ScrubOutcome> ScrubInstanceAsync(string deviceName, ScrubTrigger trigger, CancellationToken cancellationToken)
     {
         if (migInstances is null || migScrubber is null)
         {
@@ -128,7 +130,7 @@ public sealed class DeviceScrub(
         }
 
         var (parent, instance) = await migInstances.FindAsync(deviceName, cancellationToken).ConfigureAwait(false);
-        var result = await migScrubber.ScrubAsync(parent, instance, cancellationToken).ConfigureAwait(false);
+        var result = await migScrubber.ScrubAsync(parent, instance, trigger, cancellationToken).ConfigureAwait(false);
         return result.Succeeded && result.Verified
             ? new ScrubOutcome(deviceName, true, $"MIG instance {result.InstanceUuid} zeroed and verified ({result.BytesZeroed} bytes, coverage {result.Coverage:0.####})", null)
             : new ScrubOutcome(deviceName, false, $"MIG instance {result.InstanceUuid}: {result.FailureReason ?? "the scrub did not verify"}", null);
@@ -136,7 +138,7 @@ public sealed class DeviceScrub(
 
     private async Task<ScrubOutcome> PlacementForReleaseAsync(string claimUid, string deviceName, CancellationToken cancellationToken)
     {
-        var outcome = await TryRunPlacementAsync(deviceName, claimUid, cancellationToken).ConfigureAwait(false);
+        var outcome = await TryRunPlacementAsync(deviceName, claimUid, ScrubTrigger.Release, cancellationToken).ConfigureAwait(false);
         if (outcome is not null)
         {
             return outcome;
@@ -148,7 +150,7 @@ public sealed class DeviceScrub(
             return new ScrubOutcome(deviceName, true, "already scrubbed", null);
         }
 
-        return await TryRunPlacementAsync(deviceName, claimUid: null, cancellationToken).ConfigureAwait(false)
+        return await TryRunPlacementAsync(deviceName, claimUid: null, ScrubTrigger.Release, cancellationToken).ConfigureAwait(false)
             ?? new ScrubOutcome(deviceName, false, "a scrub of this MIG instance is already running", null);
     }
 

@@ -76,10 +76,4 @@ public sealed partial class MigModeMonitor
                 $"GPU {device.Name} ({device.Uuid}) left MIG mode: it returns to scheduling after a verified scrub").ConfigureAwait(false);
         }
     }
-
-    [LoggerMessage(EventId = EventIds.MigModeMonitor.Withdrawn, Level = LogLevel.Warning, Message = "GPU {Device} ({Uuid}) has MIG mode enabled or pending: withdrawn from scheduling (MigModeEnabled); MIG devices are not supported yet")]
-    private static partial void LogWithdrawn(ILogger logger, string device, string uuid);
-
-    [LoggerMessage(EventId = EventIds.MigModeMonitor.MigOff, Level = LogLevel.Information, Message = "GPU {Device} ({Uuid}) left MIG mode: it returns to scheduling after a verified scrub")]
-    private static partial void LogMigOff(ILogger logger, string device, string uuid);
 }

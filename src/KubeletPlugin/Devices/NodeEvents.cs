@@ -27,7 +27,4 @@ public sealed partial class NodeEvents(IEventRecorder events, PipelineContext co
             LogEventFailed(logger, reason, ex.Message);
         }
     }
-
-    [LoggerMessage(EventId = EventIds.NodeEvents.EventFailed, Level = LogLevel.Warning, Message = "Could not record the {Reason} Node Event: {Detail}")]
-    private static partial void LogEventFailed(ILogger logger, string reason, string detail);
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.KubeletPlugin.State;
 using SecureDra.Nvml.Backends;
+using SecureDra.Nvml.Scrubbing;
 
 namespace SecureDra.KubeletPlugin.Devices;
 
@@ -97,8 +98,8 @@ public sealed partial class ScrubRetryService(
             }
 
             var outcome = entry.NextAttempt > now ? null
-                : device.Device is { } gpu ? await scrubs.TryRunAsync(gpu, claimUid: null, cancellationToken).ConfigureAwait(false)
-                : await scrubs.TryRunPlacementAsync(device.Name, claimUid: null, cancellationToken).ConfigureAwait(false);
+                : device.Device is { } gpu ? await scrubs.TryRunAsync(gpu, claimUid: null, ScrubTrigger.Retry, cancellationToken).ConfigureAwait(false)
+                : await scrubs.TryRunPlacementAsync(device.Name, claimUid: null, ScrubTrigger.Retry, cancellationToken).ConfigureAwait(false);
             if (outcome is null)
             {
                 _schedule[device.Name] = entry;

@@ -94,12 +94,6 @@ public sealed partial class DraResourceHealthService(
         var end = char.IsHighSurrogate(message[MaxMessageLength - 1]) ? MaxMessageLength - 1 : MaxMessageLength;
         return message[..end];
     }
-
-    [LoggerMessage(EventId = EventIds.DraResourceHealthService.StreamOpened, Level = LogLevel.Information, Message = "Health stream opened by {Peer}")]
-    private static partial void LogStreamOpened(ILogger logger, string peer);
-
-    [LoggerMessage(EventId = EventIds.DraResourceHealthService.StreamClosed, Level = LogLevel.Information, Message = "Health stream closed for {Peer}")]
-    private static partial void LogStreamClosed(ILogger logger, string peer);
 }
 
 /// <summary>The pool the node's devices are published in (the node name).</summary>

@@ -3,6 +3,7 @@ using SecureDra.KubeletPlugin.Devices;
 using SecureDra.KubeletPlugin.Devices.Mig;
 using SecureDra.KubeletPlugin.State;
 using SecureDra.Nvml.Backends;
+using SecureDra.Nvml.Scrubbing;
 
 namespace SecureDra.KubeletPlugin.Pipeline;
 
@@ -184,7 +185,7 @@ public sealed partial class PipelineStartup(
         {
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             deadline.CancelAfter(context.Options.UnprepareBudget);
-            return await scrubs.TryRunAsync(inventory.Find(name)!, claimUid: null, deadline.Token).ConfigureAwait(false);
+            return await scrubs.TryRunAsync(inventory.Find(name)!, claimUid: null, ScrubTrigger.Startup, deadline.Token).ConfigureAwait(false);
         })).ConfigureAwait(false);
         foreach (var failed in outcomes.Where(o => o is { Clean: false }))
         {

@@ -109,10 +109,4 @@ public sealed partial class KubeletRegistrationGate
 
         LogWithdrawn(_layout.VisibleRegistrationSocketPath, reason);
     }
-
-    [LoggerMessage(EventId = 6000, Level = LogLevel.Information, Message = "Proxy registration published to the kubelet at {RegistrationSocket}")]
-    private partial void LogPublished(string registrationSocket);
-
-    [LoggerMessage(EventId = 6001, Level = LogLevel.Warning, Message = "Proxy registration at {RegistrationSocket} withdrawn from the kubelet: {Reason}")]
-    private partial void LogWithdrawn(string registrationSocket, string reason);
 }

@@ -104,10 +104,4 @@ public sealed partial class KubeletRegistryGuard(
 
         return null;
     }
-
-    [LoggerMessage(EventId = 6021, Level = LogLevel.Warning, Message = "{RegistrationSocket} in the kubelet's registry accepts connections but did not answer GetInfo ({Code}, attempt {Attempt} of 3)")]
-    private partial void LogSlowRegistration(string registrationSocket, string code, int attempt);
-
-    [LoggerMessage(EventId = 6020, Level = LogLevel.Critical, Message = "{RegistrationSocket} in the kubelet's registry registers driver {DriverName} besides the proxy; calls would bypass the proxy")]
-    private partial void LogRival(string registrationSocket, string driverName);
 }

@@ -425,7 +425,7 @@ public sealed partial class ProxyClaimPipeline : IClaimPipeline
 
         using var scrubDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         scrubDeadline.CancelAfter(_context.Options.UnprepareBudget * 0.75);
-        var outcomes = await Task.WhenAll(entry.Devices.Select(d => ScrubAsync(claim.Uid, d.Name, scrubDeadline.Token))).ConfigureAwait(false);
+        var outcomes = await Task.WhenAll(entry.Devices.Select(d => _scrubs.ForReleaseAsync(claim.Uid, d.Name, scrubDeadline.Token))).ConfigureAwait(false);
         _crash.At(CrashPoints.UnprepareAfterScrub);
         var dirty = outcomes.Where(o => !o.Clean && _inventory.Get(o.DeviceName)?.State is DeviceState.Dirty).Select(o => o.DeviceName).ToList();
         if (dirty.Count == 0)
@@ -478,30 +478,6 @@ public sealed partial class ProxyClaimPipeline : IClaimPipeline
         }
     }
 
-    private async Task<ScrubOutcome> ScrubAsync(string claimUid, string deviceName, CancellationToken cancellationToken)
-    {
-        var gpu = _inventory.Find(deviceName);
-        if (gpu is null)
-        {
-            return new ScrubOutcome(deviceName, true, "device no longer on this node", null);
-        }
-
-        var outcome = await _scrubs.TryRunAsync(gpu, claimUid, cancellationToken).ConfigureAwait(false);
-        if (outcome is not null)
-        {
-            return outcome;
-        }
-
-        var state = _inventory.Get(deviceName);
-        if (state is { State: DeviceState.Clean or DeviceState.Reserved } || (state is { State: DeviceState.Prepared or DeviceState.Releasing } && state.ClaimUid != claimUid))
-        {
-            return new ScrubOutcome(deviceName, true, "already scrubbed", null);
-        }
-
-        return await _scrubs.TryRunAsync(gpu, claimUid: null, cancellationToken).ConfigureAwait(false)
-            ?? new ScrubOutcome(deviceName, false, "a scrub of this device is already running", null);
-    }
-
     private async Task AwaitWithdrawalAsync(ClaimRef claim, IReadOnlyList<string> dirty, CancellationToken cancellationToken)
     {
         try
@@ -516,28 +492,4 @@ public sealed partial class ProxyClaimPipeline : IClaimPipeline
 
         LogWithdrawn(claim.Namespace, claim.Name, claim.Uid, string.Join(",", dirty));
     }
-
-    [LoggerMessage(EventId = 6030, Level = LogLevel.Information, Message = "Proxy prepared claim {Namespace}/{Name} ({ClaimUid}) at the vendor: GPUs {Devices}")]
-    private partial void LogPrepared(string @namespace, string name, string claimUid, string devices);
-
-    [LoggerMessage(EventId = 6031, Level = LogLevel.Warning, Message = "Proxy refused Prepare of claim {Namespace}/{Name} ({ClaimUid}): {Reason}")]
-    private partial void LogPrepareFailed(string @namespace, string name, string claimUid, string reason);
-
-    [LoggerMessage(EventId = 6032, Level = LogLevel.Warning, Message = "Opaque config of claim {Namespace}/{Name} ({ClaimUid}) for the vendor rejected: {Errors}")]
-    private partial void LogConfigRejected(string @namespace, string name, string claimUid, string errors);
-
-    [LoggerMessage(EventId = 6033, Level = LogLevel.Error, Message = "Vendor answered Prepare for unrequested claim {ClaimUid}; dropped")]
-    private partial void LogUnrequestedAnswer(string claimUid);
-
-    [LoggerMessage(EventId = 6034, Level = LogLevel.Warning, Message = "Undoing Prepare of claims {ClaimUids} at the vendor failed: {Reason}")]
-    private partial void LogUndoFailed(string claimUids, string reason);
-
-    [LoggerMessage(EventId = 6035, Level = LogLevel.Information, Message = "Proxy released claim {Namespace}/{Name} ({ClaimUid}): vendor released it and every GPU scrubbed and verified")]
-    private partial void LogReleased(string @namespace, string name, string claimUid);
-
-    [LoggerMessage(EventId = 6036, Level = LogLevel.Warning, Message = "Proxy released claim {Namespace}/{Name} ({ClaimUid}); GPUs {Devices} failed their scrub and are refused and withdrawn")]
-    private partial void LogWithdrawn(string @namespace, string name, string claimUid, string devices);
-
-    [LoggerMessage(EventId = 6037, Level = LogLevel.Warning, Message = "Proxy Unprepare of claim {Namespace}/{Name} ({ClaimUid}) failed: {Reason}")]
-    private partial void LogUnprepareFailed(string @namespace, string name, string claimUid, string reason);
 }

@@ -239,16 +239,4 @@ public sealed partial class ProxyTaintPublisher(
         device.Attributes.TryGetValue(name, out var value) ? value.String
         : device.Attributes.TryGetValue(options.VendorDriverName + "/" + name, out value) ? value.String
         : null;
-
-    [LoggerMessage(EventId = 6040, Level = LogLevel.Warning, Message = "DeviceTaintRule {RuleName} withdraws vendor device {Target} (NoSchedule)")]
-    private partial void LogApplied(string target, string ruleName);
-
-    [LoggerMessage(EventId = 6041, Level = LogLevel.Information, Message = "DeviceTaintRule {RuleName} on vendor device {Target} removed: its GPU is offered again")]
-    private partial void LogRemoved(string target, string ruleName);
-
-    [LoggerMessage(EventId = 6042, Level = LogLevel.Error, Message = "DeviceTaintRule write for {Target} failed: {Reason}; the proxy still refuses the GPU and retries")]
-    private partial void LogWriteFailed(string target, string reason);
-
-    [LoggerMessage(EventId = 6043, Level = LogLevel.Error, Message = "DeviceTaintRule reconcile failed: {Reason}; retrying")]
-    private partial void LogReconcileFailed(string reason);
 }

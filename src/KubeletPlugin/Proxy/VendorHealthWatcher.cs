@@ -113,10 +113,4 @@ public sealed partial class VendorHealthWatcher(VendorRegistry registry, ProxyOp
 
         changed.TrySetResult();
     }
-
-    [LoggerMessage(EventId = 6050, Level = LogLevel.Information, Message = "Following the vendor's device health stream at {Endpoint}")]
-    private partial void LogFollowing(string endpoint);
-
-    [LoggerMessage(EventId = 6051, Level = LogLevel.Warning, Message = "The vendor's device health stream ended ({Code}); its reports are dropped until it is back")]
-    private partial void LogStreamEnded(string code);
 }

@@ -354,28 +354,4 @@ public sealed partial class VendorRegistry : BackgroundService, IPluginReadiness
             LogNotifyFailed(VendorPluginInfoCheck.Clip(ex.Status.Detail));
         }
     }
-
-    [LoggerMessage(EventId = 6010, Level = LogLevel.Information, Message = "Vendor plugin {DriverName} accepted: endpoint {Endpoint}, DRA {Version}, registered at {RegistrationSocket}")]
-    private partial void LogAccepted(string driverName, string endpoint, string version, string registrationSocket);
-
-    [LoggerMessage(EventId = 6011, Level = LogLevel.Warning, Message = "Vendor registration at {RegistrationSocket} refused: {Reason}")]
-    private partial void LogRefused(string registrationSocket, string reason);
-
-    [LoggerMessage(EventId = 6012, Level = LogLevel.Warning, Message = "GetInfo on vendor registration {RegistrationSocket} failed: {Code}: {Detail}")]
-    private partial void LogGetInfoFailed(string registrationSocket, string code, string detail);
-
-    [LoggerMessage(EventId = 6013, Level = LogLevel.Error, Message = "Vendor plugin at {Endpoint} unreachable for {TimeoutSeconds} s; withdrawing the proxy's kubelet registration")]
-    private partial void LogUnreachable(string endpoint, double timeoutSeconds);
-
-    [LoggerMessage(EventId = 6014, Level = LogLevel.Information, Message = "Vendor plugin at {Endpoint} answers again")]
-    private partial void LogReachableAgain(string endpoint);
-
-    [LoggerMessage(EventId = 6015, Level = LogLevel.Warning, Message = "NotifyRegistrationStatus to the vendor failed: {Detail}")]
-    private partial void LogNotifyFailed(string detail);
-
-    [LoggerMessage(EventId = 6017, Level = LogLevel.Error, Message = "Could not publish the proxy's kubelet registration: {Reason}")]
-    private partial void LogPublishFailed(string reason);
-
-    [LoggerMessage(EventId = 6016, Level = LogLevel.Error, Message = "Vendor registry reconcile failed; retrying")]
-    private partial void LogReconcileFailed(Exception exception);
 }

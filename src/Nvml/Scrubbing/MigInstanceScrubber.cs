@@ -14,8 +14,8 @@ namespace SecureDra.Nvml.Scrubbing;
 /// deadline, reads at most <see cref="MigScrubWorkerReport.MaxBytes"/> of stdout, parses the report strictly (unknown
 /// fields, trailing data, a different UUID, an outcome that disagrees with the exit code or numbers that do not add up
 /// are all rejections) and requires the scrub to cover <see cref="GpuBackendOptions.ScrubMinCoverage"/> of the instance's
-/// memory as this side knows it. Every outcome is a log event (6300–6304) and a metric; nothing here throws for a scrub
-/// that did not succeed.
+/// memory as this side knows it. Every outcome is exactly one log event (6300, 6301 or 6304) and one sample of <see cref="ScrubMetrics"/>; nothing
+/// here throws for a scrub that did not succeed.
 /// </summary>
 public sealed class MigInstanceScrubber : IMigInstanceScrubber
 {
@@ -25,10 +25,10 @@ public sealed class MigInstanceScrubber : IMigInstanceScrubber
     private readonly MigInstanceScrubberOptions _options;
     private readonly IMigBackend _mig;
     private readonly TimeProvider _timeProvider;
-    private readonly MigScrubMetrics _metrics;
+    private readonly ScrubMetrics _metrics;
     private readonly ILogger _logger;
 
-    public MigInstanceScrubber(GpuBackendOptions backend, MigInstanceScrubberOptions options, IMigBackend mig, TimeProvider timeProvider, MigScrubMetrics metrics, ILogger<MigInstanceScrubber>? logger = null)
+    public MigInstanceScrubber(GpuBackendOptions backend, MigInstanceScrubberOptions options, IMigBackend mig, TimeProvider timeProvider, ScrubMetrics metrics, ILogger<MigInstanceScrubber>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(options);
@@ -45,14 +45,31 @@ public sealed class MigInstanceScrubber : IMigInstanceScrubber
 
     private string BackendKind => _backend.Kind == GpuBackendKind.Simulated ? "simulated" : "nvidia";
 
-    public async Task<MigScrubResult> ScrubAsync(GpuDevice parent, MigInstance instance, CancellationToken cancellationToken)
+    public async Task<MigScrubResult> ScrubAsync(GpuDevice parent, MigInstance instance, ScrubTrigger trigger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(parent);
         ArgumentNullException.ThrowIfNull(instance);
         var started = _timeProvider.GetTimestamp();
+        try
+        {
+            return await ScrubCoreAsync(parent, instance, trigger, started, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The caller's deadline, not the worker's (that one is a kill, above): the scrub failed, it does not throw.
+            return Finish(parent, instance, trigger, ScrubVerdict.Timeout, _timeProvider.GetElapsedTime(started), null, "the MIG instance scrub ran out of time");
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return Finish(parent, instance, trigger, ScrubVerdict.Error, _timeProvider.GetElapsedTime(started), null, $"the MIG instance scrub failed: {e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    private async Task<MigScrubResult> ScrubCoreAsync(GpuDevice parent, MigInstance instance, ScrubTrigger trigger, long started, CancellationToken cancellationToken)
+    {
         if (instance.Uuid is null)
         {
-            return Refused(parent, instance, started, "the instance has no compute instance, so no MIG device to scrub through; create its compute instance first");
+            return Refused(parent, instance, trigger, started, "the instance has no compute instance, so no MIG device to scrub through; create its compute instance first");
         }
 
         IReadOnlyList<GpuProcess> processes;
@@ -62,77 +79,79 @@ public sealed class MigInstanceScrubber : IMigInstanceScrubber
         }
         catch (GpuBackendException e)
         {
-            return Refused(parent, instance, started, $"could not list the instance's compute processes: {e.Message}");
+            return Refused(parent, instance, trigger, started, $"could not list the instance's compute processes: {e.Message}");
         }
 
         if (processes.Count > 0)
         {
-            return Refused(parent, instance, started, $"{processes.Count} compute process(es) still run on it (pids {string.Join(", ", processes.Take(8).Select(p => p.Pid))})");
+            return Refused(parent, instance, trigger, started, $"{processes.Count} compute process(es) still run on it (pids {string.Join(", ", processes.Take(8).Select(p => p.Pid))})");
         }
 
         var run = await RunWorkerAsync(parent, instance, cancellationToken).ConfigureAwait(false);
         var duration = _timeProvider.GetElapsedTime(started);
         if (run.Killed)
         {
-            MigScrubLog.Killed(_logger, instance.Uuid, run.Pid, _options.Deadline.TotalSeconds);
-            return Finish(parent, instance, "killed", duration, null, $"the scrub worker ran past its deadline of {_options.Deadline.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s and was killed");
+            return Finish(parent, instance, trigger, ScrubVerdict.Timeout, duration, null, $"the scrub worker (pid {run.Pid}) ran past its deadline of {_options.Deadline.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s and was killed");
         }
 
         if (run.StartFailure is { } startFailure)
         {
-            return Finish(parent, instance, "failed", duration, null, $"the scrub worker could not start: {startFailure}");
+            return Finish(parent, instance, trigger, ScrubVerdict.Error, duration, null, $"the scrub worker could not start: {startFailure}");
         }
 
         var (report, rejection) = MigScrubReportParser.Parse(run.Stdout, run.Oversized, run.ExitCode, instance.Uuid);
         if (rejection is not null)
         {
-            MigScrubLog.ReportRejected(_logger, instance.Uuid, run.ExitCode, rejection);
-            return Finish(parent, instance, "rejected", duration, null, $"scrub worker report rejected: {rejection}{StderrTail(run)}");
+            return Finish(parent, instance, trigger, ScrubVerdict.Rejected, duration, null, $"scrub worker report rejected (exit {run.ExitCode}): {rejection}{StderrTail(run)}");
         }
 
         var outcome = report!.Outcome switch
         {
-            "scrubbed" => "succeeded",
-            "wrong-device" => "wrong_device",
-            var other => other,
+            "scrubbed" => ScrubVerdict.Verified,
+            "wrong-device" => ScrubVerdict.WrongDevice,
+            "refused" => ScrubVerdict.Refused,
+            _ => ScrubVerdict.NotVerified,
         };
-        if (outcome == "succeeded")
+        if (outcome == ScrubVerdict.Verified)
         {
             var required = (long)Math.Ceiling(_backend.ScrubMinCoverage * instance.MemoryBytes);
             if (report.BytesZeroed < required)
             {
-                return Finish(parent, instance, "failed", duration, report, string.Create(CultureInfo.InvariantCulture,
+                return Finish(parent, instance, trigger, ScrubVerdict.NotVerified, duration, report, string.Create(CultureInfo.InvariantCulture,
                     $"the worker zeroed and verified {report.BytesZeroed} bytes, less than {_backend.ScrubMinCoverage} of the instance's {instance.MemoryBytes} bytes"));
             }
         }
 
-        return Finish(parent, instance, outcome, duration, report, report.FailureReason ?? (outcome == "succeeded" ? null : $"worker outcome {report.Outcome}"));
+        return Finish(parent, instance, trigger, outcome, duration, report, report.FailureReason ?? (outcome == ScrubVerdict.Verified ? null : $"worker outcome {report.Outcome}"));
     }
 
-    private MigScrubResult Refused(GpuDevice parent, MigInstance instance, long started, string reason)
-    {
-        MigScrubLog.Refused(_logger, instance.Uuid ?? $"gi{instance.GpuInstanceId}", reason);
-        return Finish(parent, instance, "refused", _timeProvider.GetElapsedTime(started), null, reason, logFailure: false);
-    }
+    private MigScrubResult Refused(GpuDevice parent, MigInstance instance, ScrubTrigger trigger, long started, string reason) =>
+        Finish(parent, instance, trigger, ScrubVerdict.Refused, _timeProvider.GetElapsedTime(started), null, reason);
 
-    private MigScrubResult Finish(GpuDevice parent, MigInstance instance, string outcome, TimeSpan duration, MigScrubWorkerReport? report, string? reason, bool logFailure = true)
+    /// <summary>The scrub's one metric sample and one log event (MigInstanceScrubbed, MigInstanceScrubRefused or MigInstanceScrubFailed).</summary>
+    private MigScrubResult Finish(GpuDevice parent, MigInstance instance, ScrubTrigger trigger, ScrubVerdict outcome, TimeSpan duration, MigScrubWorkerReport? report, string? reason)
     {
-        var succeeded = outcome == "succeeded";
+        var succeeded = outcome == ScrubVerdict.Verified;
         var zeroed = report?.BytesZeroed ?? 0;
-        _metrics.Record(BackendKind, outcome, succeeded ? zeroed : 0, duration);
+        _metrics.Record(BackendKind, ScrubMetrics.MigInstance, trigger, outcome, succeeded ? zeroed : 0, duration);
         var uuid = instance.Uuid ?? "";
-        if (succeeded)
+        var why = ScrubLabels.Of(trigger);
+        switch (outcome)
         {
-            MigScrubLog.Scrubbed(_logger, uuid, instance.GpuInstanceId, parent.Name, instance.Placement.ToString(), zeroed, instance.MemoryBytes, report!.Method, (long)duration.TotalMilliseconds);
-        }
-        else if (logFailure)
-        {
-            MigScrubLog.Failed(_logger, uuid, instance.GpuInstanceId, parent.Name, instance.Placement.ToString(), outcome, reason ?? outcome);
+            case ScrubVerdict.Verified:
+                MigScrubLog.Scrubbed(_logger, uuid, instance.GpuInstanceId, parent.Name, instance.Placement.ToString(), why, zeroed, instance.MemoryBytes, report!.Method, (long)duration.TotalMilliseconds);
+                break;
+            case ScrubVerdict.Refused:
+                MigScrubLog.Refused(_logger, instance.Uuid ?? $"gi{instance.GpuInstanceId}", why, reason ?? "refused");
+                break;
+            default:
+                MigScrubLog.Failed(_logger, uuid, instance.GpuInstanceId, parent.Name, instance.Placement.ToString(), why, ScrubLabels.Of(outcome), reason ?? ScrubLabels.Of(outcome));
+                break;
         }
 
         var coverage = instance.MemoryBytes > 0 ? Math.Min(1, zeroed / (double)instance.MemoryBytes) : 0;
         return new MigScrubResult(parent.Name, instance.GpuInstanceId, uuid, succeeded, succeeded && report!.Verified, instance.MemoryBytes, zeroed,
-            coverage, duration, report?.Method ?? "", succeeded ? null : reason ?? outcome);
+            coverage, duration, report?.Method ?? "", succeeded ? null : reason ?? ScrubLabels.Of(outcome));
     }
 
     private async Task<WorkerRun> RunWorkerAsync(GpuDevice parent, MigInstance instance, CancellationToken cancellationToken)

@@ -56,7 +56,7 @@ public sealed class MigScrubWorker(GpuBackendOptions options, TimeProvider timeP
         var scrubberOptions = new ScrubberOptions { MinCoverage = options.ScrubMinCoverage, Deadline = deadline };
         var view = new MigInstanceView(options.Kind == GpuBackendKind.Simulated ? "simulated" : "nvidia", target.Device!, target.Processes!, target.OpenSession!);
         var scrubber = new VramScrubber(view, Options.Create(scrubberOptions), timeProvider, new ScrubMetrics(new MetricsRegistry()), loggers.CreateLogger<VramScrubber>());
-        var scrub = await scrubber.ScrubAsync(target.Device!, cancellationToken).ConfigureAwait(false);
+        var scrub = await scrubber.ScrubAsync(target.Device!, ScrubTrigger.Cli, cancellationToken).ConfigureAwait(false);
         var outcome = scrub.Succeeded ? "scrubbed" : scrub.Refused ? "refused" : "failed";
         return (scrub.Succeeded ? ExitScrubbed : ExitFailed, Report(request, outcome, target.Visible, scrub, started));
     }

@@ -42,9 +42,24 @@ public sealed record ScrubReport
     /// </summary>
     public IReadOnlyList<GpuProcess> BlockingProcesses { get; init; } = [];
 
+    /// <summary>
+    /// What kind of failure <see cref="FailureReason"/> describes, for a failed report that was not refused:
+    /// <see cref="ScrubVerdict.NotVerified"/> unless the scrubber knew better (a deadline, a backend error).
+    /// </summary>
+    public ScrubVerdict FailureKind { get; init; } = ScrubVerdict.NotVerified;
+
     public bool Succeeded => FailureReason is null;
 
     public bool Refused => BlockingProcesses.Count > 0;
+
+    /// <summary>How the scrub ended; <see cref="ScrubVerdict.Verified"/> exactly when it succeeded and the device verified it.</summary>
+    public ScrubVerdict Verdict => this switch
+    {
+        { Succeeded: true, Verified: true } => ScrubVerdict.Verified,
+        { Refused: true } => ScrubVerdict.Refused,
+        { Succeeded: true } or { FailureKind: ScrubVerdict.Verified } => ScrubVerdict.NotVerified,
+        _ => FailureKind,
+    };
 
     public TimeSpan SetupDuration => Timings.Setup;
 

@@ -39,13 +39,44 @@ public sealed class VramScrubber : IVramScrubber
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 
-    public async Task<ScrubReport> ScrubAsync(GpuDevice device, CancellationToken cancellationToken)
+    /// <summary>
+    /// Scrubs <paramref name="device"/>; never throws for a scrub that did not verify. Every way it can end (verified,
+    /// not verified, refused, a backend error, the caller's deadline) is a report, one log event and one sample of the
+    /// scrub metrics, here and nowhere else.
+    /// </summary>
+    public async Task<ScrubReport> ScrubAsync(GpuDevice device, ScrubTrigger trigger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(device);
+        // The report's total is timed from the request, not from the gate: a release waits for the device's previous scrub as well.
+        var started = _timeProvider.GetTimestamp();
+        ScrubReport report;
+        try
+        {
+            report = await ScrubGatedAsync(device, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            var elapsed = _timeProvider.GetElapsedTime(started);
+            report = Failed(device, _backend.Kind, string.Create(CultureInfo.InvariantCulture, $"scrub timed out after {elapsed.TotalSeconds:F1} s"), elapsed) with { FailureKind = ScrubVerdict.Timeout };
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Whatever escaped the phases (a backend bug, a lost device): the scrub failed, it does not throw.
+            report = Failed(device, _backend.Kind, $"scrub failed: {e.GetType().Name}: {e.Message}", _timeProvider.GetElapsedTime(started)) with { FailureKind = ScrubVerdict.Error };
+        }
+
+        report = report with { Timings = report.Timings with { Total = _timeProvider.GetElapsedTime(started) } };
+        Record(device, trigger, report);
+        return report;
+    }
+
+    private async Task<ScrubReport> ScrubGatedAsync(GpuDevice device, CancellationToken cancellationToken)
+    {
         var gate = _deviceGates.GetOrAdd(device.Uuid, static _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // The scrub's own deadline and phases start once the device is this scrub's.
             var started = _timeProvider.GetTimestamp();
             IReadOnlyList<GpuProcess> processes;
             try
@@ -55,20 +86,17 @@ public sealed class VramScrubber : IVramScrubber
             catch (GpuBackendException e)
             {
                 // Without a process list nobody can say the device is idle: fail closed.
-                return Finish(device, Failed(device, _backend.Kind, $"could not list compute processes: {e.Message}", _timeProvider.GetElapsedTime(started)));
+                return Failed(device, _backend.Kind, $"could not list compute processes: {e.Message}", _timeProvider.GetElapsedTime(started)) with { FailureKind = ScrubVerdict.Error };
             }
 
             if (processes.Count > 0)
             {
-                _metrics.RecordRefused(_backend.Kind);
-                ScrubLog.Refused(_logger, device.Name, device.Uuid, processes.Count, string.Join(",", processes.Select(p => p.Pid.ToString(CultureInfo.InvariantCulture))));
                 return Refused(device, processes, _timeProvider.GetElapsedTime(started));
             }
 
             // Device work is synchronous and long: run it on a pool thread so devices proceed in parallel. The
             // session makes its CUDA context current before every call, so a continuation on another thread is safe.
-            var report = await Task.Run(() => RunAsync(device, started, cancellationToken), cancellationToken).ConfigureAwait(false);
-            return Finish(device, report);
+            return await Task.Run(() => RunAsync(device, started, cancellationToken), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -76,23 +104,27 @@ public sealed class VramScrubber : IVramScrubber
         }
     }
 
-    private ScrubReport Finish(GpuDevice device, ScrubReport report)
+    /// <summary>The scrub's one metric sample and one log event (VramScrubbed 3001, VramScrubFailed 3002 or VramScrubRefused 3003).</summary>
+    private void Record(GpuDevice device, ScrubTrigger trigger, ScrubReport report)
     {
-        _metrics.Record(_backend.Kind, report);
-        if (report.Succeeded)
+        _metrics.Record(_backend.Kind, trigger, report);
+        var why = ScrubLabels.Of(trigger);
+        switch (report.Verdict)
         {
-            ScrubLog.Scrubbed(_logger, device.Name, device.Uuid, report.Method, report.BytesZeroed, report.TotalBytes, report.FreeBytesBefore, report.Coverage,
-                report.Verified, report.UncoveredBytes, report.BaselineReservedBytes, report.UnallocatableBytes, report.ToleranceBytes, report.SetupDuration.TotalMilliseconds, report.AllocateDuration.TotalMilliseconds, report.ZeroDuration.TotalMilliseconds,
-                report.VerifyDuration.TotalMilliseconds, report.FreeDuration.TotalMilliseconds, report.TotalDuration.TotalMilliseconds);
+            case ScrubVerdict.Verified:
+                ScrubLog.Scrubbed(_logger, device.Name, device.Uuid, why, report.Method, report.BytesZeroed, report.TotalBytes, report.FreeBytesBefore, report.Coverage,
+                    report.Verified, report.UncoveredBytes, report.BaselineReservedBytes, report.UnallocatableBytes, report.ToleranceBytes, report.SetupDuration.TotalMilliseconds, report.AllocateDuration.TotalMilliseconds, report.ZeroDuration.TotalMilliseconds,
+                    report.VerifyDuration.TotalMilliseconds, report.FreeDuration.TotalMilliseconds, report.TotalDuration.TotalMilliseconds);
+                break;
+            case ScrubVerdict.Refused:
+                ScrubLog.Refused(_logger, device.Name, device.Uuid, why, report.BlockingProcesses.Count, string.Join(",", report.BlockingProcesses.Select(p => p.Pid.ToString(CultureInfo.InvariantCulture))));
+                break;
+            default:
+                ScrubLog.Failed(_logger, device.Name, device.Uuid, why, ScrubLabels.Of(report.Verdict), report.FailureReason ?? "unknown", report.Method, report.BytesZeroed, report.TotalBytes,
+                    report.FreeBytesBefore, report.Coverage, report.Verified, report.UncoveredBytes, report.BaselineReservedBytes, report.UnallocatableBytes,
+                    report.ToleranceBytes, report.TotalDuration.TotalMilliseconds);
+                break;
         }
-        else
-        {
-            ScrubLog.Failed(_logger, device.Name, device.Uuid, report.FailureReason ?? "unknown", report.Method, report.BytesZeroed, report.TotalBytes,
-                report.FreeBytesBefore, report.Coverage, report.Verified, report.UncoveredBytes, report.BaselineReservedBytes, report.UnallocatableBytes,
-                report.ToleranceBytes, report.TotalDuration.TotalMilliseconds);
-        }
-
-        return report;
     }
 
     private async Task<ScrubReport> RunAsync(GpuDevice device, long started, CancellationToken cancellationToken)
@@ -102,6 +134,7 @@ public sealed class VramScrubber : IVramScrubber
         long total = 0, freeBefore = 0, zeroed = 0, granularity = ScrubberOptions.Alignment;
         var verified = false;
         string? failure = null;
+        var failureKind = ScrubVerdict.NotVerified;
         var allocations = new List<IDeviceAllocation>();
         IDeviceMemorySession? session = null;
         try
@@ -149,6 +182,7 @@ public sealed class VramScrubber : IVramScrubber
         catch (DeadlineExceededException e)
         {
             failure = e.Message;
+            failureKind = ScrubVerdict.Timeout;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -197,6 +231,7 @@ public sealed class VramScrubber : IVramScrubber
         if (failure is null && phase.Elapsed > _options.Deadline)
         {
             failure = $"deadline of {_options.Deadline.TotalSeconds:F1} s exceeded ({phase.Elapsed.TotalSeconds:F2} s)";
+            failureKind = ScrubVerdict.Timeout;
         }
 
         var succeeded = failure is null;
@@ -213,6 +248,7 @@ public sealed class VramScrubber : IVramScrubber
             Timings = new ScrubTimings(phase.Setup, phase.Allocate, phase.Zero, phase.Verify, phase.Free, phase.Elapsed),
             Verified = verified && succeeded,
             FailureReason = failure,
+            FailureKind = failure is null ? ScrubVerdict.NotVerified : failureKind,
             BaselineReservedBytes = Math.Min(total - zeroed, judged.Baseline ?? (succeeded ? total - zeroed : 0)),
             BaselineBytes = baseline,
             ToleranceBytes = granularity,

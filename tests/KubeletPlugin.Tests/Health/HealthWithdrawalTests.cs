@@ -38,11 +38,12 @@ public sealed class HealthWithdrawalTests
         Assert.Matches(@"\d+ bytes zeroed, coverage [\d.]+ ?%, duration \d+ ms, verified yes", message);
         Assert.Equal(Node, scrubbed["source"]!["host"]!.GetValue<string>());
 
-        // The node pipeline's scrub metrics and the GPU layer's must not collide in the one registry.
+        // One scrub, one sample, in the GPU layer's one family, labelled with why it ran.
         var metrics = h.Metrics.Render();
-        Assert.Contains("securedra_release_scrub_duration_seconds_count{outcome=\"verified\"} 1", metrics, StringComparison.Ordinal);
-        Assert.Contains("securedra_scrub_duration_seconds_count{backend=\"simulated\",outcome=\"succeeded\"} 1", metrics, StringComparison.Ordinal);
-        Assert.Equal(1, h.MetricValue("securedra_release_scrubs_total{outcome=\"verified\"}"));
+        Assert.Contains("securedra_scrub_duration_seconds_count{backend=\"simulated\",target=\"gpu\",trigger=\"health\",outcome=\"verified\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Equal(1, h.MetricValue("securedra_scrubs_total{backend=\"simulated\",target=\"gpu\",trigger=\"health\",outcome=\"verified\"}"));
+        Assert.Single(metrics.Split('\n'), l => l.StartsWith("securedra_scrubs_total{", StringComparison.Ordinal));
+        Assert.DoesNotContain("release_scrub", metrics, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -119,15 +120,15 @@ public sealed class HealthWithdrawalTests
         h.Backend.SetFaults("gpu-0", new SimulatedFaults { FailVerification = true });
         h.Inject("gpu-0", GpuHealthEventKind.Xid, 79);
 
-        await Poll.UntilAsync(() => h.MetricValue("securedra_release_scrubs_total{outcome=\"failed\"}") >= 12, "a dozen failed scrubs", TimeSpan.FromSeconds(20));
+        await Poll.UntilAsync(() => h.MetricValue("securedra_scrubs_total{backend=\"simulated\",target=\"gpu\",trigger=\"health\",outcome=\"not_verified\"}") >= 12, "a dozen failed scrubs", TimeSpan.FromSeconds(20));
         await Poll.UntilAsync(async () => (await h.NodeEventsAsync("VramScrubFailed")).Count >= 5, "the burst of 5 Events written");
 
         // A barrier, not a sleep: the device keeps flapping through ten more failed scrubs, each of which would write an
         // Event if the limit did not hold.
-        var failedAtBurst = h.MetricValue("securedra_release_scrubs_total{outcome=\"failed\"}");
-        await Poll.UntilAsync(() => h.MetricValue("securedra_release_scrubs_total{outcome=\"failed\"}") >= failedAtBurst + 10, "ten more failed scrubs after the burst");
+        var failedAtBurst = h.MetricValue("securedra_scrubs_total{backend=\"simulated\",target=\"gpu\",trigger=\"health\",outcome=\"not_verified\"}");
+        await Poll.UntilAsync(() => h.MetricValue("securedra_scrubs_total{backend=\"simulated\",target=\"gpu\",trigger=\"health\",outcome=\"not_verified\"}") >= failedAtBurst + 10, "ten more failed scrubs after the burst");
         Assert.Equal(5, (await h.NodeEventsAsync("VramScrubFailed")).Count);
-        Assert.True(h.MetricValue("securedra_release_scrubs_total{outcome=\"failed\"}") >= 12);
+        Assert.True(h.MetricValue("securedra_scrubs_total{backend=\"simulated\",target=\"gpu\",trigger=\"health\",outcome=\"not_verified\"}") >= 12);
     }
 
     [Theory]

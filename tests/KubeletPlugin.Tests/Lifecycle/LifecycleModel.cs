@@ -4,6 +4,7 @@ using SecureDra.KubeletPlugin.Devices;
 using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.KubeletPlugin.State;
 using SecureDra.KubeletPlugin.Tests.Pipeline.TestDoubles;
+using SecureDra.Nvml.Scrubbing;
 
 namespace SecureDra.KubeletPlugin.Tests.Lifecycle;
 
@@ -277,7 +278,7 @@ public sealed class LifecycleModel : IAsyncDisposable
         var scrub = _h.Provider.GetRequiredService<DeviceScrub>();
         foreach (var device in _h.Inventory.Snapshot().Devices.Where(d => d.State is DeviceState.Dirty or DeviceState.Unknown && !d.Withdrawals.ContainsKey(WithdrawalReason.MigModeEnabled)))
         {
-            await scrub.TryRunAsync(device.Device, claimUid: null, CancellationToken.None);
+            await scrub.TryRunAsync(device.Device, claimUid: null, ScrubTrigger.Retry, CancellationToken.None);
         }
     }
 

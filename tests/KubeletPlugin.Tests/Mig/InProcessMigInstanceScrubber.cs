@@ -19,7 +19,7 @@ public sealed class InProcessMigInstanceScrubber(SimulatedMigBackend simulated) 
 
     public List<string> Scrubbed { get; } = [];
 
-    public async Task<MigScrubResult> ScrubAsync(GpuDevice parent, MigInstance instance, CancellationToken cancellationToken)
+    public async Task<MigScrubResult> ScrubAsync(GpuDevice parent, MigInstance instance, ScrubTrigger trigger, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _calls);
         lock (Scrubbed)

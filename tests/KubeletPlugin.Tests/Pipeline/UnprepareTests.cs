@@ -6,6 +6,7 @@ using SecureDra.KubeletPlugin.Devices;
 using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.KubeletPlugin.State;
 using SecureDra.KubeletPlugin.Tests.Pipeline.TestDoubles;
+using SecureDra.Nvml.Scrubbing;
 
 namespace SecureDra.KubeletPlugin.Tests.Pipeline;
 
@@ -23,12 +24,13 @@ public class UnprepareTests
     }
 
     [Fact]
-    public async Task Verified_scrub_stays_verified_when_the_scrubber_registered_its_metrics_first()
+    public async Task Verified_scrub_stays_verified_and_the_plugin_keeps_no_scrub_series_of_its_own()
     {
-        // In the process the real VramScrubber's ScrubMetrics registers before ScrubRunner; same-named series with
-        // other labels once made ScrubRunner's Observe throw, so every verified scrub withdrew its device.
+        // In the process the real VramScrubber's ScrubMetrics registers first; the plugin once kept same-named series
+        // with other labels, which made its Observe throw, so every verified scrub withdrew its device. Now the GPU
+        // layer's families are the only scrub series: the plugin passes the trigger down and registers none.
         await using var h = PipelineHarness.Create(2);
-        _ = new SecureDra.Nvml.Scrubbing.ScrubMetrics(h.Metrics);
+        _ = new ScrubMetrics(h.Metrics);
         await h.StartAsync();
         await PrepareAsync(h, 1, "gpu-0");
 
@@ -37,7 +39,10 @@ public class UnprepareTests
         Assert.Null(result[TestClaims.Uid(1)].Error);
         Assert.False(h.Inventory.Get("gpu-0")!.IsWithdrawn);
         Assert.Equal(DeviceAssignment.Free, h.Inventory.Get("gpu-0")!.Assignment);
-        Assert.Equal(1, h.Metrics.Counter("securedra_release_scrubs_total", "", "outcome").Value("verified"));
+        Assert.Equal([ScrubTrigger.Release], h.Scrubber.Triggers);
+        var families = h.Metrics.Render().Split('\n').Where(l => l.StartsWith("# TYPE ", StringComparison.Ordinal) && l.Contains("scrub", StringComparison.Ordinal)).ToList();
+        Assert.All(families, f => Assert.Contains(f.Split(' ')[2], new[] { "securedra_scrubs_total", "securedra_scrub_bytes_total", "securedra_scrub_duration_seconds", "securedra_scrub_uncovered_bytes_total", "securedra_scrub_size_bytes", "securedra_scrub_coverage_ratio" }));
+        Assert.DoesNotContain("release_scrub", h.Metrics.Render(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -65,8 +70,7 @@ public class UnprepareTests
         Assert.Contains(TestClaims.Uid(1), e.Message, StringComparison.Ordinal);
         Assert.Contains("4096 bytes", e.Message, StringComparison.Ordinal);
         Assert.Contains("verified yes", e.Message, StringComparison.Ordinal);
-        Assert.Equal(1, h.Metrics.Counter("securedra_release_scrubs_total", "", "outcome").Value("verified"));
-        Assert.Equal(4096, h.Metrics.Counter("securedra_release_scrub_bytes_total", "").Value());
+        Assert.Equal([ScrubTrigger.Release], h.Scrubber.Triggers); // the label of the GPU layer's one sample for this scrub
         Assert.Equal(1, h.Metrics.Counter("securedra_unprepare_total", "", "outcome").Value("released"));
 
         // Idempotent: a second call for the same claim is an unknown claim, which succeeds.
@@ -76,9 +80,9 @@ public class UnprepareTests
     }
 
     [Theory]
-    [InlineData(ScrubBehavior.NotVerified, "not_verified")]
-    [InlineData(ScrubBehavior.Refuse, "refused")]
-    [InlineData(ScrubBehavior.Throw, "error")]
+    [InlineData(ScrubBehavior.NotVerified, "scrub not verified: injected")]
+    [InlineData(ScrubBehavior.Refuse, "refusing to scrub gpu-1")]
+    [InlineData(ScrubBehavior.Throw, "scrub failed: GpuBackendException: injected")]
     public async Task Failed_scrub_withdraws_the_device_before_unprepare_succeeds(ScrubBehavior behavior, string reason)
     {
         await using var h = PipelineHarness.Create(2, new ClaimPipelineOptions { ScrubRetryInitial = TimeSpan.FromMinutes(10), ScrubRetryMax = TimeSpan.FromMinutes(10) });
@@ -96,8 +100,9 @@ public class UnprepareTests
         Assert.Equal(ClaimCheckpointState.ScrubFailed, h.Journal.Get(TestClaims.Uid(1))!.State);
         Assert.Equal(["gpu-1"], h.Journal.Get(TestClaims.Uid(1))!.DirtyDevices);
         Assert.Empty(h.CdiFiles());
-        Assert.True(h.Metrics.Counter("securedra_release_scrub_failures_total", "", "reason").Value(reason) >= 1);
-        Assert.Contains(h.Events.Events, e => e.Reason == "VramScrubFailed" && e.Severity == EventSeverity.Warning);
+        // The GPU layer counts the scrub (its verdict is the outcome label); the plugin keeps why, and says it.
+        Assert.Contains(reason, h.Inventory.Get("gpu-1")!.Withdrawals[WithdrawalReason.ScrubFailed], StringComparison.Ordinal);
+        Assert.Contains(h.Events.Events, e => e.Reason == "VramScrubFailed" && e.Severity == EventSeverity.Warning && e.Message.Contains(reason, StringComparison.Ordinal));
 
         h.Api.PutClaim(TestClaims.Allocated(2, "gpu-1"));
         var prepare = await h.Pipeline.PrepareAsync([TestClaims.Ref(2)], CancellationToken.None);
@@ -121,7 +126,8 @@ public class UnprepareTests
 
         Assert.Null(result[TestClaims.Uid(1)].Error);
         Assert.Empty(Assert.Single(h.Api.Slices).Devices);
-        Assert.Equal(1, h.Metrics.Counter("securedra_release_scrub_failures_total", "", "reason").Value("timeout"));
+        Assert.Contains("timed out", h.Inventory.Get("gpu-0")!.Withdrawals[WithdrawalReason.ScrubFailed], StringComparison.Ordinal);
+        Assert.Equal([ScrubTrigger.Release], h.Scrubber.Triggers);
     }
 
     [Fact]

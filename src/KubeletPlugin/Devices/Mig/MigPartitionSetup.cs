@@ -76,10 +76,4 @@ public sealed partial class MigPartitionSetup(
             }
         }
     }
-
-    [LoggerMessage(EventId = 6402, Level = LogLevel.Information, Message = "GPU {Device} is published as MIG devices ({Mode}): {Count} placement(s)")]
-    private static partial void LogPartitioned(ILogger logger, string device, string mode, int count);
-
-    [LoggerMessage(EventId = 6403, Level = LogLevel.Warning, Message = "GPU {Device} is in MIG mode but is not published as MIG devices ({Reason}); it stays withdrawn (MigModeEnabled)")]
-    private static partial void LogNotPartitioned(ILogger logger, string device, string reason);
 }

@@ -151,7 +151,4 @@ public sealed partial class MigSlicePublication : IMigSlicePublication
                 $"Dynamic MIG is not usable ({reason}): MIG placements are not published; GPUs in MIG mode stay withdrawn (MigModeEnabled)");
         }
     }
-
-    [LoggerMessage(EventId = 6401, Level = LogLevel.Warning, Message = "Dynamic MIG falls back: {Reason}; MIG placements are not published and GPUs in MIG mode stay withdrawn")]
-    private static partial void LogFallback(ILogger logger, string reason);
 }

@@ -248,13 +248,4 @@ public sealed partial class NvidiaGpuBackend : IGpuBackend
             }
         }
     }
-
-    [LoggerMessage(EventId = EventIds.NvidiaGpuBackend.NoEvents, Level = LogLevel.Warning, EventName = "NvmlEventsUnsupported", Message = "{Device} supports neither Xid nor ECC events; its health is not watched")]
-    private static partial void LogNoEvents(ILogger logger, string device);
-
-    [LoggerMessage(EventId = EventIds.NvidiaGpuBackend.ApplicationXid, Level = LogLevel.Information, EventName = "ApplicationXid", Message = "{Device} reported application Xid {Xid}; not a device fault")]
-    private static partial void LogApplicationXid(ILogger logger, string device, ulong xid);
-
-    [LoggerMessage(EventId = EventIds.NvidiaGpuBackend.WatchFailed, Level = LogLevel.Error, EventName = "NvmlHealthWatchFailed", Message = "NVML health watch stopped: {Reason}")]
-    private static partial void LogWatchFailed(ILogger logger, string reason);
 }

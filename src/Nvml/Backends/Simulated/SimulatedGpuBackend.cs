@@ -271,7 +271,4 @@ public sealed partial class SimulatedGpuBackend : IGpuBackend
 
     private string KnownName(string deviceName) =>
         _devices.Any(d => d.Name == deviceName) ? deviceName : throw new GpuBackendException($"unknown simulated device {deviceName}");
-
-    [LoggerMessage(EventId = EventIds.SimulatedGpuBackend.BadFaultFile, Level = LogLevel.Warning, EventName = "SimulatedFaultFileInvalid", Message = "Ignoring unreadable fault file of {Device}: {Reason}")]
-    private static partial void LogBadFaultFile(ILogger logger, string device, string reason);
 }

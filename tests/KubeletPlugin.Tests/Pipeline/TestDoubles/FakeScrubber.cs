@@ -13,7 +13,11 @@ public enum ScrubBehavior
     Hang,
 }
 
-/// <summary>Zeroes the fake VRAM file and reads it back; or misbehaves as queued per device.</summary>
+/// <summary>
+/// Zeroes the fake VRAM file and reads it back; or misbehaves as queued per device. It keeps the GPU layer's contract
+/// (<see cref="IVramScrubber"/>): a backend exception (<see cref="ScrubBehavior.Throw"/>) or the caller's deadline
+/// (<see cref="ScrubBehavior.Hang"/>) is a failed report with the verdict the real scrubber gives, never an exception.
+/// </summary>
 public sealed class FakeScrubber(FakeGpuBackend backend) : IVramScrubber
 {
     private readonly ConcurrentDictionary<string, ConcurrentQueue<ScrubBehavior>> _plans = new(StringComparer.Ordinal);
@@ -38,9 +42,39 @@ public sealed class FakeScrubber(FakeGpuBackend backend) : IVramScrubber
         }
     }
 
-    public async Task<ScrubReport> ScrubAsync(GpuDevice device, CancellationToken cancellationToken)
+    /// <summary>The trigger of every call, in order.</summary>
+    public ConcurrentQueue<ScrubTrigger> Triggers { get; } = new();
+
+    public async Task<ScrubReport> ScrubAsync(GpuDevice device, ScrubTrigger trigger, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ScrubOrThrowAsync(device, trigger, cancellationToken);
+        }
+        catch (GpuBackendException e)
+        {
+            return Failed(device, $"scrub failed: {e.GetType().Name}: {e.Message}", ScrubVerdict.Error);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return Failed(device, "scrub timed out", ScrubVerdict.Timeout);
+        }
+    }
+
+    private static ScrubReport Failed(GpuDevice device, string reason, ScrubVerdict kind) => new()
+    {
+        DeviceName = device.Name,
+        DeviceUuid = device.Uuid,
+        Method = "file-zero+readback",
+        TotalBytes = FakeGpuBackend.VramBytes,
+        FailureReason = reason,
+        FailureKind = kind,
+    };
+
+    private async Task<ScrubReport> ScrubOrThrowAsync(GpuDevice device, ScrubTrigger trigger, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _calls);
+        Triggers.Enqueue(trigger);
         var now = Interlocked.Increment(ref _concurrent);
         int seen;
         while (now > (seen = Volatile.Read(ref _maxConcurrent)) && Interlocked.CompareExchange(ref _maxConcurrent, now, seen) != seen)
