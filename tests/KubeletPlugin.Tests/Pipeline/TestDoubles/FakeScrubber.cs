@@ -78,7 +78,7 @@ public sealed class FakeScrubber(FakeGpuBackend backend) : IVramScrubber
             var verified = behavior == ScrubBehavior.Verify;
             if (File.Exists(path) && verified)
             {
-                await File.WriteAllBytesAsync(path, new byte[FakeGpuBackend.VramBytes], cancellationToken);
+                await backend.WriteVramAsync(device.Name, new byte[FakeGpuBackend.VramBytes], cancellationToken);
                 verified = (await File.ReadAllBytesAsync(path, cancellationToken)).All(x => x == 0);
             }
 
