@@ -17,11 +17,7 @@ public sealed partial class DemoMetricsTests : IDisposable
     [Fact]
     public async Task The_plugin_exports_what_the_alerts_read_and_the_standard_families()
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "securedra.dll"), "demo", "--keep-running", "--simulated-gpus", "3", "--simulated-memory", "2Mi", "--work-dir", _work })
-        {
-            start.ArgumentList.Add(arg);
-        }
+        var start = SecuredraProcess.StartInfo(["demo", "--keep-running", "--simulated-gpus", "3", "--simulated-memory", "2Mi", "--work-dir", _work], dll: Path.Combine(AppContext.BaseDirectory, "securedra.dll"));
 
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();

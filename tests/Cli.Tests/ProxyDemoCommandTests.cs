@@ -49,11 +49,7 @@ public sealed class ProxyDemoCommandTests : IDisposable
     [Fact]
     public async Task Kept_running_the_proxy_serves_its_own_metrics_and_a_signal_removes_every_socket()
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "securedra.dll"), "demo", "--mode", "proxy", "--keep-running", "--simulated-gpus", "2", "--simulated-memory", "4Mi", "--work-dir", _work })
-        {
-            start.ArgumentList.Add(arg);
-        }
+        var start = SecuredraProcess.StartInfo(["demo", "--mode", "proxy", "--keep-running", "--simulated-gpus", "2", "--simulated-memory", "4Mi", "--work-dir", _work], dll: Path.Combine(AppContext.BaseDirectory, "securedra.dll"));
 
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();

@@ -81,20 +81,30 @@ public sealed class SecuredraProcess : IAsyncDisposable, IDisposable
     /// <param name="noFileLimit">Run under <c>prlimit --nofile=N:N</c>, which execs the CLI in the same process.</param>
     /// <param name="dll">The securedra.dll to run: <see cref="RepoPaths.CliDll"/> (the shipped build) by default,
     /// <see cref="RepoPaths.TestBuildDll"/> for a test that injects failures (crash points, fault files, fault endpoint).</param>
+    /// <remarks>
+    /// The CLI starts through <c>env --default-signal=INT,QUIT</c> (which execs it in the same process): a test runner
+    /// started as a background job of a non-interactive shell (<c>nohup dotnet test … &amp;</c>, some CI agents) ignores
+    /// SIGINT and SIGQUIT, every child inherits that, and .NET keeps an inherited ignored signal ignored, so a test that
+    /// stops the CLI with SIGINT waited for an exit that never came (the demo --keep-running tests, which pass from a
+    /// terminal). The CLI gets the dispositions a user's shell gives it, however the suite was launched.
+    /// </remarks>
     public static ProcessStartInfo StartInfo(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, int? noFileLimit = null, string? dll = null)
     {
         ArgumentNullException.ThrowIfNull(args);
-        var info = new ProcessStartInfo(noFileLimit is null ? "dotnet" : "prlimit")
+        var info = new ProcessStartInfo("env")
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
+        info.ArgumentList.Add("--default-signal=INT,QUIT");
         if (noFileLimit is { } limit)
         {
+            info.ArgumentList.Add("prlimit");
             info.ArgumentList.Add(string.Create(CultureInfo.InvariantCulture, $"--nofile={limit}:{limit}"));
-            info.ArgumentList.Add("dotnet");
         }
+
+        info.ArgumentList.Add("dotnet");
 
         info.ArgumentList.Add(dll ?? RepoPaths.CliDll);
         foreach (var arg in args)

@@ -473,8 +473,7 @@ public sealed class LifecycleModel : IAsyncDisposable
         {
             var bytes = new byte[FakeGpuBackend.VramBytes];
             Array.Fill(bytes, Canary(claim));
-            Directory.CreateDirectory(Path.GetDirectoryName(_h.Backend.VramPath(device))!);
-            File.WriteAllBytes(_h.Backend.VramPath(device), bytes);
+            _h.Backend.WriteVram(device, bytes);
         }
     }
 

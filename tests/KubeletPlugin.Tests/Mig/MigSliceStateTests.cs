@@ -193,11 +193,7 @@ public sealed class MigSliceStateTests : IAsyncLifetime
         Assert.All(_h.Api.Slices, s => Assert.Empty(s.SharedCounters ?? []));
         Assert.True(_h.Publisher.CountersRejected);
         Assert.Equal(1, _h.Metrics.Counter("securedra_mig_partitionable_fallbacks_total", "", "reason").Value("counters-unavailable"));
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (!_h.Events.Events.Any(e => e.Reason == "MigDynamicFallback"))
-        {
-            await Task.Delay(10, cts.Token); // the Node Event is recorded off the publishing path
-        }
+        await Poll.UntilAsync(() => _h.Events.Events.Any(e => e.Reason == "MigDynamicFallback"), "the Node Event, recorded off the publishing path, is seen", TimeSpan.FromSeconds(10));
     }
 
     [Fact]

@@ -389,11 +389,9 @@ internal sealed class ProxyLifecycleModel : IAsyncDisposable
 
     private async Task WriteCanaryAsync(ProxyTenant tenant)
     {
-        var path = _h.Backend.VramPath(Gpu(tenant.Gpu));
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var bytes = new byte[FakeGpuBackend.VramBytes];
         Array.Fill(bytes, tenant.Canary);
-        await File.WriteAllBytesAsync(path, bytes);
+        await _h.Backend.WriteVramAsync(Gpu(tenant.Gpu), bytes, CancellationToken.None);
     }
 
     private HashSet<byte> CanariesOn(int gpu)
@@ -424,6 +422,11 @@ internal sealed class ProxyLifecycleModel : IAsyncDisposable
                 throw new LifecycleViolation($"after {op}: {Gpu(g)} is prepared for two claims at once");
             }
 
+            // The state is read before the bytes: the proxy's scrub retry runs in the background and only ever zeroes a GPU
+            // before offering it, so "offered" seen first means the bytes read after must be zero; read the other way round,
+            // a retry finishing between the two reads would pair the old bytes with the new state.
+            var snapshot = _h.Inventory.Get(Gpu(g))!;
+
             // Invariant 1 while held: only the holder's own bytes are on its GPU.
             var canaries = CanariesOn(g);
             if (holders.Count == 1 && canaries.Any(c => c != holders[0].Canary))
@@ -432,7 +435,6 @@ internal sealed class ProxyLifecycleModel : IAsyncDisposable
             }
 
             // Invariant 3: what the proxy offers to the next claim has been scrubbed.
-            var snapshot = _h.Inventory.Get(Gpu(g))!;
             if (snapshot.IsOffered && canaries.Count > 0)
             {
                 throw new LifecycleViolation($"after {op}: {Gpu(g)} is offered ({snapshot.State}) while canary 0x{canaries.First():X2} remains on it");

@@ -30,10 +30,37 @@ public sealed class FakeGpuBackend(string vramDirectory, int count) : IGpuBacken
 
     public void WriteCanary(string deviceName)
     {
-        Directory.CreateDirectory(vramDirectory);
         var bytes = new byte[VramBytes];
         Array.Fill(bytes, (byte)0xCA);
-        File.WriteAllBytes(VramPath(deviceName), bytes);
+        WriteVram(deviceName, bytes);
+    }
+
+    /// <summary>
+    /// Replaces a device's "VRAM" in one step (a whole new file renamed over the old one). Real VRAM is never seen half
+    /// zeroed by a tenant, and the tests read these files while the product's background scrub retry rewrites them: an
+    /// in-place rewrite (truncate, then write) let a concurrent File.ReadAllBytes see the file shrink under it and throw
+    /// EndOfStreamException (the proxy lifecycle soak, seed 9Zn6rRnARjCo), or read an empty file as "no canary".
+    /// </summary>
+    public void WriteVram(string deviceName, byte[] bytes)
+    {
+        var (temp, path) = PrepareReplace(deviceName);
+        File.WriteAllBytes(temp, bytes);
+        File.Move(temp, path, overwrite: true);
+    }
+
+    /// <inheritdoc cref="WriteVram"/>
+    public async Task WriteVramAsync(string deviceName, byte[] bytes, CancellationToken cancellationToken)
+    {
+        var (temp, path) = PrepareReplace(deviceName);
+        await File.WriteAllBytesAsync(temp, bytes, cancellationToken);
+        File.Move(temp, path, overwrite: true);
+    }
+
+    private (string Temp, string Path) PrepareReplace(string deviceName)
+    {
+        Directory.CreateDirectory(vramDirectory);
+        var path = VramPath(deviceName);
+        return (path + "." + Guid.NewGuid().ToString("N") + ".tmp", path);
     }
 
     /// <summary>Devices whose MIG mode is enabled or pending; enumeration reports them with <see cref="GpuDevice.MigEnabled"/>.</summary>

@@ -112,14 +112,22 @@ public sealed class FakeScrubber(FakeGpuBackend backend) : IVramScrubber
             var verified = behavior == ScrubBehavior.Verify;
             if (File.Exists(path) && verified)
             {
-                // The whole file: the MIG lifecycle model backs a GPU with a larger file (through a symbolic link) shared with its simulated instances.
-                long length;
-                using (var current = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+                if (new FileInfo(path).LinkTarget is not null)
                 {
-                    length = current.Length;
-                }
+                    // The whole file: the MIG lifecycle model backs a GPU with a larger file (through a symbolic link) shared with its simulated instances.
+                    long length;
+                    using (var current = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+                    {
+                        length = current.Length;
+                    }
 
-                await File.WriteAllBytesAsync(path, new byte[Math.Max(FakeGpuBackend.VramBytes, length)], cancellationToken);
+                    await File.WriteAllBytesAsync(path, new byte[Math.Max(FakeGpuBackend.VramBytes, length)], cancellationToken);
+                }
+                else
+                {
+                    // A plain per-GPU file is replaced atomically, so that a model reading it concurrently never sees it half written.
+                    await backend.WriteVramAsync(device.Name, new byte[FakeGpuBackend.VramBytes], cancellationToken);
+                }
                 verified = (await File.ReadAllBytesAsync(path, cancellationToken)).All(x => x == 0);
             }
 
