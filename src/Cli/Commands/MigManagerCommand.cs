@@ -34,6 +34,8 @@ internal static class MigManagerCommand
             allowedUid,
             maxConnections,
         };
+        // Started by the chart as the pod's second container, not by hand (as scrub-worker is started by the plugin).
+        command.Hidden = true;
         logging.AddTo(command);
         gpu.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
