@@ -53,6 +53,6 @@ public static class MigManagerErrors
         return new MigManagerUnavailableException($"MIG manager at {socketPath} did not answer {operation} ({exception.StatusCode}: {message}); MIG devices stay withdrawn until it does", exception);
     }
 
-    internal static string Truncate(string? text) =>
+    public static string Truncate(string? text) =>
         text is null ? "" : text.Length <= MaxMessageChars ? text : text[..MaxMessageChars] + "…";
 }

@@ -58,7 +58,7 @@ public sealed partial class StrictRequestInterceptor(MigManagerMetrics metrics, 
     /// Generated messages keep unknown fields and compare them in Equals: a copy parsed with unknown fields discarded
     /// equals the request exactly when it had none (nested messages included).
     /// </summary>
-    internal static bool HasUnknownFields(IMessage message)
+    public static bool HasUnknownFields(IMessage message)
     {
         var stripped = message.Descriptor.Parser.WithDiscardUnknownFields(true).ParseFrom(message.ToByteString());
         return !stripped.Equals(message);
