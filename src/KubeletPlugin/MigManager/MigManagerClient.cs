@@ -49,7 +49,8 @@ public sealed partial class MigManagerClient : IDisposable
     public Task<T> CallAsync<T>(string operation, Func<Wire.MigManager.MigManagerClient, CallOptions, AsyncUnaryCall<T>> call, CancellationToken cancellationToken) =>
         CallAsync(operation, call, _options.CallTimeout, cancellationToken);
 
-    public async Task<T> CallAsync<T>(string operation, Func<Wire.MigManager.MigManagerClient, CallOptions, AsyncUnaryCall<T>> call, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <param name="startupGrace">False for a call whose point is to find out whether the manager answers now (the monitor's ping).</param>
+    public async Task<T> CallAsync<T>(string operation, Func<Wire.MigManager.MigManagerClient, CallOptions, AsyncUnaryCall<T>> call, TimeSpan timeout, CancellationToken cancellationToken, bool startupGrace = true)
     {
         ArgumentNullException.ThrowIfNull(call);
         var attempt = 0;
@@ -72,7 +73,7 @@ public sealed partial class MigManagerClient : IDisposable
                     throw mapped;
                 }
 
-                if (e.StatusCode == StatusCode.Unavailable && await InGraceAsync(attempt, cancellationToken).ConfigureAwait(false))
+                if (startupGrace && e.StatusCode == StatusCode.Unavailable && await InGraceAsync(attempt, cancellationToken).ConfigureAwait(false))
                 {
                     continue;
                 }

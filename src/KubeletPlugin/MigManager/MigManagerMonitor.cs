@@ -53,7 +53,7 @@ public sealed partial class MigManagerMonitor : BackgroundService
         string? failure = null;
         try
         {
-            await _client.CallAsync("Ping", (c, o) => c.PingAsync(new Wire.PingRequest(), o), cancellationToken).ConfigureAwait(false);
+            await _client.CallAsync("Ping", (c, o) => c.PingAsync(new Wire.PingRequest(), o), _client.Options.CallTimeout, cancellationToken, startupGrace: false).ConfigureAwait(false);
         }
         catch (Nvml.Backends.GpuBackendException e)
         {

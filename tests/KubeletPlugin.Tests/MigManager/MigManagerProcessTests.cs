@@ -245,6 +245,31 @@ public sealed class MigManagerProcessTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task The_kubelet_plugin_process_with_the_socket_flag_watches_the_manager_and_says_when_it_goes_and_returns()
+    {
+        using var dir = TempDir.Create();
+        var options = TestPlugin.DefaultOptions(dir);
+        await StartManagerAsync();
+        await using var apiServer = await SecureDra.LocalCluster.ApiServer.LocalApiServer.StartAsync(new SecureDra.LocalCluster.ApiServer.LocalApiServerOptions { Listen = "127.0.0.1:0" }, CancellationToken.None);
+        await using var plugin = SecuredraProcess.Start(
+            "kubelet-plugin",
+            ["kubelet-plugin", "--kubelet-registrar-directory-path", options.KubeletRegistrarDirectoryPath, "--kubelet-plugins-directory-path", options.KubeletPluginsDirectoryPath, "--log-format", "json",
+             "--kubeconfig", apiServer.BaseAddress.ToString().TrimEnd('/'), "--cdi-root", Path.Combine(options.KubeletPluginsDirectoryPath, "cdi"),
+             "--gpu-backend", "simulated", "--simulated-gpus", "1", "--simulated-memory", "8Mi", "--simulated-vram-dir", _dir,
+             "--mig-mode", "static", "--mig-manager-socket", SocketPath],
+            new Dictionary<string, string> { ["NODE_NAME"] = "node-1" });
+
+        // The plugin's monitor loses the manager (whether or not its first ping came before the kill).
+        await plugin.WaitForLineAsync(l => l.Contains("\"Id\":4300", StringComparison.Ordinal), "the plugin's pipeline is ready", TimeSpan.FromSeconds(60));
+        await _managers[^1].KillAsync();
+        await plugin.WaitForLineAsync(l => l.Contains("\"Id\":6960", StringComparison.Ordinal) && l.Contains(SocketPath, StringComparison.Ordinal), "the plugin reports the manager unreachable", TimeSpan.FromSeconds(60));
+
+        await StartManagerAsync();
+        await plugin.WaitForLineAsync(l => l.Contains("\"Id\":6961", StringComparison.Ordinal), "the plugin sees the manager again", TimeSpan.FromSeconds(60));
+        Assert.False(plugin.HasExited, plugin.Output);
+    }
+
+    [Fact]
     public async Task Flags_are_checked_with_one_line_and_exit_2()
     {
         var noSocket = await SecuredraProcess.RunAsync("mig-manager", "--gpu-backend", "simulated");
