@@ -11,10 +11,14 @@ namespace SecureDra.KubeletPlugin.MigManager;
 /// in its own container (which holds the instances' capability nodes) and answers with the result. This side still
 /// decides: the answer must be about the instance asked for, a success must be device-verified and cover
 /// <see cref="GpuBackendOptions.ScrubMinCoverage"/> of the instance's memory as the plugin knows it. A manager that
-/// does not answer is a failed scrub (the slices stay dirty and withdrawn), never an exception.
+/// does not answer is a failed scrub (the slices stay dirty and withdrawn), never an exception. Every outcome is counted
+/// in this process's <c>securedra_mig_scrubs_total</c> too (the manager has no metrics port): succeeded, failed, or
+/// rejected for an answer this side does not believe.
 /// </summary>
-public sealed class RemoteMigInstanceScrubber(MigManagerClient client, GpuBackendOptions backend) : IMigInstanceScrubber
+public sealed class RemoteMigInstanceScrubber(MigManagerClient client, GpuBackendOptions backend, MigScrubMetrics? metrics = null) : IMigInstanceScrubber
 {
+    private string BackendKind => backend.Kind == GpuBackendKind.Simulated ? "simulated" : "nvidia";
+
     public async Task<MigScrubResult> ScrubAsync(GpuDevice parent, MigInstance instance, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(parent);
@@ -37,7 +41,7 @@ public sealed class RemoteMigInstanceScrubber(MigManagerClient client, GpuBacken
 
         if (answer.InstanceUuid != instance.Uuid)
         {
-            return Failed(parent, instance, $"the MIG manager answered about {MigManagerErrors.Truncate(answer.InstanceUuid)}, not {instance.Uuid}");
+            return Failed(parent, instance, $"the MIG manager answered about {MigManagerErrors.Truncate(answer.InstanceUuid)}, not {instance.Uuid}", outcome: "rejected");
         }
 
         var reason = answer.FailureReason.Length > 0 ? MigManagerErrors.Truncate(answer.FailureReason) : null;
@@ -50,15 +54,19 @@ public sealed class RemoteMigInstanceScrubber(MigManagerClient client, GpuBacken
         if (answer.BytesZeroed < required || answer.BytesZeroed > instance.MemoryBytes)
         {
             return Failed(parent, instance, string.Create(CultureInfo.InvariantCulture,
-                $"the MIG manager reports {answer.BytesZeroed} bytes zeroed and verified; the instance's {instance.MemoryBytes} bytes need at least {required}"), answer);
+                $"the MIG manager reports {answer.BytesZeroed} bytes zeroed and verified; the instance's {instance.MemoryBytes} bytes need at least {required}"), answer, "rejected");
         }
 
+        metrics?.Record(BackendKind, "succeeded", answer.BytesZeroed, TimeSpan.FromMilliseconds(Math.Max(0, answer.DurationMs)));
         return new MigScrubResult(parent.Name, instance.GpuInstanceId, instance.Uuid, true, true, instance.MemoryBytes, answer.BytesZeroed,
             instance.MemoryBytes > 0 ? Math.Min(1, answer.BytesZeroed / (double)instance.MemoryBytes) : 0,
             TimeSpan.FromMilliseconds(Math.Max(0, answer.DurationMs)), MigManagerErrors.Truncate(answer.Method), null);
     }
 
-    private static MigScrubResult Failed(GpuDevice parent, MigInstance instance, string reason, Wire.ScrubResponse? answer = null) =>
-        new(parent.Name, instance.GpuInstanceId, instance.Uuid ?? "", false, false, instance.MemoryBytes, 0, 0,
+    private MigScrubResult Failed(GpuDevice parent, MigInstance instance, string reason, Wire.ScrubResponse? answer = null, string outcome = "failed")
+    {
+        metrics?.Record(BackendKind, outcome, 0, TimeSpan.FromMilliseconds(Math.Max(0, answer?.DurationMs ?? 0)));
+        return new(parent.Name, instance.GpuInstanceId, instance.Uuid ?? "", false, false, instance.MemoryBytes, 0, 0,
             TimeSpan.FromMilliseconds(Math.Max(0, answer?.DurationMs ?? 0)), MigManagerErrors.Truncate(answer?.Method), reason);
+    }
 }

@@ -32,6 +32,7 @@ public sealed class MigManagerProcessTests : IAsyncDisposable
     private readonly GpuDevice _parent = SimulatedDeviceCatalog.Device(0, Memory);
     private readonly List<SecuredraProcess> _managers = [];
     private readonly List<IDisposable> _disposables = [];
+    private readonly MetricsRegistry _pluginMetrics = new();
     private PipelineHarness? _h;
 
     public MigManagerProcessTests()
@@ -86,6 +87,7 @@ public sealed class MigManagerProcessTests : IAsyncDisposable
         AssertBytes(y.Placement, 0xB2);
         Assert.True(_h.Inventory.GetPlacement(xName)!.IsOffered);
         Assert.Equal(DeviceState.Prepared, _h.Inventory.GetPlacement(yName)!.State);
+        Assert.Contains("securedra_mig_scrubs_total{backend=\"simulated\",outcome=\"succeeded\"} 1", _pluginMetrics.Render(), StringComparison.Ordinal);
         // The scrub ran in the manager (its log names the instance it zeroed), not in this process.
         await manager.WaitForLineAsync(l => l.Contains(x.Uuid!, StringComparison.Ordinal) && l.Contains("6300", StringComparison.Ordinal), "the manager logs the instance scrub");
     }
@@ -343,7 +345,7 @@ public sealed class MigManagerProcessTests : IAsyncDisposable
 
         var client = Client();
         _disposables.Add(client);
-        var scrubber = new SimulatedParentScrubber(new RemoteMigInstanceScrubber(client, new GpuBackendOptions()), Memory);
+        var scrubber = new SimulatedParentScrubber(new RemoteMigInstanceScrubber(client, new GpuBackendOptions { Kind = GpuBackendKind.Simulated }, new SecureDra.Nvml.Scrubbing.MigScrubMetrics(_pluginMetrics)), Memory);
         _h = PipelineHarness.Create(1, new ClaimPipelineOptions
         {
             MigMode = MigMode.Static,
