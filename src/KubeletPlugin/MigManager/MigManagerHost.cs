@@ -46,7 +46,7 @@ public static partial class MigManagerHost
         services.AddSingleton<UnixSocketFiles>();
         services.AddSingleton<MigManagerMetrics>();
         services.AddSingleton(sp => new PeerCredentialGate(options.AllowedUid ?? ProcessIdentity.EffectiveUid,
-            sp.GetRequiredService<MigManagerMetrics>(), sp.GetRequiredService<ILogger<PeerCredentialGate>>()));
+            sp.GetRequiredService<MigManagerMetrics>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<PeerCredentialGate>>()));
         var endpoint = new UnixDomainSocketEndPoint(options.SocketPath);
         services.AddSingleton(sp => new ConnectionGuard(ListenerName, endpoint,
             new ListenerLimits { MaxConnections = options.MaxConnections, IdleTimeout = options.IdleTimeout }, tls: false,

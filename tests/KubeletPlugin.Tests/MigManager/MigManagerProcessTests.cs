@@ -167,6 +167,16 @@ public sealed class MigManagerProcessTests : IAsyncDisposable
         Assert.Contains("did not answer GetInstances", error.Message, StringComparison.Ordinal);
         await manager.WaitForLineAsync(l => l.Contains("6951", StringComparison.Ordinal), "the manager logs the refused uid");
 
+        // A flood of refused connections is counted, not logged line by line.
+        for (var i = 0; i < 20; i++)
+        {
+            using var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            await s.ConnectAsync(new UnixDomainSocketEndPoint(SocketPath));
+            await Poll.UntilAsync(() => Closed(s), "the refused connection is closed", TimeSpan.FromSeconds(10));
+        }
+
+        Assert.True(manager.Lines.Count(l => l.Contains("6951", StringComparison.Ordinal)) <= 3, manager.Output);
+
         // A scrub through such a manager is a failed scrub (slices stay dirty), never a success and never a throw.
         var instance = await InstanceAsync(SimulatedMigProfiles.Profile1g, new MigPlacement(0, 1));
         var result = await new RemoteMigInstanceScrubber(client, new GpuBackendOptions()).ScrubAsync(_parent, instance, CancellationToken.None);
