@@ -14,6 +14,7 @@ var root = new RootCommand("SecureDra: a hardened Kubernetes DRA driver for NVID
     AuditCommand.Create(),
     ScrubCommand.Create(),
     ScrubWorkerCommand.Create(),
+    MigManagerCommand.Create(),
     CanaryCommand.Create(),
 };
 

@@ -14,7 +14,7 @@ public sealed partial class EnvironmentSchemeTests : IDisposable
     private static readonly HashSet<string> Upstream =
         ["NODE_NAME", "KUBECONFIG", "CDI_ROOT", "KUBELET_REGISTRAR_DIRECTORY_PATH", "KUBELET_PLUGINS_DIRECTORY_PATH", "POD_NAME", "POD_NAMESPACE", "POD_UID"];
 
-    private static readonly string[] Subcommands = ["kubelet-plugin", "controller", "local-apiserver", "demo", "validate", "audit", "scrub", "canary"];
+    private static readonly string[] Subcommands = ["kubelet-plugin", "controller", "local-apiserver", "demo", "validate", "audit", "scrub", "canary", "mig-manager"];
 
     private readonly string _vram = Directory.CreateTempSubdirectory("securedra-env-test-").FullName;
 

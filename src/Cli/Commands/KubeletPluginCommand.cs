@@ -30,6 +30,7 @@ internal static class KubeletPluginCommand
         var logging = new LogSetup();
         var withdrawalMode = EnvOption.Flag("--withdrawal-mode", "How a dirty or unhealthy GPU leaves scheduling: remove-from-slice, taint-noschedule (clusters with device taints), or taint-noexecute (also evicts running pods; never implied)", "remove-from-slice", "WITHDRAWAL_MODE");
         var migMode = EnvOption.Flag("--mig-mode", "GPUs in MIG mode: off (withdrawn, reason MigModeEnabled), static (publish the instances that exist; never create or destroy one) or dynamic (publish every placement as a partitionable device where the API server keeps counters)", "off");
+        var migManagerSocket = EnvOption.OptionalFlag("--mig-manager-socket", "Unix socket of the pod's MIG manager (securedra mig-manager): MIG calls and per-instance scrubs go there instead of this process, which then needs no MIG capability; MIG devices stay withdrawn while it does not answer. Needs --mig-mode static or dynamic");
         var fatalXids = EnvOption.Flag("--fatal-xids", "Comma-separated Xid errors that make a GPU unhealthy", string.Join(',', FatalXidCatalog.DefaultFatalXids), "FATAL_XIDS");
         var maxConfigBytes = EnvOption.Flag("--max-config-bytes", "Largest opaque config accepted, in bytes (at most the API server's 10240)", DriverConstants.OpaqueParametersMaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture), "MAX_CONFIG_BYTES");
         var healthResend = EnvOption.Flag("--health-resend-interval", "How often the device health stream resends the full list (the kubelet marks a device Unknown after 30 s without one)", "10s", "HEALTH_RESEND_INTERVAL");
@@ -46,7 +47,7 @@ internal static class KubeletPluginCommand
         var command = new Command("kubelet-plugin", "Run the node daemon: kubelet registration, DRA gRPC, ResourceSlices, prepare/unprepare with VRAM scrub.")
         {
             driverName, nodeName, kubeconfig, registrarDir, pluginsDir, cdiRoot, podUid, httpEndpoint, httpMaxConnections, httpIdleTimeout,
-            withdrawalMode, migMode, fatalXids, maxConfigBytes, scrubRetryInitial, unprepareBudget, kubeRequestTimeout,
+            withdrawalMode, migMode, migManagerSocket, fatalXids, maxConfigBytes, scrubRetryInitial, unprepareBudget, kubeRequestTimeout,
         };
         command.Options.Add(healthResend);
         command.Options.Add(healthRecovery);
@@ -110,6 +111,7 @@ internal static class KubeletPluginCommand
                 components = components.WithHealthTimings(parseResult.GetValue(healthResend)!, parseResult.GetValue(healthRecovery)!);
                 components = components with { NodeHardening = hardening.Bind(parseResult) };
                 components = components.WithMigMode(parseResult.GetValue(migMode)!);
+                components = components.WithMigManager(parseResult.GetValue(migManagerSocket));
             }
             catch (Exception ex) when (ex is ArgumentException or FormatException)
             {

@@ -9,6 +9,7 @@ using SecureDra.Kube.Events;
 using SecureDra.Kube.Client;
 using SecureDra.KubeletPlugin.Health;
 using SecureDra.KubeletPlugin.Hosting;
+using SecureDra.KubeletPlugin.MigManager;
 using SecureDra.KubeletPlugin.NodeHardening;
 using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.KubeletPlugin.Proxy;
@@ -85,6 +86,30 @@ internal sealed record NodeComponents(
         },
     };
 
+    /// <summary>
+    /// Applies <c>--mig-manager-socket</c> (after <see cref="WithMigMode"/>): null or empty keeps MIG in process; a
+    /// socket needs static or dynamic MIG mode (with MIG off nothing would ever call it). Throws ArgumentException naming the flag.
+    /// </summary>
+    public NodeComponents WithMigManager(string? socketPath)
+    {
+        if (string.IsNullOrEmpty(socketPath))
+        {
+            return this with { MigManager = null };
+        }
+
+        if (Pipeline.MigMode == KubeletPlugin.Devices.Mig.MigMode.Off)
+        {
+            throw new ArgumentException("--mig-manager-socket: needs --mig-mode static or dynamic (with MIG off no MIG device is published, so nothing would call the manager)");
+        }
+
+        var options = new KubeletPlugin.MigManager.MigManagerClientOptions { SocketPath = socketPath };
+        options.Validate();
+        return this with { MigManager = options };
+    }
+
+    /// <summary>The MIG manager the plugin delegates MIG work to; null = in process.</summary>
+    public KubeletPlugin.MigManager.MigManagerClientOptions? MigManager { get; init; }
+
     /// <summary>Kubernetes client tunables; null = the client's defaults.</summary>
     public KubeApiClientOptions? KubeClient { get; init; }
 
@@ -128,6 +153,12 @@ internal sealed record NodeComponents(
 
     public void Register(IServiceCollection services, KubeletPluginOptions plugin)
     {
+        if (MigManager is not null)
+        {
+            // Before the GPU layer, whose in-process MIG registrations then stand aside.
+            services.AddMigManagerClient(MigManager);
+        }
+
         services.AddGpuLayer(Gpu);
         // Node Events (VramScrubbed / VramScrubFailed) name the reporting node as source.host.
         services.AddSingleton(new EventRecorderOptions { Component = "securedra-kubelet-plugin", Host = plugin.NodeName });
@@ -140,5 +171,9 @@ internal sealed record NodeComponents(
         services.AddNodeHardening(NodeHardening);
         services.AddClaimPipeline(Pipeline);
         services.AddDeviceHealth(Health);
+        if (MigManager is not null)
+        {
+            services.AddMigManagerMonitor();
+        }
     }
 }

@@ -51,6 +51,7 @@ public static class DeviceInventoryMetrics
         WithdrawalReason.ScrubFailed => "scrub_failed",
         WithdrawalReason.Unhealthy => "unhealthy",
         WithdrawalReason.MigModeEnabled => "mig_mode_enabled",
+        WithdrawalReason.MigManagerUnavailable => "mig_manager_unavailable",
         _ => "other",
     };
 }

@@ -8,6 +8,7 @@ public static class DeviceTaintKeys
     public const string Unhealthy = "securedra.io/unhealthy";
     public const string MigModeEnabled = "securedra.io/mig-mode-enabled";
     public const string CcNotReady = "securedra.io/cc-not-ready";
+    public const string MigManagerUnavailable = "securedra.io/mig-manager-unavailable";
 
     public static string For(WithdrawalReason reason) => reason switch
     {
@@ -16,6 +17,7 @@ public static class DeviceTaintKeys
         WithdrawalReason.Unhealthy => Unhealthy,
         WithdrawalReason.MigModeEnabled => MigModeEnabled,
         WithdrawalReason.CcNotReady => CcNotReady,
+        WithdrawalReason.MigManagerUnavailable => MigManagerUnavailable,
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
     };
 }

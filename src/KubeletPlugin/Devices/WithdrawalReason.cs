@@ -17,4 +17,7 @@ public enum WithdrawalReason
 
     /// <summary>Confidential computing is on and the driver does not report the GPUs ready to accept work (nvmlSystemGetConfComputeGpusReadyState).</summary>
     CcNotReady,
+
+    /// <summary>The MIG manager (<c>--mig-manager-socket</c>) does not answer: MIG devices can be neither checked, scrubbed nor prepared.</summary>
+    MigManagerUnavailable,
 }

@@ -83,3 +83,23 @@ seccompProfile:
 {{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+The MIG manager (kubeletPlugin.migManager, docs/mig.md "Privilege"): only beside the kubelet plugin (not the
+proxy) and only with a MIG mode that publishes MIG devices; otherwise the container would hold CAP_SYS_ADMIN for
+nothing.
+*/}}
+{{- define "securedra.validateMigManager" -}}
+{{- $p := .Values.kubeletPlugin -}}
+{{- if $p.migManager.enabled -}}
+{{- if eq .Values.mode "proxy" -}}
+{{- fail "kubeletPlugin.migManager.enabled: the MIG manager works beside the kubelet plugin (mode plugin), not the driver proxy" -}}
+{{- end -}}
+{{- if not (has $p.migMode (list "static" "dynamic")) -}}
+{{- fail (printf "kubeletPlugin.migManager.enabled needs kubeletPlugin.migMode static or dynamic, got %q: with MIG off nothing calls it, and it would hold CAP_SYS_ADMIN for nothing" $p.migMode) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Where the MIG manager's socket lives in both containers (a memory emptyDir of the pod). */}}
+{{- define "securedra.migManagerSocketDir" -}}/run/securedra-mig{{- end -}}
