@@ -96,8 +96,11 @@ public sealed partial class ScrubRetryService(
                 continue;
             }
 
+            // A placement that an overlapping placement's scrub cleaned earlier in this pass is not scrubbed again (in
+            // dynamic MIG mode that would create and destroy a temporary instance for nothing).
             var outcome = entry.NextAttempt > now ? null
                 : device.Device is { } gpu ? await scrubs.TryRunAsync(gpu, claimUid: null, cancellationToken).ConfigureAwait(false)
+                : inventory.GetPlacement(device.Name) is not { State: DeviceState.Dirty } ? null
                 : await scrubs.TryRunPlacementAsync(device.Name, claimUid: null, cancellationToken).ConfigureAwait(false);
             if (outcome is null)
             {
