@@ -163,5 +163,6 @@ internal static class EventIds
         public const int UnknownProfile = 6912;
         public const int HeldOverlap = 6913;
         public const int PrepareAbandoned = 6914;
+        public const int DoubtMovedToSlices = 6915;
     }
 }

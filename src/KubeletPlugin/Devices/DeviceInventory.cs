@@ -450,6 +450,43 @@ public sealed class DeviceInventory(ClaimJournal journal)
     }
 
     /// <summary>
+    /// Dynamic MIG, start-up: a partitioned GPU with no proof of a verified scrub (Unknown, or Dirty) cannot be scrubbed
+    /// whole while MIG mode is on, but each of its memory slices can, through an instance. Its doubt moves to the slices:
+    /// every slice no claim holds becomes Dirty with the GPU's reason, and the GPU itself is Clean, which changes nothing
+    /// it is offered for (a whole GPU is offered only when every slice is Clean, and stays withdrawn while MIG mode is on).
+    /// In the journal; the caller commits. True when anything changed.
+    /// </summary>
+    public bool MoveDoubtToSlices(string gpuName)
+    {
+        lock (_lock)
+        {
+            if (!_devices.TryGetValue(gpuName, out var e) || e.Slices is null || e.State is not (DeviceState.Unknown or DeviceState.Dirty))
+            {
+                return false;
+            }
+
+            var detail = e.State == DeviceState.Unknown
+                ? $"GPU {gpuName} has no proof of a verified scrub since its last use"
+                : $"GPU {gpuName}: {e.DirtyDetail}";
+            var reason = e.State == DeviceState.Unknown ? WithdrawalReason.VramDirty : e.DirtyReason;
+            for (var i = 0; i < e.Slices.Count; i++)
+            {
+                var one = new MigPlacement(i, 1);
+                if (e.Slices.IsClean(one))
+                {
+                    e.Slices.SetDirty(one, reason, detail);
+                }
+            }
+
+            e.State = DeviceState.Clean;
+            e.ClaimUid = null;
+            WriteRecordLocked(e);
+            BumpLocked();
+            return true;
+        }
+    }
+
+    /// <summary>
     /// Marks the memory slices in <paramref name="range"/> of partitioned GPU <paramref name="gpuName"/> that no claim
     /// holds Dirty (start-up recovery: an instance it cannot clean through a placement, or instances it cannot list).
     /// In the journal; the caller commits. True when anything changed.

@@ -14,7 +14,9 @@ namespace SecureDra.KubeletPlugin.Devices.Mig;
 /// administrator or of NVIDIA's tools). Those are marked dirty and cleaned now through <see cref="DeviceScrub"/>: scrubbed
 /// (a compute instance created first if they have none), verified, and only then destroyed. An instance whose scrub
 /// fails is kept and its slices stay withdrawn for the retry loop. Dirty slices with no instance at all are left to the
-/// retry loop, which scrubs them through a temporary instance at the placement (<see cref="MigInstanceLifecycle.CleanAsync"/>).
+/// retry loop, which scrubs them through a temporary instance at the placement (<see cref="MigInstanceLifecycle.CleanAsync"/>),
+/// the largest placement first. A partitioned GPU without proof of a verified scrub (a first start, a lost checkpoint)
+/// cannot be scrubbed whole while MIG mode is on: its doubt moves to its slices, which are then scrubbed that way.
 /// </summary>
 public sealed partial class MigInstanceRecovery(
     PipelineContext context,
@@ -32,6 +34,14 @@ public sealed partial class MigInstanceRecovery(
         }
 
         var toClean = new List<string>();
+        foreach (var gpu in inventory.Snapshot().Partitions.Select(p => p.Gpu.Name))
+        {
+            if (inventory.MoveDoubtToSlices(gpu))
+            {
+                LogDoubtMoved(logger, gpu);
+            }
+        }
+
         foreach (var partition in inventory.Snapshot().Partitions)
         {
             IReadOnlyList<MigInstance> instances;
@@ -116,6 +126,9 @@ public sealed partial class MigInstanceRecovery(
 
         return placement.Name;
     }
+
+    [LoggerMessage(EventId = EventIds.MigInstanceLifecycle.DoubtMovedToSlices, Level = LogLevel.Warning, Message = "GPU {Device} has no proof of a verified scrub and is in MIG mode: every free memory slice is withdrawn until scrubbed through a temporary MIG instance")]
+    private static partial void LogDoubtMoved(ILogger logger, string device);
 
     [LoggerMessage(EventId = EventIds.MigInstanceLifecycle.Adopted, Level = LogLevel.Information, Message = "MIG instance {GpuInstanceId} at {Device} re-adopted for prepared claim {ClaimUid}")]
     private static partial void LogAdopted(ILogger logger, string device, int gpuInstanceId, string claimUid);
