@@ -6,6 +6,7 @@ using SecureDra.KubeletPlugin.Tests.Pipeline.TestDoubles;
 using SecureDra.Nvml.Backends;
 using SecureDra.Nvml.Backends.Mig;
 using SecureDra.Nvml.Backends.Simulated;
+using SecureDra.Nvml.Scrubbing;
 
 namespace SecureDra.KubeletPlugin.Tests.Mig;
 
@@ -43,7 +44,10 @@ public sealed class MigDynamicLifecycleTests : IAsyncDisposable
         _sim = new SimulatedMigBackend(new SimulatedGpuOptions { DeviceCount = 1, MemoryBytes = Memory, VramDirectory = _dir, FaultFiles = true });
         _mig = new RecordingMigBackend(_sim, () => File.Exists(CheckpointPath) ? File.ReadAllText(CheckpointPath) : "");
         Scrubber = new InProcessMigInstanceScrubber(_sim);
+        _gate = new GatedScrubber(Scrubber);
     }
+
+    private readonly GatedScrubber _gate;
 
     private string VramPath => Path.Combine(_dir, "gpu-0.vram");
 
@@ -73,7 +77,7 @@ public sealed class MigDynamicLifecycleTests : IAsyncDisposable
             options = options with { ScrubRetryInitial = TimeSpan.FromMilliseconds(500), ScrubRetryMax = TimeSpan.FromSeconds(1) };
         }
 
-        _h = PipelineHarness.Create(1, options, mig: _mig, migScrubber: _mig.Wrap(Scrubber));
+        _h = PipelineHarness.Create(1, options, mig: _mig, migScrubber: _mig.Wrap(_gate));
         _h.Backend.MigMode["gpu-0"] = true;
         await _h.StartAsync(loops);
     }
@@ -213,6 +217,29 @@ public sealed class MigDynamicLifecycleTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_placement_is_not_published_while_its_dirty_memory_is_being_scrubbed()
+    {
+        await TwoTenantsAsync(loops: true, slowRetry: true);
+        Faults(new SimulatedFaults { MigEnabled = true, MigFailVerifySlice = 3 });
+        Assert.Null((await H.Pipeline.UnprepareAsync([TestClaims.Ref(1)], CancellationToken.None))[TestClaims.Uid(1)].Error);
+        Faults(new SimulatedFaults { MigEnabled = true });
+
+        // The retry loop's scrub of the kept instance is held mid-way: the memory is still unverified.
+        _gate.Close();
+        await _gate.Entered.WaitAsync(TimeSpan.FromSeconds(15));
+        await H.Publisher.WaitForPublishedAsync(H.Inventory.Version, CancellationToken.None);
+        var published = H.Api.Slices.SelectMany(s => s.Devices).Select(d => d.Name).ToHashSet();
+        Assert.DoesNotContain(X, published);
+        Assert.DoesNotContain(Over, published);
+        Assert.Contains(Y, published); // allocated devices stay published; only withdrawn ones leave
+
+        _gate.Open();
+        await Poll.UntilAsync(() => H.Inventory.GetPlacement(X)!.IsOffered, "verified, destroyed, offered", TimeSpan.FromSeconds(15));
+        await H.Publisher.WaitForPublishedAsync(H.Inventory.Version, CancellationToken.None);
+        Assert.Contains(X, H.Api.Slices.SelectMany(s => s.Devices).Select(d => d.Name));
+    }
+
+    [Fact]
     public async Task An_instance_in_use_at_destroy_stays_withdrawn_and_is_scrubbed_again_before_the_next_destroy()
     {
         await TwoTenantsAsync(loops: true, slowRetry: true);
@@ -316,6 +343,37 @@ public sealed class MigDynamicLifecycleTests : IAsyncDisposable
         var again = (await H.Pipeline.PrepareAsync([TestClaims.Ref(1)], CancellationToken.None))[TestClaims.Uid(1)];
         Assert.Null(again.Error);
         Assert.Single(await InstancesAsync(), i => i.Placement == XAt);
+    }
+
+    /// <summary>Holds every scrub at its start while closed (a test looks at the node mid-scrub), then lets it run.</summary>
+    private sealed class GatedScrubber(IMigInstanceScrubber inner) : IMigInstanceScrubber
+    {
+        private volatile TaskCompletionSource _open = Opened();
+
+        public SemaphoreSlim Entered { get; } = new(0);
+
+        public void Close() => _open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Open() => _open.TrySetResult();
+
+        public async Task<MigScrubResult> ScrubAsync(GpuDevice parent, MigInstance instance, CancellationToken cancellationToken)
+        {
+            var open = _open;
+            if (!open.Task.IsCompleted)
+            {
+                Entered.Release();
+                await open.Task.WaitAsync(cancellationToken);
+            }
+
+            return await inner.ScrubAsync(parent, instance, cancellationToken);
+        }
+
+        private static TaskCompletionSource Opened()
+        {
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            done.SetResult();
+            return done;
+        }
     }
 
     private (byte[]? Checkpoint, Dictionary<string, byte[]> Cdi)? _atCrash;
