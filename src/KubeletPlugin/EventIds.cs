@@ -215,4 +215,25 @@ internal static class EventIds
         public const int Following = 6050;
         public const int StreamEnded = 6051;
     }
+
+    /// <summary>Dynamic MIG: instances created at Prepare, scrubbed then destroyed at release and at start-up (range 6900-6949).</summary>
+    public static class MigInstanceLifecycle
+    {
+        public const int Created = 6900;
+        public const int CreateFailed = 6901;
+        public const int Destroyed = 6902;
+        public const int DestroyRefused = 6903;
+        public const int KeptAfterFailedScrub = 6904;
+        public const int TemporaryInstance = 6905;
+        public const int Adopted = 6906;
+        public const int AdoptedUuidMismatch = 6907;
+        public const int FoundUnrecorded = 6908;
+        public const int RecoveryScrubbed = 6909;
+        public const int RecoveryStillDirty = 6910;
+        public const int InstancesUnreadable = 6911;
+        public const int UnknownProfile = 6912;
+        public const int HeldOverlap = 6913;
+        public const int PrepareAbandoned = 6914;
+        public const int DoubtMovedToSlices = 6915;
+    }
 }

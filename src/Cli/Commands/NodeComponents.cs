@@ -83,6 +83,10 @@ internal sealed record NodeComponents(
                 "dynamic" => KubeletPlugin.Devices.Mig.MigMode.Dynamic,
                 _ => throw new ArgumentException($"--mig-mode: must be off, static or dynamic, got \"{migMode}\""),
             },
+            // Simulated GPUs keep their capability-minor table beside their VRAM files, as the driver keeps it in /proc.
+            MigMinorsPath = Gpu.Kind == GpuBackendKind.Simulated
+                ? Nvml.Backends.Simulated.SimulatedMigBackend.MinorsPath(Gpu.Simulated.VramDirectory)
+                : Pipeline.MigMinorsPath,
         },
     };
 

@@ -27,4 +27,7 @@ public sealed partial class ClaimPipeline
 
     [LoggerMessage(EventId = EventIds.ClaimPipeline.UnprepareFailed, Level = LogLevel.Warning, Message = "Unprepare of claim {Namespace}/{Name} ({ClaimUid}) failed: {Reason}")]
     private static partial void LogUnprepareFailed(ILogger logger, string @namespace, string name, string claimUid, string reason);
+
+    [LoggerMessage(EventId = EventIds.MigInstanceLifecycle.PrepareAbandoned, Level = LogLevel.Warning, Message = "Prepare of claim {ClaimUid} did not complete after creating MIG instances at {Devices}: their memory is withdrawn until each instance is scrubbed and destroyed")]
+    private static partial void LogPrepareAbandoned(ILogger logger, string claimUid, string devices);
 }

@@ -32,6 +32,7 @@ public sealed partial class ClaimPipeline : IClaimPipeline
     private readonly TimeProvider _time;
     private readonly ILogger<ClaimPipeline> _logger;
     private readonly MigInstanceLocator? _migInstances;
+    private readonly MigInstanceLifecycle? _migLifecycle;
     private readonly KeyedLock _locks = new();
     private readonly Counter _prepares;
     private readonly Counter _unprepares;
@@ -53,7 +54,8 @@ public sealed partial class ClaimPipeline : IClaimPipeline
         MetricsRegistry metrics,
         TimeProvider time,
         ILogger<ClaimPipeline> logger,
-        MigInstanceLocator? migInstances = null)
+        MigInstanceLocator? migInstances = null,
+        MigInstanceLifecycle? migLifecycle = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(metrics);
@@ -69,6 +71,7 @@ public sealed partial class ClaimPipeline : IClaimPipeline
         _time = time;
         _logger = logger;
         _migInstances = migInstances;
+        _migLifecycle = migLifecycle;
         _configs = new OpaqueConfigResolver(validator, context.Plugin.DriverName);
         _prepares = metrics.Counter("securedra_prepare_total", "Claims prepared, by outcome (prepared, idempotent, error).", "outcome");
         _unprepares = metrics.Counter("securedra_unprepare_total", "Claims unprepared, by outcome (released, withdrawn, unknown, error).", "outcome");
@@ -184,17 +187,21 @@ public sealed partial class ClaimPipeline : IClaimPipeline
 
         var names = allocation.DeviceNames;
         Reserve(claim, names);
+        var created = new List<string>(); // dynamic MIG placements that may have an instance now: cleaned, never simply released
         try
         {
             // PrepareStarted is recorded in memory only (a concurrent commit may still carry it to disk). It need not be
             // durable: until the Prepared commit below nothing reached the kubelet, and a restart removes every CDI spec
             // of ours that no Prepared claim owns and rolls back a PrepareStarted entry, so a crash before that commit
             // leaves the devices free either way. Saving this fsync'd write is a third of a single claim's Prepare time.
+            // Dynamic MIG is the exception (CreateMigInstancesAsync): creating an instance changes the GPU.
             var entry = allocation.StartedEntry(claim);
             _journal.Put(claim.Uid, entry);
             _crash.At(CrashPoints.PrepareAfterCheckpointStarted);
 
-            await _cdi.WriteAsync(claim.Uid, allocation.Gpus, cancellationToken).ConfigureAwait(false);
+            var gpus = await CreateMigInstancesAsync(claim, entry, allocation.Gpus, created, cancellationToken).ConfigureAwait(false);
+
+            await _cdi.WriteAsync(claim.Uid, gpus, cancellationToken).ConfigureAwait(false);
             _crash.At(CrashPoints.PrepareAfterCdi);
 
             entry.State = ClaimCheckpointState.Prepared;
@@ -209,9 +216,79 @@ public sealed partial class ClaimPipeline : IClaimPipeline
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            await RollBackAsync(claim.Uid, names).ConfigureAwait(false);
+            await RollBackAsync(claim.Uid, names, created).ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Dynamic MIG: creates the instance of every placement the claim was allocated, in this order per placement: the
+    /// intent durable in the checkpoint, the GPU and compute instance, their ids and MIG UUID durable. Returns the
+    /// devices as containers receive them (the created instance's UUID and capability nodes in place of the
+    /// placement's stand-in). <paramref name="created"/> collects the placements that may hold an instance from the
+    /// moment the create is attempted, so a failure anywhere after cleans them (scrub, destroy) instead of releasing.
+    /// </summary>
+    private async Task<IReadOnlyList<GpuDevice>> CreateMigInstancesAsync(ClaimRef claim, CheckpointClaim entry, IReadOnlyList<GpuDevice> gpus, List<string> created, CancellationToken cancellationToken)
+    {
+        if (_context.Options.MigMode != MigMode.Dynamic || !gpus.Any(g => _inventory.IsPlacement(g.Name)))
+        {
+            return gpus;
+        }
+
+        var lifecycle = _migLifecycle ?? throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: no MIG instance lifecycle is registered");
+        var locator = _migInstances ?? throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: no MIG instance locator is registered");
+        var result = new List<GpuDevice>(gpus.Count);
+        foreach (var gpu in gpus)
+        {
+            if (_inventory.FindPlacement(gpu.Name) is not { } placement)
+            {
+                result.Add(gpu);
+                continue;
+            }
+
+            var device = entry.Devices.First(d => d.Name == gpu.Name);
+            device.MigInstance = new CheckpointMigInstance { Parent = placement.Parent.Name, ProfileId = placement.Profile.Id, Start = placement.Placement.Start, Size = placement.Placement.Size };
+            _journal.Put(claim.Uid, entry);
+            await _journal.CommitAsync(cancellationToken).ConfigureAwait(false);
+            _crash.At(CrashPoints.PrepareAfterMigIntent);
+
+            (GpuDevice Parent, Nvml.Backends.Mig.MigInstance Instance) made;
+            try
+            {
+                made = await lifecycle.CreateAsync(claim.Uid, gpu.Name, cancellationToken).ConfigureAwait(false);
+            }
+            catch (MigCreateException ex)
+            {
+                if (ex.LeftInstance)
+                {
+                    created.Add(gpu.Name);
+                }
+
+                throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: {ex.Message}", ex);
+            }
+
+            created.Add(gpu.Name);
+            _crash.At(CrashPoints.PrepareAfterMigCreate);
+
+            device.Uuid = made.Instance.Uuid!;
+            device.MigInstance.GpuInstanceId = made.Instance.GpuInstanceId;
+            device.MigInstance.ComputeInstanceId = made.Instance.ComputeInstances[0].Id;
+            device.MigInstance.Uuid = made.Instance.Uuid;
+            _journal.Put(claim.Uid, entry);
+            await _journal.CommitAsync(cancellationToken).ConfigureAwait(false);
+            _crash.At(CrashPoints.PrepareAfterMigRecorded);
+
+            try
+            {
+                result.Add(await locator.ForContainerAsync(gpu.Name, made.Parent, made.Instance, cancellationToken).ConfigureAwait(false));
+            }
+            catch (InvalidOperationException ex)
+            {
+                throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: {ex.Message}", ex);
+            }
+        }
+
+        return result;
     }
 
     /// <summary>
@@ -228,7 +305,7 @@ public sealed partial class ClaimPipeline : IClaimPipeline
             case ClaimCheckpointState.UnprepareStarted or ClaimCheckpointState.ScrubFailed:
                 throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name} ({claim.Uid}) is being released on this node; its devices await a verified scrub");
             case ClaimCheckpointState.PrepareStarted:
-                await RollBackAsync(claim.Uid, recorded.Devices.Select(d => d.Name).ToList()).ConfigureAwait(false);
+                await RollBackAsync(claim.Uid, recorded.Devices.Select(d => d.Name).ToList(), MigIntents(recorded)).ConfigureAwait(false);
                 break;
         }
 
@@ -297,9 +374,15 @@ public sealed partial class ClaimPipeline : IClaimPipeline
     /// </summary>
     private async Task<GpuDevice> MigDeviceAsync(ClaimRef claim, string name, CancellationToken cancellationToken)
     {
+        if (_context.Options.MigMode == MigMode.Dynamic && _migLifecycle is not null && _inventory.FindPlacement(name) is { } placement)
+        {
+            // No instance yet: a stand-in until CreateMigInstancesAsync creates it (after the reservation, never before).
+            return placement.Parent with { Name = name, Uuid = "", MemoryBytes = placement.Profile.MemoryMiB * 1024L * 1024L, MigEnabled = false };
+        }
+
         if (_context.Options.MigMode != MigMode.Static || _migInstances is null)
         {
-            throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: device {name} is a MIG placement; preparing it needs --mig-mode static (dynamic creation of instances is not supported by this version, docs/mig.md)");
+            throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: device {name} is a MIG placement; preparing it needs --mig-mode static or dynamic");
         }
 
         try
@@ -324,16 +407,30 @@ public sealed partial class ClaimPipeline : IClaimPipeline
         }
     }
 
-    /// <summary>Undoes a prepare that never answered the kubelet: no container saw the devices, so no scrub is needed.</summary>
-    private async Task RollBackAsync(string claimUid, IReadOnlyList<string> deviceNames)
+    /// <summary>
+    /// Undoes a prepare that never answered the kubelet: no container saw the devices, so no scrub is needed, except
+    /// under <paramref name="migCreated"/>: placements where this prepare created (or may have created) a MIG instance.
+    /// Those go Dirty: the retry loop scrubs the instance and only then destroys it (an instance is never destroyed
+    /// unscrubbed).
+    /// </summary>
+    private async Task RollBackAsync(string claimUid, IReadOnlyList<string> deviceNames, IReadOnlyCollection<string>? migCreated = null)
     {
         _cdi.Delete(claimUid);
         _journal.Remove(claimUid);
 
-        // Any commit from here on carries both the removal and the devices' Clean records.
+        // Any commit from here on carries both the removal and the devices' Clean (or Dirty) records.
+        if (migCreated is { Count: > 0 })
+        {
+            _inventory.Abandon(claimUid, migCreated, $"prepare of claim {claimUid} created a MIG instance here and did not complete");
+            LogPrepareAbandoned(_logger, claimUid, string.Join(",", migCreated));
+        }
+
         _inventory.Release(claimUid, deviceNames);
         await _journal.CommitAsync(CancellationToken.None).ConfigureAwait(false);
     }
+
+    /// <summary>The placements of a recorded claim whose prepare may have created a MIG instance (dynamic MIG).</summary>
+    private static List<string> MigIntents(CheckpointClaim entry) => [.. entry.Devices.Where(d => d.MigInstance is not null).Select(d => d.Name)];
 
     private static PreparedDevice ToPreparedDevice(CheckpointPreparedDevice d) =>
         new([.. d.RequestNames], d.PoolName, d.DeviceName, [.. d.CdiDeviceIds], d.ShareId);
@@ -442,7 +539,7 @@ public sealed partial class ClaimPipeline : IClaimPipeline
                 return "unknown";
 
             case ClaimCheckpointState.PrepareStarted:
-                await RollBackAsync(claim.Uid, entry.Devices.Select(d => d.Name).ToList()).ConfigureAwait(false);
+                await RollBackAsync(claim.Uid, entry.Devices.Select(d => d.Name).ToList(), MigIntents(entry)).ConfigureAwait(false);
                 return "released";
 
             case ClaimCheckpointState.ScrubFailed:

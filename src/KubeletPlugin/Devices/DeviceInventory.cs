@@ -220,6 +220,10 @@ public sealed class DeviceInventory(ClaimJournal journal)
                     case ClaimCheckpointState.ScrubFailed:
                         MarkDirtyLocked(claim.DirtyDevices ?? [], WithdrawalReason.ScrubFailed, $"scrub after claim {uid} did not verify");
                         break;
+                    case ClaimCheckpointState.PrepareStarted when claim.Devices.Any(d => d.MigInstance is not null):
+                        // Dynamic MIG: the create may have happened; whatever instance is there is scrubbed, then destroyed.
+                        MarkDirtyLocked(claim.Devices.Where(d => d.MigInstance is not null).Select(d => d.Name), WithdrawalReason.VramDirty, $"prepare of claim {uid} was creating a MIG instance here when it was interrupted");
+                        break;
                 }
             }
 
@@ -407,6 +411,113 @@ public sealed class DeviceInventory(ClaimJournal journal)
             {
                 BumpLocked();
             }
+        }
+    }
+
+    /// <summary>
+    /// Dynamic MIG: a prepare that never answered the kubelet may have left a MIG instance over these placements (it
+    /// created one, or crashed around the create). Their slices go from held by <paramref name="claimUid"/> to Dirty,
+    /// in the journal (the caller commits), so the retry loop scrubs whatever instance is there and destroys it before
+    /// the memory is offered again. Whole GPUs are released as by <see cref="Release"/>.
+    /// </summary>
+    public void Abandon(string claimUid, IEnumerable<string> deviceNames, string detail)
+    {
+        ArgumentNullException.ThrowIfNull(deviceNames);
+        lock (_lock)
+        {
+            var changed = false;
+            foreach (var name in deviceNames)
+            {
+                if (!_placements.TryGetValue(name, out var placement))
+                {
+                    continue;
+                }
+
+                var gpu = _devices[placement.Gpu];
+                if (gpu.Slices!.HeldBy(placement.Placement, claimUid, name, MemorySliceState.Reserved, MemorySliceState.Prepared))
+                {
+                    gpu.Slices.SetDirty(placement.Placement, WithdrawalReason.VramDirty, detail);
+                    WriteRecordLocked(gpu);
+                    changed = true;
+                }
+            }
+
+            if (changed)
+            {
+                BumpLocked();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Dynamic MIG, start-up: a partitioned GPU with no proof of a verified scrub (Unknown, or Dirty) cannot be scrubbed
+    /// whole while MIG mode is on, but each of its memory slices can, through an instance. Its doubt moves to the slices:
+    /// every slice no claim holds becomes Dirty with the GPU's reason, and the GPU itself is Clean, which changes nothing
+    /// it is offered for (a whole GPU is offered only when every slice is Clean, and stays withdrawn while MIG mode is on).
+    /// In the journal; the caller commits. True when anything changed.
+    /// </summary>
+    public bool MoveDoubtToSlices(string gpuName)
+    {
+        lock (_lock)
+        {
+            if (!_devices.TryGetValue(gpuName, out var e) || e.Slices is null || e.State is not (DeviceState.Unknown or DeviceState.Dirty))
+            {
+                return false;
+            }
+
+            var detail = e.State == DeviceState.Unknown
+                ? $"GPU {gpuName} has no proof of a verified scrub since its last use"
+                : $"GPU {gpuName}: {e.DirtyDetail}";
+            var reason = e.State == DeviceState.Unknown ? WithdrawalReason.VramDirty : e.DirtyReason;
+            for (var i = 0; i < e.Slices.Count; i++)
+            {
+                var one = new MigPlacement(i, 1);
+                if (e.Slices.IsClean(one))
+                {
+                    e.Slices.SetDirty(one, reason, detail);
+                }
+            }
+
+            e.State = DeviceState.Clean;
+            e.ClaimUid = null;
+            WriteRecordLocked(e);
+            BumpLocked();
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Marks the memory slices in <paramref name="range"/> of partitioned GPU <paramref name="gpuName"/> that no claim
+    /// holds Dirty (start-up recovery: an instance it cannot clean through a placement, or instances it cannot list).
+    /// In the journal; the caller commits. True when anything changed.
+    /// </summary>
+    public bool MarkSlicesDirty(string gpuName, MigPlacement range, string detail)
+    {
+        lock (_lock)
+        {
+            if (!_devices.TryGetValue(gpuName, out var gpu) || gpu.Slices is null)
+            {
+                return false;
+            }
+
+            var changed = false;
+            for (var i = range.Start; i < range.Start + range.Size; i++)
+            {
+                var one = new MigPlacement(i, 1);
+                if (gpu.Slices.IsClean(one))
+                {
+                    gpu.Slices.SetDirty(one, WithdrawalReason.VramDirty, detail);
+                    changed = true;
+                }
+            }
+
+            if (changed)
+            {
+                WriteRecordLocked(gpu);
+                BumpLocked();
+            }
+
+            return changed;
         }
     }
 

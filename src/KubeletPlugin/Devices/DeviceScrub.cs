@@ -1,4 +1,5 @@
 using SecureDra.KubeletPlugin.Devices.Mig;
+using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.Nvml.Backends;
 using SecureDra.Nvml.Scrubbing;
 
@@ -16,14 +17,17 @@ namespace SecureDra.KubeletPlugin.Devices;
 /// A MIG device (a placement) is scrubbed as its instance: <see cref="IMigInstanceScrubber"/> runs the
 /// <c>securedra scrub-worker</c> child inside exactly that instance, and the inventory marks exactly the instance's
 /// memory slices Clean once durable, or keeps them Dirty (withdrawing every device that uses them, the parent
-/// included) for the retry loop.
+/// included) for the retry loop. In dynamic MIG mode the instance is also destroyed after its verified scrub
+/// (<see cref="MigInstanceLifecycle.CleanAsync"/>), before the slices are recorded Clean.
 /// </para>
 public sealed class DeviceScrub(
     DeviceInventory inventory,
     ScrubRunner scrubs,
     MigModeMonitor mig,
     MigInstanceLocator? migInstances = null,
-    IMigInstanceScrubber? migScrubber = null)
+    IMigInstanceScrubber? migScrubber = null,
+    MigInstanceLifecycle? migLifecycle = null,
+    PipelineContext? context = null)
 {
     /// <param name="claimUid">The releasing claim that holds the device; null for a device no claim holds.</param>
     /// <param name="trigger">Why the scrub runs: the label its metric sample carries.</param>
@@ -94,6 +98,12 @@ public sealed class DeviceScrub(
     /// </summary>
     public async Task<ScrubOutcome?> TryRunPlacementAsync(string deviceName, string? claimUid, ScrubTrigger trigger, CancellationToken cancellationToken)
     {
+        if (claimUid is null && Dynamic && await migLifecycle!.OverlappingOtherAsync(deviceName, cancellationToken).ConfigureAwait(false) is not null)
+        {
+            // Another instance holds part of this memory: it is cleaned through its own placement, not through this one.
+            return null;
+        }
+
         if (!inventory.TryBeginScrub(deviceName, claimUid))
         {
             return null;
@@ -122,8 +132,16 @@ public sealed class DeviceScrub(
         return outcome;
     }
 
+    private bool Dynamic => context?.Options.MigMode == MigMode.Dynamic && migLifecycle is not null;
+
     private async Task<ScrubOutcome> ScrubInstanceAsync(string deviceName, ScrubTrigger trigger, CancellationToken cancellationToken)
     {
+        if (Dynamic)
+        {
+            // Dynamic: the instance exists for this use only; it is scrubbed, then destroyed, and only then are its slices Clean.
+            return await migLifecycle!.CleanAsync(deviceName, cancellationToken).ConfigureAwait(false);
+        }
+
         if (migInstances is null || migScrubber is null)
         {
             return new ScrubOutcome(deviceName, false, "no MIG instance scrubber is registered", null);

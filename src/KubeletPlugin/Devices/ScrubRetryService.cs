@@ -79,7 +79,8 @@ public sealed partial class ScrubRetryService(
             .Where(d => d.State is DeviceState.Dirty or DeviceState.Unknown && !d.Withdrawals.ContainsKey(WithdrawalReason.MigModeEnabled))
             .Select(d => (d.Name, Device: (GpuDevice?)d.Device))
             // A dirty MIG instance is scrubbed as its instance (MIG mode is how its GPU is offered, not a reason to wait).
-            .Concat(snapshot.Partitions.SelectMany(p => p.Placements).Where(p => p.State == DeviceState.Dirty).Select(p => (p.Name, Device: (GpuDevice?)null)))
+            // Largest first: in dynamic mode one verified scrub of a large (temporary) instance cleans every smaller placement in it.
+            .Concat(snapshot.Partitions.SelectMany(p => p.Placements).Where(p => p.State == DeviceState.Dirty).OrderByDescending(p => p.Placement.Size).Select(p => (p.Name, Device: (GpuDevice?)null)))
             .ToList();
         foreach (var name in _schedule.Keys.Except(dirty.Select(d => d.Name)).ToList())
         {
@@ -97,8 +98,11 @@ public sealed partial class ScrubRetryService(
                 continue;
             }
 
+            // A placement that an overlapping placement's scrub cleaned earlier in this pass is not scrubbed again (in
+            // dynamic MIG mode that would create and destroy a temporary instance for nothing).
             var outcome = entry.NextAttempt > now ? null
                 : device.Device is { } gpu ? await scrubs.TryRunAsync(gpu, claimUid: null, ScrubTrigger.Retry, cancellationToken).ConfigureAwait(false)
+                : inventory.GetPlacement(device.Name) is not { State: DeviceState.Dirty } ? null
                 : await scrubs.TryRunPlacementAsync(device.Name, claimUid: null, ScrubTrigger.Retry, cancellationToken).ConfigureAwait(false);
             if (outcome is null)
             {

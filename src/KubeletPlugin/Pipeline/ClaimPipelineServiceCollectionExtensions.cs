@@ -84,6 +84,8 @@ public static class ClaimPipelineServiceCollectionExtensions
         services.AddSingleton<NodeEvents>();
         services.AddSingleton<MigModeMonitor>();
         services.AddSingleton<MigInstanceLocator>();
+        services.AddSingleton<MigInstanceLifecycle>();
+        services.AddSingleton<MigInstanceRecovery>();
         services.AddSingleton<DeviceScrub>();
         services.AddSingleton<PipelineStartup>();
         services.AddSingleton<MigDeviceRenderer>();

@@ -22,7 +22,8 @@ namespace SecureDra.KubeletPlugin.Pipeline;
 /// </list>
 /// Then GPUs in MIG mode are withdrawn, and every device with no proof of a verified scrub (no
 /// checkpoint, a checkpoint from before device records, a replaced GPU) is scrubbed before
-/// start-up completes, so the first publication offers only proven-clean devices. Leftover files
+/// start-up completes, so the first publication offers only proven-clean devices. In dynamic MIG mode every MIG
+/// instance that no prepared claim records is scrubbed and then destroyed (<see cref="MigInstanceRecovery"/>). Leftover files
 /// of ours in the CDI root that no prepared claim owns, and temp files, are removed.
 /// </summary>
 public sealed partial class PipelineStartup(
@@ -35,7 +36,8 @@ public sealed partial class PipelineStartup(
     PipelineContext context,
     ILogger<PipelineStartup> logger,
     MigPartitionSetup? partitions = null,
-    ConfidentialComputeMonitor? confidential = null)
+    ConfidentialComputeMonitor? confidential = null,
+    MigInstanceRecovery? migInstances = null)
 {
     private readonly Lock _lock = new();
     private Task? _started;
@@ -119,6 +121,12 @@ public sealed partial class PipelineStartup(
         await journal.CommitAsync(cancellationToken).ConfigureAwait(false);
 
         await mig.RefreshAsync(devices, cancellationToken).ConfigureAwait(false);
+        if (migInstances is not null)
+        {
+            // Dynamic MIG: instances no prepared claim records are scrubbed, then destroyed, before anything is published.
+            await migInstances.RecoverAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         await ScrubUnprovenAsync(cancellationToken).ConfigureAwait(false);
         LogReady(logger, devices.Count, data.Claims.Count);
     }

@@ -70,8 +70,54 @@ public sealed class CheckpointDevice
     [JsonPropertyName("resetPolicy")]
     public string? ResetPolicy { get; set; }
 
+    /// <summary>
+    /// Dynamic MIG: the instance this claim creates for the placement. Written (without ids) and made durable before the
+    /// create call, so a crash after it still tells the restart that memory behind the placement may be in an instance;
+    /// the ids and the MIG UUID are added once the instance exists.
+    /// </summary>
+    [JsonPropertyName("migInstance")]
+    public CheckpointMigInstance? MigInstance { get; set; }
+
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; set; }
+}
+
+/// <summary>A MIG instance created by the plugin for a claim (dynamic MIG): where, and once created, which.</summary>
+public sealed class CheckpointMigInstance
+{
+    /// <summary>The parent GPU's device name.</summary>
+    [JsonPropertyName("parent")]
+    public string Parent { get; set; } = "";
+
+    [JsonPropertyName("profileId")]
+    public int ProfileId { get; set; }
+
+    [JsonPropertyName("start")]
+    public int Start { get; set; }
+
+    [JsonPropertyName("size")]
+    public int Size { get; set; }
+
+    /// <summary>Null until the GPU instance exists.</summary>
+    [JsonPropertyName("gpuInstanceId")]
+    public int? GpuInstanceId { get; set; }
+
+    /// <summary>Null until the compute instance exists.</summary>
+    [JsonPropertyName("computeInstanceId")]
+    public int? ComputeInstanceId { get; set; }
+
+    /// <summary>The MIG UUID; null until the compute instance exists.</summary>
+    [JsonPropertyName("uuid")]
+    public string? Uuid { get; set; }
+
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Extra { get; set; }
+
+    public CheckpointMigInstance Clone() => new()
+    {
+        Parent = Parent, ProfileId = ProfileId, Start = Start, Size = Size, GpuInstanceId = GpuInstanceId,
+        ComputeInstanceId = ComputeInstanceId, Uuid = Uuid, Extra = Extra,
+    };
 }
 
 /// <summary>One device's durable state; a device without a record has no proof of being clean.</summary>

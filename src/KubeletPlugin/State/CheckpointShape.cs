@@ -68,6 +68,11 @@ public static class CheckpointShape
             return "devices lists a device twice";
         }
 
+        if (claim.Devices.Select(d => d.MigInstance is null ? null : MigInstanceProblem(d.MigInstance)).FirstOrDefault(p => p is not null) is { } migProblem)
+        {
+            return "devices: " + migProblem;
+        }
+
         if (claim.Prepared is { } prepared && prepared.Any(p => p is null || p.DeviceName is null || p.PoolName is null || p.RequestNames is null || p.CdiDeviceIds is null || p.RequestNames.Any(r => r is null) || p.CdiDeviceIds.Any(c => c is null)))
         {
             return "prepared holds a null entry or field";
@@ -79,6 +84,27 @@ public static class CheckpointShape
         }
 
         return null;
+    }
+
+    /// <summary>The plugin writes only what NVML can answer: slices 0-7, GPU-instance ids up to 63, compute-instance ids up to 7.</summary>
+    private static string? MigInstanceProblem(CheckpointMigInstance mig)
+    {
+        if (string.IsNullOrEmpty(mig.Parent))
+        {
+            return "migInstance has no parent";
+        }
+
+        if (mig.ProfileId is < 0 or > 63 || mig.Start is < 0 or >= MemorySliceCount || mig.Size < 1 || mig.Start + mig.Size > MemorySliceCount)
+        {
+            return $"migInstance profile {mig.ProfileId} at {mig.Start}+{mig.Size} is outside profiles 0-63 or the {MemorySliceCount} memory slices";
+        }
+
+        if (mig.GpuInstanceId is < 0 or > 63 || mig.ComputeInstanceId is < 0 or > 7 || (mig.ComputeInstanceId is not null && mig.GpuInstanceId is null))
+        {
+            return "migInstance gpuInstanceId must be 0-63 and computeInstanceId 0-7 (and only with a gpuInstanceId)";
+        }
+
+        return (mig.Uuid is not null) != (mig.ComputeInstanceId is not null) ? "migInstance uuid is recorded with its compute instance, never alone" : null;
     }
 
     private static string? DeviceRecordProblem(string name, CheckpointDeviceRecord? record)

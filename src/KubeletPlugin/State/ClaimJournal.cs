@@ -201,7 +201,7 @@ public sealed class ClaimJournal(CheckpointFile file)
         Namespace = c.Namespace,
         Name = c.Name,
         State = c.State,
-        Devices = [.. c.Devices.Select(d => new CheckpointDevice { Name = d.Name, Uuid = d.Uuid, ResetPolicy = d.ResetPolicy, Extra = d.Extra })],
+        Devices = [.. c.Devices.Select(d => new CheckpointDevice { Name = d.Name, Uuid = d.Uuid, ResetPolicy = d.ResetPolicy, MigInstance = d.MigInstance?.Clone(), Extra = d.Extra })],
         Prepared = c.Prepared?.Select(p => new CheckpointPreparedDevice
         {
             RequestNames = [.. p.RequestNames],

@@ -63,6 +63,11 @@ internal sealed class E2eNode : IAsyncDisposable
         {
             await node.StartApiServerAsync();
             await node.CreateNodeAsync();
+            foreach (var (device, faults) in options.GpuFaults)
+            {
+                node.SetGpuFaults(device, faults);
+            }
+
             await node.StartPluginAsync(options.CrashAt);
             return node;
         }
@@ -476,6 +481,7 @@ internal sealed class E2eNode : IAsyncDisposable
     /// <summary>Writes the GPU's cross-process fault file atomically (temp + rename), as the simulated backend expects.</summary>
     public void SetGpuFaults(string device, JsonObject faults)
     {
+        Directory.CreateDirectory(VramDir);
         var path = Path.Combine(VramDir, device + ".faults.json");
         var temp = path + ".tmp";
         File.WriteAllText(temp, faults.ToJsonString());

@@ -25,6 +25,9 @@ internal sealed record NodeOptions
     /// <summary>RLIMIT_NOFILE (soft and hard) the plugin process runs under, via prlimit; null: the runner's.</summary>
     public int? PluginNoFileLimit { get; init; }
 
+    /// <summary>Simulated GPU fault files (device name → faults.json content) written before the first plugin process starts (MIG mode, for one).</summary>
+    public IReadOnlyDictionary<string, System.Text.Json.Nodes.JsonObject> GpuFaults { get; init; } = new Dictionary<string, System.Text.Json.Nodes.JsonObject>();
+
     /// <summary>SECUREDRA_CRASH_AT for the first plugin process only.</summary>
     public string? CrashAt { get; init; }
 }

@@ -197,15 +197,17 @@ public sealed class MigSliceStateTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Preparing_a_placement_in_dynamic_mode_fails_closed_until_the_instance_lifecycle_lands()
+    public async Task Preparing_a_placement_in_dynamic_mode_whose_instance_cannot_be_created_fails_closed_and_reserves_nothing()
     {
+        // FakeMigBackend refuses every create: the claim fails naming the device and the backend's answer.
         _h.Api.PutClaim(TestClaims.Allocated(1, G3At4));
 
         var result = (await _h.Pipeline.PrepareAsync([TestClaims.Ref(1)], CancellationToken.None))[TestClaims.Uid(1)];
 
-        Assert.Contains("is a MIG placement; preparing it needs --mig-mode static", result.Error, StringComparison.Ordinal);
+        Assert.Contains($"device {G3At4}: creating the MIG GPU instance on GPU gpu-0 failed: Specified method is not supported", result.Error, StringComparison.Ordinal);
         Assert.True(Placement(G3At4).IsOffered, "nothing was reserved");
         Assert.Empty(_h.CdiFiles());
+        Assert.Null(_h.Journal.Get(TestClaims.Uid(1)));
     }
 
     private static JsonObject FindDeviceRecord(JsonNode checkpoint, string name)

@@ -157,6 +157,23 @@ public sealed class CheckpointTests : IDisposable
         Assert.True(System.IO.File.Exists(path), "a corrupt checkpoint is never wiped");
     }
 
+    [Theory]
+    [InlineData("{\"parent\":\"gpu-0\",\"profileId\":14,\"start\":7,\"size\":2}", "outside profiles 0-63 or the 8 memory slices")]
+    [InlineData("{\"parent\":\"gpu-0\",\"profileId\":-1,\"start\":0,\"size\":1}", "outside profiles 0-63 or the 8 memory slices")]
+    [InlineData("{\"parent\":\"\",\"profileId\":14,\"start\":2,\"size\":2}", "migInstance has no parent")]
+    [InlineData("{\"parent\":\"gpu-0\",\"profileId\":14,\"start\":2,\"size\":2,\"gpuInstanceId\":64}", "gpuInstanceId must be 0-63")]
+    [InlineData("{\"parent\":\"gpu-0\",\"profileId\":14,\"start\":2,\"size\":2,\"computeInstanceId\":0,\"uuid\":\"MIG-x\"}", "only with a gpuInstanceId")]
+    [InlineData("{\"parent\":\"gpu-0\",\"profileId\":14,\"start\":2,\"size\":2,\"gpuInstanceId\":1,\"uuid\":\"MIG-x\"}", "uuid is recorded with its compute instance")]
+    public async Task A_MIG_instance_record_the_plugin_never_writes_makes_the_checkpoint_corrupt(string migInstance, string problem)
+    {
+        await WriteRaw(System.Text.Encoding.UTF8.GetBytes(
+            $"{{\"claims\":{{\"{TestClaims.Uid(1)}\":{{\"namespace\":\"t\",\"name\":\"c\",\"state\":\"PrepareStarted\",\"devices\":[{{\"name\":\"gpu-0-mig-2g20gb-14-2\",\"uuid\":\"\",\"migInstance\":{migInstance}}}]}}}}}}"));
+
+        var ex = await Assert.ThrowsAsync<CheckpointCorruptException>(() => File().ReadAsync(CancellationToken.None));
+
+        Assert.Contains(problem, ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Oversized_file_is_refused_without_reading_it_all()
     {

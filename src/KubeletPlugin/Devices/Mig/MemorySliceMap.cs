@@ -77,6 +77,13 @@ internal sealed class MemorySliceMap
             var text = string.Create(CultureInfo.InvariantCulture, $"memory slice {i}: {s.DirtyDetail}");
             into[s.DirtyReason] = into.TryGetValue(s.DirtyReason, out var existing) ? existing : text;
         }
+
+        // A scrub of memory no claim holds started from Dirty: until it verifies, the memory is as withdrawn as before it
+        // began (a device published meanwhile would be allocated, then refused at Prepare).
+        foreach (var (s, i) in range.Where(x => x.s.State == MemorySliceState.Scrubbing && string.IsNullOrEmpty(x.s.ClaimUid)))
+        {
+            into.TryAdd(WithdrawalReason.VramDirty, string.Create(CultureInfo.InvariantCulture, $"memory slice {i}: a scrub of this memory is running"));
+        }
     }
 
     public IReadOnlyList<MemorySliceSnapshot> Snapshot() =>

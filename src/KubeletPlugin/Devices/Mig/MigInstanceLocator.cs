@@ -42,7 +42,15 @@ public sealed class MigInstanceLocator(PipelineContext context, DeviceInventory 
     public async Task<GpuDevice> ForContainerAsync(string deviceName, CancellationToken cancellationToken)
     {
         var (parent, instance) = await FindAsync(deviceName, cancellationToken).ConfigureAwait(false);
-        if (instance.ComputeInstances.Count != 1)
+        return await ForContainerAsync(deviceName, parent, instance, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The device as a container receives it, for an instance the caller already has (dynamic MIG: the one it just created).</summary>
+    public async Task<GpuDevice> ForContainerAsync(string deviceName, GpuDevice parent, MigInstance instance, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(parent);
+        ArgumentNullException.ThrowIfNull(instance);
+        if (instance.Uuid is null || instance.ComputeInstances.Count != 1)
         {
             throw new InvalidOperationException($"device {deviceName}: MIG instance {instance.GpuInstanceId} has {instance.ComputeInstances.Count} compute instances; one tenant per instance needs exactly one");
         }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using SecureDra.Nvml.Backends.Mig;
 
 namespace SecureDra.Nvml.Backends.Simulated;
@@ -33,6 +34,19 @@ public sealed class SimulatedMigBackend : IMigBackend
     public (long Offset, long Length) ByteRange(MigPlacement placement) => (placement.Start * SliceBytes, placement.Size * SliceBytes);
 
     public string VramPath(string deviceName) => Path.Combine(_options.VramDirectory, deviceName + ".vram");
+
+    /// <summary>
+    /// The simulated <c>/proc/driver/nvidia-caps/mig-minors</c>: like the driver's, a fixed table of every GPU- and
+    /// compute-instance capability minor, written (when absent) as soon as an instance gets a compute instance.
+    /// </summary>
+    public static string MinorsPath(string vramDirectory) => Path.Combine(vramDirectory, "mig-minors");
+
+    /// <summary>
+    /// Test evidence, written only where fault files are on (tests, the test build): one line per GPU instance destroyed,
+    /// <c>gi=&lt;id&gt; start=&lt;slice&gt; size=&lt;slices&gt; nonzero=&lt;bytes&gt;</c>, the count of non-zero bytes in its memory at
+    /// the moment of the destroy (before any driver zeroing), so a test can prove no instance was destroyed unscrubbed.
+    /// </summary>
+    public static string DestroyLogPath(string vramDirectory, string deviceName) => Path.Combine(vramDirectory, deviceName + ".mig-destroys.log");
 
     public Task<MigModeState> GetMigModeAsync(GpuDevice device, CancellationToken cancellationToken)
     {
@@ -120,6 +134,7 @@ public sealed class SimulatedMigBackend : IMigBackend
 
             var updated = gi with { ComputeInstanceIds = [0], Uuid = NewMigUuid() };
             SimulatedMigStateFile.Write(_options.VramDirectory, name, state with { Instances = [.. state.Instances.Select(i => i.GpuInstanceId == gpuInstanceId ? updated : i)] });
+            WriteMinorsTableIfAbsent();
             return Task.FromResult(ToInstance(name, Model(faults), updated));
         }
     }
@@ -160,6 +175,13 @@ public sealed class SimulatedMigBackend : IMigBackend
             }
 
             ThrowIfInUse(name, faults, gpuInstanceId, "GPU instance");
+            if (_options.FaultFiles)
+            {
+                var (offset, length) = ByteRange(new MigPlacement(gi.Start, gi.Size));
+                File.AppendAllText(DestroyLogPath(_options.VramDirectory, name),
+                    string.Create(CultureInfo.InvariantCulture, $"gi={gi.GpuInstanceId} start={gi.Start} size={gi.Size} nonzero={NonZeroBytes(name, offset, length)}\n"));
+            }
+
             if (faults.MigDriverZeroesOnDestroy)
             {
                 ZeroRange(name, ByteRange(new MigPlacement(gi.Start, gi.Size)));
@@ -232,6 +254,59 @@ public sealed class SimulatedMigBackend : IMigBackend
 
         var sliceBytes = memoryBytes / MigPlacement.MemorySliceCount;
         return (slice * sliceBytes) + (sliceBytes / 2);
+    }
+
+    private long NonZeroBytes(string deviceName, long offset, long length)
+    {
+        using var stream = new FileStream(VramPath(deviceName), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        stream.Position = offset;
+        var buffer = new byte[1 << 20];
+        long count = 0;
+        for (var left = length; left > 0;)
+        {
+            var read = stream.Read(buffer, 0, (int)Math.Min(left, buffer.Length));
+            if (read == 0)
+            {
+                break;
+            }
+
+            foreach (var b in buffer.AsSpan(0, read))
+            {
+                count += b == 0 ? 0 : 1;
+            }
+
+            left -= read;
+        }
+
+        return count;
+    }
+
+    /// <summary>GPU-instance ids 0-14 and compute-instance ids 0-7 per GPU, minors numbered from 3 (1: config, 2: monitor), as the driver lists them.</summary>
+    private void WriteMinorsTableIfAbsent()
+    {
+        var path = MinorsPath(_options.VramDirectory);
+        if (File.Exists(path))
+        {
+            return;
+        }
+
+        var text = new System.Text.StringBuilder("config 1\nmonitor 2\n");
+        var minor = 3;
+        for (var g = 0; g < _options.DeviceCount; g++)
+        {
+            for (var gi = 0; gi < 15; gi++)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"gpu{g}/gi{gi}/access {minor++}\n");
+                for (var ci = 0; ci < 8; ci++)
+                {
+                    text.Append(CultureInfo.InvariantCulture, $"gpu{g}/gi{gi}/ci{ci}/access {minor++}\n");
+                }
+            }
+        }
+
+        var temp = path + ".tmp";
+        File.WriteAllText(temp, text.ToString());
+        File.Move(temp, path, overwrite: false);
     }
 
     private void ZeroRange(string deviceName, (long Offset, long Length) range)

@@ -121,9 +121,11 @@ public sealed class PipelineHarness : IAsyncDisposable
     }
 
     /// <summary>A new "process" over the same directories and the same API server.</summary>
-    public async Task RestartAsync(bool loops = false)
+    /// <param name="whileStopped">Runs between the old process's end and the new one's start (a test puts the disk back as it was at a crash).</param>
+    public async Task RestartAsync(bool loops = false, Action? whileStopped = null)
     {
         await StopAsync();
+        whileStopped?.Invoke();
         Provider = Build();
         await StartAsync(loops);
     }
