@@ -16,7 +16,9 @@ using SecureDra.LocalCluster.Kubelet;
 // Usage: dotnet run -c Release --project bench/PipelineBench -- [--jit dll] [--aot binary]
 //        [--state-dir /tmp|/dev/shm] [--vram-dir /dev/shm] [--iterations 300] [--batches 5]
 //        [--starts 5] [--steady-seconds 30] [--calls 10000] [--only start|latency|slices]
-//        [--plugin-env NAME=VALUE]... (extra environment for the plugin, e.g. DOTNET_GCgen0size=0x400000)
+//        [--plugin-env NAME=VALUE]... (extra environment for the plugin, e.g. DOTNET_GCgen0size=400000: Native AOT
+//        reads GC settings as hexadecimal WITHOUT a 0x prefix and ignores a value that has one)
+//        [--smaps-copy PREFIX] (keep the plugin's raw /proc/PID/smaps and status at each memory breakdown)
 var jit = Arg("--jit") ?? FindJitDll();
 var aot = Arg("--aot") ?? (File.Exists("/tmp/securedra-aot/securedra") ? "/tmp/securedra-aot/securedra" : null);
 var useAot = args.Contains("--use-aot");
@@ -29,6 +31,7 @@ var steadySeconds = Int("--steady-seconds", 30);
 var calls = Int("--calls", 10_000);
 var only = Arg("--only");
 PluginRun.DataBase = Arg("--data-dir");
+PluginRun.SmapsCopy = Arg("--smaps-copy");
 PluginRun.ExtraEnvironment = [.. args.Select((a, i) => (a, i)).Where(x => x.a == "--plugin-env" && x.i + 1 < args.Length).Select(x => args[x.i + 1])];
 if (PluginRun.ExtraEnvironment.Count > 0)
 {
@@ -73,7 +76,7 @@ if (only is null or "latency")
     const int Gpus = 50;
     await using var p = await PluginRun.StartAsync(runner, api, http, "lat", gpus: Gpus, stateBase, vramBase);
     Console.WriteLine($"start → registered {p.RegisteredMs:F0} ms, slices published {p.PublishedMs:F0} ms ({Gpus} GPUs × 64 MiB), RSS {p.RssMiB():F1} MiB");
-    Console.WriteLine($"  memory after start: {p.MemoryBreakdown()}");
+    Console.WriteLine($"  memory after start: {await p.MemoryBreakdownAsync()}");
     var claims = new ClaimFactory(http, p.NodeName);
 
     // 1. One claim per call. After each, the durable-write floor: the two fsync'd atomic writes a Prepare needs
@@ -170,6 +173,7 @@ if (only is null or "latency")
     var held = await claims.CreateAllocatedAsync("steady", "gpu-0");
     Check((await p.Kubelet.PrepareAsync([held]))[held.Uid].Error, held);
     var rssBefore = p.RssMiB();
+    var allocatedBefore = await p.AllocatedBytesAsync();
     var swCalls = Stopwatch.StartNew();
     for (var i = 0; i < calls; i++)
     {
@@ -177,7 +181,8 @@ if (only is null or "latency")
     }
 
     Console.WriteLine($"RSS {rssBefore:F1} MiB before, {p.RssMiB():F1} MiB after {calls} more Prepare calls ({calls / swCalls.Elapsed.TotalSeconds:F0} calls/s, 1 caller); {prepare.Count + 20 + (batches + 1) * 100} real claims prepared and released before");
-    Console.WriteLine($"  memory after the calls: {p.MemoryBreakdown()}");
+    Console.WriteLine($"  managed allocation per idempotent Prepare (plugin's dotnet_gc_allocated_bytes_total): {(await p.AllocatedBytesAsync() - allocatedBefore) / calls:F0} B");
+    Console.WriteLine($"  memory after the calls: {await p.MemoryBreakdownAsync()}");
     Check((await p.Kubelet.UnprepareAsync([held]))[held.Uid], held);
     await p.DeleteSlicesAsync();
 }
@@ -359,6 +364,10 @@ internal sealed class PluginRun : IAsyncDisposable
 
     public static List<string> ExtraEnvironment { get; set; } = [];
 
+    public static string? SmapsCopy { get; set; }
+
+    private int _smapsCopies;
+
     /// <summary>Where the plugin writes its checkpoint and CDI specs (the fsync'd files).</summary>
     public string DataDirectory => DataBase is null ? _dir : Path.Combine(DataBase, "sdrapb-data-" + Path.GetFileName(_dir)["sdrapb-".Length..]);
 
@@ -455,6 +464,13 @@ internal sealed class PluginRun : IAsyncDisposable
         }
     }
 
+    public async Task<double> AllocatedBytesAsync()
+    {
+        var text = await _metrics.GetStringAsync("/metrics");
+        var line = text.Split('\n').Single(l => l.StartsWith("dotnet_gc_allocated_bytes_total ", StringComparison.Ordinal));
+        return double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+    }
+
     public async Task<long> SliceWritesAsync()
     {
         var text = await _metrics.GetStringAsync("/metrics");
@@ -479,22 +495,33 @@ internal sealed class PluginRun : IAsyncDisposable
     }
 
     /// <summary>
-    /// Resident memory by kind, from /proc/PID/smaps: the executable's own pages, shared libraries, thread stacks
-    /// (a read-write anonymous mapping right above a 4 KiB no-access guard), the GC heap (read-write anonymous
-    /// mappings carved out of the GC's large no-access reservation: next to a no-access mapping of 64 MiB or more),
-    /// other anonymous memory (native allocations, runtime data) and any other file mapping; plus the thread count.
+    /// Resident memory by kind, from /proc/PID/smaps: the executable's code (r-x), read-only data (r--) and written
+    /// data (rw-) pages; the zero-filled mapping right after it, where Native AOT rehydrates its type data at start
+    /// ("binary .bss"); shared libraries; glibc malloc (the [heap] and 64 MiB arenas: a read-write mapping followed
+    /// by its no-access reserve, 64 MiB together); thread stacks (a read-write mapping right above a 4 KiB no-access
+    /// guard); other anonymous memory (the GC's regions and bookkeeping, the runtime's own data); any other file
+    /// mapping. Then the kernel's own split (RssAnon / RssFile / RssShmem from /proc/PID/status), the thread count,
+    /// and the GC's view from inside the plugin (its /metrics: heap size after the last GC, bytes committed, bytes
+    /// allocated, collections by generation), which says how much of "other anonymous" the GC holds.
     /// </summary>
-    public string MemoryBreakdown()
+    public async Task<string> MemoryBreakdownAsync()
     {
         var exe = File.ResolveLinkTarget($"/proc/{_process.Id}/exe", returnFinalTarget: true)?.FullName ?? string.Empty;
-        var maps = new List<(ulong Start, ulong End, string Perms, string Path, long RssKb)>();
+        if (SmapsCopy is { } copy)
+        {
+            // --smaps-copy PREFIX: keep each raw /proc/PID/smaps (and status) for a closer look than this summary.
+            File.Copy($"/proc/{_process.Id}/smaps", $"{copy}.{++_smapsCopies}.smaps", overwrite: true);
+            File.Copy($"/proc/{_process.Id}/status", $"{copy}.{_smapsCopies}.status", overwrite: true);
+        }
+
+        var maps = new List<Mapping>();
         foreach (var line in File.ReadLines($"/proc/{_process.Id}/smaps"))
         {
             var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (fields.Length >= 5 && fields[0].Contains('-', StringComparison.Ordinal) && !fields[0].EndsWith(':'))
             {
                 var range = fields[0].Split('-');
-                maps.Add((Convert.ToUInt64(range[0], 16), Convert.ToUInt64(range[1], 16), fields[1], fields.Length >= 6 ? fields[5] : string.Empty, 0));
+                maps.Add(new Mapping(Convert.ToUInt64(range[0], 16), Convert.ToUInt64(range[1], 16), fields[1], fields.Length >= 6 ? fields[5] : string.Empty));
             }
             else if (maps.Count > 0 && fields.Length >= 2 && fields[0] == "Rss:")
             {
@@ -502,22 +529,38 @@ internal sealed class PluginRun : IAsyncDisposable
             }
         }
 
-        bool NoAccess(int i, ulong minSize) => i >= 0 && i < maps.Count && maps[i].Perms.StartsWith("---", StringComparison.Ordinal) && maps[i].Path.Length == 0 && maps[i].End - maps[i].Start >= minSize;
+        bool NoAccess(int i) => i >= 0 && i < maps.Count && maps[i].Perms.StartsWith("---", StringComparison.Ordinal) && maps[i].Path.Length == 0;
+        bool Anonymous(Mapping m) => m.Path.Length == 0;
         var kb = new Dictionary<string, long>(StringComparer.Ordinal);
         for (var i = 0; i < maps.Count; i++)
         {
             var m = maps[i];
-            var kind = m.Path == exe ? "binary"
+            var kind = m.Path == exe ? (m.Perms[2] == 'x' ? "binary code" : m.Perms[1] == 'w' ? "binary data" : "binary read-only data")
+                : Anonymous(m) && i > 0 && maps[i - 1].Path == exe && maps[i - 1].End == m.Start ? "binary .bss"
                 : m.Path.Contains(".so", StringComparison.Ordinal) ? "libraries"
                 : m.Path.Length > 0 && !m.Path.StartsWith('[') ? "other files"
-                : m.Path == "[stack]" || (NoAccess(i - 1, 4096) && maps[i - 1].End - maps[i - 1].Start == 4096 && maps[i - 1].End == m.Start) ? "thread stacks"
-                : NoAccess(i - 1, 64UL << 20) || NoAccess(i + 1, 64UL << 20) ? "GC heap"
+                : m.Path == "[heap]" || (Anonymous(m) && NoAccess(i + 1) && maps[i + 1].Start == m.End && maps[i + 1].End - m.Start == 64UL << 20) ? "malloc"
+                : m.Path == "[stack]" || (NoAccess(i - 1) && maps[i - 1].End - maps[i - 1].Start == 4096 && maps[i - 1].End == m.Start) ? "thread stacks"
                 : "other anonymous";
             kb[kind] = kb.GetValueOrDefault(kind) + m.RssKb;
         }
 
-        var threads = File.ReadLines($"/proc/{_process.Id}/status").First(l => l.StartsWith("Threads:", StringComparison.Ordinal)).Split('\t', ' ').Last();
-        return string.Join(", ", kb.OrderByDescending(k => k.Value).Select(k => $"{k.Key} {k.Value / 1024.0:F1} MiB")) + $"; {threads} threads";
+        var status = File.ReadLines($"/proc/{_process.Id}/status").Select(l => l.Split(':', 2)).Where(f => f.Length == 2).ToDictionary(f => f[0], f => f[1].Trim(), StringComparer.Ordinal);
+        static string Mib(string kbText) => $"{long.Parse(kbText.Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0:F1}";
+        var parts = kb.OrderByDescending(k => k.Value).Select(k => $"{k.Key} {k.Value / 1024.0:F1}");
+        var text = await _metrics.GetStringAsync("/metrics");
+        double Metric(string name) => text.Split('\n').Where(l => l.StartsWith(name, StringComparison.Ordinal))
+            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+        string Gcs(string gen) => Metric($"dotnet_gc_collections_total{{generation=\"{gen}\"}}").ToString(CultureInfo.InvariantCulture);
+        return string.Join(", ", parts) + " MiB"
+            + $"; kernel: RssAnon {Mib(status["RssAnon"])}, RssFile {Mib(status["RssFile"])}, RssShmem {Mib(status["RssShmem"])} MiB; {status["Threads"]} threads"
+            + $"; GC (from inside): heap {Metric("dotnet_gc_heap_size_bytes") / 1048576:F1} MiB, committed {Metric("dotnet_gc_committed_bytes") / 1048576:F1} MiB, "
+            + $"allocated {Metric("dotnet_gc_allocated_bytes_total") / 1048576:F0} MiB, collections gen0/1/2 {Gcs("0")}/{Gcs("1")}/{Gcs("2")}";
+    }
+
+    private sealed record Mapping(ulong Start, ulong End, string Perms, string Path)
+    {
+        public long RssKb { get; init; }
     }
 
     public double RssMiB()
