@@ -139,7 +139,7 @@ public sealed class DeviceScrub(
         if (Dynamic)
         {
             // Dynamic: the instance exists for this use only; it is scrubbed, then destroyed, and only then are its slices Clean.
-            return await migLifecycle!.CleanAsync(deviceName, cancellationToken).ConfigureAwait(false);
+            return await migLifecycle!.CleanAsync(deviceName, trigger, cancellationToken).ConfigureAwait(false);
         }
 
         if (migInstances is null || migScrubber is null)

@@ -137,6 +137,7 @@ public sealed class MigManagerService(
         using var deadline = Deadline(context, scrubOptions.Deadline + TimeSpan.FromSeconds(30));
         var gi = MigManagerWire.Id(request.GpuInstanceId, "gpu_instance_id");
         var expected = MigManagerWire.InstanceUuid(request.InstanceUuid);
+        var trigger = MigManagerWire.Trigger(request.Trigger, "trigger");
         var gpu = await ResolveAsync(request.GpuUuid, deadline.Token).ConfigureAwait(false);
         return await ExclusiveAsync(_scrub, async ct =>
         {
@@ -149,7 +150,7 @@ public sealed class MigManagerService(
                     instance is null ? $"no GPU instance {gi} on {gpu.Name}" : $"GPU instance {gi} on {gpu.Name} is {instance.Uuid ?? "without a compute instance"}, not {expected}"));
             }
 
-            return MigManagerWire.ToWire(await scrubber.ScrubAsync(gpu, instance, ct).ConfigureAwait(false));
+            return MigManagerWire.ToWire(await scrubber.ScrubAsync(gpu, instance, trigger, ct).ConfigureAwait(false));
         }, deadline.Token).ConfigureAwait(false);
     }
 

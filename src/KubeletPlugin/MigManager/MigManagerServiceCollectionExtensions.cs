@@ -27,7 +27,7 @@ public static class MigManagerServiceCollectionExtensions
         services.AddSingleton(options);
         services.AddSingleton(sp => new MigManagerClient(options, sp.GetRequiredService<MetricsRegistry>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<MigManagerClient>>()));
         services.AddSingleton<IMigBackend>(sp => new RemoteMigBackend(sp.GetRequiredService<MigManagerClient>()));
-        services.AddSingleton<IMigInstanceScrubber>(sp => new RemoteMigInstanceScrubber(sp.GetRequiredService<MigManagerClient>(), sp.GetRequiredService<GpuBackendOptions>(), sp.GetRequiredService<MigScrubMetrics>()));
+        services.AddSingleton<IMigInstanceScrubber>(sp => new RemoteMigInstanceScrubber(sp.GetRequiredService<MigManagerClient>(), sp.GetRequiredService<GpuBackendOptions>(), sp.GetRequiredService<ScrubMetrics>()));
         return services;
     }
 

@@ -31,6 +31,26 @@ public static class MigManagerWire
     public static int Id(int value, string field) =>
         value is < 0 or > MaxId ? throw new ArgumentException($"{field}: must be from 0 to {MaxId}, got {value}") : value;
 
+    public static ScrubTrigger Trigger(Wire.ScrubTrigger value, string field) => value switch
+    {
+        Wire.ScrubTrigger.Release => ScrubTrigger.Release,
+        Wire.ScrubTrigger.Retry => ScrubTrigger.Retry,
+        Wire.ScrubTrigger.Startup => ScrubTrigger.Startup,
+        Wire.ScrubTrigger.Health => ScrubTrigger.Health,
+        Wire.ScrubTrigger.Cli => ScrubTrigger.Cli,
+        _ => throw new ArgumentException($"{field}: must be one of release, retry, startup, health, cli, got {(int)value}"),
+    };
+
+    public static Wire.ScrubTrigger ToWire(ScrubTrigger value) => value switch
+    {
+        ScrubTrigger.Release => Wire.ScrubTrigger.Release,
+        ScrubTrigger.Retry => Wire.ScrubTrigger.Retry,
+        ScrubTrigger.Startup => Wire.ScrubTrigger.Startup,
+        ScrubTrigger.Health => Wire.ScrubTrigger.Health,
+        ScrubTrigger.Cli => Wire.ScrubTrigger.Cli,
+        _ => throw new ArgumentOutOfRangeException(nameof(value), value, "not a scrub trigger"),
+    };
+
     public static MigPlacement Placement(Wire.Placement? value, string field)
     {
         if (value is null)

@@ -521,14 +521,14 @@ public sealed class MigLifecycleModel : IAsyncDisposable
     /// <summary>Mutation: the per-instance scrub removed, the release still reported clean.</summary>
     private sealed class SkippingScrubber : IMigInstanceScrubber
     {
-        public Task<MigScrubResult> ScrubAsync(GpuDevice parent, MigInstance instance, CancellationToken cancellationToken) =>
+        public Task<MigScrubResult> ScrubAsync(GpuDevice parent, MigInstance instance, ScrubTrigger trigger, CancellationToken cancellationToken) =>
             Task.FromResult(new MigScrubResult(parent.Name, instance.GpuInstanceId, instance.Uuid!, true, true, instance.MemoryBytes, instance.MemoryBytes, 1, TimeSpan.Zero, "skipped", null));
     }
 
     /// <summary>Mutation: a scrub that zeroes the whole GPU instead of its instance.</summary>
     private sealed class OverreachingScrubber(string vram) : IMigInstanceScrubber
     {
-        public async Task<MigScrubResult> ScrubAsync(GpuDevice parent, MigInstance instance, CancellationToken cancellationToken)
+        public async Task<MigScrubResult> ScrubAsync(GpuDevice parent, MigInstance instance, ScrubTrigger trigger, CancellationToken cancellationToken)
         {
             await File.WriteAllBytesAsync(vram, new byte[Memory], cancellationToken);
             return new MigScrubResult(parent.Name, instance.GpuInstanceId, instance.Uuid!, true, true, instance.MemoryBytes, instance.MemoryBytes, 1, TimeSpan.Zero, "whole-gpu", null);

@@ -356,7 +356,7 @@ public sealed class MigDynamicLifecycleTests : IAsyncDisposable
 
         public void Open() => _open.TrySetResult();
 
-        public async Task<MigScrubResult> ScrubAsync(GpuDevice parent, MigInstance instance, CancellationToken cancellationToken)
+        public async Task<MigScrubResult> ScrubAsync(GpuDevice parent, MigInstance instance, ScrubTrigger trigger, CancellationToken cancellationToken)
         {
             var open = _open;
             if (!open.Task.IsCompleted)
@@ -365,7 +365,7 @@ public sealed class MigDynamicLifecycleTests : IAsyncDisposable
                 await open.Task.WaitAsync(cancellationToken);
             }
 
-            return await inner.ScrubAsync(parent, instance, cancellationToken);
+            return await inner.ScrubAsync(parent, instance, trigger, cancellationToken);
         }
 
         private static TaskCompletionSource Opened()

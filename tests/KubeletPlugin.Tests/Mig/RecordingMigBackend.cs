@@ -70,10 +70,10 @@ public sealed class RecordingMigBackend(IMigBackend inner, Func<string> readChec
 
     private sealed class Scrubber(RecordingMigBackend log, IMigInstanceScrubber inner) : IMigInstanceScrubber
     {
-        public Task<MigScrubResult> ScrubAsync(GpuDevice parent, MigInstance instance, CancellationToken cancellationToken)
+        public Task<MigScrubResult> ScrubAsync(GpuDevice parent, MigInstance instance, ScrubTrigger trigger, CancellationToken cancellationToken)
         {
             log.Record($"scrub gi={instance.GpuInstanceId}");
-            return inner.ScrubAsync(parent, instance, cancellationToken);
+            return inner.ScrubAsync(parent, instance, trigger, cancellationToken);
         }
     }
 }

@@ -87,7 +87,7 @@ public sealed class MigManagerProcessTests : IAsyncDisposable
         AssertBytes(y.Placement, 0xB2);
         Assert.True(_h.Inventory.GetPlacement(xName)!.IsOffered);
         Assert.Equal(DeviceState.Prepared, _h.Inventory.GetPlacement(yName)!.State);
-        Assert.Contains("securedra_mig_scrubs_total{backend=\"simulated\",outcome=\"succeeded\"} 1", _pluginMetrics.Render(), StringComparison.Ordinal);
+        Assert.Contains("securedra_scrubs_total{backend=\"simulated\",target=\"mig_instance\",trigger=\"release\",outcome=\"verified\"} 1", _pluginMetrics.Render(), StringComparison.Ordinal);
         // The scrub ran in the manager (its log names the instance it zeroed), not in this process.
         await manager.WaitForLineAsync(l => l.Contains(x.Uuid!, StringComparison.Ordinal) && l.Contains("6300", StringComparison.Ordinal), "the manager logs the instance scrub");
     }
@@ -179,7 +179,7 @@ public sealed class MigManagerProcessTests : IAsyncDisposable
 
         // A scrub through such a manager is a failed scrub (slices stay dirty), never a success and never a throw.
         var instance = await InstanceAsync(SimulatedMigProfiles.Profile1g, new MigPlacement(0, 1));
-        var result = await new RemoteMigInstanceScrubber(client, new GpuBackendOptions()).ScrubAsync(_parent, instance, CancellationToken.None);
+        var result = await new RemoteMigInstanceScrubber(client, new GpuBackendOptions()).ScrubAsync(_parent, instance, SecureDra.Nvml.Scrubbing.ScrubTrigger.Release, CancellationToken.None);
         Assert.False(result.Succeeded);
         Assert.Contains("did not answer ScrubInstance", result.FailureReason, StringComparison.Ordinal);
     }
@@ -355,7 +355,7 @@ public sealed class MigManagerProcessTests : IAsyncDisposable
 
         var client = Client();
         _disposables.Add(client);
-        var scrubber = new SimulatedParentScrubber(new RemoteMigInstanceScrubber(client, new GpuBackendOptions { Kind = GpuBackendKind.Simulated }, new SecureDra.Nvml.Scrubbing.MigScrubMetrics(_pluginMetrics)), Memory);
+        var scrubber = new SimulatedParentScrubber(new RemoteMigInstanceScrubber(client, new GpuBackendOptions { Kind = GpuBackendKind.Simulated }, new SecureDra.Nvml.Scrubbing.ScrubMetrics(_pluginMetrics)), Memory);
         _h = PipelineHarness.Create(1, new ClaimPipelineOptions
         {
             MigMode = MigMode.Static,

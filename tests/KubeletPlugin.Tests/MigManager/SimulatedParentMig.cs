@@ -45,9 +45,9 @@ internal sealed class SimulatedParentScrubber(IMigInstanceScrubber inner, long m
 
     public int Calls => Volatile.Read(ref _calls);
 
-    public async Task<MigScrubResult> ScrubAsync(GpuDevice parent, MigInstance instance, CancellationToken cancellationToken)
+    public async Task<MigScrubResult> ScrubAsync(GpuDevice parent, MigInstance instance, ScrubTrigger trigger, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _calls);
-        return await inner.ScrubAsync(SimulatedParent.Of(parent, memory), instance, cancellationToken);
+        return await inner.ScrubAsync(SimulatedParent.Of(parent, memory), instance, trigger, cancellationToken);
     }
 }

@@ -78,7 +78,7 @@ public sealed partial class MigInstanceLifecycle
     /// retry loop, which scrubs again before it tries to destroy again. Never destroys an instance it did not first
     /// scrub and verify. An instance of another profile overlapping the placement is not this placement's to clean.
     /// </summary>
-    public async Task<ScrubOutcome> CleanAsync(string deviceName, CancellationToken cancellationToken)
+    public async Task<ScrubOutcome> CleanAsync(string deviceName, ScrubTrigger trigger, CancellationToken cancellationToken)
     {
         var (parent, profile, placement) = Placement(deviceName);
         if (_mig is null || _scrubber is null)
@@ -125,7 +125,7 @@ public sealed partial class MigInstanceLifecycle
             }
         }
 
-        var result = await _scrubber.ScrubAsync(parent, instance, cancellationToken).ConfigureAwait(false);
+        var result = await _scrubber.ScrubAsync(parent, instance, trigger, cancellationToken).ConfigureAwait(false);
         if (!(result.Succeeded && result.Verified))
         {
             LogKept(_logger, deviceName, instance.GpuInstanceId, result.FailureReason ?? "the scrub did not verify");

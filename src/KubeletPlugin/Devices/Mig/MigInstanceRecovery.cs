@@ -1,3 +1,4 @@
+using SecureDra.Nvml.Scrubbing;
 using Microsoft.Extensions.Logging;
 using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.KubeletPlugin.State;
