@@ -114,6 +114,10 @@ public sealed class NoStackTraceTests : IDisposable
         var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith('{')).ToList();
         Assert.True(lines.Count >= 1, output);
         Assert.DoesNotContain("internal error", stderr, StringComparison.Ordinal);
+
+        // One contract for every subcommand (CliInvocation.UsageError): the line that names the problem says who speaks.
+        var speaker = args.Length == 0 || args[0].StartsWith('-') ? "securedra: " : $"securedra {args[0]}: ";
+        Assert.True(lines.Any(l => l.StartsWith(speaker, StringComparison.Ordinal)), output);
     }
 
     [Fact]

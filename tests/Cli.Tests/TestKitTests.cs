@@ -54,7 +54,7 @@ public sealed class TestKitTests
 
         Assert.IsNotType<PortTakenException>(failure);
         Assert.Contains("exited with", failure.Message, StringComparison.Ordinal);
-        Assert.Contains("err| local-apiserver: ", failure.Message, StringComparison.Ordinal); // its one-line error, in the failure
+        Assert.Contains("err| securedra local-apiserver: ", failure.Message, StringComparison.Ordinal); // its one-line error, in the failure
     }
 
     [Fact]

@@ -64,8 +64,7 @@ internal static class AuditCommand
             }
             catch (FormatException e)
             {
-                await Console.Error.WriteLineAsync($"audit: {e.Message}").ConfigureAwait(false);
-                return 2;
+                return CliInvocation.UsageError(parseResult.CommandResult.Command, e.Message);
             }
 
             // Only a valid invocation warns: a usage error stays one line.
@@ -92,13 +91,11 @@ internal static class AuditCommand
             catch (Exception e) when (e is KubeConfigException or ExecCredentialException)
             {
                 // An unusable kubeconfig is a configuration error (2), never "findings" (1).
-                await Console.Error.WriteLineAsync($"audit: --kubeconfig: {e.Message.ReplaceLineEndings(" ")}").ConfigureAwait(false);
-                return 2;
+                return CliInvocation.UsageError(parseResult.CommandResult.Command, "--kubeconfig: " + e.Message);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or InvalidOperationException or NotSupportedException or KubeApiException)
             {
-                await Console.Error.WriteLineAsync($"audit: {e.Message.ReplaceLineEndings(" ")}").ConfigureAwait(false);
-                return 2;
+                return CliInvocation.UsageError(parseResult.CommandResult.Command, e.Message);
             }
         });
         return command;
@@ -126,8 +123,7 @@ internal static class AuditCommand
         }
         catch (FormatException e)
         {
-            await Console.Error.WriteLineAsync($"audit: {e.Message}").ConfigureAwait(false);
-            return 2;
+            return CliInvocation.UsageError(parseResult.CommandResult.Command, e.Message);
         }
 
         var findings = new SecureDra.KubeletPlugin.NodeHardening.KubeletRegistryCheck(registry, driver, []).Run();

@@ -120,8 +120,7 @@ internal static class ControllerCommand
             }
             catch (FormatException e)
             {
-                await Console.Error.WriteLineAsync($"controller: {e.Message}").ConfigureAwait(false);
-                return 2;
+                return CliInvocation.UsageError(command, e.Message);
             }
 
             using var logger = LogSetup.CreateLogger(logSettings);
@@ -135,8 +134,7 @@ internal static class ControllerCommand
                 }
                 catch (Exception e) when (e is InvalidOperationException or IOException or NotSupportedException or FormatException or SecureDra.Kube.Config.KubeConfigException)
                 {
-                    await Console.Error.WriteLineAsync($"controller: --kubeconfig: {e.Message.ReplaceLineEndings(" ")}").ConfigureAwait(false);
-                    return 2;
+                    return CliInvocation.UsageError(command, "--kubeconfig: " + e.Message);
                 }
             }
 
@@ -151,8 +149,7 @@ internal static class ControllerCommand
             }
             catch (InvalidOperationException e)
             {
-                await Console.Error.WriteLineAsync($"controller: {e.Message}").ConfigureAwait(false);
-                return 2;
+                return CliInvocation.UsageError(command, e.Message);
             }
 
             LogSetup.WarnDeprecated(parseResult, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("SecureDra.Cli"));

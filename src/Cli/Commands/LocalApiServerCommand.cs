@@ -34,8 +34,7 @@ internal static class LocalApiServerCommand
             }
             catch (ArgumentException e)
             {
-                Console.Error.WriteLine($"local-apiserver: {e.Message.Split(" (Parameter", 2)[0]}");
-                return 2;
+                return CliInvocation.UsageError(parseResult.CommandResult.Command, e.Message.Split(" (Parameter", 2)[0]);
             }
 
             // Only a valid invocation warns: a usage error stays one line.
@@ -47,8 +46,7 @@ internal static class LocalApiServerCommand
             }
             catch (IOException e)
             {
-                Console.Error.WriteLine($"local-apiserver: cannot listen on {options.Listen}: {e.Message.ReplaceLineEndings(" ")}");
-                return 2;
+                return CliInvocation.UsageError(parseResult.CommandResult.Command, $"cannot listen on {options.Listen}: {e.Message}");
             }
 
             await using var running = server;

@@ -51,8 +51,7 @@ internal static class ScrubCommand
             }
             catch (Exception e) when (e is ArgumentException or FormatException)
             {
-                await Console.Error.WriteLineAsync($"scrub: {e.Message}").ConfigureAwait(false);
-                return 2;
+                return CliInvocation.UsageError(parseResult.CommandResult.Command, e.Message);
             }
 
             return await RunAsync(options, selector, json, logSettings, parseResult, cancellationToken).ConfigureAwait(false);
@@ -77,7 +76,7 @@ internal static class ScrubCommand
         }
         catch (GpuBackendException e)
         {
-            await Console.Error.WriteLineAsync($"scrub: {e.Message}").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"securedra scrub: {e.Message.ReplaceLineEndings(" ")}").ConfigureAwait(false);
             return 1;
         }
 
@@ -88,8 +87,7 @@ internal static class ScrubCommand
         }
         catch (ArgumentException e)
         {
-            await Console.Error.WriteLineAsync($"scrub: {e.Message}").ConfigureAwait(false);
-            return 2;
+            return CliInvocation.UsageError(parseResult.CommandResult.Command, e.Message);
         }
 
         var rows = await Task.WhenAll(selected.Select(d => ScrubOneAsync(scrubber, d, cancellationToken))).ConfigureAwait(false);
