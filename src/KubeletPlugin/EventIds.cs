@@ -6,7 +6,7 @@ namespace SecureDra.KubeletPlugin;
 /// that class. An ID means one message across the whole product: tests/Cli.Tests/EventIdRegistryTests checks it
 /// over every assembly.
 /// </summary>
-internal static class EventIds
+internal static partial class EventIds
 {
     public static class SocketLifecycle
     {

@@ -92,6 +92,11 @@ internal static class MigManagerCommand
                 {
                     return CliInvocation.UsageError(command, ex.Message);
                 }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    // The socket's directory cannot be created or bound in: a configuration fact, one line.
+                    return CliInvocation.UsageError(command, $"--mig-manager-socket: {ex.Message}");
+                }
                 catch (GpuBackendException ex)
                 {
                     await Console.Error.WriteLineAsync($"securedra {command.Name}: {ex.Message.ReplaceLineEndings(" ")}").ConfigureAwait(false);

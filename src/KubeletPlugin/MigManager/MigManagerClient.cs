@@ -119,7 +119,4 @@ public sealed partial class MigManagerClient : IDisposable
         _failures.Inc(operation);
         LogCallFailed(_logger, operation, message);
     }
-
-    [LoggerMessage(EventId = MigManagerEventIds.CallFailed, Level = LogLevel.Warning, Message = "MIG manager call {Operation} got no usable answer: {Reason}")]
-    private static partial void LogCallFailed(ILogger logger, string operation, string reason);
 }

@@ -118,8 +118,4 @@ public static partial class MigManagerHost
             files.RemoveOwned(options.SocketPath);
         }
     }
-
-    [LoggerMessage(EventId = MigManagerEventIds.Listening, Level = LogLevel.Information,
-        Message = "MIG manager listening on {Socket} (mode 0600, peer uid {Uid} only, at most {MaxConnections} connections)")]
-    private static partial void LogListening(ILogger logger, string socket, uint uid, int maxConnections);
 }

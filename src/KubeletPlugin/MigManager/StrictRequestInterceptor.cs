@@ -63,10 +63,4 @@ public sealed partial class StrictRequestInterceptor(MigManagerMetrics metrics, 
         var stripped = message.Descriptor.Parser.WithDiscardUnknownFields(true).ParseFrom(message.ToByteString());
         return !stripped.Equals(message);
     }
-
-    [LoggerMessage(EventId = MigManagerEventIds.RequestRefused, Level = LogLevel.Warning, Message = "MIG manager refused {Operation}: {Reason}")]
-    private static partial void LogRefused(ILogger logger, string operation, string reason);
-
-    [LoggerMessage(EventId = MigManagerEventIds.OperationFailed, Level = LogLevel.Warning, Message = "MIG manager {Operation} failed: {Reason}")]
-    private static partial void LogFailed(ILogger logger, string operation, string reason);
 }

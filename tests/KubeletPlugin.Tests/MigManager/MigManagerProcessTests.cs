@@ -296,10 +296,17 @@ public sealed class MigManagerProcessTests : IAsyncDisposable
         Assert.Equal(2, badUid.ExitCode);
         Assert.Contains("--mig-manager-allowed-uid", badUid.Stderr, StringComparison.Ordinal);
 
+        var unwritable = await SecuredraProcess.RunAsync("mig-manager", "--mig-manager-socket", "/proc/securedra-mig/mig-manager.sock", "--gpu-backend", "simulated");
+        Assert.Equal(2, unwritable.ExitCode);
+        Assert.Contains("--mig-manager-socket:", unwritable.Stderr, StringComparison.Ordinal);
+        Assert.False(CliStackTrace(unwritable.Stderr), unwritable.Stderr);
+
         var pluginWithoutMig = await SecuredraProcess.RunAsync("kubelet-plugin", "--node-name", "n", "--gpu-backend", "simulated", "--mig-manager-socket", SocketPath);
         Assert.Equal(2, pluginWithoutMig.ExitCode);
         Assert.Contains("--mig-manager-socket: needs --mig-mode static or dynamic", pluginWithoutMig.Stderr, StringComparison.Ordinal);
     }
+
+    private static bool CliStackTrace(string text) => text.Contains("   at ", StringComparison.Ordinal) || text.Contains("Unhandled exception", StringComparison.Ordinal);
 
     private static bool Closed(Socket s)
     {
