@@ -11,7 +11,7 @@ public sealed partial class StandardMetricsTests
     [
         "process_cpu_seconds_total", "process_resident_memory_bytes", "process_virtual_memory_bytes", "process_open_fds", "process_max_fds",
         "process_start_time_seconds", "dotnet_gc_collections_total", "dotnet_gc_heap_size_bytes", "dotnet_gc_committed_bytes",
-        "dotnet_gc_allocated_bytes_total", "dotnet_gc_pause_seconds_total", "dotnet_threadpool_threads", "dotnet_threadpool_queue_length",
+        "dotnet_gc_generation_size_bytes", "dotnet_gc_fragmented_bytes", "dotnet_gc_allocated_bytes_total", "dotnet_gc_pause_seconds_total", "dotnet_threadpool_threads", "dotnet_threadpool_queue_length",
         "dotnet_threadpool_completed_items_total", "securedra_build_info",
     ];
 
@@ -37,6 +37,23 @@ public sealed partial class StandardMetricsTests
         Assert.InRange(start, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow);
         Assert.Matches(@"securedra_build_info\{component=""test"",version=""[^""]+"",commit=""[^""]+"",runtime=""[0-9.]+""\} 1\n", text);
         Assert.Matches(@"dotnet_gc_collections_total\{generation=""2""\} [0-9]+\n", text);
+    }
+
+    [Fact]
+    public void The_heap_parts_sum_to_the_heap_size_and_name_only_the_five_parts_the_runtime_has()
+    {
+        // After a full blocking GC every figure describes that same collection, so the parts must add up to the whole.
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        var registry = new MetricsRegistry();
+        StandardMetrics.Register(registry, "test");
+        var text = registry.Render();
+
+        var parts = Regex.Matches(text, @"^dotnet_gc_generation_size_bytes\{generation=""([^""]+)""\} ([0-9.e+]+)$", RegexOptions.Multiline);
+        Assert.Equal(["0", "1", "2", "loh", "poh"], parts.Select(m => m.Groups[1].Value));
+        var sum = parts.Sum(m => double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture));
+        Assert.Equal(Value(text, "dotnet_gc_heap_size_bytes"), sum);
+        Assert.True(sum > 0, "the test host has live objects after a full GC");
+        Assert.InRange(Value(text, "dotnet_gc_fragmented_bytes"), 0, Value(text, "dotnet_gc_heap_size_bytes"));
     }
 
     [Fact]

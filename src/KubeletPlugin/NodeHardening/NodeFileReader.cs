@@ -10,6 +10,9 @@ namespace SecureDra.KubeletPlugin.NodeHardening;
 /// </summary>
 public static class NodeFileReader
 {
+    /// <summary>The first read buffer: node config and version files are a few KiB.</summary>
+    public const int InitialBufferBytes = 16 * 1024;
+
     public static NodeFileContent Read(string path, long maxBytes)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -27,10 +30,24 @@ public static class NodeFileReader
 
             using var handle = PosixFileSystem.OpenReadNonBlocking(path);
             using var stream = new FileStream(handle, FileAccess.Read, bufferSize: 0);
-            var buffer = new byte[checked((int)Math.Min(maxBytes + 1, int.MaxValue))];
+            // The buffer grows with what the file holds, up to the limit + 1, instead of being the limit + 1 from the start:
+            // the toolkit's version file is a few bytes against a 16 MiB limit, and an up-front buffer of the limit was a
+            // large-object allocation at every check, most of the plugin's GC heap (docs/performance.md §10.2).
+            var limit = checked((int)Math.Min(maxBytes + 1, int.MaxValue));
+            var buffer = new byte[Math.Min(limit, InitialBufferBytes)];
             var total = 0;
-            while (total < buffer.Length)
+            while (true)
             {
+                if (total == buffer.Length)
+                {
+                    if (buffer.Length == limit)
+                    {
+                        break;
+                    }
+
+                    Array.Resize(ref buffer, (int)Math.Min(2L * buffer.Length, limit));
+                }
+
                 var n = stream.Read(buffer, total, buffer.Length - total);
                 if (n == 0)
                 {

@@ -32,6 +32,8 @@ public static class StandardMetrics
         var collections = registry.Counter("dotnet_gc_collections_total", "Garbage collections since the process started, by generation.", "generation");
         var heap = registry.Gauge("dotnet_gc_heap_size_bytes", "Bytes of the managed heap after the last garbage collection (all generations and the large-object heap).");
         var committed = registry.Gauge("dotnet_gc_committed_bytes", "Bytes of memory the garbage collector has committed from the operating system.");
+        var generations = registry.Gauge("dotnet_gc_generation_size_bytes", "Bytes in each part of the managed heap after the last garbage collection, free space included: generations 0-2, the large-object heap (loh) and the pinned-object heap (poh).", "generation");
+        var fragmented = registry.Gauge("dotnet_gc_fragmented_bytes", "Free space inside the managed heap after the last garbage collection (counted in dotnet_gc_heap_size_bytes, holding no object).");
         var allocated = registry.Counter("dotnet_gc_allocated_bytes_total", "Bytes allocated on the managed heap since the process started.");
         var pause = registry.Counter("dotnet_gc_pause_seconds_total", "Time the garbage collector paused the process, in seconds.");
         var threads = registry.Gauge("dotnet_threadpool_threads", "Thread pool threads that exist now.");
@@ -71,6 +73,13 @@ public static class StandardMetrics
             var info = GC.GetGCMemoryInfo();
             heap.Set(info.HeapSizeBytes);
             committed.Set(info.TotalCommittedBytes);
+            fragmented.Set(info.FragmentedBytes);
+            var parts = info.GenerationInfo;
+            for (var part = 0; part < parts.Length && part < HeapParts.Length; part++)
+            {
+                generations.Set(parts[part].SizeAfterBytes, HeapParts[part]);
+            }
+
             allocated.Sample(GC.GetTotalAllocatedBytes());
             pause.Sample(GC.GetTotalPauseDuration().TotalSeconds);
             threads.Set(ThreadPool.ThreadCount);
@@ -80,6 +89,9 @@ public static class StandardMetrics
     }
 
     private static readonly string[] Generations = ["0", "1", "2"];
+
+    /// <summary>The parts GCMemoryInfo.GenerationInfo reports, in its order: a closed label set.</summary>
+    private static readonly string[] HeapParts = ["0", "1", "2", "loh", "poh"];
 
     /// <summary>
     /// The entry assembly's informational version (the one release number, Directory.Build.props) and the commit it was
