@@ -288,12 +288,12 @@ public sealed class MigLifecycleModel : IAsyncDisposable
         var snapshot = _h.Inventory.Snapshot();
         foreach (var device in snapshot.Devices.Where(d => d.State is DeviceState.Dirty or DeviceState.Unknown && !d.Withdrawals.ContainsKey(WithdrawalReason.MigModeEnabled)))
         {
-            await scrub.TryRunAsync(device.Device, claimUid: null, CancellationToken.None);
+            await scrub.TryRunAsync(device.Device, claimUid: null, ScrubTrigger.Retry, CancellationToken.None);
         }
 
         foreach (var placement in snapshot.Partitions.SelectMany(p => p.Placements).Where(p => p.State == DeviceState.Dirty))
         {
-            await scrub.TryRunPlacementAsync(placement.Name, claimUid: null, CancellationToken.None);
+            await scrub.TryRunPlacementAsync(placement.Name, claimUid: null, ScrubTrigger.Retry, CancellationToken.None);
         }
     }
 

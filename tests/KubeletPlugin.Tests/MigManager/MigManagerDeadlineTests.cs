@@ -71,7 +71,7 @@ public sealed class MigManagerDeadlineTests : IDisposable
 
         watch.Restart();
         var instance = new MigInstance("gpu-0", 1, 19, "1g.10gb", new MigPlacement(0, 1), 1 << 20, [new MigComputeInstance(0, 0)], "MIG-11111111-2222-3333-4444-555555555555");
-        var result = await new RemoteMigInstanceScrubber(client, new GpuBackendOptions()).ScrubAsync(parent, instance, CancellationToken.None);
+        var result = await new RemoteMigInstanceScrubber(client, new GpuBackendOptions()).ScrubAsync(parent, instance, SecureDra.Nvml.Scrubbing.ScrubTrigger.Release, CancellationToken.None);
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"took {watch.Elapsed}");
         Assert.False(result.Succeeded);
         Assert.False(result.Verified);

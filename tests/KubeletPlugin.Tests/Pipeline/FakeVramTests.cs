@@ -27,7 +27,7 @@ public class FakeVramTests
             {
                 for (var i = 0; i < Rewrites; i++)
                 {
-                    var report = await scrubber.ScrubAsync(gpu, CancellationToken.None);
+                    var report = await scrubber.ScrubAsync(gpu, SecureDra.Nvml.Scrubbing.ScrubTrigger.Release, CancellationToken.None);
                     Assert.True(report.Verified, report.FailureReason);
                     backend.WriteCanary(gpu.Name);
                 }
