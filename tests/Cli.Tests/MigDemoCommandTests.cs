@@ -31,7 +31,7 @@ public sealed class MigDemoCommandTests : IDisposable
 
         // The verdicts: A's canary there, then gone with every byte of A's slices zero; B's canary and hash unchanged.
         Assert.Contains("read back 5/5", stdout, StringComparison.Ordinal);
-        Assert.Matches(@"scrub: Scrubbed MIG instance ""MIG-[-0-9a-f]+"" \(GPU instance \d+ of ""gpu-0"", slices ""\{0,4\}""\): 8388608 of 8388608 bytes zeroed and verified", stdout);
+        Assert.Matches(@"scrub: Scrubbed MIG instance ""MIG-[-0-9a-f]+"" \(GPU instance \d+ of ""gpu-0"", slices ""\{0,4\}""\) for ""?release""?: 8388608 of 8388608 bytes zeroed and verified", stdout);
         Assert.Contains("tenant A's canary copies left in its instance: 0; non-zero bytes in slices 0-3: 0", stdout, StringComparison.Ordinal);
         Assert.Contains("tenant B's instance, still in use: canary 5/5 intact", stdout, StringComparison.Ordinal);
         Assert.Contains("unchanged", stdout, StringComparison.Ordinal);

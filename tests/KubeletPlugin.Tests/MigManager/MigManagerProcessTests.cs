@@ -214,10 +214,16 @@ public sealed class MigManagerProcessTests : IAsyncDisposable
         Assert.Equal(StatusCode.InvalidArgument, strange.StatusCode);
 
         // A scrub of an instance whose UUID is not the one the caller names is refused (re-created behind its back).
-        var scrub = await invoker.ScrubInstanceAsync(new Wire.ScrubInstanceRequest { GpuUuid = _parent.Uuid, GpuInstanceId = instance.GpuInstanceId, InstanceUuid = "MIG-00000000-0000-0000-0000-000000000000" },
+        var scrub = await invoker.ScrubInstanceAsync(new Wire.ScrubInstanceRequest { GpuUuid = _parent.Uuid, GpuInstanceId = instance.GpuInstanceId, InstanceUuid = "MIG-00000000-0000-0000-0000-000000000000", Trigger = Wire.ScrubTrigger.Release },
             deadline: DateTime.UtcNow.AddSeconds(30));
         Assert.False(scrub.Succeeded);
         Assert.Contains("not MIG-00000000", scrub.FailureReason, StringComparison.Ordinal);
+
+        // A scrub that does not say why it runs is refused before anything is scrubbed: the trigger labels its evidence.
+        var untriggered = await Assert.ThrowsAsync<RpcException>(async () =>
+            await invoker.ScrubInstanceAsync(new Wire.ScrubInstanceRequest { GpuUuid = _parent.Uuid, GpuInstanceId = instance.GpuInstanceId, InstanceUuid = instance.Uuid }, deadline: DateTime.UtcNow.AddSeconds(10)));
+        Assert.Equal(StatusCode.InvalidArgument, untriggered.StatusCode);
+        Assert.Contains("trigger: must be one of release, retry, startup, health, cli, got 0", untriggered.Status.Detail, StringComparison.Ordinal);
 
         // Still serving, and the MIG error codes cross the socket intact.
         var instances = await new RemoteMigBackend(client).GetInstancesAsync(_parent, CancellationToken.None);
