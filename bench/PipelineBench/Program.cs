@@ -555,7 +555,9 @@ internal sealed class PluginRun : IAsyncDisposable
         return string.Join(", ", parts) + " MiB"
             + $"; kernel: RssAnon {Mib(status["RssAnon"])}, RssFile {Mib(status["RssFile"])}, RssShmem {Mib(status["RssShmem"])} MiB; {status["Threads"]} threads"
             + $"; GC (from inside): heap {Metric("dotnet_gc_heap_size_bytes") / 1048576:F1} MiB, committed {Metric("dotnet_gc_committed_bytes") / 1048576:F1} MiB, "
-            + $"allocated {Metric("dotnet_gc_allocated_bytes_total") / 1048576:F0} MiB, collections gen0/1/2 {Gcs("0")}/{Gcs("1")}/{Gcs("2")}";
+            + $"allocated {Metric("dotnet_gc_allocated_bytes_total") / 1048576:F0} MiB, collections gen0/1/2 {Gcs("0")}/{Gcs("1")}/{Gcs("2")}; "
+            + "heap parts gen0/gen1/gen2/loh/poh " + string.Join('/', new[] { "0", "1", "2", "loh", "poh" }.Select(g => $"{Metric($"dotnet_gc_generation_size_bytes{{generation=\"{g}\"}}") / 1048576:F1}"))
+            + $" MiB, fragmented {Metric("dotnet_gc_fragmented_bytes") / 1048576:F1} MiB (0 where the build predates these metrics)";
     }
 
     private sealed record Mapping(ulong Start, ulong End, string Perms, string Path)
