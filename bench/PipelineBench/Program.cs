@@ -85,6 +85,7 @@ if (only is null or "latency")
     var prepare = new List<double>();
     var unprepare = new List<double>();
     var floor = new List<double>();
+    var claimGet = new List<double>();
     byte[]? cdiBytes = null;
     byte[]? checkpointBytes = null;
     var floorDir = Directory.CreateDirectory(Path.Combine(p.DataDirectory, "floor")).FullName;
@@ -109,16 +110,27 @@ if (only is null or "latency")
         await AtomicFile.WriteAsync(floorDir, "floor-cdi.json", cdiBytes, CancellationToken.None);
         await AtomicFile.WriteAsync(floorDir, "floor-checkpoint.json", checkpointBytes!, AtomicFile.OwnerOnly, CancellationToken.None);
         var floorMs = sw.Elapsed.TotalMilliseconds;
+        // The one network step of a Prepare outside its durable writes: a GET of the claim from the same API server
+        // (the bench's client, not the plugin's, so an estimate of the server's and loopback's share).
+        sw.Restart();
+        using (var got = await http.GetAsync($"/apis/resource.k8s.io/v1/namespaces/default/resourceclaims/single-{i}"))
+        {
+            _ = await got.Content.ReadAsByteArrayAsync();
+        }
+
+        var getMs = sw.Elapsed.TotalMilliseconds;
         if (i >= 20)
         {
             prepare.Add(prepared);
             unprepare.Add(unprepared);
             floor.Add(floorMs);
+            claimGet.Add(getMs);
         }
     }
 
     Console.WriteLine($"single claim Prepare: p50 {Pct(prepare, 50):F2} ms, p99 {Pct(prepare, 99):F2} ms, min {Min(prepare):F2}, max {Max(prepare):F2} (n={prepare.Count}, 20 warm-up)");
     Console.WriteLine($"durable-write floor (CDI spec + checkpoint, AtomicFile, same filesystem, interleaved): p50 {Pct(floor, 50):F2} ms, p99 {Pct(floor, 99):F2} ms, min {Min(floor):F2}; Prepare p50 / floor p50 = {Pct(prepare, 50) / Pct(floor, 50):F2} (goal ≤ 1.5)");
+    Console.WriteLine($"claim GET from the same API server (bench's client, interleaved): p50 {Pct(claimGet, 50):F2} ms, min {Min(claimGet):F2}; Prepare p50 - floor p50 = {Pct(prepare, 50) - Pct(floor, 50):F2} ms, Prepare min - floor min = {Min(prepare) - Min(floor):F2} ms");
     Console.WriteLine($"single claim Unprepare (64 MiB scrub + verify): p50 {Pct(unprepare, 50):F2} ms, p99 {Pct(unprepare, 99):F2} ms (n={unprepare.Count})");
 
     // 2. 100 claims = two batches of 50 (one Prepare call each, then one Unprepare call with 50 scrubs each).
