@@ -85,6 +85,7 @@ if (only is null or "latency")
     var prepare = new List<double>();
     var unprepare = new List<double>();
     var floor = new List<double>();
+    var claimGet = new List<double>();
     byte[]? cdiBytes = null;
     byte[]? checkpointBytes = null;
     var floorDir = Directory.CreateDirectory(Path.Combine(p.DataDirectory, "floor")).FullName;
@@ -109,16 +110,27 @@ if (only is null or "latency")
         await AtomicFile.WriteAsync(floorDir, "floor-cdi.json", cdiBytes, CancellationToken.None);
         await AtomicFile.WriteAsync(floorDir, "floor-checkpoint.json", checkpointBytes!, AtomicFile.OwnerOnly, CancellationToken.None);
         var floorMs = sw.Elapsed.TotalMilliseconds;
+        // The one network step of a Prepare outside its durable writes: a GET of the claim from the same API server
+        // (the bench's client, not the plugin's, so an estimate of the server's and loopback's share).
+        sw.Restart();
+        using (var got = await http.GetAsync($"/apis/resource.k8s.io/v1/namespaces/default/resourceclaims/single-{i}"))
+        {
+            _ = await got.Content.ReadAsByteArrayAsync();
+        }
+
+        var getMs = sw.Elapsed.TotalMilliseconds;
         if (i >= 20)
         {
             prepare.Add(prepared);
             unprepare.Add(unprepared);
             floor.Add(floorMs);
+            claimGet.Add(getMs);
         }
     }
 
     Console.WriteLine($"single claim Prepare: p50 {Pct(prepare, 50):F2} ms, p99 {Pct(prepare, 99):F2} ms, min {Min(prepare):F2}, max {Max(prepare):F2} (n={prepare.Count}, 20 warm-up)");
     Console.WriteLine($"durable-write floor (CDI spec + checkpoint, AtomicFile, same filesystem, interleaved): p50 {Pct(floor, 50):F2} ms, p99 {Pct(floor, 99):F2} ms, min {Min(floor):F2}; Prepare p50 / floor p50 = {Pct(prepare, 50) / Pct(floor, 50):F2} (goal ≤ 1.5)");
+    Console.WriteLine($"claim GET from the same API server (bench's client, interleaved): p50 {Pct(claimGet, 50):F2} ms, min {Min(claimGet):F2}; Prepare p50 - floor p50 = {Pct(prepare, 50) - Pct(floor, 50):F2} ms, Prepare min - floor min = {Min(prepare) - Min(floor):F2} ms");
     Console.WriteLine($"single claim Unprepare (64 MiB scrub + verify): p50 {Pct(unprepare, 50):F2} ms, p99 {Pct(unprepare, 99):F2} ms (n={unprepare.Count})");
 
     // 2. 100 claims = two batches of 50 (one Prepare call each, then one Unprepare call with 50 scrubs each).
@@ -555,7 +567,9 @@ internal sealed class PluginRun : IAsyncDisposable
         return string.Join(", ", parts) + " MiB"
             + $"; kernel: RssAnon {Mib(status["RssAnon"])}, RssFile {Mib(status["RssFile"])}, RssShmem {Mib(status["RssShmem"])} MiB; {status["Threads"]} threads"
             + $"; GC (from inside): heap {Metric("dotnet_gc_heap_size_bytes") / 1048576:F1} MiB, committed {Metric("dotnet_gc_committed_bytes") / 1048576:F1} MiB, "
-            + $"allocated {Metric("dotnet_gc_allocated_bytes_total") / 1048576:F0} MiB, collections gen0/1/2 {Gcs("0")}/{Gcs("1")}/{Gcs("2")}";
+            + $"allocated {Metric("dotnet_gc_allocated_bytes_total") / 1048576:F0} MiB, collections gen0/1/2 {Gcs("0")}/{Gcs("1")}/{Gcs("2")}; "
+            + "heap parts gen0/gen1/gen2/loh/poh " + string.Join('/', new[] { "0", "1", "2", "loh", "poh" }.Select(g => $"{Metric($"dotnet_gc_generation_size_bytes{{generation=\"{g}\"}}") / 1048576:F1}"))
+            + $" MiB, fragmented {Metric("dotnet_gc_fragmented_bytes") / 1048576:F1} MiB (0 where the build predates these metrics)";
     }
 
     private sealed record Mapping(ulong Start, ulong End, string Perms, string Path)
