@@ -100,6 +100,35 @@ public class MigCapabilityMinorsParserTests
             var ex = await Assert.ThrowsAsync<FormatException>(() => MigCapabilityMinorsParser.ReadAsync(big, CancellationToken.None));
             Assert.Contains($"longer than {MigCapabilityMinorsParser.MaxBytes} bytes", ex.Message, StringComparison.Ordinal);
 
+            // A full-size driver list (~60 KiB) is longer than the first read buffer: read whole through the growing buffer.
+            var full = Path.Combine(dir.FullName, "full");
+            var lines = new List<string> { "config 1", "monitor 2" };
+            var minor = 3;
+            for (var g = 0; g < 32; g++)
+            {
+                for (var gi = 0; gi < 15; gi++)
+                {
+                    lines.Add($"gpu{g}/gi{gi}/access {minor++}");
+                    for (var ci = 0; ci < 8; ci++)
+                    {
+                        lines.Add($"gpu{g}/gi{gi}/ci{ci}/access {minor++}");
+                    }
+                }
+            }
+
+            await File.WriteAllTextAsync(full, string.Join('\n', lines) + "\n");
+            Assert.True(new FileInfo(full).Length > 32 * 1024);
+            Assert.Equal(minor - 1, (await MigCapabilityMinorsParser.ReadAsync(full, CancellationToken.None)).ComputeInstance(31, 14, 7));
+
+            // Exactly at the byte bound passes the byte check (read whole, then refused by the line bound); one byte more
+            // is refused by the byte bound.
+            var atBound = Path.Combine(dir.FullName, "at-bound");
+            var padded = Sample + new string('\n', MigCapabilityMinorsParser.MaxBytes - System.Text.Encoding.UTF8.GetByteCount(Sample));
+            await File.WriteAllTextAsync(atBound, padded);
+            Assert.Contains($"more than {MigCapabilityMinorsParser.MaxLines} lines", (await Assert.ThrowsAsync<FormatException>(() => MigCapabilityMinorsParser.ReadAsync(atBound, CancellationToken.None))).Message, StringComparison.Ordinal);
+            await File.WriteAllTextAsync(atBound, padded + "\n");
+            Assert.Contains($"longer than {MigCapabilityMinorsParser.MaxBytes} bytes", (await Assert.ThrowsAsync<FormatException>(() => MigCapabilityMinorsParser.ReadAsync(atBound, CancellationToken.None))).Message, StringComparison.Ordinal);
+
             var bad = Path.Combine(dir.FullName, "bad");
             await File.WriteAllBytesAsync(bad, [0x63, 0xff, 0x20, 0x31]);
             Assert.Contains("not valid UTF-8", (await Assert.ThrowsAsync<FormatException>(() => MigCapabilityMinorsParser.ReadAsync(bad, CancellationToken.None))).Message, StringComparison.Ordinal);

@@ -31,10 +31,22 @@ public static class MigCapabilityMinorsParser
     {
         ArgumentNullException.ThrowIfNull(path);
         await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.Asynchronous);
-        var buffer = new byte[MaxBytes + 1];
+        // The buffer grows with what the file holds (a few KiB on a real node), up to the limit + 1, rather than being a
+        // 1 MiB large-object allocation at every read (docs/performance.md §10.2 found the same pattern in NodeFileReader).
+        var buffer = new byte[16 * 1024];
         var total = 0;
-        while (total < buffer.Length)
+        while (true)
         {
+            if (total == buffer.Length)
+            {
+                if (buffer.Length == MaxBytes + 1)
+                {
+                    break;
+                }
+
+                Array.Resize(ref buffer, Math.Min(2 * buffer.Length, MaxBytes + 1));
+            }
+
             // procfs files report size 0: read until end of file rather than trusting Length.
             var read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken).ConfigureAwait(false);
             if (read == 0)
