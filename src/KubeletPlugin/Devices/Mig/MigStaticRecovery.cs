@@ -45,32 +45,36 @@ public sealed partial class MigStaticRecovery(
 
         // Durable before any scrub starts: a crash from here on restarts with the slices dirty, never with them unproven-clean.
         await journal.CommitAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var partition in inventory.Snapshot().Partitions.Where(p => doubted.Contains(p.Gpu.Name)))
-        {
-            var free = partition.Placements.Where(p => p.ClaimUid is null && p.State == DeviceState.Dirty).ToList();
-            LogDoubtMoved(logger, partition.Gpu.Name, free.Count);
-            var uncovered = partition.Slices
-                .Where(s => s.State == MemorySliceState.Dirty && !partition.Placements.Any(p => s.Index >= p.Placement.Start && s.Index < p.Placement.End))
-                .Select(s => s.Index)
-                .ToList();
-            if (uncovered.Count > 0)
-            {
-                LogUncovered(logger, partition.Gpu.Name, string.Join(",", uncovered));
-            }
 
-            foreach (var placement in free)
+        // GPUs in parallel (as whole-GPU start-up scrubs run), the instances of one GPU one after the other.
+        await Task.WhenAll(inventory.Snapshot().Partitions.Where(p => doubted.Contains(p.Gpu.Name)).Select(p => ProveAsync(p, cancellationToken))).ConfigureAwait(false);
+    }
+
+    private async Task ProveAsync(PartitionSnapshot partition, CancellationToken cancellationToken)
+    {
+        var free = partition.Placements.Where(p => p.ClaimUid is null && p.State == DeviceState.Dirty).ToList();
+        LogDoubtMoved(logger, partition.Gpu.Name, free.Count);
+        var uncovered = partition.Slices
+            .Where(s => s.State == MemorySliceState.Dirty && !partition.Placements.Any(p => s.Index >= p.Placement.Start && s.Index < p.Placement.End))
+            .Select(s => s.Index)
+            .ToList();
+        if (uncovered.Count > 0)
+        {
+            LogUncovered(logger, partition.Gpu.Name, string.Join(",", uncovered));
+        }
+
+        foreach (var placement in free)
+        {
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(context.Options.UnprepareBudget);
+            var outcome = await scrubs.TryRunPlacementAsync(placement.Name, claimUid: null, ScrubTrigger.Startup, deadline.Token).ConfigureAwait(false);
+            if (outcome is { Clean: true })
             {
-                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                deadline.CancelAfter(context.Options.UnprepareBudget);
-                var outcome = await scrubs.TryRunPlacementAsync(placement.Name, claimUid: null, ScrubTrigger.Startup, deadline.Token).ConfigureAwait(false);
-                if (outcome is { Clean: true })
-                {
-                    LogProven(logger, placement.Name, outcome.Detail);
-                }
-                else
-                {
-                    LogStillWithdrawn(logger, placement.Name, outcome?.Detail ?? "another scrub of it is running");
-                }
+                LogProven(logger, placement.Name, outcome.Detail);
+            }
+            else
+            {
+                LogStillWithdrawn(logger, placement.Name, outcome?.Detail ?? "another scrub of it is running");
             }
         }
     }
