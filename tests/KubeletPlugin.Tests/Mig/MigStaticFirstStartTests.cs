@@ -214,6 +214,28 @@ public sealed class MigStaticFirstStartTests : IAsyncDisposable
         Assert.DoesNotContain(H.Api.Slices.SelectMany(sl => sl.Devices), d => d.Name == yName);
     }
 
+    [Fact]
+    public async Task A_partitioned_gpu_that_loses_its_proof_while_running_has_each_instance_proven_again_by_the_retry_loop()
+    {
+        var (x, xName, y, yName) = await FirstStartAsync(loops: true);
+        var before = _scrubber.Calls;
+
+        // Bytes of unknown origin appear and the GPU's memory is marked dirty while it runs (no claim holds it). The
+        // bytes go in first: the retry loop's first try is jittered and may start at once.
+        PlantCanary(XAt, CanaryX);
+        PlantCanary(YAt, CanaryY);
+        H.Inventory.Withdraw("gpu-0", WithdrawalReason.VramDirty, "test: the GPU lost its proof");
+        Assert.False(H.Inventory.GetPlacement(xName)!.IsOffered);
+        Assert.False(H.Inventory.GetPlacement(yName)!.IsOffered);
+
+        await Poll.UntilAsync(() => H.Inventory.GetPlacement(xName)!.IsOffered && H.Inventory.GetPlacement(yName)!.IsOffered, "both instances proven again", TimeSpan.FromSeconds(10));
+        Assert.Equal([ScrubTrigger.Retry, ScrubTrigger.Retry], _scrubber.Triggers.Skip(before));
+        Assert.Equal(new[] { x.Uuid!, y.Uuid! }.Order(StringComparer.Ordinal), _scrubber.Scrubbed.Skip(before).Order(StringComparer.Ordinal));
+        AssertBytes(XAt, 0x00);
+        AssertBytes(YAt, 0x00);
+        Assert.Empty(_scrubber.OfferedAtEachScrub[before]); // nothing was offered when the first of them was scrubbed again
+    }
+
     private void PlantCanary(MigPlacement placement, byte[] canary)
     {
         var (offset, length) = _sim.ByteRange(placement);
