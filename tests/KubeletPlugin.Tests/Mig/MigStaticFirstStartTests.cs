@@ -236,6 +236,81 @@ public sealed class MigStaticFirstStartTests : IAsyncDisposable
         Assert.Empty(_scrubber.OfferedAtEachScrub[before]); // nothing was offered when the first of them was scrubbed again
     }
 
+    [Fact]
+    public async Task A_first_start_proves_the_instances_of_two_gpus_in_parallel_and_each_gpus_own()
+    {
+        // A second simulated GPU in MIG mode beside this fixture's gpu-0, one instance on each, both holding canaries.
+        var options = _options with { DeviceCount = 2 };
+        var sim = new SimulatedMigBackend(options);
+        var second = SimulatedDeviceCatalog.Device(1, Memory);
+        using (var vram = new FileStream(Path.Combine(_dir, "gpu-1.vram"), FileMode.Create))
+        {
+            vram.SetLength(Memory);
+        }
+
+        SimulatedFaultFile.Write(_dir, "gpu-1", new SimulatedFaults { MigEnabled = true });
+        var a = await sim.CreateComputeInstanceAsync(_parent, (await sim.CreateGpuInstanceAsync(_parent, SimulatedMigProfiles.Profile2g, XAt, CancellationToken.None)).GpuInstanceId, CancellationToken.None);
+        var b = await sim.CreateComputeInstanceAsync(second, (await sim.CreateGpuInstanceAsync(second, SimulatedMigProfiles.Profile2g, XAt, CancellationToken.None)).GpuInstanceId, CancellationToken.None);
+        PlantCanary(XAt, CanaryX);
+        var (offset, length) = sim.ByteRange(XAt);
+        TenantCanary.Write(Path.Combine(_dir, "gpu-1.vram"), Enumerable.Range(0, (int)(length / CanaryY.Length)).Select(i => offset + ((long)i * CanaryY.Length)), CanaryY);
+
+        // Each scrub waits (bounded) until the other GPU's has started: only a parallel start-up gets both in at once.
+        var together = new RendezvousScrubber(new InProcessMigInstanceScrubber(sim), 2);
+        _h = PipelineHarness.Create(2, new ClaimPipelineOptions { MigMode = MigMode.Static, MigMinorsPath = MinorsPath }, provenClean: false, mig: sim, migScrubber: together);
+        _h.Backend.MigMode["gpu-0"] = true;
+        _h.Backend.MigMode["gpu-1"] = true;
+        await _h.StartAsync();
+
+        Assert.Equal(2, together.MaxConcurrent);
+        Assert.Equal(new[] { a.Uuid!, b.Uuid! }.Order(StringComparer.Ordinal), together.Scrubbed.Order(StringComparer.Ordinal));
+        var partitions = H.Inventory.Snapshot().Partitions;
+        Assert.Equal(2, partitions.Count);
+        Assert.All(partitions, p => Assert.True(Assert.Single(p.Placements).IsOffered, $"{p.Gpu.Name}'s instance is proven and offered"));
+        AssertBytes(XAt, 0x00);
+        Assert.True(File.ReadAllBytes(Path.Combine(_dir, "gpu-1.vram")).AsSpan((int)offset, (int)length).IndexOfAnyExcept((byte)0) < 0, "gpu-1's instance is zeroed");
+    }
+
+    /// <summary>Holds each scrub until <paramref name="parties"/> are in (at most 5 s), and records how many ran at once.</summary>
+    private sealed class RendezvousScrubber(InProcessMigInstanceScrubber inner, int parties) : IMigInstanceScrubber
+    {
+        private readonly TaskCompletionSource _all = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _inside;
+        private int _max;
+
+        public int MaxConcurrent => Volatile.Read(ref _max);
+
+        public List<string> Scrubbed => inner.Scrubbed;
+
+        public async Task<MigScrubResult> ScrubAsync(GpuDevice parent, MigInstance instance, ScrubTrigger trigger, CancellationToken cancellationToken)
+        {
+            var now = Interlocked.Increment(ref _inside);
+            InterlockedMax(ref _max, now);
+            if (now >= parties)
+            {
+                _all.TrySetResult();
+            }
+
+            try
+            {
+                await Task.WhenAny(_all.Task, Task.Delay(TimeSpan.FromSeconds(5), cancellationToken));
+                return await inner.ScrubAsync(parent, instance, trigger, cancellationToken);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _inside);
+            }
+        }
+
+        private static void InterlockedMax(ref int target, int value)
+        {
+            int seen;
+            while ((seen = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, seen) != seen)
+            {
+            }
+        }
+    }
+
     private void PlantCanary(MigPlacement placement, byte[] canary)
     {
         var (offset, length) = _sim.ByteRange(placement);
