@@ -112,6 +112,7 @@ internal static partial class EventIds
         public const int Returned = 4500;
         public const int StillDirty = 4501;
         public const int MigCheckFailed = 4502;
+        public const int DoubtMovedToSlices = 7210;
     }
 
     public static class StaleClaimReaper
@@ -235,5 +236,14 @@ internal static partial class EventIds
         public const int HeldOverlap = 6913;
         public const int PrepareAbandoned = 6914;
         public const int DoubtMovedToSlices = 6915;
+    }
+
+    /// <summary>Static MIG start-up: a GPU without proof proves its existing instances one by one (range 7200-7249).</summary>
+    public static class MigStaticRecovery
+    {
+        public const int DoubtMovedToSlices = 7200;
+        public const int InstanceProven = 7201;
+        public const int InstanceStillWithdrawn = 7202;
+        public const int UncoveredSlices = 7203;
     }
 }

@@ -27,7 +27,8 @@ public sealed class DeviceScrub(
     MigInstanceLocator? migInstances = null,
     IMigInstanceScrubber? migScrubber = null,
     MigInstanceLifecycle? migLifecycle = null,
-    PipelineContext? context = null)
+    PipelineContext? context = null,
+    ICrashInjector? crash = null)
 {
     /// <param name="claimUid">The releasing claim that holds the device; null for a device no claim holds.</param>
     /// <param name="trigger">Why the scrub runs: the label its metric sample carries.</param>
@@ -149,9 +150,14 @@ public sealed class DeviceScrub(
 
         var (parent, instance) = await migInstances.FindAsync(deviceName, cancellationToken).ConfigureAwait(false);
         var result = await migScrubber.ScrubAsync(parent, instance, trigger, cancellationToken).ConfigureAwait(false);
-        return result.Succeeded && result.Verified
-            ? new ScrubOutcome(deviceName, true, $"MIG instance {result.InstanceUuid} zeroed and verified ({result.BytesZeroed} bytes, coverage {result.Coverage:0.####})", null)
-            : new ScrubOutcome(deviceName, false, $"MIG instance {result.InstanceUuid}: {result.FailureReason ?? "the scrub did not verify"}", null);
+        if (!(result.Succeeded && result.Verified))
+        {
+            return new ScrubOutcome(deviceName, false, $"MIG instance {result.InstanceUuid}: {result.FailureReason ?? "the scrub did not verify"}", null);
+        }
+
+        // Static: verified, not yet recorded Clean (a crash here restarts with the slices still dirty and scrubs again).
+        crash?.At(CrashPoints.MigAfterInstanceScrub);
+        return new ScrubOutcome(deviceName, true, $"MIG instance {result.InstanceUuid} zeroed and verified ({result.BytesZeroed} bytes, coverage {result.Coverage:0.####})", null);
     }
 
     private async Task<ScrubOutcome> PlacementForReleaseAsync(string claimUid, string deviceName, CancellationToken cancellationToken)

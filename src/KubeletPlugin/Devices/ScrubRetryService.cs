@@ -73,7 +73,16 @@ public sealed partial class ScrubRetryService(
         await RefreshMigModeAsync(cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow();
 
-        // A GPU in MIG mode is not retried: no scrub of it can verify until MIG mode is off.
+        // A GPU in MIG mode is not retried: no scrub of it can verify until MIG mode is off. A partitioned one that lost
+        // its proof meanwhile moves its doubt to its free memory slices, so each instance over them is proven on its own below.
+        foreach (var gpu in inventory.Snapshot().Partitions.Select(p => p.Gpu.Name))
+        {
+            if (inventory.Get(gpu) is { State: DeviceState.Unknown or DeviceState.Dirty } state && state.Withdrawals.ContainsKey(WithdrawalReason.MigModeEnabled) && inventory.MoveDoubtToSlices(gpu))
+            {
+                LogDoubtMoved(logger, gpu);
+            }
+        }
+
         var snapshot = inventory.Snapshot();
         var dirty = snapshot.Devices
             .Where(d => d.State is DeviceState.Dirty or DeviceState.Unknown && !d.Withdrawals.ContainsKey(WithdrawalReason.MigModeEnabled))
@@ -144,13 +153,4 @@ public sealed partial class ScrubRetryService(
             LogMigCheckFailed(logger, ex.Message);
         }
     }
-
-    [LoggerMessage(EventId = EventIds.ScrubRetryService.MigCheckFailed, Level = LogLevel.Warning, Message = "Could not read the GPUs' MIG mode: {Reason}; retried on the next pass")]
-    private static partial void LogMigCheckFailed(ILogger logger, string reason);
-
-    [LoggerMessage(EventId = EventIds.ScrubRetryService.Returned, Level = LogLevel.Information, Message = "Device {Device} scrubbed and verified after {Attempts} retry attempt(s); returned to scheduling")]
-    private static partial void LogReturned(ILogger logger, string device, int attempts);
-
-    [LoggerMessage(EventId = EventIds.ScrubRetryService.StillDirty, Level = LogLevel.Warning, Message = "Device {Device} still dirty after retry {Attempts}: {Detail}; next attempt in {DelaySeconds} s")]
-    private static partial void LogStillDirty(ILogger logger, string device, int attempts, string detail, double delaySeconds);
 }

@@ -86,6 +86,7 @@ public static class ClaimPipelineServiceCollectionExtensions
         services.AddSingleton<MigInstanceLocator>();
         services.AddSingleton<MigInstanceLifecycle>();
         services.AddSingleton<MigInstanceRecovery>();
+        services.AddSingleton<MigStaticRecovery>();
         services.AddSingleton<DeviceScrub>();
         services.AddSingleton<PipelineStartup>();
         services.AddSingleton<MigDeviceRenderer>();

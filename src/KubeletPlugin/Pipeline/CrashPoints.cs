@@ -24,7 +24,10 @@ public static class CrashPoints
     public const string UnprepareAfterCdiDelete = "unprepare:after-cdi-delete";
     public const string UnprepareAfterCheckpointDone = "unprepare:after-checkpoint-done";
 
-    /// <summary>Dynamic MIG: the instance is scrubbed and verified; not destroyed yet (release, retry or start-up recovery).</summary>
+    /// <summary>
+    /// MIG: the instance is scrubbed and verified (release, retry or start-up). Dynamic: not destroyed yet. Static: its
+    /// slices are not recorded Clean yet.
+    /// </summary>
     public const string MigAfterInstanceScrub = "mig:after-instance-scrub";
 
     /// <summary>Dynamic MIG: the instance is destroyed; its slices are not recorded Clean yet.</summary>

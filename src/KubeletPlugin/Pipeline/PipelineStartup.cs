@@ -23,7 +23,8 @@ namespace SecureDra.KubeletPlugin.Pipeline;
 /// Then GPUs in MIG mode are withdrawn, and every device with no proof of a verified scrub (no
 /// checkpoint, a checkpoint from before device records, a replaced GPU) is scrubbed before
 /// start-up completes, so the first publication offers only proven-clean devices. In dynamic MIG mode every MIG
-/// instance that no prepared claim records is scrubbed and then destroyed (<see cref="MigInstanceRecovery"/>). Leftover files
+/// instance that no prepared claim records is scrubbed and then destroyed (<see cref="MigInstanceRecovery"/>); in static MIG mode
+/// a GPU without proof has each existing instance scrubbed on its own (<see cref="MigStaticRecovery"/>). Leftover files
 /// of ours in the CDI root that no prepared claim owns, and temp files, are removed.
 /// </summary>
 public sealed partial class PipelineStartup(
@@ -37,7 +38,8 @@ public sealed partial class PipelineStartup(
     ILogger<PipelineStartup> logger,
     MigPartitionSetup? partitions = null,
     ConfidentialComputeMonitor? confidential = null,
-    MigInstanceRecovery? migInstances = null)
+    MigInstanceRecovery? migInstances = null,
+    MigStaticRecovery? migStatic = null)
 {
     private readonly Lock _lock = new();
     private Task? _started;
@@ -125,6 +127,12 @@ public sealed partial class PipelineStartup(
         {
             // Dynamic MIG: instances no prepared claim records are scrubbed, then destroyed, before anything is published.
             await migInstances.RecoverAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (migStatic is not null)
+        {
+            // Static MIG: a GPU without proof proves each existing instance through its own scrub before it is published.
+            await migStatic.RecoverAsync(cancellationToken).ConfigureAwait(false);
         }
 
         await ScrubUnprovenAsync(cancellationToken).ConfigureAwait(false);

@@ -92,7 +92,12 @@ public sealed class MigLifecycleModel : IAsyncDisposable
 
     private string MinorsPath => Path.Combine(_dir, "mig-minors");
 
-    public static async Task<MigLifecycleModel> StartAsync(MigScrubUnderTest scrub = MigScrubUnderTest.Real)
+    /// <summary>A previous tenant's byte, left in the memory of a node's first start (never a model tenant's canary).</summary>
+    public const byte PreviousTenant = 0x3F;
+
+    /// <param name="firstStart">No checkpoint (a first install on a GPU already in MIG mode) and every byte of memory left
+    /// by a previous tenant: the instances must be proven through their own scrubs before they are offered.</param>
+    public static async Task<MigLifecycleModel> StartAsync(MigScrubUnderTest scrub = MigScrubUnderTest.Real, bool firstStart = false)
     {
         var parent = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
         var dir = Path.Combine(parent, "securedra-mig-model-" + Guid.NewGuid().ToString("N")[..12]);
@@ -101,6 +106,12 @@ public sealed class MigLifecycleModel : IAsyncDisposable
         using (var vram = new FileStream(Path.Combine(dir, "gpu-0.vram"), FileMode.Create))
         {
             vram.SetLength(Memory);
+            if (firstStart)
+            {
+                var previous = new byte[Memory];
+                Array.Fill(previous, PreviousTenant);
+                vram.Write(previous);
+            }
         }
 
         IMigInstanceScrubber scrubber = scrub switch
@@ -109,7 +120,7 @@ public sealed class MigLifecycleModel : IAsyncDisposable
             MigScrubUnderTest.Overreaching => new OverreachingScrubber(Path.Combine(dir, "gpu-0.vram")),
             _ => new InProcessMigInstanceScrubber(sim),
         };
-        var h = PipelineHarness.Create(1, new ClaimPipelineOptions { MigMode = MigMode.Static, MigMinorsPath = Path.Combine(dir, "mig-minors") }, provenClean: true, parentDirectory: parent, mig: sim, migScrubber: scrubber);
+        var h = PipelineHarness.Create(1, new ClaimPipelineOptions { MigMode = MigMode.Static, MigMinorsPath = Path.Combine(dir, "mig-minors") }, provenClean: !firstStart, parentDirectory: parent, mig: sim, migScrubber: scrubber);
 
         // One physical memory: the whole-GPU scrub (FakeScrubber) and the instances see the same file.
         Directory.CreateDirectory(Path.GetDirectoryName(h.Backend.VramPath("gpu-0"))!);

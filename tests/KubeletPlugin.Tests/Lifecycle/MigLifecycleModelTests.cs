@@ -93,9 +93,34 @@ public class MigLifecycleModelTests(ITestOutputHelper output)
              new(MigLifecycleOpKind.MigToggle, 0, 0), new(MigLifecycleOpKind.Prepare, 0, 2)],
             "slice fault across a MIG toggle");
 
-    internal static async Task<MigLifecycleModel.Coverage> RunOneAsync(IReadOnlyList<MigLifecycleOp> ops, string name, MigScrubUnderTest scrub = MigScrubUnderTest.Real)
+    [Fact]
+    public async Task Fixed_seed_mig_sequences_from_a_first_start_without_a_checkpoint_keep_every_isolation_invariant()
     {
-        await using var model = await MigLifecycleModel.StartAsync(scrub);
+        // A first install on a GPU already in MIG mode, memory full of a previous tenant's bytes; the first CI seeds.
+        var prepares = 0;
+        for (var i = 0; i < FirstStartSequences; i++)
+        {
+            var ops = MigLifecycleOp.Sequence.Generate(new PCG(13, (ulong)i), null, out _);
+            prepares += (await RunOneAsync(ops, $"first start, sequence {i}", firstStart: true)).InstancePrepares;
+        }
+
+        // Not vacuous: the proven instances are handed to tenants (before the fix none ever was).
+        Assert.True(prepares > 5, $"only {prepares} instance prepares succeeded after a first start");
+    }
+
+    [Fact]
+    public async Task A_first_start_without_the_per_instance_scrub_fails_the_model_at_once()
+    {
+        var ex = await Assert.ThrowsAsync<LifecycleViolation>(() => RunOneAsync([], "first start", MigScrubUnderTest.Skipped, firstStart: true));
+        Assert.Contains("step 0", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("is offered but its memory is not zero", ex.Message, StringComparison.Ordinal);
+    }
+
+    private const int FirstStartSequences = 25;
+
+    internal static async Task<MigLifecycleModel.Coverage> RunOneAsync(IReadOnlyList<MigLifecycleOp> ops, string name, MigScrubUnderTest scrub = MigScrubUnderTest.Real, bool firstStart = false)
+    {
+        await using var model = await MigLifecycleModel.StartAsync(scrub, firstStart);
         try
         {
             await model.RunAsync(ops);
