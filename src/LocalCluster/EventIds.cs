@@ -14,6 +14,7 @@ internal static class EventIds
         public const int Refused = 9002;
         public const int Deregistered = 9003;
         public const int NotifyFailed = 9004;
+        public const int EventQueueFull = 7250;
     }
 
     public static class SimulatedVendorPlugin

@@ -19,4 +19,7 @@ public sealed partial class KubeletEmulator
 
     [LoggerMessage(EventId = EventIds.KubeletEmulator.NotifyFailed, Level = LogLevel.Warning, Message = "NotifyRegistrationStatus failed: {Detail}")]
     private partial void LogNotifyFailed(string detail);
+
+    [LoggerMessage(EventId = EventIds.KubeletEmulator.EventQueueFull, Level = LogLevel.Warning, Message = "Emulated kubelet's registrar event queue is full ({Capacity} events); rescanning the directory instead")]
+    private partial void LogEventQueueFull(int capacity);
 }

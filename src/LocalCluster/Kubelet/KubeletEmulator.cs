@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Threading.Channels;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -12,6 +13,10 @@ namespace SecureDra.LocalCluster.Kubelet;
 /// 1 s deadline, validates type and versions, picks a service per <see cref="KubeletProfile"/>,
 /// answers NotifyRegistrationStatus, and keeps a connection to the endpoint. Deleting a
 /// registration socket deregisters the plugin.
+/// Like the kubelet's plugin watcher (one reconciler working from the watcher's events in order), the directory events
+/// go through one bounded queue and one loop: a plugin that restarts deletes and re-creates its socket at the same
+/// path, and the old file's "deleted" must never remove the new file's registration. Each registration remembers
+/// which file (device, inode) it was made on; a "deleted" removes it only when that file is gone.
 /// </summary>
 public sealed partial class KubeletEmulator : IAsyncDisposable
 {
@@ -23,7 +28,29 @@ public sealed partial class KubeletEmulator : IAsyncDisposable
     private readonly Lock _waitersLock = new();
     private readonly List<(Func<RegisteredDraPlugin, bool> Match, TaskCompletionSource<RegisteredDraPlugin> Done)> _waiters = [];
     private readonly CancellationTokenSource _stopping = new();
+
+    // Guards every change of _bySocket, _identities and _attempts, so that a registration commits only against the
+    // file the path names at that moment.
+    private readonly Lock _stateLock = new();
+    private readonly Dictionary<string, SocketFileIdentity> _identities = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (CancellationTokenSource Cancel, Task Task)> _attempts = new(StringComparer.Ordinal);
+    private readonly Channel<WatchEvent> _events = Channel.CreateBounded<WatchEvent>(
+        new BoundedChannelOptions(EventQueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private int _rescanPending;
+    private Task? _loop;
     private FileSystemWatcher? _watcher;
+
+    /// <summary>Directory events queued at most; beyond it (or when the watcher itself overflows) the loop rescans the directory.</summary>
+    public const int EventQueueCapacity = 1024;
+
+    private enum WatchEventKind
+    {
+        Created,
+        Deleted,
+        Rescan,
+    }
+
+    private readonly record struct WatchEvent(WatchEventKind Kind, string Path);
 
     public KubeletEmulator(KubeletEmulatorOptions options, TimeProvider? time = null, ILogger? logger = null)
     {
@@ -46,21 +73,20 @@ public sealed partial class KubeletEmulator : IAsyncDisposable
     {
         Directory.CreateDirectory(_options.RegistrarDirectory);
         _watcher = new FileSystemWatcher(_options.RegistrarDirectory, "*-reg.sock") { IncludeSubdirectories = true };
-        _watcher.Created += (_, e) => _ = RegisterQuietlyAsync(e.FullPath);
-        _watcher.Deleted += (_, e) => _ = DeregisterAsync(e.FullPath);
+        _watcher.Created += (_, e) => Enqueue(new WatchEvent(WatchEventKind.Created, e.FullPath));
+        _watcher.Deleted += (_, e) => Enqueue(new WatchEvent(WatchEventKind.Deleted, e.FullPath));
 
         // A rename into a watched name is a create for the kubelet's fsnotify watcher, out of it a delete (the driver
         // proxy publishes and withdraws its registration this way).
         _watcher.Renamed += (_, e) =>
         {
-            _ = DeregisterAsync(e.OldFullPath);
-            _ = RegisterQuietlyAsync(e.FullPath);
+            Enqueue(new WatchEvent(WatchEventKind.Deleted, e.OldFullPath));
+            Enqueue(new WatchEvent(WatchEventKind.Created, e.FullPath));
         };
+        _watcher.Error += (_, _) => Enqueue(new WatchEvent(WatchEventKind.Rescan, ""));
+        _loop = Task.Run(() => RunLoopAsync(_stopping.Token));
         _watcher.EnableRaisingEvents = true;
-        foreach (var path in Directory.EnumerateFiles(_options.RegistrarDirectory, "*-reg.sock", SearchOption.AllDirectories))
-        {
-            _ = RegisterQuietlyAsync(path);
-        }
+        Enqueue(new WatchEvent(WatchEventKind.Rescan, ""));
     }
 
     /// <summary>Waits until a plugin for <paramref name="driverName"/> is registered (already or later).</summary>
@@ -88,12 +114,19 @@ public sealed partial class KubeletEmulator : IAsyncDisposable
             return existing;
         }
 
+        // The file the registration is made on: the same before and after GetInfo, or the path was re-created meanwhile.
+        var identity = SocketFileIdentity.Of(registrationSocket);
         using var channel = UnixSocketGrpcChannel.Create(registrationSocket);
         var client = new Registration.RegistrationClient(channel);
         PluginInfo info;
         try
         {
             info = await client.GetInfoAsync(new InfoRequest(), deadline: Deadline(_options.GetInfoTimeout), cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException) when (cancellationToken.IsCancellationRequested)
+        {
+            // A newer event for this path superseded the attempt, or the emulator stops: not the plugin's failure.
+            throw new OperationCanceledException(cancellationToken);
         }
         catch (RpcException ex)
         {
@@ -110,10 +143,36 @@ public sealed partial class KubeletEmulator : IAsyncDisposable
         var endpoint = string.IsNullOrEmpty(info.Endpoint) ? registrationSocket : info.Endpoint;
         var plugin = new RegisteredDraPlugin(info.Name, registrationSocket, endpoint, service!, [.. info.SupportedVersions], _options.CallTimeout, _time);
         await NotifyAsync(client, true, "", cancellationToken).ConfigureAwait(false);
-        if (!_bySocket.TryAdd(registrationSocket, plugin))
+        RegisteredDraPlugin? kept;
+        lock (_stateLock)
+        {
+            var now = SocketFileIdentity.Of(registrationSocket);
+            if (_stopping.IsCancellationRequested || identity is null || now != identity)
+            {
+                kept = null;
+            }
+            else if (!_bySocket.TryAdd(registrationSocket, plugin))
+            {
+                kept = _bySocket[registrationSocket];
+            }
+            else
+            {
+                _identities[registrationSocket] = identity.Value;
+                kept = plugin;
+            }
+        }
+
+        if (kept != plugin)
         {
             await plugin.DisposeAsync().ConfigureAwait(false);
-            return _bySocket[registrationSocket];
+            if (kept is null)
+            {
+                // Not a refusal: the socket this GetInfo reached is no longer the file at the path (or we are stopping);
+                // the event for the new file registers it. Callers that register directly ask again.
+                throw new KubeletRegistrationException($"{registrationSocket} was replaced or removed while registering");
+            }
+
+            return kept;
         }
 
         _failures.TryRemove(registrationSocket, out _);
@@ -126,12 +185,38 @@ public sealed partial class KubeletEmulator : IAsyncDisposable
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
         _watcher?.Dispose();
-        foreach (var plugin in _bySocket.Values)
+        _events.Writer.TryComplete();
+        if (_loop is not null)
+        {
+            await _loop.ConfigureAwait(false);
+        }
+
+        Task[] attempts;
+        lock (_stateLock)
+        {
+            attempts = [.. _attempts.Values.Select(a => a.Task)];
+        }
+
+        await Task.WhenAll(attempts).ConfigureAwait(false);
+        RegisteredDraPlugin[] plugins;
+        lock (_stateLock)
+        {
+            plugins = [.. _bySocket.Values];
+            _bySocket.Clear();
+            _identities.Clear();
+            foreach (var (cancel, _) in _attempts.Values)
+            {
+                cancel.Dispose();
+            }
+
+            _attempts.Clear();
+        }
+
+        foreach (var plugin in plugins)
         {
             await plugin.DisposeAsync().ConfigureAwait(false);
         }
 
-        _bySocket.Clear();
         lock (_waitersLock)
         {
             foreach (var (_, done) in _waiters)
@@ -191,12 +276,8 @@ public sealed partial class KubeletEmulator : IAsyncDisposable
         return inner is null ? new KubeletRegistrationException(message) : new KubeletRegistrationException(message, inner);
     }
 
-    private async Task RegisterQuietlyAsync(string path)
+    private async Task RegisterQuietlyAsync(string path, CancellationToken cancellationToken)
     {
-        if (Path.GetFileName(path).StartsWith('.'))
-        {
-            return;
-        }
 
         // The file appears at bind(), a moment before listen(); and a plugin that is slow to answer its first
         // GetInfo (a cold start on a loaded node) misses the 1 s deadline. The kubelet's reconciler retries a
@@ -207,14 +288,14 @@ public sealed partial class KubeletEmulator : IAsyncDisposable
         {
             try
             {
-                await RegisterAsync(path, _stopping.Token).ConfigureAwait(false);
+                await RegisterAsync(path, cancellationToken).ConfigureAwait(false);
                 return;
             }
             catch (KubeletRegistrationException ex) when (ex.InnerException is RpcException && File.Exists(path) && _time.GetUtcNow() < giveUp)
             {
                 try
                 {
-                    await Task.Delay(delay, _time, _stopping.Token).ConfigureAwait(false);
+                    await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -231,14 +312,6 @@ public sealed partial class KubeletEmulator : IAsyncDisposable
         }
     }
 
-    private async Task DeregisterAsync(string path)
-    {
-        if (_bySocket.TryRemove(path, out var plugin))
-        {
-            LogDeregistered(plugin.DriverName, path);
-            await plugin.DisposeAsync().ConfigureAwait(false);
-        }
-    }
 
     private async Task<RegisteredDraPlugin> WaitForAsync(Func<RegisteredDraPlugin, bool> match, CancellationToken cancellationToken)
     {
