@@ -17,6 +17,7 @@ public sealed partial class GpuHealthMonitor(
     DeviceHealthTracker tracker,
     FatalXidCatalog catalog,
     MetricsRegistry metrics,
+    TimeProvider time,
     ILogger<GpuHealthMonitor> logger) : BackgroundService
 {
     private readonly Counter _events = metrics.Counter("securedra_gpu_health_events_total", "GPU health events by device, kind and whether they were fatal.", "device", "kind", "fatal");
@@ -56,7 +57,16 @@ public sealed partial class GpuHealthMonitor(
 #pragma warning restore CA1031
             {
                 LogWatchFailed(logger, ex, delay);
-                await Task.Delay(delay, stoppingToken).ConfigureAwait(false);
+                try
+                {
+                    // Through the host's TimeProvider, so the resubscribe backoff is testable without waiting it out.
+                    await Task.Delay(delay, time, stoppingToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    return;
+                }
+
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
             }
         }

@@ -62,7 +62,19 @@ public sealed partial class KubeletEmulator
             await OnDeletedAsync(path).ConfigureAwait(false);
         }
 
-        foreach (var path in Directory.EnumerateFiles(_options.RegistrarDirectory, "*-reg.sock", SearchOption.AllDirectories))
+        string[] present;
+        try
+        {
+            present = [.. Directory.EnumerateFiles(_options.RegistrarDirectory, "*-reg.sock", SearchOption.AllDirectories)];
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The directory went away (a test tearing down, a node wiping it): nothing is registered from it, and the
+            // loop must live on for the events that follow.
+            present = [];
+        }
+
+        foreach (var path in present)
         {
             await OnCreatedAsync(path).ConfigureAwait(false);
         }
