@@ -20,6 +20,7 @@ public class MigDynamicCrashTests
 {
     private const string X = "gpu-0-mig-2g20gb-14-2"; // the tenant: slices 2-3
     private const string Y = "gpu-0-mig-1g10gb-19-4"; // the neighbour: slice 4
+    private const string Whole = "gpu-0-mig-7g80gb-0-0"; // the full-size placement: published only when all 8 slices are proven
     private const long SliceBytes = 4L * 1024 * 1024 / 8; // --simulated-memory 4Mi
     private static readonly long[] XSpots = [(2 * SliceBytes) + 4096, (3 * SliceBytes) + 100_000];
     private static readonly long[] YSpots = [(4 * SliceBytes) + 4096];
@@ -42,7 +43,12 @@ public class MigDynamicCrashTests
     {
         await using var node = await E2eNode.StartAsync(Options());
         await node.CreateDeviceClassAsync("gpu");
-        await Poll.UntilAsync(async () => (await node.PublishedDevicesAsync()) is var p && p.ContainsKey(X) && p.ContainsKey(Y), "both placements are published (a first start scrubs every memory slice through a temporary instance)", node.Diagnostics, TimeSpan.FromSeconds(90));
+        // A first start proves every memory slice through temporary instances, largest placement first; X and Y can be
+        // published while other slices are still being proven, and a later temporary instance over Y's slice withdraws
+        // Y again for its scrub (as a scheduler would see it). Wait until the first start is over: the full-size
+        // placement is published (every slice proven, none under a scrub) and no temporary instance is left.
+        await Poll.UntilAsync(async () => (await node.PublishedDevicesAsync()) is var p && p.ContainsKey(X) && p.ContainsKey(Y) && p.ContainsKey(Whole) && (await InstancesAsync(node)).Count == 0,
+            "the first start is over: every memory slice proven through temporary instances and each of them destroyed", node.Diagnostics, TimeSpan.FromSeconds(90));
 
         // The neighbour's instance, prepared and written by its tenant.
         var neighbour = await node.ClaimDeviceAsync("neighbour", Y);
