@@ -16,6 +16,16 @@ internal sealed class DemoCluster(IKubeApiClient api, string driverName, string 
 
     public string DeviceClassName => driverName;
 
+    /// <summary>What every demo starts with: a client of the local API server, the node, the two tenant namespaces and the DeviceClass.</summary>
+    public static async Task<(IKubeApiClient Api, DemoCluster Cluster)> CreateAsync(string baseAddress, string driverName, string nodeName, bool securedraConfig, CancellationToken ct)
+    {
+        var api = KubeApiClientFactory.Create(baseAddress);
+        var cluster = new DemoCluster(api, driverName, nodeName, securedraConfig);
+        await cluster.CreateNodeAndNamespacesAsync(["tenant-a", "tenant-b"], ct).ConfigureAwait(false);
+        await cluster.CreateDeviceClassAsync(ct).ConfigureAwait(false);
+        return (api, cluster);
+    }
+
     public async Task CreateNodeAndNamespacesAsync(IEnumerable<string> namespaces, CancellationToken ct)
     {
         await api.CreateAsync(KubeResource.Nodes, null, Parse($$$$"""{"apiVersion":"v1","kind":"Node","metadata":{"name":"{{{{nodeName}}}}","labels":{"kubernetes.io/hostname":"{{{{nodeName}}}}"}}}"""), ct).ConfigureAwait(false);

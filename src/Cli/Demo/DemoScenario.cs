@@ -125,17 +125,9 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
             ? $"work dir {work} (logs in securedra.log; a temp dir, removed on exit unless the demo fails: pass --work-dir to keep it)"
             : $"work dir {work} (logs in securedra.log)");
 
-        await using var apiServer = await narrator.StepAsync($"Start the local API server (Kubernetes {options.KubernetesVersion} mode)", async () =>
-        {
-            var server = await LocalApiServer.StartAsync(new LocalApiServerOptions { Listen = options.Listen, KubernetesVersion = options.KubernetesVersion }, loggerFactory, TimeProvider.System, ct).ConfigureAwait(false);
-            narrator.Detail($"{server.BaseAddress} (in memory; a stand-in, never used in a cluster)");
-            return server;
-        }).ConfigureAwait(false);
+        await using var apiServer = await DemoScenario.StartApiServerAsync(narrator, options, loggerFactory, ct).ConfigureAwait(false);
 
-        var api = KubeApiClientFactory.Create(apiServer.BaseAddress.ToString().TrimEnd('/'));
-        var cluster = new DemoCluster(api, DriverName, NodeName);
-        await cluster.CreateNodeAndNamespacesAsync(["tenant-a", "tenant-b"], ct).ConfigureAwait(false);
-        await cluster.CreateDeviceClassAsync(ct).ConfigureAwait(false);
+        var (_, cluster) = await DemoCluster.CreateAsync(apiServer.BaseAddress.ToString().TrimEnd('/'), DriverName, NodeName, securedraConfig: true, ct).ConfigureAwait(false);
 
         var pluginOptions = new KubeletPluginOptions
         {
@@ -295,6 +287,15 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
         var result = results[uid];
         return result.Error.Length > 0 ? throw new InvalidOperationException($"prepare of {ns}/{name} failed: {result.Error}") : result;
     }
+
+    /// <summary>The first step of every demo: the in-memory API server stand-in, in the demo's Kubernetes version mode.</summary>
+    internal static Task<LocalApiServer> StartApiServerAsync(DemoNarrator narrator, DemoOptions options, ILoggerFactory loggerFactory, CancellationToken ct) =>
+        narrator.StepAsync($"Start the local API server (Kubernetes {options.KubernetesVersion} mode)", async () =>
+        {
+            var server = await LocalApiServer.StartAsync(new LocalApiServerOptions { Listen = options.Listen, KubernetesVersion = options.KubernetesVersion }, loggerFactory, TimeProvider.System, ct).ConfigureAwait(false);
+            narrator.Detail($"{server.BaseAddress} (in memory; a stand-in, never used in a cluster)");
+            return server;
+        });
 
     internal static string Indented(string json)
     {

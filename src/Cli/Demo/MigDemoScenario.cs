@@ -48,17 +48,9 @@ internal sealed class MigDemoScenario(DemoOptions options, TextWriter output)
         var simulated = new SimulatedGpuOptions { DeviceCount = 1, MemoryBytes = options.GpuMemoryBytes, VramDirectory = vram, FaultFiles = true };
         var sim = new SimulatedMigBackend(simulated);
         var parent = SimulatedDeviceCatalog.Device(0, options.GpuMemoryBytes);
-        await using var apiServer = await narrator.StepAsync($"Start the local API server (Kubernetes {options.KubernetesVersion} mode)", async () =>
-        {
-            var server = await LocalApiServer.StartAsync(new LocalApiServerOptions { Listen = options.Listen, KubernetesVersion = options.KubernetesVersion }, loggerFactory, TimeProvider.System, ct).ConfigureAwait(false);
-            narrator.Detail($"{server.BaseAddress} (in memory; a stand-in, never used in a cluster)");
-            return server;
-        }).ConfigureAwait(false);
+        await using var apiServer = await DemoScenario.StartApiServerAsync(narrator, options, loggerFactory, ct).ConfigureAwait(false);
 
-        var api = KubeApiClientFactory.Create(apiServer.BaseAddress.ToString().TrimEnd('/'));
-        var cluster = new DemoCluster(api, DriverName, NodeName);
-        await cluster.CreateNodeAndNamespacesAsync(["tenant-a", "tenant-b"], ct).ConfigureAwait(false);
-        await cluster.CreateDeviceClassAsync(ct).ConfigureAwait(false);
+        var (_, cluster) = await DemoCluster.CreateAsync(apiServer.BaseAddress.ToString().TrimEnd('/'), DriverName, NodeName, securedraConfig: true, ct).ConfigureAwait(false);
 
         var pluginOptions = new KubeletPluginOptions
         {

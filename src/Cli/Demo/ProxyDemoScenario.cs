@@ -45,18 +45,10 @@ internal sealed class ProxyDemoScenario(DemoOptions options, TextWriter output)
         narrator.Title($"SecureDra proxy demo: {options.Gpus} simulated GPUs x {DemoScenario.Format(options.GpuMemoryBytes)}, a simulated vendor plugin that does not scrub, no cluster");
         narrator.Detail(options.WorkDirectory is null ? $"work dir {work} (logs in securedra.log; removed on exit unless the demo fails)" : $"work dir {work} (logs in securedra.log)");
 
-        await using var apiServer = await narrator.StepAsync($"Start the local API server (Kubernetes {options.KubernetesVersion} mode)", async () =>
-        {
-            var server = await LocalApiServer.StartAsync(new LocalApiServerOptions { Listen = options.Listen, KubernetesVersion = options.KubernetesVersion }, loggerFactory, TimeProvider.System, ct).ConfigureAwait(false);
-            narrator.Detail($"{server.BaseAddress} (in memory; a stand-in, never used in a cluster)");
-            return server;
-        }).ConfigureAwait(false);
+        await using var apiServer = await DemoScenario.StartApiServerAsync(narrator, options, loggerFactory, ct).ConfigureAwait(false);
 
         var baseAddress = apiServer.BaseAddress.ToString().TrimEnd('/');
-        var api = KubeApiClientFactory.Create(baseAddress);
-        var cluster = new DemoCluster(api, DriverName, NodeName, securedraConfig: false);
-        await cluster.CreateNodeAndNamespacesAsync(["tenant-a", "tenant-b"], ct).ConfigureAwait(false);
-        await cluster.CreateDeviceClassAsync(ct).ConfigureAwait(false);
+        var (api, cluster) = await DemoCluster.CreateAsync(baseAddress, DriverName, NodeName, securedraConfig: false, ct).ConfigureAwait(false);
 
         var gpus = Enumerable.Range(0, options.Gpus)
             .Select(i => new VendorGpu(SimulatedDeviceCatalog.DeviceName(i), SimulatedDeviceCatalog.Uuid(i), SimulatedDeviceCatalog.PciBusId(i), "NVIDIA H100 80GB HBM3", options.GpuMemoryBytes.ToString(CultureInfo.InvariantCulture)))
