@@ -254,15 +254,7 @@ public sealed class MigDynamicLifecycleModelTests
 
         private void Faults(SimulatedFaults faults) => SimulatedFaultFile.Write(_dir, "gpu-0", faults);
 
-        private void Fill(MigPlacement placement, byte value)
-        {
-            var (offset, length) = _sim.ByteRange(placement);
-            using var stream = new FileStream(VramPath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
-            stream.Position = offset;
-            var bytes = new byte[length];
-            Array.Fill(bytes, value);
-            stream.Write(bytes);
-        }
+        private void Fill(MigPlacement placement, byte value) => MigVram.Fill(_sim, VramPath, placement, value);
 
         public async ValueTask DisposeAsync()
         {

@@ -323,13 +323,7 @@ public sealed class MigStaticFirstStartTests : IAsyncDisposable
         return File.ReadAllBytes(VramPath).AsSpan((int)offset, (int)length).IndexOf(canary) >= 0;
     }
 
-    private void AssertBytes(MigPlacement placement, byte value)
-    {
-        var (offset, length) = _sim.ByteRange(placement);
-        var bytes = File.ReadAllBytes(VramPath).AsSpan((int)offset, (int)length);
-        var bad = bytes.IndexOfAnyExcept(value);
-        Assert.True(bad < 0, $"slices {placement.Start}+{placement.Size}: byte {bad} is not 0x{value:X2}");
-    }
+    private void AssertBytes(MigPlacement placement, byte value) => MigVram.AssertBytes(_sim, VramPath, placement, value);
 
     /// <summary>Records, at the start of every instance scrub, its trigger and which placements the inventory offers at that moment.</summary>
     private sealed class ObservingScrubber(InProcessMigInstanceScrubber inner, Func<PipelineHarness?> harness) : IMigInstanceScrubber

@@ -215,21 +215,7 @@ public sealed class MigStaticPrepareTests : IAsyncDisposable
         Assert.Null((await H.Pipeline.UnprepareAsync([TestClaims.Ref(1)], CancellationToken.None))[TestClaims.Uid(1)].Error);
     }
 
-    private void Fill(MigPlacement placement, byte value)
-    {
-        var (offset, length) = _sim.ByteRange(placement);
-        using var stream = new FileStream(VramPath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
-        stream.Position = offset;
-        var bytes = new byte[length];
-        Array.Fill(bytes, value);
-        stream.Write(bytes);
-    }
+    private void Fill(MigPlacement placement, byte value) => MigVram.Fill(_sim, VramPath, placement, value);
 
-    private void AssertBytes(MigPlacement placement, byte value)
-    {
-        var (offset, length) = _sim.ByteRange(placement);
-        var bytes = File.ReadAllBytes(VramPath).AsSpan((int)offset, (int)length);
-        var bad = bytes.IndexOfAnyExcept(value);
-        Assert.True(bad < 0, $"slices {placement.Start}+{placement.Size}: byte {bad} is not 0x{value:X2}");
-    }
+    private void AssertBytes(MigPlacement placement, byte value) => MigVram.AssertBytes(_sim, VramPath, placement, value);
 }

@@ -8,6 +8,7 @@ using SecureDra.KubeletPlugin.Devices.Mig;
 using SecureDra.KubeletPlugin.MigManager;
 using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.KubeletPlugin.Proxy;
+using SecureDra.KubeletPlugin.Tests.Mig;
 using SecureDra.KubeletPlugin.Tests.Pipeline.TestDoubles;
 using SecureDra.Nvml.Backends;
 using SecureDra.Nvml.Backends.Mig;
@@ -398,23 +399,9 @@ public sealed class MigManagerProcessTests : IAsyncDisposable
         return await _sim.CreateComputeInstanceAsync(_parent, gi.GpuInstanceId, CancellationToken.None);
     }
 
-    private void Fill(MigPlacement placement, byte value)
-    {
-        var (offset, length) = _sim.ByteRange(placement);
-        using var stream = new FileStream(VramPath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
-        stream.Position = offset;
-        var bytes = new byte[length];
-        Array.Fill(bytes, value);
-        stream.Write(bytes);
-    }
+    private void Fill(MigPlacement placement, byte value) => MigVram.Fill(_sim, VramPath, placement, value);
 
-    private void AssertBytes(MigPlacement placement, byte value)
-    {
-        var (offset, length) = _sim.ByteRange(placement);
-        var bytes = File.ReadAllBytes(VramPath).AsSpan((int)offset, (int)length);
-        var bad = bytes.IndexOfAnyExcept(value);
-        Assert.True(bad < 0, $"slices {placement.Start}+{placement.Size}: byte {bad} is not 0x{value:X2}");
-    }
+    private void AssertBytes(MigPlacement placement, byte value) => MigVram.AssertBytes(_sim, VramPath, placement, value);
 
     private static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(string file, params string[] args)
     {
