@@ -42,7 +42,7 @@ public sealed class LifecycleModel : IAsyncDisposable
     private int _nextClaim;
     private int _step;
     private string _op = "";
-    private (byte[]? Checkpoint, Dictionary<string, byte[]> Cdi)? _crashSnapshot;
+    private PipelineDiskSnapshot? _crashSnapshot;
 
     private LifecycleModel(PipelineHarness h) => _h = h;
 
@@ -384,12 +384,7 @@ public sealed class LifecycleModel : IAsyncDisposable
         await _h.Publisher.StartAsync(CancellationToken.None);
     }
 
-    private void SnapshotDisk()
-    {
-        var checkpoint = File.Exists(_h.CheckpointPath) ? File.ReadAllBytes(_h.CheckpointPath) : null;
-        var cdi = Directory.Exists(_h.CdiRoot) ? Directory.EnumerateFiles(_h.CdiRoot).ToDictionary(p => p, File.ReadAllBytes, StringComparer.Ordinal) : [];
-        _crashSnapshot = (checkpoint, cdi);
-    }
+    private void SnapshotDisk() => _crashSnapshot = PipelineDiskSnapshot.Take(_h);
 
     /// <summary>After a call that hit the armed crash point: put the disk back as it was at that instant and start again from it.</summary>
     private async Task<bool> RecoverFromCrashAsync()
@@ -402,27 +397,7 @@ public sealed class LifecycleModel : IAsyncDisposable
         _crashSnapshot = null;
         await StopPublisherAsync();
         await _h.StopAsync();
-        if (snapshot.Checkpoint is null)
-        {
-            File.Delete(_h.CheckpointPath);
-        }
-        else
-        {
-            await File.WriteAllBytesAsync(_h.CheckpointPath, snapshot.Checkpoint);
-        }
-
-        if (Directory.Exists(_h.CdiRoot))
-        {
-            foreach (var path in Directory.EnumerateFiles(_h.CdiRoot).Where(p => !snapshot.Cdi.ContainsKey(p)))
-            {
-                File.Delete(path);
-            }
-        }
-
-        foreach (var (path, bytes) in snapshot.Cdi)
-        {
-            await File.WriteAllBytesAsync(path, bytes);
-        }
+        await snapshot.RestoreAsync(_h);
 
         await RestartAsync(expectCorrupt: false);
         return true;

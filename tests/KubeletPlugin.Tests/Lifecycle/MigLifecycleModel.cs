@@ -65,7 +65,7 @@ public sealed class MigLifecycleModel : IAsyncDisposable
     private int _step;
     private string _op = "";
     private int? _stuckSlice;
-    private (byte[]? Checkpoint, Dictionary<string, byte[]> Cdi)? _crashSnapshot;
+    private PipelineDiskSnapshot? _crashSnapshot;
 
     /// <summary>What the sequences exercised, so the fixed seeds can show they are not vacuous.</summary>
     public sealed class Coverage
@@ -387,12 +387,7 @@ public sealed class MigLifecycleModel : IAsyncDisposable
         await _h.Publisher.StartAsync(CancellationToken.None);
     }
 
-    private void SnapshotDisk()
-    {
-        var checkpoint = File.Exists(_h.CheckpointPath) ? File.ReadAllBytes(_h.CheckpointPath) : null;
-        var cdi = Directory.Exists(_h.CdiRoot) ? Directory.EnumerateFiles(_h.CdiRoot).ToDictionary(p => p, File.ReadAllBytes, StringComparer.Ordinal) : [];
-        _crashSnapshot = (checkpoint, cdi);
-    }
+    private void SnapshotDisk() => _crashSnapshot = PipelineDiskSnapshot.Take(_h);
 
     /// <summary>After a call that hit the armed crash point: the disk as it was at that instant, GPU memory as it is now, and a new process.</summary>
     private async Task<bool> RecoverFromCrashAsync()
@@ -406,27 +401,7 @@ public sealed class MigLifecycleModel : IAsyncDisposable
         Seen.Crashes++;
         await StopPublisherAsync();
         await _h.StopAsync();
-        if (snapshot.Checkpoint is null)
-        {
-            File.Delete(_h.CheckpointPath);
-        }
-        else
-        {
-            await File.WriteAllBytesAsync(_h.CheckpointPath, snapshot.Checkpoint);
-        }
-
-        if (Directory.Exists(_h.CdiRoot))
-        {
-            foreach (var path in Directory.EnumerateFiles(_h.CdiRoot).Where(p => !snapshot.Cdi.ContainsKey(p)))
-            {
-                File.Delete(path);
-            }
-        }
-
-        foreach (var (path, bytes) in snapshot.Cdi)
-        {
-            await File.WriteAllBytesAsync(path, bytes);
-        }
+        await snapshot.RestoreAsync(_h);
 
         await RestartAsync();
         return true;
