@@ -1,7 +1,6 @@
 using System.CommandLine;
 using SecureDra.Cli.Hosting;
 using SecureDra.Controller.Audit;
-using SecureDra.Controller.Hosting;
 
 namespace SecureDra.Cli.Commands;
 

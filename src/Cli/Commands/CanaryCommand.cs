@@ -3,7 +3,6 @@ using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using SecureDra.Cli.Hosting;
-using SecureDra.Controller.Hosting;
 using SecureDra.Kube.Client;
 using SecureDra.Kube.Config;
 using SecureDra.Kube.Events;

@@ -69,8 +69,8 @@ internal static class KubeletPluginCommand
                 logSettings = logging.Bind(parseResult);
                 httpLimits = new Network.ListenerLimits
                 {
-                    MaxConnections = Controller.Hosting.FlagParsing.Count("--http-max-connections", parseResult.GetValue(httpMaxConnections)!, 1, 1_000_000),
-                    IdleTimeout = Controller.Hosting.FlagParsing.Duration("--http-idle-timeout", parseResult.GetValue(httpIdleTimeout)!, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1)),
+                    MaxConnections = FlagParsing.Count("--http-max-connections", parseResult.GetValue(httpMaxConnections)!, 1, 1_000_000),
+                    IdleTimeout = FlagParsing.Duration("--http-idle-timeout", parseResult.GetValue(httpIdleTimeout)!, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1)),
                 };
             }
             catch (FormatException ex)

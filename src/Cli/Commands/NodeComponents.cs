@@ -3,7 +3,6 @@ using Microsoft.Extensions.DependencyInjection;
 using SecureDra.Cli.Hosting;
 using SecureDra.Api;
 using SecureDra.Api.Validation;
-using SecureDra.Controller.Hosting;
 using SecureDra.Kube;
 using SecureDra.Kube.Events;
 using SecureDra.Kube.Client;

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using SecureDra.Cli.Hosting;
-using SecureDra.Controller.Hosting;
 using SecureDra.KubeletPlugin.NodeHardening;
 
 namespace SecureDra.Cli.Commands;

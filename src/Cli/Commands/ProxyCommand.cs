@@ -5,7 +5,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SecureDra.Api;
 using SecureDra.Cli.Hosting;
-using SecureDra.Controller.Hosting;
 using SecureDra.Kube.Config;
 using SecureDra.Kube.Resources;
 using SecureDra.KubeletPlugin.Hosting;

@@ -4,8 +4,8 @@ namespace SecureDra.Cli.Hosting;
 
 /// <summary>
 /// A boolean flag under the same environment scheme as <see cref="EnvOption"/> (<c>--foo</c> ↔ <c>SECUREDRA_FOO</c>,
-/// legacy names read with a warning). The variable must say <c>true</c>/<c>1</c> or <c>false</c>/<c>0</c>; anything
-/// else is a usage error naming the variable, never a silent false.
+/// legacy names read with a warning). The variable follows the executable's one boolean rule
+/// (<see cref="FlagParsing.TryBool"/>); anything else is a usage error naming the variable, never a silent false.
 /// </summary>
 internal sealed class EnvFlag : Option<bool>
 {
@@ -23,7 +23,7 @@ internal sealed class EnvFlag : Option<bool>
                 return false;
             }
 
-            if (Parse(text) is { } value)
+            if (FlagParsing.TryBool(text) is { } value)
             {
                 return value;
             }
@@ -51,13 +51,6 @@ internal sealed class EnvFlag : Option<bool>
         FromEnvironment(out var legacy);
         return legacy;
     }
-
-    private static bool? Parse(string text) => text.Trim().ToLowerInvariant() switch
-    {
-        "true" or "1" => true,
-        "false" or "0" => false,
-        _ => null,
-    };
 
     private (string Variable, string? Text) FromEnvironment(out string? legacyUsed)
     {

@@ -1,7 +1,7 @@
 using System.Net;
-using SecureDra.Controller.Hosting;
+using SecureDra.Cli.Hosting;
 
-namespace SecureDra.Controller.Tests.Hosting;
+namespace SecureDra.Cli.Tests;
 
 public sealed class FlagParsingTests
 {
@@ -76,5 +76,42 @@ public sealed class FlagParsingTests
         Assert.Throws<FormatException>(() => FlagParsing.Bool("--leader-election", "maybe"));
         Assert.Equal("json", FlagParsing.OneOf("--output", "json", "table", "json"));
         Assert.Throws<FormatException>(() => FlagParsing.OneOf("--output", "yaml", "table", "json"));
+    }
+
+    [Theory]
+    [InlineData("true", true)]
+    [InlineData("TRUE", true)]
+    [InlineData(" 1 ", true)]
+    [InlineData("false", false)]
+    [InlineData("False", false)]
+    [InlineData("0", false)]
+    public void One_boolean_rule_for_flag_values_and_variables(string text, bool expected)
+    {
+        Assert.Equal(expected, FlagParsing.TryBool(text));
+        Assert.Equal(expected, FlagParsing.Bool("--allow-mps", text));
+    }
+
+    [Theory]
+    [InlineData("yes")]
+    [InlineData("no")]
+    [InlineData("on")]
+    [InlineData("")]
+    [InlineData("2")]
+    public void Anything_else_is_not_a_boolean_and_the_error_names_the_flag(string text)
+    {
+        Assert.Null(FlagParsing.TryBool(text));
+        var e = Assert.Throws<FormatException>(() => FlagParsing.Bool("--allow-mps", text));
+        Assert.Equal($"--allow-mps: '{text}' is not true or false", e.Message);
+    }
+
+    [Theory]
+    [InlineData("SECUREDRA_ALLOW_MPS", "--allow-mps")]
+    [InlineData("SECUREDRA_DEVICE_TAINT_RULES", "--device-taint-rules")]
+    public async Task A_string_flag_and_its_variable_refuse_yes_as_the_boolean_flags_do(string variable, string flag)
+    {
+        // The proxy's policy flags are string flags parsed by FlagParsing.Bool; validate's are EnvFlags: one rule.
+        var (code, _, stderr) = await CliProcess.RunAsync(new Dictionary<string, string?> { [variable] = "yes" }, "proxy", "--node-name", "n", "--gpu-backend", "simulated");
+        Assert.Equal(2, code);
+        Assert.Contains($"securedra proxy: {flag}: 'yes' is not true or false", stderr, StringComparison.Ordinal);
     }
 }

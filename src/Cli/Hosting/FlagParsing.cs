@@ -1,9 +1,12 @@
 using System.Globalization;
 using System.Net;
 
-namespace SecureDra.Controller.Hosting;
+namespace SecureDra.Cli.Hosting;
 
-/// <summary>Parses flag values; every failure is a <see cref="FormatException"/> whose message names the flag.</summary>
+/// <summary>
+/// Parses the values of the string flags (<see cref="EnvOption"/>); every failure is a <see cref="FormatException"/>
+/// whose message names the flag. The one flag helper of the executable, beside the options it parses.
+/// </summary>
 public static class FlagParsing
 {
     /// <summary><c>host:port</c>, <c>[v6]:port</c> or <c>:port</c> (all interfaces).</summary>
@@ -44,11 +47,20 @@ public static class FlagParsing
         throw new FormatException($"{flag}: '{value}' is not a whole number from {min} to {max}");
     }
 
-    public static bool Bool(string flag, string value) => value?.ToUpperInvariant() switch
+    /// <summary>A boolean under the executable's one rule (<see cref="TryBool"/>).</summary>
+    public static bool Bool(string flag, string value) =>
+        TryBool(value) ?? throw new FormatException($"{flag}: '{value}' is not true or false");
+
+    /// <summary>
+    /// The one rule for a boolean, whether it comes from a flag's value or an environment variable (<see cref="EnvFlag"/>):
+    /// <c>true</c>/<c>1</c> or <c>false</c>/<c>0</c>, any case, surrounding blanks ignored; anything else is null, never
+    /// a silent false. (yes/no are not booleans: the chart's schema refuses them too.)
+    /// </summary>
+    public static bool? TryBool(string? value) => value?.Trim().ToLowerInvariant() switch
     {
-        "TRUE" or "1" or "YES" => true,
-        "FALSE" or "0" or "NO" => false,
-        _ => throw new FormatException($"{flag}: '{value}' is not true or false"),
+        "true" or "1" => true,
+        "false" or "0" => false,
+        _ => null,
     };
 
     public static string OneOf(string flag, string value, params string[] allowed) =>
