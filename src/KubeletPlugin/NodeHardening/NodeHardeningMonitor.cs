@@ -19,9 +19,7 @@ public sealed partial class NodeHardeningMonitor : BackgroundService, IPluginRea
 {
     private readonly NodeHardeningOptions _options;
     private readonly NodeHardeningChecker _checker;
-    private readonly IEventRecorder _events;
-    private readonly KubeletPluginOptions _plugin;
-    private readonly NodeIdentity? _node;
+    private readonly NodeEvents _events;
     private readonly TimeProvider _time;
     private readonly ILogger<NodeHardeningMonitor> _logger;
     private readonly Gauge _findings;
@@ -35,19 +33,15 @@ public sealed partial class NodeHardeningMonitor : BackgroundService, IPluginRea
     public NodeHardeningMonitor(
         NodeHardeningOptions options,
         NodeHardeningChecker checker,
-        IEventRecorder events,
-        KubeletPluginOptions plugin,
+        NodeEvents events,
         MetricsRegistry metrics,
         TimeProvider time,
-        ILogger<NodeHardeningMonitor> logger,
-        NodeIdentity? node = null)
+        ILogger<NodeHardeningMonitor> logger)
     {
         ArgumentNullException.ThrowIfNull(metrics);
         _options = options;
         _checker = checker;
         _events = events;
-        _plugin = plugin;
-        _node = node;
         _time = time;
         _logger = logger;
         _findings = metrics.Gauge("securedra_node_hardening_findings", "Node hardening findings now present (1) or gone (0), by id, path around DRA (B1…B9) and state (open, advisory).", "id", "path", "state");
@@ -148,7 +142,6 @@ public sealed partial class NodeHardeningMonitor : BackgroundService, IPluginRea
         _runs.Inc(report.AnyOpen ? "open" : "closed");
         var before = previous?.Findings.ToDictionary(f => f.Id, StringComparer.Ordinal) ?? [];
         var now = report.Findings.GroupBy(f => f.Id, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
-        var target = new EventTarget("v1", "Node", _plugin.NodeName, null, _node?.Uid);
 
         foreach (var (id, finding) in now)
         {
@@ -161,12 +154,12 @@ public sealed partial class NodeHardeningMonitor : BackgroundService, IPluginRea
             if (finding.State == NodeFindingState.Open)
             {
                 LogOpen(_logger, finding.Id, finding.Path, finding.Source, finding.Message, finding.Fix);
-                await _events.RecordAsync(target, EventSeverity.Warning, "NodeHardeningOpenPath", Bounded(finding.Line), cancellationToken).ConfigureAwait(false);
+                await _events.RecordAsync(EventSeverity.Warning, "NodeHardeningOpenPath", Bounded(finding.Line), cancellationToken).ConfigureAwait(false);
             }
             else
             {
                 LogAdvisory(_logger, finding.Id, finding.Path, finding.Source, finding.Message, finding.Fix);
-                await _events.RecordAsync(target, EventSeverity.Normal, "NodeHardeningAdvisory", Bounded(finding.Line), cancellationToken).ConfigureAwait(false);
+                await _events.RecordAsync(EventSeverity.Normal, "NodeHardeningAdvisory", Bounded(finding.Line), cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -179,7 +172,7 @@ public sealed partial class NodeHardeningMonitor : BackgroundService, IPluginRea
 
             _findings.Set(0, finding.Id, finding.Path, State(finding));
             LogClosed(_logger, finding.Id, finding.Path, finding.Source);
-            await _events.RecordAsync(target, EventSeverity.Normal, "NodeHardeningPathClosed", Bounded($"{finding.Id} [{finding.Path}] {finding.Source}: closed"), cancellationToken).ConfigureAwait(false);
+            await _events.RecordAsync(EventSeverity.Normal, "NodeHardeningPathClosed", Bounded($"{finding.Id} [{finding.Path}] {finding.Source}: closed"), cancellationToken).ConfigureAwait(false);
         }
 
         var allowed = !_options.Require || !report.AnyOpen;
@@ -190,12 +183,12 @@ public sealed partial class NodeHardeningMonitor : BackgroundService, IPluginRea
             {
                 var ids = string.Join(", ", report.Open.Select(f => f.Id));
                 LogWithheld(_logger, ids);
-                await _events.RecordAsync(target, EventSeverity.Warning, "DevicesWithheld", Bounded($"GPUs not published: open paths around DRA ({ids}); see the plugin's /readyz"), cancellationToken).ConfigureAwait(false);
+                await _events.RecordAsync(EventSeverity.Warning, "DevicesWithheld", Bounded($"GPUs not published: open paths around DRA ({ids}); see the plugin's /readyz"), cancellationToken).ConfigureAwait(false);
             }
             else if (_options.Require && previous is not null)
             {
                 LogPublished(_logger);
-                await _events.RecordAsync(target, EventSeverity.Normal, "DevicesPublished", "node hardening checks pass: GPUs published again", cancellationToken).ConfigureAwait(false);
+                await _events.RecordAsync(EventSeverity.Normal, "DevicesPublished", "node hardening checks pass: GPUs published again", cancellationToken).ConfigureAwait(false);
             }
 
             TaskCompletionSource signal;

@@ -9,7 +9,8 @@ namespace SecureDra.KubeletPlugin.NodeHardening;
 /// <summary>
 /// Wires the node checks: the monitor (hosted service, /readyz check and, for the slice publisher,
 /// the publication gate). Register before the claim pipeline so its first run precedes the first
-/// publication. Needs <c>KubeletPluginOptions</c>, <c>IEventRecorder</c>, <c>MetricsRegistry</c>.
+/// publication. Needs <c>KubeletPluginOptions</c>, <c>MetricsRegistry</c> and <c>NodeEvents</c>
+/// (AddClaimPipeline registers it: the one writer of Node Events).
 /// </summary>
 public static class NodeHardeningServiceCollectionExtensions
 {

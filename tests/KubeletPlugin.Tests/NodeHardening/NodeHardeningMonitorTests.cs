@@ -1,8 +1,10 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using SecureDra.Kube.Events;
+using SecureDra.KubeletPlugin.Devices;
 using SecureDra.KubeletPlugin.Hosting;
 using SecureDra.KubeletPlugin.NodeHardening;
+using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.KubeletPlugin.Tests.Pipeline.TestDoubles;
 using SecureDra.Observability.Metrics;
 
@@ -15,6 +17,7 @@ public sealed class NodeHardeningMonitorTests : IDisposable
     private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-12-06T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
     private readonly MetricsRegistry _metrics = new();
     private readonly RecordingEventRecorder _events = new();
+    private readonly FakeKubeApiClient _kube = new();
 
     public void Dispose() => _files.Dispose();
 
@@ -22,7 +25,9 @@ public sealed class NodeHardeningMonitorTests : IDisposable
     {
         var options = _files.Options(require) with { RecheckInterval = TimeSpan.FromSeconds(30) };
         var checker = new NodeHardeningChecker(NodeHardeningChecker.DefaultChecks(options, "/var/run/securedra/cdi"), _time);
-        return new NodeHardeningMonitor(options, checker, _events, new KubeletPluginOptions { NodeName = "node-1" }, _metrics, _time, NullLogger<NodeHardeningMonitor>.Instance);
+        var context = new PipelineContext(new KubeletPluginOptions { NodeName = "node-1" }, new ClaimPipelineOptions());
+        var events = new NodeEvents(_events, context, new NodeIdentity(_kube, context), _time, NullLogger<NodeEvents>.Instance);
+        return new NodeHardeningMonitor(options, checker, events, _metrics, _time, NullLogger<NodeHardeningMonitor>.Instance);
     }
 
     private void WriteClosedNode()
@@ -50,6 +55,7 @@ public sealed class NodeHardeningMonitorTests : IDisposable
         Assert.Contains("securedra_node_hardening_devices_withheld 1", text, StringComparison.Ordinal);
         Assert.Contains("securedra_node_hardening_findings{id=\"toolkit-envvar-accepted\",path=\"B1\",state=\"open\"} 1", text, StringComparison.Ordinal);
         Assert.Contains(_events.Events, e => e.Reason == "NodeHardeningOpenPath" && e.Severity == EventSeverity.Warning && e.Target.Kind == "Node" && e.Target.Name == "node-1"
+            && e.Target.Uid == "node-uid-1" // at start, before any slice is published: NodeEvents asks NodeIdentity itself
             && e.Message.Contains("toolkit-envvar-accepted", StringComparison.Ordinal));
         Assert.Contains(_events.Events, e => e.Reason == "DevicesWithheld");
 
