@@ -37,8 +37,7 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
     private readonly Gauge _publishedDevices;
     private readonly Lock _lock = new();
     private readonly SemaphoreSlim _reconcileGate = new(1, 1);
-    private TaskCompletionSource _publishedSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private long _publishedVersion;
+    private readonly VersionWatermark _published = new(0);
     private long _reconciles;
     private OwnerReference? _owner;
     private SliceLimits? _limits;
@@ -78,10 +77,7 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
         _publishedDevices = metrics.Gauge("securedra_resourceslice_published_devices", "Devices published as schedulable (untainted) in this node's slices.");
     }
 
-    public long PublishedVersion
-    {
-        get { lock (_lock) { return _publishedVersion; } }
-    }
+    public long PublishedVersion => _published.Value;
 
     /// <summary>Successful reconciliations so far (with or without writes).</summary>
     public long ReconcileCount => Interlocked.Read(ref _reconciles);
@@ -92,38 +88,8 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
         get { lock (_lock) { return _taintsRejected; } }
     }
 
-    public Task WaitForPublishedAsync(long inventoryVersion, CancellationToken cancellationToken)
-    {
-        Task signal;
-        lock (_lock)
-        {
-            if (_publishedVersion >= inventoryVersion)
-            {
-                return Task.CompletedTask;
-            }
-
-            signal = _publishedSignal.Task;
-        }
-
-        return WaitLoopAsync(signal, inventoryVersion, cancellationToken);
-    }
-
-    private async Task WaitLoopAsync(Task signal, long inventoryVersion, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            await signal.WaitAsync(cancellationToken).ConfigureAwait(false);
-            lock (_lock)
-            {
-                if (_publishedVersion >= inventoryVersion)
-                {
-                    return;
-                }
-
-                signal = _publishedSignal.Task;
-            }
-        }
-    }
+    public Task WaitForPublishedAsync(long inventoryVersion, CancellationToken cancellationToken) =>
+        _published.WaitForAsync(inventoryVersion, cancellationToken);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -324,7 +290,7 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
         }
 
         _publishedDevices.Set(desired.Sum(d => d.Devices.Count(x => x.Taints.Count == 0)));
-        MarkPublished(snapshot.Version);
+        _published.Raise(snapshot.Version);
         Interlocked.Increment(ref _reconciles);
         return writes;
     }
@@ -418,22 +384,6 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
         }
 
         LogTaintsRejected(_logger, why);
-    }
-
-    private void MarkPublished(long version)
-    {
-        lock (_lock)
-        {
-            if (version <= _publishedVersion)
-            {
-                return;
-            }
-
-            _publishedVersion = version;
-            var previous = _publishedSignal;
-            _publishedSignal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            previous.TrySetResult();
-        }
     }
 
     private async Task<OwnerReference?> ResolveOwnerAsync(string node, CancellationToken cancellationToken)

@@ -31,11 +31,10 @@ public sealed partial class ProxyTaintPublisher(
     private readonly HashSet<DeviceTaintRuleTarget> _applied = [];
     private readonly Counter _writes = metrics.Counter("securedra_proxy_device_taint_rule_writes_total", "DeviceTaintRule writes by the proxy, by outcome.", "outcome");
     private readonly Lock _lock = new();
-    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private long _published = -1;
+    private readonly VersionWatermark _published = new(-1);
     private bool _firstPass = true;
 
-    public long PublishedVersion => Interlocked.Read(ref _published);
+    public long PublishedVersion => _published.Value;
 
     /// <summary>Rules this process has in place, for tests and /metrics.</summary>
     public IReadOnlyCollection<DeviceTaintRuleTarget> Applied
@@ -49,24 +48,8 @@ public sealed partial class ProxyTaintPublisher(
         }
     }
 
-    public async Task WaitForPublishedAsync(long inventoryVersion, CancellationToken cancellationToken)
-    {
-        while (PublishedVersion < inventoryVersion)
-        {
-            Task changed;
-            lock (_lock)
-            {
-                changed = _changed.Task;
-            }
-
-            if (PublishedVersion >= inventoryVersion)
-            {
-                return;
-            }
-
-            await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-    }
+    public Task WaitForPublishedAsync(long inventoryVersion, CancellationToken cancellationToken) =>
+        _published.WaitForAsync(inventoryVersion, cancellationToken);
 
     /// <summary>One reconcile at the inventory's current version; the loop runs it after every change.</summary>
     public async Task ReconcileAsync(CancellationToken cancellationToken)
@@ -74,7 +57,7 @@ public sealed partial class ProxyTaintPublisher(
         var snapshot = inventory.Snapshot();
         if (writer is null || !options.DeviceTaintRules || (await writer.DiscoverAsync(cancellationToken).ConfigureAwait(false)).Version is null)
         {
-            MarkPublished(snapshot.Version);
+            _published.Raise(snapshot.Version);
             return;
         }
 
@@ -133,7 +116,7 @@ public sealed partial class ProxyTaintPublisher(
                 _firstPass = false;
             }
 
-            MarkPublished(snapshot.Version);
+            _published.Raise(snapshot.Version);
         }
     }
 
@@ -165,17 +148,8 @@ public sealed partial class ProxyTaintPublisher(
                 LogReconcileFailed(ex.Message);
             }
 
-            using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             var delay = PublishedVersion >= seen ? TimeSpan.FromSeconds(30) : TimeSpan.FromSeconds(1);
-            try
-            {
-                await Task.WhenAny(inventory.WaitForChangeAsync(seen, wait.Token), Task.Delay(delay, time, wait.Token)).ConfigureAwait(false);
-                await wait.CancelAsync().ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+            await ChangeOrTimeout.WaitAsync(delay, time, stoppingToken, t => inventory.WaitForChangeAsync(seen, t)).ConfigureAwait(false);
         }
     }
 
@@ -215,24 +189,6 @@ public sealed partial class ProxyTaintPublisher(
         }
 
         return true;
-    }
-
-    private void MarkPublished(long version)
-    {
-        TaskCompletionSource done;
-        lock (_lock)
-        {
-            if (version <= _published)
-            {
-                return;
-            }
-
-            Interlocked.Exchange(ref _published, version);
-            done = _changed;
-            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        }
-
-        done.TrySetResult();
     }
 
     private string? Attribute(SliceDevice device, string name) =>

@@ -1,0 +1,59 @@
+namespace SecureDra.KubeletPlugin.Pipeline;
+
+/// <summary>
+/// The highest inventory version a publisher has put in front of the scheduler, and a wait for it to reach a
+/// version: what Unprepare awaits before it reports a withdrawal done (<see cref="Devices.ISlicePublication"/>).
+/// It only rises; waiters wake on every rise and check again.
+/// </summary>
+internal sealed class VersionWatermark(long initial)
+{
+    private readonly Lock _lock = new();
+    private long _version = initial;
+    private TaskCompletionSource _raised = NewSignal();
+
+    public long Value
+    {
+        get { lock (_lock) { return _version; } }
+    }
+
+    /// <summary>Raises the mark to <paramref name="version"/> and wakes the waiters; a lower or equal version changes nothing.</summary>
+    public void Raise(long version)
+    {
+        TaskCompletionSource raised;
+        lock (_lock)
+        {
+            if (version <= _version)
+            {
+                return;
+            }
+
+            _version = version;
+            raised = _raised;
+            _raised = NewSignal();
+        }
+
+        raised.TrySetResult();
+    }
+
+    /// <summary>Completes once the mark is at least <paramref name="version"/>.</summary>
+    public async Task WaitForAsync(long version, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task raised;
+            lock (_lock)
+            {
+                if (_version >= version)
+                {
+                    return;
+                }
+
+                raised = _raised.Task;
+            }
+
+            await raised.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
