@@ -263,16 +263,7 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
         output.WriteLine($"Done in {narrator.Elapsed.TotalSeconds:F1} s: no tenant read another tenant's VRAM.");
         if (options.KeepRunning)
         {
-            output.WriteLine($"Keeping the API server and plugin up. Try: kubectl --server {apiServer.BaseAddress.ToString().TrimEnd('/')} get resourceslices -o json");
-            output.WriteLine($"The plugin's metrics: curl {DemoMetricsEndpoint.Url(plugin)}");
-            output.WriteLine("Press Ctrl+C to stop.");
-            try
-            {
-                await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-            }
+            await DemoKeepRunning.WaitAsync(output, "the API server and plugin", apiServer.BaseAddress, "plugin", DemoMetricsEndpoint.Url(plugin), ct).ConfigureAwait(false);
         }
 
         await plugin.StopAsync(CancellationToken.None).ConfigureAwait(false);
@@ -325,40 +316,11 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
     internal static List<long> CanaryOffsets(long size) =>
         [0, 4096 + 7, size / 3, size / 2 + 1234, size - 4096];
 
-    internal static async Task WriteCanaryAsync(string path, IReadOnlyList<long> offsets, CancellationToken ct)
-    {
-        var bytes = Encoding.ASCII.GetBytes(Canary);
-        var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
-        await using (file.ConfigureAwait(false))
-        {
-            foreach (var offset in offsets)
-            {
-                file.Position = offset;
-                await file.WriteAsync(bytes, ct).ConfigureAwait(false);
-            }
+    internal static Task WriteCanaryAsync(string path, IReadOnlyList<long> offsets, CancellationToken ct) =>
+        DemoVram.WriteTextAsync(path, offsets, Canary, ct);
 
-            await file.FlushAsync(ct).ConfigureAwait(false);
-        }
-    }
-
-    internal static async Task<int> CountCanariesAsync(string path, IReadOnlyList<long> offsets, CancellationToken ct)
-    {
-        var expected = Encoding.ASCII.GetBytes(Canary);
-        var buffer = new byte[expected.Length];
-        var found = 0;
-        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        await using (file.ConfigureAwait(false))
-        {
-            foreach (var offset in offsets)
-            {
-                file.Position = offset;
-                await file.ReadExactlyAsync(buffer, ct).ConfigureAwait(false);
-                found += buffer.AsSpan().SequenceEqual(expected) ? 1 : 0;
-            }
-        }
-
-        return found;
-    }
+    internal static Task<int> CountCanariesAsync(string path, IReadOnlyList<long> offsets, CancellationToken ct) =>
+        DemoVram.CountTextAsync(path, offsets, Canary, ct);
 
     internal static async Task<T> WaitAsync<T>(Func<Task<T>> probe, Func<T, bool> done, string what, CancellationToken ct)
     {

@@ -197,16 +197,7 @@ internal sealed class MigDemoScenario(DemoOptions options, TextWriter output)
         output.WriteLine($"Tenant B's claim {claimB.Namespace}/{claimB.Name} stays prepared; with --work-dir its instance's memory stays in gpu-0.vram for inspection.");
         if (options.KeepRunning)
         {
-            output.WriteLine($"Keeping the API server and plugin up. Try: kubectl --server {apiServer.BaseAddress.ToString().TrimEnd('/')} get resourceslices -o json");
-            output.WriteLine($"The plugin's metrics: curl {DemoMetricsEndpoint.Url(plugin)}");
-            output.WriteLine("Press Ctrl+C to stop.");
-            try
-            {
-                await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-            }
+            await DemoKeepRunning.WaitAsync(output, "the API server and plugin", apiServer.BaseAddress, "plugin", DemoMetricsEndpoint.Url(plugin), ct).ConfigureAwait(false);
         }
 
         await plugin.StopAsync(CancellationToken.None).ConfigureAwait(false);

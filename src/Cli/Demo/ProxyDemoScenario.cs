@@ -163,16 +163,7 @@ internal sealed class ProxyDemoScenario(DemoOptions options, TextWriter output)
         output.WriteLine($"Done in {narrator.Elapsed.TotalSeconds:F1} s: the vendor left tenant A's bytes, the proxy's scrub removed them before tenant B got the GPU.");
         if (options.KeepRunning)
         {
-            output.WriteLine($"Keeping the API server, vendor and proxy up. Try: kubectl --server {baseAddress} get resourceslices -o json");
-            output.WriteLine($"The proxy's metrics: curl {DemoMetricsEndpoint.Url(proxy)}");
-            output.WriteLine("Press Ctrl+C to stop.");
-            try
-            {
-                await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-            }
+            await DemoKeepRunning.WaitAsync(output, "the API server, vendor and proxy", apiServer.BaseAddress, "proxy", DemoMetricsEndpoint.Url(proxy), ct).ConfigureAwait(false);
         }
 
         await proxy.StopAsync(CancellationToken.None).ConfigureAwait(false);
