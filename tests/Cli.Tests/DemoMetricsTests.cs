@@ -58,6 +58,10 @@ public sealed partial class DemoMetricsTests : IDisposable
             var plugin = read.Where(name => !name.StartsWith("securedra_admission_", StringComparison.Ordinal) && !name.StartsWith("securedra_audit_", StringComparison.Ordinal)).ToList();
             Assert.True(plugin.Count >= 4, string.Join(", ", read));
             Assert.All(plugin, name => Assert.Contains($"# TYPE {name} ", text, StringComparison.Ordinal));
+            // A _bucket series belongs to a histogram only; the family the scrub alerts used to read is gone.
+            Assert.All(RuleMetric().Matches(rules).Select(m => m.Value).Where(n => n.EndsWith("_bucket", StringComparison.Ordinal) && plugin.Contains(HistogramSeries().Replace(n, ""))),
+                name => Assert.Contains($"# TYPE {HistogramSeries().Replace(name, "")} histogram\n", text, StringComparison.Ordinal));
+            Assert.DoesNotContain("securedra_release_scrub_failures_total", text, StringComparison.Ordinal);
 
             // No log line for the scrape: framework request lines are filtered.
             var log = await File.ReadAllTextAsync(Path.Combine(_work, "securedra.log"), deadline.Token);

@@ -1,16 +1,16 @@
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using SecureDra.Deploy.Tests.Infrastructure;
 
 namespace SecureDra.Deploy.Tests;
 
 /// <summary>
 /// The optional PrometheusRule: every expression parses with Prometheus's own PromQL grammar
-/// (npm @prometheus-io/lezer-promql, js/promql.mjs), names only metrics the code registers today,
-/// and each threshold value reaches its alert.
+/// (npm @prometheus-io/lezer-promql, js/promql.mjs), names only SecureDra metrics or named external ones,
+/// and each threshold value reaches its alert. That the running plugin and controller export every SecureDra
+/// metric the alerts read is checked on their /metrics (Cli.Tests DemoMetricsTests, Controller.Tests ControllerHostTests).
 /// </summary>
 [Collection(ChartCollection.Name)]
-public sealed partial class AlertRuleTests(RenderedChart chart)
+public sealed class AlertRuleTests(RenderedChart chart)
 {
     /// <summary>Metrics from outside SecureDra an alert may read, with where they come from.</summary>
     private static readonly Dictionary<string, string> ExternalMetrics = new(StringComparer.Ordinal)
@@ -37,14 +37,16 @@ public sealed partial class AlertRuleTests(RenderedChart chart)
         Assert.Empty(chart.OfKind("PrometheusRule"));
     }
 
+    /// <remarks>
+    /// That each metric is one the product exports is checked on the running processes, not on source text: the plugin's
+    /// in Cli.Tests/DemoMetricsTests (the real executable's /metrics), the controller's in Controller.Tests/ControllerHostTests.
+    /// </remarks>
     [Fact]
-    public void Every_alert_expression_parses_as_promql_and_reads_only_metrics_the_code_registers()
+    public void Every_alert_expression_parses_as_promql_and_reads_only_securedra_or_named_external_metrics()
     {
-        var registered = RegisteredMetrics();
-        Assert.Contains("securedra_scrubs_total", registered.Keys);
-        Assert.DoesNotContain("securedra_release_scrub_failures_total", registered.Keys);
         var results = Analyse("metrics.prometheusRule.enabled=true", "canary.enabled=true");
         Assert.Equal(ExpectedAlerts.Order(StringComparer.Ordinal), results.Select(r => r.Str("alert")).Order(StringComparer.Ordinal));
+        Assert.Contains(results, r => r.Strings("metrics").Contains("securedra_scrubs_total"));
         foreach (var r in results)
         {
             var alert = r.Str("alert");
@@ -53,7 +55,8 @@ public sealed partial class AlertRuleTests(RenderedChart chart)
             Assert.NotEmpty(metrics);
             foreach (var metric in metrics)
             {
-                Assert.True(IsKnown(metric, registered), $"{alert} reads {metric}, which no code in src/ registers (registered: {string.Join(", ", registered.Keys.Order(StringComparer.Ordinal))})");
+                Assert.True(metric.StartsWith("securedra_", StringComparison.Ordinal) || ExternalMetrics.ContainsKey(metric),
+                    $"{alert} reads {metric}, neither a SecureDra metric nor a named external one ({string.Join(", ", ExternalMetrics.Keys)})");
             }
         }
     }
@@ -81,8 +84,6 @@ public sealed partial class AlertRuleTests(RenderedChart chart)
         Assert.NotEmpty(results["BadMatcher"].Strings("errors"));
         Assert.Empty(results["Fine"].Strings("errors"));
         Assert.Equal(["securedra_scrubs_total"], results["Fine"].Strings("metrics"));
-        Assert.False(IsKnown("securedra_made_up_total", RegisteredMetrics()));
-        Assert.False(IsKnown("securedra_scrubs_total_bucket", RegisteredMetrics()), "_bucket belongs to histograms only");
     }
 
     [Fact]
@@ -120,36 +121,4 @@ public sealed partial class AlertRuleTests(RenderedChart chart)
             Assert.Contains($"namespace=\"{RenderedChart.Namespace}\"", alert.Str("expr"), StringComparison.Ordinal);
         }
     }
-
-    private static bool IsKnown(string metric, IReadOnlyDictionary<string, string> registered)
-    {
-        if (ExternalMetrics.ContainsKey(metric) || registered.ContainsKey(metric))
-        {
-            return true;
-        }
-
-        var suffix = HistogramSuffix().Match(metric);
-        return suffix.Success && registered.TryGetValue(suffix.Groups["base"].Value, out var type) && type == "Histogram";
-    }
-
-    /// <summary>name → Counter/Gauge/Histogram for every metric src/ registers (MetricsRegistry.Counter("name", …) and friends).</summary>
-    private static Dictionary<string, string> RegisteredMetrics()
-    {
-        var names = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var file in Directory.EnumerateFiles(Path.Combine(RepoPaths.Root, "src"), "*.cs", SearchOption.AllDirectories))
-        {
-            foreach (Match m in Registration().Matches(File.ReadAllText(file)))
-            {
-                names[m.Groups["name"].Value] = m.Groups["type"].Value;
-            }
-        }
-
-        return names;
-    }
-
-    [GeneratedRegex(@"\.(?<type>Counter|Gauge|Histogram)\(\s*""(?<name>securedra_[a-z0-9_]+)""")]
-    private static partial Regex Registration();
-
-    [GeneratedRegex(@"^(?<base>.+)_(bucket|sum|count)$")]
-    private static partial Regex HistogramSuffix();
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -14,7 +15,7 @@ using SecureDra.Kube.Client;
 namespace SecureDra.Controller.Tests.Hosting;
 
 /// <summary>The whole controller host: election on a Lease, the leader-only audit loop, events, probes, and release on stop.</summary>
-public sealed class ControllerHostTests
+public sealed partial class ControllerHostTests
 {
     [Fact]
     public async Task Controller_elects_itself_audits_publishes_and_releases_the_lease_on_stop()
@@ -56,6 +57,7 @@ public sealed class ControllerHostTests
             Assert.Contains("securedra_build_info{component=\"controller\",", metrics, StringComparison.Ordinal);
             // Six policies missing, each with its binding (the claim delete-protection policy is the sixth).
             Assert.Contains("securedra_audit_findings{check=\"admission-policy\",severity=\"Critical\"} 12", metrics, StringComparison.Ordinal);
+            AssertExportsWhatTheAlertsRead(metrics);
             Assert.Contains("leader: true", await httpClient.GetStringAsync(new Uri(http, "/readyz")), StringComparison.Ordinal);
             Assert.Equal("replica-1", (string?)client.Peek(KubeResource.Leases, "securedra", "securedra-controller")!["spec"]!["holderIdentity"]);
             lock (events.Events)
@@ -91,4 +93,28 @@ public sealed class ControllerHostTests
         await Task.Yield();
         Assert.Throws<InvalidOperationException>(() => ControllerHost.Build(options, null, null, logging => logging.ClearProviders()));
     }
+
+    /// <summary>
+    /// Every controller metric the PrometheusRule's alerts read (securedra_admission_*, securedra_audit_*) is one this host
+    /// exports, a _bucket series from a histogram: checked on the running host's /metrics, not on source text (the
+    /// plugin's: Cli.Tests DemoMetricsTests).
+    /// </summary>
+    private static void AssertExportsWhatTheAlertsRead(string metrics)
+    {
+        var rules = File.ReadAllText(Path.Combine(RepoPaths.Root, "deploy", "helm", "securedra", "templates", "prometheusrule.yaml"));
+        var read = ControllerMetric().Matches(rules).Select(m => m.Value).ToHashSet(StringComparer.Ordinal);
+        Assert.True(read.Count >= 4, string.Join(", ", read));
+        foreach (var name in read)
+        {
+            var family = HistogramSeries().Replace(name, "");
+            Assert.True(metrics.Contains(name.EndsWith("_bucket", StringComparison.Ordinal) ? $"# TYPE {family} histogram\n" : $"# TYPE {family} ", StringComparison.Ordinal),
+                $"an alert reads {name}, which the controller does not export as such");
+        }
+    }
+
+    [GeneratedRegex(@"\bsecuredra_(admission|audit)_[a-z0-9_]+")]
+    private static partial Regex ControllerMetric();
+
+    [GeneratedRegex("_(bucket|sum|count)$")]
+    private static partial Regex HistogramSeries();
 }
