@@ -1,15 +1,8 @@
 using System.CommandLine;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using SecureDra.Api;
 using SecureDra.Cli.Hosting;
-using SecureDra.Kube.Config;
-using SecureDra.Kube.Resources;
 using SecureDra.KubeletPlugin.Health;
 using SecureDra.KubeletPlugin.Hosting;
-using Serilog;
 
 namespace SecureDra.Cli.Commands;
 
@@ -118,24 +111,7 @@ internal static class KubeletPluginCommand
                 return CliInvocation.UsageError(command, ex.Message);
             }
 
-            WebApplication app;
-            try
-            {
-                app = KubeletPluginHost.Build(options, builder =>
-                {
-                    builder.Logging.ClearProviders();
-                    builder.Services.AddSerilog(LogSetup.CreateLogger(logSettings), dispose: true);
-                    components.Register(builder.Services, options);
-                });
-            }
-            catch (Exception ex) when (ex is KubeletPluginConfigurationException or KubeConfigException)
-            {
-                // No kubeconfig outside a pod, or an unreadable one, is a usage error: one line, exit 2, not a stack trace.
-                return CliInvocation.UsageError(command, ex.Message);
-            }
-
-            LogSetup.WarnDeprecated(parseResult, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("SecureDra.Cli"));
-            return await NodeDaemonRun.RunAsync(app, command, cancellationToken).ConfigureAwait(false);
+            return await NodeDaemonRun.BuildAndRunAsync(command, parseResult, options, logSettings, services => components.Register(services, options), cancellationToken).ConfigureAwait(false);
         });
         return command;
     }

@@ -1,10 +1,13 @@
 using System.CommandLine;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using SecureDra.Cli.Hosting;
 using SecureDra.Kube.Config;
 using SecureDra.Kube.Resources;
 using SecureDra.KubeletPlugin.Hosting;
+using Serilog;
 
 namespace SecureDra.Cli.Commands;
 
@@ -15,6 +18,35 @@ namespace SecureDra.Cli.Commands;
 /// </summary>
 internal static class NodeDaemonRun
 {
+    /// <summary>
+    /// Builds the daemon's host (the CLI's log set-up, then <paramref name="register"/>), warns once per deprecated
+    /// variable in use, and runs it (<see cref="RunAsync"/>). A setting the host refuses while it is built is a usage
+    /// error: one line, exit 2.
+    /// </summary>
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public static async Task<int> BuildAndRunAsync(
+        Command command, ParseResult parseResult, KubeletPluginOptions options, LogSettings logSettings, Action<IServiceCollection> register, CancellationToken cancellationToken)
+    {
+        WebApplication app;
+        try
+        {
+            app = KubeletPluginHost.Build(options, builder =>
+            {
+                builder.Logging.ClearProviders();
+                builder.Services.AddSerilog(LogSetup.CreateLogger(logSettings), dispose: true);
+                register(builder.Services);
+            });
+        }
+        catch (Exception ex) when (ex is KubeletPluginConfigurationException or KubeConfigException or ArgumentException)
+        {
+            // No kubeconfig outside a pod, or an unreadable one, is a usage error: one line, exit 2, not a stack trace.
+            return CliInvocation.UsageError(command, ex.Message);
+        }
+
+        LogSetup.WarnDeprecated(parseResult, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("SecureDra.Cli"));
+        return await RunAsync(app, command, cancellationToken).ConfigureAwait(false);
+    }
+
     public static async Task<int> RunAsync(WebApplication app, Command command, CancellationToken cancellationToken)
     {
         await using (app.ConfigureAwait(false))

@@ -1,15 +1,8 @@
 using System.CommandLine;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using SecureDra.Api;
 using SecureDra.Cli.Hosting;
-using SecureDra.Kube.Config;
-using SecureDra.Kube.Resources;
 using SecureDra.KubeletPlugin.Hosting;
 using SecureDra.KubeletPlugin.Proxy;
-using Serilog;
 
 namespace SecureDra.Cli.Commands;
 
@@ -155,22 +148,7 @@ internal static class ProxyCommand
                 return CliInvocation.UsageError(command, ex.Message);
             }
 
-            WebApplication app;
-            try
-            {
-                app = KubeletPluginHost.Build(options, builder =>
-                {
-                    builder.Logging.ClearProviders();
-                    builder.Services.AddSerilog(LogSetup.CreateLogger(logSettings), dispose: true);
-                    components.RegisterProxy(builder.Services, options, proxy, policy);
-                });
-            }
-            catch (Exception ex) when (ex is KubeletPluginConfigurationException or KubeConfigException or ArgumentException)
-            {
-                return CliInvocation.UsageError(command, ex.Message);
-            }
-
-            return await NodeDaemonRun.RunAsync(app, command, cancellationToken).ConfigureAwait(false);
+            return await NodeDaemonRun.BuildAndRunAsync(command, parseResult, options, logSettings, services => components.RegisterProxy(services, options, proxy, policy), cancellationToken).ConfigureAwait(false);
         });
         return command;
     }

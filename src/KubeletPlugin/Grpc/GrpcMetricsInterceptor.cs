@@ -37,44 +37,36 @@ public sealed partial class GrpcMetricsInterceptor : Interceptor
             "service", "method");
     }
 
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(continuation);
-        var started = _time.GetTimestamp();
-        var code = StatusCode.OK;
-        var (service, method) = Split(context.Method);
-        _inFlight.Add(1, service, method);
-        try
-        {
-            return await continuation(request, context).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            var mapped = Map(ex, context);
-            code = mapped.StatusCode;
-            throw mapped;
-        }
-        finally
-        {
-            _inFlight.Add(-1, service, method);
-            Record(context.Method, code, started);
-        }
+        return ObserveAsync(context, () => continuation(request, context));
     }
 
-    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+    public override Task ServerStreamingServerHandler<TRequest, TResponse>(
         TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(continuation);
+        return ObserveAsync(context, async () =>
+        {
+            await continuation(request, responseStream, context).ConfigureAwait(false);
+            return true;
+        });
+    }
+
+    /// <summary>One call, unary or streaming: in flight while it runs, then counted and timed by its status code.</summary>
+    private async Task<T> ObserveAsync<T>(ServerCallContext context, Func<Task<T>> call)
+    {
         var started = _time.GetTimestamp();
         var code = StatusCode.OK;
         var (service, method) = Split(context.Method);
         _inFlight.Add(1, service, method);
         try
         {
-            await continuation(request, responseStream, context).ConfigureAwait(false);
+            return await call().ConfigureAwait(false);
         }
         catch (Exception ex)
         {
