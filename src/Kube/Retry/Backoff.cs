@@ -31,10 +31,6 @@ public sealed class Backoff
         _next = initial;
     }
 
-    /// <summary>API retries: 200 ms doubling to 30 s with 20 % jitter.</summary>
-    public static Backoff ForApiCalls(TimeProvider? timeProvider = null) =>
-        new(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), timeProvider: timeProvider);
-
     /// <summary>Failures since the last <see cref="Reset"/>.</summary>
     public int Attempts { get; private set; }
 

@@ -74,17 +74,6 @@ public sealed partial class VendorRegistry : BackgroundService, IPluginReadiness
         }
     }
 
-    public VendorEndpoint? CurrentEndpoint
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _current?.Endpoint;
-            }
-        }
-    }
-
     public PluginReadiness Check()
     {
         lock (_lock)

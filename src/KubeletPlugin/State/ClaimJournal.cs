@@ -13,7 +13,6 @@ public sealed class ClaimJournal(CheckpointFile file)
     private CheckpointData _data = new();
     private long _version;
     private long _durableVersion;
-    private bool _loaded;
     private long _writes;
 
     public CheckpointFile File => file;
@@ -29,14 +28,8 @@ public sealed class ClaimJournal(CheckpointFile file)
         {
             _data = data;
             _data.Devices ??= new Dictionary<string, CheckpointDeviceRecord>(StringComparer.Ordinal);
-            _loaded = true;
             _version++;
         }
-    }
-
-    public bool IsLoaded
-    {
-        get { lock (_lock) { return _loaded; } }
     }
 
     public CheckpointClaim? Get(string claimUid)

@@ -11,8 +11,6 @@ public sealed record KubernetesVersionProfile(int Minor)
 
     public string GitVersion => $"v1.{Minor}.0";
 
-    public string VersionString => $"1.{Minor}";
-
     /// <summary>resource.k8s.io versions served, newest first (discovery order, preferred first).</summary>
     public IReadOnlyList<string> ResourceApiVersions => Minor switch
     {

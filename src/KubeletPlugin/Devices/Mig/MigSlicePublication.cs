@@ -35,12 +35,6 @@ public sealed partial class MigSlicePublication : IMigSlicePublication
         _fallbacks = metrics.Counter("securedra_mig_partitionable_fallbacks_total", "Times dynamic MIG fell back because the API server dropped or refused sharedCounters/consumesCounters, or its version has none.", "reason");
     }
 
-    /// <summary>True once dynamic mode fell back (the server has no partitionable devices).</summary>
-    public bool FellBack
-    {
-        get { lock (_lock) { return _fellBack; } }
-    }
-
     /// <summary>Static mode: the MIG UUID of the instance behind a placement device (set when instances are read).</summary>
     public void SetInstanceUuid(string deviceName, string migUuid)
     {

@@ -107,8 +107,6 @@ public sealed unsafe class CudaDriver
         Call("cuCtxSetCurrent", () => CudaNative.CtxSetCurrent(c));
     }
 
-    public void SynchronizeContext() => Call("cuCtxSynchronize", static () => CudaNative.CtxSynchronize());
-
     public (long Free, long Total) GetMemoryInfo()
     {
         nuint free, total;

@@ -37,9 +37,6 @@ internal static unsafe partial class CudaNative
     [LibraryImport(LibraryName, EntryPoint = "cuCtxSetCurrent")]
     public static partial CudaResult CtxSetCurrent(nint context);
 
-    [LibraryImport(LibraryName, EntryPoint = "cuCtxSynchronize")]
-    public static partial CudaResult CtxSynchronize();
-
     [LibraryImport(LibraryName, EntryPoint = "cuMemGetInfo_v2")]
     public static partial CudaResult MemGetInfo(nuint* free, nuint* total);
 

@@ -117,20 +117,6 @@ public sealed unsafe class NvmlLibrary : IDisposable
         return new NvmlDeviceHandle(device);
     }
 
-    public NvmlDeviceHandle GetHandleByPciBusId(string busId)
-    {
-        var bytes = NulTerminated(busId);
-        nint device;
-        var p = &device;
-        fixed (byte* b = bytes)
-        {
-            var bp = b;
-            Call("nvmlDeviceGetHandleByPciBusId_v2", () => NvmlNative.DeviceGetHandleByPciBusId(bp, p));
-        }
-
-        return new NvmlDeviceHandle(device);
-    }
-
     public string GetName(NvmlDeviceHandle device)
     {
         var buffer = stackalloc byte[NvmlStrings.DeviceNameBufferSize];

@@ -31,9 +31,6 @@ internal static unsafe partial class NvmlNative
     [LibraryImport(LibraryName, EntryPoint = "nvmlDeviceGetHandleByUUID")]
     public static partial NvmlReturn DeviceGetHandleByUuid(byte* uuid, nint* device);
 
-    [LibraryImport(LibraryName, EntryPoint = "nvmlDeviceGetHandleByPciBusId_v2")]
-    public static partial NvmlReturn DeviceGetHandleByPciBusId(byte* pciBusId, nint* device);
-
     [LibraryImport(LibraryName, EntryPoint = "nvmlDeviceGetName")]
     public static partial NvmlReturn DeviceGetName(nint device, byte* name, uint length);
 
