@@ -43,6 +43,8 @@ internal sealed class LeakCheckingTestAssemblyRunner(
             Aggregator.Add(new LeakedProcessesException(message.ToString()));
         }
 
+        // Only now: the processes that might still read its files are gone.
+        TestRunDirectory.Delete();
         await base.BeforeTestAssemblyFinishedAsync();
     }
 }
