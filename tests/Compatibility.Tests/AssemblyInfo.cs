@@ -3,3 +3,6 @@
 
 // Each test runs a real plugin process; two at a time is what a 2-core CI machine takes without timeouts.
 [assembly: CollectionBehavior(MaxParallelThreads = 2)]
+
+// After the last test: no process of this run left alive, no test class xUnit would leave undisposed (tests/README.md).
+[assembly: TestFramework(SecureDra.TestKit.LeakCheck.LeakCheckingTestFramework.TypeName, SecureDra.TestKit.LeakCheck.LeakCheckingTestFramework.AssemblyName)]

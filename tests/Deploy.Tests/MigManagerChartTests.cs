@@ -21,7 +21,8 @@ public sealed class MigManagerChartTests
     private static (string File, IReadOnlyList<JsonObject> Objects) RenderToFile(string name, params string[] extra)
     {
         var yaml = RenderedChart.Render(Ns, extra);
-        var file = Path.Combine(Path.GetTempPath(), $"securedra-{name}-{Guid.NewGuid():N}.yaml");
+        // Read by several tests (the policy evaluation among them): lives as long as the run, deleted after it.
+        var file = SecureDra.TestKit.TestRunDirectory.File($"securedra-{name}-{Guid.NewGuid():N}.yaml");
         File.WriteAllText(file, yaml);
         return (file, RenderedChart.Parse(file));
     }

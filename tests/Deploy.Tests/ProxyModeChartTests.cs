@@ -17,7 +17,8 @@ public sealed class ProxyModeChartTests
     private static (string File, IReadOnlyList<JsonObject> Objects) RenderToFile(string name, params string[] extra)
     {
         var yaml = RenderedChart.Render(Ns, ["--set", "mode=proxy", .. extra]);
-        var file = Path.Combine(Path.GetTempPath(), $"securedra-{name}-{Guid.NewGuid():N}.yaml");
+        // Read by several tests (the policy evaluation among them): lives as long as the run, deleted after it.
+        var file = SecureDra.TestKit.TestRunDirectory.File($"securedra-{name}-{Guid.NewGuid():N}.yaml");
         File.WriteAllText(file, yaml);
         return (file, RenderedChart.Parse(file));
     }
@@ -89,7 +90,7 @@ public sealed class ProxyModeChartTests
 
     private static string WriteTemp(string yaml)
     {
-        var file = Path.Combine(Path.GetTempPath(), $"securedra-plugin-{Guid.NewGuid():N}.yaml");
+        var file = SecureDra.TestKit.TestRunDirectory.File($"securedra-plugin-{Guid.NewGuid():N}.yaml");
         File.WriteAllText(file, yaml);
         return file;
     }

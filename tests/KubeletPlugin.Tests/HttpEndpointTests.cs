@@ -9,7 +9,7 @@ public class HttpEndpointTests
     public async Task Metrics_count_grpc_calls_by_service_method_and_code_with_durations()
     {
         await using var plugin = await TestPlugin.StartAsync(http: true);
-        await using var emulator = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = plugin.Options.KubeletRegistrarDirectoryPath });
+        await using var emulator = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = plugin.Options.KubeletRegistrarDirectoryPath, GetInfoTimeout = TestTimeouts.DirectGetInfo });
         var registered = await emulator.RegisterAsync(plugin.Layout.RegistrationSocketPath);
         await registered.PrepareAsync([new KubeletClaim("default", "c", "u1")]);
         await registered.PrepareAsync([new KubeletClaim("../../etc", "c", "u2")]);

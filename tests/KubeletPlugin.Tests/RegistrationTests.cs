@@ -91,7 +91,7 @@ public class RegistrationTests
 
         // A kubelet that only speaks a service the plugin does not offer refuses it and says why.
         var alien = new KubeletProfile("future", ["v9.DRAPlugin"], ServiceSelection.PluginOrder);
-        await using var emulator = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = plugin.Options.KubeletRegistrarDirectoryPath, Profile = alien });
+        await using var emulator = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = plugin.Options.KubeletRegistrarDirectoryPath, Profile = alien, GetInfoTimeout = TestTimeouts.DirectGetInfo });
         var ex = await Assert.ThrowsAsync<KubeletRegistrationException>(() => emulator.RegisterAsync(plugin.Layout.RegistrationSocketPath));
         Assert.Contains("v9.DRAPlugin", ex.Message, StringComparison.Ordinal);
 
@@ -103,7 +103,7 @@ public class RegistrationTests
         Assert.Contains("none of the versions", body["registration"]!["error"]!.GetValue<string>(), StringComparison.Ordinal);
 
         // Still serving: a good kubelet registers it afterwards and readiness recovers.
-        await using var good = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = plugin.Options.KubeletRegistrarDirectoryPath });
+        await using var good = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = plugin.Options.KubeletRegistrarDirectoryPath, GetInfoTimeout = TestTimeouts.DirectGetInfo });
         var registered = await good.RegisterAsync(plugin.Layout.RegistrationSocketPath);
         Assert.Empty(await registered.PrepareAsync([]));
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("readyz", UriKind.Relative))).StatusCode);

@@ -123,6 +123,8 @@ public sealed class SecuredraProcess : IAsyncDisposable, IDisposable
             info.Environment.Remove(name);
         }
 
+        // The leak check finds every process of this run by this variable, also one a test started without the framework.
+        info.Environment[LeakCheck.TestRunMarker.Name] = LeakCheck.TestRunMarker.Value;
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[key] = value;

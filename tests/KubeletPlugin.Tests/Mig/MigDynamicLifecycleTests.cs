@@ -17,7 +17,7 @@ namespace SecureDra.KubeletPlugin.Tests.Mig;
 /// logs the non-zero bytes of every instance at the moment it is destroyed (its destroy log), so "never destroyed
 /// unscrubbed" is checked on the memory itself, not on the plugin's word.
 /// </summary>
-public sealed class MigDynamicLifecycleTests : IAsyncDisposable
+public sealed class MigDynamicLifecycleTests : IAsyncLifetime
 {
     private const long Memory = 8L * 1024 * 1024;
     private const string X = "gpu-0-mig-2g20gb-14-2"; // tenant A: slices 2-3
@@ -57,7 +57,10 @@ public sealed class MigDynamicLifecycleTests : IAsyncDisposable
 
     private PipelineHarness H => _h!;
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    // IAsyncLifetime, not IAsyncDisposable: xUnit v2 never calls IAsyncDisposable on a test class.
+    public async Task DisposeAsync()
     {
         if (_h is not null)
         {

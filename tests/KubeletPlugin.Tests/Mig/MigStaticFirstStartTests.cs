@@ -16,7 +16,7 @@ namespace SecureDra.KubeletPlugin.Tests.Mig;
 /// verify under MIG, so each instance is proven through its own scrub before it is offered; slices no instance covers
 /// stay withdrawn (static mode never creates an instance).
 /// </summary>
-public sealed class MigStaticFirstStartTests : IAsyncDisposable
+public sealed class MigStaticFirstStartTests : IAsyncLifetime
 {
     private const long Memory = 8L * 1024 * 1024;
     private static readonly MigPlacement XAt = new(2, 2);
@@ -52,7 +52,10 @@ public sealed class MigStaticFirstStartTests : IAsyncDisposable
 
     private PipelineHarness H => _h!;
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    // IAsyncLifetime, not IAsyncDisposable: xUnit v2 never calls IAsyncDisposable on a test class.
+    public async Task DisposeAsync()
     {
         if (_h is not null)
         {

@@ -14,7 +14,7 @@ namespace SecureDra.KubeletPlugin.Tests.Mig;
 /// scrubs exactly its instance (the neighbour's bytes survive), a failed instance scrub withdraws the instance and its
 /// parent until the retry loop verifies, and a crash anywhere in the release makes the restart scrub again.
 /// </summary>
-public sealed class MigStaticPrepareTests : IAsyncDisposable
+public sealed class MigStaticPrepareTests : IAsyncLifetime
 {
     private const long Memory = 8L * 1024 * 1024;
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "securedra-mig-static-" + Guid.NewGuid().ToString("N")[..12]);
@@ -45,7 +45,10 @@ public sealed class MigStaticPrepareTests : IAsyncDisposable
 
     private PipelineHarness H => _h!;
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    // IAsyncLifetime, not IAsyncDisposable: xUnit v2 never calls IAsyncDisposable on a test class.
+    public async Task DisposeAsync()
     {
         if (_h is not null)
         {

@@ -25,7 +25,7 @@ namespace SecureDra.KubeletPlugin.Tests.MigManager;
 /// refused with evidence while the legitimate client keeps working; a killed manager withdraws the MIG devices, which
 /// return only once it answers again and a scrub through it has verified them.
 /// </summary>
-public sealed class MigManagerProcessTests : IAsyncDisposable
+public sealed class MigManagerProcessTests : IAsyncLifetime
 {
     private const long Memory = 8L * 1024 * 1024;
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "sdra-mm-" + Guid.NewGuid().ToString("N")[..10]);
@@ -54,24 +54,33 @@ public sealed class MigManagerProcessTests : IAsyncDisposable
 
     private string MinorsPath => Path.Combine(_dir, "mig-minors");
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    // IAsyncLifetime, not IAsyncDisposable: xUnit v2 never calls IAsyncDisposable on a test class.
+    public async Task DisposeAsync()
     {
-        if (_h is not null)
+        try
         {
-            await _h.DisposeAsync();
-        }
+            if (_h is not null)
+            {
+                await _h.DisposeAsync();
+            }
 
-        foreach (var d in _disposables)
+            foreach (var d in _disposables)
+            {
+                d.Dispose();
+            }
+        }
+        finally
         {
-            d.Dispose();
-        }
+            // Every manager started, the killed-and-restarted ones included, even when the harness's disposal failed.
+            foreach (var m in _managers)
+            {
+                await m.DisposeAsync();
+            }
 
-        foreach (var m in _managers)
-        {
-            await m.DisposeAsync();
+            Directory.Delete(_dir, recursive: true);
         }
-
-        Directory.Delete(_dir, recursive: true);
     }
 
     [Fact]
