@@ -13,10 +13,11 @@ namespace SecureDra.KubeletPlugin.Devices;
 /// <summary>
 /// Keeps this node's ResourceSlices equal to the rendered inventory: one pool named after the
 /// node, slices of at most the version's device limit, <c>pool.generation</c> bumped on every
-/// change, obsolete slices deleted first, slices the kubelet wiped re-created. It reconciles on
-/// every inventory change and every <see cref="ClaimPipelineOptions.SliceResyncInterval"/>,
-/// writes nothing when the listed slices already match, and retries failures with exponential
-/// backoff and jitter. <see cref="WaitForPublishedAsync"/> tells Unprepare when a withdrawal is
+/// change, obsolete slices deleted first, slices the kubelet wiped re-created. It renders on
+/// every inventory change and reconciles against a fresh LIST when that rendering differs from
+/// what the last LIST found or wrote, and every <see cref="ClaimPipelineOptions.SliceResyncInterval"/>
+/// whatever changed; it writes nothing when the listed slices already match, and retries failures
+/// with exponential backoff and jitter. <see cref="WaitForPublishedAsync"/> tells Unprepare when a withdrawal is
 /// visible to the scheduler.
 /// </summary>
 public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePublication
