@@ -88,28 +88,58 @@ if (only is null or "latency")
     var claimGet = new List<double>();
     byte[]? cdiBytes = null;
     byte[]? checkpointBytes = null;
-    var floorDir = Directory.CreateDirectory(Path.Combine(p.DataDirectory, "floor")).FullName;
+    var emptyCall = new List<double>();
+    var prepareCpu = 0.0;
+    var prepareBenchCpu = 0.0;
+    var phaseCpu0 = 0.0;
+    string? cdiDir = null;
+    string? checkpointDir = null;
+    double[]? serverBefore = null;
+    long requestsBefore = 0;
     for (var i = 0; i < iterations + 20; i++)
     {
+        if (i == 20)
+        {
+            serverBefore = await p.ServerSideSecondsAsync();
+            requestsBefore = api.RequestLog.Entries.LastOrDefault()?.Sequence ?? 0;
+            phaseCpu0 = p.CpuSeconds();
+        }
+
         var claim = await claims.CreateAllocatedAsync($"single-{i}", $"gpu-{i % Gpus}");
+        var cpu0 = p.CpuSeconds();
+        var benchCpu0 = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
         var sw = Stopwatch.StartNew();
         var result = await p.Kubelet.PrepareAsync([claim]);
         var prepared = sw.Elapsed.TotalMilliseconds;
+        if (i >= 20)
+        {
+            // CPU while the Prepare ran, both processes (clock ticks: summed over the iterations, not per call).
+            prepareCpu += p.CpuSeconds() - cpu0;
+            prepareBenchCpu += Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - benchCpu0;
+        }
+
         Check(result[claim.Uid].Error, claim);
         if (cdiBytes is null)
         {
-            (cdiBytes, checkpointBytes) = p.PreparedFiles(claim.Uid);
-            Console.WriteLine($"a Prepare writes durably: CDI spec {cdiBytes.Length} B, checkpoint {checkpointBytes.Length} B");
+            (cdiBytes, checkpointBytes, cdiDir, checkpointDir) = p.PreparedFiles(claim.Uid);
+            Console.WriteLine($"a Prepare writes durably: CDI spec {cdiBytes.Length} B in {cdiDir}, checkpoint {checkpointBytes.Length} B in {checkpointDir}");
         }
 
         sw.Restart();
         var released = await p.Kubelet.UnprepareAsync([claim]);
         var unprepared = sw.Elapsed.TotalMilliseconds;
         Check(released[claim.Uid], claim);
+        // The floor writes into the very directories the plugin writes them to (its CDI root and its checkpoint's
+        // directory), under names the plugin ignores (no claim UID, not its checkpoint's name), in the same order.
         sw.Restart();
-        await AtomicFile.WriteAsync(floorDir, "floor-cdi.json", cdiBytes, CancellationToken.None);
-        await AtomicFile.WriteAsync(floorDir, "floor-checkpoint.json", checkpointBytes!, AtomicFile.OwnerOnly, CancellationToken.None);
+        await AtomicFile.WriteAsync(cdiDir!, "floor-cdi.json", cdiBytes, CancellationToken.None);
+        await AtomicFile.WriteAsync(checkpointDir!, "floor-checkpoint.json", checkpointBytes!, AtomicFile.OwnerOnly, CancellationToken.None);
         var floorMs = sw.Elapsed.TotalMilliseconds;
+        // A NodePrepareResources call with no claims: the kubelet's gRPC call over the Unix socket, Kestrel, the
+        // interceptor and the request handler, nothing of the pipeline (the transport's share of a Prepare).
+        sw.Restart();
+        _ = await p.Kubelet.PrepareAsync([]);
+        var emptyMs = sw.Elapsed.TotalMilliseconds;
         // The one network step of a Prepare outside its durable writes: a GET of the claim from the same API server
         // (the bench's client, not the plugin's, so an estimate of the server's and loopback's share).
         sw.Restart();
@@ -125,12 +155,31 @@ if (only is null or "latency")
             unprepare.Add(unprepared);
             floor.Add(floorMs);
             claimGet.Add(getMs);
+            emptyCall.Add(emptyMs);
         }
     }
+
+    // The plugin's own view (its /metrics, sums over the measured iterations): the pipeline's time per claim and the
+    // gRPC handler's time per NodePrepareResources call, against the bench's client-side mean.
+    var phaseCpu = p.CpuSeconds() - phaseCpu0;
+    var serverAfter = await p.ServerSideSecondsAsync();
+    var measured = prepare.Count;
+    var perPrepare = api.RequestLog.Entries.Where(e => e.Sequence > requestsBefore).ToList();
 
     Console.WriteLine($"single claim Prepare: p50 {Pct(prepare, 50):F2} ms, p99 {Pct(prepare, 99):F2} ms, min {Min(prepare):F2}, max {Max(prepare):F2} (n={prepare.Count}, 20 warm-up)");
     Console.WriteLine($"durable-write floor (CDI spec + checkpoint, AtomicFile, same filesystem, interleaved): p50 {Pct(floor, 50):F2} ms, p99 {Pct(floor, 99):F2} ms, min {Min(floor):F2}; Prepare p50 / floor p50 = {Pct(prepare, 50) / Pct(floor, 50):F2} (goal ≤ 1.5)");
     Console.WriteLine($"claim GET from the same API server (bench's client, interleaved): p50 {Pct(claimGet, 50):F2} ms, min {Min(claimGet):F2}; Prepare p50 - floor p50 = {Pct(prepare, 50) - Pct(floor, 50):F2} ms, Prepare min - floor min = {Min(prepare) - Min(floor):F2} ms");
+    Console.WriteLine($"empty NodePrepareResources (0 claims: gRPC over the Unix socket + handler, interleaved): p50 {Pct(emptyCall, 50):F2} ms, min {Min(emptyCall):F2}");
+    if (serverBefore is not null && serverAfter[1] - serverBefore[1] > 0)
+    {
+        var pipelineMean = (serverAfter[0] - serverBefore[0]) / (serverAfter[1] - serverBefore[1]) * 1000;
+        var grpcCalls = serverAfter[3] - serverBefore[3];
+        var handlerMean = grpcCalls > 0 ? (serverAfter[2] - serverBefore[2]) / grpcCalls * 1000 : double.NaN;
+        Console.WriteLine($"plugin's own timing over the same {measured} Prepares (/metrics sums): pipeline mean {pipelineMean:F2} ms per claim; NodePrepareResources handler mean {handlerMean:F2} ms per call ({grpcCalls:F0} calls, the empty ones included); bench's client-side Prepare mean {prepare.Average():F2} ms");
+    }
+
+    Console.WriteLine($"CPU while the single-claim Prepares ran (summed, per call): plugin {prepareCpu / measured * 1000:F2} ms, bench process (API server + kubelet emulator) {prepareBenchCpu / measured * 1000:F2} ms; plugin CPU per whole iteration (Prepare, Unprepare with its scrub, the bench's steps, background work) {phaseCpu / measured * 1000:F1} ms");
+    Console.WriteLine($"API server requests per iteration (Prepare + Unprepare + bench's own): {string.Join(", ", perPrepare.GroupBy(e => e.Method + " " + RequestKind(e.Path)).OrderByDescending(g => g.Count()).Select(g => $"{g.Key} {(double)g.Count() / measured:F2}"))}");
     Console.WriteLine($"single claim Unprepare (64 MiB scrub + verify): p50 {Pct(unprepare, 50):F2} ms, p99 {Pct(unprepare, 99):F2} ms (n={unprepare.Count})");
 
     // 2. 100 claims = two batches of 50 (one Prepare call each, then one Unprepare call with 50 scrubs each).
@@ -243,6 +292,15 @@ if (only is null or "slices")
     }
 
     await p.DeleteSlicesAsync();
+}
+
+static string RequestKind(string path)
+{
+    var q = path.IndexOf('?', StringComparison.Ordinal);
+    var bare = q >= 0 ? path[..q] : path;
+    var parts = bare.Split('/', StringSplitOptions.RemoveEmptyEntries);
+    var kind = Array.FindLastIndex(parts, x => x is "resourceclaims" or "resourceslices" or "nodes" or "events" or "devicetainttules" or "devicetaintrules");
+    return kind < 0 ? bare : parts[kind] + (kind == parts.Length - 1 ? " (collection)" : "") + (parts.Length > kind + 2 ? "/" + parts[^1] : "");
 }
 
 static bool IsSliceWrite(RequestLogEntry e) =>
@@ -398,6 +456,16 @@ internal sealed class PluginRun : IAsyncDisposable
         Directory.CreateDirectory(data);
         Directory.CreateDirectory(dir);
         Directory.CreateDirectory(vram);
+        // The Node object, as every real node has: the plugin owns its slices by it (one GET, kept). Without it the
+        // plugin looks the Node up again on every slice pass, a cost no cluster has.
+        using (var created = await http.PostAsync("/api/v1/nodes", new StringContent("{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"" + node + "\"}}", Encoding.UTF8, "application/json")))
+        {
+            if (!created.IsSuccessStatusCode && created.StatusCode != System.Net.HttpStatusCode.Conflict)
+            {
+                throw new InvalidOperationException($"create node {node}: {(int)created.StatusCode} {await created.Content.ReadAsStringAsync()}");
+            }
+        }
+
         var port = FreePort();
         var emulator = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = Path.Combine(dir, "reg"), Profile = KubeletProfile.V1_34 });
         Directory.CreateDirectory(Path.Combine(dir, "reg"));
@@ -498,12 +566,40 @@ internal sealed class PluginRun : IAsyncDisposable
         File.Move(temp, Path.Combine(_vram, $"{device}.faults.json"), overwrite: true);
     }
 
-    /// <summary>The bytes of the two files a Prepare of <paramref name="claimUid"/> wrote durably: its CDI spec and the checkpoint.</summary>
-    public (byte[] Cdi, byte[] Checkpoint) PreparedFiles(string claimUid)
+    /// <summary>
+    /// The bytes of the two files a Prepare of <paramref name="claimUid"/> wrote durably (its CDI spec and the
+    /// checkpoint) and the directories they are in.
+    /// </summary>
+    public (byte[] Cdi, byte[] Checkpoint, string CdiDirectory, string CheckpointDirectory) PreparedFiles(string claimUid)
     {
         var cdi = Directory.EnumerateFiles(Path.Combine(DataDirectory, "cdi")).Single(f => f.Contains(claimUid, StringComparison.Ordinal) && !f.EndsWith(".tmp", StringComparison.Ordinal));
         var checkpoint = Directory.EnumerateFiles(Path.Combine(DataDirectory, "plugins"), "checkpoint.json", SearchOption.AllDirectories).Single();
-        return (File.ReadAllBytes(cdi), File.ReadAllBytes(checkpoint));
+        return (File.ReadAllBytes(cdi), File.ReadAllBytes(checkpoint), Path.GetDirectoryName(cdi)!, Path.GetDirectoryName(checkpoint)!);
+    }
+
+    /// <summary>The plugin's CPU time so far, user + system, all threads (from /proc/PID/stat, in clock ticks of 10 ms).</summary>
+    public double CpuSeconds()
+    {
+        var stat = File.ReadAllText($"/proc/{_process.Id}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+    }
+
+    /// <summary>
+    /// From the plugin's /metrics: [0] sum and [1] count of <c>securedra_prepare_duration_seconds</c> (one per claim),
+    /// [2] sum and [3] count of <c>securedra_grpc_server_handling_seconds</c> for NodePrepareResources (one per call).
+    /// </summary>
+    public async Task<double[]> ServerSideSecondsAsync()
+    {
+        var lines = (await _metrics.GetStringAsync("/metrics")).Split('\n');
+        double Sum(string prefix, string? contains = null) => lines
+            .Where(l => l.StartsWith(prefix, StringComparison.Ordinal) && (contains is null || l.Contains(contains, StringComparison.Ordinal)))
+            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+        return
+        [
+            Sum("securedra_prepare_duration_seconds_sum"), Sum("securedra_prepare_duration_seconds_count"),
+            Sum("securedra_grpc_server_handling_seconds_sum", "method=\"NodePrepareResources\""), Sum("securedra_grpc_server_handling_seconds_count", "method=\"NodePrepareResources\""),
+        ];
     }
 
     /// <summary>

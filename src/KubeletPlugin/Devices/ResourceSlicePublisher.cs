@@ -13,10 +13,11 @@ namespace SecureDra.KubeletPlugin.Devices;
 /// <summary>
 /// Keeps this node's ResourceSlices equal to the rendered inventory: one pool named after the
 /// node, slices of at most the version's device limit, <c>pool.generation</c> bumped on every
-/// change, obsolete slices deleted first, slices the kubelet wiped re-created. It reconciles on
-/// every inventory change and every <see cref="ClaimPipelineOptions.SliceResyncInterval"/>,
-/// writes nothing when the listed slices already match, and retries failures with exponential
-/// backoff and jitter. <see cref="WaitForPublishedAsync"/> tells Unprepare when a withdrawal is
+/// change, obsolete slices deleted first, slices the kubelet wiped re-created. It renders on
+/// every inventory change and reconciles against a fresh LIST when that rendering differs from
+/// what the last LIST found or wrote, and every <see cref="ClaimPipelineOptions.SliceResyncInterval"/>
+/// whatever changed; it writes nothing when the listed slices already match, and retries failures
+/// with exponential backoff and jitter. <see cref="WaitForPublishedAsync"/> tells Unprepare when a withdrawal is
 /// visible to the scheduler.
 /// </summary>
 public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePublication
@@ -39,6 +40,8 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
     private readonly SemaphoreSlim _reconcileGate = new(1, 1);
     private readonly VersionWatermark _published = new(0);
     private long _reconciles;
+    private List<DesiredSlice>? _lastPublished; // what the last pass that listed found or wrote (under _reconcileGate)
+    private long _lastFullPass; // TimeProvider timestamp of that pass; 0 before the first
     private OwnerReference? _owner;
     private SliceLimits? _limits;
     private bool _taintsRejected;
@@ -115,9 +118,15 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
             TimeSpan wait;
             try
             {
-                await ReconcileOnceAsync(stoppingToken).ConfigureAwait(false);
+                // Woken by an inventory change before the resync is due: a pass whose rendering equals what the last
+                // full pass published needs no LIST (see ReconcileCoreAsync). The resync itself always lists.
+                var lastFull = Volatile.Read(ref _lastFullPass);
+                await ReconcileAsync(skipWhenUnchanged: lastFull != 0 && _time.GetElapsedTime(lastFull) < ResyncInterval, stoppingToken).ConfigureAwait(false);
                 failures = 0;
-                wait = _owner is null ? TimeSpan.FromTicks(Math.Min(_context.Options.SliceResyncInterval.Ticks, TimeSpan.FromSeconds(5).Ticks)) : _context.Options.SliceResyncInterval;
+                // Due one interval after the last pass that listed, however many passes skipped since.
+                var full = Volatile.Read(ref _lastFullPass);
+                var due = full == 0 ? ResyncInterval : ResyncInterval - _time.GetElapsedTime(full);
+                wait = due > TimeSpan.Zero ? due : TimeSpan.Zero;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -149,7 +158,9 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
     }
 
     /// <summary>One reconciliation against a fresh list; returns the number of writes. Throws on API errors.</summary>
-    public async Task<int> ReconcileOnceAsync(CancellationToken cancellationToken)
+    public Task<int> ReconcileOnceAsync(CancellationToken cancellationToken) => ReconcileAsync(skipWhenUnchanged: false, cancellationToken);
+
+    private async Task<int> ReconcileAsync(bool skipWhenUnchanged, CancellationToken cancellationToken)
     {
         await _reconcileGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -158,7 +169,7 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
             {
                 try
                 {
-                    return await ReconcileCoreAsync(cancellationToken).ConfigureAwait(false);
+                    return await ReconcileCoreAsync(skipWhenUnchanged && attempt == 0, cancellationToken).ConfigureAwait(false);
                 }
                 catch (TaintsNotAcceptedException) when (attempt < 2)
                 {
@@ -172,7 +183,7 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
         }
     }
 
-    private async Task<int> ReconcileCoreAsync(CancellationToken cancellationToken)
+    private async Task<int> ReconcileCoreAsync(bool skipWhenUnchanged, CancellationToken cancellationToken)
     {
         var driver = _context.Plugin.DriverName;
         var node = _context.Plugin.NodeName;
@@ -211,6 +222,18 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
         if (desired.Count == 0)
         {
             desired.Add(DesiredSlice.Of([])); // an empty pool is still a pool: publish one empty slice
+        }
+
+        if (skipWhenUnchanged && _lastPublished is { } last && SameDesired(last, desired))
+        {
+            // Most inventory changes do not change what is published: a claim reserving or preparing a device, a
+            // scrub that leaves it clean. Rendering is in memory; the LIST (and the API server's work to answer it,
+            // twice per Prepare) is what this saves. The slices the last full pass wrote or found are still what
+            // this version renders, so this version is published unless someone else changed them since, which the
+            // resync (at most one interval away) finds as it did before. A withdrawal always renders differently.
+            _published.Raise(snapshot.Version);
+            Interlocked.Increment(ref _reconciles);
+            return 0;
         }
 
         var listed = await _api.ListSlicesAsync(driver, node, cancellationToken).ConfigureAwait(false);
@@ -290,10 +313,21 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
         }
 
         _publishedDevices.Set(desired.Sum(d => d.Devices.Count(x => x.Taints.Count == 0)));
+        _lastPublished = desired;
+        Volatile.Write(ref _lastFullPass, _time.GetTimestamp());
         _published.Raise(snapshot.Version);
         Interlocked.Increment(ref _reconciles);
         return writes;
     }
+
+    /// <summary>How often a pass lists the slices whatever changed: the configured resync, at most 5 s while the Node's UID (the slices' owner) is unknown.</summary>
+    private TimeSpan ResyncInterval => _owner is null
+        ? TimeSpan.FromTicks(Math.Min(_context.Options.SliceResyncInterval.Ticks, TimeSpan.FromSeconds(5).Ticks))
+        : _context.Options.SliceResyncInterval;
+
+    /// <summary>The same slices in the same order (each compared as <see cref="Same"/> compares one with a listed slice).</summary>
+    private static bool SameDesired(List<DesiredSlice> a, List<DesiredSlice> b) =>
+        a.Count == b.Count && a.Zip(b).All(p => SliceDeviceComparer.SameDevices(p.First.Devices, p.Second.Devices) && SliceDeviceComparer.SameCounterSets(p.First.SharedCounters, p.Second.SharedCounters));
 
     private bool UpToDate(List<ResourceSliceModel> ours, List<DesiredSlice> desired, string node)
     {

@@ -237,4 +237,83 @@ public class SlicePublisherTests
         using var cts2 = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         await h.Publisher.WaitForPublishedAsync(v, cts2.Token);
     }
+    [Fact]
+    public async Task A_change_that_renders_the_same_is_published_without_a_list_and_a_withdrawal_still_lists_and_writes()
+    {
+        await using var h = PipelineHarness.Create(2, new ClaimPipelineOptions { SliceResyncInterval = TimeSpan.FromMinutes(10) });
+        await h.StartAsync(loops: true);
+        await Poll.UntilAsync(() => h.Api.Slices.Count == 1 && h.Publisher.PublishedVersion >= h.Inventory.Version, "slices published");
+        var lists = h.Api.SliceLists;
+        var writes = h.Api.Writes;
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+
+        // A Prepare's inventory changes (reserve, then prepared) and a release: the rendering does not change.
+        h.Inventory.Reserve("claim-a", ["gpu-0"]);
+        h.Inventory.MarkPrepared("claim-a", ["gpu-0"]);
+        h.Inventory.Release("claim-a", ["gpu-0"]);
+        await h.Publisher.WaitForPublishedAsync(h.Inventory.Version, cts.Token);
+        Assert.Equal(lists, h.Api.SliceLists);
+        Assert.Equal(writes, h.Api.Writes);
+
+        // A withdrawal renders differently: it is listed, written, and only then reported published.
+        var v = h.Inventory.Withdraw("gpu-1", WithdrawalReason.Unhealthy, "Xid 79");
+        await h.Publisher.WaitForPublishedAsync(v, cts.Token);
+        Assert.True(h.Api.SliceLists > lists, "the withdrawal's pass listed the slices");
+        Assert.Equal(["gpu-0"], Assert.Single(h.Api.Slices).Devices.Select(d => d.Name));
+    }
+
+    [Fact]
+    public async Task A_withdrawal_whose_pass_failed_is_never_reported_published_by_a_later_change_that_renders_the_same()
+    {
+        await using var h = PipelineHarness.Create(2, new ClaimPipelineOptions { SliceResyncInterval = TimeSpan.FromMinutes(10) });
+        await h.StartAsync(loops: true);
+        await Poll.UntilAsync(() => h.Api.Slices.Count == 1 && h.Publisher.PublishedVersion >= h.Inventory.Version, "slices published");
+
+        h.Api.Down = true;
+        var withdrawn = h.Inventory.Withdraw("gpu-1", WithdrawalReason.Unhealthy, "Xid 79");
+        h.Inventory.Reserve("claim-a", ["gpu-0"]); // a later change: its version includes the withdrawal, so it must not ride on the last good pass
+        using (var shortWait = new CancellationTokenSource(TimeSpan.FromMilliseconds(300)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => h.Publisher.WaitForPublishedAsync(withdrawn, shortWait.Token));
+        }
+
+        Assert.Equal(["gpu-0", "gpu-1"], Assert.Single(h.Api.Slices).Devices.Select(d => d.Name));
+        h.Api.Down = false;
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await h.Publisher.WaitForPublishedAsync(h.Inventory.Version, cts.Token);
+        Assert.Equal(["gpu-0"], Assert.Single(h.Api.Slices).Devices.Select(d => d.Name));
+    }
+
+    [Fact]
+    public async Task The_resync_still_repairs_a_wipe_while_changes_that_render_the_same_keep_coming()
+    {
+        await using var h = PipelineHarness.Create(2, new ClaimPipelineOptions { SliceResyncInterval = TimeSpan.FromMilliseconds(500) });
+        await h.StartAsync(loops: true);
+        await Poll.UntilAsync(() => h.Api.Slices.Count == 1, "slices published");
+
+        h.Api.WipeSlices();
+        using var stop = new CancellationTokenSource();
+        var churn = Task.Run(async () =>
+        {
+            // Each change wakes the loop before its resync is due; every pass it makes on them may skip the LIST.
+            // The delay only paces the churn (so it does not take a core from parallel tests); nothing waits on it.
+            while (!stop.IsCancellationRequested)
+            {
+                h.Inventory.Reserve("claim-a", ["gpu-0"]);
+                h.Inventory.Release("claim-a", ["gpu-0"]);
+                await Task.Delay(2, CancellationToken.None);
+            }
+        });
+        try
+        {
+            await Poll.UntilAsync(() => h.Api.Slices.Count == 1, "slices re-created by the resync despite the churn");
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await churn;
+        }
+
+        Assert.Equal(2, h.Api.Creates);
+    }
 }

@@ -38,6 +38,9 @@ public sealed class InMemoryResourceApi : IResourceApi
     public int Writes => Creates + Updates + Deletes;
     public int ClaimGets { get; private set; }
 
+    /// <summary>LISTs of slices answered (failed ones included).</summary>
+    public int SliceLists { get; private set; }
+
     public Task<ResourceApiVersion> NegotiateAsync(CancellationToken cancellationToken) => Task.FromResult(Version);
 
     public void PutClaim(ResourceClaimModel claim)
@@ -105,6 +108,7 @@ public sealed class InMemoryResourceApi : IResourceApi
         await Task.Yield();
         lock (_lock)
         {
+            SliceLists++;
             Fail();
             return [.. _slices.Values.Where(s => s.Driver == driver && s.NodeName == nodeName)];
         }
