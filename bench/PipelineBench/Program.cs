@@ -21,6 +21,7 @@ using SecureDra.LocalCluster.Kubelet;
 //        [--smaps-copy PREFIX] (keep the plugin's raw /proc/PID/smaps and status at each memory breakdown)
 //        [--pageout-probe N] (after the steady calls, ask the kernel to reclaim the plugin's clean file-backed pages with
 //        process_madvise(MADV_PAGEOUT), then make N more calls: what RSS comes back is the hot working set; needs root)
+//        (the plugin trims itself once ready unless --plugin-env SECUREDRA_TRIM_MEMORY_AFTER_START=false: one binary, both ways)
 var jit = Arg("--jit") ?? FindJitDll();
 var aot = Arg("--aot") ?? (File.Exists("/tmp/securedra-aot/securedra") ? "/tmp/securedra-aot/securedra" : null);
 var useAot = args.Contains("--use-aot");
