@@ -19,6 +19,9 @@ using SecureDra.LocalCluster.Kubelet;
 //        [--plugin-env NAME=VALUE]... (extra environment for the plugin, e.g. DOTNET_GCgen0size=400000: Native AOT
 //        reads GC settings as hexadecimal WITHOUT a 0x prefix and ignores a value that has one)
 //        [--smaps-copy PREFIX] (keep the plugin's raw /proc/PID/smaps and status at each memory breakdown)
+//        [--pageout-probe N] (after the steady calls, ask the kernel to reclaim the plugin's clean file-backed pages with
+//        process_madvise(MADV_PAGEOUT), then make N more calls: what RSS comes back is the hot working set; needs root)
+//        (the plugin trims itself once ready unless --plugin-env SECUREDRA_TRIM_MEMORY_AFTER_START=false: one binary, both ways)
 var jit = Arg("--jit") ?? FindJitDll();
 var aot = Arg("--aot") ?? (File.Exists("/tmp/securedra-aot/securedra") ? "/tmp/securedra-aot/securedra" : null);
 var useAot = args.Contains("--use-aot");
@@ -29,6 +32,7 @@ var batches = Int("--batches", 5);
 var starts = Int("--starts", 5);
 var steadySeconds = Int("--steady-seconds", 30);
 var calls = Int("--calls", 10_000);
+var pageoutProbe = Int("--pageout-probe", 0);
 var only = Arg("--only");
 PluginRun.DataBase = Arg("--data-dir");
 PluginRun.SmapsCopy = Arg("--smaps-copy");
@@ -244,6 +248,23 @@ if (only is null or "latency")
     Console.WriteLine($"RSS {rssBefore:F1} MiB before, {p.RssMiB():F1} MiB after {calls} more Prepare calls ({calls / swCalls.Elapsed.TotalSeconds:F0} calls/s, 1 caller); {prepare.Count + 20 + (batches + 1) * 100} real claims prepared and released before");
     Console.WriteLine($"  managed allocation per idempotent Prepare (plugin's dotnet_gc_allocated_bytes_total): {(await p.AllocatedBytesAsync() - allocatedBefore) / calls:F0} B");
     Console.WriteLine($"  memory after the calls: {await p.MemoryBreakdownAsync()}");
+    if (pageoutProbe > 0)
+    {
+        // The hot working set: what of the file-backed RSS the steady calls really touch. Reclaim every clean
+        // file page the plugin maps (the kernel skips pages another process maps), then call again.
+        var reclaimed = p.PageOutFileMappings();
+        Console.WriteLine($"pageout probe: asked to reclaim {reclaimed / 1048576.0:F1} MiB of file mappings; RSS now {p.RssMiB():F1} MiB");
+        Console.WriteLine($"  memory after the pageout: {await p.MemoryBreakdownAsync()}");
+        var swProbe = Stopwatch.StartNew();
+        for (var i = 0; i < pageoutProbe; i++)
+        {
+            Check((await p.Kubelet.PrepareAsync([held]))[held.Uid].Error, held);
+        }
+
+        Console.WriteLine($"RSS {p.RssMiB():F1} MiB after {pageoutProbe} more Prepare calls after the pageout ({pageoutProbe / swProbe.Elapsed.TotalSeconds:F0} calls/s)");
+        Console.WriteLine($"  memory after those calls: {await p.MemoryBreakdownAsync()}");
+    }
+
     Check((await p.Kubelet.UnprepareAsync([held]))[held.Uid], held);
     await p.DeleteSlicesAsync();
 }
@@ -667,6 +688,64 @@ internal sealed class PluginRun : IAsyncDisposable
             + "heap parts gen0/gen1/gen2/loh/poh " + string.Join('/', new[] { "0", "1", "2", "loh", "poh" }.Select(g => $"{Metric($"dotnet_gc_generation_size_bytes{{generation=\"{g}\"}}") / 1048576:F1}"))
             + $" MiB, fragmented {Metric("dotnet_gc_fragmented_bytes") / 1048576:F1} MiB (0 where the build predates these metrics)";
     }
+
+    /// <summary>
+    /// process_madvise(MADV_PAGEOUT) over every file-backed mapping of the plugin (the executable and its libraries);
+    /// returns the bytes of the ranges asked for. Anonymous memory is left alone (no swap: it cannot be reclaimed).
+    /// </summary>
+    public long PageOutFileMappings()
+    {
+        var ranges = new List<Iovec>();
+        long asked = 0;
+        foreach (var line in File.ReadLines($"/proc/{_process.Id}/maps"))
+        {
+            var fields = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length == 6 && fields[5].StartsWith('/'))
+            {
+                var range = fields[0].Split('-');
+                var start = Convert.ToUInt64(range[0], 16);
+                var end = Convert.ToUInt64(range[1], 16);
+                ranges.Add(new Iovec((nint)start, (nuint)(end - start)));
+                asked += (long)(end - start);
+            }
+        }
+
+        var pidfd = PidfdOpen(_process.Id, 0);
+        if (pidfd < 0)
+        {
+            throw new InvalidOperationException($"pidfd_open: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+        }
+
+        try
+        {
+            // The kernel takes at most IOV_MAX (1024) ranges per call.
+            foreach (var chunk in ranges.Chunk(512))
+            {
+                if (ProcessMadvise(pidfd, chunk, (nuint)chunk.Length, 21 /* MADV_PAGEOUT */, 0) < 0)
+                {
+                    Console.WriteLine($"  process_madvise: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()} (some ranges not reclaimed)");
+                }
+            }
+        }
+        finally
+        {
+            Close(pidfd);
+        }
+
+        return asked;
+    }
+
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    private readonly record struct Iovec(nint Base, nuint Length);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "pidfd_open", SetLastError = true)]
+    private static extern int PidfdOpen(int pid, uint flags);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "process_madvise", SetLastError = true)]
+    private static extern nint ProcessMadvise(int pidfd, Iovec[] iovec, nuint count, int advice, uint flags);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "close")]
+    private static extern int Close(int fd);
 
     private sealed record Mapping(ulong Start, ulong End, string Perms, string Path)
     {

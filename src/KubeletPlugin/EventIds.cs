@@ -246,4 +246,10 @@ internal static partial class EventIds
         public const int InstanceStillWithdrawn = 7202;
         public const int UncoveredSlices = 7203;
     }
+
+    public static class StartupMemoryTrim
+    {
+        public const int Trimmed = 7300;
+        public const int Failed = 7301;
+    }
 }

@@ -28,6 +28,7 @@ public class CliProcessTests
     [InlineData("kubelet-plugin --node-name n1 --node-toolkit-config etc/config.toml", "--node-toolkit-config: must be an absolute path")]
     [InlineData("kubelet-plugin --node-name n1 --node-containerd-config containerd.toml", "--node-containerd-config: must be an absolute path")]
     [InlineData("kubelet-plugin --node-name n1 --require-node-hardening=maybe", "Unrecognized command or argument 'maybe'")]
+    [InlineData("kubelet-plugin --node-name n1 --trim-memory-after-start maybe", "--trim-memory-after-start: 'maybe' is not true or false")]
     public async Task Bad_flags_give_one_line_and_exit_code_2(string commandLine, string expected)
     {
         var (exitCode, stderr) = await RunToEndAsync(commandLine.Split(' '));

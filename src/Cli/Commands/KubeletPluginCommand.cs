@@ -20,6 +20,7 @@ internal static class KubeletPluginCommand
         var httpEndpoint = EnvOption.OptionalFlag("--http-endpoint", "IP:port serving /healthz, /readyz and /metrics, e.g. 127.0.0.1:8080", "HTTP_ENDPOINT");
         var httpMaxConnections = EnvOption.Flag("--http-max-connections", "Connections the --http-endpoint listener holds at once; at the cap the longest-idle one is closed for a new one. With a reserve of 256 descriptors it must fit under RLIMIT_NOFILE", "64", "HTTP_MAX_CONNECTIONS");
         var httpIdleTimeout = EnvOption.Flag("--http-idle-timeout", "A --http-endpoint connection with no request for this long is closed (the kubelet's Unix-socket connections are never timed out)", "30s", "HTTP_IDLE_TIMEOUT");
+        var trimMemory = EnvOption.Flag("--trim-memory-after-start", "Once first ready, give back start-up memory: a compacting GC and the executable's start-up pages (madvise MADV_PAGEOUT; what a later call needs faults back in). true or false", "true");
         var logging = new LogSetup();
         var withdrawalMode = EnvOption.Flag("--withdrawal-mode", "How a dirty or unhealthy GPU leaves scheduling: remove-from-slice, taint-noschedule (clusters with device taints), or taint-noexecute (also evicts running pods; never implied)", "remove-from-slice", "WITHDRAWAL_MODE");
         var migMode = EnvOption.Flag("--mig-mode", "GPUs in MIG mode: off (withdrawn, reason MigModeEnabled), static (publish the instances that exist; never create or destroy one) or dynamic (publish every placement as a partitionable device where the API server keeps counters)", "off");
@@ -41,6 +42,7 @@ internal static class KubeletPluginCommand
         {
             driverName, nodeName, kubeconfig, registrarDir, pluginsDir, cdiRoot, podUid, httpEndpoint, httpMaxConnections, httpIdleTimeout,
             withdrawalMode, migMode, migManagerSocket, fatalXids, maxConfigBytes, scrubRetryInitial, unprepareBudget, kubeRequestTimeout,
+            trimMemory,
         };
         command.Options.Add(healthResend);
         command.Options.Add(healthRecovery);
@@ -57,9 +59,11 @@ internal static class KubeletPluginCommand
 
             Network.ListenerLimits httpLimits;
             LogSettings logSettings;
+            bool trimMemoryAfterStart;
             try
             {
                 logSettings = logging.Bind(parseResult);
+                trimMemoryAfterStart = Controller.Hosting.FlagParsing.Bool("--trim-memory-after-start", parseResult.GetValue(trimMemory)!);
                 httpLimits = new Network.ListenerLimits
                 {
                     MaxConnections = FlagParsing.Count("--http-max-connections", parseResult.GetValue(httpMaxConnections)!, 1, 1_000_000),
@@ -83,6 +87,7 @@ internal static class KubeletPluginCommand
                 PodUid = parseResult.GetValue(podUid),
                 HttpEndpoint = parseResult.GetValue(httpEndpoint),
                 LogFormat = logSettings.Format,
+                TrimMemoryAfterStart = trimMemoryAfterStart,
             };
             var errors = KubeletPluginOptionsValidator.Validate(options);
             if (errors.Count > 0)

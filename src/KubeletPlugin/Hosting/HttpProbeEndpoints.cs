@@ -24,6 +24,9 @@ public sealed class HttpProbeEndpoints(
         await context.Response.WriteAsync(missing.Length == 0 ? "ok\n" : $"socket missing: {string.Join(", ", missing)}\n", context.RequestAborted).ConfigureAwait(false);
     }
 
+    /// <summary>What /readyz answers, without the detail: kubelet registration accepted and every check ready.</summary>
+    public bool IsReady() => registration.Current.State == RegistrationState.Registered && checks.All(c => c.Check().Ready);
+
     public async Task ReadyzAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);

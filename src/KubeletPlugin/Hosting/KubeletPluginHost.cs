@@ -105,6 +105,12 @@ public static class KubeletPluginHost
         services.AddSingleton<UnixSocketFiles>();
         services.AddSingleton<RegistrationStatusTracker>();
         services.AddSingleton<HttpProbeEndpoints>();
+        if (options.TrimMemoryAfterStart)
+        {
+            services.AddHostedService(sp => new Memory.StartupMemoryTrim(
+                sp.GetRequiredService<HttpProbeEndpoints>(), sp.GetRequiredService<MetricsRegistry>(), sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<Memory.StartupMemoryTrim>>(), Memory.ExecutablePageOut.Run));
+        }
         if (options.HttpEndpoint is { } endpoint && KubeletPluginOptionsValidator.TryParseHttpEndpoint(endpoint, out var ip))
         {
             // One endpoint object, shared by the guard, Kestrel's Listen and the transport that matches on it.

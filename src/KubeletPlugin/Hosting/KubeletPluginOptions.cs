@@ -31,6 +31,13 @@ public sealed record KubeletPluginOptions
     /// </summary>
     public bool DeferRegistration { get; init; }
 
+    /// <summary>
+    /// Once first ready, give back what start-up needed and the steady calls do not: start-up garbage and the
+    /// executable's start-up pages (<see cref="Memory.StartupMemoryTrim"/>). The CLI turns it on by default
+    /// (<c>--trim-memory-after-start</c>); off here so hosts built in a shared process (tests, the demo) do not.
+    /// </summary>
+    public bool TrimMemoryAfterStart { get; init; }
+
     /// <summary>The plugin's own data dir: <c>&lt;plugins dir&gt;/&lt;driver&gt;</c>; holds the DRA socket and the checkpoint.</summary>
     public string PluginDataDirectory => DataDirectoryOverride ?? Path.Combine(KubeletPluginsDirectoryPath, DriverName);
 
