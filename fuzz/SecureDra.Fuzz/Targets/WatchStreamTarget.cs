@@ -6,9 +6,9 @@ using SecureDra.Kube.Resources;
 namespace SecureDra.Fuzz.Targets;
 
 /// <summary>
-/// The watch path end to end from the response body on: <see cref="ResourceApi.WatchSlicesAsync"/> over the real
-/// <see cref="KubeApiClient"/> (its line reader and event parser), with the input as the body of the watch
-/// response. Only the HTTP transport is replaced, by a handler that answers discovery with v1 and the watch
+/// The watch path end to end from the response body on: <see cref="KubeApiClient.WatchAsync"/> of ResourceSlices (its
+/// line reader and event parser) with each object read by <see cref="ResourceSliceConverter"/>, with the input as the
+/// body of the watch response. Only the HTTP transport is replaced, by a handler that answers discovery with v1 and the watch
 /// with the input (trickled, so line splitting across reads is exercised). Documented: a bad event is a
 /// <see cref="KubeApiException"/> (bad line, not JSON, no type or object) or a <see cref="KubeObjectFormatException"/>
 /// (a slice of the wrong shape). Oracle: each ADDED/MODIFIED/DELETED event carries a slice keeping <see cref="KubeModelFacts"/>.
@@ -17,13 +17,12 @@ public sealed class WatchStreamTarget : IFuzzTarget, IDisposable
 {
     private readonly BodyHandler _handler = new();
     private readonly HttpClient _http;
-    private readonly ResourceApi _api;
+    private readonly KubeApiClient _client;
 
     public WatchStreamTarget()
     {
         _http = new HttpClient(_handler);
-        var client = new KubeApiClient(_http, new Uri("http://127.0.0.1:1"), new KubeApiClientOptions { MaxWatchLineBytes = 64 * 1024 });
-        _api = new ResourceApi(client);
+        _client = new KubeApiClient(_http, new Uri("http://127.0.0.1:1"), new KubeApiClientOptions { MaxWatchLineBytes = 64 * 1024 });
     }
 
     public string Name => "watch-stream";
@@ -53,18 +52,20 @@ public sealed class WatchStreamTarget : IFuzzTarget, IDisposable
 
     public void Dispose()
     {
-        _api.Dispose();
+        _client.Dispose();
         _http.Dispose();
         _handler.Dispose();
     }
 
     private async Task<FuzzVerdict> WatchAsync()
     {
-        await foreach (var evt in _api.WatchSlicesAsync(OpaqueConfigs.Driver, "node-1", "1", CancellationToken.None).ConfigureAwait(false))
+        var options = new KubeListOptions(FieldSelector: $"spec.driver={OpaqueConfigs.Driver},spec.nodeName=node-1") { ResourceVersion = "1" };
+        await foreach (var evt in _client.WatchAsync(KubeResource.ResourceSlices("v1"), null, options, CancellationToken.None).ConfigureAwait(false))
         {
             if (evt.Type is "ADDED" or "MODIFIED" or "DELETED")
             {
-                var violation = evt.Slice is null ? "an ADDED/MODIFIED/DELETED event without a slice" : KubeModelFacts.SliceViolation(evt.Slice);
+                evt.Object.TryAdd("apiVersion", "resource.k8s.io/v1"); // as the API server's watch of one version implies
+                var violation = KubeModelFacts.SliceViolation(ResourceSliceConverter.FromJson(evt.Object));
                 if (violation is not null)
                 {
                     throw FuzzFindingException.WrongAccept(Name, violation);

@@ -63,7 +63,7 @@ internal static class KubeletPluginCommand
             try
             {
                 logSettings = logging.Bind(parseResult);
-                trimMemoryAfterStart = Controller.Hosting.FlagParsing.Bool("--trim-memory-after-start", parseResult.GetValue(trimMemory)!);
+                trimMemoryAfterStart = FlagParsing.Bool("--trim-memory-after-start", parseResult.GetValue(trimMemory)!);
                 httpLimits = new Network.ListenerLimits
                 {
                     MaxConnections = FlagParsing.Count("--http-max-connections", parseResult.GetValue(httpMaxConnections)!, 1, 1_000_000),
