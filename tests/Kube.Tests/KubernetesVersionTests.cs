@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using SecureDra.Kube.Client;
-using SecureDra.Kube.Resources;
 
 namespace SecureDra.Kube.Tests;
 
@@ -23,21 +22,5 @@ public sealed class KubernetesVersionTests
 
         Assert.Equal("1.34", version!.ToString());
         Assert.Equal("/version", Assert.Single(server.Requests).Path);
-    }
-
-    [Fact]
-    public void Slice_limits_follow_the_server_version()
-    {
-        var v134 = new KubernetesVersion(1, 34, "");
-        var v135 = new KubernetesVersion(1, 35, "");
-
-        Assert.Equal(128, ResourceSliceLimits.MaxDevices(v135, anyDeviceHasTaints: false));
-        Assert.Equal(128, ResourceSliceLimits.MaxDevices(v134, anyDeviceHasTaints: true));
-        Assert.Equal(64, ResourceSliceLimits.MaxDevices(v135, anyDeviceHasTaints: true));
-        Assert.Equal(64, ResourceSliceLimits.MaxDevices(null, anyDeviceHasTaints: true));
-        Assert.Equal(4, ResourceSliceLimits.MaxTaintsPerDevice(v134));
-        Assert.Equal(16, ResourceSliceLimits.MaxTaintsPerDevice(v135));
-        Assert.False(ResourceSliceLimits.SliceCanCarryTaints(new KubernetesVersion(1, 32, "")));
-        Assert.True(ResourceSliceLimits.SliceCanCarryTaints(new KubernetesVersion(1, 33, "")));
     }
 }
