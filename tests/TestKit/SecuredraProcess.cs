@@ -125,6 +125,11 @@ public sealed class SecuredraProcess : IAsyncDisposable, IDisposable
 
         // The leak check finds every process of this run by this variable, also one a test started without the framework.
         info.Environment[LeakCheck.TestRunMarker.Name] = LeakCheck.TestRunMarker.Value;
+
+        // No diagnostic IPC socket and debugger pipes: the runtime makes three files in TMPDIR per process and removes
+        // them only on a clean exit, so every process a test kills (the crash tests, dispose) left them in /tmp (225 per
+        // EndToEnd run). Nothing in the suite attaches a debugger, profiler or EventPipe session to the CLI.
+        info.Environment["DOTNET_EnableDiagnostics"] = "0";
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[key] = value;
