@@ -35,27 +35,16 @@ public sealed partial class PciTopology(string sysfsRoot)
         return string.Create(CultureInfo.InvariantCulture, $"{domain:x4}:{m.Groups["bus"].Value.ToLowerInvariant()}:{m.Groups["dev"].Value.ToLowerInvariant()}.{m.Groups["fn"].Value}");
     }
 
-    // Found roots, by bus ID. The slice publisher renders every device on every inventory change (two per Prepare),
-    // and reading the link was ~40 % of a render (profiled); a GPU does not move to another root complex while the
-    // plugin runs. Only found roots are kept: a link that is not there yet is looked up again next time.
-    private readonly ConcurrentDictionary<string, string> _roots = new(StringComparer.Ordinal);
+    // The answer per bus ID, read once (found or not), as Kubernetes' helper reads it once when a driver enumerates
+    // its devices. The slice publisher renders every device on every inventory change (two per Prepare), and reading
+    // the link was ~40 % of a render in a profile; a GPU does not move to another root complex while the plugin runs.
+    private readonly ConcurrentDictionary<string, string?> _roots = new(StringComparer.Ordinal);
 
     /// <summary>e.g. "pci0000:00"; null when sysfs does not say (simulated GPUs, containers without /sys).</summary>
     public string? PcieRoot(string normalizedBusId)
     {
         ArgumentNullException.ThrowIfNull(normalizedBusId);
-        if (_roots.TryGetValue(normalizedBusId, out var known))
-        {
-            return known;
-        }
-
-        var root = ReadPcieRoot(normalizedBusId);
-        if (root is not null)
-        {
-            _roots[normalizedBusId] = root;
-        }
-
-        return root;
+        return _roots.GetOrAdd(normalizedBusId, ReadPcieRoot);
     }
 
     private string? ReadPcieRoot(string normalizedBusId)
