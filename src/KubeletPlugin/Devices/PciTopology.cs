@@ -35,9 +35,9 @@ public sealed partial class PciTopology(string sysfsRoot)
         return string.Create(CultureInfo.InvariantCulture, $"{domain:x4}:{m.Groups["bus"].Value.ToLowerInvariant()}:{m.Groups["dev"].Value.ToLowerInvariant()}.{m.Groups["fn"].Value}");
     }
 
-    // The answer per bus ID, read once (found or not), as Kubernetes' helper reads it once when a driver enumerates
-    // its devices. The slice publisher renders every device on every inventory change (two per Prepare), and reading
-    // the link was ~40 % of a render in a profile; a GPU does not move to another root complex while the plugin runs.
+    // The answer per bus ID, read once (found or not): a GPU does not move to another root complex while the plugin
+    // runs. The slice publisher renders every device on every inventory change (two per Prepare), and reading the
+    // link was ~40 % of a render in a profile.
     private readonly ConcurrentDictionary<string, string?> _roots = new(StringComparer.Ordinal);
 
     /// <summary>e.g. "pci0000:00"; null when sysfs does not say (simulated GPUs, containers without /sys).</summary>
