@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.RegularExpressions;
 
@@ -34,8 +35,19 @@ public sealed partial class PciTopology(string sysfsRoot)
         return string.Create(CultureInfo.InvariantCulture, $"{domain:x4}:{m.Groups["bus"].Value.ToLowerInvariant()}:{m.Groups["dev"].Value.ToLowerInvariant()}.{m.Groups["fn"].Value}");
     }
 
+    // The answer per bus ID, read once (found or not): a GPU does not move to another root complex while the plugin
+    // runs. The slice publisher renders every device on every inventory change (two per Prepare), and reading the
+    // link was ~40 % of a render in a profile.
+    private readonly ConcurrentDictionary<string, string?> _roots = new(StringComparer.Ordinal);
+
     /// <summary>e.g. "pci0000:00"; null when sysfs does not say (simulated GPUs, containers without /sys).</summary>
     public string? PcieRoot(string normalizedBusId)
+    {
+        ArgumentNullException.ThrowIfNull(normalizedBusId);
+        return _roots.GetOrAdd(normalizedBusId, ReadPcieRoot);
+    }
+
+    private string? ReadPcieRoot(string normalizedBusId)
     {
         try
         {

@@ -51,6 +51,35 @@ public class SliceRenderingTests
     }
 
     [Fact]
+    public void Pcie_root_is_read_from_sysfs_once_per_bus_id()
+    {
+        var sys = Path.Combine(Path.GetTempPath(), "securedra-sys-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var devices = Path.Combine(sys, "bus", "pci", "devices");
+            Directory.CreateDirectory(devices);
+            var target = Path.Combine(sys, "devices", "pci0000:3a", "0000:3a:00.0", "0000:3b:00.0");
+            Directory.CreateDirectory(target);
+            File.CreateSymbolicLink(Path.Combine(devices, "0000:3b:00.0"), target);
+            var pci = new PciTopology(sys);
+            Assert.Null(pci.PcieRoot("0000:99:00.0"));
+            Assert.Equal("pci0000:3a", pci.PcieRoot("0000:3b:00.0"));
+
+            // Read once: sysfs changing afterwards (it does not while the plugin runs) changes no answer, so a render
+            // of every device on every inventory change costs no file-system call.
+            File.CreateSymbolicLink(Path.Combine(devices, "0000:99:00.0"), target);
+            Assert.Null(pci.PcieRoot("0000:99:00.0"));
+            File.Delete(Path.Combine(devices, "0000:3b:00.0"));
+            Assert.Equal("pci0000:3a", pci.PcieRoot("0000:3b:00.0"));
+            Assert.Equal("pci0000:3a", new SliceDeviceRenderer(pci).RenderDevice(new FakeGpuBackend(Path.GetTempPath(), 1).Devices[0] with { PciBusId = "00000000:3B:00.0" }, []).Attributes[SliceDeviceRenderer.PcieRootAttribute].String);
+        }
+        finally
+        {
+            Directory.Delete(sys, true);
+        }
+    }
+
+    [Fact]
     public void Device_carries_nvidia_attribute_names_versions_and_memory_capacity()
     {
         var backend = new FakeGpuBackend(Path.GetTempPath(), 1);
