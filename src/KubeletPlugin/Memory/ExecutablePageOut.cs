@@ -34,7 +34,7 @@ public static partial class ExecutablePageOut
         var executable = File.ResolveLinkTarget("/proc/self/exe", returnFinalTarget: true)?.FullName
             ?? throw new IOException("/proc/self/exe does not resolve");
         // Its shared libraries too (libcrypto, libssl, libc, libm): in the image nothing else maps them, and start-up
-        // touches most of libcrypto while the steady calls use ~2 of its ~6 MiB (docs/performance.md §10.3). Where
+        // touches most of them while the steady calls keep ~2 of their ~6 resident MiB (docs/performance.md §10.3). Where
         // another process maps a library page (a host's libc), the kernel keeps it.
         return Run(executable, path => path == executable || IsSharedLibrary(path));
     }
