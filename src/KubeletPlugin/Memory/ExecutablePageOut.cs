@@ -4,8 +4,8 @@ using System.Runtime.InteropServices;
 namespace SecureDra.KubeletPlugin.Memory;
 
 /// <summary>
-/// Asks the kernel to reclaim the clean pages of this process's own executable file (madvise MADV_PAGEOUT on its
-/// read-only and executable mappings). Native AOT puts all of <c>securedra</c> (every subcommand, 23 MB) in one file;
+/// Asks the kernel to reclaim the clean pages of this process's own executable file and shared libraries (madvise
+/// MADV_PAGEOUT on their read-only and executable mappings). Native AOT puts all of <c>securedra</c> (every subcommand, 23 MB) in one file;
 /// start-up touches code and read-only data spread over most of it (host, DI, Kestrel, flag parsing, option
 /// validation) and the kernel maps up to 16 pages around each fault, so ~20 MiB of the file stay resident although
 /// the steady calls use a fraction (docs/performance.md §10.3). The pages are clean copies of the file: reclaiming
@@ -33,17 +33,23 @@ public static partial class ExecutablePageOut
 
         var executable = File.ResolveLinkTarget("/proc/self/exe", returnFinalTarget: true)?.FullName
             ?? throw new IOException("/proc/self/exe does not resolve");
-        return Run(executable);
+        // Its shared libraries too (libcrypto, libssl, libc, libm): in the image nothing else maps them, and start-up
+        // touches most of them while the steady calls keep ~2 of their ~6 resident MiB (docs/performance.md §10.3). Where
+        // another process maps a library page (a host's libc), the kernel keeps it.
+        return Run(executable, path => path == executable || IsSharedLibrary(path));
     }
 
+    /// <summary>Pages out this process's non-writable mappings of <paramref name="file"/> (tests map a file of their own).</summary>
+    public static PageOutResult Run(string file) => Run(file, path => path == file);
+
     /// <summary>
-    /// Pages out this process's non-writable mappings of <paramref name="file"/> (the executable in the product; any
-    /// file a test mapped). Throws <see cref="IOException"/> when the kernel refused every range (before Linux 5.4:
-    /// no MADV_PAGEOUT), so that the caller logs and counts it.
+    /// Pages out this process's non-writable mappings whose path <paramref name="matches"/>. Throws
+    /// <see cref="IOException"/> when the kernel refused every range (before Linux 5.4: no MADV_PAGEOUT), so that the
+    /// caller logs and counts it.
     /// </summary>
-    public static PageOutResult Run(string file)
+    private static PageOutResult Run(string file, Func<string, bool> matches)
     {
-        var before = ProcessMappings.Read("/proc/self/smaps").Where(m => Target(m, file)).ToArray();
+        var before = ProcessMappings.Read("/proc/self/smaps").Where(m => Target(m, matches)).ToArray();
         var failures = 0;
         var lastErrno = 0;
         foreach (var mapping in before)
@@ -65,7 +71,7 @@ public static partial class ExecutablePageOut
             throw new IOException(string.Create(CultureInfo.InvariantCulture, $"madvise(MADV_PAGEOUT) failed on all {failures} mappings of {file} (errno {lastErrno})"));
         }
 
-        var after = ProcessMappings.Read("/proc/self/smaps").Where(m => Target(m, file)).ToArray();
+        var after = ProcessMappings.Read("/proc/self/smaps").Where(m => Target(m, matches)).ToArray();
         return new PageOutResult(file, before.Length, before.Sum(m => m.ResidentBytes), after.Sum(m => m.ResidentBytes));
     }
 
@@ -73,8 +79,15 @@ public static partial class ExecutablePageOut
     /// The executable's own file mappings that hold only clean pages: code and read-only data. Its writable mapping
     /// (.data, relocated pointers) is private and dirty: paging it out would need swap, so it is left alone.
     /// </summary>
-    private static bool Target(ProcessMapping m, string file) =>
-        m.Path == file && m.Permissions.Length >= 2 && m.Permissions[1] != 'w';
+    private static bool Target(ProcessMapping m, Func<string, bool> matches) =>
+        m.Path.Length > 0 && m.Permissions.Length >= 2 && m.Permissions[1] != 'w' && matches(m.Path);
+
+    /// <summary>A shared object by its file name (<c>libcrypto.so.3</c>, <c>ld-linux-x86-64.so.2</c>), not a device or data file.</summary>
+    private static bool IsSharedLibrary(string path)
+    {
+        var name = Path.GetFileName(path);
+        return path.StartsWith('/') && (name.EndsWith(".so", StringComparison.Ordinal) || name.Contains(".so.", StringComparison.Ordinal));
+    }
 
     [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
     private static partial int Madvise(nint address, nuint length, int advice);

@@ -33,7 +33,7 @@ public sealed partial class StartupMemoryTrim : BackgroundService
         _logger = logger;
         _pageOut = pageOut;
         _trims = metrics.Counter("securedra_memory_trims_total", "Start-up memory trims (once per process, when first ready), by result: done, failed (the plugin runs on untrimmed).", "result");
-        _reclaimed = metrics.Gauge("securedra_memory_trim_reclaimed_bytes", "Bytes the start-up trim gave back, by part: executable (its file pages resident before minus after), gc (GC heap bytes before minus after the compacting collection).", "part");
+        _reclaimed = metrics.Gauge("securedra_memory_trim_reclaimed_bytes", "Bytes the start-up trim gave back, by part: executable (file pages of the executable and its libraries resident before minus after), gc (GC heap bytes before minus after the compacting collection).", "part");
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -76,6 +76,23 @@ public sealed class ExecutablePageOutTests
     }
 
     [Fact]
+    public void The_process_trim_covers_the_executable_and_its_shared_libraries_only()
+    {
+        var exe = File.ResolveLinkTarget("/proc/self/exe", returnFinalTarget: true)!.FullName;
+        var readOnly = ProcessMappings.Read("/proc/self/smaps").Where(m => m.Path.StartsWith('/') && m.Permissions[1] != 'w').ToArray();
+        var expected = readOnly.Count(m => m.Path == exe || Path.GetFileName(m.Path).EndsWith(".so", StringComparison.Ordinal) || Path.GetFileName(m.Path).Contains(".so.", StringComparison.Ordinal));
+        Assert.True(readOnly.Any(m => m.Path.EndsWith(".dll", StringComparison.Ordinal)), "the test host maps managed assemblies (not libraries by name)");
+
+        var result = ExecutablePageOut.Run();
+
+        Assert.Equal(exe, result.Executable);
+        Assert.True(result.Mappings > readOnly.Count(m => m.Path == exe), "no shared library was paged out");
+        // Managed assemblies and other mapped files are not libraries by name: left alone (counts are read at two moments,
+        // so only bounds that a library loaded in between cannot break).
+        Assert.True(result.Mappings < readOnly.Length - readOnly.Count(m => m.Path.EndsWith(".dll", StringComparison.Ordinal)) + 8, $"{result.Mappings} mappings paged out, {expected} expected");
+    }
+
+    [Fact]
     public void Smaps_parsing_reads_ranges_permissions_paths_with_spaces_and_resident_sizes()
     {
         using var dir = TempDir.Create();
