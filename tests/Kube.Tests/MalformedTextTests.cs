@@ -67,9 +67,9 @@ public sealed class MalformedTextTests
     }
 
     [Fact]
-    public async Task A_watched_slice_with_invalid_text_in_its_metadata_is_a_format_error()
+    public async Task A_watched_slice_with_invalid_text_in_its_metadata_is_the_clients_error()
     {
-        // The watch reads the event's resourceVersion before converting the slice: that read crashed too.
+        // A watch event's object is read (its resourceVersion first) only after the line passed the UTF-8 check.
         await using var server = await TestApiServer.StartAsync(async ctx =>
         {
             ctx.Response.ContentType = "application/json";
@@ -79,12 +79,11 @@ public sealed class MalformedTextTests
             await ctx.Response.Body.WriteAsync(body);
         });
         using var client = new KubeApiClient(new HttpClient(), server.Url, ownsHttpClient: true);
-        using var api = new ResourceApi(client);
 
         // The watch line is checked as UTF-8 before anything reads it, so the client's own error type says so.
         var ex = await Assert.ThrowsAsync<KubeApiException>(async () =>
         {
-            await foreach (var _ in api.WatchSlicesAsync("gpu.nvidia.com", "node-a", null, CancellationToken.None))
+            await foreach (var _ in client.WatchAsync(KubeResource.ResourceSlices("v1"), null, null, CancellationToken.None))
             {
             }
         });

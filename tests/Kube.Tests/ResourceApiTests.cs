@@ -58,16 +58,6 @@ public sealed class ResourceApiTests : IAsyncLifetime
 
         var version = segments[2];
         var golden = version switch { "v1" => "v1", "v1beta2" => "v1beta2", _ => "v1beta1" };
-        if (path.EndsWith("/resourceslices", StringComparison.Ordinal) && ctx.Request.Query["watch"] == "true")
-        {
-            var added = Golden.Object($"slice-{golden}.json");
-            added["metadata"]!["name"] = "node-a-gpu.nvidia.com-abcde";
-            added["metadata"]!["resourceVersion"] = "20";
-            await ctx.Response.WriteAsync(new JsonObject { ["type"] = "DELETED", ["object"] = added }.ToJsonString() + "\n");
-            await ctx.Response.WriteAsync("""{"type":"BOOKMARK","object":{"kind":"ResourceSlice","apiVersion":"resource.k8s.io/v1","metadata":{"resourceVersion":"21"}}}""" + "\n");
-            return;
-        }
-
         if (path.EndsWith("/resourceslices", StringComparison.Ordinal) && ctx.Request.Method == "GET")
         {
             var item = Golden.Object($"slice-{golden}.json");
@@ -224,30 +214,6 @@ public sealed class ResourceApiTests : IAsyncLifetime
 
         Assert.True(ex.IsNotFound);
         Assert.Single(_server.Requests, r => r.Method == "PUT");
-    }
-
-    [Fact]
-    public async Task Slices_are_listed_with_their_resource_version_and_watched_in_the_negotiated_shape()
-    {
-        _served = ["v1beta1"];
-        using var api = new ResourceApi(_client);
-
-        var (slices, resourceVersion) = await api.ListSlicesWithResourceVersionAsync("gpu.nvidia.com", "node-a", CancellationToken.None);
-        var events = new List<ResourceSliceWatchEvent>();
-        await foreach (var evt in api.WatchSlicesAsync("gpu.nvidia.com", "node-a", resourceVersion, CancellationToken.None))
-        {
-            events.Add(evt);
-        }
-
-        Assert.Single(slices);
-        Assert.Equal("5", resourceVersion);
-        Assert.Equal(["DELETED", "BOOKMARK"], events.Select(e => e.Type));
-        Assert.Equal("node-a-gpu.nvidia.com-abcde", events[0].Slice!.Name);
-        Assert.Equal(2, events[0].Slice!.Devices.Count);
-        Assert.Null(events[1].Slice);
-        Assert.Equal("21", events[1].ResourceVersion);
-        Assert.Contains(_server.Requests, r => r.Path == "/apis/resource.k8s.io/v1beta1/resourceslices"
-            && r.Query == "?watch=true&allowWatchBookmarks=true&fieldSelector=spec.driver%3Dgpu.nvidia.com%2Cspec.nodeName%3Dnode-a&resourceVersion=5");
     }
 
     [Fact]

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -88,45 +87,6 @@ public sealed partial class ResourceApi : IResourceApi, IDisposable
             retryWhenNull: false,
             cancellationToken)!;
 
-    /// <summary>Like <see cref="ListSlicesAsync"/>, plus the list's resourceVersion to start a watch from.</summary>
-    public async Task<(IReadOnlyList<ResourceSliceModel> Slices, string? ResourceVersion)> ListSlicesWithResourceVersionAsync(string driver, string nodeName, CancellationToken cancellationToken)
-    {
-        string? resourceVersion = null;
-        var slices = await CallAsync<IReadOnlyList<ResourceSliceModel>>(
-            async (version, ct) =>
-            {
-                var list = await _client.ListAsync(KubeResource.ResourceSlices(version.ToWire()), null, SliceSelector(driver, nodeName), ct).ConfigureAwait(false);
-                resourceVersion = ResourceVersionOf(list, "list");
-                return SlicesOf(list, version);
-            },
-            retryWhenNull: false,
-            cancellationToken).ConfigureAwait(false);
-        return (slices!, resourceVersion);
-    }
-
-    /// <summary>
-    /// Watches this node's slices of <paramref name="driver"/> in the negotiated version (so the publisher
-    /// sees the kubelet wiping them). Ends when the server closes the watch; the caller lists and watches again.
-    /// </summary>
-    public async IAsyncEnumerable<ResourceSliceWatchEvent> WatchSlicesAsync(
-        string driver, string nodeName, string? resourceVersion, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        var version = _version?.Value ?? await NegotiateAsync(cancellationToken).ConfigureAwait(false);
-        var options = SliceSelector(driver, nodeName) with { ResourceVersion = resourceVersion };
-        await foreach (var evt in _client.WatchAsync(KubeResource.ResourceSlices(version.ToWire()), null, options, cancellationToken).ConfigureAwait(false))
-        {
-            var rv = ResourceVersionOf(evt.Object, "object");
-            ResourceSliceModel? slice = null;
-            if (evt.Type is "ADDED" or "MODIFIED" or "DELETED")
-            {
-                DefaultApiVersion(evt.Object, version);
-                slice = ResourceSliceConverter.FromJson(evt.Object);
-            }
-
-            yield return new ResourceSliceWatchEvent(evt.Type, slice, rv, evt.Object);
-        }
-    }
-
     private static KubeListOptions SliceSelector(string driver, string nodeName) =>
         new(FieldSelector: $"spec.driver={driver},spec.nodeName={nodeName}");
 
@@ -151,12 +111,6 @@ public sealed partial class ResourceApi : IResourceApi, IDisposable
 
     // Through JsonRead, not the indexers: a name or string that is not valid UTF-8 must be a
     // KubeObjectFormatException, not an InvalidOperationException from the lazy JSON tree.
-    private static string? ResourceVersionOf(JsonObject obj, string path) =>
-        JsonRead.Get(obj, "metadata", path) is JsonObject metadata && JsonRead.Get(metadata, "resourceVersion", $"{path}.metadata") is JsonValue value
-            && value.GetValueKind() == System.Text.Json.JsonValueKind.String
-            ? JsonRead.Text(value, $"{path}.metadata.resourceVersion")
-            : null;
-
     private static void DefaultApiVersion(JsonObject obj, ResourceApiVersion version)
     {
         if (JsonRead.Get(obj, "apiVersion", "apiVersion") is null)
