@@ -3,8 +3,8 @@ using System.Buffers;
 namespace SecureDra.Controller.Webhook;
 
 /// <summary>
-/// The webhook's own body buffers. Small bodies borrow from the shared pool; a body over 64 KiB is read into one
-/// buffer of exactly <c>MaxBodyBytes + 1</c> bytes, and at most <see cref="RetainedLimit"/> of those are kept for reuse.
+/// The webhook's own body buffers. The first 64 KiB of a body borrow from the shared pool; past that a body moves into a
+/// buffer of exactly <c>MaxBodyBytes + 1</c> bytes, of which at most <see cref="RetainedLimit"/> are kept for reuse.
 /// </summary>
 /// <remarks>
 /// Why not <see cref="ArrayPool{T}.Shared"/> for large bodies: it keeps arrays per size per core plus one per thread, so
@@ -39,23 +39,38 @@ public sealed class AdmissionBodyBuffers(AdmissionWebhookOptions options)
         }
     }
 
-    /// <summary>A buffer for a body of <paramref name="contentLength"/> bytes (null: unknown, e.g. chunked).</summary>
-    public byte[] Rent(long? contentLength)
+    /// <summary>
+    /// The first buffer for a body: never more than 64 KiB before any byte arrived, so a declared Content-Length alone
+    /// makes the webhook hold nothing large (a flood of headers-only requests claiming 3 MiB costs 64 KiB each).
+    /// </summary>
+    public byte[] RentInitial(long? contentLength)
     {
-        if (contentLength is { } known && known < SmallBodyBytes)
-        {
-            return ArrayPool<byte>.Shared.Rent((int)known + 1);
-        }
+        var size = (int)Math.Min(Math.Min(contentLength ?? long.MaxValue, options.MaxBodyBytes) + 1, SmallBodyBytes);
+        return ArrayPool<byte>.Shared.Rent(size);
+    }
 
-        lock (_gate)
+    /// <summary>
+    /// A larger buffer holding the first <paramref name="used"/> bytes of <paramref name="current"/>, which is taken back.
+    /// Past 64 KiB it is a retained full-size buffer when one is free (a sequential stream of large reviews allocates
+    /// nothing), else a fresh one of double the size: a request holds at most twice what it has sent.
+    /// </summary>
+    public byte[] Grow(byte[] current, int used)
+    {
+        ArgumentNullException.ThrowIfNull(current);
+        var wanted = (int)Math.Min(current.Length * 2L, LargeBufferBytes);
+        byte[]? bigger = null;
+        if (wanted > SmallBodyBytes)
         {
-            if (_retained.TryPop(out var reused))
+            lock (_gate)
             {
-                return reused;
+                _retained.TryPop(out bigger);
             }
         }
 
-        return new byte[LargeBufferBytes];
+        bigger ??= wanted <= SmallBodyBytes ? ArrayPool<byte>.Shared.Rent(wanted) : new byte[wanted];
+        current.AsSpan(0, used).CopyTo(bigger);
+        Return(current);
+        return bigger;
     }
 
     /// <summary>Takes back a buffer from <see cref="Rent"/>; the caller must not touch it afterwards.</summary>

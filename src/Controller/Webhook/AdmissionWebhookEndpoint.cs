@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
@@ -41,14 +42,14 @@ public sealed class AdmissionWebhookEndpoint(
 
         using var readTimeout = new CancellationTokenSource(options.BodyReadTimeout, timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(readTimeout.Token, context.RequestAborted);
-        var buffer = buffers.Rent(request.ContentLength);
+        var buffer = new StrongBox<byte[]>(buffers.RentInitial(request.ContentLength));
         var returned = false;
         try
         {
             int length;
             try
             {
-                length = await BoundedBodyReader.ReadAsync(request.Body, buffer, options.MaxBodyBytes, linked.Token).ConfigureAwait(false);
+                length = await BoundedBodyReader.ReadAsync(request.Body, buffers, buffer, options.MaxBodyBytes, linked.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (readTimeout.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
             {
@@ -72,8 +73,8 @@ public sealed class AdmissionWebhookEndpoint(
             }
 
             // The outcome holds no reference into the buffer, so it goes back before the answer is written.
-            var outcome = processor.Process(buffer.AsMemory(0, length));
-            buffers.Return(buffer);
+            var outcome = processor.Process(buffer.Value!.AsMemory(0, length));
+            buffers.Return(buffer.Value!);
             returned = true;
 
             if (outcome.Review is null)
@@ -92,7 +93,7 @@ public sealed class AdmissionWebhookEndpoint(
         {
             if (!returned)
             {
-                buffers.Return(buffer);
+                buffers.Return(buffer.Value!);
             }
         }
     }
