@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using System.Text.Unicode;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
@@ -262,9 +263,15 @@ public sealed class AdmissionReviewProcessor
             return null;
         }
 
-        if (value.TryGetValue<JsonElement>(out var element) && JsonMarshal.GetRawUtf8Value(element).Length > 2 + (6 * maxChars))
+        if (value.TryGetValue<JsonElement>(out var element))
         {
-            return OverLong;
+            var raw = JsonMarshal.GetRawUtf8Value(element);
+            // The reader does not check UTF-8 inside strings; a value that cannot be read stays malformed as before
+            // (the decode throws). Only escapes need the decode; plain bytes are checked without making a string.
+            if (raw.Length > 2 + (6 * maxChars) && Utf8.IsValid(raw) && raw.IndexOf((byte)'\\') < 0)
+            {
+                return OverLong;
+            }
         }
 
         var text = value.GetValue<string>();

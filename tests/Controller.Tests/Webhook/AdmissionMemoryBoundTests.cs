@@ -147,4 +147,16 @@ public sealed class AdmissionMemoryBoundTests
             Assert.Contains("result=\"not-validated\"} 1", _metrics.Render(), StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public void An_over_long_field_that_is_not_valid_utf8_is_still_malformed_not_allowed()
+    {
+        // Found by the admission-review fuzz target: the length shortcut must not skip the read that rejects bad text.
+        var prefix = Encoding.UTF8.GetBytes("{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"u\",\"operation\":\"CREATE\",\"resource\":{\"group\":\"resource.k8s.io\",\"version\":\"v1\",\"resource\":\"resourceclaim" + new string('s', 1000));
+        var suffix = Encoding.UTF8.GetBytes(new string('s', 1000) + "\"}}}");
+        byte[] body = [.. prefix, 0xED, .. suffix];
+        var outcome = Processor().Process(body);
+        Assert.Equal(400, outcome.HttpStatus);
+        Assert.Null(outcome.Review);
+    }
 }
