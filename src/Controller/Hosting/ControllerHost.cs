@@ -64,6 +64,7 @@ public static class ControllerHost
             : new GpuConfigValidator(new GpuConfigLimits());
         builder.Services.AddSingleton(new ResourceObjectValidator(configValidator, options.DriverName));
         builder.Services.AddSingleton<AdmissionReviewProcessor>();
+        builder.Services.AddSingleton<AdmissionBodyBuffers>();
         builder.Services.AddSingleton<AdmissionWebhookEndpoint>();
         builder.Services.AddSingleton(sp => new PemCertificateReloader(
             options.TlsCertFile, options.TlsPrivateKeyFile, options.CertificateReloadInterval, time, sp.GetRequiredService<ILogger<PemCertificateReloader>>()));

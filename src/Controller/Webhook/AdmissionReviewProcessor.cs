@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.Unicode;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
@@ -33,6 +35,18 @@ public sealed class AdmissionReviewProcessor
 {
     private const string ResourceGroup = "resource.k8s.io";
     private static readonly HashSet<string> ServedVersions = new(StringComparer.Ordinal) { "v1", "v1beta2", "v1beta1" };
+    // Kubernetes' own bounds: a group is a DNS subdomain (253), a version and a resource a DNS label (63); an operation is
+    // one of four words; the review's apiVersion and kind are fixed strings.
+    private const int MaxGroupChars = 253;
+    private const int MaxVersionChars = 63;
+    private const int MaxResourceChars = 63;
+    private const int MaxOperationChars = 16;
+    private const int MaxApiVersionChars = 64;
+    private const int MaxKindChars = 64;
+
+    /// <summary>Stands for a field value longer than Kubernetes allows; it equals no known value and maps to no label.</summary>
+    private const string OverLong = "(over-long)";
+
     private static readonly HashSet<string> ReviewApiVersions = new(StringComparer.Ordinal) { "admission.k8s.io/v1", "admission.k8s.io/v1beta1" };
 
     // Label values come from the request, i.e. from whoever can reach the webhook port: only these are kept, the
@@ -71,22 +85,31 @@ public sealed class AdmissionReviewProcessor
 
     private AdmissionOutcome ProcessCore(ReadOnlyMemory<byte> body)
     {
-        JsonObject review;
+        // Parsed over the caller's buffer, not a copy of it (JsonNode.Parse of a span copies a 2.5 MiB body into a fresh
+        // large-object array per review); the tree reads the document lazily, so the document lives until the answer is built.
+        JsonDocument document;
         try
         {
-            var node = JsonNode.Parse(body.Span, documentOptions: new JsonDocumentOptions { MaxDepth = _options.MaxJsonDepth });
-            if (node is not JsonObject obj)
-            {
-                return Malformed("body is not a JSON object");
-            }
-
-            review = obj;
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = _options.MaxJsonDepth });
         }
         catch (JsonException e)
         {
             return Malformed($"body is not valid JSON: {e.Message}");
         }
 
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return Malformed("body is not a JSON object");
+            }
+
+            return DecideOrMalformed(JsonObject.Create(document.RootElement)!);
+        }
+    }
+
+    private AdmissionOutcome DecideOrMalformed(JsonObject review)
+    {
         try
         {
             return Decide(review);
@@ -100,10 +123,11 @@ public sealed class AdmissionReviewProcessor
 
     private AdmissionOutcome Decide(JsonObject review)
     {
-        var apiVersion = StringAt(review, "apiVersion");
-        if (apiVersion is null || !ReviewApiVersions.Contains(apiVersion) || StringAt(review, "kind") != "AdmissionReview")
+        var apiVersion = ShortStringAt(review, "apiVersion", MaxApiVersionChars);
+        var reviewKind = ShortStringAt(review, "kind", MaxKindChars);
+        if (apiVersion is null || !ReviewApiVersions.Contains(apiVersion) || reviewKind != "AdmissionReview")
         {
-            return Malformed($"expected kind AdmissionReview of admission.k8s.io/v1, got kind '{StringAt(review, "kind")}' apiVersion '{apiVersion}'");
+            return Malformed($"expected kind AdmissionReview of admission.k8s.io/v1, got kind '{reviewKind}' apiVersion '{apiVersion}'");
         }
 
         if (review["request"] is not JsonObject request)
@@ -117,12 +141,14 @@ public sealed class AdmissionReviewProcessor
             return Malformed("request.uid: required string is missing");
         }
 
-        var operation = StringAt(request, "operation") ?? "";
+        // These are only compared with known values or mapped to metric labels: a value longer than Kubernetes allows
+        // is never materialised (a 2.5 MiB name would be a 5 MiB string per review) and stands as OverLong instead.
+        var operation = ShortStringAt(request, "operation", MaxOperationChars) ?? "";
         var resource = request["resource"] as JsonObject;
-        var group = resource is null ? null : StringAt(resource, "group");
-        var version = resource is null ? null : StringAt(resource, "version");
-        var plural = resource is null ? null : StringAt(resource, "resource");
-        var subResource = StringAt(request, "subResource") ?? "";
+        var group = resource is null ? null : ShortStringAt(resource, "group", MaxGroupChars);
+        var version = resource is null ? null : ShortStringAt(resource, "version", MaxVersionChars);
+        var plural = resource is null ? null : ShortStringAt(resource, "resource", MaxResourceChars);
+        var subResource = ShortStringAt(request, "subResource", MaxResourceChars) ?? "";
 
         var isOurs = group == ResourceGroup && plural is "resourceclaims" or "resourceclaimtemplates";
         if (!isOurs || subResource.Length != 0 || operation is not ("CREATE" or "UPDATE"))
@@ -225,6 +251,32 @@ public sealed class AdmissionReviewProcessor
         ["kind"] = "AdmissionReview",
         ["response"] = response,
     };
+
+    /// <summary>
+    /// The string at <paramref name="name"/>, <see cref="OverLong"/> when its JSON text is too long to hold a string of
+    /// <paramref name="maxChars"/> characters (an escape is at most 6 bytes per character), or null when absent or not a string.
+    /// </summary>
+    private static string? ShortStringAt(JsonObject obj, string name, int maxChars)
+    {
+        if (obj[name] is not JsonValue value || value.GetValueKind() != JsonValueKind.String)
+        {
+            return null;
+        }
+
+        if (value.TryGetValue<JsonElement>(out var element))
+        {
+            var raw = JsonMarshal.GetRawUtf8Value(element);
+            // The reader does not check UTF-8 inside strings; a value that cannot be read stays malformed as before
+            // (the decode throws). Only escapes need the decode; plain bytes are checked without making a string.
+            if (raw.Length > 2 + (6 * maxChars) && Utf8.IsValid(raw) && raw.IndexOf((byte)'\\') < 0)
+            {
+                return OverLong;
+            }
+        }
+
+        var text = value.GetValue<string>();
+        return text.Length > maxChars ? OverLong : text;
+    }
 
     private static string? StringAt(JsonObject obj, string name) =>
         obj[name] is JsonValue value && value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : null;

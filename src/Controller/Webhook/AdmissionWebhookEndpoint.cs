@@ -1,4 +1,4 @@
-using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
@@ -13,6 +13,7 @@ namespace SecureDra.Controller.Webhook;
 public sealed class AdmissionWebhookEndpoint(
     AdmissionReviewProcessor processor,
     AdmissionWebhookOptions options,
+    AdmissionBodyBuffers buffers,
     TimeProvider timeProvider,
     ILogger<AdmissionWebhookEndpoint> logger)
 {
@@ -41,54 +42,60 @@ public sealed class AdmissionWebhookEndpoint(
 
         using var readTimeout = new CancellationTokenSource(options.BodyReadTimeout, timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(readTimeout.Token, context.RequestAborted);
-        byte[]? buffer;
-        int length;
+        var buffer = new StrongBox<byte[]>(buffers.RentInitial(request.ContentLength));
+        var returned = false;
         try
         {
-            (buffer, length) = await BoundedBodyReader.ReadAsync(request.Body, options.MaxBodyBytes, linked.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (readTimeout.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
-        {
-            ControllerLog.AdmissionBodyTimeout(logger, context.Connection.RemoteIpAddress?.ToString(), options.BodyReadTimeout);
-            CloseAfterResponse(context);
-            await WriteErrorAsync(context, StatusCodes.Status408RequestTimeout, $"request body not received within {options.BodyReadTimeout.TotalSeconds:0.###} s").ConfigureAwait(false);
-            return;
-        }
-        catch (BadHttpRequestException e)
-        {
-            // Kestrel's own limits (MinRequestBodyDataRate, MaxRequestBodySize) fire here.
-            CloseAfterResponse(context);
-            await WriteErrorAsync(context, e.StatusCode, e.Message).ConfigureAwait(false);
-            return;
-        }
+            int length;
+            try
+            {
+                length = await BoundedBodyReader.ReadAsync(request.Body, buffers, buffer, options.MaxBodyBytes, linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (readTimeout.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
+            {
+                ControllerLog.AdmissionBodyTimeout(logger, context.Connection.RemoteIpAddress?.ToString(), options.BodyReadTimeout);
+                CloseAfterResponse(context);
+                await WriteErrorAsync(context, StatusCodes.Status408RequestTimeout, $"request body not received within {options.BodyReadTimeout.TotalSeconds:0.###} s").ConfigureAwait(false);
+                return;
+            }
+            catch (BadHttpRequestException e)
+            {
+                // Kestrel's own limits (MinRequestBodyDataRate, MaxRequestBodySize) fire here.
+                CloseAfterResponse(context);
+                await WriteErrorAsync(context, e.StatusCode, e.Message).ConfigureAwait(false);
+                return;
+            }
 
-        if (buffer is null)
-        {
-            await WriteTooLargeAsync(context, length).ConfigureAwait(false);
-            return;
-        }
+            if (length < 0)
+            {
+                await WriteTooLargeAsync(context, options.MaxBodyBytes + 1L).ConfigureAwait(false);
+                return;
+            }
 
-        AdmissionOutcome outcome;
-        try
-        {
-            outcome = processor.Process(buffer.AsMemory(0, length));
+            // The outcome holds no reference into the buffer, so it goes back before the answer is written.
+            var outcome = processor.Process(buffer.Value!.AsMemory(0, length));
+            buffers.Return(buffer.Value!);
+            returned = true;
+
+            if (outcome.Review is null)
+            {
+                await WriteErrorAsync(context, outcome.HttpStatus, outcome.Error ?? "bad request").ConfigureAwait(false);
+                return;
+            }
+
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            context.Response.ContentType = "application/json";
+            using var writer = new Utf8JsonWriter(context.Response.BodyWriter);
+            outcome.Review.WriteTo(writer);
+            await writer.FlushAsync(context.RequestAborted).ConfigureAwait(false);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (!returned)
+            {
+                buffers.Return(buffer.Value!);
+            }
         }
-
-        if (outcome.Review is null)
-        {
-            await WriteErrorAsync(context, outcome.HttpStatus, outcome.Error ?? "bad request").ConfigureAwait(false);
-            return;
-        }
-
-        context.Response.StatusCode = StatusCodes.Status200OK;
-        context.Response.ContentType = "application/json";
-        using var writer = new Utf8JsonWriter(context.Response.BodyWriter);
-        outcome.Review.WriteTo(writer);
-        await writer.FlushAsync(context.RequestAborted).ConfigureAwait(false);
     }
 
     private Task WriteTooLargeAsync(HttpContext context, long length)

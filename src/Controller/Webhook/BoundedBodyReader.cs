@@ -1,51 +1,43 @@
-using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace SecureDra.Controller.Webhook;
 
 /// <summary>Reads at most <c>limit + 1</c> bytes so an oversized body is detected without buffering it.</summary>
 internal static class BoundedBodyReader
 {
-    /// <summary>The body, or null when it is longer than <paramref name="limit"/>. The caller returns the rented buffer.</summary>
-    public static async Task<(byte[]? Buffer, int Length)> ReadAsync(Stream body, int limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// The buffer holding the body and its length, or a length of -1 when the body is longer than <paramref name="limit"/>.
+    /// The caller gives the returned buffer back to <paramref name="buffers"/> (also when this throws: see <paramref name="buffer"/>).
+    /// </summary>
+    /// <param name="buffer">In: from <see cref="AdmissionBodyBuffers.RentInitial"/>. Out: the buffer now in use, to return.</param>
+    public static async Task<int> ReadAsync(Stream body, AdmissionBodyBuffers buffers, StrongBox<byte[]> buffer, int limit, CancellationToken cancellationToken)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(limit + 1, 64 * 1024));
         var length = 0;
-        try
+        while (true)
         {
-            while (true)
+            var capacity = Math.Min(buffer.Value!.Length, limit + 1);
+            if (length == capacity)
             {
-                if (length == buffer.Length)
+                if (capacity > limit)
                 {
-                    if (buffer.Length > limit)
-                    {
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        return (null, length);
-                    }
-
-                    var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(limit + 1, buffer.Length * 2));
-                    buffer.AsSpan(0, length).CopyTo(bigger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = bigger;
+                    return -1;
                 }
 
-                var read = await body.ReadAsync(buffer.AsMemory(length, Math.Min(buffer.Length, limit + 1) - length), cancellationToken).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    return (buffer, length);
-                }
-
-                length += read;
-                if (length > limit)
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    return (null, length);
-                }
+                buffer.Value = buffers.Grow(buffer.Value, length);
+                continue;
             }
-        }
-        catch
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            throw;
+
+            var read = await body.ReadAsync(buffer.Value.AsMemory(length, capacity - length), cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                return length;
+            }
+
+            length += read;
+            if (length > limit)
+            {
+                return -1;
+            }
         }
     }
 }
