@@ -31,7 +31,11 @@ public class CheckpointTests
     [InlineData("--scrub-retry-initial", "2h", "is outside")]
     [InlineData("--unprepare-budget", "41s", "is outside")]
     [InlineData("--kube-request-timeout", "soon", "is not a duration")]
-    public async Task Hidden_test_flags_are_checked_like_every_other_flag(string flag, string value, string expected)
+    [InlineData("--scrub-retry-initial", "0s", "is outside")]
+    [InlineData("--unprepare-budget", "0", "is outside")]
+    [InlineData("--kube-request-timeout", "0ms", "is outside")]
+    [InlineData("--kube-request-timeout", "6m", "is outside")]
+    public async Task Timing_flags_are_range_checked_naming_the_flag(string flag, string value, string expected)
     {
         await using var plugin = SecuredraProcess.Start("kubelet-plugin", ["kubelet-plugin", "--node-name", "n1", "--gpu-backend", "simulated", "--kubeconfig", "http://127.0.0.1:9", flag, value]);
         await plugin.WaitForExitAsync(TimeSpan.FromSeconds(30));

@@ -143,31 +143,4 @@ public sealed class ResourceClaimConverterTests
         json["apiVersion"] = "resource.k8s.io/v1alpha3";
         Assert.Equal("apiVersion", Assert.Throws<KubeObjectFormatException>(() => ResourceClaimConverter.FromJson(json)).Field);
     }
-
-    [Fact]
-    public void Template_spec_reads_through_FromSpec()
-    {
-        var spec = Golden.Object("claim-v1beta2.json")["spec"]!.AsObject();
-
-        var model = ResourceClaimConverter.FromSpec(spec, ResourceApiVersion.V1Beta2, "team-a", "template");
-
-        Assert.Equal("template", model.Name);
-        Assert.Equal(3, model.Requests.Count);
-    }
-
-    [Fact]
-    public void Device_class_config_is_read_with_raw_parameters()
-    {
-        var deviceClass = JsonNode.Parse("""
-            {"apiVersion":"resource.k8s.io/v1","kind":"DeviceClass","metadata":{"name":"gpu.nvidia.com"},
-             "spec":{"selectors":[{"cel":{"expression":"device.driver == 'gpu.nvidia.com'"}}],
-                     "config":[{"opaque":{"driver":"gpu.nvidia.com","parameters":{"kind":"GpuConfig","kind":"X"}}}]}}
-            """)!.AsObject();
-
-        var config = Assert.Single(ResourceClaimConverter.DeviceClassConfigFromJson(deviceClass));
-
-        Assert.Equal("gpu.nvidia.com", config.OpaqueDriver);
-        Assert.Equal("""{"kind":"GpuConfig","kind":"X"}""", config.OpaqueParametersJson);
-        Assert.Empty(config.Requests);
-    }
 }

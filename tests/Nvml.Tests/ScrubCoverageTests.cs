@@ -122,7 +122,7 @@ public class ScrubCoverageTests
         Assert.True(TenantCanary.IsPresent(node.Backend.VramPath(device.Name), Canary));
 
         // Once the memory is allocatable again the scrub covers it and the canary is gone.
-        node.Backend.ClearFaults(device.Name);
+        node.Backend.SetFaults(device.Name, SimulatedFaults.None);
         var again = await node.Scrubber.ScrubAsync(device, ScrubTrigger.Cli, CancellationToken.None);
         Assert.True(again.Succeeded, again.FailureReason);
         Assert.False(TenantCanary.IsPresent(node.Backend.VramPath(device.Name), Canary));
@@ -140,7 +140,7 @@ public class ScrubCoverageTests
         Assert.True(first.Succeeded, first.FailureReason);
         Assert.Equal(gap, first.BaselineBytes);
 
-        node.Backend.ClearFaults(device.Name);
+        node.Backend.SetFaults(device.Name, SimulatedFaults.None);
         var clean = await node.Scrubber.ScrubAsync(device, ScrubTrigger.Cli, CancellationToken.None);
         Assert.True(clean.Succeeded, clean.FailureReason);
         Assert.Equal(0L, clean.BaselineBytes);

@@ -8,6 +8,12 @@ namespace SecureDra.Cli.Commands;
 
 internal static class KubeletPluginCommand
 {
+    /// <summary>Shared with the proxy, which runs the same scrub retry loop and API client.</summary>
+    internal const string ScrubRetryInitialHelp = "First wait before a failed scrub is retried (the GPU stays withdrawn meanwhile); doubles on each failure. 1ms to 1h; default 5s";
+
+    /// <summary>Shared with the proxy.</summary>
+    internal const string KubeRequestTimeoutHelp = "Time one Kubernetes API request may take before it fails as a timeout, handled like any other API error (a slice publish backs off and retries). 1ms to 5m; default 30s";
+
     public static Command Create()
     {
         var driverName = EnvOption.Flag("--driver-name", "DRA driver name (DNS subdomain, at most 63 characters)", DriverConstants.DefaultDriverName, "DRIVER_NAME");
@@ -29,12 +35,9 @@ internal static class KubeletPluginCommand
         var maxConfigBytes = EnvOption.Flag("--max-config-bytes", "Largest opaque config accepted, in bytes (at most the API server's 10240)", DriverConstants.OpaqueParametersMaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture), "MAX_CONFIG_BYTES");
         var healthResend = EnvOption.Flag("--health-resend-interval", "How often the device health stream resends the full list (the kubelet marks a device Unknown after 30 s without one)", "10s", "HEALTH_RESEND_INTERVAL");
         var healthRecovery = EnvOption.Flag("--health-recovery-initial", "First wait before an unhealthy, unassigned GPU gets a recovery scrub + presence check; doubles up to 10m", "30s", "HEALTH_RECOVERY_INITIAL");
-        var scrubRetryInitial = EnvOption.OptionalFlag("--scrub-retry-initial", "First delay before a failed scrub is retried, e.g. 200ms or 5s (tests only; default 5s)", "SCRUB_RETRY_INITIAL");
-        scrubRetryInitial.Hidden = true;
-        var unprepareBudget = EnvOption.OptionalFlag("--unprepare-budget", "Time one Unprepare call may take, scrubs and withdrawal included, e.g. 2s (tests only; default 30s, inside the kubelet's 45s)", "UNPREPARE_BUDGET");
-        unprepareBudget.Hidden = true;
-        var kubeRequestTimeout = EnvOption.OptionalFlag("--kube-request-timeout", "Time one Kubernetes API request may take, e.g. 2s (tests only; default 30s)", "KUBE_REQUEST_TIMEOUT");
-        kubeRequestTimeout.Hidden = true;
+        var scrubRetryInitial = EnvOption.OptionalFlag("--scrub-retry-initial", ScrubRetryInitialHelp, "SCRUB_RETRY_INITIAL");
+        var unprepareBudget = EnvOption.OptionalFlag("--unprepare-budget", "Time one Unprepare call may take: release scrubs get three quarters, publishing the withdrawal of a GPU that did not scrub clean the rest; such a GPU stays withdrawn until a retried scrub verifies it. 1ms to 40s (the kubelet gives up after 45s); default 30s", "UNPREPARE_BUDGET");
+        var kubeRequestTimeout = EnvOption.OptionalFlag("--kube-request-timeout", KubeRequestTimeoutHelp, "KUBE_REQUEST_TIMEOUT");
         var gpu = new GpuBackendFlags();
         var hardening = new NodeHardeningFlags();
 

@@ -34,10 +34,8 @@ internal static class ProxyCommand
         var podUid = EnvOption.Upstream("--pod-uid", "POD_UID", "UID of this pod; enables rolling-update socket names");
         var httpEndpoint = EnvOption.OptionalFlag("--http-endpoint", "IP:port serving /healthz, /readyz and /metrics, e.g. 127.0.0.1:8080");
         var logging = new LogSetup();
-        var scrubRetryInitial = EnvOption.OptionalFlag("--scrub-retry-initial", "First delay before a failed scrub is retried (tests only; default 5s)");
-        scrubRetryInitial.Hidden = true;
-        var kubeRequestTimeout = EnvOption.OptionalFlag("--kube-request-timeout", "Time one Kubernetes API request may take (tests only; default 30s)");
-        kubeRequestTimeout.Hidden = true;
+        var scrubRetryInitial = EnvOption.OptionalFlag("--scrub-retry-initial", KubeletPluginCommand.ScrubRetryInitialHelp);
+        var kubeRequestTimeout = EnvOption.OptionalFlag("--kube-request-timeout", KubeletPluginCommand.KubeRequestTimeoutHelp);
         var gpu = new GpuBackendFlags();
 
         var command = new Command("proxy", "Run the driver proxy: SecureDra's checks and verified VRAM scrub in front of a vendor's DRA kubelet plugin.")

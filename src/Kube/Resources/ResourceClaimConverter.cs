@@ -67,37 +67,6 @@ public static class ResourceClaimConverter
         }
     }
 
-    /// <summary>Reads an object that carries a claim spec directly (<c>spec.devices</c>), such as a template's <c>spec.spec</c>; namespace and name as given.</summary>
-    public static ResourceClaimModel FromSpec(JsonObject spec, ResourceApiVersion version, string @namespace, string name)
-    {
-        ArgumentNullException.ThrowIfNull(spec);
-        var claim = new JsonObject
-        {
-            ["apiVersion"] = version.ToApiVersion(),
-            ["kind"] = "ResourceClaim",
-            ["metadata"] = new JsonObject { ["namespace"] = @namespace, ["name"] = name },
-            ["spec"] = spec.DeepClone(),
-        };
-        return FromJson(claim);
-    }
-
-    /// <summary>A DeviceClass's <c>spec.config[]</c> (same shape in every version), opaque parameters kept as sent.</summary>
-    public static IReadOnlyList<ClaimConfig> DeviceClassConfigFromJson(JsonObject deviceClass)
-    {
-        ArgumentNullException.ThrowIfNull(deviceClass);
-        var name = "";
-        try
-        {
-            name = JsonRead.Object(deviceClass, "metadata", "metadata") is { } metadata ? JsonRead.String(metadata, "name", "metadata") ?? "" : "";
-            var spec = JsonRead.Object(deviceClass, "spec", "spec") ?? [];
-            return ReadConfigs(spec, "spec", withSource: false);
-        }
-        catch (KubeObjectFormatException ex)
-        {
-            throw new KubeObjectFormatException(ex.Field, $"DeviceClass {name}: {ex.Message}", ex);
-        }
-    }
-
     private static ClaimRequest RequestFromJson(JsonObject request, string path, ResourceApiVersion? version)
     {
         var name = JsonRead.RequiredString(request, "name", path);

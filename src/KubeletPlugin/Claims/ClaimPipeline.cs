@@ -1,12 +1,10 @@
 using Microsoft.Extensions.Logging;
-using SecureDra.Api.Config;
 using SecureDra.Api.Validation;
 using SecureDra.Kube.Resources;
 using SecureDra.KubeletPlugin.Devices;
 using SecureDra.KubeletPlugin.Devices.Mig;
 using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.KubeletPlugin.State;
-using SecureDra.Nvml.Backends;
 using SecureDra.Observability.Metrics;
 
 namespace SecureDra.KubeletPlugin.Claims;
@@ -19,7 +17,6 @@ namespace SecureDra.KubeletPlugin.Claims;
 /// </summary>
 public sealed partial class ClaimPipeline : IClaimPipeline
 {
-    private readonly IResourceApi _api;
     private readonly DeviceInventory _inventory;
     private readonly ISlicePublication _publication;
     private readonly CdiSpecWriter _cdi;
@@ -28,15 +25,15 @@ public sealed partial class ClaimPipeline : IClaimPipeline
     private readonly PipelineStartup _startup;
     private readonly PipelineContext _context;
     private readonly ICrashInjector _crash;
-    private readonly OpaqueConfigResolver _configs;
+    private readonly ClaimAllocationReader _allocations;
+    private readonly MigInstanceCreation _migCreation;
+    private readonly PrepareRollback _rollback;
+    private readonly UnknownClaimRelease _unknownClaims;
     private readonly TimeProvider _time;
     private readonly ILogger<ClaimPipeline> _logger;
-    private readonly MigInstanceLocator? _migInstances;
-    private readonly MigInstanceLifecycle? _migLifecycle;
     private readonly KeyedLock _locks = new();
     private readonly Counter _prepares;
     private readonly Counter _unprepares;
-    private readonly Counter _rejections;
     private readonly Histogram _prepareDuration;
     private readonly Histogram _unprepareDuration;
 
@@ -59,7 +56,6 @@ public sealed partial class ClaimPipeline : IClaimPipeline
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(metrics);
-        _api = api;
         _inventory = inventory;
         _publication = publication;
         _cdi = cdi;
@@ -70,12 +66,13 @@ public sealed partial class ClaimPipeline : IClaimPipeline
         _crash = crash;
         _time = time;
         _logger = logger;
-        _migInstances = migInstances;
-        _migLifecycle = migLifecycle;
-        _configs = new OpaqueConfigResolver(validator, context.Plugin.DriverName);
         _prepares = metrics.Counter("securedra_prepare_total", "Claims prepared, by outcome (prepared, idempotent, error).", "outcome");
         _unprepares = metrics.Counter("securedra_unprepare_total", "Claims unprepared, by outcome (released, withdrawn, unknown, error).", "outcome");
-        _rejections = metrics.Counter("securedra_config_rejections_total", "Opaque configs rejected at Prepare, by field.", "reason");
+        var rejections = metrics.Counter("securedra_config_rejections_total", "Opaque configs rejected at Prepare, by field.", "reason");
+        _allocations = new ClaimAllocationReader(api, inventory, context, new OpaqueConfigResolver(validator, context.Plugin.DriverName), rejections, logger, migInstances, migLifecycle);
+        _migCreation = new MigInstanceCreation(context, inventory, journal, crash, migInstances, migLifecycle);
+        _rollback = new PrepareRollback(cdi, journal, inventory, logger);
+        _unknownClaims = new UnknownClaimRelease(api, inventory, journal, context, logger);
         _prepareDuration = metrics.Histogram("securedra_prepare_duration_seconds", "Duration of one claim's Prepare.", MetricsRegistry.LatencyBuckets);
         _unprepareDuration = metrics.Histogram("securedra_unprepare_duration_seconds", "Duration of one claim's Unprepare, scrub included.", MetricsRegistry.LatencyBuckets);
     }
@@ -179,7 +176,7 @@ public sealed partial class ClaimPipeline : IClaimPipeline
             return (already, "idempotent");
         }
 
-        var allocation = await ReadAllocationAsync(claim, cancellationToken).ConfigureAwait(false);
+        var allocation = await _allocations.ReadAsync(claim, cancellationToken).ConfigureAwait(false);
         if (allocation.Gpus.Count == 0)
         {
             return (new ClaimPrepareResult([], null), "prepared");
@@ -194,12 +191,12 @@ public sealed partial class ClaimPipeline : IClaimPipeline
             // durable: until the Prepared commit below nothing reached the kubelet, and a restart removes every CDI spec
             // of ours that no Prepared claim owns and rolls back a PrepareStarted entry, so a crash before that commit
             // leaves the devices free either way. Saving this fsync'd write is a third of a single claim's Prepare time.
-            // Dynamic MIG is the exception (CreateMigInstancesAsync): creating an instance changes the GPU.
+            // Dynamic MIG is the exception (MigInstanceCreation): creating an instance changes the GPU.
             var entry = allocation.StartedEntry(claim);
             _journal.Put(claim.Uid, entry);
             _crash.At(CrashPoints.PrepareAfterCheckpointStarted);
 
-            var gpus = await CreateMigInstancesAsync(claim, entry, allocation.Gpus, created, cancellationToken).ConfigureAwait(false);
+            var gpus = await _migCreation.CreateAsync(claim, entry, allocation.Gpus, created, cancellationToken).ConfigureAwait(false);
 
             await _cdi.WriteAsync(claim.Uid, gpus, cancellationToken).ConfigureAwait(false);
             _crash.At(CrashPoints.PrepareAfterCdi);
@@ -216,79 +213,9 @@ public sealed partial class ClaimPipeline : IClaimPipeline
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            await RollBackAsync(claim.Uid, names, created).ConfigureAwait(false);
+            await _rollback.RollBackAsync(claim.Uid, names, created).ConfigureAwait(false);
             throw;
         }
-    }
-
-    /// <summary>
-    /// Dynamic MIG: creates the instance of every placement the claim was allocated, in this order per placement: the
-    /// intent durable in the checkpoint, the GPU and compute instance, their ids and MIG UUID durable. Returns the
-    /// devices as containers receive them (the created instance's UUID and capability nodes in place of the
-    /// placement's stand-in). <paramref name="created"/> collects the placements that may hold an instance from the
-    /// moment the create is attempted, so a failure anywhere after cleans them (scrub, destroy) instead of releasing.
-    /// </summary>
-    private async Task<IReadOnlyList<GpuDevice>> CreateMigInstancesAsync(ClaimRef claim, CheckpointClaim entry, IReadOnlyList<GpuDevice> gpus, List<string> created, CancellationToken cancellationToken)
-    {
-        if (_context.Options.MigMode != MigMode.Dynamic || !gpus.Any(g => _inventory.IsPlacement(g.Name)))
-        {
-            return gpus;
-        }
-
-        var lifecycle = _migLifecycle ?? throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: no MIG instance lifecycle is registered");
-        var locator = _migInstances ?? throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: no MIG instance locator is registered");
-        var result = new List<GpuDevice>(gpus.Count);
-        foreach (var gpu in gpus)
-        {
-            if (_inventory.FindPlacement(gpu.Name) is not { } placement)
-            {
-                result.Add(gpu);
-                continue;
-            }
-
-            var device = entry.Devices.First(d => d.Name == gpu.Name);
-            device.MigInstance = new CheckpointMigInstance { Parent = placement.Parent.Name, ProfileId = placement.Profile.Id, Start = placement.Placement.Start, Size = placement.Placement.Size };
-            _journal.Put(claim.Uid, entry);
-            await _journal.CommitAsync(cancellationToken).ConfigureAwait(false);
-            _crash.At(CrashPoints.PrepareAfterMigIntent);
-
-            (GpuDevice Parent, Nvml.Backends.Mig.MigInstance Instance) made;
-            try
-            {
-                made = await lifecycle.CreateAsync(claim.Uid, gpu.Name, cancellationToken).ConfigureAwait(false);
-            }
-            catch (MigCreateException ex)
-            {
-                if (ex.LeftInstance)
-                {
-                    created.Add(gpu.Name);
-                }
-
-                throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: {ex.Message}", ex);
-            }
-
-            created.Add(gpu.Name);
-            _crash.At(CrashPoints.PrepareAfterMigCreate);
-
-            device.Uuid = made.Instance.Uuid!;
-            device.MigInstance.GpuInstanceId = made.Instance.GpuInstanceId;
-            device.MigInstance.ComputeInstanceId = made.Instance.ComputeInstances[0].Id;
-            device.MigInstance.Uuid = made.Instance.Uuid;
-            _journal.Put(claim.Uid, entry);
-            await _journal.CommitAsync(cancellationToken).ConfigureAwait(false);
-            _crash.At(CrashPoints.PrepareAfterMigRecorded);
-
-            try
-            {
-                result.Add(await locator.ForContainerAsync(gpu.Name, made.Parent, made.Instance, cancellationToken).ConfigureAwait(false));
-            }
-            catch (InvalidOperationException ex)
-            {
-                throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: {ex.Message}", ex);
-            }
-        }
-
-        return result;
     }
 
     /// <summary>
@@ -305,94 +232,11 @@ public sealed partial class ClaimPipeline : IClaimPipeline
             case ClaimCheckpointState.UnprepareStarted or ClaimCheckpointState.ScrubFailed:
                 throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name} ({claim.Uid}) is being released on this node; its devices await a verified scrub");
             case ClaimCheckpointState.PrepareStarted:
-                await RollBackAsync(claim.Uid, recorded.Devices.Select(d => d.Name).ToList(), MigIntents(recorded)).ConfigureAwait(false);
+                await _rollback.RollBackAsync(claim.Uid, recorded).ConfigureAwait(false);
                 break;
         }
 
         return null;
-    }
-
-    /// <summary>
-    /// The claim as the API server has it now, reduced to this node's part: its allocation results, their
-    /// configs (validated; a rejection fails the claim and is counted by field) and the GPUs they name.
-    /// </summary>
-    private async Task<ClaimAllocation> ReadAllocationAsync(ClaimRef claim, CancellationToken cancellationToken)
-    {
-        var model = await _api.GetClaimAsync(claim.Namespace, claim.Name, cancellationToken).ConfigureAwait(false)
-            ?? throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name} not found");
-        if (!string.Equals(model.Uid, claim.Uid, StringComparison.Ordinal))
-        {
-            throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name} was replaced: uid {model.Uid} != {claim.Uid}");
-        }
-
-        if (model.Allocation is null)
-        {
-            throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name} is not allocated");
-        }
-
-        var node = _context.Plugin.NodeName;
-        var results = model.Allocation.Results
-            .Where(r => r.Driver == _context.Plugin.DriverName && r.Pool == node)
-            .ToList();
-        if (results.Any(r => r.AdminAccess))
-        {
-            // Admin access would expose a device that may belong to another tenant, and releasing it would scrub under that tenant.
-            throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: adminAccess is not supported by this driver");
-        }
-
-        var configs = _configs.Resolve(model.Allocation.Config, results);
-        if (configs.Errors.Count > 0)
-        {
-            foreach (var error in configs.Errors)
-            {
-                _rejections.Inc(RejectionReason(error));
-            }
-
-            LogConfigRejected(_logger, claim.Namespace, claim.Name, claim.Uid, string.Join("; ", configs.Errors));
-            throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: invalid opaque config: {string.Join("; ", configs.Errors)}");
-        }
-
-        var gpus = new List<GpuDevice>();
-        foreach (var name in results.Select(r => r.Device).Distinct(StringComparer.Ordinal))
-        {
-            if (_inventory.IsPlacement(name))
-            {
-                gpus.Add(await MigDeviceAsync(claim, name, cancellationToken).ConfigureAwait(false));
-                continue;
-            }
-
-            gpus.Add(_inventory.Find(name) ?? throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: device {name} does not exist on node {node}"));
-        }
-
-        return new ClaimAllocation(node, results, configs, gpus);
-    }
-
-    /// <summary>
-    /// A MIG device as its container receives it. Static mode only: the instance exists and is used as it is. Dynamic
-    /// placements fail closed until the instance lifecycle (create at placement, record, destroy after the scrub) is
-    /// wired (docs/mig.md, "Not done").
-    /// </summary>
-    private async Task<GpuDevice> MigDeviceAsync(ClaimRef claim, string name, CancellationToken cancellationToken)
-    {
-        if (_context.Options.MigMode == MigMode.Dynamic && _migLifecycle is not null && _inventory.FindPlacement(name) is { } placement)
-        {
-            // No instance yet: a stand-in until CreateMigInstancesAsync creates it (after the reservation, never before).
-            return placement.Parent with { Name = name, Uuid = "", MemoryBytes = placement.Profile.MemoryMiB * 1024L * 1024L, MigEnabled = false };
-        }
-
-        if (_context.Options.MigMode != MigMode.Static || _migInstances is null)
-        {
-            throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: device {name} is a MIG placement; preparing it needs --mig-mode static or dynamic");
-        }
-
-        try
-        {
-            return await _migInstances.ForContainerAsync(name, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or GpuBackendException)
-        {
-            throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: {ex.Message}", ex);
-        }
     }
 
     private void Reserve(ClaimRef claim, IReadOnlyList<string> deviceNames)
@@ -407,49 +251,8 @@ public sealed partial class ClaimPipeline : IClaimPipeline
         }
     }
 
-    /// <summary>
-    /// Undoes a prepare that never answered the kubelet: no container saw the devices, so no scrub is needed, except
-    /// under <paramref name="migCreated"/>: placements where this prepare created (or may have created) a MIG instance.
-    /// Those go Dirty: the retry loop scrubs the instance and only then destroys it (an instance is never destroyed
-    /// unscrubbed).
-    /// </summary>
-    private async Task RollBackAsync(string claimUid, IReadOnlyList<string> deviceNames, IReadOnlyCollection<string>? migCreated = null)
-    {
-        _cdi.Delete(claimUid);
-        _journal.Remove(claimUid);
-
-        // Any commit from here on carries both the removal and the devices' Clean (or Dirty) records.
-        if (migCreated is { Count: > 0 })
-        {
-            _inventory.Abandon(claimUid, migCreated, $"prepare of claim {claimUid} created a MIG instance here and did not complete");
-            LogPrepareAbandoned(_logger, claimUid, string.Join(",", migCreated));
-        }
-
-        _inventory.Release(claimUid, deviceNames);
-        await _journal.CommitAsync(CancellationToken.None).ConfigureAwait(false);
-    }
-
-    /// <summary>The placements of a recorded claim whose prepare may have created a MIG instance (dynamic MIG).</summary>
-    private static List<string> MigIntents(CheckpointClaim entry) => [.. entry.Devices.Where(d => d.MigInstance is not null).Select(d => d.Name)];
-
     private static PreparedDevice ToPreparedDevice(CheckpointPreparedDevice d) =>
         new([.. d.RequestNames], d.PoolName, d.DeviceName, [.. d.CdiDeviceIds], d.ShareId);
-
-    /// <summary>A bounded metric label: a known field name, else "other" (unknown-field errors name attacker-chosen keys).</summary>
-    private static string RejectionReason(ValidationError error)
-    {
-        var last = error.Path.Split('.').LastOrDefault() ?? "";
-        var bracket = last.IndexOf('[', StringComparison.Ordinal);
-        if (bracket >= 0)
-        {
-            last = last[..bracket];
-        }
-
-        return last == OpaqueParametersField || GpuConfigSchema.IsField(last) ? last : "other";
-    }
-
-    /// <summary>The opaque config's wrapper field: errors about the parameters as a whole (size, JSON) end here.</summary>
-    private const string OpaqueParametersField = "parameters";
 
     // ---------------------------------------------------------------- Unprepare
 
@@ -533,13 +336,13 @@ public sealed partial class ClaimPipeline : IClaimPipeline
                 // With a valid checkpoint at start, every claim prepared on this node is in it: an unknown one never reached a container.
                 if (_startup.StartedWithoutCheckpoint)
                 {
-                    await MarkUnknownClaimDevicesDirtyAsync(claim, cancellationToken).ConfigureAwait(false);
+                    await _unknownClaims.MarkDevicesDirtyAsync(claim, cancellationToken).ConfigureAwait(false);
                 }
 
                 return "unknown";
 
             case ClaimCheckpointState.PrepareStarted:
-                await RollBackAsync(claim.Uid, entry.Devices.Select(d => d.Name).ToList(), MigIntents(entry)).ConfigureAwait(false);
+                await _rollback.RollBackAsync(claim.Uid, entry).ConfigureAwait(false);
                 return "released";
 
             case ClaimCheckpointState.ScrubFailed:
@@ -574,55 +377,6 @@ public sealed partial class ClaimPipeline : IClaimPipeline
         entry.Prepared = null;
         _journal.Put(claimUid, entry);
         await _journal.CommitAsync(CancellationToken.None).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// The kubelet releases a claim this node has no record of (the checkpoint was lost or moved
-    /// aside while the claim was in use): its container may have written to its GPUs after the
-    /// start-up scrub. Every such GPU that no claim holds now is marked dirty, so it is offered
-    /// again only after a verified scrub. Best effort: without the claim on the API server there is
-    /// nothing to go on.
-    /// </summary>
-    private async Task MarkUnknownClaimDevicesDirtyAsync(ClaimRef claim, CancellationToken cancellationToken)
-    {
-        ResourceClaimModel? model;
-        try
-        {
-            model = await _api.GetClaimAsync(claim.Namespace, claim.Name, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException and not OperationCanceledException)
-        {
-            LogUnknownClaimUnchecked(_logger, claim.Namespace, claim.Name, claim.Uid, ex.Message);
-            return;
-        }
-
-        if (model?.Allocation is null || !string.Equals(model.Uid, claim.Uid, StringComparison.Ordinal))
-        {
-            return;
-        }
-
-        var marked = new List<string>();
-        foreach (var name in model.Allocation.Results.Where(r => r.Driver == _context.Plugin.DriverName && r.Pool == _context.Plugin.NodeName).Select(r => r.Device).Distinct(StringComparer.Ordinal))
-        {
-            if (_inventory.Get(name) is { State: DeviceState.Clean or DeviceState.Unknown })
-            {
-                try
-                {
-                    _inventory.Withdraw(name, WithdrawalReason.VramDirty, $"released by claim {claim.Uid}, which this node had no record of");
-                    marked.Add(name);
-                }
-                catch (InvalidOperationException)
-                {
-                    // Reserved for another claim meanwhile: it was clean then, and that claim's release scrubs it.
-                }
-            }
-        }
-
-        if (marked.Count > 0)
-        {
-            await _journal.CommitAsync(CancellationToken.None).ConfigureAwait(false);
-            LogUnknownClaimDevicesDirty(_logger, claim.Namespace, claim.Name, claim.Uid, string.Join(",", marked));
-        }
     }
 
     private async Task AwaitWithdrawalPublishedAsync(ClaimRef claim, IReadOnlyList<string> dirty, CancellationToken cancellationToken)

@@ -39,7 +39,6 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
     private readonly Lock _lock = new();
     private readonly SemaphoreSlim _reconcileGate = new(1, 1);
     private readonly VersionWatermark _published = new(0);
-    private long _reconciles;
     private List<DesiredSlice>? _lastPublished; // what the last pass that listed found or wrote (under _reconcileGate)
     private long _lastFullPass; // TimeProvider timestamp of that pass; 0 before the first
     private OwnerReference? _owner;
@@ -81,9 +80,6 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
     }
 
     public long PublishedVersion => _published.Value;
-
-    /// <summary>Successful reconciliations so far (with or without writes).</summary>
-    public long ReconcileCount => Interlocked.Read(ref _reconciles);
 
     /// <summary>True once the server dropped or refused device taints; withdrawn devices are then removed instead.</summary>
     public bool TaintsRejected
@@ -232,7 +228,6 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
             // this version renders, so this version is published unless someone else changed them since, which the
             // resync (at most one interval away) finds as it did before. A withdrawal always renders differently.
             _published.Raise(snapshot.Version);
-            Interlocked.Increment(ref _reconciles);
             return 0;
         }
 
@@ -316,7 +311,6 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
         _lastPublished = desired;
         Volatile.Write(ref _lastFullPass, _time.GetTimestamp());
         _published.Raise(snapshot.Version);
-        Interlocked.Increment(ref _reconciles);
         return writes;
     }
 

@@ -135,6 +135,10 @@ public sealed class DeviceHealthTracker(TimeProvider timeProvider)
         });
     }
 
+    /// <summary>
+    /// Open health-stream subscriptions. Only tests read it: it is the one way to see that a closed
+    /// NodeWatchResources stream gave its subscription back (no metric counts them).
+    /// </summary>
     public int SubscriberCount
     {
         get

@@ -17,7 +17,10 @@ public sealed class ClaimJournal(CheckpointFile file)
 
     public CheckpointFile File => file;
 
-    /// <summary>Number of checkpoint files written (tests use it to see batching).</summary>
+    /// <summary>
+    /// Checkpoint files written. Only tests read it: it is the one way to count durable writes (one per Prepare,
+    /// none for a retried one, batched under load) without hooking the file system; no metric counts them.
+    /// </summary>
     public long WriteCount => Interlocked.Read(ref _writes);
 
     /// <summary>Replaces the state with what recovery decided, not yet durable.</summary>
@@ -104,14 +107,6 @@ public sealed class ClaimJournal(CheckpointFile file)
 
             devices[deviceName] = Clone(record);
             _version++;
-        }
-    }
-
-    public CheckpointDeviceRecord? GetDevice(string deviceName)
-    {
-        lock (_lock)
-        {
-            return _data.Devices is { } d && d.TryGetValue(deviceName, out var r) ? Clone(r) : null;
         }
     }
 

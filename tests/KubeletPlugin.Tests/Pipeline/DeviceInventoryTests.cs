@@ -24,6 +24,14 @@ public sealed class DeviceInventoryTests : IDisposable
         }
     }
 
+    /// <summary>The device's record as the next commit makes it durable, read back from the checkpoint file.</summary>
+    private async Task<CheckpointDeviceRecord> DurableRecordAsync(string deviceName)
+    {
+        await Journal.CommitAsync(CancellationToken.None);
+        var onDisk = await Journal.File.ReadAsync(CancellationToken.None);
+        return onDisk!.Devices![deviceName];
+    }
+
     /// <summary>Devices restored Clean from a checkpoint that proves it, as start-up leaves them.</summary>
     private DeviceInventory Create(int n = 2)
     {
@@ -120,11 +128,11 @@ public sealed class DeviceInventoryTests : IDisposable
     }
 
     [Fact]
-    public void Cleanliness_can_be_lost_by_anyone_but_only_a_scrub_restores_it()
+    public async Task Cleanliness_can_be_lost_by_anyone_but_only_a_scrub_restores_it()
     {
         var inventory = Create();
         inventory.Withdraw("gpu-0", WithdrawalReason.ScrubFailed, "x");
-        Assert.Equal(DurableDeviceState.Dirty, Journal.GetDevice("gpu-0")!.State);
+        Assert.Equal(DurableDeviceState.Dirty, (await DurableRecordAsync("gpu-0")).State);
         Assert.Throws<ArgumentException>(() => inventory.Return("gpu-0", WithdrawalReason.ScrubFailed));
         Assert.Throws<ArgumentException>(() => inventory.Return("gpu-0", WithdrawalReason.VramDirty));
         Assert.Equal(DeviceState.Dirty, inventory.Get("gpu-0")!.State);
@@ -144,7 +152,7 @@ public sealed class DeviceInventoryTests : IDisposable
         Assert.True(inventory.TryBeginScrub("gpu-0", "a"));
 
         // While scrubbing, the record still says Releasing: a crash now leaves it dirty.
-        Assert.Equal(DurableDeviceState.Releasing, Journal.GetDevice("gpu-0")!.State);
+        Assert.Equal(DurableDeviceState.Releasing, (await DurableRecordAsync("gpu-0")).State);
         await inventory.CompleteScrubAsync("gpu-0", verified: true, "verified", CancellationToken.None);
 
         var onDisk = await Journal.File.ReadAsync(CancellationToken.None);
@@ -158,7 +166,7 @@ public sealed class DeviceInventoryTests : IDisposable
         var inventory = Create();
         Assert.True(inventory.SetMigMode("gpu-0", enabled: true));
         Assert.True(inventory.Get("gpu-0")!.Withdrawals.ContainsKey(WithdrawalReason.MigModeEnabled));
-        Assert.Equal(DurableDeviceState.Dirty, Journal.GetDevice("gpu-0")!.State);
+        Assert.Equal(DurableDeviceState.Dirty, (await DurableRecordAsync("gpu-0")).State);
 
         Assert.True(inventory.SetMigMode("gpu-0", enabled: false));
         Assert.False(inventory.Get("gpu-0")!.IsOffered);

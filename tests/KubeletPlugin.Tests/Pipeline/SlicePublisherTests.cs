@@ -184,9 +184,9 @@ public class SlicePublisherTests
         await h.StartAsync(loops: true);
         await Poll.UntilAsync(() => h.Api.Slices.Count == 1, "slices published");
         var writes = h.Api.Writes;
-        var passes = h.Publisher.ReconcileCount;
+        var lists = h.Api.SliceLists;
 
-        await Poll.UntilAsync(() => h.Publisher.ReconcileCount >= passes + 10, "ten more resync passes");
+        await Poll.UntilAsync(() => h.Api.SliceLists >= lists + 10, "ten more resync passes, each relisting");
 
         Assert.Equal(writes, h.Api.Writes);
         Assert.Equal(1, Writes(h, "create") + Writes(h, "update") + Writes(h, "delete"));

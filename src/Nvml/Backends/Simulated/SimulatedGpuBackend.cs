@@ -157,8 +157,6 @@ public sealed partial class SimulatedGpuBackend : IGpuBackend
         SimulatedFaultFile.Write(_options.VramDirectory, KnownName(deviceName), faults);
     }
 
-    public void ClearFaults(string deviceName) => SimulatedFaultFile.Delete(_options.VramDirectory, KnownName(deviceName));
-
     /// <summary>In-process health event: delivered to every current watcher at once.</summary>
     public void InjectHealthEvent(GpuHealthEvent healthEvent)
     {
