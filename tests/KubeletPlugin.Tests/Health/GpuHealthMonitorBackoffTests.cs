@@ -40,23 +40,6 @@ public sealed class GpuHealthMonitorBackoffTests
         await monitor.StopAsync(CancellationToken.None);
     }
 
-    /// <summary>A fake clock that reports every one-shot timer created on it (Task.Delay creates one).</summary>
-    private sealed class TimerSignallingTime : FakeTimeProvider
-    {
-        public Channel<TimeSpan> Timers { get; } = Channel.CreateUnbounded<TimeSpan>();
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-        {
-            var timer = base.CreateTimer(callback, state, dueTime, period);
-            if (period == Timeout.InfiniteTimeSpan && dueTime > TimeSpan.Zero)
-            {
-                Timers.Writer.TryWrite(dueTime);
-            }
-
-            return timer;
-        }
-    }
-
     /// <summary>A backend whose health event source fails at once on every subscription.</summary>
     private sealed class BrokenWatchBackend : IGpuBackend
     {

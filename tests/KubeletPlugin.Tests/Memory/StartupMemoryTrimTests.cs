@@ -106,21 +106,4 @@ public sealed class StartupMemoryTrimTests
 
         public PluginReadiness Check() => new(Ready, Ready ? "ready" : "not yet");
     }
-
-    /// <summary>A fake clock that reports every one-shot timer created on it (Task.Delay creates one).</summary>
-    private sealed class TimerSignallingTime : FakeTimeProvider
-    {
-        public Channel<TimeSpan> Timers { get; } = Channel.CreateUnbounded<TimeSpan>();
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-        {
-            var timer = base.CreateTimer(callback, state, dueTime, period);
-            if (period == Timeout.InfiniteTimeSpan && dueTime > TimeSpan.Zero)
-            {
-                Timers.Writer.TryWrite(dueTime);
-            }
-
-            return timer;
-        }
-    }
 }
