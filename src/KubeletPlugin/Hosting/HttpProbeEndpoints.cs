@@ -25,14 +25,18 @@ public sealed class HttpProbeEndpoints(
     }
 
     /// <summary>What /readyz answers, without the detail: kubelet registration accepted and every check ready.</summary>
-    public bool IsReady() => registration.Current.State == RegistrationState.Registered && checks.All(c => c.Check().Ready);
+    public bool IsReady() => Ready(registration.Current, checks.Select(c => c.Check()));
+
+    /// <summary>The one readiness rule, for /readyz and <see cref="IsReady"/>.</summary>
+    private static bool Ready(RegistrationSnapshot snapshot, IEnumerable<PluginReadiness> results) =>
+        snapshot.State == RegistrationState.Registered && results.All(r => r.Ready);
 
     public async Task ReadyzAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var snapshot = registration.Current;
         var results = checks.Select(c => (c.Name, Result: c.Check())).ToArray();
-        var ready = snapshot.State == RegistrationState.Registered && results.All(r => r.Result.Ready);
+        var ready = Ready(snapshot, results.Select(r => r.Result));
 
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = false }))
