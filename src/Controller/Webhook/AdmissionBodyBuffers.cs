@@ -73,7 +73,7 @@ public sealed class AdmissionBodyBuffers(AdmissionWebhookOptions options)
         return bigger;
     }
 
-    /// <summary>Takes back a buffer from <see cref="Rent"/>; the caller must not touch it afterwards.</summary>
+    /// <summary>Takes back a buffer from <see cref="RentInitial"/> or <see cref="Grow"/>; the caller must not touch it afterwards.</summary>
     public void Return(byte[] buffer)
     {
         ArgumentNullException.ThrowIfNull(buffer);
