@@ -13,9 +13,6 @@ public sealed partial class ClaimPipeline
     [LoggerMessage(EventId = EventIds.ClaimPipeline.Released, Level = LogLevel.Information, Message = "Released claim {Namespace}/{Name} ({ClaimUid}); every device scrubbed and verified")]
     private static partial void LogReleased(ILogger logger, string @namespace, string name, string claimUid);
 
-    [LoggerMessage(EventId = EventIds.ClaimPipeline.Withdrawn, Level = LogLevel.Warning, Message = "Released claim {Namespace}/{Name} ({ClaimUid}); devices {Devices} failed their scrub and are withdrawn from scheduling")]
-    private static partial void LogWithdrawn(ILogger logger, string @namespace, string name, string claimUid, string devices);
-
     [LoggerMessage(EventId = EventIds.ClaimPipeline.UnprepareFailed, Level = LogLevel.Warning, Message = "Unprepare of claim {Namespace}/{Name} ({ClaimUid}) failed: {Reason}")]
     private static partial void LogUnprepareFailed(ILogger logger, string @namespace, string name, string claimUid, string reason);
 }

@@ -18,10 +18,8 @@ namespace SecureDra.KubeletPlugin.Claims;
 public sealed partial class ClaimPipeline : IClaimPipeline
 {
     private readonly DeviceInventory _inventory;
-    private readonly ISlicePublication _publication;
     private readonly CdiSpecWriter _cdi;
     private readonly ClaimJournal _journal;
-    private readonly DeviceScrub _scrubs;
     private readonly PipelineStartup _startup;
     private readonly PipelineContext _context;
     private readonly ICrashInjector _crash;
@@ -29,6 +27,7 @@ public sealed partial class ClaimPipeline : IClaimPipeline
     private readonly MigInstanceCreation _migCreation;
     private readonly PrepareRollback _rollback;
     private readonly UnknownClaimRelease _unknownClaims;
+    private readonly ClaimRelease _release;
     private readonly TimeProvider _time;
     private readonly ILogger<ClaimPipeline> _logger;
     private readonly KeyedLock _locks = new();
@@ -57,10 +56,8 @@ public sealed partial class ClaimPipeline : IClaimPipeline
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(metrics);
         _inventory = inventory;
-        _publication = publication;
         _cdi = cdi;
         _journal = journal;
-        _scrubs = scrubs;
         _startup = startup;
         _context = context;
         _crash = crash;
@@ -73,6 +70,7 @@ public sealed partial class ClaimPipeline : IClaimPipeline
         _migCreation = new MigInstanceCreation(context, inventory, journal, crash, migInstances, migLifecycle);
         _rollback = new PrepareRollback(cdi, journal, inventory, logger);
         _unknownClaims = new UnknownClaimRelease(api, inventory, journal, context, logger);
+        _release = new ClaimRelease(inventory, publication, cdi, journal, scrubs, context, logger);
         _prepareDuration = metrics.Histogram("securedra_prepare_duration_seconds", "Duration of one claim's Prepare.", MetricsRegistry.LatencyBuckets);
         _unprepareDuration = metrics.Histogram("securedra_unprepare_duration_seconds", "Duration of one claim's Unprepare, scrub included.", MetricsRegistry.LatencyBuckets);
     }
@@ -279,7 +277,8 @@ public sealed partial class ClaimPipeline : IClaimPipeline
 
     /// <summary>
     /// One claim, top down: the checkpoint first (a retry or a rollback answers from it), then record the
-    /// release, scrub every device, record what stayed dirty, delete the CDI spec, and forget the claim.
+    /// release, scrub every device, record what stayed dirty, delete the CDI spec, and forget the claim or
+    /// wait for its dirty devices' withdrawal to be published. The steps are <see cref="ClaimRelease"/>'s.
     /// </summary>
     private async Task<(ClaimUnprepareResult Result, string Outcome)> UnprepareOneAsync(ClaimRef claim, CancellationToken cancellationToken)
     {
@@ -293,34 +292,30 @@ public sealed partial class ClaimPipeline : IClaimPipeline
             return (ClaimUnprepareResult.Ok, already);
         }
 
-        entry!.State = ClaimCheckpointState.UnprepareStarted;
-        _journal.Put(claim.Uid, entry);
-        _inventory.BeginRelease(claim.Uid, entry.Devices.Select(d => d.Name));
-        await _journal.CommitAsync(cancellationToken).ConfigureAwait(false);
+        await _release.RecordStartedAsync(claim.Uid, entry!, cancellationToken).ConfigureAwait(false);
         _crash.At(CrashPoints.UnprepareAfterCheckpointStarted);
 
-        var dirty = await ScrubAllAsync(claim.Uid, entry, cancellationToken).ConfigureAwait(false);
+        var dirty = await _release.ScrubAllAsync(claim.Uid, entry!, cancellationToken).ConfigureAwait(false);
         _crash.At(CrashPoints.UnprepareAfterScrub);
         if (dirty.Count > 0)
         {
-            await RecordScrubFailedAsync(claim.Uid, entry, dirty).ConfigureAwait(false);
+            await _release.RecordScrubFailedAsync(claim.Uid, entry!, dirty).ConfigureAwait(false);
         }
 
-        _cdi.Delete(claim.Uid);
+        _release.DeleteCdiSpec(claim.Uid);
         _crash.At(CrashPoints.UnprepareAfterCdiDelete);
 
-        if (dirty.Count == 0)
+        if (dirty.Count > 0)
         {
-            _journal.Remove(claim.Uid);
-            await _journal.CommitAsync(CancellationToken.None).ConfigureAwait(false);
-            _crash.At(CrashPoints.UnprepareAfterCheckpointDone);
-            LogReleased(_logger, claim.Namespace, claim.Name, claim.Uid);
-            return (ClaimUnprepareResult.Ok, "released");
+            _crash.At(CrashPoints.UnprepareAfterCheckpointDone); // the ScrubFailed record above was this release's last write
+            await _release.AwaitWithdrawalPublishedAsync(claim, dirty, cancellationToken).ConfigureAwait(false);
+            return (ClaimUnprepareResult.Ok, "withdrawn");
         }
 
+        await _release.ForgetAsync(claim.Uid).ConfigureAwait(false);
         _crash.At(CrashPoints.UnprepareAfterCheckpointDone);
-        await AwaitWithdrawalPublishedAsync(claim, dirty, cancellationToken).ConfigureAwait(false);
-        return (ClaimUnprepareResult.Ok, "withdrawn");
+        LogReleased(_logger, claim.Namespace, claim.Name, claim.Uid);
+        return (ClaimUnprepareResult.Ok, "released");
     }
 
     /// <summary>
@@ -347,52 +342,13 @@ public sealed partial class ClaimPipeline : IClaimPipeline
 
             case ClaimCheckpointState.ScrubFailed:
                 // Released before, with dirty devices: succeed once their withdrawal is visible to the scheduler.
-                _cdi.Delete(claim.Uid);
-                await AwaitWithdrawalPublishedAsync(claim, entry.DirtyDevices ?? [], cancellationToken).ConfigureAwait(false);
+                _release.DeleteCdiSpec(claim.Uid);
+                await _release.AwaitWithdrawalPublishedAsync(claim, entry.DirtyDevices ?? [], cancellationToken).ConfigureAwait(false);
                 return "withdrawn";
 
             default:
                 return null;
         }
-    }
-
-    /// <summary>Scrubs the claim's devices in parallel; returns those still dirty now (the retry loop may have cleaned one meanwhile).</summary>
-    private async Task<List<string>> ScrubAllAsync(string claimUid, CheckpointClaim entry, CancellationToken cancellationToken)
-    {
-        // Scrubs get three quarters of the budget; the rest is for publishing a withdrawal if one fails.
-        using var scrubDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        scrubDeadline.CancelAfter(_context.Options.UnprepareBudget * 0.75);
-        var outcomes = await Task.WhenAll(entry.Devices.Select(d => _scrubs.ForReleaseAsync(claimUid, d.Name, scrubDeadline.Token))).ConfigureAwait(false);
-        return [.. outcomes.Where(o => !o.Clean && _inventory.MemoryState(o.DeviceName) is DeviceState.Dirty).Select(o => o.DeviceName)];
-    }
-
-    /// <summary>
-    /// The devices' Dirty records are in the journal already; this entry lets the kubelet's retries of this
-    /// Unprepare wait for the withdrawal to be published. Durable before the CDI spec goes.
-    /// </summary>
-    private async Task RecordScrubFailedAsync(string claimUid, CheckpointClaim entry, List<string> dirty)
-    {
-        entry.State = ClaimCheckpointState.ScrubFailed;
-        entry.DirtyDevices = dirty;
-        entry.Prepared = null;
-        _journal.Put(claimUid, entry);
-        await _journal.CommitAsync(CancellationToken.None).ConfigureAwait(false);
-    }
-
-    private async Task AwaitWithdrawalPublishedAsync(ClaimRef claim, IReadOnlyList<string> dirty, CancellationToken cancellationToken)
-    {
-        var version = _inventory.Version;
-        try
-        {
-            await _publication.WaitForPublishedAsync(version, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException ex)
-        {
-            throw new ClaimPreparationException(
-                $"claim {claim.Namespace}/{claim.Name}: scrub of {string.Join(", ", dirty)} failed and the withdrawal could not be published to the API server in time; the devices stay withdrawn and the kubelet will call again", ex);
-        }
-
-        LogWithdrawn(_logger, claim.Namespace, claim.Name, claim.Uid, string.Join(",", dirty));
     }
 
     private static void RequireValidUid(ClaimRef claim)
