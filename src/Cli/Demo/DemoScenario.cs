@@ -9,6 +9,7 @@ using SecureDra.Cli.Commands;
 using SecureDra.Cli.Hosting;
 using SecureDra.Kube.Client;
 using SecureDra.KubeletPlugin.Hosting;
+using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.LocalCluster.ApiServer;
 using SecureDra.LocalCluster.Kubelet;
 using SecureDra.Nvml.Backends;
@@ -350,7 +351,7 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
     {
         private readonly Lock _lock = new();
         private readonly List<NodeWatchResourcesResponse> _responses = [];
-        private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly ChangeSignal _changed = new();
 
         public async Task RunAsync(CancellationToken ct)
         {
@@ -361,9 +362,9 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
                     lock (_lock)
                     {
                         _responses.Add(call.ResponseStream.Current);
-                        _changed.TrySetResult();
-                        _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                     }
+
+                    _changed.Signal();
                 }
             }
             catch (Exception ex) when (ex is OperationCanceledException or Grpc.Core.RpcException)
@@ -386,7 +387,7 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
                         return hit;
                     }
 
-                    changed = _changed.Task;
+                    changed = _changed.Next;
                 }
 
                 var remaining = deadline - DateTime.UtcNow;

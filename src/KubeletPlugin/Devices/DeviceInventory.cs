@@ -1,4 +1,5 @@
 using SecureDra.KubeletPlugin.Devices.Mig;
+using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.KubeletPlugin.State;
 using SecureDra.Nvml.Backends;
 
@@ -23,7 +24,7 @@ public sealed class DeviceInventory(ClaimJournal journal)
     private List<string> _order = [];
     private long _version;
     private bool _initialized;
-    private TaskCompletionSource _changed = NewSignal();
+    private readonly ChangeSignal _changed = new();
 
     /// <summary>Bumped on every change; starts at 0 before <see cref="Initialize"/>.</summary>
     public long Version
@@ -762,7 +763,7 @@ public sealed class DeviceInventory(ClaimJournal journal)
                 return Task.CompletedTask;
             }
 
-            signal = _changed.Task;
+            signal = _changed.Next;
         }
 
         return signal.WaitAsync(cancellationToken);
@@ -1113,13 +1114,9 @@ public sealed class DeviceInventory(ClaimJournal journal)
     private long BumpLocked()
     {
         _version++;
-        var previous = _changed;
-        _changed = NewSignal();
-        previous.TrySetResult();
+        _changed.Signal();
         return _version;
     }
-
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private static string Describe(IReadOnlyDictionary<WithdrawalReason, string> withdrawals) =>
         string.Join("; ", withdrawals.Select(w => $"{w.Key}: {w.Value}"));

@@ -9,6 +9,9 @@ public interface IDevicePublicationGate
 {
     bool PublicationAllowed { get; }
 
-    /// <summary>Completes at the next change of <see cref="PublicationAllowed"/>.</summary>
-    Task WaitForChangeAsync(CancellationToken cancellationToken);
+    /// <summary>
+    /// Completes at the next change of <see cref="PublicationAllowed"/> after it was taken: take it before reading
+    /// <see cref="PublicationAllowed"/>, so a change in between is not missed.
+    /// </summary>
+    Task Changed { get; }
 }

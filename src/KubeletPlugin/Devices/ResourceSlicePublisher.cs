@@ -111,6 +111,7 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
         while (!stoppingToken.IsCancellationRequested)
         {
             var seen = _inventory.Version;
+            var gateChanged = _gate?.Changed; // taken before the pass reads the gate, like the version
             TimeSpan wait;
             try
             {
@@ -147,8 +148,8 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
                 continue;
             }
 
-            await (_gate is { } gate
-                ? ChangeOrTimeout.WaitAsync(wait, _time, stoppingToken, t => _inventory.WaitForChangeAsync(seen, t), gate.WaitForChangeAsync)
+            await (gateChanged is not null
+                ? ChangeOrTimeout.WaitAsync(wait, _time, stoppingToken, t => _inventory.WaitForChangeAsync(seen, t), gateChanged.WaitAsync)
                 : ChangeOrTimeout.WaitAsync(wait, _time, stoppingToken, t => _inventory.WaitForChangeAsync(seen, t))).ConfigureAwait(false);
         }
     }

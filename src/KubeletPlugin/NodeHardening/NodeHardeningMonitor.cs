@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using SecureDra.Kube.Events;
 using SecureDra.KubeletPlugin.Devices;
 using SecureDra.KubeletPlugin.Hosting;
+using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.Observability.Metrics;
 
 namespace SecureDra.KubeletPlugin.NodeHardening;
@@ -28,7 +29,7 @@ public sealed partial class NodeHardeningMonitor : BackgroundService, IPluginRea
     private readonly Lock _lock = new();
     private NodeHardeningReport? _report;
     private PeriodicTimer? _timer;
-    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ChangeSignal _changed = new();
 
     public NodeHardeningMonitor(
         NodeHardeningOptions options,
@@ -67,13 +68,7 @@ public sealed partial class NodeHardeningMonitor : BackgroundService, IPluginRea
         }
     }
 
-    public Task WaitForChangeAsync(CancellationToken cancellationToken)
-    {
-        lock (_lock)
-        {
-            return _changed.Task.WaitAsync(cancellationToken);
-        }
-    }
+    public Task Changed => _changed.Next;
 
     public PluginReadiness Check()
     {
@@ -191,14 +186,7 @@ public sealed partial class NodeHardeningMonitor : BackgroundService, IPluginRea
                 await _events.RecordAsync(EventSeverity.Normal, "DevicesPublished", "node hardening checks pass: GPUs published again", cancellationToken).ConfigureAwait(false);
             }
 
-            TaskCompletionSource signal;
-            lock (_lock)
-            {
-                signal = _changed;
-                _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            }
-
-            signal.TrySetResult();
+            _changed.Signal();
         }
     }
 

@@ -8,8 +8,8 @@ namespace SecureDra.KubeletPlugin.Pipeline;
 internal sealed class VersionWatermark(long initial)
 {
     private readonly Lock _lock = new();
+    private readonly ChangeSignal _raised = new();
     private long _version = initial;
-    private TaskCompletionSource _raised = NewSignal();
 
     public long Value
     {
@@ -19,7 +19,6 @@ internal sealed class VersionWatermark(long initial)
     /// <summary>Raises the mark to <paramref name="version"/> and wakes the waiters; a lower or equal version changes nothing.</summary>
     public void Raise(long version)
     {
-        TaskCompletionSource raised;
         lock (_lock)
         {
             if (version <= _version)
@@ -28,32 +27,12 @@ internal sealed class VersionWatermark(long initial)
             }
 
             _version = version;
-            raised = _raised;
-            _raised = NewSignal();
         }
 
-        raised.TrySetResult();
+        _raised.Signal();
     }
 
     /// <summary>Completes once the mark is at least <paramref name="version"/>.</summary>
-    public async Task WaitForAsync(long version, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            Task raised;
-            lock (_lock)
-            {
-                if (_version >= version)
-                {
-                    return;
-                }
-
-                raised = _raised.Task;
-            }
-
-            await raised.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+    public Task WaitForAsync(long version, CancellationToken cancellationToken) =>
+        _raised.WaitUntilAsync(() => Value >= version, cancellationToken);
 }

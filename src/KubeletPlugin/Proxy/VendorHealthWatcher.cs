@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.Protocol.Health.V1Alpha1;
 
 namespace SecureDra.KubeletPlugin.Proxy;
@@ -18,7 +19,7 @@ public sealed partial class VendorHealthWatcher(VendorRegistry registry, ProxyOp
 
     private readonly Lock _lock = new();
     private Dictionary<(string Pool, string Device), (HealthStatus Status, string Message)> _reports = [];
-    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ChangeSignal _changed = new();
 
     /// <summary>The vendor's latest report per device; empty when it serves no health.</summary>
     public IReadOnlyDictionary<(string Pool, string Device), (HealthStatus Status, string Message)> Reports
@@ -32,17 +33,8 @@ public sealed partial class VendorHealthWatcher(VendorRegistry registry, ProxyOp
         }
     }
 
-    /// <summary>Completes at the next change of <see cref="Reports"/>.</summary>
-    public Task Changed
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _changed.Task;
-            }
-        }
-    }
+    /// <summary>Completes at the next change of <see cref="Reports"/>; taken before reading them, it misses none.</summary>
+    public Task Changed => _changed.Next;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -98,7 +90,6 @@ public sealed partial class VendorHealthWatcher(VendorRegistry registry, ProxyOp
 
     private void Set(Dictionary<(string, string), (HealthStatus, string)> reports)
     {
-        TaskCompletionSource changed;
         lock (_lock)
         {
             if (reports.Count == 0 && _reports.Count == 0)
@@ -107,10 +98,8 @@ public sealed partial class VendorHealthWatcher(VendorRegistry registry, ProxyOp
             }
 
             _reports = reports;
-            changed = _changed;
-            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
-        changed.TrySetResult();
+        _changed.Signal();
     }
 }

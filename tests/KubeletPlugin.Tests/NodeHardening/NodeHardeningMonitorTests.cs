@@ -60,7 +60,7 @@ public sealed class NodeHardeningMonitorTests : IDisposable
         Assert.Contains(_events.Events, e => e.Reason == "DevicesWithheld");
 
         // The operator fixes the file; the next periodic check (TimeProvider) opens the gate.
-        var changed = monitor.WaitForChangeAsync(CancellationToken.None);
+        var changed = monitor.Changed;
         WriteClosedNode();
         _time.Advance(TimeSpan.FromSeconds(30));
         await changed.WaitAsync(TimeSpan.FromSeconds(30));
