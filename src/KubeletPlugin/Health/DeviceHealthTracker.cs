@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using SecureDra.Observability.Metrics;
 
 namespace SecureDra.KubeletPlugin.Health;
 
@@ -7,11 +8,15 @@ namespace SecureDra.KubeletPlugin.Health;
 /// get a signal on every change; each subscription is a bounded channel that keeps only the
 /// latest signal, so a slow kubelet stream can never make the tracker buffer without bound.
 /// </summary>
-public sealed class DeviceHealthTracker(TimeProvider timeProvider)
+public sealed class DeviceHealthTracker(TimeProvider timeProvider, MetricsRegistry metrics)
 {
+    /// <summary>The gauge of open health-stream subscriptions: a stream the kubelet closed must give its subscription back.</summary>
+    public const string SubscriptionsMetric = "securedra_health_stream_subscriptions";
+
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Entry> _devices = new(StringComparer.Ordinal);
     private readonly List<Channel<bool>> _subscribers = [];
+    private readonly Gauge _subscriptions = metrics.Gauge(SubscriptionsMetric, "Open subscriptions to device health changes (NodeWatchResources streams, the withdrawal service).");
 
     /// <summary>Registers the node's devices as healthy; devices already known keep their state.</summary>
     public void Initialize(IEnumerable<string> deviceNames)
@@ -122,6 +127,7 @@ public sealed class DeviceHealthTracker(TimeProvider timeProvider)
         lock (_lock)
         {
             _subscribers.Add(channel);
+            _subscriptions.Set(_subscribers.Count);
         }
 
         return new HealthSubscription(channel.Reader, () =>
@@ -129,25 +135,11 @@ public sealed class DeviceHealthTracker(TimeProvider timeProvider)
             lock (_lock)
             {
                 _subscribers.Remove(channel);
+                _subscriptions.Set(_subscribers.Count);
             }
 
             channel.Writer.TryComplete();
         });
-    }
-
-    /// <summary>
-    /// Open health-stream subscriptions. Only tests read it: it is the one way to see that a closed
-    /// NodeWatchResources stream gave its subscription back (no metric counts them).
-    /// </summary>
-    public int SubscriberCount
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _subscribers.Count;
-            }
-        }
     }
 
     private void Notify()

@@ -77,7 +77,7 @@ public static class ClaimPipelineServiceCollectionExtensions
         services.AddSingleton(sp =>
         {
             var ctx = sp.GetRequiredService<PipelineContext>();
-            return new ClaimJournal(new CheckpointFile(ctx.Plugin.PluginDataDirectory, ctx.Options.CheckpointFileName, ctx.Options.CheckpointMaxBytes));
+            return new ClaimJournal(new CheckpointFile(ctx.Plugin.PluginDataDirectory, ctx.Options.CheckpointFileName, ctx.Options.CheckpointMaxBytes), sp.GetRequiredService<MetricsRegistry>());
         });
         services.AddSingleton<NodeIdentity>();
         services.AddSingleton<ScrubRunner>();

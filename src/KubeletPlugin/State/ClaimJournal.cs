@@ -1,3 +1,5 @@
+using SecureDra.Observability.Metrics;
+
 namespace SecureDra.KubeletPlugin.State;
 
 /// <summary>
@@ -6,22 +8,19 @@ namespace SecureDra.KubeletPlugin.State;
 /// committers are batched: one write covers all of them (group commit), and the file is never
 /// written by two tasks at once.
 /// </summary>
-public sealed class ClaimJournal(CheckpointFile file)
+public sealed class ClaimJournal(CheckpointFile file, MetricsRegistry metrics)
 {
+    /// <summary>The metric counting checkpoint files written: durable writes per Prepare, and how well group commit batches.</summary>
+    public const string WritesMetric = "securedra_checkpoint_writes_total";
+
     private readonly Lock _lock = new();
     private readonly SemaphoreSlim _writer = new(1, 1);
     private CheckpointData _data = new();
     private long _version;
     private long _durableVersion;
-    private long _writes;
+    private readonly Counter _writes = metrics.Counter(WritesMetric, "Checkpoint files written (each an fsync'd atomic replace); concurrent commits share one write.");
 
     public CheckpointFile File => file;
-
-    /// <summary>
-    /// Checkpoint files written. Only tests read it: it is the one way to count durable writes (one per Prepare,
-    /// none for a retried one, batched under load) without hooking the file system; no metric counts them.
-    /// </summary>
-    public long WriteCount => Interlocked.Read(ref _writes);
 
     /// <summary>Replaces the state with what recovery decided, not yet durable.</summary>
     public void Load(CheckpointData data)
@@ -156,7 +155,7 @@ public sealed class ClaimJournal(CheckpointFile file)
             }
 
             await file.WriteRawAsync(bytes, cancellationToken).ConfigureAwait(false);
-            Interlocked.Increment(ref _writes);
+            _writes.Inc();
             Interlocked.Exchange(ref _durableVersion, version);
         }
         finally

@@ -21,7 +21,7 @@ public sealed class GpuHealthMonitorBackoffTests
         var time = new TimerSignallingTime();
         var backend = new BrokenWatchBackend();
         using var monitor = new GpuHealthMonitor(
-            backend, new DeviceHealthTracker(time), new FatalXidCatalog(), new MetricsRegistry(), time, NullLogger<GpuHealthMonitor>.Instance);
+            backend, new DeviceHealthTracker(time, new MetricsRegistry()), new FatalXidCatalog(), new MetricsRegistry(), time, NullLogger<GpuHealthMonitor>.Instance);
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await monitor.StartAsync(deadline.Token);
         TimeSpan[] expected = [.. new[] { 1, 2, 4, 8, 16, 30, 30 }.Select(s => TimeSpan.FromSeconds(s))];

@@ -47,6 +47,9 @@ public sealed class HealthHarness : IAsyncDisposable
     public SimulatedGpuBackend Backend => (SimulatedGpuBackend)Plugin.App.Services.GetRequiredService<IGpuBackend>();
     public DeviceHealthTracker Tracker => Plugin.App.Services.GetRequiredService<DeviceHealthTracker>();
     public MetricsRegistry Metrics => Plugin.App.Services.GetRequiredService<MetricsRegistry>();
+
+    /// <summary>Open health subscriptions, as the plugin's metric reports them.</summary>
+    public double Subscriptions => Metrics.Gauge(DeviceHealthTracker.SubscriptionsMetric, "").Value();
     public string VramDirectory => Path.Combine(Plugin.Dir.Path, "vram");
 
     public static async Task<HealthHarness> StartAsync(

@@ -101,13 +101,13 @@ public sealed class HealthStreamTests
     public async Task Twenty_concurrent_streams_each_get_the_full_list_and_free_their_subscriptions()
     {
         await using var h = await HealthHarness.StartAsync();
-        var baseline = h.Tracker.SubscriberCount; // the withdrawal service's own subscription
+        var baseline = h.Subscriptions; // the withdrawal service's own subscription
         var calls = Enumerable.Range(0, 20).Select(_ => h.Registered.WatchHealth()).ToList();
         try
         {
             var firsts = await Task.WhenAll(calls.Select(c => ReadUntilAsync(c, r => r.Devices.Count == 2)));
             Assert.All(firsts, f => Assert.Equal(["gpu-0", "gpu-1"], f.Devices.Select(d => d.Device.DeviceName)));
-            Assert.Equal(baseline + 20, h.Tracker.SubscriberCount);
+            Assert.Equal(baseline + 20, h.Subscriptions);
 
             h.Inject("gpu-1", GpuHealthEventKind.GpuLost);
             var updates = await Task.WhenAll(calls.Select(c => ReadUntilAsync(c, r => Device(r, "gpu-1").Health == HealthStatus.Unhealthy)));
@@ -121,7 +121,7 @@ public sealed class HealthStreamTests
             }
         }
 
-        await Poll.UntilAsync(() => h.Tracker.SubscriberCount == baseline, "every closed stream released its subscription");
+        await Poll.UntilAsync(() => h.Subscriptions == baseline, "every closed stream released its subscription");
         Assert.Equal(1, baseline);
     }
 
@@ -129,16 +129,16 @@ public sealed class HealthStreamTests
     public async Task Cancelling_the_call_ends_the_server_loop()
     {
         await using var h = await HealthHarness.StartAsync(new HealthOptions { ResendInterval = TimeSpan.FromSeconds(15) });
-        var baseline = h.Tracker.SubscriberCount;
+        var baseline = h.Subscriptions;
         using var cts = new CancellationTokenSource();
         using var call = h.Registered.WatchHealth(cts.Token);
         await ReadUntilAsync(call, r => r.Devices.Count == 2);
-        Assert.Equal(baseline + 1, h.Tracker.SubscriberCount);
+        Assert.Equal(baseline + 1, h.Subscriptions);
 
         await cts.CancelAsync();
         var ex = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
         Assert.Equal(StatusCode.Cancelled, ex.StatusCode);
-        await Poll.UntilAsync(() => h.Tracker.SubscriberCount == baseline, "the server loop ended and unsubscribed");
+        await Poll.UntilAsync(() => h.Subscriptions == baseline, "the server loop ended and unsubscribed");
     }
 
     [Fact]
@@ -152,7 +152,7 @@ public sealed class HealthStreamTests
             var stopping = System.Diagnostics.Stopwatch.StartNew();
             await h.Plugin.StopAsync();
             Assert.InRange(stopping.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(5));
-            Assert.Equal(0, h.Tracker.SubscriberCount);
+            Assert.Equal(0, h.Subscriptions);
         }
         finally
         {

@@ -1,4 +1,5 @@
 using SecureDra.KubeletPlugin.Health;
+using SecureDra.Observability.Metrics;
 
 namespace SecureDra.KubeletPlugin.Tests.Health;
 
@@ -65,7 +66,15 @@ public sealed class FatalXidCatalogTests
 
 public sealed class DeviceHealthTrackerTests
 {
-    private readonly DeviceHealthTracker _tracker = new(TimeProvider.System);
+    private readonly MetricsRegistry _metrics = new();
+    private readonly DeviceHealthTracker _tracker;
+
+    public DeviceHealthTrackerTests()
+    {
+        _tracker = new(TimeProvider.System, _metrics);
+    }
+
+    private double Subscriptions => _metrics.Gauge(DeviceHealthTracker.SubscriptionsMetric, "").Value();
 
     [Fact]
     public void Initialize_registers_devices_healthy_and_keeps_known_state()
@@ -119,14 +128,14 @@ public sealed class DeviceHealthTrackerTests
     public void Disposed_subscriptions_are_released_and_completed()
     {
         var subs = Enumerable.Range(0, 5).Select(_ => _tracker.Subscribe()).ToList();
-        Assert.Equal(5, _tracker.SubscriberCount);
+        Assert.Equal(5, Subscriptions);
         foreach (var sub in subs)
         {
             sub.Dispose();
             sub.Dispose(); // idempotent
         }
 
-        Assert.Equal(0, _tracker.SubscriberCount);
+        Assert.Equal(0, Subscriptions);
         Assert.True(subs[0].Changes.Completion.IsCompleted);
         _tracker.Report("gpu-0", DeviceHealthStatus.Unhealthy, "x"); // no subscriber left: nothing to signal, nothing thrown
     }

@@ -1,6 +1,7 @@
 using SecureDra.KubeletPlugin.Devices;
 using SecureDra.KubeletPlugin.State;
 using SecureDra.KubeletPlugin.Tests.Pipeline.TestDoubles;
+using SecureDra.Observability.Metrics;
 
 namespace SecureDra.KubeletPlugin.Tests.Pipeline;
 
@@ -12,7 +13,7 @@ public sealed class DeviceInventoryTests : IDisposable
 
     public DeviceInventoryTests()
     {
-        Journal = new ClaimJournal(new CheckpointFile(_dir, "checkpoint.json", 1 << 20));
+        Journal = new ClaimJournal(new CheckpointFile(_dir, "checkpoint.json", 1 << 20), new MetricsRegistry());
         Journal.Load(new CheckpointData());
     }
 

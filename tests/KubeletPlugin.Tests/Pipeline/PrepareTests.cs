@@ -154,11 +154,11 @@ public class PrepareTests
         await using var h = PipelineHarness.Create();
         await h.StartAsync();
         h.Api.PutClaim(TestClaims.Allocated(1, "gpu-0"));
-        var writes = h.Journal.WriteCount;
+        var writes = h.CheckpointWrites;
 
         Assert.Null((await PrepareOne(h, TestClaims.Ref(1))).Error);
 
-        Assert.Equal(writes + 1, h.Journal.WriteCount);
+        Assert.Equal(writes + 1, h.CheckpointWrites);
         var onDisk = await h.Journal.File.ReadAsync(CancellationToken.None);
         Assert.Equal(ClaimCheckpointState.Prepared, onDisk!.Claims[TestClaims.Uid(1)].State);
         Assert.Single(h.CdiFiles());
@@ -190,14 +190,14 @@ public class PrepareTests
 
         var first = await PrepareOne(h, TestClaims.Ref(1));
         var gets = h.Api.ClaimGets;
-        var writes = h.Journal.WriteCount;
+        var writes = h.CheckpointWrites;
         var second = await PrepareOne(h, TestClaims.Ref(1));
 
         Assert.Null(second.Error);
         Assert.Equal(first.Devices.Select(d => (d.DeviceName, d.CdiDeviceIds[0], string.Join(",", d.RequestNames))),
             second.Devices.Select(d => (d.DeviceName, d.CdiDeviceIds[0], string.Join(",", d.RequestNames))));
         Assert.Equal(gets, h.Api.ClaimGets);
-        Assert.Equal(writes, h.Journal.WriteCount);
+        Assert.Equal(writes, h.CheckpointWrites);
         Assert.Equal(1, h.Metrics.Counter("securedra_prepare_total", "", "outcome").Value("idempotent"));
     }
 

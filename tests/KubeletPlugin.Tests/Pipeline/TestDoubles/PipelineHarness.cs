@@ -80,6 +80,9 @@ public sealed class PipelineHarness : IAsyncDisposable
     public ClaimJournal Journal => Provider.GetRequiredService<ClaimJournal>();
     public PipelineStartup Startup => Provider.GetRequiredService<PipelineStartup>();
     public MetricsRegistry Metrics => Provider.GetRequiredService<MetricsRegistry>();
+
+    /// <summary>Checkpoint files written so far, as the plugin's metric reports them.</summary>
+    public double CheckpointWrites => Metrics.Counter(ClaimJournal.WritesMetric, "").Value();
     public CdiSpecWriter Cdi => Provider.GetRequiredService<CdiSpecWriter>();
 
     /// <param name="provenClean">Start like a node this build has run before (a checkpoint records every device Clean); false: a first install.</param>
