@@ -103,3 +103,31 @@ nothing.
 
 {{/* Where the MIG manager's socket lives in both containers (a memory emptyDir of the pod). */}}
 {{- define "securedra.migManagerSocketDir" -}}/run/securedra-mig{{- end -}}
+
+{{/*
+The node daemon's timing flags (kubeletPlugin.unprepareBudget and the rest, docs/operations.md): each passed only
+when its value is set, so an empty value keeps the daemon's own default. The proxy has only the two it reads.
+*/}}
+{{- define "securedra.nodeTimingArgs" -}}
+{{- $p := .Values.kubeletPlugin -}}
+{{- $flags := list (list "--scrub-retry-initial" $p.scrubRetryInitial) (list "--kube-request-timeout" $p.kubeRequestTimeout) -}}
+{{- if ne .Values.mode "proxy" -}}
+{{- $flags = concat $flags (list (list "--unprepare-budget" $p.unprepareBudget) (list "--health-resend-interval" $p.healthResendInterval) (list "--health-recovery-initial" $p.healthRecoveryInitial)) -}}
+{{- end -}}
+{{- range $flags -}}
+{{- if index . 1 }}
+- {{ printf "%s=%s" (index . 0) (index . 1) }}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Plugin-only timing values refused in proxy mode, where `securedra proxy` has no such flag: never silently ignored. */}}
+{{- define "securedra.validateNodeTimings" -}}
+{{- if eq .Values.mode "proxy" -}}
+{{- range $key := list "unprepareBudget" "healthResendInterval" "healthRecoveryInitial" -}}
+{{- if index $.Values.kubeletPlugin $key -}}
+{{- fail (printf "kubeletPlugin.%s applies to mode plugin only: securedra proxy has no such flag" $key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
