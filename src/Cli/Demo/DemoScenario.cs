@@ -5,16 +5,11 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 using SecureDra.Api;
-using SecureDra.Cli.Commands;
-using SecureDra.Cli.Hosting;
 using SecureDra.Kube.Client;
-using SecureDra.KubeletPlugin.Hosting;
 using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.LocalCluster.ApiServer;
 using SecureDra.LocalCluster.Kubelet;
-using SecureDra.Nvml.Backends;
 using SecureDra.Nvml.Backends.Simulated;
-using Serilog;
 using HealthStatus = SecureDra.Protocol.Health.V1Alpha1.HealthStatus;
 using NodeWatchResourcesResponse = SecureDra.Protocol.Health.V1Alpha1.NodeWatchResourcesResponse;
 
@@ -116,50 +111,24 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
         var cdi = Directory.CreateDirectory(Path.Combine(work, "cdi")).FullName;
         var vram = Path.Combine(plugins, DriverName, "simulated-vram");
         var narrator = new DemoNarrator(output, totalSteps: 9);
-        // The one JSON log shape (LogSetup), into a file so the narration on the terminal stays readable.
-        using var logFile = new StreamWriter(new FileStream(Path.Combine(work, "securedra.log"), FileMode.Create, FileAccess.Write, FileShare.Read)) { AutoFlush = true };
-        using var logs = LogSetup.CreateLogger(logFile, Serilog.Events.LogEventLevel.Information);
-        using var loggerFactory = LoggerFactory.Create(b => b.AddSerilog(logs, dispose: false));
+        using var log = new DemoLog(work);
 
         narrator.Title($"SecureDra demo: {options.Gpus} simulated GPUs x {Format(options.GpuMemoryBytes)}, Kubernetes {options.KubernetesVersion} stand-in, no cluster");
         narrator.Detail(options.WorkDirectory is null
             ? $"work dir {work} (logs in securedra.log; a temp dir, removed on exit unless the demo fails: pass --work-dir to keep it)"
             : $"work dir {work} (logs in securedra.log)");
 
-        await using var apiServer = await DemoScenario.StartApiServerAsync(narrator, options, loggerFactory, ct).ConfigureAwait(false);
+        await using var apiServer = await DemoScenario.StartApiServerAsync(narrator, options, log.Factory, ct).ConfigureAwait(false);
 
         var (_, cluster) = await DemoCluster.CreateAsync(apiServer.BaseAddress.ToString().TrimEnd('/'), DriverName, NodeName, securedraConfig: true, ct).ConfigureAwait(false);
 
-        var pluginOptions = new KubeletPluginOptions
-        {
-            DriverName = DriverName,
-            NodeName = NodeName,
-            Kubeconfig = apiServer.BaseAddress.ToString().TrimEnd('/'),
-            KubeletRegistrarDirectoryPath = registrar,
-            KubeletPluginsDirectoryPath = plugins,
-            CdiRoot = cdi,
-            LogFormat = "json",
-        };
-        var components = NodeComponents.Bind(
-            new GpuBackendOptions
-            {
-                Kind = GpuBackendKind.Simulated,
-                // The demo's own scripted Xid goes through a fault file in its private directory (the last step below).
-                Simulated = new SimulatedGpuOptions { DeviceCount = options.Gpus, MemoryBytes = options.GpuMemoryBytes, VramDirectory = vram, FaultFiles = true },
-            },
-            withdrawalMode: "remove-from-slice",
-            fatalXids: string.Join(',', KubeletPlugin.Health.FatalXidCatalog.DefaultFatalXids),
-            maxConfigBytes: DriverConstants.OpaqueParametersMaxBytes.ToString(CultureInfo.InvariantCulture));
+        var pluginOptions = DemoNode.PluginOptions(DriverName, NodeName, apiServer.BaseAddress.ToString().TrimEnd('/'), registrar, plugins, cdi);
+        // The demo's own scripted Xid goes through a fault file in its private directory (the last step below).
+        var components = DemoNode.Components(new SimulatedGpuOptions { DeviceCount = options.Gpus, MemoryBytes = options.GpuMemoryBytes, VramDirectory = vram, FaultFiles = true });
 
         var plugin = await narrator.StepAsync($"Start the kubelet plugin on {options.Gpus} simulated GPUs", async () =>
         {
-            var app = KubeletPluginHost.Build(pluginOptions, builder =>
-            {
-                builder.Logging.ClearProviders();
-                builder.Logging.AddSerilog(logs, dispose: false);
-                components.Register(builder.Services, pluginOptions);
-                DemoMetricsEndpoint.Add(builder);
-            });
+            var app = DemoNode.Build(pluginOptions, log.Logger, services => components.Register(services, pluginOptions));
             await app.StartAsync(ct).ConfigureAwait(false);
             narrator.Detail($"GPU memory: {vram}/gpu-N.vram (memory-mapped files, really written and read)");
             narrator.Detail($"metrics: {DemoMetricsEndpoint.Url(app)} (Prometheus text; /healthz and /readyz beside it)");
@@ -168,7 +137,7 @@ internal sealed class DemoScenario(DemoOptions options, TextWriter output)
 
         // Stopped, not only disposed, however the demo ends: stopping removes the plugin's sockets.
         await using var pluginLifetime = new StopOnDispose(plugin);
-        await using var kubelet = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = registrar, Profile = KubeletProfile.V1_34 }, TimeProvider.System, loggerFactory.CreateLogger("kubelet-emulator"));
+        await using var kubelet = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = registrar, Profile = KubeletProfile.V1_34 }, TimeProvider.System, log.Factory.CreateLogger("kubelet-emulator"));
 
         var dra = await narrator.StepAsync("Kubelet discovers and registers the plugin", async () =>
         {

@@ -3,15 +3,11 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using SecureDra.Api;
 using SecureDra.Cli.Commands;
-using SecureDra.Cli.Hosting;
 using SecureDra.Kube.Client;
-using SecureDra.KubeletPlugin.Hosting;
 using SecureDra.LocalCluster.ApiServer;
 using SecureDra.LocalCluster.Kubelet;
-using SecureDra.Nvml.Backends;
 using SecureDra.Nvml.Backends.Mig;
 using SecureDra.Nvml.Backends.Simulated;
-using Serilog;
 
 namespace SecureDra.Cli.Demo;
 
@@ -36,11 +32,8 @@ internal sealed class MigDemoScenario(DemoOptions options, TextWriter output)
         var cdi = Directory.CreateDirectory(Path.Combine(work, "cdi")).FullName;
         var vram = Directory.CreateDirectory(Path.Combine(plugins, DriverName, "simulated-vram")).FullName;
         var minors = Path.Combine(work, "mig-minors");
-        var logPath = Path.Combine(work, "securedra.log");
         var narrator = new DemoNarrator(output, totalSteps: 8);
-        using var logFile = new StreamWriter(new FileStream(logPath, FileMode.Create, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
-        using var logs = LogSetup.CreateLogger(logFile, Serilog.Events.LogEventLevel.Information);
-        using var loggerFactory = LoggerFactory.Create(b => b.AddSerilog(logs, dispose: false));
+        using var log = new DemoLog(work, FileShare.ReadWrite);
 
         narrator.Title($"SecureDra MIG demo: one simulated H100-80GB in MIG mode ({DemoScenario.Format(options.GpuMemoryBytes)} of simulated memory, 8 memory slices), two tenants on two instances, no cluster");
         narrator.Detail(options.WorkDirectory is null ? $"work dir {work} (logs in securedra.log; removed on exit unless the demo fails)" : $"work dir {work} (logs in securedra.log)");
@@ -48,37 +41,17 @@ internal sealed class MigDemoScenario(DemoOptions options, TextWriter output)
         var simulated = new SimulatedGpuOptions { DeviceCount = 1, MemoryBytes = options.GpuMemoryBytes, VramDirectory = vram, FaultFiles = true };
         var sim = new SimulatedMigBackend(simulated);
         var parent = SimulatedDeviceCatalog.Device(0, options.GpuMemoryBytes);
-        await using var apiServer = await DemoScenario.StartApiServerAsync(narrator, options, loggerFactory, ct).ConfigureAwait(false);
+        await using var apiServer = await DemoScenario.StartApiServerAsync(narrator, options, log.Factory, ct).ConfigureAwait(false);
 
         var (_, cluster) = await DemoCluster.CreateAsync(apiServer.BaseAddress.ToString().TrimEnd('/'), DriverName, NodeName, securedraConfig: true, ct).ConfigureAwait(false);
 
-        var pluginOptions = new KubeletPluginOptions
-        {
-            DriverName = DriverName,
-            NodeName = NodeName,
-            Kubeconfig = apiServer.BaseAddress.ToString().TrimEnd('/'),
-            KubeletRegistrarDirectoryPath = registrar,
-            KubeletPluginsDirectoryPath = plugins,
-            CdiRoot = cdi,
-            LogFormat = "json",
-        };
-        var components = NodeComponents.Bind(
-            new GpuBackendOptions { Kind = GpuBackendKind.Simulated, Simulated = simulated },
-            withdrawalMode: "remove-from-slice",
-            fatalXids: string.Join(',', KubeletPlugin.Health.FatalXidCatalog.DefaultFatalXids),
-            maxConfigBytes: DriverConstants.OpaqueParametersMaxBytes.ToString(CultureInfo.InvariantCulture))
-            .WithMigMode("static");
+        var pluginOptions = DemoNode.PluginOptions(DriverName, NodeName, apiServer.BaseAddress.ToString().TrimEnd('/'), registrar, plugins, cdi);
+        var components = DemoNode.Components(simulated).WithMigMode("static");
         components = components with { Pipeline = components.Pipeline with { MigMinorsPath = minors } };
 
         async Task<Microsoft.AspNetCore.Builder.WebApplication> StartPluginAsync(NodeComponents node)
         {
-            var app = KubeletPluginHost.Build(pluginOptions, builder =>
-            {
-                builder.Logging.ClearProviders();
-                builder.Logging.AddSerilog(logs, dispose: false);
-                node.Register(builder.Services, pluginOptions);
-                DemoMetricsEndpoint.Add(builder);
-            });
+            var app = DemoNode.Build(pluginOptions, log.Logger, services => node.Register(services, pluginOptions));
             await app.StartAsync(ct).ConfigureAwait(false);
             return app;
         }
@@ -128,7 +101,7 @@ internal sealed class MigDemoScenario(DemoOptions options, TextWriter output)
         }).ConfigureAwait(false);
 
         await using var pluginLifetime = new DemoScenario.StopOnDispose(plugin);
-        await using var kubelet = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = registrar, Profile = KubeletProfile.V1_34 }, TimeProvider.System, loggerFactory.CreateLogger("kubelet-emulator"));
+        await using var kubelet = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = registrar, Profile = KubeletProfile.V1_34 }, TimeProvider.System, log.Factory.CreateLogger("kubelet-emulator"));
         RegisteredDraPlugin? registered = null;
         var names = await narrator.StepAsync("The kubelet registers the plugin; the two instances are published as NVIDIA's static MIG devices", async () =>
         {
@@ -178,7 +151,7 @@ internal sealed class MigDemoScenario(DemoOptions options, TextWriter output)
                 throw new InvalidOperationException($"unprepare failed: {error}");
             }
 
-            narrator.Detail($"scrub: {await ScrubLogAsync(logPath, a.Uuid!, ct).ConfigureAwait(false)}");
+            narrator.Detail($"scrub: {await ScrubLogAsync(log.Path, a.Uuid!, ct).ConfigureAwait(false)}");
             narrator.Good($"tenant A's canary copies left in its instance: {await DemoScenario.CountCanariesAsync(gpu0, aCanaries, ct).ConfigureAwait(false)}; non-zero bytes in slices 0-3: {await DemoVram.CountNonZeroAsync(gpu0, aOffset, aLength, ct).ConfigureAwait(false)}");
             var hash = await DemoVram.HashAsync(gpu0, bOffset, bLength, ct).ConfigureAwait(false);
             narrator.Good($"tenant B's instance, still in use: canary {await DemoVram.CountTextAsync(gpu0, bCanaries, CanaryB, ct).ConfigureAwait(false)}/{bCanaries.Count} intact, SHA-256 {hash[..16]}… {(hash == bHash ? "unchanged" : "CHANGED")}");

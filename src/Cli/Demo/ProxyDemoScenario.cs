@@ -1,18 +1,13 @@
 using System.Globalization;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 using SecureDra.Api;
-using SecureDra.Cli.Commands;
-using SecureDra.Cli.Hosting;
 using SecureDra.Kube.Client;
 using SecureDra.KubeletPlugin.Hosting;
 using SecureDra.KubeletPlugin.Proxy;
 using SecureDra.LocalCluster.ApiServer;
 using SecureDra.LocalCluster.Kubelet;
 using SecureDra.LocalCluster.VendorPlugin;
-using SecureDra.Nvml.Backends;
 using SecureDra.Nvml.Backends.Simulated;
-using Serilog;
 
 namespace SecureDra.Cli.Demo;
 
@@ -38,14 +33,12 @@ internal sealed class ProxyDemoScenario(DemoOptions options, TextWriter output)
         var state = Path.Combine(plugins, "securedra-proxy");
         var vram = Path.Combine(work, "simulated-vram");
         var narrator = new DemoNarrator(output, totalSteps: 7);
-        using var logFile = new StreamWriter(new FileStream(Path.Combine(work, "securedra.log"), FileMode.Create, FileAccess.Write, FileShare.Read)) { AutoFlush = true };
-        using var logs = LogSetup.CreateLogger(logFile, Serilog.Events.LogEventLevel.Information);
-        using var loggerFactory = LoggerFactory.Create(b => b.AddSerilog(logs, dispose: false));
+        using var log = new DemoLog(work);
 
         narrator.Title($"SecureDra proxy demo: {options.Gpus} simulated GPUs x {DemoScenario.Format(options.GpuMemoryBytes)}, a simulated vendor plugin that does not scrub, no cluster");
         narrator.Detail(options.WorkDirectory is null ? $"work dir {work} (logs in securedra.log; removed on exit unless the demo fails)" : $"work dir {work} (logs in securedra.log)");
 
-        await using var apiServer = await DemoScenario.StartApiServerAsync(narrator, options, loggerFactory, ct).ConfigureAwait(false);
+        await using var apiServer = await DemoScenario.StartApiServerAsync(narrator, options, log.Factory, ct).ConfigureAwait(false);
 
         var baseAddress = apiServer.BaseAddress.ToString().TrimEnd('/');
         var (api, cluster) = await DemoCluster.CreateAsync(baseAddress, DriverName, NodeName, securedraConfig: false, ct).ConfigureAwait(false);
@@ -62,7 +55,7 @@ internal sealed class ProxyDemoScenario(DemoOptions options, TextWriter output)
             var plugin = new SimulatedVendorPlugin(
                 new SimulatedVendorPluginOptions { RegistryDirectory = vendorRegistry, PluginsDirectory = vendorPlugins, NodeName = NodeName, DriverName = DriverName, Gpus = gpus },
                 api,
-                loggerFactory.CreateLogger("simulated-vendor-plugin"));
+                log.Factory.CreateLogger("simulated-vendor-plugin"));
             plugin.AfterUnprepare = async _ => leftByVendor = await DemoScenario.CountCanariesAsync(gpu0, offsets, ct).ConfigureAwait(false);
             await plugin.StartAsync(ct).ConfigureAwait(false);
             narrator.Detail($"{plugin.RegistrationSocket} (the kubelet does not watch this directory; NVIDIA's chart: kubeletPlugin.kubeletRegistrarDirectoryPath)");
@@ -86,25 +79,11 @@ internal sealed class ProxyDemoScenario(DemoOptions options, TextWriter output)
             LogFormat = "json",
         };
         var proxyOptions = new ProxyOptions { VendorRegistryDirectory = vendorRegistry, VendorPluginsDirectory = vendorPlugins, VendorDriverName = DriverName };
-        var components = NodeComponents.Bind(
-            new GpuBackendOptions
-            {
-                Kind = GpuBackendKind.Simulated,
-                Simulated = new SimulatedGpuOptions { DeviceCount = options.Gpus, MemoryBytes = options.GpuMemoryBytes, VramDirectory = vram },
-            },
-            withdrawalMode: "remove-from-slice",
-            fatalXids: string.Join(',', KubeletPlugin.Health.FatalXidCatalog.DefaultFatalXids),
-            maxConfigBytes: DriverConstants.OpaqueParametersMaxBytes.ToString(CultureInfo.InvariantCulture));
+        var components = DemoNode.Components(new SimulatedGpuOptions { DeviceCount = options.Gpus, MemoryBytes = options.GpuMemoryBytes, VramDirectory = vram });
 
         var proxy = await narrator.StepAsync("Start the driver proxy in front of it", async () =>
         {
-            var app = KubeletPluginHost.Build(pluginOptions, builder =>
-            {
-                builder.Logging.ClearProviders();
-                builder.Logging.AddSerilog(logs, dispose: false);
-                components.RegisterProxy(builder.Services, pluginOptions, proxyOptions, SecureDra.Api.Config.Nvidia.NvidiaConfigPolicy.Strict);
-                DemoMetricsEndpoint.Add(builder);
-            });
+            var app = DemoNode.Build(pluginOptions, log.Logger, services => components.RegisterProxy(services, pluginOptions, proxyOptions, SecureDra.Api.Config.Nvidia.NvidiaConfigPolicy.Strict));
             await app.StartAsync(ct).ConfigureAwait(false);
             narrator.Detail($"state {state} (its own checkpoint; no CDI specs, no ResourceSlices of its own)");
             narrator.Detail($"metrics: {DemoMetricsEndpoint.Url(app)}");
@@ -112,7 +91,7 @@ internal sealed class ProxyDemoScenario(DemoOptions options, TextWriter output)
         }).ConfigureAwait(false);
 
         await using var proxyLifetime = new DemoScenario.StopOnDispose(proxy);
-        await using var kubelet = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = registrar, Profile = KubeletProfile.V1_34 }, TimeProvider.System, loggerFactory.CreateLogger("kubelet-emulator"));
+        await using var kubelet = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = registrar, Profile = KubeletProfile.V1_34 }, TimeProvider.System, log.Factory.CreateLogger("kubelet-emulator"));
 
         var dra = await narrator.StepAsync("The proxy connects to the vendor, then registers with the kubelet", async () =>
         {
