@@ -2,7 +2,6 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using SecureDra.Api;
 using SecureDra.Kube.Client;
-using SecureDra.KubeletPlugin.Hosting;
 using SecureDra.KubeletPlugin.Proxy;
 using SecureDra.LocalCluster.ApiServer;
 using SecureDra.LocalCluster.Kubelet;
@@ -66,17 +65,10 @@ internal sealed class ProxyDemoScenario(DemoOptions options, TextWriter output)
             return plugin;
         }).ConfigureAwait(false);
 
-        var pluginOptions = new KubeletPluginOptions
+        var pluginOptions = DemoNode.PluginOptions(DriverName, NodeName, baseAddress, registrar, plugins, cdi: Path.Combine(state, "no-cdi")) with
         {
-            DriverName = DriverName,
-            NodeName = NodeName,
-            Kubeconfig = baseAddress,
-            KubeletRegistrarDirectoryPath = registrar,
-            KubeletPluginsDirectoryPath = plugins,
             DataDirectoryOverride = state,
-            CdiRoot = Path.Combine(state, "no-cdi"),
             DeferRegistration = true,
-            LogFormat = "json",
         };
         var proxyOptions = new ProxyOptions { VendorRegistryDirectory = vendorRegistry, VendorPluginsDirectory = vendorPlugins, VendorDriverName = DriverName };
         var components = DemoNode.Components(new SimulatedGpuOptions { DeviceCount = options.Gpus, MemoryBytes = options.GpuMemoryBytes, VramDirectory = vram });
