@@ -192,6 +192,24 @@ if (only is null or "latency")
         Console.WriteLine($"plugin's own timing over the same {measured} Prepares (/metrics sums): pipeline mean {pipelineMean:F2} ms per claim; NodePrepareResources handler mean {handlerMean:F2} ms per call ({grpcCalls:F0} calls, the empty ones included); bench's client-side Prepare mean {prepare.Average():F2} ms");
     }
 
+    // Where an empty call's time goes: 200 empty NodePrepareResources back to back, the client's mean against the
+    // plugin's own handling mean over the same calls (its gRPC interceptor: from the handler's start to its answer).
+    // The difference is HTTP/2 over the Unix socket on both sides, Kestrel's and the bench's JIT gRPC client's share.
+    {
+        var before = await p.ServerSideSecondsAsync();
+        var total = Stopwatch.StartNew();
+        const int EmptyCalls = 200;
+        for (var i = 0; i < EmptyCalls; i++)
+        {
+            _ = await p.Kubelet.PrepareAsync([]);
+        }
+
+        var clientMean = total.Elapsed.TotalMilliseconds / EmptyCalls;
+        var after = await p.ServerSideSecondsAsync();
+        var handlerMean = (after[2] - before[2]) / Math.Max(1, after[3] - before[3]) * 1000;
+        Console.WriteLine($"{EmptyCalls} empty NodePrepareResources back to back: client mean {clientMean:F3} ms, plugin's handler mean {handlerMean:F3} ms (interceptor to answer); outside the handler {clientMean - handlerMean:F3} ms per call (HTTP/2 over the Unix socket, Kestrel, the bench's gRPC client)");
+    }
+
     Console.WriteLine($"CPU while the single-claim Prepares ran (summed, per call): plugin {prepareCpu / measured * 1000:F2} ms, bench process (API server + kubelet emulator) {prepareBenchCpu / measured * 1000:F2} ms; plugin CPU per whole iteration (Prepare, Unprepare with its scrub, the bench's steps, background work) {phaseCpu / measured * 1000:F1} ms");
     Console.WriteLine($"API server requests per iteration (Prepare + Unprepare + bench's own): {string.Join(", ", perPrepare.GroupBy(e => e.Method + " " + RequestKind(e.Path)).OrderByDescending(g => g.Count()).Select(g => $"{g.Key} {(double)g.Count() / measured:F2}"))}");
     Console.WriteLine($"single claim Unprepare (64 MiB scrub + verify): p50 {Pct(unprepare, 50):F2} ms, p99 {Pct(unprepare, 99):F2} ms (n={unprepare.Count})");
