@@ -107,6 +107,13 @@ internal static partial class EventIds
         public const int UnknownClaimUnchecked = 4407;
     }
 
+    /// <summary>A prepared claim's CDI spec written again (range 7440-7459).</summary>
+    public static class CdiSpecRestore
+    {
+        public const int Restored = 7440;
+        public const int Unrestorable = 7441;
+    }
+
     public static class ScrubRetryService
     {
         public const int Returned = 4500;

@@ -5,6 +5,7 @@ using SecureDra.KubeletPlugin.Devices;
 using SecureDra.KubeletPlugin.Devices.Mig;
 using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.KubeletPlugin.State;
+using SecureDra.Nvml.Backends;
 using SecureDra.Observability.Metrics;
 
 namespace SecureDra.KubeletPlugin.Claims;
@@ -12,13 +13,15 @@ namespace SecureDra.KubeletPlugin.Claims;
 /// <summary>
 /// Prepare and Unprepare for this node. Claims of one call run concurrently, each under its own
 /// lock; every durable step is written to the checkpoint before the next begins (see
-/// <see cref="CrashPoints"/>), and the checkpoint has one writer that batches concurrent commits.
+/// <see cref="CrashPoints"/>), except that a Prepare writes its CDI spec and its Prepared commit at once
+/// (<c>WritePreparedAsync</c> says why that is safe), and the checkpoint has one writer that batches concurrent commits.
 /// One claim's failure is that claim's error, never the batch's.
 /// </summary>
 public sealed partial class ClaimPipeline : IClaimPipeline
 {
     private readonly DeviceInventory _inventory;
     private readonly CdiSpecWriter _cdi;
+    private readonly CdiSpecRestore _specs;
     private readonly ClaimJournal _journal;
     private readonly PipelineStartup _startup;
     private readonly PipelineContext _context;
@@ -42,6 +45,7 @@ public sealed partial class ClaimPipeline : IClaimPipeline
         DeviceInventory inventory,
         ISlicePublication publication,
         CdiSpecWriter cdi,
+        CdiSpecRestore specs,
         ClaimJournal journal,
         DeviceScrub scrubs,
         PipelineStartup startup,
@@ -57,6 +61,7 @@ public sealed partial class ClaimPipeline : IClaimPipeline
         ArgumentNullException.ThrowIfNull(metrics);
         _inventory = inventory;
         _cdi = cdi;
+        _specs = specs;
         _journal = journal;
         _startup = startup;
         _context = context;
@@ -161,14 +166,14 @@ public sealed partial class ClaimPipeline : IClaimPipeline
 
     /// <summary>
     /// One claim, top down: the checkpoint first (a retry answers from it), then the allocation, then
-    /// reserve, record, CDI spec, record. Each step is explained where it is done.
+    /// reserve, record, CDI spec and Prepared commit, answer. Each step is explained where it is done.
     /// </summary>
     private async Task<(ClaimPrepareResult Result, string Outcome)> PrepareOneAsync(ClaimRef claim, CancellationToken cancellationToken)
     {
         RequireValidUid(claim);
         using var held = await _locks.AcquireAsync(claim.Uid, cancellationToken).ConfigureAwait(false);
 
-        var already = await AnswerFromCheckpointAsync(claim).ConfigureAwait(false);
+        var already = await AnswerFromCheckpointAsync(claim, cancellationToken).ConfigureAwait(false);
         if (already is not null)
         {
             return (already, "idempotent");
@@ -185,29 +190,12 @@ public sealed partial class ClaimPipeline : IClaimPipeline
         var created = new List<string>(); // dynamic MIG placements that may have an instance now: cleaned, never simply released
         try
         {
-            // PrepareStarted is recorded in memory only (a concurrent commit may still carry it to disk). It need not be
-            // durable: until the Prepared commit below nothing reached the kubelet, and a restart removes every CDI spec
-            // of ours that no Prepared claim owns and rolls back a PrepareStarted entry, so a crash before that commit
-            // leaves the devices free either way. Saving this fsync'd write is a third of a single claim's Prepare time.
-            // Dynamic MIG is the exception (MigInstanceCreation): creating an instance changes the GPU.
-            var entry = allocation.StartedEntry(claim);
-            _journal.Put(claim.Uid, entry);
-            _crash.At(CrashPoints.PrepareAfterCheckpointStarted);
-
+            var entry = RecordStarted(claim, allocation);
             var gpus = await _migCreation.CreateAsync(claim, entry, allocation.Gpus, created, cancellationToken).ConfigureAwait(false);
-
-            await _cdi.WriteAsync(claim.Uid, gpus, cancellationToken).ConfigureAwait(false);
-            _crash.At(CrashPoints.PrepareAfterCdi);
-
-            entry.State = ClaimCheckpointState.Prepared;
-            entry.Prepared = allocation.Answer(claim.Uid, _cdi);
-            _inventory.MarkPrepared(claim.Uid, names); // the devices' Prepared records travel in the same commit as the claim's
-            _journal.Put(claim.Uid, entry);
-            await _journal.CommitAsync(cancellationToken).ConfigureAwait(false);
-            _crash.At(CrashPoints.PrepareAfterCheckpointPrepared);
+            await WritePreparedAsync(claim, allocation, entry, gpus, cancellationToken).ConfigureAwait(false);
 
             LogPrepared(_logger, claim.Namespace, claim.Name, claim.Uid, string.Join(",", names));
-            return (new ClaimPrepareResult([.. entry.Prepared.Select(ToPreparedDevice)], null), "prepared");
+            return (new ClaimPrepareResult([.. entry.Prepared!.Select(ToPreparedDevice)], null), "prepared");
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -217,15 +205,68 @@ public sealed partial class ClaimPipeline : IClaimPipeline
     }
 
     /// <summary>
-    /// What the checkpoint says about a claim being prepared: its earlier answer (the kubelet retried), a refusal
-    /// (it is being released), or nothing (new, or a prepare that never answered, which is rolled back first).
+    /// PrepareStarted is recorded in memory only (a concurrent commit may still carry it to disk). It need not be
+    /// durable: until the Prepared commit nothing reached the kubelet, and a restart removes every CDI spec of ours
+    /// that no Prepared claim owns and rolls back a PrepareStarted entry, so a crash before that commit leaves the
+    /// devices free either way. Saving this fsync'd write is a third of a single claim's Prepare time. Dynamic MIG is
+    /// the exception (MigInstanceCreation): creating an instance changes the GPU.
     /// </summary>
-    private async Task<ClaimPrepareResult?> AnswerFromCheckpointAsync(ClaimRef claim)
+    private CheckpointClaim RecordStarted(ClaimRef claim, ClaimAllocation allocation)
+    {
+        var entry = allocation.StartedEntry(claim);
+        _journal.Put(claim.Uid, entry);
+        _crash.At(CrashPoints.PrepareAfterCheckpointStarted);
+        return entry;
+    }
+
+    /// <summary>
+    /// The claim's CDI spec and its Prepared commit, both durable before the kubelet is answered. Each is an fsync'd
+    /// <see cref="AtomicFile"/> write, so they are written at the same time: a Prepare waits for about one instead of
+    /// two. A crash between them leaves either a spec without a Prepared entry (removed at start-up as a leftover: the
+    /// kubelet was never answered) or a Prepared entry without its spec (written again at start-up and before a retried
+    /// Prepare is answered, <see cref="CdiSpecRestore"/>). A spec the checkpoint cannot rebuild (a MIG device) is
+    /// written first, as before; so is every spec while a crash point is armed, so crash tests can stop between them.
+    /// </summary>
+    private async Task WritePreparedAsync(ClaimRef claim, ClaimAllocation allocation, CheckpointClaim entry, IReadOnlyList<GpuDevice> gpus, CancellationToken cancellationToken)
+    {
+        entry.State = ClaimCheckpointState.Prepared;
+        entry.Prepared = allocation.Answer(claim.Uid, _cdi);
+        var overlap = !_crash.Armed && _specs.SpecDevices(entry) is { } rebuilt && rebuilt.SequenceEqual(gpus);
+        if (!overlap)
+        {
+            await _cdi.WriteAsync(claim.Uid, gpus, cancellationToken).ConfigureAwait(false);
+            _crash.At(CrashPoints.PrepareAfterCdi);
+        }
+
+        _inventory.MarkPrepared(claim.Uid, allocation.DeviceNames); // the devices' Prepared records travel in the same commit as the claim's
+        _journal.Put(claim.Uid, entry);
+        if (overlap)
+        {
+            // The spec on a pool thread, the commit on this one: both fsyncs in flight at once.
+            var spec = Task.Run(() => _cdi.WriteAsync(claim.Uid, gpus, cancellationToken), cancellationToken);
+            var commit = _journal.CommitAsync(cancellationToken);
+            await Task.WhenAll(spec, commit).ConfigureAwait(false);
+        }
+        else
+        {
+            await _journal.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        _crash.At(CrashPoints.PrepareAfterCheckpointPrepared);
+    }
+
+    /// <summary>
+    /// What the checkpoint says about a claim being prepared: its earlier answer (the kubelet retried; its CDI spec is
+    /// put back first if it went missing), a refusal (it is being released), or nothing (new, or a prepare that never
+    /// answered, which is rolled back first).
+    /// </summary>
+    private async Task<ClaimPrepareResult?> AnswerFromCheckpointAsync(ClaimRef claim, CancellationToken cancellationToken)
     {
         var recorded = _journal.Get(claim.Uid);
         switch (recorded?.State)
         {
             case ClaimCheckpointState.Prepared when recorded.Prepared is not null:
+                await _specs.EnsureExistsAsync(claim.Uid, recorded, cancellationToken).ConfigureAwait(false);
                 return new ClaimPrepareResult([.. recorded.Prepared.Select(ToPreparedDevice)], null);
             case ClaimCheckpointState.UnprepareStarted or ClaimCheckpointState.ScrubFailed:
                 throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name} ({claim.Uid}) is being released on this node; its devices await a verified scrub");

@@ -27,6 +27,7 @@ public static class ClaimPipelineServiceCollectionExtensions
         services.AddNodeDeviceState(options);
         services.AddSingleton<ResourceSlicePublisher>();
         services.AddSingleton<ISlicePublication>(sp => sp.GetRequiredService<ResourceSlicePublisher>());
+        services.AddSingleton<CdiSpecRestore>();
         services.AddSingleton<IClaimPipeline, ClaimPipeline>();
         services.AddSingleton<StaleClaimReaper>();
 

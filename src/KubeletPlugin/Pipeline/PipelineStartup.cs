@@ -15,7 +15,8 @@ namespace SecureDra.KubeletPlugin.Pipeline;
 /// happens to each claim:
 /// <list type="bullet">
 /// <item>PrepareStarted: rolled back (CDI spec removed). Nothing was returned to the kubelet, so no container saw the devices.</item>
-/// <item>Prepared: kept, so idempotent Prepare returns the recorded answer; its devices are held again.</item>
+/// <item>Prepared: kept, so idempotent Prepare returns the recorded answer; its devices are held again, and its CDI spec is
+/// written again if it is missing or not what the checkpoint implies (<see cref="CdiSpecRestore"/>).</item>
 /// <item>UnprepareStarted, or Prepared after a reboot: becomes ScrubFailed (CDI spec removed) listing the devices it may have
 /// left dirty, minus any that a prepared claim holds again (they were scrubbed and handed out before the crash).</item>
 /// <item>ScrubFailed: kept while one of its devices is still dirty.</item>
@@ -39,7 +40,8 @@ public sealed partial class PipelineStartup(
     MigPartitionSetup? partitions = null,
     ConfidentialComputeMonitor? confidential = null,
     MigInstanceRecovery? migInstances = null,
-    MigStaticRecovery? migStatic = null)
+    MigStaticRecovery? migStatic = null,
+    CdiSpecRestore? specs = null)
 {
     private readonly Lock _lock = new();
     private Task? _started;
@@ -135,6 +137,7 @@ public sealed partial class PipelineStartup(
             await migStatic.RecoverAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        await RestoreCdiSpecsAsync(cancellationToken).ConfigureAwait(false);
         await ScrubUnprovenAsync(cancellationToken).ConfigureAwait(false);
         LogReady(logger, devices.Count, data.Claims.Count);
     }
@@ -180,6 +183,23 @@ public sealed partial class PipelineStartup(
 
                 LogKeptDirty(logger, uid, string.Join(",", names));
                 break;
+        }
+    }
+
+    /// <summary>
+    /// Every claim kept Prepared gets its CDI spec back if a crash between Prepare's two overlapping writes (or an
+    /// emptied CDI root) left it missing or different: before the first Prepare is answered from the checkpoint.
+    /// </summary>
+    private async Task RestoreCdiSpecsAsync(CancellationToken cancellationToken)
+    {
+        if (specs is null)
+        {
+            return;
+        }
+
+        foreach (var (uid, claim) in journal.Claims().Where(c => c.Value.State == ClaimCheckpointState.Prepared))
+        {
+            await specs.RepairAsync(uid, claim, cancellationToken).ConfigureAwait(false);
         }
     }
 

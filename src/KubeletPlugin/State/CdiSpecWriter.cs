@@ -67,12 +67,53 @@ public sealed class CdiSpecWriter(PipelineContext context)
         return new CdiSpec(CdiVersion, context.CdiKind, new Dictionary<string, string> { [ClaimUidAnnotation] = claimUid }, cdiDevices);
     }
 
+    /// <summary>The spec's bytes as <see cref="WriteAsync"/> writes them: the same claim and devices give the same bytes.</summary>
+    public byte[] Encode(string claimUid, IReadOnlyList<GpuDevice> devices) =>
+        JsonSerializer.SerializeToUtf8Bytes(Build(claimUid, devices), CdiJsonContext.Default.CdiSpec);
+
     public async Task WriteAsync(string claimUid, IReadOnlyList<GpuDevice> devices, CancellationToken cancellationToken)
     {
-        var spec = Build(claimUid, devices);
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(spec, CdiJsonContext.Default.CdiSpec);
+        var bytes = Encode(claimUid, devices);
         Directory.CreateDirectory(Root);
         await AtomicFile.WriteAsync(Root, FileName(claimUid), bytes, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Whether the claim's spec on disk is byte for byte <paramref name="expected"/>. Reads at most one byte more than
+    /// expected, through a non-blocking open (a FIFO planted in its place cannot hang the caller); anything that is
+    /// not a readable file with exactly those bytes is <see cref="CdiSpecOnDisk.Different"/>, and writing the spec
+    /// replaces it.
+    /// </summary>
+    public CdiSpecOnDisk Compare(string claimUid, ReadOnlySpan<byte> expected)
+    {
+        var path = Path.Combine(Root, FileName(claimUid));
+        if (!File.Exists(path))
+        {
+            return Directory.Exists(path) ? CdiSpecOnDisk.Different : CdiSpecOnDisk.Missing;
+        }
+
+        try
+        {
+            using var handle = PosixFileSystem.OpenReadNonBlocking(path);
+            var buffer = new byte[expected.Length + 1];
+            var total = 0;
+            while (total < buffer.Length)
+            {
+                var read = RandomAccess.Read(handle, buffer.AsSpan(total), total);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                total += read;
+            }
+
+            return total == expected.Length && buffer.AsSpan(0, total).SequenceEqual(expected) ? CdiSpecOnDisk.Same : CdiSpecOnDisk.Different;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            return ex is FileNotFoundException or DirectoryNotFoundException ? CdiSpecOnDisk.Missing : CdiSpecOnDisk.Different;
+        }
     }
 
     /// <summary>Removes the claim's spec; a missing file is not an error.</summary>

@@ -10,6 +10,8 @@ public sealed class ThrowingCrashInjector : ICrashInjector
     /// <summary>Runs once at the crash point before the exception (the lifecycle model snapshots the disk here: the process "dies" at this instant).</summary>
     public Action<string>? OnFail { get; set; }
 
+    public bool Armed => FailAt is not null;
+
     public void At(string point)
     {
         if (point == FailAt)

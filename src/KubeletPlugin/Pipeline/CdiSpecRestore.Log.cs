@@ -1,0 +1,12 @@
+using Microsoft.Extensions.Logging;
+
+namespace SecureDra.KubeletPlugin.Pipeline;
+
+public sealed partial class CdiSpecRestore
+{
+    [LoggerMessage(EventId = EventIds.CdiSpecRestore.Restored, Level = LogLevel.Warning, Message = "CDI spec {File} of prepared claim {Namespace}/{Name} ({ClaimUid}) was {Outcome}: written again from the checkpoint")]
+    private static partial void LogRestored(ILogger logger, string @namespace, string name, string claimUid, string file, string outcome);
+
+    [LoggerMessage(EventId = EventIds.CdiSpecRestore.Unrestorable, Level = LogLevel.Error, Message = "CDI spec {File} of prepared claim {Namespace}/{Name} ({ClaimUid}) is missing and cannot be rebuilt from the checkpoint (a MIG device, or a GPU that is gone or changed): its containers cannot start until the claim is released and prepared again")]
+    private static partial void LogUnrestorable(ILogger logger, string @namespace, string name, string claimUid, string file);
+}
