@@ -677,6 +677,9 @@ internal sealed class PluginRun : IAsyncDisposable
             // --smaps-copy PREFIX: keep each raw /proc/PID/smaps (and status) for a closer look than this summary.
             File.Copy($"/proc/{_process.Id}/smaps", $"{copy}.{++_smapsCopies}.smaps", overwrite: true);
             File.Copy($"/proc/{_process.Id}/status", $"{copy}.{_smapsCopies}.status", overwrite: true);
+            // And the threads by name (Kestrel, the thread pool, the GC, timers): which ones the count is made of.
+            File.WriteAllLines($"{copy}.{_smapsCopies}.threads", Directory.EnumerateDirectories($"/proc/{_process.Id}/task")
+                .Select(t => { try { return File.ReadAllText(Path.Combine(t, "comm")).Trim(); } catch (IOException) { return "(gone)"; } }).Order(StringComparer.Ordinal));
         }
 
         var maps = new List<Mapping>();
