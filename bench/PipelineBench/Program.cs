@@ -604,8 +604,11 @@ internal sealed class PluginRun : IAsyncDisposable
     /// <summary>One unlabelled series of the plugin's /metrics, or null when the plugin does not export it.</summary>
     public async Task<double?> MetricAsync(string name)
     {
-        var line = (await _metrics.GetStringAsync("/metrics")).Split('\n').FirstOrDefault(l => l.StartsWith(name + " ", StringComparison.Ordinal));
-        return line is null ? null : double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+        var lines = (await _metrics.GetStringAsync("/metrics")).Split('\n');
+        var line = lines.FirstOrDefault(l => l.StartsWith(name + " ", StringComparison.Ordinal));
+        // A family the plugin registered but has not observed yet renders only its HELP and TYPE lines: 0.
+        return line is not null ? double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture)
+            : lines.Any(l => l.StartsWith("# TYPE " + name + " ", StringComparison.Ordinal)) ? 0 : null;
     }
 
     public async Task<long> SliceWritesAsync()

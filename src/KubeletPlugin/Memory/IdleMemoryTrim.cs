@@ -36,6 +36,9 @@ public sealed partial class IdleMemoryTrim : BackgroundService
         _collect = collect;
         _trims = metrics.Counter("securedra_memory_idle_trims_total", "Idle memory trims: compacting GCs run once the plugin went --trim-memory-when-idle without a call, after a call.");
         _reclaimed = metrics.Counter("securedra_memory_idle_trim_reclaimed_bytes_total", "GC committed bytes the idle trims gave back to the OS (committed before minus after each trim), summed.");
+        // Rendered as 0 from the start, not absent until the first trim: a scraper (and the bench) tells "no trim yet" from "no trim service".
+        _trims.Add(0);
+        _reclaimed.Add(0);
     }
 
     /// <summary>How long without a call before the trim runs.</summary>

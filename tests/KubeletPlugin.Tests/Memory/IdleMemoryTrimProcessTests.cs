@@ -38,6 +38,7 @@ public sealed class IdleMemoryTrimProcessTests
 
         if (idle != "0")
         {
+            Assert.Contains("securedra_memory_idle_trims_total ", await http.GetStringAsync("/metrics"), StringComparison.Ordinal);
             await Poll.UntilAsync(async () => (await http.GetStringAsync("/metrics")).Contains("securedra_memory_idle_trims_total 1", StringComparison.Ordinal), "idle trim done", () => process.Stderr);
             var line = await process.WaitForLineAsync(l => l.Contains("\"EventId\":{\"Id\":7460,", StringComparison.Ordinal), "the idle trim's log event");
             Assert.Contains("Idle memory trimmed after", line, StringComparison.Ordinal);
