@@ -19,6 +19,7 @@ using SecureDra.LocalCluster.Kubelet;
 //        [--plugin-env NAME=VALUE]... (extra environment for the plugin, e.g. DOTNET_GCgen0size=400000: Native AOT
 //        reads GC settings as hexadecimal WITHOUT a 0x prefix and ignores a value that has one)
 //        [--smaps-copy PREFIX] (keep the plugin's raw /proc/PID/smaps and status at each memory breakdown)
+//        (after the steady calls it waits for the plugin's idle trim, --trim-memory-when-idle, and reads RSS again)
 //        [--pageout-probe N] (after the steady calls, ask the kernel to reclaim the plugin's clean file-backed pages with
 //        process_madvise(MADV_PAGEOUT), then make N more calls: what RSS comes back is the hot working set; needs root)
 //        (the plugin trims itself once ready unless --plugin-env SECUREDRA_TRIM_MEMORY_AFTER_START=false: one binary, both ways)
@@ -276,6 +277,7 @@ if (only is null or "latency")
     Console.WriteLine($"RSS {rssBefore:F1} MiB before, {p.RssMiB():F1} MiB after {calls} more Prepare calls ({calls / swCalls.Elapsed.TotalSeconds:F0} calls/s, 1 caller); {prepare.Count + 20 + (batches + 1) * 100} real claims prepared and released before");
     Console.WriteLine($"  managed allocation per idempotent Prepare (plugin's dotnet_gc_allocated_bytes_total): {(await p.AllocatedBytesAsync() - allocatedBefore) / calls:F0} B");
     Console.WriteLine($"  memory after the calls: {await p.MemoryBreakdownAsync()}");
+    await ReportIdleTrimAsync(p);
     if (pageoutProbe > 0)
     {
         // The hot working set: what of the file-backed RSS the steady calls really touch. Reclaim every clean
@@ -341,6 +343,33 @@ if (only is null or "slices")
     }
 
     await p.DeleteSlicesAsync();
+}
+
+// The plugin's idle trim (--trim-memory-when-idle, default 10s): once it has run after the steady calls, RSS again.
+// Waits by polling the trim's counter with a deadline; a plugin without the trim (older build, or 0) is skipped.
+static async Task ReportIdleTrimAsync(PluginRun p)
+{
+    if (await p.MetricAsync("securedra_memory_idle_trims_total") is not { } trimsBefore)
+    {
+        Console.WriteLine("idle trim: not in this plugin (no securedra_memory_idle_trims_total)");
+        return;
+    }
+
+    var waited = Stopwatch.StartNew();
+    var deadline = TimeSpan.FromSeconds(120);
+    while (await p.MetricAsync("securedra_memory_idle_trims_total") <= trimsBefore)
+    {
+        if (waited.Elapsed > deadline)
+        {
+            Console.WriteLine($"idle trim: none within {deadline.TotalSeconds:F0} s after the calls");
+            return;
+        }
+
+        await Task.Delay(100);
+    }
+
+    Console.WriteLine($"RSS {p.RssMiB():F1} MiB after the idle trim ({waited.Elapsed.TotalSeconds:F1} s after the last call; GC committed given back by idle trims so far {await p.MetricAsync("securedra_memory_idle_trim_reclaimed_bytes_total") / 1048576:F1} MiB)");
+    Console.WriteLine($"  memory after the idle trim: {await p.MemoryBreakdownAsync()}");
 }
 
 static string RequestKind(string path)
@@ -600,6 +629,16 @@ internal sealed class PluginRun : IAsyncDisposable
         return double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
     }
 
+    /// <summary>One unlabelled series of the plugin's /metrics, or null when the plugin does not export it.</summary>
+    public async Task<double?> MetricAsync(string name)
+    {
+        var lines = (await _metrics.GetStringAsync("/metrics")).Split('\n');
+        var line = lines.FirstOrDefault(l => l.StartsWith(name + " ", StringComparison.Ordinal));
+        // A family the plugin registered but has not observed yet renders only its HELP and TYPE lines: 0.
+        return line is not null ? double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture)
+            : lines.Any(l => l.StartsWith("# TYPE " + name + " ", StringComparison.Ordinal)) ? 0 : null;
+    }
+
     public async Task<long> SliceWritesAsync()
     {
         var text = await _metrics.GetStringAsync("/metrics");
@@ -669,6 +708,9 @@ internal sealed class PluginRun : IAsyncDisposable
             // --smaps-copy PREFIX: keep each raw /proc/PID/smaps (and status) for a closer look than this summary.
             File.Copy($"/proc/{_process.Id}/smaps", $"{copy}.{++_smapsCopies}.smaps", overwrite: true);
             File.Copy($"/proc/{_process.Id}/status", $"{copy}.{_smapsCopies}.status", overwrite: true);
+            // And the threads by name (Kestrel, the thread pool, the GC, timers): which ones the count is made of.
+            File.WriteAllLines($"{copy}.{_smapsCopies}.threads", Directory.EnumerateDirectories($"/proc/{_process.Id}/task")
+                .Select(t => { try { return File.ReadAllText(Path.Combine(t, "comm")).Trim(); } catch (IOException) { return "(gone)"; } }).Order(StringComparer.Ordinal));
         }
 
         var maps = new List<Mapping>();

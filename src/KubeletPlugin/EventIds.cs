@@ -259,4 +259,10 @@ internal static partial class EventIds
         public const int Trimmed = 7300;
         public const int Failed = 7301;
     }
+
+    /// <summary>The GC trim once the plugin is idle after calls (range 7460-7479).</summary>
+    public static class IdleMemoryTrim
+    {
+        public const int Trimmed = 7460;
+    }
 }

@@ -29,6 +29,10 @@ public class CliProcessTests
     [InlineData("kubelet-plugin --node-name n1 --node-containerd-config containerd.toml", "--node-containerd-config: must be an absolute path")]
     [InlineData("kubelet-plugin --node-name n1 --require-node-hardening=maybe", "Unrecognized command or argument 'maybe'")]
     [InlineData("kubelet-plugin --node-name n1 --trim-memory-after-start maybe", "--trim-memory-after-start: 'maybe' is not true or false")]
+    [InlineData("kubelet-plugin --node-name n1 --trim-memory-when-idle 500ms", "--trim-memory-when-idle: 500ms is outside 00:00:01 to 01:00:00")]
+    [InlineData("kubelet-plugin --node-name n1 --trim-memory-when-idle 2h", "--trim-memory-when-idle: 2h is outside")]
+    [InlineData("kubelet-plugin --node-name n1 --trim-memory-when-idle -1s", "--trim-memory-when-idle:")]
+    [InlineData("kubelet-plugin --node-name n1 --trim-memory-when-idle soon", "--trim-memory-when-idle: 'soon' is not a duration")]
     public async Task Bad_flags_give_one_line_and_exit_code_2(string commandLine, string expected)
     {
         var (exitCode, stderr) = await RunToEndAsync(commandLine.Split(' '));

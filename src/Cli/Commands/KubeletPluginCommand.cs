@@ -27,6 +27,7 @@ internal static class KubeletPluginCommand
         var httpMaxConnections = EnvOption.Flag("--http-max-connections", "Connections the --http-endpoint listener holds at once; at the cap the longest-idle one is closed for a new one. With a reserve of 256 descriptors it must fit under RLIMIT_NOFILE", "64", "HTTP_MAX_CONNECTIONS");
         var httpIdleTimeout = EnvOption.Flag("--http-idle-timeout", "A --http-endpoint connection with no request for this long is closed (the kubelet's Unix-socket connections are never timed out)", "30s", "HTTP_IDLE_TIMEOUT");
         var trimMemory = EnvOption.Flag("--trim-memory-after-start", "Once first ready, give back start-up memory: a compacting GC and the executable's start-up pages (madvise MADV_PAGEOUT; what a later call needs faults back in). true or false", "true");
+        var trimWhenIdle = EnvOption.Flag("--trim-memory-when-idle", "After calls, once this long has passed without one, run one compacting GC that gives the GC's free memory back to the OS (never during a call). 1s to 1h, or 0 for never", "10s");
         var logging = new LogSetup();
         var withdrawalMode = EnvOption.Flag("--withdrawal-mode", "How a dirty or unhealthy GPU leaves scheduling: remove-from-slice, taint-noschedule (clusters with device taints), or taint-noexecute (also evicts running pods; never implied)", "remove-from-slice", "WITHDRAWAL_MODE");
         var migMode = EnvOption.Flag("--mig-mode", "GPUs in MIG mode: off (withdrawn, reason MigModeEnabled), static (publish the instances that exist; never create or destroy one) or dynamic (publish every placement as a partitionable device where the API server keeps counters)", "off");
@@ -45,7 +46,7 @@ internal static class KubeletPluginCommand
         {
             driverName, nodeName, kubeconfig, registrarDir, pluginsDir, cdiRoot, podUid, httpEndpoint, httpMaxConnections, httpIdleTimeout,
             withdrawalMode, migMode, migManagerSocket, fatalXids, maxConfigBytes, scrubRetryInitial, unprepareBudget, kubeRequestTimeout,
-            trimMemory,
+            trimMemory, trimWhenIdle,
         };
         command.Options.Add(healthResend);
         command.Options.Add(healthRecovery);
@@ -63,10 +64,12 @@ internal static class KubeletPluginCommand
             Network.ListenerLimits httpLimits;
             LogSettings logSettings;
             bool trimMemoryAfterStart;
+            TimeSpan trimMemoryWhenIdle;
             try
             {
                 logSettings = logging.Bind(parseResult);
                 trimMemoryAfterStart = FlagParsing.Bool("--trim-memory-after-start", parseResult.GetValue(trimMemory)!);
+                trimMemoryWhenIdle = FlagParsing.Duration("--trim-memory-when-idle", parseResult.GetValue(trimWhenIdle)!, TimeSpan.FromSeconds(1), KubeletPluginOptions.MaxTrimMemoryWhenIdle);
                 httpLimits = new Network.ListenerLimits
                 {
                     MaxConnections = FlagParsing.Count("--http-max-connections", parseResult.GetValue(httpMaxConnections)!, 1, 1_000_000),
@@ -91,6 +94,7 @@ internal static class KubeletPluginCommand
                 HttpEndpoint = parseResult.GetValue(httpEndpoint),
                 LogFormat = logSettings.Format,
                 TrimMemoryAfterStart = trimMemoryAfterStart,
+                TrimMemoryWhenIdle = trimMemoryWhenIdle,
             };
             var errors = KubeletPluginOptionsValidator.Validate(options);
             if (errors.Count > 0)

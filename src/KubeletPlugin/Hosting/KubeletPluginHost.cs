@@ -111,6 +111,15 @@ public static class KubeletPluginHost
                 sp.GetRequiredService<HttpProbeEndpoints>(), sp.GetRequiredService<MetricsRegistry>(), sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILogger<Memory.StartupMemoryTrim>>(), Memory.ExecutablePageOut.Run));
         }
+
+        if (options.TrimMemoryWhenIdle > TimeSpan.Zero)
+        {
+            services.AddSingleton(sp => new Memory.CallActivity(sp.GetRequiredService<TimeProvider>()));
+            services.AddSingleton<Memory.CallActivityInterceptor>();
+            services.AddHostedService(sp => new Memory.IdleMemoryTrim(
+                options.TrimMemoryWhenIdle, sp.GetRequiredService<Memory.CallActivity>(), sp.GetRequiredService<MetricsRegistry>(),
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<Memory.IdleMemoryTrim>>(), Memory.IdleMemoryTrim.CollectAggressively));
+        }
         if (options.HttpEndpoint is { } endpoint && KubeletPluginOptionsValidator.TryParseHttpEndpoint(endpoint, out var ip))
         {
             // One endpoint object, shared by the guard, Kestrel's Listen and the transport that matches on it.
@@ -139,6 +148,10 @@ public static class KubeletPluginHost
             grpc.MaxReceiveMessageSize = ClaimRequestLimits.MaxReceiveMessageBytes;
             grpc.EnableDetailedErrors = false;
             grpc.Interceptors.Add<GrpcMetricsInterceptor>();
+            if (options.TrimMemoryWhenIdle > TimeSpan.Zero)
+            {
+                grpc.Interceptors.Add<Memory.CallActivityInterceptor>();
+            }
         });
     }
 

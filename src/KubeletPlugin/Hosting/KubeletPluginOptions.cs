@@ -38,6 +38,16 @@ public sealed record KubeletPluginOptions
     /// </summary>
     public bool TrimMemoryAfterStart { get; init; }
 
+    /// <summary>
+    /// After calls, once this long has passed without one, run one compacting GC that gives the GC's free memory back
+    /// (<see cref="Memory.IdleMemoryTrim"/>); zero: never. The CLI sets 10 s (<c>--trim-memory-when-idle</c>); zero here
+    /// so hosts built in a shared process (tests, the demo) do not collect their whole process.
+    /// </summary>
+    public TimeSpan TrimMemoryWhenIdle { get; init; }
+
+    /// <summary>Longest <see cref="TrimMemoryWhenIdle"/>: beyond an hour the trim would wait past most idle periods.</summary>
+    public static readonly TimeSpan MaxTrimMemoryWhenIdle = TimeSpan.FromHours(1);
+
     /// <summary>The plugin's own data dir: <c>&lt;plugins dir&gt;/&lt;driver&gt;</c>; holds the DRA socket and the checkpoint.</summary>
     public string PluginDataDirectory => DataDirectoryOverride ?? Path.Combine(KubeletPluginsDirectoryPath, DriverName);
 

@@ -58,6 +58,11 @@ public static class KubeletPluginOptionsValidator
             errors.Add(budget);
         }
 
+        if (options.TrimMemoryWhenIdle < TimeSpan.Zero || options.TrimMemoryWhenIdle > KubeletPluginOptions.MaxTrimMemoryWhenIdle)
+        {
+            errors.Add($"--trim-memory-when-idle: {options.TrimMemoryWhenIdle} is outside 0 (off) to {KubeletPluginOptions.MaxTrimMemoryWhenIdle}");
+        }
+
         if (options.LogFormat is not ("json" or "text"))
         {
             errors.Add($"--log-format: \"{Clip(options.LogFormat)}\" is not one of json, text");
