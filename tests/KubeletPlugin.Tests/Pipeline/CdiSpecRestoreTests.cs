@@ -117,7 +117,7 @@ public class CdiSpecRestoreTests
         await using var h = PipelineHarness.Create();
         await h.StartAsync();
         var (answer, spec) = await PreparedAsync(h, 1, "gpu-3");
-        var writes = h.Journal.WriteCount;
+        var writes = h.CheckpointWrites;
 
         File.Delete(SpecPath(h, 1));
         var again = await PrepareOne(h, TestClaims.Ref(1));
@@ -126,7 +126,7 @@ public class CdiSpecRestoreTests
         Assert.Equal(answer.Devices.Select(d => d.CdiDeviceIds[0]), again.Devices.Select(d => d.CdiDeviceIds[0]));
         Assert.Equal(spec, await File.ReadAllBytesAsync(SpecPath(h, 1)));
         Assert.Equal(1, Restored(h, "missing"));
-        Assert.Equal(writes, h.Journal.WriteCount); // the claim's record did not change: no checkpoint write
+        Assert.Equal(writes, h.CheckpointWrites); // the claim's record did not change: no checkpoint write
     }
 
     [Fact]
