@@ -120,6 +120,7 @@ public static class KubeletPluginHost
                 options.TrimMemoryWhenIdle, sp.GetRequiredService<Memory.CallActivity>(), sp.GetRequiredService<MetricsRegistry>(),
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<Memory.IdleMemoryTrim>>(), Memory.IdleMemoryTrim.CollectAggressively));
         }
+
         if (options.HttpEndpoint is { } endpoint && KubeletPluginOptionsValidator.TryParseHttpEndpoint(endpoint, out var ip))
         {
             // One endpoint object, shared by the guard, Kestrel's Listen and the transport that matches on it.
