@@ -19,7 +19,7 @@ public sealed partial class CdiSpecRestore(CdiSpecWriter cdi, DeviceInventory in
 {
     private readonly Counter _restored = metrics.Counter(
         "securedra_cdi_spec_restored_total",
-        "CDI specs of prepared claims written again: missing, or differing from what the checkpoint implies; unrestorable: missing and not rebuildable (MIG devices, a GPU that changed).",
+        "CDI specs of prepared claims written again: missing, or differing from what the checkpoint implies; unrestorable: missing and not rebuildable (MIG devices, a GPU that changed); failed: the write at start-up failed.",
         "outcome");
 
     /// <summary>
@@ -54,16 +54,31 @@ public sealed partial class CdiSpecRestore(CdiSpecWriter cdi, DeviceInventory in
         await RestoreAsync(claimUid, claim, CdiSpecOnDisk.Missing, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Start-up: the spec is written again when it is missing or not byte for byte what the checkpoint implies.</summary>
+    /// <summary>
+    /// Start-up: the spec is written again when it is missing or not byte for byte what the checkpoint implies. A write
+    /// that fails is logged and counted, not thrown: start-up must still come up to release claims and scrub (a
+    /// retried Prepare of this claim tries the write again and fails visibly if it still cannot).
+    /// </summary>
     public async Task RepairAsync(string claimUid, CheckpointClaim claim, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(claim);
         var devices = SpecDevices(claim);
         var onDisk = devices is null
             ? (cdi.Exists(claimUid) ? CdiSpecOnDisk.Same : CdiSpecOnDisk.Missing)
             : cdi.Compare(claimUid, cdi.Encode(claimUid, devices));
-        if (onDisk != CdiSpecOnDisk.Same)
+        if (onDisk == CdiSpecOnDisk.Same)
+        {
+            return;
+        }
+
+        try
         {
             await RestoreAsync(claimUid, claim, onDisk, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _restored.Inc("failed");
+            LogRestoreFailed(logger, claim.Namespace, claim.Name, claimUid, cdi.FileName(claimUid), ex.Message);
         }
     }
 

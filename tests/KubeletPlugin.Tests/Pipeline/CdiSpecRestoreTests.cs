@@ -112,6 +112,28 @@ public class CdiSpecRestoreTests
     }
 
     [Fact]
+    public async Task A_spec_that_cannot_be_written_again_at_start_up_is_counted_and_start_up_still_completes()
+    {
+        await using var h = PipelineHarness.Create();
+        await h.StartAsync();
+        await PreparedAsync(h, 1, "gpu-0");
+
+        // The CDI root replaced by a file: nothing can be written there.
+        await h.RestartAsync(whileStopped: () =>
+        {
+            Directory.Delete(h.CdiRoot, recursive: true);
+            File.WriteAllText(h.CdiRoot, "not a directory");
+        });
+
+        Assert.Equal(1, Restored(h, "failed"));
+        Assert.Equal(DeviceAssignment.Prepared, h.Inventory.Get("gpu-0")!.Assignment);
+        // Start-up came up, so the claim can still be released (and its device scrubbed).
+        var released = (await h.Pipeline.UnprepareAsync([TestClaims.Ref(1)], CancellationToken.None))[TestClaims.Uid(1)];
+        Assert.Null(released.Error);
+        Assert.Null(h.Journal.Get(TestClaims.Uid(1)));
+    }
+
+    [Fact]
     public async Task A_spec_deleted_under_the_running_plugin_is_back_before_the_retried_Prepare_answers()
     {
         await using var h = PipelineHarness.Create();
