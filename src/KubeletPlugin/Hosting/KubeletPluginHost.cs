@@ -118,7 +118,7 @@ public static class KubeletPluginHost
             services.AddSingleton<Memory.CallActivityInterceptor>();
             services.AddHostedService(sp => new Memory.IdleMemoryTrim(
                 options.TrimMemoryWhenIdle, sp.GetRequiredService<Memory.CallActivity>(), sp.GetRequiredService<MetricsRegistry>(),
-                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<Memory.IdleMemoryTrim>>(), Memory.IdleMemoryTrim.CollectAggressively));
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<Memory.IdleMemoryTrim>>(), Memory.GcTrim.CollectAggressively));
         }
 
         if (options.HttpEndpoint is { } endpoint && KubeletPluginOptionsValidator.TryParseHttpEndpoint(endpoint, out var ip))

@@ -24,7 +24,7 @@ public sealed partial class IdleMemoryTrim : BackgroundService
     private readonly Counter _trims;
     private readonly Counter _reclaimed;
 
-    /// <param name="collect">The collection: <see cref="CollectAggressively"/> in the product; tests pass their own.</param>
+    /// <param name="collect">The collection: <see cref="GcTrim.CollectAggressively"/> in the product; tests pass their own.</param>
     public IdleMemoryTrim(TimeSpan idleAfter, CallActivity activity, MetricsRegistry metrics, TimeProvider time, ILogger<IdleMemoryTrim> logger, Func<GcTrimResult> collect)
     {
         ArgumentNullException.ThrowIfNull(metrics);
@@ -43,15 +43,6 @@ public sealed partial class IdleMemoryTrim : BackgroundService
 
     /// <summary>How long without a call before the trim runs.</summary>
     public TimeSpan IdleAfter { get; }
-
-    /// <summary>The product's collection: blocking, compacting, aggressive (decommits the free regions).</summary>
-    public static GcTrimResult CollectAggressively()
-    {
-        var heapBefore = GC.GetTotalMemory(forceFullCollection: false);
-        var committedBefore = GC.GetGCMemoryInfo().TotalCommittedBytes;
-        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        return new GcTrimResult(heapBefore, GC.GetTotalMemory(forceFullCollection: false), committedBefore, GC.GetGCMemoryInfo().TotalCommittedBytes);
-    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -92,6 +83,3 @@ public sealed partial class IdleMemoryTrim : BackgroundService
         LogTrimmed(_logger, (long)idle.TotalSeconds, result.HeapBefore / 1024, result.HeapAfter / 1024, result.CommittedBefore / 1024, result.CommittedAfter / 1024);
     }
 }
-
-/// <summary>What one idle collection did: GC heap and committed bytes before and after.</summary>
-public sealed record GcTrimResult(long HeapBefore, long HeapAfter, long CommittedBefore, long CommittedAfter);

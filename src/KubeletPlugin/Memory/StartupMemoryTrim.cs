@@ -57,17 +57,13 @@ public sealed partial class StartupMemoryTrim : BackgroundService
     {
         try
         {
-            // Aggressive: compacts and returns the GC's free regions to the OS instead of keeping them for later
-            // allocations; start-up allocated ~26 MB, the steady heap is a few MiB (docs/performance.md §10.2).
-            var heapBefore = GC.GetTotalMemory(forceFullCollection: false);
-            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-            var heapAfter = GC.GetTotalMemory(forceFullCollection: false);
-            var committed = GC.GetGCMemoryInfo().TotalCommittedBytes;
+            // Start-up allocated ~26 MB, the steady heap is a few MiB (docs/performance.md §10.2).
+            var gc = GcTrim.CollectAggressively();
             var pages = _pageOut();
-            _reclaimed.Set(Math.Max(0, heapBefore - heapAfter), "gc");
+            _reclaimed.Set(Math.Max(0, gc.HeapBefore - gc.HeapAfter), "gc");
             _reclaimed.Set(Math.Max(0, pages.ResidentBefore - pages.ResidentAfter), "executable");
             _trims.Inc("done");
-            LogTrimmed(_logger, pages.ResidentBefore / 1024, pages.ResidentAfter / 1024, pages.Mappings, pages.Executable, heapBefore / 1024, heapAfter / 1024, committed / 1024);
+            LogTrimmed(_logger, pages.ResidentBefore / 1024, pages.ResidentAfter / 1024, pages.Mappings, pages.Executable, gc.HeapBefore / 1024, gc.HeapAfter / 1024, gc.CommittedAfter / 1024);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or PlatformNotSupportedException or EntryPointNotFoundException or DllNotFoundException)
         {

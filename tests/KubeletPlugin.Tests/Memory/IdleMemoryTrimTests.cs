@@ -103,7 +103,7 @@ public sealed class IdleMemoryTrimTests
     public void The_product_collection_is_a_full_collection_and_reports_heap_and_committed_bytes()
     {
         var fullBefore = GC.CollectionCount(2);
-        var result = IdleMemoryTrim.CollectAggressively();
+        var result = GcTrim.CollectAggressively();
         Assert.True(GC.CollectionCount(2) > fullBefore, "no gen2 collection ran");
         Assert.True(result.HeapBefore > 0 && result.HeapAfter > 0 && result.CommittedBefore > 0 && result.CommittedAfter > 0, result.ToString());
     }
@@ -112,7 +112,7 @@ public sealed class IdleMemoryTrimTests
     public void A_zero_or_negative_idle_period_is_refused()
     {
         var time = new TimerSignallingTime();
-        Assert.Throws<ArgumentOutOfRangeException>(() => new IdleMemoryTrim(TimeSpan.Zero, new CallActivity(time), new MetricsRegistry(), time, NullLogger<IdleMemoryTrim>.Instance, IdleMemoryTrim.CollectAggressively));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new IdleMemoryTrim(TimeSpan.Zero, new CallActivity(time), new MetricsRegistry(), time, NullLogger<IdleMemoryTrim>.Instance, GcTrim.CollectAggressively));
     }
 
     private static (TimerSignallingTime Time, CallActivity Activity, MetricsRegistry Metrics, Channel<bool> Trims, IdleMemoryTrim Trim) Create()
