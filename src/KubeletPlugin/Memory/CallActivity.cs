@@ -1,3 +1,5 @@
+using SecureDra.KubeletPlugin.Pipeline;
+
 namespace SecureDra.KubeletPlugin.Memory;
 
 /// <summary>
@@ -8,6 +10,7 @@ namespace SecureDra.KubeletPlugin.Memory;
 public sealed class CallActivity(TimeProvider time)
 {
     private readonly Lock _lock = new();
+    private readonly ChangeSignal _ended = new();
     private int _inFlight;
     private long _completed;
     private long _lastEnded;
@@ -29,7 +32,15 @@ public sealed class CallActivity(TimeProvider time)
             _completed++;
             _lastEnded = now;
         }
+
+        _ended.Signal();
     }
+
+    /// <summary>
+    /// Completes when the next call ends. Take it before <see cref="Snapshot"/>: a call that ends after the snapshot
+    /// then completes the task already held, so the waiter never misses it.
+    /// </summary>
+    public Task NextEnd => _ended.Next;
 
     public CallActivitySnapshot Snapshot()
     {

@@ -10,7 +10,8 @@ namespace SecureDra.KubeletPlugin.Memory;
 /// with more committed than live memory (under CPU load 13–18 MiB committed for a 5–8 MiB live heap: more allocation
 /// between collections, survivors parked in gen1), and the GC keeps it for the next burst; a node daemon is idle most
 /// of the time, so that memory is better given back (docs/performance.md §10.7). One trim per idle period: a
-/// trim needs a completed call since the last one, so a plugin nobody calls is not collected again and again.
+/// trim needs a completed call since the last one, so a plugin nobody calls is not collected again and again; until
+/// a call ends it sets no timer at all (<see cref="CallActivity.NextEnd"/>), so a quiet node's plugin is not woken.
 /// Never during a call: only after <see cref="IdleAfter"/> with none in flight; a call that arrives while the
 /// collection runs waits for it (milliseconds: the heap is a few MiB). Switched by <c>--trim-memory-when-idle</c>
 /// (<see cref="Hosting.KubeletPluginOptions.TrimMemoryWhenIdle"/>).
@@ -51,23 +52,25 @@ public sealed partial class IdleMemoryTrim : BackgroundService
         {
             while (true)
             {
+                var nextEnd = _activity.NextEnd; // before the look: a call that ends after it wakes this loop
                 var now = _activity.Snapshot();
-                var wait = IdleAfter;
-                if (now.Completed != trimmedAt && now.InFlight == 0)
+                if (now.InFlight > 0 || now.Completed == trimmedAt)
                 {
-                    var idle = _time.GetElapsedTime(now.LastEndedTimestamp);
-                    if (idle >= IdleAfter)
-                    {
-                        Trim(idle);
-                        trimmedAt = now.Completed;
-                    }
-                    else
-                    {
-                        wait = IdleAfter - idle;
-                    }
+                    // Nothing to trim before a call ends (none since the last trim, or one still running): sleep
+                    // until one does instead of waking every IdleAfter for the whole of a quiet node's life.
+                    await nextEnd.WaitAsync(stoppingToken).ConfigureAwait(false);
+                    continue;
                 }
 
-                await Task.Delay(wait, _time, stoppingToken).ConfigureAwait(false);
+                var idle = _time.GetElapsedTime(now.LastEndedTimestamp);
+                if (idle >= IdleAfter)
+                {
+                    Trim(idle);
+                    trimmedAt = now.Completed;
+                    continue;
+                }
+
+                await Task.Delay(IdleAfter - idle, _time, stoppingToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

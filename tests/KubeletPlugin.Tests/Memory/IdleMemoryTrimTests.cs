@@ -8,6 +8,7 @@ namespace SecureDra.KubeletPlugin.Tests.Memory;
 /// <summary>
 /// The idle trim runs once per idle period, only after a call and only once <see cref="IdleMemoryTrim.IdleAfter"/>
 /// has passed without one and none is in flight, on the injected clock; each trim is counted with the bytes it gave back.
+/// With nothing to trim (no call since the last trim, or one in flight) it sets no timer: it sleeps until a call ends.
 /// </summary>
 public sealed class IdleMemoryTrimTests
 {
@@ -20,13 +21,16 @@ public sealed class IdleMemoryTrimTests
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await trim.StartAsync(deadline.Token);
 
-        // No call yet: a look every IdleAfter, no trim however long the plugin waits.
-        Assert.Equal(IdleAfter, await time.Timers.Reader.ReadAsync(deadline.Token));
-        time.Advance(IdleAfter);
-        Assert.Equal(IdleAfter, await time.Timers.Reader.ReadAsync(deadline.Token));
+        // No call yet: no timer at all (it sleeps until a call ends), and no trim however long the plugin waits.
+        time.Advance(IdleAfter * 10);
+        Assert.False(time.Timers.Reader.TryRead(out _), "set a timer although no call ever came");
         Assert.False(trims.Reader.TryRead(out _), "trimmed although no call ever came");
 
-        // A call ends 4 s into the next look's wait: at that look it has been idle 6 s, so the trim waits 4 s more.
+        // A call ends: the trim waits IdleAfter from its end. Another ends 4 s into that wait: at the look it has
+        // been idle 6 s, so the trim waits 4 s more.
+        activity.Begin();
+        activity.End();
+        Assert.Equal(IdleAfter, await time.Timers.Reader.ReadAsync(deadline.Token));
         time.Advance(TimeSpan.FromSeconds(4));
         activity.Begin();
         activity.End();
@@ -38,17 +42,17 @@ public sealed class IdleMemoryTrimTests
         time.Advance(TimeSpan.FromTicks(1));
         await trims.Reader.ReadAsync(deadline.Token);
 
-        // Once per idle period: no further call, no further trim.
-        Assert.Equal(IdleAfter, await time.Timers.Reader.ReadAsync(deadline.Token));
-        time.Advance(IdleAfter);
-        Assert.Equal(IdleAfter, await time.Timers.Reader.ReadAsync(deadline.Token));
+        // Once per idle period: no further call, no further trim, and no timer either.
+        time.Advance(IdleAfter * 10);
         Assert.False(trims.Reader.TryRead(out _), "trimmed again without a call in between");
+        Assert.False(time.Timers.Reader.TryRead(out _), "set a timer after its trim without a call in between");
         Assert.Equal(1, metrics.Counter("securedra_memory_idle_trims_total", "").Value());
         Assert.Equal(6 << 20, metrics.Counter("securedra_memory_idle_trim_reclaimed_bytes_total", "").Value());
 
         // The next burst earns the next trim.
         activity.Begin();
         activity.End();
+        Assert.Equal(IdleAfter, await time.Timers.Reader.ReadAsync(deadline.Token));
         time.Advance(IdleAfter);
         await trims.Reader.ReadAsync(deadline.Token);
         Assert.Equal(2, metrics.Counter("securedra_memory_idle_trims_total", "").Value());
@@ -64,22 +68,16 @@ public sealed class IdleMemoryTrimTests
         activity.End();
         activity.Begin(); // a long Unprepare (scrubs) still running
         await trim.StartAsync(deadline.Token);
-        for (var look = 0; look < 5; look++)
-        {
-            Assert.Equal(IdleAfter, await time.Timers.Reader.ReadAsync(deadline.Token));
-            time.Advance(IdleAfter);
-        }
-
-        Assert.Equal(IdleAfter, await time.Timers.Reader.ReadAsync(deadline.Token));
+        time.Advance(IdleAfter * 5);
+        Assert.False(time.Timers.Reader.TryRead(out _), "set a timer while a call was in flight");
         Assert.False(trims.Reader.TryRead(out _), "trimmed while a call was in flight");
 
-        // It ends half-way through the next look's wait: the idle period counts from its end, not from the call before it.
-        time.Advance(IdleAfter / 2);
+        // It ends: the idle period counts from its end, not from the call before it.
         activity.End();
-        time.Advance(IdleAfter / 2);
-        Assert.Equal(IdleAfter / 2, await time.Timers.Reader.ReadAsync(deadline.Token));
+        Assert.Equal(IdleAfter, await time.Timers.Reader.ReadAsync(deadline.Token));
+        time.Advance(IdleAfter - TimeSpan.FromTicks(1));
         Assert.False(trims.Reader.TryRead(out _), "trimmed before IdleAfter had passed since the last call ended");
-        time.Advance(IdleAfter / 2);
+        time.Advance(TimeSpan.FromTicks(1));
         await trims.Reader.ReadAsync(deadline.Token);
         Assert.Equal(1, metrics.Counter("securedra_memory_idle_trims_total", "").Value());
         await trim.StopAsync(CancellationToken.None);
