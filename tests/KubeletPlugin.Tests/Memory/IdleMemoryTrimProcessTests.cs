@@ -1,5 +1,3 @@
-using SecureDra.LocalCluster.Kubelet;
-
 namespace SecureDra.KubeletPlugin.Tests.Memory;
 
 /// <summary>
@@ -14,27 +12,8 @@ public sealed class IdleMemoryTrimProcessTests
     [InlineData("0")]
     public async Task The_plugin_trims_once_idle_after_calls_unless_switched_off(string idle)
     {
-        using var dir = TempDir.Create();
-        var options = TestPlugin.DefaultOptions(dir);
-        await using var apiServer = await SecureDra.LocalCluster.ApiServer.LocalApiServer.StartAsync(new SecureDra.LocalCluster.ApiServer.LocalApiServerOptions { Listen = "127.0.0.1:0" }, CancellationToken.None);
-        await using var emulator = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = options.KubeletRegistrarDirectoryPath });
-        emulator.Start();
-        var (process, port) = await FreshPort.StartAsync(p => SecuredraProcess.Start(
-            "kubelet-plugin",
-            ["kubelet-plugin", "--kubelet-registrar-directory-path", options.KubeletRegistrarDirectoryPath, "--kubelet-plugins-directory-path", options.KubeletPluginsDirectoryPath, "--log-format", "json",
-             "--kubeconfig", apiServer.BaseAddress.ToString().TrimEnd('/'), "--cdi-root", options.CdiRoot, "--http-endpoint", $"127.0.0.1:{p}",
-             "--gpu-backend", "simulated", "--simulated-gpus", "1", "--simulated-memory", "1Mi", "--trim-memory-when-idle", idle],
-            new Dictionary<string, string> { ["NODE_NAME"] = "node-1" }));
-        await using var _ = process;
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        await Poll.UntilAsync(
-            async () =>
-            {
-                using var response = await http.GetAsync("/readyz");
-                return response.IsSuccessStatusCode;
-            },
-            "plugin ready (registered: the kubelet's calls came)",
-            () => process.Stderr);
+        await using var plugin = await ReadyPluginProcess.StartAsync(["--trim-memory-when-idle", idle], "plugin ready (registered: the kubelet's calls came)");
+        var (process, http) = (plugin.Process, plugin.Http);
 
         if (idle != "0")
         {

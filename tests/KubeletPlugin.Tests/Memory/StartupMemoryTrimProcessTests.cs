@@ -1,6 +1,3 @@
-using SecureDra.KubeletPlugin.Hosting;
-using SecureDra.LocalCluster.Kubelet;
-
 namespace SecureDra.KubeletPlugin.Tests.Memory;
 
 /// <summary>
@@ -14,27 +11,8 @@ public sealed class StartupMemoryTrimProcessTests
     [InlineData("false")]
     public async Task The_plugin_trims_once_ready_unless_switched_off(string? flag)
     {
-        using var dir = TempDir.Create();
-        var options = TestPlugin.DefaultOptions(dir);
-        await using var apiServer = await SecureDra.LocalCluster.ApiServer.LocalApiServer.StartAsync(new SecureDra.LocalCluster.ApiServer.LocalApiServerOptions { Listen = "127.0.0.1:0" }, CancellationToken.None);
-        await using var emulator = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = options.KubeletRegistrarDirectoryPath });
-        emulator.Start();
-        var (process, port) = await FreshPort.StartAsync(p => SecuredraProcess.Start(
-            "kubelet-plugin",
-            ["kubelet-plugin", "--kubelet-registrar-directory-path", options.KubeletRegistrarDirectoryPath, "--kubelet-plugins-directory-path", options.KubeletPluginsDirectoryPath, "--log-format", "json",
-             "--kubeconfig", apiServer.BaseAddress.ToString().TrimEnd('/'), "--cdi-root", options.CdiRoot, "--http-endpoint", $"127.0.0.1:{p}",
-             "--gpu-backend", "simulated", "--simulated-gpus", "1", "--simulated-memory", "1Mi", .. flag is null ? Array.Empty<string>() : ["--trim-memory-after-start", flag]],
-            new Dictionary<string, string> { ["NODE_NAME"] = "node-1" }));
-        await using var _ = process;
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        await Poll.UntilAsync(
-            async () =>
-            {
-                using var response = await http.GetAsync("/readyz");
-                return response.IsSuccessStatusCode;
-            },
-            "plugin ready",
-            () => process.Stderr);
+        await using var plugin = await ReadyPluginProcess.StartAsync(flag is null ? [] : ["--trim-memory-after-start", flag], "plugin ready");
+        var (process, http) = (plugin.Process, plugin.Http);
 
         if (flag is null)
         {
