@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
+using SecureDra.KubeletPlugin.Memory;
 using SecureDra.KubeletPlugin.State;
 using SecureDra.LocalCluster.ApiServer;
 using SecureDra.LocalCluster.Kubelet;
@@ -624,27 +625,34 @@ internal sealed class PluginRun : IAsyncDisposable
 
     public async Task<double> AllocatedBytesAsync()
     {
-        var text = await _metrics.GetStringAsync("/metrics");
-        var line = text.Split('\n').Single(l => l.StartsWith("dotnet_gc_allocated_bytes_total ", StringComparison.Ordinal));
-        return double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+        var line = (await MetricLinesAsync()).Single(l => l.StartsWith("dotnet_gc_allocated_bytes_total ", StringComparison.Ordinal));
+        return SeriesValue(line);
     }
+
+    /// <summary>The plugin's /metrics, line by line.</summary>
+    private async Task<string[]> MetricLinesAsync() => (await _metrics.GetStringAsync("/metrics")).Split('\n');
+
+    /// <summary>The value of one series line of /metrics: its last field.</summary>
+    private static double SeriesValue(string line) => double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+
+    /// <summary>The values of every series line that starts with <paramref name="prefix"/> (and holds <paramref name="contains"/>), summed.</summary>
+    private static double SumSeries(IEnumerable<string> lines, string prefix, string? contains = null) => lines
+        .Where(l => l.StartsWith(prefix, StringComparison.Ordinal) && (contains is null || l.Contains(contains, StringComparison.Ordinal)))
+        .Sum(SeriesValue);
 
     /// <summary>One unlabelled series of the plugin's /metrics, or null when the plugin does not export it.</summary>
     public async Task<double?> MetricAsync(string name)
     {
-        var lines = (await _metrics.GetStringAsync("/metrics")).Split('\n');
+        var lines = await MetricLinesAsync();
         var line = lines.FirstOrDefault(l => l.StartsWith(name + " ", StringComparison.Ordinal));
         // A family the plugin registered but has not observed yet renders only its HELP and TYPE lines: 0.
-        return line is not null ? double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture)
+        return line is not null ? SeriesValue(line)
             : lines.Any(l => l.StartsWith("# TYPE " + name + " ", StringComparison.Ordinal)) ? 0 : null;
     }
 
     public async Task<long> SliceWritesAsync()
     {
-        var text = await _metrics.GetStringAsync("/metrics");
-        return (long)text.Split('\n')
-            .Where(l => l.StartsWith("securedra_resourceslice_writes_total", StringComparison.Ordinal))
-            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+        return (long)SumSeries(await MetricLinesAsync(), "securedra_resourceslice_writes_total");
     }
 
     public async Task WriteFaultsAsync(string device, string json)
@@ -679,10 +687,8 @@ internal sealed class PluginRun : IAsyncDisposable
     /// </summary>
     public async Task<double[]> ServerSideSecondsAsync()
     {
-        var lines = (await _metrics.GetStringAsync("/metrics")).Split('\n');
-        double Sum(string prefix, string? contains = null) => lines
-            .Where(l => l.StartsWith(prefix, StringComparison.Ordinal) && (contains is null || l.Contains(contains, StringComparison.Ordinal)))
-            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+        var lines = await MetricLinesAsync();
+        double Sum(string prefix, string? contains = null) => SumSeries(lines, prefix, contains);
         return
         [
             Sum("securedra_prepare_duration_seconds_sum"), Sum("securedra_prepare_duration_seconds_count"),
@@ -713,43 +719,29 @@ internal sealed class PluginRun : IAsyncDisposable
                 .Select(t => { try { return File.ReadAllText(Path.Combine(t, "comm")).Trim(); } catch (IOException) { return "(gone)"; } }).Order(StringComparer.Ordinal));
         }
 
-        var maps = new List<Mapping>();
-        foreach (var line in File.ReadLines($"/proc/{_process.Id}/smaps"))
-        {
-            var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (fields.Length >= 5 && fields[0].Contains('-', StringComparison.Ordinal) && !fields[0].EndsWith(':'))
-            {
-                var range = fields[0].Split('-');
-                maps.Add(new Mapping(Convert.ToUInt64(range[0], 16), Convert.ToUInt64(range[1], 16), fields[1], fields.Length >= 6 ? fields[5] : string.Empty));
-            }
-            else if (maps.Count > 0 && fields.Length >= 2 && fields[0] == "Rss:")
-            {
-                maps[^1] = maps[^1] with { RssKb = long.Parse(fields[1], CultureInfo.InvariantCulture) };
-            }
-        }
+        var maps = ProcessMappings.Read($"/proc/{_process.Id}/smaps");
 
-        bool NoAccess(int i) => i >= 0 && i < maps.Count && maps[i].Perms.StartsWith("---", StringComparison.Ordinal) && maps[i].Path.Length == 0;
-        bool Anonymous(Mapping m) => m.Path.Length == 0;
+        bool NoAccess(int i) => i >= 0 && i < maps.Count && maps[i].Permissions.StartsWith("---", StringComparison.Ordinal) && maps[i].Path.Length == 0;
+        bool Anonymous(ProcessMapping m) => m.Path.Length == 0;
         var kb = new Dictionary<string, long>(StringComparer.Ordinal);
         for (var i = 0; i < maps.Count; i++)
         {
             var m = maps[i];
-            var kind = m.Path == exe ? (m.Perms[2] == 'x' ? "binary code" : m.Perms[1] == 'w' ? "binary data" : "binary read-only data")
+            var kind = m.Path == exe ? (m.Permissions[2] == 'x' ? "binary code" : m.Permissions[1] == 'w' ? "binary data" : "binary read-only data")
                 : Anonymous(m) && i > 0 && maps[i - 1].Path == exe && maps[i - 1].End == m.Start ? "binary .bss"
                 : m.Path.Contains(".so", StringComparison.Ordinal) ? "libraries"
                 : m.Path.Length > 0 && !m.Path.StartsWith('[') ? "other files"
                 : m.Path == "[heap]" || (Anonymous(m) && NoAccess(i + 1) && maps[i + 1].Start == m.End && maps[i + 1].End - m.Start == 64UL << 20) ? "malloc"
                 : m.Path == "[stack]" || (NoAccess(i - 1) && maps[i - 1].End - maps[i - 1].Start == 4096 && maps[i - 1].End == m.Start) ? "thread stacks"
                 : "other anonymous";
-            kb[kind] = kb.GetValueOrDefault(kind) + m.RssKb;
+            kb[kind] = kb.GetValueOrDefault(kind) + m.ResidentBytes / 1024;
         }
 
         var status = File.ReadLines($"/proc/{_process.Id}/status").Select(l => l.Split(':', 2)).Where(f => f.Length == 2).ToDictionary(f => f[0], f => f[1].Trim(), StringComparer.Ordinal);
         static string Mib(string kbText) => $"{long.Parse(kbText.Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0:F1}";
         var parts = kb.OrderByDescending(k => k.Value).Select(k => $"{k.Key} {k.Value / 1024.0:F1}");
-        var text = await _metrics.GetStringAsync("/metrics");
-        double Metric(string name) => text.Split('\n').Where(l => l.StartsWith(name, StringComparison.Ordinal))
-            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+        var lines = await MetricLinesAsync();
+        double Metric(string name) => SumSeries(lines, name);
         string Gcs(string gen) => Metric($"dotnet_gc_collections_total{{generation=\"{gen}\"}}").ToString(CultureInfo.InvariantCulture);
         return string.Join(", ", parts) + " MiB"
             + $"; kernel: RssAnon {Mib(status["RssAnon"])}, RssFile {Mib(status["RssFile"])}, RssShmem {Mib(status["RssShmem"])} MiB; {status["Threads"]} threads"
@@ -816,11 +808,6 @@ internal sealed class PluginRun : IAsyncDisposable
 
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "close")]
     private static extern int Close(int fd);
-
-    private sealed record Mapping(ulong Start, ulong End, string Perms, string Path)
-    {
-        public long RssKb { get; init; }
-    }
 
     public double RssMiB()
     {
