@@ -51,7 +51,7 @@ public sealed partial class CdiSpecRestore(CdiSpecWriter cdi, DeviceInventory in
             return;
         }
 
-        await RestoreAsync(claimUid, claim, CdiSpecOnDisk.Missing, cancellationToken).ConfigureAwait(false);
+        await RestoreAsync(claimUid, claim, SpecDevices(claim), CdiSpecOnDisk.Missing, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -73,7 +73,7 @@ public sealed partial class CdiSpecRestore(CdiSpecWriter cdi, DeviceInventory in
 
         try
         {
-            await RestoreAsync(claimUid, claim, onDisk, cancellationToken).ConfigureAwait(false);
+            await RestoreAsync(claimUid, claim, devices, onDisk, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -82,9 +82,10 @@ public sealed partial class CdiSpecRestore(CdiSpecWriter cdi, DeviceInventory in
         }
     }
 
-    private async Task RestoreAsync(string claimUid, CheckpointClaim claim, CdiSpecOnDisk onDisk, CancellationToken cancellationToken)
+    /// <param name="devices">The claim's <see cref="SpecDevices"/>, as the caller already computed them.</param>
+    private async Task RestoreAsync(string claimUid, CheckpointClaim claim, IReadOnlyList<GpuDevice>? devices, CdiSpecOnDisk onDisk, CancellationToken cancellationToken)
     {
-        if (SpecDevices(claim) is not { } devices)
+        if (devices is null)
         {
             _restored.Inc("unrestorable");
             LogUnrestorable(logger, claim.Namespace, claim.Name, claimUid, cdi.FileName(claimUid));
