@@ -50,6 +50,20 @@ public sealed class FlagParsingTests
     }
 
     [Theory]
+    [InlineData("0")]
+    [InlineData("0s")]
+    [InlineData("0ms")]
+    [InlineData("00:00:00")]
+    public void A_non_zero_duration_refuses_0_as_outside_the_range_naming_the_flag(string text)
+    {
+        Assert.Equal(TimeSpan.Zero, FlagParsing.Duration("--unprepare-budget", text, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(40)));
+        var e = Assert.Throws<FormatException>(() => FlagParsing.NonZeroDuration("--unprepare-budget", text, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(40)));
+        Assert.StartsWith($"--unprepare-budget: {text} is outside ", e.Message, StringComparison.Ordinal);
+        Assert.Equal(TimeSpan.FromSeconds(40), FlagParsing.NonZeroDuration("--unprepare-budget", "40s", TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(40)));
+        Assert.Throws<FormatException>(() => FlagParsing.NonZeroDuration("--unprepare-budget", "41s", TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(40)));
+    }
+
+    [Theory]
     [InlineData("gpu.nvidia.com", true)]
     [InlineData("securedra", true)]
     [InlineData("GPU.nvidia.com", false)]

@@ -15,17 +15,8 @@ public sealed class MigManagerChartTests
 {
     private const string Ns = RenderedChart.Namespace;
     private const string Socket = "/run/securedra-mig/mig-manager.sock";
-    private static readonly Lazy<(string File, IReadOnlyList<JsonObject> Objects)> Enabled = new(() => RenderToFile("mig-manager", "--set", "kubeletPlugin.migMode=static", "--set", "kubeletPlugin.migManager.enabled=true"));
-    private static readonly Lazy<(string File, IReadOnlyList<JsonObject> Objects)> Default = new(() => RenderToFile("mig-default", "--set", "kubeletPlugin.migMode=static"));
-
-    private static (string File, IReadOnlyList<JsonObject> Objects) RenderToFile(string name, params string[] extra)
-    {
-        var yaml = RenderedChart.Render(Ns, extra);
-        // Read by several tests (the policy evaluation among them): lives as long as the run, deleted after it.
-        var file = SecureDra.TestKit.TestRunDirectory.File($"securedra-{name}-{Guid.NewGuid():N}.yaml");
-        File.WriteAllText(file, yaml);
-        return (file, RenderedChart.Parse(file));
-    }
+    private static readonly Lazy<(string File, IReadOnlyList<JsonObject> Objects)> Enabled = new(() => RenderedChart.RenderToRunFile("mig-manager", "--set", "kubeletPlugin.migMode=static", "--set", "kubeletPlugin.migManager.enabled=true"));
+    private static readonly Lazy<(string File, IReadOnlyList<JsonObject> Objects)> Default = new(() => RenderedChart.RenderToRunFile("mig-default", "--set", "kubeletPlugin.migMode=static"));
 
     private static JsonNode Pod(IReadOnlyList<JsonObject> objects) =>
         objects.Single(o => o.Str("kind") == "DaemonSet" && o.Str("metadata.name") == "securedra-kubelet-plugin").At("spec.template.spec")!;

@@ -14,14 +14,8 @@ public sealed class ProxyModeChartTests
     private const string Ns = RenderedChart.Namespace;
     private static readonly Lazy<(string File, IReadOnlyList<JsonObject> Objects)> Default = new(() => RenderToFile("proxy-default"));
 
-    private static (string File, IReadOnlyList<JsonObject> Objects) RenderToFile(string name, params string[] extra)
-    {
-        var yaml = RenderedChart.Render(Ns, ["--set", "mode=proxy", .. extra]);
-        // Read by several tests (the policy evaluation among them): lives as long as the run, deleted after it.
-        var file = SecureDra.TestKit.TestRunDirectory.File($"securedra-{name}-{Guid.NewGuid():N}.yaml");
-        File.WriteAllText(file, yaml);
-        return (file, RenderedChart.Parse(file));
-    }
+    private static (string File, IReadOnlyList<JsonObject> Objects) RenderToFile(string name, params string[] extra) =>
+        RenderedChart.RenderToRunFile(name, ["--set", "mode=proxy", .. extra]);
 
     private static JsonObject Get(IReadOnlyList<JsonObject> objects, string kind, string name) =>
         objects.Single(o => o.Str("kind") == kind && o.Str("metadata.name") == name);
@@ -83,16 +77,9 @@ public sealed class ProxyModeChartTests
     [Fact]
     public void Plugin_mode_is_unchanged_by_the_proxy_values()
     {
-        var args = Args(RenderedChart.Parse(WriteTemp(RenderedChart.Render(Ns, "--set", "proxy.allowMps=true"))), "DaemonSet", "securedra-kubelet-plugin");
+        var args = Args(RenderedChart.RenderToRunFile("plugin", "--set", "proxy.allowMps=true").Objects, "DaemonSet", "securedra-kubelet-plugin");
         Assert.Equal("kubelet-plugin", args[0]);
         Assert.DoesNotContain(args, a => a.Contains("vendor", StringComparison.Ordinal) || a.StartsWith("--allow-", StringComparison.Ordinal));
-    }
-
-    private static string WriteTemp(string yaml)
-    {
-        var file = SecureDra.TestKit.TestRunDirectory.File($"securedra-plugin-{Guid.NewGuid():N}.yaml");
-        File.WriteAllText(file, yaml);
-        return file;
     }
 
     [Fact]

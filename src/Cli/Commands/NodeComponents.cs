@@ -50,12 +50,12 @@ internal sealed record NodeComponents(
         var pipeline = TestHooks.Apply(new ClaimPipelineOptions { WithdrawalMode = mode });
         if (!string.IsNullOrEmpty(scrubRetryInitial))
         {
-            pipeline = pipeline with { ScrubRetryInitial = NonZeroDuration("--scrub-retry-initial", scrubRetryInitial, TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(1)) };
+            pipeline = pipeline with { ScrubRetryInitial = FlagParsing.NonZeroDuration("--scrub-retry-initial", scrubRetryInitial, TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(1)) };
         }
 
         if (!string.IsNullOrEmpty(unprepareBudget))
         {
-            pipeline = pipeline with { UnprepareBudget = NonZeroDuration("--unprepare-budget", unprepareBudget, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(40)) };
+            pipeline = pipeline with { UnprepareBudget = FlagParsing.NonZeroDuration("--unprepare-budget", unprepareBudget, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(40)) };
         }
 
         return new NodeComponents(
@@ -66,18 +66,8 @@ internal sealed record NodeComponents(
         {
             KubeClient = string.IsNullOrEmpty(kubeRequestTimeout)
                 ? null
-                : new KubeApiClientOptions { RequestTimeout = NonZeroDuration("--kube-request-timeout", kubeRequestTimeout, TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(5)) },
+                : new KubeApiClientOptions { RequestTimeout = FlagParsing.NonZeroDuration("--kube-request-timeout", kubeRequestTimeout, TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(5)) },
         };
-    }
-
-    /// <summary>
-    /// FlagParsing.Duration lets 0 through (elsewhere it means "off"); for these operator settings 0 would mean
-    /// a scrub retry loop with no pause, an Unprepare that fails before it starts, or API calls that never get an answer.
-    /// </summary>
-    private static TimeSpan NonZeroDuration(string flag, string value, TimeSpan min, TimeSpan max)
-    {
-        var parsed = FlagParsing.Duration(flag, value, min, max);
-        return parsed == TimeSpan.Zero ? throw new FormatException($"{flag}: {value} is outside {min} to {max}") : parsed;
     }
 
     /// <summary>Applies <c>--mig-mode</c> (off, static, dynamic); throws ArgumentException naming the flag.</summary>

@@ -22,7 +22,10 @@ public static class FlagParsing
         throw new FormatException($"{flag}: '{value}' is not an address:port such as 0.0.0.0:8443");
     }
 
-    /// <summary>Go-style durations (<c>90s</c>, <c>5m</c>, <c>1h30m</c>, <c>500ms</c>) or a TimeSpan (<c>00:05:00</c>).</summary>
+    /// <summary>
+    /// Go-style durations (<c>90s</c>, <c>5m</c>, <c>1h30m</c>, <c>500ms</c>) or a TimeSpan (<c>00:05:00</c>). 0 passes
+    /// whatever the range: for these flags it means "off" (<see cref="NonZeroDuration"/> where it cannot).
+    /// </summary>
     public static TimeSpan Duration(string flag, string value, TimeSpan min, TimeSpan max)
     {
         ArgumentNullException.ThrowIfNull(value);
@@ -34,6 +37,17 @@ public static class FlagParsing
         }
 
         return parsed;
+    }
+
+    /// <summary>
+    /// Like <see cref="Duration"/>, but 0 is outside the range like any other value below <paramref name="min"/>: for
+    /// settings where 0 would mean a retry loop with no pause, an Unprepare that fails before it starts, or API calls
+    /// that never get an answer.
+    /// </summary>
+    public static TimeSpan NonZeroDuration(string flag, string value, TimeSpan min, TimeSpan max)
+    {
+        var parsed = Duration(flag, value, min, max);
+        return parsed == TimeSpan.Zero ? throw new FormatException($"{flag}: {value} is outside {min} to {max}") : parsed;
     }
 
     /// <summary>A whole number from <paramref name="min"/> to <paramref name="max"/>.</summary>

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
@@ -42,60 +41,55 @@ public sealed class AdmissionWebhookEndpoint(
 
         using var readTimeout = new CancellationTokenSource(options.BodyReadTimeout, timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(readTimeout.Token, context.RequestAborted);
-        var buffer = new StrongBox<byte[]>(buffers.RentInitial(request.ContentLength));
-        var returned = false;
+        byte[]? buffer;
+        int length;
         try
         {
-            int length;
-            try
-            {
-                length = await BoundedBodyReader.ReadAsync(request.Body, buffers, buffer, options.MaxBodyBytes, linked.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (readTimeout.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
-            {
-                ControllerLog.AdmissionBodyTimeout(logger, context.Connection.RemoteIpAddress?.ToString(), options.BodyReadTimeout);
-                CloseAfterResponse(context);
-                await WriteErrorAsync(context, StatusCodes.Status408RequestTimeout, $"request body not received within {options.BodyReadTimeout.TotalSeconds:0.###} s").ConfigureAwait(false);
-                return;
-            }
-            catch (BadHttpRequestException e)
-            {
-                // Kestrel's own limits (MinRequestBodyDataRate, MaxRequestBodySize) fire here.
-                CloseAfterResponse(context);
-                await WriteErrorAsync(context, e.StatusCode, e.Message).ConfigureAwait(false);
-                return;
-            }
+            (buffer, length) = await BoundedBodyReader.ReadAsync(request.Body, request.ContentLength, buffers, linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (readTimeout.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
+        {
+            ControllerLog.AdmissionBodyTimeout(logger, context.Connection.RemoteIpAddress?.ToString(), options.BodyReadTimeout);
+            CloseAfterResponse(context);
+            await WriteErrorAsync(context, StatusCodes.Status408RequestTimeout, $"request body not received within {options.BodyReadTimeout.TotalSeconds:0.###} s").ConfigureAwait(false);
+            return;
+        }
+        catch (BadHttpRequestException e)
+        {
+            // Kestrel's own limits (MinRequestBodyDataRate, MaxRequestBodySize) fire here.
+            CloseAfterResponse(context);
+            await WriteErrorAsync(context, e.StatusCode, e.Message).ConfigureAwait(false);
+            return;
+        }
 
-            if (length < 0)
-            {
-                await WriteTooLargeAsync(context, options.MaxBodyBytes + 1L).ConfigureAwait(false);
-                return;
-            }
+        if (buffer is null)
+        {
+            await WriteTooLargeAsync(context, options.MaxBodyBytes + 1L).ConfigureAwait(false);
+            return;
+        }
 
-            // The outcome holds no reference into the buffer, so it goes back before the answer is written.
-            var outcome = processor.Process(buffer.Value!.AsMemory(0, length));
-            buffers.Return(buffer.Value!);
-            returned = true;
-
-            if (outcome.Review is null)
-            {
-                await WriteErrorAsync(context, outcome.HttpStatus, outcome.Error ?? "bad request").ConfigureAwait(false);
-                return;
-            }
-
-            context.Response.StatusCode = StatusCodes.Status200OK;
-            context.Response.ContentType = "application/json";
-            using var writer = new Utf8JsonWriter(context.Response.BodyWriter);
-            outcome.Review.WriteTo(writer);
-            await writer.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+        // The outcome holds no reference into the buffer, so it goes back before the answer is written.
+        AdmissionOutcome outcome;
+        try
+        {
+            outcome = processor.Process(buffer.AsMemory(0, length));
         }
         finally
         {
-            if (!returned)
-            {
-                buffers.Return(buffer.Value!);
-            }
+            buffers.Return(buffer);
         }
+
+        if (outcome.Review is null)
+        {
+            await WriteErrorAsync(context, outcome.HttpStatus, outcome.Error ?? "bad request").ConfigureAwait(false);
+            return;
+        }
+
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = "application/json";
+        using var writer = new Utf8JsonWriter(context.Response.BodyWriter);
+        outcome.Review.WriteTo(writer);
+        await writer.FlushAsync(context.RequestAborted).ConfigureAwait(false);
     }
 
     private Task WriteTooLargeAsync(HttpContext context, long length)

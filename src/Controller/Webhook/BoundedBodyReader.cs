@@ -1,43 +1,54 @@
-using System.Runtime.CompilerServices;
-
 namespace SecureDra.Controller.Webhook;
 
-/// <summary>Reads at most <c>limit + 1</c> bytes so an oversized body is detected without buffering it.</summary>
+/// <summary>Reads at most <c>MaxBodyBytes + 1</c> bytes so an oversized body is detected without buffering it.</summary>
 internal static class BoundedBodyReader
 {
     /// <summary>
-    /// The buffer holding the body and its length, or a length of -1 when the body is longer than <paramref name="limit"/>.
-    /// The caller gives the returned buffer back to <paramref name="buffers"/> (also when this throws: see <paramref name="buffer"/>).
+    /// The body in a buffer from <paramref name="buffers"/>, which the caller gives back; or null when the body is longer
+    /// than the buffers' limit. The buffer is already given back then, and when this throws.
     /// </summary>
-    /// <param name="buffer">In: from <see cref="AdmissionBodyBuffers.RentInitial"/>. Out: the buffer now in use, to return.</param>
-    public static async Task<int> ReadAsync(Stream body, AdmissionBodyBuffers buffers, StrongBox<byte[]> buffer, int limit, CancellationToken cancellationToken)
+    /// <param name="contentLength">The declared length, if any: it only sizes the first (small) buffer.</param>
+    public static async Task<(byte[]? Buffer, int Length)> ReadAsync(Stream body, long? contentLength, AdmissionBodyBuffers buffers, CancellationToken cancellationToken)
     {
+        // The limit comes from the buffers, not from a parameter: a limit past their full size would grow forever.
+        var limit = buffers.LargeBufferBytes - 1;
+        var buffer = buffers.RentInitial(contentLength);
         var length = 0;
-        while (true)
+        try
         {
-            var capacity = Math.Min(buffer.Value!.Length, limit + 1);
-            if (length == capacity)
+            while (true)
             {
-                if (capacity > limit)
+                var capacity = Math.Min(buffer.Length, limit + 1);
+                if (length == capacity)
                 {
-                    return -1;
+                    if (capacity > limit)
+                    {
+                        buffers.Return(buffer);
+                        return (null, -1);
+                    }
+
+                    buffer = buffers.Grow(buffer, length);
+                    continue;
                 }
 
-                buffer.Value = buffers.Grow(buffer.Value, length);
-                continue;
-            }
+                var read = await body.ReadAsync(buffer.AsMemory(length, capacity - length), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return (buffer, length);
+                }
 
-            var read = await body.ReadAsync(buffer.Value.AsMemory(length, capacity - length), cancellationToken).ConfigureAwait(false);
-            if (read == 0)
-            {
-                return length;
+                length += read;
+                if (length > limit)
+                {
+                    buffers.Return(buffer);
+                    return (null, -1);
+                }
             }
-
-            length += read;
-            if (length > limit)
-            {
-                return -1;
-            }
+        }
+        catch
+        {
+            buffers.Return(buffer);
+            throw;
         }
     }
 }

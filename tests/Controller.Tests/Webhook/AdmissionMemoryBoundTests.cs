@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using SecureDra.Api.Validation;
@@ -63,11 +62,11 @@ public sealed class AdmissionMemoryBoundTests
         var buffers = new AdmissionBodyBuffers(new AdmissionWebhookOptions());
         foreach (var sent in new[] { 64 * 1024 + 1, 200_000, 1_000_000 })
         {
-            var box = new StrongBox<byte[]>(buffers.RentInitial(null));
             using var body = new MemoryStream(new byte[sent]);
-            Assert.Equal(sent, await BoundedBodyReader.ReadAsync(body, buffers, box, new AdmissionWebhookOptions().MaxBodyBytes, CancellationToken.None));
-            Assert.InRange(box.Value!.Length, sent, 2L * sent);
-            buffers.Return(box.Value);
+            var (buffer, length) = await BoundedBodyReader.ReadAsync(body, null, buffers, CancellationToken.None);
+            Assert.Equal(sent, length);
+            Assert.InRange(buffer!.Length, sent, 2L * sent);
+            buffers.Return(buffer);
         }
 
         // Intermediate sizes are garbage, never kept.
@@ -79,22 +78,21 @@ public sealed class AdmissionMemoryBoundTests
     {
         var options = new AdmissionWebhookOptions();
         var buffers = new AdmissionBodyBuffers(options);
-        var box = new StrongBox<byte[]>(buffers.RentInitial(null));
         using var body = new MemoryStream(new byte[options.MaxBodyBytes + 1]);
-        Assert.Equal(-1, await BoundedBodyReader.ReadAsync(body, buffers, box, new AdmissionWebhookOptions().MaxBodyBytes, CancellationToken.None));
-        Assert.Equal(buffers.LargeBufferBytes, box.Value!.Length);
-        buffers.Return(box.Value);
+        var (buffer, length) = await BoundedBodyReader.ReadAsync(body, null, buffers, CancellationToken.None);
+        Assert.Null(buffer);
+        Assert.Equal(-1, length);
+        // The reader gave back the full-size buffer it had grown into: only a buffer of exactly that length is kept.
         Assert.Equal(buffers.LargeBufferBytes, buffers.RetainedBytes);
     }
 
     private static async Task<byte[]> ReadAsync(AdmissionBodyBuffers buffers, int size, bool declare = true)
     {
-        var box = new StrongBox<byte[]>(buffers.RentInitial(declare ? size : null));
         using var body = new MemoryStream(new byte[size]);
-        Assert.Equal(size, await BoundedBodyReader.ReadAsync(body, buffers, box, new AdmissionWebhookOptions().MaxBodyBytes, CancellationToken.None));
-        var used = box.Value!;
-        buffers.Return(used);
-        return used;
+        var (used, length) = await BoundedBodyReader.ReadAsync(body, declare ? size : null, buffers, CancellationToken.None);
+        Assert.Equal(size, length);
+        buffers.Return(used!);
+        return used!;
     }
 
     [Fact]

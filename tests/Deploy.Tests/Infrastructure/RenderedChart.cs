@@ -38,6 +38,17 @@ public sealed class RenderedChart : IDisposable
     public static IReadOnlyList<JsonObject> Parse(string yamlFile) =>
         JsonNode.Parse(Tool.Node("yaml-to-json.mjs", yamlFile))!.AsArray().Select(n => n!.AsObject()).ToList();
 
+    /// <summary>
+    /// The chart rendered with <paramref name="extra"/> into a file of the run's directory (a test class may cache it and
+    /// several tests read it, the policy evaluation among them, so it lives as long as the run), and parsed.
+    /// </summary>
+    public static (string File, IReadOnlyList<JsonObject> Objects) RenderToRunFile(string name, params string[] extra)
+    {
+        var file = SecureDra.TestKit.TestRunDirectory.File($"securedra-{name}-{Guid.NewGuid():N}.yaml");
+        System.IO.File.WriteAllText(file, Render(Namespace, extra));
+        return (file, Parse(file));
+    }
+
     public IReadOnlyList<JsonObject> OfKind(string kind) => Objects.Where(o => (string?)o["kind"] == kind).ToList();
 
     public JsonObject Single(string kind) => Assert.Single(OfKind(kind));

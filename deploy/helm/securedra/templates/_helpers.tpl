@@ -105,18 +105,27 @@ nothing.
 {{- define "securedra.migManagerSocketDir" -}}/run/securedra-mig{{- end -}}
 
 {{/*
-The node daemon's timing flags (kubeletPlugin.unprepareBudget and the rest, docs/operations.md): each passed only
-when its value is set, so an empty value keeps the daemon's own default. The proxy has only the two it reads.
+The node daemon's timing values (kubeletPlugin.unprepareBudget and the rest, docs/operations.md), in the order their
+flags are passed: value, flag, and whether `securedra proxy` has the flag too. One table for the flags and the check.
 */}}
+{{- define "securedra.nodeTimings" -}}
+{{- toJson (list
+  (list "scrubRetryInitial" "--scrub-retry-initial" true)
+  (list "kubeRequestTimeout" "--kube-request-timeout" true)
+  (list "unprepareBudget" "--unprepare-budget" false)
+  (list "healthResendInterval" "--health-resend-interval" false)
+  (list "healthRecoveryInitial" "--health-recovery-initial" false)
+) -}}
+{{- end -}}
+
+{{/* The timing flags the daemon of this mode has, each passed only when its value is set, so an empty value keeps the daemon's own default. */}}
 {{- define "securedra.nodeTimingArgs" -}}
 {{- $p := .Values.kubeletPlugin -}}
-{{- $flags := list (list "--scrub-retry-initial" $p.scrubRetryInitial) (list "--kube-request-timeout" $p.kubeRequestTimeout) -}}
-{{- if ne .Values.mode "proxy" -}}
-{{- $flags = concat $flags (list (list "--unprepare-budget" $p.unprepareBudget) (list "--health-resend-interval" $p.healthResendInterval) (list "--health-recovery-initial" $p.healthRecoveryInitial)) -}}
-{{- end -}}
-{{- range $flags -}}
-{{- if index . 1 }}
-- {{ printf "%s=%s" (index . 0) (index . 1) }}
+{{- $proxy := eq .Values.mode "proxy" -}}
+{{- range include "securedra.nodeTimings" . | fromJsonArray -}}
+{{- $value := index $p (index . 0) -}}
+{{- if and $value (or (not $proxy) (index . 2)) }}
+- {{ printf "%s=%s" (index . 1) $value }}
 {{- end -}}
 {{- end -}}
 {{- end -}}
@@ -124,9 +133,9 @@ when its value is set, so an empty value keeps the daemon's own default. The pro
 {{/* Plugin-only timing values refused in proxy mode, where `securedra proxy` has no such flag: never silently ignored. */}}
 {{- define "securedra.validateNodeTimings" -}}
 {{- if eq .Values.mode "proxy" -}}
-{{- range $key := list "unprepareBudget" "healthResendInterval" "healthRecoveryInitial" -}}
-{{- if index $.Values.kubeletPlugin $key -}}
-{{- fail (printf "kubeletPlugin.%s applies to mode plugin only: securedra proxy has no such flag" $key) -}}
+{{- range include "securedra.nodeTimings" . | fromJsonArray -}}
+{{- if and (not (index . 2)) (index $.Values.kubeletPlugin (index . 0)) -}}
+{{- fail (printf "kubeletPlugin.%s applies to mode plugin only: securedra proxy has no such flag" (index . 0)) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
