@@ -41,6 +41,18 @@ public sealed class ConfidentialComputeAttributes
         }
     }
 
+    /// <summary>What <see cref="AddTo"/> adds now, compared by value (null before the state was read).</summary>
+    public object? State
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _values;
+            }
+        }
+    }
+
     /// <summary>Adds the three attributes, once the state was read; nothing before.</summary>
     public void AddTo(IDictionary<string, DeviceAttributeValue> attributes)
     {

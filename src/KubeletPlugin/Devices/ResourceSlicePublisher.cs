@@ -36,10 +36,12 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
     private readonly Counter _writes;
     private readonly Counter _errors;
     private readonly Gauge _publishedDevices;
+    private readonly Counter _passes;
     private readonly Lock _lock = new();
     private readonly SemaphoreSlim _reconcileGate = new(1, 1);
     private readonly VersionWatermark _published = new(0);
     private List<DesiredSlice>? _lastPublished; // what the last pass that listed found or wrote (under _reconcileGate)
+    private SliceRenderInputs? _lastInputs; // what _lastPublished was rendered from (a whole-GPU node), or null
     private long _lastFullPass; // TimeProvider timestamp of that pass; 0 before the first
     private OwnerReference? _owner;
     private SliceLimits? _limits;
@@ -77,7 +79,10 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
         _writes = metrics.Counter("securedra_resourceslice_writes_total", "ResourceSlice writes by operation (create, update, delete).", "op");
         _errors = metrics.Counter("securedra_resourceslice_sync_errors_total", "Failed ResourceSlice reconciliations.");
         _publishedDevices = metrics.Gauge("securedra_resourceslice_published_devices", "Devices published as schedulable (untainted) in this node's slices.");
+        _passes = metrics.Counter(PassesMetric, "Slice publisher passes that ended without an error, by what they did: listed (compared with a fresh LIST, wrote what differed), same_rendering (rendered what the last listed pass published), same_inputs (not rendered: nothing it renders from changed).", "result");
     }
+
+    public const string PassesMetric = "securedra_resourceslice_passes_total";
 
     public long PublishedVersion => _published.Value;
 
@@ -194,6 +199,17 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
             effect = null;
         }
 
+        var publicationAllowed = _gate is not { PublicationAllowed: false };
+        var inputs = snapshot.Partitions.Count == 0 ? SliceRenderInputs.Of(snapshot, effect, _limits, publicationAllowed, _renderer.RenderedAttributesState) : null;
+        if (skipWhenUnchanged && _lastPublished is not null && inputs is not null && _lastInputs is { } lastInputs && inputs.SameAs(lastInputs))
+        {
+            // Rendering would give what the last listed pass published (see SliceRenderInputs), so it is published as
+            // in the same-rendering case below, without spending the CPU on rendering and comparing every device.
+            _passes.Inc("same_inputs");
+            _published.Raise(snapshot.Version);
+            return 0;
+        }
+
         var devices = _renderer.Render(snapshot, effect, _limits.MaxTaintsPerDevice);
         IReadOnlyList<MigPartitionedGpu> partitioned = [];
         if (_mig is not null)
@@ -203,7 +219,7 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
             partitioned = partitions.Partitioned;
         }
 
-        if (_gate is { PublicationAllowed: false })
+        if (!publicationAllowed)
         {
             // The node itself is not safe to hand GPUs out from (node hardening): keep the pool, empty.
             devices = [];
@@ -228,6 +244,8 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
             // twice per Prepare) is what this saves. The slices the last full pass wrote or found are still what
             // this version renders, so this version is published unless someone else changed them since, which the
             // resync (at most one interval away) finds as it did before. A withdrawal always renders differently.
+            _lastInputs = inputs;
+            _passes.Inc("same_rendering");
             _published.Raise(snapshot.Version);
             return 0;
         }
@@ -310,6 +328,8 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
 
         _publishedDevices.Set(desired.Sum(d => d.Devices.Count(x => x.Taints.Count == 0)));
         _lastPublished = desired;
+        _lastInputs = inputs;
+        _passes.Inc("listed");
         Volatile.Write(ref _lastFullPass, _time.GetTimestamp());
         _published.Raise(snapshot.Version);
         return writes;

@@ -19,6 +19,9 @@ public sealed class SliceDeviceRenderer(PciTopology pci, ConfidentialComputeAttr
     private const long Gi = 1024L * 1024 * 1024;
     private const long Mi = 1024L * 1024;
 
+    /// <summary>The state of what is rendered beside each device's own attributes (confidential computing), by value.</summary>
+    public object? RenderedAttributesState => confidential?.State;
+
     /// <param name="taintEffect">NoSchedule / NoExecute, or null to remove withdrawn devices instead.</param>
     public IReadOnlyList<SliceDevice> Render(InventorySnapshot snapshot, string? taintEffect, int maxTaintsPerDevice)
     {

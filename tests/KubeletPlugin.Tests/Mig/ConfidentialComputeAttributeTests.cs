@@ -140,6 +140,24 @@ public class ConfidentialComputeAttributeTests
         Assert.Equal(writes, h.Api.Writes);
     }
 
+    [Fact]
+    public async Task A_change_of_the_cc_state_alone_is_published_at_once_not_at_the_next_resync()
+    {
+        // The slice publisher skips rendering when nothing it renders from changed (SliceRenderInputs); the CC
+        // attributes are such an input. With the resync ten minutes away, only that can publish the change.
+        var cc = new FakeCc { State = Cc(true, false, true) };
+        await using var h = PipelineHarness.Create(2, new SecureDra.KubeletPlugin.Pipeline.ClaimPipelineOptions { SliceResyncInterval = TimeSpan.FromMinutes(10) }, confidential: cc);
+        await h.StartAsync(loops: true);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await h.Publisher.WaitForPublishedAsync(h.Inventory.Version, cts.Token);
+
+        cc.State = Cc(true, true, true);
+        var monitor = (ConfidentialComputeMonitor)h.Provider.GetService(typeof(ConfidentialComputeMonitor))!;
+        await monitor.RefreshAsync(CancellationToken.None);
+        await h.Publisher.WaitForPublishedAsync(h.Inventory.Version, cts.Token);
+        Assert.All(h.Api.Slices.SelectMany(s => s.Devices), d => Assert.Equal(DeviceAttributeValue.Of(true), d.Attributes[ConfidentialComputeAttributes.DevToolsMode]));
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

@@ -262,6 +262,56 @@ public class SlicePublisherTests
         Assert.Equal(["gpu-0"], Assert.Single(h.Api.Slices).Devices.Select(d => d.Name));
     }
 
+    private static double Passes(PipelineHarness h, string result) => h.Metrics.Counter(ResourceSlicePublisher.PassesMetric, "", "result").Value(result);
+
+    [Fact]
+    public async Task A_claim_s_inventory_changes_are_published_without_rendering_and_a_withdrawal_still_renders_lists_and_writes()
+    {
+        await using var h = PipelineHarness.Create(2, new ClaimPipelineOptions { SliceResyncInterval = TimeSpan.FromMinutes(10) });
+        await h.StartAsync(loops: true);
+        await Poll.UntilAsync(() => h.Api.Slices.Count == 1 && h.Publisher.PublishedVersion >= h.Inventory.Version, "slices published");
+        var (lists, writes, listed, sameRendering) = (h.Api.SliceLists, h.Api.Writes, Passes(h, "listed"), Passes(h, "same_rendering"));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+
+        // Reserve, prepared, release: none of them changes a device, a withdrawal, the gate or an attribute.
+        h.Inventory.Reserve("claim-a", ["gpu-0"]);
+        h.Inventory.MarkPrepared("claim-a", ["gpu-0"]);
+        h.Inventory.Release("claim-a", ["gpu-0"]);
+        await h.Publisher.WaitForPublishedAsync(h.Inventory.Version, cts.Token);
+        Assert.True(Passes(h, "same_inputs") >= 1, "at least one pass published the changes without rendering");
+        Assert.Equal(sameRendering, Passes(h, "same_rendering"));
+        Assert.Equal(listed, Passes(h, "listed"));
+        Assert.Equal((lists, writes), (h.Api.SliceLists, h.Api.Writes));
+
+        // A withdrawal is an input: rendered, listed, written, and only then reported published.
+        var v = h.Inventory.Withdraw("gpu-1", WithdrawalReason.Unhealthy, "Xid 79");
+        await h.Publisher.WaitForPublishedAsync(v, cts.Token);
+        Assert.Equal(listed + 1, Passes(h, "listed"));
+        Assert.Equal(["gpu-0"], Assert.Single(h.Api.Slices).Devices.Select(d => d.Name));
+    }
+
+    [Fact]
+    public async Task A_withdrawn_device_s_second_reason_is_rendered_and_a_reason_s_new_text_is_not()
+    {
+        await using var h = PipelineHarness.Create(2, new ClaimPipelineOptions { SliceResyncInterval = TimeSpan.FromMinutes(10) });
+        await h.StartAsync(loops: true);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await h.Publisher.WaitForPublishedAsync(h.Inventory.Withdraw("gpu-1", WithdrawalReason.Unhealthy, "Xid 79"), cts.Token);
+        await Poll.UntilAsync(() => h.Api.Slices.Count == 1 && h.Api.Slices[0].Devices.Count == 1, "gpu-1 removed from the slice");
+        var (lists, listed, sameRendering, sameInputs) = (h.Api.SliceLists, Passes(h, "listed"), Passes(h, "same_rendering"), Passes(h, "same_inputs"));
+
+        // Only the reasons are rendered (as taints), not their texts: a new text changes no input.
+        await h.Publisher.WaitForPublishedAsync(h.Inventory.Withdraw("gpu-1", WithdrawalReason.Unhealthy, "Xid 48"), cts.Token);
+        Assert.Equal(sameInputs + 1, Passes(h, "same_inputs"));
+
+        // A second reason is an input, so the device is rendered again; removed either way, it renders the same as
+        // published and needs no LIST.
+        await h.Publisher.WaitForPublishedAsync(h.Inventory.Withdraw("gpu-1", WithdrawalReason.ScrubFailed, "verify failed"), cts.Token);
+        Assert.Equal(sameRendering + 1, Passes(h, "same_rendering"));
+        Assert.Equal((listed, lists), (Passes(h, "listed"), h.Api.SliceLists));
+        Assert.Equal(["gpu-0"], Assert.Single(h.Api.Slices).Devices.Select(d => d.Name));
+    }
+
     [Fact]
     public async Task A_withdrawal_whose_pass_failed_is_never_reported_published_by_a_later_change_that_renders_the_same()
     {
