@@ -19,6 +19,7 @@ using SecureDra.LocalCluster.Kubelet;
 //        [--starts 5] [--steady-seconds 30] [--calls 10000] [--only start|latency|slices]
 //        [--plugin-env NAME=VALUE]... (extra environment for the plugin, e.g. DOTNET_GCgen0size=400000: Native AOT
 //        reads GC settings as hexadecimal WITHOUT a 0x prefix and ignores a value that has one)
+//        [--simulated-memory 64Mi] (VRAM per simulated GPU) [--latency-gpus 50] (GPUs of the latency phase's node)
 //        [--smaps-copy PREFIX] (keep the plugin's raw /proc/PID/smaps and status at each memory breakdown)
 //        (after the steady calls it waits for the plugin's idle trim, --trim-memory-when-idle, and reads RSS again)
 //        [--pageout-probe N] (after the steady calls, ask the kernel to reclaim the plugin's clean file-backed pages with
@@ -38,6 +39,7 @@ var pageoutProbe = Int("--pageout-probe", 0);
 var only = Arg("--only");
 PluginRun.DataBase = Arg("--data-dir");
 PluginRun.SmapsCopy = Arg("--smaps-copy");
+PluginRun.SimulatedMemory = Arg("--simulated-memory") ?? "64Mi";
 PluginRun.ExtraEnvironment = [.. args.Select((a, i) => (a, i)).Where(x => x.a == "--plugin-env" && x.i + 1 < args.Length).Select(x => args[x.i + 1])];
 if (PluginRun.ExtraEnvironment.Count > 0)
 {
@@ -79,9 +81,10 @@ if (only is null or "start")
 if (only is null or "latency")
 {
     // `--simulated-gpus` allows at most 64, so 100 claims run as two sequential batches of 50 claims on 50 GPUs.
-    const int Gpus = 50;
-    await using var p = await PluginRun.StartAsync(runner, api, http, "lat", gpus: Gpus, stateBase, vramBase);
-    Console.WriteLine($"start → registered {p.RegisteredMs:F0} ms, slices published {p.PublishedMs:F0} ms ({Gpus} GPUs × 64 MiB), RSS {p.RssMiB():F1} MiB");
+    // --latency-gpus sets another count (the node's size: what the slice publisher renders on every device change).
+    var nodeGpus = Int("--latency-gpus", 50);
+    await using var p = await PluginRun.StartAsync(runner, api, http, "lat", gpus: nodeGpus, stateBase, vramBase);
+    Console.WriteLine($"start → registered {p.RegisteredMs:F0} ms, slices published {p.PublishedMs:F0} ms ({nodeGpus} GPUs × {PluginRun.SimulatedMemory}), RSS {p.RssMiB():F1} MiB");
     Console.WriteLine($"  memory after start: {await p.MemoryBreakdownAsync()}");
     var claims = new ClaimFactory(http, p.NodeName);
 
@@ -112,7 +115,7 @@ if (only is null or "latency")
             phaseCpu0 = p.CpuSeconds();
         }
 
-        var claim = await claims.CreateAllocatedAsync($"single-{i}", $"gpu-{i % Gpus}");
+        var claim = await claims.CreateAllocatedAsync($"single-{i}", $"gpu-{i % nodeGpus}");
         var cpu0 = p.CpuSeconds();
         var benchCpu0 = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
         var sw = Stopwatch.StartNew();
@@ -225,7 +228,7 @@ if (only is null or "latency")
         for (var half = 0; half < 2; half++)
         {
             var batch = new List<KubeletClaim>();
-            for (var i = 0; i < Gpus; i++)
+            for (var i = 0; i < nodeGpus; i++)
             {
                 batch.Add(await claims.CreateAllocatedAsync($"batch-{b}-{half}-{i}", $"gpu-{i}"));
             }
@@ -252,7 +255,7 @@ if (only is null or "latency")
                 batchPrepare.Add(prepared);
             }
 
-            Console.WriteLine($"  round {b}.{half}{(b == 0 ? " (warm-up)" : "")}: Prepare {Gpus} claims in one call {prepared:F0} ms, Unprepare them ({Gpus} × 64 MiB scrub + verify) {unprepared:F0} ms");
+            Console.WriteLine($"  round {b}.{half}{(b == 0 ? " (warm-up)" : "")}: Prepare {nodeGpus} claims in one call {prepared:F0} ms, Unprepare them ({nodeGpus} × {PluginRun.SimulatedMemory} scrub + verify) {unprepared:F0} ms");
         }
 
         if (b > 0)
@@ -261,8 +264,8 @@ if (only is null or "latency")
         }
     }
 
-    Console.WriteLine($"batch of {Gpus} Prepare: median {Median(batchPrepare):F0} ms per call = {Median(batchPrepare) / Gpus:F2} ms per claim (min {Min(batchPrepare):F0}, max {Max(batchPrepare):F0} ms, n={batchPrepare.Count})");
-    Console.WriteLine($"100 claims prepared and unprepared with a 64 MiB scrub each (2 × {Gpus}): median {Median(roundTotal):F0} ms (min {Min(roundTotal):F0}, max {Max(roundTotal):F0}, n={roundTotal.Count})");
+    Console.WriteLine($"batch of {nodeGpus} Prepare: median {Median(batchPrepare):F0} ms per call = {Median(batchPrepare) / nodeGpus:F2} ms per claim (min {Min(batchPrepare):F0}, max {Max(batchPrepare):F0} ms, n={batchPrepare.Count})");
+    Console.WriteLine($"{2 * nodeGpus} claims prepared and unprepared with a {PluginRun.SimulatedMemory} scrub each (2 × {nodeGpus}): median {Median(roundTotal):F0} ms (min {Min(roundTotal):F0}, max {Max(roundTotal):F0}, n={roundTotal.Count})");
 
     // 3. Steady RSS after many calls: idempotent Prepare of one prepared claim, the kubelet's most frequent call.
     var held = await claims.CreateAllocatedAsync("steady", "gpu-0");
@@ -515,6 +518,9 @@ internal sealed class PluginRun : IAsyncDisposable
 
     public static string? SmapsCopy { get; set; }
 
+    /// <summary>VRAM per simulated GPU (--simulated-memory): a small size keeps the scrub out of a Prepare-only profile.</summary>
+    public static string SimulatedMemory { get; set; } = "64Mi";
+
     private int _smapsCopies;
 
     /// <summary>Where the plugin writes its checkpoint and CDI specs (the fsync'd files).</summary>
@@ -560,7 +566,7 @@ internal sealed class PluginRun : IAsyncDisposable
             "kubelet-plugin", "--node-name", node, "--kubeconfig", api.BaseAddress.ToString().TrimEnd('/'),
             "--kubelet-registrar-directory-path", Path.Combine(dir, "reg"), "--kubelet-plugins-directory-path", Path.Combine(data, "plugins"),
             "--cdi-root", Path.Combine(data, "cdi"), "--http-endpoint", $"127.0.0.1:{port}", "--log-format", "json",
-            "--gpu-backend", "simulated", "--simulated-gpus", gpus.ToString(CultureInfo.InvariantCulture), "--simulated-memory", "64Mi", "--simulated-vram-dir", vram,
+            "--gpu-backend", "simulated", "--simulated-gpus", gpus.ToString(CultureInfo.InvariantCulture), "--simulated-memory", SimulatedMemory, "--simulated-vram-dir", vram,
         })
         {
             info.ArgumentList.Add(a);
