@@ -11,7 +11,7 @@ namespace SecureDra.KubeletPlugin.Devices;
 /// Scrubs withdrawn dirty devices (scrub failed, dirty after a crash, reboot or MIG mode, or
 /// without proof) again with per-device exponential backoff, and returns each one to scheduling
 /// once a scrub verifies (<see cref="DeviceScrub"/>: the inventory records it Clean, then offers
-/// it). Each pass also re-reads the GPUs' MIG mode.
+/// it). It re-reads the GPUs' MIG mode at least every <see cref="ClaimPipelineOptions.MigModeCheckInterval"/>.
 /// </summary>
 public sealed partial class ScrubRetryService(
     DeviceInventory inventory,
@@ -40,27 +40,45 @@ public sealed partial class ScrubRetryService(
             return; // start-up failed or stopping: nothing to retry
         }
 
+        long? lastMigRead = null; // TimeProvider timestamp of the loop's last MIG mode read
         while (!stoppingToken.IsCancellationRequested)
         {
             var seen = inventory.Version;
-            var next = await RetryDueAsync(stoppingToken).ConfigureAwait(false);
-            var wait = next is null ? context.Options.ScrubRetryMax : next.Value - time.GetUtcNow();
-            if (wait > context.Options.MigModeCheckInterval)
+
+            // MIG mode can change with no other sign, so it is read every MigModeCheckInterval; a pass woken by an
+            // inventory change before that does not read it again. Every claim's reserve, prepare and release is
+            // such a change, and a read asks the backend for every GPU (NVML: several calls per GPU) on the node's
+            // CPU while the claim's own work runs. A whole-GPU scrub reads MIG mode itself just before it runs.
+            var readMig = lastMigRead is not { } last || time.GetElapsedTime(last) >= context.Options.MigModeCheckInterval;
+            if (readMig)
             {
-                wait = context.Options.MigModeCheckInterval; // MIG mode can change with no other sign
+                lastMigRead = time.GetTimestamp();
+            }
+
+            var next = await RetryDueAsync(readMig, stoppingToken).ConfigureAwait(false);
+            var wait = next is null ? context.Options.ScrubRetryMax : next.Value - time.GetUtcNow();
+            var untilMigRead = context.Options.MigModeCheckInterval - time.GetElapsedTime(lastMigRead.GetValueOrDefault()); // set above on the first pass
+            if (wait > untilMigRead)
+            {
+                wait = untilMigRead;
             }
 
             await ChangeOrTimeout.WaitAsync(wait, time, stoppingToken, t => inventory.WaitForChangeAsync(seen, t)).ConfigureAwait(false);
         }
     }
 
-    /// <summary>Scrubs every dirty device whose backoff has passed; returns when the next one is due (null: none waiting).</summary>
-    public async Task<DateTimeOffset?> RetryDueAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the GPUs' MIG mode, then scrubs every dirty device whose backoff has passed; returns when the next one is
+    /// due (null: none waiting).
+    /// </summary>
+    public Task<DateTimeOffset?> RetryDueAsync(CancellationToken cancellationToken) => RetryDueAsync(readMigMode: true, cancellationToken);
+
+    private async Task<DateTimeOffset?> RetryDueAsync(bool readMigMode, CancellationToken cancellationToken)
     {
         await _pass.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await RetryDueCoreAsync(cancellationToken).ConfigureAwait(false);
+            return await RetryDueCoreAsync(readMigMode, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -68,9 +86,13 @@ public sealed partial class ScrubRetryService(
         }
     }
 
-    private async Task<DateTimeOffset?> RetryDueCoreAsync(CancellationToken cancellationToken)
+    private async Task<DateTimeOffset?> RetryDueCoreAsync(bool readMigMode, CancellationToken cancellationToken)
     {
-        await RefreshMigModeAsync(cancellationToken).ConfigureAwait(false);
+        if (readMigMode)
+        {
+            await RefreshMigModeAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         var now = time.GetUtcNow();
 
         // A GPU in MIG mode is not retried: no scrub of it can verify until MIG mode is off. A partitioned one that lost

@@ -1,5 +1,7 @@
+using Microsoft.Extensions.Time.Testing;
 using SecureDra.KubeletPlugin.Claims;
 using SecureDra.KubeletPlugin.Devices;
+using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.KubeletPlugin.State;
 using SecureDra.KubeletPlugin.Tests.Pipeline.TestDoubles;
 
@@ -111,6 +113,48 @@ public class IsolationEdgeTests
 
         Assert.Equal(TestClaims.Uid(2), h.Inventory.Get("gpu-0")!.ClaimUid);
         Assert.Equal(DeviceState.Dirty, h.Inventory.Get("gpu-1")!.State);
+    }
+
+    [Fact]
+    public async Task The_retry_loop_reads_mig_mode_every_check_interval_not_on_every_claim_change()
+    {
+        // A read enumerates every GPU (NVML calls per GPU on a real node), and a claim's reserve, prepare and release
+        // each wake the loop. The clock is fake and moves 1 ms per poll, far from the 10 s interval.
+        var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch);
+        await using var h = PipelineHarness.Create(2, new ClaimPipelineOptions { MigModeCheckInterval = TimeSpan.FromSeconds(10) }, time: time);
+        await h.StartAsync(loops: true);
+
+        // A loop pass is seen through its work: a dirty GPU scrubbed once its first backoff (20 ms here) passed.
+        async Task DirtyGpu1ScrubbedByTheLoopAsync()
+        {
+            h.Inventory.Withdraw("gpu-1", WithdrawalReason.VramDirty, "test");
+            await Poll.UntilAsync(
+                () =>
+                {
+                    time.Advance(TimeSpan.FromMilliseconds(1));
+                    return h.Inventory.Get("gpu-1")!.IsOffered;
+                },
+                "gpu-1 scrubbed by the retry loop");
+        }
+
+        await DirtyGpu1ScrubbedByTheLoopAsync(); // the loop has run: its first pass read MIG mode
+        var reads = h.Backend.Enumerations;
+        Assert.InRange(reads, 3, 4); // start-up, the loop's first read, the scrub's own check (and the publisher's node read, if any)
+        for (var i = 0; i < 20; i++)
+        {
+            h.Inventory.Reserve("claim-a", ["gpu-0"]);
+            h.Inventory.MarkPrepared("claim-a", ["gpu-0"]);
+            h.Inventory.Release("claim-a", ["gpu-0"]);
+        }
+
+        await DirtyGpu1ScrubbedByTheLoopAsync();
+        Assert.True(time.GetUtcNow() - DateTimeOffset.UnixEpoch < TimeSpan.FromSeconds(10), "the fake clock stayed inside one check interval");
+        Assert.Equal(reads + 1, h.Backend.Enumerations); // only the whole-GPU scrub's own MIG check, just before it ran
+
+        // The interval passes: the loop reads MIG mode again, and a GPU that entered it is withdrawn for it.
+        h.Backend.MigMode["gpu-0"] = true;
+        time.Advance(TimeSpan.FromSeconds(10));
+        await Poll.UntilAsync(() => h.Inventory.Get("gpu-0")!.Withdrawals.ContainsKey(WithdrawalReason.MigModeEnabled), "gpu-0 withdrawn for MIG mode at the next check");
     }
 
     [Fact]

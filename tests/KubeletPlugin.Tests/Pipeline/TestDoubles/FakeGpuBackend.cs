@@ -66,8 +66,16 @@ public sealed class FakeGpuBackend(string vramDirectory, int count) : IGpuBacken
     /// <summary>Devices whose MIG mode is enabled or pending; enumeration reports them with <see cref="GpuDevice.MigEnabled"/>.</summary>
     public System.Collections.Concurrent.ConcurrentDictionary<string, bool> MigMode { get; } = new(StringComparer.Ordinal);
 
-    public Task<IReadOnlyList<GpuDevice>> EnumerateAsync(CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<GpuDevice>>([.. Devices.Select(d => MigMode.TryGetValue(d.Name, out var on) && on ? d with { MigEnabled = true } : d)]);
+    /// <summary>How many times the devices were enumerated (each a round of NVML calls on a real node).</summary>
+    public int Enumerations => Volatile.Read(ref _enumerations);
+
+    private int _enumerations;
+
+    public Task<IReadOnlyList<GpuDevice>> EnumerateAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _enumerations);
+        return Task.FromResult<IReadOnlyList<GpuDevice>>([.. Devices.Select(d => MigMode.TryGetValue(d.Name, out var on) && on ? d with { MigEnabled = true } : d)]);
+    }
 
     public bool HoldsCanary(string deviceName) =>
         File.Exists(VramPath(deviceName)) && File.ReadAllBytes(VramPath(deviceName)).Contains((byte)0xCA);
