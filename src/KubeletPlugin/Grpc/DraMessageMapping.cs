@@ -1,66 +1,77 @@
 using Grpc.Core;
 using SecureDra.KubeletPlugin.Claims;
+using SecureDra.Protocol.Dra;
 
 namespace SecureDra.KubeletPlugin.Grpc;
 
 /// <summary>
-/// The one mapping between <see cref="DraRequestHandler"/> results and DRAPlugin messages. v1 and
-/// v1beta1 generate distinct but same-shaped C# types, so each version's service passes only the
-/// constructors and accessors of its own types; everything it decides (one entry per UID, an error
-/// replaces the devices, an absent Unprepare error is the empty string) lives here once.
+/// The one mapping between DRAPlugin messages and <see cref="DraRequestHandler"/>, for both v1 and v1beta1: their
+/// generated types share the shape named in <see cref="IDraClaim"/> and its siblings, so everything decided here (one
+/// entry per UID, an error replaces the devices, an absent Unprepare error is the empty string) is written once.
+/// A version's service adds only the fields it alone has.
 /// </summary>
 internal static class DraMessageMapping
 {
-    /// <summary>The prepare-entry type of one DRAPlugin version, taken apart into what the mapping needs.</summary>
-    public sealed record PrepareEntryShape<TEntry, TDevice>(
-        Func<TEntry> NewEntry,
-        Action<TEntry, string> SetError,
-        Func<TEntry, ICollection<TDevice>> Devices,
-        Func<PreparedDevice, TDevice> ToDevice);
-
-    public static async Task PrepareAsync<TClaim, TEntry, TDevice>(
+    public static async Task<TResponse> PrepareAsync<TClaim, TResponse, TEntry, TDevice>(
         DraRequestHandler handler,
-        IEnumerable<TClaim> claims,
-        Func<TClaim, ClaimRef> toClaimRef,
+        IDraClaimsRequest<TClaim> request,
         ServerCallContext context,
-        IDictionary<string, TEntry> answer,
-        PrepareEntryShape<TEntry, TDevice> shape)
+        Action<PreparedDevice, TDevice>? versionFields = null)
+        where TClaim : IDraClaim
+        where TResponse : IDraClaimsResponse<TEntry>, new()
+        where TEntry : IDraPrepareEntry<TDevice>, new()
+        where TDevice : IDraDevice, new()
     {
+        ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
-        var results = await handler.PrepareAsync([.. claims.Select(toClaimRef)], context.CancellationToken).ConfigureAwait(false);
+        var results = await handler.PrepareAsync(ToClaimRefs(request), context.CancellationToken).ConfigureAwait(false);
+        var response = new TResponse();
         foreach (var (uid, result) in results)
         {
-            var entry = shape.NewEntry();
+            var entry = new TEntry();
             if (result.Error is { Length: > 0 } error)
             {
-                shape.SetError(entry, error);
+                entry.Error = error;
             }
             else
             {
-                var devices = shape.Devices(entry);
                 foreach (var device in result.Devices)
                 {
-                    devices.Add(shape.ToDevice(device));
+                    var wire = new TDevice { PoolName = device.PoolName, DeviceName = device.DeviceName };
+                    wire.RequestNames.Add(device.RequestNames);
+                    wire.CdiDeviceIds.Add(device.CdiDeviceIds);
+                    versionFields?.Invoke(device, wire);
+                    entry.Devices.Add(wire);
                 }
             }
 
-            answer.Add(uid, entry);
+            response.Claims.Add(uid, entry);
         }
+
+        return response;
     }
 
-    public static async Task UnprepareAsync<TClaim, TEntry>(
+    public static async Task<TResponse> UnprepareAsync<TClaim, TResponse, TEntry>(
         DraRequestHandler handler,
-        IEnumerable<TClaim> claims,
-        Func<TClaim, ClaimRef> toClaimRef,
-        ServerCallContext context,
-        IDictionary<string, TEntry> answer,
-        Func<string, TEntry> newEntry)
+        IDraClaimsRequest<TClaim> request,
+        ServerCallContext context)
+        where TClaim : IDraClaim
+        where TResponse : IDraClaimsResponse<TEntry>, new()
+        where TEntry : IDraUnprepareEntry, new()
     {
+        ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
-        var results = await handler.UnprepareAsync([.. claims.Select(toClaimRef)], context.CancellationToken).ConfigureAwait(false);
+        var results = await handler.UnprepareAsync(ToClaimRefs(request), context.CancellationToken).ConfigureAwait(false);
+        var response = new TResponse();
         foreach (var (uid, result) in results)
         {
-            answer.Add(uid, newEntry(result.Error ?? ""));
+            response.Claims.Add(uid, new TEntry { Error = result.Error ?? "" });
         }
+
+        return response;
     }
+
+    private static ClaimRef[] ToClaimRefs<TClaim>(IDraClaimsRequest<TClaim> request)
+        where TClaim : IDraClaim =>
+        [.. request.Claims.Select(c => new ClaimRef(c.Namespace, c.Name, c.Uid))];
 }

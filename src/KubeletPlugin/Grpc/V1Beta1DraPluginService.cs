@@ -1,42 +1,17 @@
 using Grpc.Core;
-using SecureDra.KubeletPlugin.Claims;
 using SecureDra.Protocol.Dra.V1Beta1;
 
 namespace SecureDra.KubeletPlugin.Grpc;
 
-/// <summary><c>k8s.io.kubelet.pkg.apis.dra.v1beta1.DRAPlugin</c> (kubelet 1.32, 1.33; fallback for 1.34+): the v1beta1 message types for <see cref="DraMessageMapping"/>.</summary>
+/// <summary>
+/// <c>k8s.io.kubelet.pkg.apis.dra.v1beta1.DRAPlugin</c> (kubelet 1.32, 1.33; fallback for 1.34+): <see cref="DraMessageMapping"/>
+/// over the v1beta1 types, which have no share_id.
+/// </summary>
 public sealed class V1Beta1DraPluginService(DraRequestHandler handler) : DRAPlugin.DRAPluginBase
 {
-    private static readonly DraMessageMapping.PrepareEntryShape<NodePrepareResourceResponse, Device> PrepareEntry = new(
-        () => new NodePrepareResourceResponse(),
-        (entry, error) => entry.Error = error,
-        entry => entry.Devices,
-        ToDevice);
+    public override Task<NodePrepareResourcesResponse> NodePrepareResources(NodePrepareResourcesRequest request, ServerCallContext context) =>
+        DraMessageMapping.PrepareAsync<Claim, NodePrepareResourcesResponse, NodePrepareResourceResponse, Device>(handler, request, context);
 
-    public override async Task<NodePrepareResourcesResponse> NodePrepareResources(NodePrepareResourcesRequest request, ServerCallContext context)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        var response = new NodePrepareResourcesResponse();
-        await DraMessageMapping.PrepareAsync(handler, request.Claims, ToClaimRef, context, response.Claims, PrepareEntry).ConfigureAwait(false);
-        return response;
-    }
-
-    public override async Task<NodeUnprepareResourcesResponse> NodeUnprepareResources(NodeUnprepareResourcesRequest request, ServerCallContext context)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        var response = new NodeUnprepareResourcesResponse();
-        await DraMessageMapping.UnprepareAsync(handler, request.Claims, ToClaimRef, context, response.Claims, error => new NodeUnprepareResourceResponse { Error = error }).ConfigureAwait(false);
-        return response;
-    }
-
-    private static ClaimRef ToClaimRef(Claim c) => new(c.Namespace, c.Name, c.Uid);
-
-    // v1beta1 has no share_id (field 5 is v1 only, kubelet 1.35+).
-    private static Device ToDevice(PreparedDevice device)
-    {
-        var wire = new Device { PoolName = device.PoolName, DeviceName = device.DeviceName };
-        wire.RequestNames.Add(device.RequestNames);
-        wire.CdiDeviceIds.Add(device.CdiDeviceIds);
-        return wire;
-    }
+    public override Task<NodeUnprepareResourcesResponse> NodeUnprepareResources(NodeUnprepareResourcesRequest request, ServerCallContext context) =>
+        DraMessageMapping.UnprepareAsync<Claim, NodeUnprepareResourcesResponse, NodeUnprepareResourceResponse>(handler, request, context);
 }

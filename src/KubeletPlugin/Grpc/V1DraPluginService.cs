@@ -4,43 +4,21 @@ using SecureDra.Protocol.Dra.V1;
 
 namespace SecureDra.KubeletPlugin.Grpc;
 
-/// <summary><c>k8s.io.kubelet.pkg.apis.dra.v1.DRAPlugin</c> (kubelet 1.34+): the v1 message types for <see cref="DraMessageMapping"/>.</summary>
+/// <summary><c>k8s.io.kubelet.pkg.apis.dra.v1.DRAPlugin</c> (kubelet 1.34+): <see cref="DraMessageMapping"/> over the v1 types, plus share_id.</summary>
 public sealed class V1DraPluginService(DraRequestHandler handler) : DRAPlugin.DRAPluginBase
 {
-    private static readonly DraMessageMapping.PrepareEntryShape<NodePrepareResourceResponse, Device> PrepareEntry = new(
-        () => new NodePrepareResourceResponse(),
-        (entry, error) => entry.Error = error,
-        entry => entry.Devices,
-        ToDevice);
+    public override Task<NodePrepareResourcesResponse> NodePrepareResources(NodePrepareResourcesRequest request, ServerCallContext context) =>
+        DraMessageMapping.PrepareAsync<Claim, NodePrepareResourcesResponse, NodePrepareResourceResponse, Device>(handler, request, context, SetShareId);
 
-    public override async Task<NodePrepareResourcesResponse> NodePrepareResources(NodePrepareResourcesRequest request, ServerCallContext context)
+    public override Task<NodeUnprepareResourcesResponse> NodeUnprepareResources(NodeUnprepareResourcesRequest request, ServerCallContext context) =>
+        DraMessageMapping.UnprepareAsync<Claim, NodeUnprepareResourcesResponse, NodeUnprepareResourceResponse>(handler, request, context);
+
+    /// <summary>share_id (field 5) exists in v1 only (kubelet 1.35+); absent when the device is not shared.</summary>
+    private static void SetShareId(PreparedDevice device, Device wire)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        var response = new NodePrepareResourcesResponse();
-        await DraMessageMapping.PrepareAsync(handler, request.Claims, ToClaimRef, context, response.Claims, PrepareEntry).ConfigureAwait(false);
-        return response;
-    }
-
-    public override async Task<NodeUnprepareResourcesResponse> NodeUnprepareResources(NodeUnprepareResourcesRequest request, ServerCallContext context)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        var response = new NodeUnprepareResourcesResponse();
-        await DraMessageMapping.UnprepareAsync(handler, request.Claims, ToClaimRef, context, response.Claims, error => new NodeUnprepareResourceResponse { Error = error }).ConfigureAwait(false);
-        return response;
-    }
-
-    private static ClaimRef ToClaimRef(Claim c) => new(c.Namespace, c.Name, c.Uid);
-
-    private static Device ToDevice(PreparedDevice device)
-    {
-        var wire = new Device { PoolName = device.PoolName, DeviceName = device.DeviceName };
-        wire.RequestNames.Add(device.RequestNames);
-        wire.CdiDeviceIds.Add(device.CdiDeviceIds);
         if (device.ShareId is not null)
         {
             wire.ShareId = device.ShareId;
         }
-
-        return wire;
     }
 }
