@@ -5,7 +5,7 @@ namespace SecureDra.Deploy.Tests;
 
 /// <summary>
 /// The node daemon's timing settings as chart values (kubeletPlugin.unprepareBudget, scrubRetryInitial,
-/// kubeRequestTimeout, healthResendInterval, healthRecoveryInitial; docs/operations.md): each reaches the daemon
+/// kubeRequestTimeout, healthResendInterval, healthRecoveryInitial, trimMemoryWhenIdle; docs/operations.md): each reaches the daemon
 /// container as its flag only when set, at both ends of its range; the schema refuses the first value past either
 /// end, which the binary refuses too (exit 2 naming the flag), so the two bounds cannot drift apart; a plugin-only
 /// value in proxy mode fails the render instead of being ignored.
@@ -23,6 +23,7 @@ public sealed class NodeTimingChartTests(RenderedChart chart)
         { "kubeRequestTimeout", "--kube-request-timeout", true, "1ms", "5m", "0ms", "301s" },
         { "healthResendInterval", "--health-resend-interval", false, "10ms", "15s", "9ms", "15001ms" },
         { "healthRecoveryInitial", "--health-recovery-initial", false, "10ms", "10m", "9ms", "601s" },
+        { "trimMemoryWhenIdle", "--trim-memory-when-idle", false, "1s", "1h", "999ms", "61m" },
     };
 
     private static IReadOnlyList<string> DaemonArgs(IReadOnlyList<JsonObject> objects) =>
@@ -40,7 +41,7 @@ public sealed class NodeTimingChartTests(RenderedChart chart)
         foreach (var mode in new[] { "plugin", "proxy" })
         {
             var args = DaemonArgs(RenderWith($"mode={mode}"));
-            foreach (var flag in new[] { "--unprepare-budget", "--scrub-retry-initial", "--kube-request-timeout", "--health-resend-interval", "--health-recovery-initial" })
+            foreach (var flag in new[] { "--unprepare-budget", "--scrub-retry-initial", "--kube-request-timeout", "--health-resend-interval", "--health-recovery-initial", "--trim-memory-when-idle" })
             {
                 Assert.DoesNotContain(args, a => a.StartsWith(flag + "=", StringComparison.Ordinal));
             }
@@ -90,10 +91,32 @@ public sealed class NodeTimingChartTests(RenderedChart chart)
         }
     }
 
+    [Fact]
+    public void The_idle_memory_trim_is_switched_off_with_0s_which_the_chart_passes_and_the_binary_accepts()
+    {
+        var args = DaemonArgs(RenderWith("mode=plugin", "kubeletPlugin.trimMemoryWhenIdle=0s"));
+        Assert.Equal(["--trim-memory-when-idle=0s"], args.Where(a => a.StartsWith("--trim-memory-when-idle=", StringComparison.Ordinal)));
+        // The binary takes 0s as "never", not as out of range: the flag parsed after it is the first one refused.
+        var binary = SecuredraCli.Run("kubelet-plugin", "--node-name=node-1", "--gpu-backend=simulated", "--trim-memory-when-idle=0s", "--http-max-connections=0");
+        Assert.Equal(2, binary.ExitCode);
+        Assert.Contains("--http-max-connections: '0' is not a whole number", binary.StdErr, StringComparison.Ordinal);
+        Assert.DoesNotContain("--trim-memory-when-idle", binary.StdErr, StringComparison.Ordinal);
+
+        // Zero in another spelling is refused by the schema, and so is a bare 0 from --set (a number, not a string):
+        // refused, never dropped (a number 0 would be falsy in the template and silently keep the 10s default).
+        foreach (var refused in new[] { "0ms", "0m", "00s", "0" })
+        {
+            var r = RenderRaw($"kubeletPlugin.trimMemoryWhenIdle={refused}");
+            Assert.NotEqual(0, r.ExitCode);
+            Assert.Contains("/kubeletPlugin/trimMemoryWhenIdle", r.StdErr, StringComparison.Ordinal);
+        }
+    }
+
     [Theory]
     [InlineData("unprepareBudget")]
     [InlineData("healthResendInterval")]
     [InlineData("healthRecoveryInitial")]
+    [InlineData("trimMemoryWhenIdle")]
     public void A_plugin_only_value_in_proxy_mode_fails_the_render_instead_of_being_ignored(string value)
     {
         var r = RenderRaw("mode=proxy", $"kubeletPlugin.{value}=10s");

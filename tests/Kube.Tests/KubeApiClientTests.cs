@@ -151,6 +151,88 @@ public sealed class KubeApiClientTests : IAsyncLifetime
         Assert.False(ex.IsTransient);
     }
 
+    /// <summary>An object whose JSON text is exactly <paramref name="bytes"/> long (ASCII, so characters are bytes).</summary>
+    private static string JsonOfLength(int bytes) => "{\"x\":\"" + new string('a', bytes - 8) + "\"}";
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_body_of_exactly_the_limit_is_read_and_one_byte_more_is_refused_with_or_without_a_length(bool declareLength)
+    {
+        const int Limit = 100_000; // past the first buffer either way, so the growing read is what is bounded
+        var body = JsonOfLength(Limit);
+        _server.Handler = async ctx =>
+        {
+            var text = ctx.Request.Path.Value!.EndsWith("/over", StringComparison.Ordinal) ? body + " " : body;
+            ctx.Response.ContentType = "application/json";
+            if (declareLength)
+            {
+                ctx.Response.ContentLength = text.Length;
+            }
+
+            // Small writes: the client sees many reads, not one.
+            for (var i = 0; i < text.Length; i += 7_000)
+            {
+                await ctx.Response.WriteAsync(text.Substring(i, Math.Min(7_000, text.Length - i)));
+                await ctx.Response.Body.FlushAsync();
+            }
+        };
+        using var client = Client(new KubeApiClientOptions { MaxResponseBytes = Limit });
+
+        var node = await client.GetAsync(KubeResource.Nodes, null, "exact", CancellationToken.None);
+        Assert.Equal(Limit - 8, ((string?)node!["x"])!.Length);
+
+        var ex = await Assert.ThrowsAsync<KubeApiException>(() => client.GetAsync(KubeResource.Nodes, null, "over", CancellationToken.None));
+        Assert.Equal("ResponseTooLarge", ex.Reason);
+        Assert.EndsWith("GET /api/v1/nodes/over: response body exceeds the limit of 100000 bytes", ex.Message, StringComparison.Ordinal);
+        Assert.False(ex.IsTransient);
+    }
+
+    [Fact]
+    public async Task A_declared_length_over_the_limit_is_refused_before_the_body_is_read()
+    {
+        _server.Handler = async ctx =>
+        {
+            ctx.Response.ContentType = "application/json";
+            ctx.Response.ContentLength = 2048;
+            await ctx.Response.WriteAsync(JsonOfLength(2048));
+        };
+        using var client = Client(new KubeApiClientOptions { MaxResponseBytes = 1024 });
+
+        var ex = await Assert.ThrowsAsync<KubeApiException>(() => client.ListAsync(KubeResource.Nodes, null, null, CancellationToken.None));
+
+        Assert.Equal("ResponseTooLarge", ex.Reason);
+        Assert.EndsWith(": response body exceeds the limit of 1024 bytes", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Successive_answers_of_different_sizes_parse_only_their_own_bytes()
+    {
+        // The read buffer is pooled: a short answer after a long one must not see the long one's tail.
+        var sizes = new[] { 70_000, 20, 40_000, 9 };
+        var next = 0;
+        _server.Handler = ctx =>
+        {
+            var size = sizes[next++];
+            return TestApiServer.WriteJsonAsync(ctx, 200, size == 9 ? "{\"y\":12}" : JsonOfLength(size));
+        };
+        using var client = Client();
+
+        foreach (var size in sizes)
+        {
+            var node = await client.GetAsync(KubeResource.Nodes, null, "n", CancellationToken.None);
+            if (size == 9)
+            {
+                Assert.Equal(12, (int)node!["y"]!);
+                Assert.Single(node.AsObject());
+            }
+            else
+            {
+                Assert.Equal(size - 8, ((string?)node!["x"])!.Length);
+            }
+        }
+    }
+
     [Fact]
     public async Task List_options_are_url_encoded()
     {

@@ -10,6 +10,7 @@ using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.LocalCluster.ApiServer;
 using SecureDra.LocalCluster.Kubelet;
 using SecureDra.Nvml.Backends.Simulated;
+using SecureDra.Observability.Changes;
 using HealthStatus = SecureDra.Protocol.Health.V1Alpha1.HealthStatus;
 using NodeWatchResourcesResponse = SecureDra.Protocol.Health.V1Alpha1.NodeWatchResourcesResponse;
 

@@ -1,14 +1,17 @@
+using SecureDra.Observability.Changes;
+
 namespace SecureDra.Controller.Leadership;
 
 /// <summary>
 /// Whether this process leads now, and a token per term that is cancelled the moment leadership is lost, so
-/// leader-only work (the audit loop) stops before another replica can start.
+/// leader-only work (the audit loop) stops before another replica can start. Waiters sleep on a
+/// <see cref="ChangeSignal"/> like every other state holder's, signalled when a term starts or ends.
 /// </summary>
 public sealed class LeadershipState
 {
     private readonly Lock _lock = new();
+    private readonly ChangeSignal _changed = new();
     private CancellationTokenSource? _term;
-    private TaskCompletionSource<CancellationToken> _waiters = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public bool IsLeader
     {
@@ -16,18 +19,15 @@ public sealed class LeadershipState
     }
 
     /// <summary>Completes when this process leads; the token fires when that term ends.</summary>
-    public Task<CancellationToken> WaitForLeadershipAsync(CancellationToken cancellationToken)
+    public async Task<CancellationToken> WaitForLeadershipAsync(CancellationToken cancellationToken)
     {
-        lock (_lock)
-        {
-            return _term is not null ? Task.FromResult(_term.Token) : _waiters.Task.WaitAsync(cancellationToken);
-        }
+        var term = CancellationToken.None;
+        await _changed.WaitUntilAsync(() => TryGetTerm(out term), cancellationToken).ConfigureAwait(false);
+        return term;
     }
 
     internal void Started()
     {
-        TaskCompletionSource<CancellationToken> waiters;
-        CancellationToken token;
         lock (_lock)
         {
             if (_term is not null)
@@ -36,11 +36,9 @@ public sealed class LeadershipState
             }
 
             _term = new CancellationTokenSource();
-            token = _term.Token;
-            waiters = _waiters;
         }
 
-        waiters.TrySetResult(token);
+        _changed.Signal();
     }
 
     internal void Stopped()
@@ -50,16 +48,23 @@ public sealed class LeadershipState
         {
             term = _term;
             _term = null;
-            if (term is not null)
-            {
-                _waiters = new TaskCompletionSource<CancellationToken>(TaskCreationOptions.RunContinuationsAsynchronously);
-            }
         }
 
         if (term is not null)
         {
             term.Cancel();
             term.Dispose();
+            _changed.Signal();
+        }
+    }
+
+    /// <summary>The current term's token, read under the lock so it is never taken from a disposed source.</summary>
+    private bool TryGetTerm(out CancellationToken token)
+    {
+        lock (_lock)
+        {
+            token = _term?.Token ?? CancellationToken.None;
+            return _term is not null;
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using SecureDra.Observability.Metrics;
 
 namespace SecureDra.Controller.Webhook;
 
@@ -11,33 +12,38 @@ namespace SecureDra.Controller.Webhook;
 /// a stream of 2.5 MiB reviews grown by doubling left ~95 MiB of 1–4 MiB arrays live in the large-object heap, and the
 /// churn of fresh ones grew the committed heap past the chart's 256 Mi limit (issue 15). Here the retained memory is at
 /// most <see cref="RetainedLimit"/> × (MaxBodyBytes + 1), whatever the traffic; concurrent large reviews beyond that
-/// allocate a buffer that becomes garbage when they end.
+/// allocate a buffer that becomes garbage when they end. The retained bytes are exported as
+/// <see cref="RetainedBytesMetric"/> so an operator sees that memory in the controller's /metrics.
 /// </remarks>
-public sealed class AdmissionBodyBuffers(AdmissionWebhookOptions options)
+public sealed class AdmissionBodyBuffers
 {
+    /// <summary>Gauge of the bytes held between requests; never more than <see cref="RetainedLimit"/> × <see cref="LargeBufferBytes"/>.</summary>
+    public const string RetainedBytesMetric = "securedra_webhook_body_buffer_retained_bytes";
+
     /// <summary>Large buffers kept between requests: enough for the API server's sequential calls without churn.</summary>
     public const int RetainedLimit = 2;
 
     /// <summary>Bodies up to this size use the shared pool: its small arrays are not in the large-object heap.</summary>
     public const int SmallBodyBytes = 64 * 1024;
 
+    private readonly AdmissionWebhookOptions _options;
+    private readonly Gauge _retainedBytes;
     private readonly Lock _gate = new();
     private readonly Stack<byte[]> _retained = new(RetainedLimit);
 
-    /// <summary>Length of a large buffer: one byte past the limit so an oversized body is detected.</summary>
-    public int LargeBufferBytes => options.MaxBodyBytes + 1;
-
-    /// <summary>Bytes held between requests; never more than <see cref="RetainedLimit"/> × <see cref="LargeBufferBytes"/>.</summary>
-    public long RetainedBytes
+    public AdmissionBodyBuffers(AdmissionWebhookOptions options, MetricsRegistry metrics)
     {
-        get
-        {
-            lock (_gate)
-            {
-                return (long)_retained.Count * LargeBufferBytes;
-            }
-        }
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(metrics);
+        _options = options;
+        _retainedBytes = metrics.Gauge(
+            RetainedBytesMetric,
+            "Bytes the admission webhook keeps in large body buffers between requests (at most two buffers of the body limit plus one byte).");
+        _retainedBytes.Set(0);
     }
+
+    /// <summary>Length of a large buffer: one byte past the limit so an oversized body is detected.</summary>
+    public int LargeBufferBytes => _options.MaxBodyBytes + 1;
 
     /// <summary>
     /// The first buffer for a body: never more than 64 KiB before any byte arrived, so a declared Content-Length alone
@@ -45,7 +51,7 @@ public sealed class AdmissionBodyBuffers(AdmissionWebhookOptions options)
     /// </summary>
     public byte[] RentInitial(long? contentLength)
     {
-        var size = (int)Math.Min(Math.Min(contentLength ?? long.MaxValue, options.MaxBodyBytes) + 1, SmallBodyBytes);
+        var size = (int)Math.Min(Math.Min(contentLength ?? long.MaxValue, _options.MaxBodyBytes) + 1, SmallBodyBytes);
         return ArrayPool<byte>.Shared.Rent(size);
     }
 
@@ -63,7 +69,10 @@ public sealed class AdmissionBodyBuffers(AdmissionWebhookOptions options)
         {
             lock (_gate)
             {
-                _retained.TryPop(out bigger);
+                if (_retained.TryPop(out bigger))
+                {
+                    PublishRetained();
+                }
             }
         }
 
@@ -92,7 +101,11 @@ public sealed class AdmissionBodyBuffers(AdmissionWebhookOptions options)
             if (_retained.Count < RetainedLimit)
             {
                 _retained.Push(buffer);
+                PublishRetained();
             }
         }
     }
+
+    /// <summary>Called under the gate, so the gauge never shows a count another thread has already changed.</summary>
+    private void PublishRetained() => _retainedBytes.Set((double)_retained.Count * LargeBufferBytes);
 }

@@ -26,6 +26,12 @@ public sealed partial class KubeApiClient : IKubeApiClient, IDisposable
     /// parses can also be written back as raw text for the strict validator, which applies the real limit.
     /// </summary>
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 1000 };
+
+    /// <summary>First buffer for a body of unknown length: most answers (a claim, a lease) are a few KiB.</summary>
+    private const int UndeclaredInitialBytes = 16 * 1024;
+
+    /// <summary>The most a declared length alone makes the client allocate before the bytes arrive.</summary>
+    private const int DeclaredInitialMaxBytes = 1024 * 1024;
     private readonly HttpClient _http;
     private readonly bool _ownsHttp;
     private readonly Uri _server;
@@ -261,19 +267,18 @@ public sealed partial class KubeApiClient : IKubeApiClient, IDisposable
             throw await ErrorFromResponseAsync(response, method, path, cancellationToken).ConfigureAwait(false);
         }
 
-        var bytes = await ReadBoundedAsync(response, method, path, cancellationToken).ConfigureAwait(false);
-        if (bytes.Length == 0)
-        {
-            return null;
-        }
-
+        var (buffer, length) = await ReadBoundedAsync(response, method, path, cancellationToken).ConfigureAwait(false);
         try
         {
-            return StrictJson.Parse(bytes, DocumentOptions.MaxDepth);
+            return length == 0 ? null : StrictJson.Parse(buffer.AsSpan(0, length), DocumentOptions.MaxDepth);
         }
         catch (JsonException ex)
         {
             throw new KubeApiException(response.StatusCode, "InvalidResponse", $"{method} {path}: response is not valid JSON: {ex.Message}", ex);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
@@ -336,43 +341,65 @@ public sealed partial class KubeApiClient : IKubeApiClient, IDisposable
         return request;
     }
 
-    private async Task<byte[]> ReadBoundedAsync(HttpResponseMessage response, HttpMethod method, string path, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the body once, straight into one pooled buffer that the caller parses in place and returns to the pool
+    /// (it used to pass through a chunk array and a MemoryStream and be copied out again). The buffer starts at the
+    /// declared length plus one byte (so the end is seen without growing; at most 1 MiB before any byte arrived), or
+    /// 16 KiB when none is declared, and grows by doubling, never past the limit plus one byte: the bound is checked
+    /// on the bytes received, whatever the header said.
+    /// </summary>
+    private async Task<(byte[] Buffer, int Length)> ReadBoundedAsync(HttpResponseMessage response, HttpMethod method, string path, CancellationToken cancellationToken)
     {
         var limit = _options.MaxResponseBytes;
-        if (response.Content.Headers.ContentLength is { } declared && declared > limit)
+        var declared = response.Content.Headers.ContentLength;
+        if (declared > limit)
         {
             throw TooLarge(response.StatusCode, method, path, limit);
         }
 
-        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        await using (stream.ConfigureAwait(false))
+        // One byte past the limit is the most a buffer ever needs: reading it proves the body too large.
+        var ceiling = (int)Math.Min(limit + 1, Array.MaxLength);
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(Math.Min(declared + 1 ?? UndeclaredInitialBytes, DeclaredInitialMaxBytes), ceiling));
+        var length = 0;
+        try
         {
-            using var buffer = new MemoryStream();
-            // Pooled: every call (a Prepare's claim GET among them) used to allocate and zero 80 KiB for a body of
-            // a few KiB. The bound is unchanged: checked on the bytes received, whatever the header said.
-            var chunk = ArrayPool<byte>.Shared.Rent(81920);
-            try
+            var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            await using (stream.ConfigureAwait(false))
             {
                 while (true)
                 {
-                    var read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false);
-                    if (read == 0)
+                    if (length == buffer.Length)
                     {
-                        return buffer.ToArray();
+                        // Full: grow before reading, since a read into no space returns 0 and would look like the end.
+                        if (length >= ceiling)
+                        {
+                            throw TooLarge(response.StatusCode, method, path, limit); // only when the limit exceeds an array
+                        }
+
+                        var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min(buffer.Length * 2L, ceiling));
+                        buffer.AsSpan(0, length).CopyTo(bigger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = bigger;
                     }
 
-                    if (buffer.Length + read > limit)
+                    var read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        return (buffer, length);
+                    }
+
+                    length += read;
+                    if (length > limit)
                     {
                         throw TooLarge(response.StatusCode, method, path, limit);
                     }
-
-                    buffer.Write(chunk, 0, read);
                 }
             }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(chunk);
-            }
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
         }
     }
 

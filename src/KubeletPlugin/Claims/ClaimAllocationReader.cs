@@ -29,29 +29,16 @@ internal sealed partial class ClaimAllocationReader(
 
     public async Task<ClaimAllocation> ReadAsync(ClaimRef claim, CancellationToken cancellationToken)
     {
-        var model = await api.GetClaimAsync(claim.Namespace, claim.Name, cancellationToken).ConfigureAwait(false)
-            ?? throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name} not found");
-        if (!string.Equals(model.Uid, claim.Uid, StringComparison.Ordinal))
-        {
-            throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name} was replaced: uid {model.Uid} != {claim.Uid}");
-        }
-
-        if (model.Allocation is null)
-        {
-            throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name} is not allocated");
-        }
-
+        var fetched = await AllocatedClaim.FetchAsync(api, claim, cancellationToken).ConfigureAwait(false);
         var node = context.Plugin.NodeName;
-        var results = model.Allocation.Results
-            .Where(r => r.Driver == context.Plugin.DriverName && r.Pool == node)
-            .ToList();
+        var results = fetched.ResultsOf(context.Plugin.DriverName, pool: node).ToList();
         if (results.Any(r => r.AdminAccess))
         {
             // Admin access would expose a device that may belong to another tenant, and releasing it would scrub under that tenant.
             throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: adminAccess is not supported by this driver");
         }
 
-        var resolved = configs.Resolve(model.Allocation.Config, results);
+        var resolved = configs.Resolve(fetched.Allocation.Config, results);
         if (resolved.Errors.Count > 0)
         {
             foreach (var error in resolved.Errors)

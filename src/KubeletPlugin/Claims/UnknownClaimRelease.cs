@@ -33,7 +33,7 @@ internal sealed partial class UnknownClaimRelease(IResourceApi api, DeviceInvent
         }
 
         var marked = new List<string>();
-        foreach (var name in model.Allocation.Results.Where(r => r.Driver == context.Plugin.DriverName && r.Pool == context.Plugin.NodeName).Select(r => r.Device).Distinct(StringComparer.Ordinal))
+        foreach (var name in AllocatedClaim.ResultsOf(model.Allocation, context.Plugin.DriverName, pool: context.Plugin.NodeName).Select(r => r.Device).Distinct(StringComparer.Ordinal))
         {
             if (inventory.Get(name) is { State: DeviceState.Clean or DeviceState.Unknown })
             {

@@ -4,6 +4,7 @@ using SecureDra.KubeletPlugin.State;
 using SecureDra.Nvml.Backends;
 
 using SecureDra.Nvml.Backends.Mig;
+using SecureDra.Observability.Changes;
 
 namespace SecureDra.KubeletPlugin.Devices;
 

@@ -4,58 +4,21 @@ using SecureDra.Protocol.Dra.V1;
 
 namespace SecureDra.KubeletPlugin.Grpc;
 
-/// <summary><c>k8s.io.kubelet.pkg.apis.dra.v1.DRAPlugin</c> (kubelet 1.34+): a message adapter over <see cref="DraRequestHandler"/>.</summary>
+/// <summary><c>k8s.io.kubelet.pkg.apis.dra.v1.DRAPlugin</c> (kubelet 1.34+): <see cref="DraMessageMapping"/> over the v1 types, plus share_id.</summary>
 public sealed class V1DraPluginService(DraRequestHandler handler) : DRAPlugin.DRAPluginBase
 {
-    public override async Task<NodePrepareResourcesResponse> NodePrepareResources(NodePrepareResourcesRequest request, ServerCallContext context)
+    public override Task<NodePrepareResourcesResponse> NodePrepareResources(NodePrepareResourcesRequest request, ServerCallContext context) =>
+        DraMessageMapping.PrepareAsync<Claim, NodePrepareResourcesResponse, NodePrepareResourceResponse, Device>(handler, request, context, SetShareId);
+
+    public override Task<NodeUnprepareResourcesResponse> NodeUnprepareResources(NodeUnprepareResourcesRequest request, ServerCallContext context) =>
+        DraMessageMapping.UnprepareAsync<Claim, NodeUnprepareResourcesResponse, NodeUnprepareResourceResponse>(handler, request, context);
+
+    /// <summary>share_id (field 5) exists in v1 only (kubelet 1.35+); absent when the device is not shared.</summary>
+    private static void SetShareId(PreparedDevice device, Device wire)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(context);
-        var results = await handler.PrepareAsync(ToWire(request.Claims), context.CancellationToken).ConfigureAwait(false);
-        var response = new NodePrepareResourcesResponse();
-        foreach (var (uid, result) in results)
+        if (device.ShareId is not null)
         {
-            var entry = new NodePrepareResourceResponse();
-            if (result.Error is { Length: > 0 } error)
-            {
-                entry.Error = error;
-            }
-            else
-            {
-                foreach (var device in result.Devices)
-                {
-                    var wire = new Device { PoolName = device.PoolName, DeviceName = device.DeviceName };
-                    wire.RequestNames.Add(device.RequestNames);
-                    wire.CdiDeviceIds.Add(device.CdiDeviceIds);
-                    if (device.ShareId is not null)
-                    {
-                        wire.ShareId = device.ShareId;
-                    }
-
-                    entry.Devices.Add(wire);
-                }
-            }
-
-            response.Claims.Add(uid, entry);
+            wire.ShareId = device.ShareId;
         }
-
-        return response;
     }
-
-    public override async Task<NodeUnprepareResourcesResponse> NodeUnprepareResources(NodeUnprepareResourcesRequest request, ServerCallContext context)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(context);
-        var results = await handler.UnprepareAsync(ToWire(request.Claims), context.CancellationToken).ConfigureAwait(false);
-        var response = new NodeUnprepareResourcesResponse();
-        foreach (var (uid, result) in results)
-        {
-            response.Claims.Add(uid, new NodeUnprepareResourceResponse { Error = result.Error ?? "" });
-        }
-
-        return response;
-    }
-
-    private static ClaimRef[] ToWire(Google.Protobuf.Collections.RepeatedField<Claim> claims) =>
-        [.. claims.Select(c => new ClaimRef(c.Namespace, c.Name, c.Uid))];
 }

@@ -1,4 +1,5 @@
 using SecureDra.KubeletPlugin.Pipeline;
+using SecureDra.Observability.Changes;
 
 namespace SecureDra.KubeletPlugin.Memory;
 

@@ -4,6 +4,7 @@ using SecureDra.Kube.Events;
 using SecureDra.KubeletPlugin.Devices;
 using SecureDra.KubeletPlugin.Hosting;
 using SecureDra.KubeletPlugin.Pipeline;
+using SecureDra.Observability.Changes;
 using SecureDra.Observability.Metrics;
 
 namespace SecureDra.KubeletPlugin.NodeHardening;

@@ -1,3 +1,5 @@
+using SecureDra.Observability.Changes;
+
 namespace SecureDra.KubeletPlugin.Pipeline;
 
 /// <summary>

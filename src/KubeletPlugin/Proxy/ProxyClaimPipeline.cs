@@ -141,19 +141,8 @@ public sealed partial class ProxyClaimPipeline : IClaimPipeline
             throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: uid is not 1-{ClaimUid.MaxLength} characters of [A-Za-z0-9-]");
         }
 
-        var model = await _api.GetClaimAsync(claim.Namespace, claim.Name, cancellationToken).ConfigureAwait(false)
-            ?? throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name} not found on the API server");
-        if (!string.Equals(model.Uid, claim.Uid, StringComparison.Ordinal))
-        {
-            throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: uid {model.Uid} on the API server is not the requested {claim.Uid} (deleted and re-created)");
-        }
-
-        if (model.Allocation is null)
-        {
-            throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name} is not allocated");
-        }
-
-        var allocated = model.Allocation.Results.Where(r => r.Driver == Driver).Select(r => new AllocatedDevice(r.Pool, r.Device)).Distinct().ToList();
+        var fetched = await AllocatedClaim.FetchAsync(_api, claim, cancellationToken).ConfigureAwait(false);
+        var allocated = fetched.ResultsOf(Driver).Select(r => new AllocatedDevice(r.Pool, r.Device)).Distinct().ToList();
         if (allocated.Count == 0)
         {
             throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name} has no device of driver {Driver}");
@@ -164,7 +153,7 @@ public sealed partial class ProxyClaimPipeline : IClaimPipeline
             throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: {allocated.Count} devices of driver {Driver} exceed the limit of {MaxDevicesPerClaim}");
         }
 
-        CheckConfigs(claim, model.Allocation.Config);
+        CheckConfigs(claim, fetched.Allocation.Config);
         var slices = await _api.ListSlicesAsync(Driver, _plugin.NodeName, cancellationToken).ConfigureAwait(false);
         var gpus = _inventory.Snapshot().Devices.Select(d => d.Device).ToList();
         var names = new List<string>();

@@ -1,45 +1,20 @@
 using System.Net.Sockets;
 using Grpc.Net.Client;
+using SecureDra.Protocol.Transport;
 
 namespace SecureDra.KubeletPlugin.Proxy;
 
 /// <summary>
-/// A gRPC channel to a vendor socket, dialled as the kubelet dials plugins: plaintext HTTP/2 with prior knowledge and
-/// <c>:authority localhost</c>. Answers are bounded by <paramref name="maxReceiveBytes"/>; a bigger one fails the call.
+/// A gRPC channel to a vendor socket, dialled as the kubelet dials plugins (<see cref="UnixSocketChannel"/>) with the
+/// proxy's limits: answers bounded by the caller's <c>maxReceiveBytes</c> (a bigger one fails the call), requests by
+/// 4 MiB, and a connect that takes over 5 s fails, so a wedged vendor cannot hold a kubelet call open.
 /// </summary>
 public static class VendorChannel
 {
-    public static GrpcChannel Create(string socketPath, int maxReceiveBytes)
-    {
-        var endpoint = new UnixDomainSocketEndPoint(socketPath);
-        var handler = new SocketsHttpHandler
-        {
-            ConnectCallback = async (_, cancellationToken) =>
-            {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await socket.ConnectAsync(endpoint, cancellationToken).ConfigureAwait(false);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            },
-            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-            PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
-            ConnectTimeout = TimeSpan.FromSeconds(5),
-        };
-        return GrpcChannel.ForAddress("http://localhost", new GrpcChannelOptions
-        {
-            HttpHandler = handler,
-            DisposeHttpClient = true,
-            MaxReceiveMessageSize = maxReceiveBytes,
-            MaxSendMessageSize = 4 * 1024 * 1024,
-        });
-    }
+    public static GrpcChannel Create(string socketPath, int maxReceiveBytes) =>
+        UnixSocketChannel.Create(
+            socketPath,
+            new UnixSocketChannelLimits(maxReceiveBytes, MaxSendBytes: 4 * 1024 * 1024, ConnectTimeout: TimeSpan.FromSeconds(5)));
 
     /// <summary>True when something accepts a connection on <paramref name="socketPath"/> within the timeout.</summary>
     public static async Task<bool> IsListeningAsync(string socketPath, TimeSpan timeout, CancellationToken cancellationToken)

@@ -2,6 +2,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SecureDra.KubeletPlugin.Pipeline;
+using SecureDra.Observability.Changes;
 using SecureDra.Protocol.Health.V1Alpha1;
 
 namespace SecureDra.KubeletPlugin.Proxy;

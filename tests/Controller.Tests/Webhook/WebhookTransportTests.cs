@@ -214,6 +214,38 @@ public sealed class WebhookTransportTests
     }
 
     [Fact]
+    public async Task Metrics_show_the_body_buffer_a_large_review_left_retained_and_never_more_than_two()
+    {
+        // A 100 000-byte limit: a body over 64 KiB grows straight into a full-size (limit + 1) buffer, which is kept.
+        var webhook = new AdmissionWebhookOptions { MaxBodyBytes = 100_000 };
+        await using var server = await WebhookServer.StartAsync(webhook);
+        using var https = server.Client();
+        using var http = new HttpClient();
+        var large = new string(' ', 80_000) + DeleteReviewOfClaim;
+        var expected = webhook.MaxBodyBytes + 1;
+
+        using (var response = await https.PostAsync(server.WebhookUri, WebhookServer.Json(large)))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        var metrics = await http.GetStringAsync(new Uri(server.HttpUri, "/metrics"));
+        Assert.Contains("# TYPE " + AdmissionBodyBuffers.RetainedBytesMetric + " gauge", metrics, StringComparison.Ordinal);
+        Assert.Contains($"{AdmissionBodyBuffers.RetainedBytesMetric} {expected}\n", metrics, StringComparison.Ordinal);
+
+        // Many large reviews at once: whatever was in flight, at most two buffers stay and the gauge says so.
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
+        {
+            using var response = await https.PostAsync(server.WebhookUri, WebhookServer.Json(large));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }));
+        metrics = await http.GetStringAsync(new Uri(server.HttpUri, "/metrics"));
+        var line = metrics.Split('\n').Single(l => l.StartsWith(AdmissionBodyBuffers.RetainedBytesMetric + " ", StringComparison.Ordinal));
+        var retained = long.Parse(line[(AdmissionBodyBuffers.RetainedBytesMetric.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(retained, expected, AdmissionBodyBuffers.RetainedLimit * (long)expected);
+    }
+
+    [Fact]
     public async Task Tls_1_1_is_refused_and_tls_1_2_accepted()
     {
         await using var server = await WebhookServer.StartAsync();

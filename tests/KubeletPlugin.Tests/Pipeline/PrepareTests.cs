@@ -41,7 +41,7 @@ public class PrepareTests
 
         var result = await PrepareOne(h, TestClaims.Ref(1));
 
-        Assert.Equal($"claim tenant/claim-1 was replaced: uid ffffffff-0000-4000-8000-000000000000 != {TestClaims.Uid(1)}", result.Error);
+        Assert.Equal($"claim tenant/claim-1 was replaced (deleted and re-created): uid ffffffff-0000-4000-8000-000000000000 on the API server is not the requested {TestClaims.Uid(1)}", result.Error);
         Assert.Empty(h.CdiFiles());
     }
 
@@ -55,7 +55,7 @@ public class PrepareTests
         var results = await h.Pipeline.PrepareAsync([TestClaims.Ref(1), TestClaims.Ref(2)], CancellationToken.None);
 
         Assert.Equal("claim tenant/claim-1 is not allocated", results[TestClaims.Uid(1)].Error);
-        Assert.Equal("claim tenant/claim-2 not found", results[TestClaims.Uid(2)].Error);
+        Assert.Equal("claim tenant/claim-2 not found on the API server", results[TestClaims.Uid(2)].Error);
     }
 
     [Fact]

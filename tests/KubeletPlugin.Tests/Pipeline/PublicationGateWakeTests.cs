@@ -5,6 +5,7 @@ using SecureDra.Kube.Client;
 using SecureDra.KubeletPlugin.Devices;
 using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.KubeletPlugin.Tests.Pipeline.TestDoubles;
+using SecureDra.Observability.Changes;
 using SecureDra.TestKit;
 
 namespace SecureDra.KubeletPlugin.Tests.Pipeline;

@@ -96,6 +96,23 @@ public class ProxyTests
             second[TestClaims.Uid(1)].Devices.Select(d => (d.DeviceName, string.Join(",", d.CdiDeviceIds))));
     }
 
+    [Fact]
+    public async Task A_claim_deleted_and_re_created_under_its_name_is_refused_in_the_node_daemons_words_and_the_vendor_never_hears_of_it()
+    {
+        await using var h = await ProxyHarness.StartAsync();
+        var kubelet = await h.RegisteredAsync();
+        h.Claim(1, 0); // the API server's tenant/claim-1 has UID 1; the kubelet asks for UID 2 under that name
+        var stale = new KubeletClaim("tenant", "claim-1", TestClaims.Uid(2));
+
+        var result = await kubelet.PrepareAsync([stale]);
+
+        Assert.Equal(
+            $"claim tenant/claim-1 was replaced (deleted and re-created): uid {TestClaims.Uid(1)} on the API server is not the requested {TestClaims.Uid(2)}",
+            result[TestClaims.Uid(2)].Error);
+        Assert.Equal(0, h.Vendor!.PrepareCalls);
+        Assert.True(h.Inventory.Get("gpu-0")!.IsOffered);
+    }
+
     [Theory]
     [InlineData(VendorScript.ForeignDevice, "is not allocated to this claim")]
     [InlineData(VendorScript.ForeignCdiId, "nvidia.com/gpu=all")]

@@ -115,6 +115,7 @@ flags are passed: value, flag, and whether `securedra proxy` has the flag too. O
   (list "unprepareBudget" "--unprepare-budget" false)
   (list "healthResendInterval" "--health-resend-interval" false)
   (list "healthRecoveryInitial" "--health-recovery-initial" false)
+  (list "trimMemoryWhenIdle" "--trim-memory-when-idle" false)
 ) -}}
 {{- end -}}
 

@@ -1,12 +1,14 @@
-namespace SecureDra.KubeletPlugin.Pipeline;
+namespace SecureDra.Observability.Changes;
 
 /// <summary>
-/// "Something changed: wake whoever waits for it", the one way the node's state holders (the device inventory, the
-/// node hardening monitor, the vendor health watcher, the publication watermark) let a loop sleep until their next
-/// change (see <see cref="ChangeOrTimeout"/>). A waiter takes <see cref="Next"/> before it checks the state it waits
-/// on (or under the lock the change is made under): a change after that check then completes the task it already
-/// holds, so no wake-up is lost between check and wait. Continuations run asynchronously, so <see cref="Signal"/> may
-/// be called under the owner's lock without running a waiter's code there.
+/// "Something changed: wake whoever waits for it", the one way SecureDra's state holders (the node's device inventory,
+/// node hardening monitor, vendor health watcher and publication watermark; the controller's leadership state) let a
+/// loop sleep until their next change (the node daemon's <c>ChangeOrTimeout</c> adds a deadline). It lives in this
+/// lowest project because both the node daemon and the controller use it and neither may reference the other.
+/// A waiter takes <see cref="Next"/> before it checks the state it waits on (or under the lock the change is made
+/// under): a change after that check then completes the task it already holds, so no wake-up is lost between check
+/// and wait. Continuations run asynchronously, so <see cref="Signal"/> may be called under the owner's lock without
+/// running a waiter's code there.
 /// </summary>
 public sealed class ChangeSignal
 {
