@@ -1,4 +1,5 @@
 using SecureDra.KubeletPlugin.Pipeline;
+using SecureDra.KubeletPlugin.State;
 using SecureDra.Nvml.Backends;
 using SecureDra.Nvml.Backends.Mig;
 
@@ -32,6 +33,17 @@ public sealed class MigInstanceLocator(PipelineContext context, DeviceInventory 
         }
 
         return (parent, instance);
+    }
+
+    /// <summary>
+    /// What the checkpoint records of the instance a claim's CDI spec is built from, so a lost spec can be rebuilt from
+    /// the same instance and from no other (<c>CdiSpecRestore</c>). The MIG UUID is recorded as the device's UUID.
+    /// </summary>
+    public static CheckpointMigSpec SpecOf(GpuDevice parent, MigInstance instance)
+    {
+        ArgumentNullException.ThrowIfNull(parent);
+        ArgumentNullException.ThrowIfNull(instance);
+        return new CheckpointMigSpec { ParentUuid = parent.Uuid, GpuInstanceId = instance.GpuInstanceId, ComputeInstanceId = instance.ComputeInstances[0].Id };
     }
 
     /// <summary>
