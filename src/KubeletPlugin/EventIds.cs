@@ -114,6 +114,7 @@ internal static partial class EventIds
         public const int Unrestorable = 7441;
         public const int RestoreFailed = 7442;
         public const int InstanceUnreadable = 8050;
+        public const int StaleRemoved = 8051;
     }
 
     public static class ScrubRetryService

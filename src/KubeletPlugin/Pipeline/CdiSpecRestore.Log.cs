@@ -15,4 +15,7 @@ public sealed partial class CdiSpecRestore
 
     [LoggerMessage(EventId = EventIds.CdiSpecRestore.InstanceUnreadable, Level = LogLevel.Error, Message = "CDI spec {File} of prepared claim {Namespace}/{Name} ({ClaimUid}) could not be checked or rebuilt: the MIG instance it is built from could not be read: {Error} (a retried Prepare tries again)")]
     private static partial void LogInstanceUnreadable(ILogger logger, string @namespace, string name, string claimUid, string file, string error);
+
+    [LoggerMessage(EventId = EventIds.CdiSpecRestore.StaleRemoved, Level = LogLevel.Error, Message = "CDI spec {File} of prepared claim {Namespace}/{Name} ({ClaimUid}) was removed at start-up: it was built for a MIG instance that is no longer there ({Reason}); its capability nodes could name another instance. The claim's containers cannot start until it is released and prepared again")]
+    private static partial void LogStaleRemoved(ILogger logger, string @namespace, string name, string claimUid, string file, string reason);
 }

@@ -23,7 +23,7 @@ public sealed partial class CdiSpecRestore(CdiSpecWriter cdi, DeviceInventory in
 {
     private readonly Counter _restored = metrics.Counter(
         "securedra_cdi_spec_restored_total",
-        "CDI specs of prepared claims written again: missing, or differing from what the checkpoint implies; unrestorable: missing and not rebuildable (a MIG instance not recorded or changed, a GPU that changed); failed: at start-up the write failed or the MIG instance could not be read.",
+        "CDI specs of prepared claims written again: missing, or differing from what the checkpoint implies; unrestorable: missing and not rebuildable (a MIG instance not recorded or changed, a GPU that changed); removed: at start-up, built for a MIG instance that is no longer there; failed: at start-up the write failed or the MIG instance could not be read.",
         "outcome");
 
     /// <summary>
@@ -86,7 +86,9 @@ public sealed partial class CdiSpecRestore(CdiSpecWriter cdi, DeviceInventory in
     /// Start-up: the spec is written again when it is missing or not byte for byte what the checkpoint implies. A write
     /// that fails, or a MIG instance that cannot be read, is logged and counted, not thrown: start-up must still come up
     /// to release claims and scrub (a retried Prepare of this claim tries again and fails visibly if it still cannot).
-    /// A spec that exists but cannot be rebuilt is left as it is.
+    /// A spec built for a MIG instance that is positively no longer there (another instance at the placement, none, a
+    /// different parent GPU) is removed: its capability nodes may now name another instance, another tenant's memory.
+    /// Any other spec that cannot be rebuilt (nothing recorded) is left as it is.
     /// </summary>
     public async Task RepairAsync(string claimUid, CheckpointClaim claim, CancellationToken cancellationToken)
     {
@@ -104,6 +106,13 @@ public sealed partial class CdiSpecRestore(CdiSpecWriter cdi, DeviceInventory in
             : cdi.Compare(claimUid, cdi.Encode(claimUid, rebuild.Devices));
         if (onDisk == CdiSpecOnDisk.Same)
         {
+            if (rebuild.InstanceChanged)
+            {
+                cdi.Delete(claimUid);
+                _restored.Inc("removed");
+                LogStaleRemoved(logger, claim.Namespace, claim.Name, claimUid, cdi.FileName(claimUid), rebuild.Refusal!);
+            }
+
             return;
         }
 
@@ -133,7 +142,7 @@ public sealed partial class CdiSpecRestore(CdiSpecWriter cdi, DeviceInventory in
         LogRestored(logger, claim.Namespace, claim.Name, claimUid, cdi.FileName(claimUid), outcome);
     }
 
-    /// <summary>The devices the claim's spec is built from, found again; or why not (refused for good, or the MIG backend unreadable now).</summary>
+    /// <summary>The devices the claim's spec is built from, found again; or why not (refused, or the MIG backend unreadable now).</summary>
     private async Task<SpecRebuild> RebuildAsync(CheckpointClaim claim, CancellationToken cancellationToken)
     {
         if (claim.Devices.Count == 0)
@@ -144,27 +153,27 @@ public sealed partial class CdiSpecRestore(CdiSpecWriter cdi, DeviceInventory in
         var devices = new List<GpuDevice>(claim.Devices.Count);
         foreach (var recorded in claim.Devices)
         {
-            SpecRebuild? failed;
-            GpuDevice? device;
-            if (inventory.IsPlacement(recorded.Name))
+            if (recorded.MigSpec is not null || inventory.IsPlacement(recorded.Name))
             {
-                (device, failed) = await MigDeviceAsync(recorded, cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                device = WholeGpu(recorded);
-                failed = device is null ? SpecRebuild.Refused($"device {recorded.Name} is not the GPU {recorded.Uuid} the claim recorded") : null;
+                var (device, failed) = await MigDeviceAsync(recorded, cancellationToken).ConfigureAwait(false);
+                if (failed is not null)
+                {
+                    return failed;
+                }
+
+                devices.Add(device!);
+                continue;
             }
 
-            if (failed is not null)
+            if (WholeGpu(recorded) is not { } gpu)
             {
-                return failed;
+                return SpecRebuild.Refused($"device {recorded.Name} is not the GPU {recorded.Uuid} the claim recorded");
             }
 
-            devices.Add(device!);
+            devices.Add(gpu);
         }
 
-        return new SpecRebuild(devices, null, null);
+        return new SpecRebuild(devices, null, null, false);
     }
 
     /// <summary>The inventory's whole GPU under the recorded name and UUID; null for anything else.</summary>
@@ -185,38 +194,57 @@ public sealed partial class CdiSpecRestore(CdiSpecWriter cdi, DeviceInventory in
             return (null, SpecRebuild.Refused($"device {recorded.Name}: the checkpoint does not record its MIG instance (written before migSpec existed)"));
         }
 
-        if (inventory.FindPlacement(recorded.Name) is not { } placement || placement.Parent.Uuid != spec.ParentUuid)
+        if (inventory.FindPlacement(recorded.Name) is not { } placement)
         {
-            return (null, SpecRebuild.Refused($"device {recorded.Name}: its parent GPU is no longer {spec.ParentUuid}"));
+            // Static mode lists a placement only where an instance exists: a GPU partitioned now (its instances were
+            // read) without this placement has no instance there. Otherwise its MIG layout is unknown: nothing is known.
+            var partitioned = inventory.Snapshot().Partitions.Any(p => p.Gpu.Uuid == spec.ParentUuid);
+            return (null, partitioned
+                ? SpecRebuild.Changed($"device {recorded.Name}: no MIG instance is at its placement any more")
+                : SpecRebuild.Refused($"device {recorded.Name}: its parent GPU {spec.ParentUuid} is not partitioned on this node now"));
+        }
+
+        if (placement.Parent.Uuid != spec.ParentUuid)
+        {
+            return (null, SpecRebuild.Changed($"device {recorded.Name}: its parent GPU is {placement.Parent.Uuid}, not the recorded {spec.ParentUuid}"));
         }
 
         try
         {
-            var (parent, instance) = await migInstances.FindAsync(recorded.Name, cancellationToken).ConfigureAwait(false);
-            if (instance.Uuid != recorded.Uuid || instance.GpuInstanceId != spec.GpuInstanceId || instance.ComputeInstances is not [{ } ci] || ci.Id != spec.ComputeInstanceId || parent.Uuid != spec.ParentUuid)
+            var (parent, _, _, instance) = await migInstances.AtPlacementAsync(recorded.Name, cancellationToken).ConfigureAwait(false);
+            if (instance is null)
             {
-                return (null, SpecRebuild.Refused(
-                    $"device {recorded.Name}: the MIG instance there is {instance.Uuid} (GPU instance {instance.GpuInstanceId}, {instance.ComputeInstances.Count} compute instances), not the recorded {recorded.Uuid} (GPU instance {spec.GpuInstanceId}, compute instance {spec.ComputeInstanceId})"));
+                return (null, SpecRebuild.Changed($"device {recorded.Name}: no MIG instance is at its placement any more"));
+            }
+
+            if (instance.Uuid != recorded.Uuid || instance.GpuInstanceId != spec.GpuInstanceId || instance.ComputeInstances is not [{ } ci] || ci.Id != spec.ComputeInstanceId)
+            {
+                return (null, SpecRebuild.Changed(
+                    $"device {recorded.Name}: the MIG instance there is {instance.Uuid ?? "without a UUID"} (GPU instance {instance.GpuInstanceId}, {instance.ComputeInstances.Count} compute instances), not the recorded {recorded.Uuid} (GPU instance {spec.GpuInstanceId}, compute instance {spec.ComputeInstanceId})"));
             }
 
             return (await migInstances.ForContainerAsync(recorded.Name, parent, instance, cancellationToken).ConfigureAwait(false), null);
         }
         catch (InvalidOperationException ex)
         {
-            // No instance at the placement, none with a compute instance, no capability entry: not the recorded instance.
+            // No MIG backend, or the capability list unreadable or without the instance's entries: not rebuilt, and
+            // nothing says the instance changed.
             return (null, SpecRebuild.Refused(ex.Message));
         }
         catch (GpuBackendException ex)
         {
-            return (null, new SpecRebuild(null, null, $"device {recorded.Name}: {ex.Message}"));
+            return (null, new SpecRebuild(null, null, $"device {recorded.Name}: {ex.Message}", false));
         }
     }
 
     /// <param name="Devices">The devices to build the spec from; null when it cannot be rebuilt.</param>
-    /// <param name="Refusal">Why it is not rebuilt (the instance changed, nothing recorded): unrestorable.</param>
+    /// <param name="Refusal">Why it is not rebuilt: unrestorable.</param>
     /// <param name="Unavailable">The MIG backend's error: nothing is known now, a later attempt may succeed.</param>
-    private sealed record SpecRebuild(IReadOnlyList<GpuDevice>? Devices, string? Refusal, string? Unavailable)
+    /// <param name="InstanceChanged">The recorded MIG instance is positively not there (another one, none, another parent): a spec built for it is stale.</param>
+    private sealed record SpecRebuild(IReadOnlyList<GpuDevice>? Devices, string? Refusal, string? Unavailable, bool InstanceChanged)
     {
-        public static SpecRebuild Refused(string reason) => new(null, reason, null);
+        public static SpecRebuild Refused(string reason) => new(null, reason, null, false);
+
+        public static SpecRebuild Changed(string reason) => new(null, reason, null, true);
     }
 }

@@ -93,6 +93,20 @@ public sealed class MigCdiSpecRestoreTests : IAsyncLifetime
         _sim.DestroyGpuInstanceAsync(_parent, x.GpuInstanceId, CancellationToken.None).GetAwaiter().GetResult();
     }
 
+    /// <summary>The checkpoint as a build before <c>migSpec</c> wrote it: the same claims, no migSpec, a valid header and hash.</summary>
+    private void RewriteWithoutMigSpec()
+    {
+        var file = new CheckpointFile(H.DataDir, "checkpoint.json", 4 * 1024 * 1024);
+        var data = file.ReadAsync(CancellationToken.None).GetAwaiter().GetResult()!;
+        foreach (var device in data.Claims.Values.SelectMany(c => c.Devices))
+        {
+            device.MigSpec = null;
+        }
+
+        file.WriteAsync(data, CancellationToken.None).GetAwaiter().GetResult();
+        Assert.DoesNotContain("migSpec", File.ReadAllText(H.CheckpointPath), StringComparison.Ordinal);
+    }
+
     /// <summary>The claim still holds X's memory slices, and nothing over them is offered.</summary>
     private void AssertHeldNotOffered()
     {
@@ -184,6 +198,43 @@ public sealed class MigCdiSpecRestoreTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData(MigMode.Static, true)]
+    [InlineData(MigMode.Static, false)]
+    [InlineData(MigMode.Dynamic, true)]
+    [InlineData(MigMode.Dynamic, false)]
+    public async Task A_spec_left_for_a_MIG_instance_that_is_no_longer_there_is_removed_at_start_up(MigMode mode, bool recreate)
+    {
+        await PreparedAsync(mode);
+
+        // The spec survived; its instance did not (re-created with a new UUID, or destroyed): the capability nodes it
+        // names may belong to another instance now.
+        await H.RestartAsync(whileStopped: () =>
+        {
+            DestroyX();
+            if (recreate)
+            {
+                CreateInstanceAsync().GetAwaiter().GetResult();
+            }
+        });
+
+        Assert.False(File.Exists(SpecPath), "a spec for an instance that is no longer there was left in the CDI root");
+        Assert.Equal(1, Restored("removed"));
+        Assert.Equal(0, Restored("missing") + Restored("differed") + Restored("unrestorable"));
+        AssertHeldNotOffered();
+    }
+
+    [Fact]
+    public async Task A_spec_of_an_old_format_checkpoint_is_left_alone_when_its_instance_is_intact()
+    {
+        var spec = await PreparedAsync(MigMode.Static);
+
+        await H.RestartAsync(whileStopped: () => RewriteWithoutMigSpec());
+
+        Assert.Equal(spec, await File.ReadAllBytesAsync(SpecPath));
+        Assert.Equal(0, Restored("removed") + Restored("unrestorable") + Restored("missing") + Restored("differed"));
+    }
+
+    [Theory]
     [InlineData(MigMode.Static)]
     [InlineData(MigMode.Dynamic)]
     public async Task A_MIG_spec_whose_instance_is_gone_is_not_rebuilt(MigMode mode)
@@ -212,15 +263,7 @@ public sealed class MigCdiSpecRestoreTests : IAsyncLifetime
         // The file an earlier build wrote: the same claim, no migSpec, a valid header and hash.
         await H.RestartAsync(whileStopped: () =>
         {
-            var file = new CheckpointFile(H.DataDir, "checkpoint.json", 4 * 1024 * 1024);
-            var data = file.ReadAsync(CancellationToken.None).GetAwaiter().GetResult()!;
-            foreach (var device in data.Claims.Values.SelectMany(c => c.Devices))
-            {
-                device.MigSpec = null;
-            }
-
-            file.WriteAsync(data, CancellationToken.None).GetAwaiter().GetResult();
-            Assert.DoesNotContain("migSpec", File.ReadAllText(H.CheckpointPath), StringComparison.Ordinal);
+            RewriteWithoutMigSpec();
             File.Delete(SpecPath);
         });
 
