@@ -23,7 +23,7 @@ public sealed partial class CdiSpecRestore(CdiSpecWriter cdi, DeviceInventory in
 {
     private readonly Counter _restored = metrics.Counter(
         "securedra_cdi_spec_restored_total",
-        "CDI specs of prepared claims written again: missing, or differing from what the checkpoint implies; unrestorable: missing and not rebuildable (a MIG instance not recorded or changed, a GPU that changed); removed: at start-up, built for a MIG instance that is no longer there; failed: at start-up the write failed or the MIG instance could not be read.",
+        "CDI specs of prepared claims written again: missing, or differing from what the checkpoint implies; unrestorable: missing and not rebuildable (a MIG instance not recorded or changed, a GPU that changed); removed: at start-up, built for a MIG instance that is no longer there; failed: the write failed at start-up, or the MIG instance could not be read (at start-up or before a retried Prepare, which then fails).",
         "outcome");
 
     /// <summary>
@@ -75,6 +75,7 @@ public sealed partial class CdiSpecRestore(CdiSpecWriter cdi, DeviceInventory in
         {
             // Answering would hand the kubelet CDI IDs with no spec behind them while the instance may well be fine:
             // fail, and the kubelet's next retry tries again.
+            _restored.Inc("failed");
             LogInstanceUnreadable(logger, claim.Namespace, claim.Name, claimUid, cdi.FileName(claimUid), error);
             throw new InvalidOperationException($"claim {claim.Namespace}/{claim.Name}: its CDI spec {cdi.FileName(claimUid)} is missing and the MIG instance it is built from could not be read: {error}");
         }

@@ -287,6 +287,7 @@ public sealed class MigCdiSpecRestoreTests : IAsyncLifetime
         var failed = (await H.Pipeline.PrepareAsync([TestClaims.Ref(1)], CancellationToken.None))[TestClaims.Uid(1)];
 
         Assert.Contains("could not be read", failed.Error, StringComparison.Ordinal);
+        Assert.Equal(1, Restored("failed"));
         Assert.False(File.Exists(SpecPath));
         AssertHeldNotOffered();
 
