@@ -113,6 +113,8 @@ internal static partial class EventIds
         public const int Restored = 7440;
         public const int Unrestorable = 7441;
         public const int RestoreFailed = 7442;
+        public const int InstanceUnreadable = 8050;
+        public const int StaleRemoved = 8051;
     }
 
     public static class ScrubRetryService

@@ -9,7 +9,8 @@ namespace SecureDra.KubeletPlugin.Claims;
 /// GpuConfig that applies to each, and the GPUs they name (each once). It knows how the claim is
 /// recorded in the checkpoint and what the kubelet is answered.
 /// </summary>
-internal sealed record ClaimAllocation(string Node, IReadOnlyList<AllocationResult> Results, ResolvedConfigs Configs, IReadOnlyList<GpuDevice> Gpus)
+/// <param name="MigSpecs">Static MIG: the instance each MIG device's spec is built from, recorded with the claim.</param>
+internal sealed record ClaimAllocation(string Node, IReadOnlyList<AllocationResult> Results, ResolvedConfigs Configs, IReadOnlyList<GpuDevice> Gpus, IReadOnlyDictionary<string, CheckpointMigSpec> MigSpecs)
 {
     public IReadOnlyList<string> DeviceNames { get; } = [.. Gpus.Select(g => g.Name)];
 
@@ -23,6 +24,7 @@ internal sealed record ClaimAllocation(string Node, IReadOnlyList<AllocationResu
         {
             Name = g.Name,
             Uuid = g.Uuid,
+            MigSpec = MigSpecs.GetValueOrDefault(g.Name)?.Clone(),
             ResetPolicy = Results.Select((r, i) => (r, i)).Where(p => p.r.Device == g.Name).Select(p => Configs.PerResult[p.i]?.ResetPolicy).LastOrDefault(p => p is not null),
         })],
     };

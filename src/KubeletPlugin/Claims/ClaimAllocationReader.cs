@@ -5,6 +5,7 @@ using SecureDra.Kube.Resources;
 using SecureDra.KubeletPlugin.Devices;
 using SecureDra.KubeletPlugin.Devices.Mig;
 using SecureDra.KubeletPlugin.Pipeline;
+using SecureDra.KubeletPlugin.State;
 using SecureDra.Nvml.Backends;
 using SecureDra.Observability.Metrics;
 
@@ -51,30 +52,38 @@ internal sealed partial class ClaimAllocationReader(
         }
 
         var gpus = new List<GpuDevice>();
+        var migSpecs = new Dictionary<string, CheckpointMigSpec>(StringComparer.Ordinal);
         foreach (var name in results.Select(r => r.Device).Distinct(StringComparer.Ordinal))
         {
             if (inventory.IsPlacement(name))
             {
-                gpus.Add(await MigDeviceAsync(claim, name, cancellationToken).ConfigureAwait(false));
+                var (device, spec) = await MigDeviceAsync(claim, name, cancellationToken).ConfigureAwait(false);
+                gpus.Add(device);
+                if (spec is not null)
+                {
+                    migSpecs[name] = spec;
+                }
+
                 continue;
             }
 
             gpus.Add(inventory.Find(name) ?? throw new ClaimPreparationException($"claim {claim.Namespace}/{claim.Name}: device {name} does not exist on node {node}"));
         }
 
-        return new ClaimAllocation(node, results, resolved, gpus);
+        return new ClaimAllocation(node, results, resolved, gpus, migSpecs);
     }
 
     /// <summary>
     /// A MIG device as its container receives it. Static mode: the instance exists and is used as it is. Dynamic
-    /// mode: a stand-in for the placement until <see cref="MigInstanceCreation"/> creates the instance.
+    /// mode: a stand-in for the placement until <see cref="MigInstanceCreation"/> creates the instance (which records
+    /// the instance for the spec itself). Static mode also returns the instance, so the spec can be rebuilt from it.
     /// </summary>
-    private async Task<GpuDevice> MigDeviceAsync(ClaimRef claim, string name, CancellationToken cancellationToken)
+    private async Task<(GpuDevice Device, CheckpointMigSpec? Spec)> MigDeviceAsync(ClaimRef claim, string name, CancellationToken cancellationToken)
     {
         if (context.Options.MigMode == MigMode.Dynamic && migLifecycle is not null && inventory.FindPlacement(name) is { } placement)
         {
             // No instance yet: a stand-in until MigInstanceCreation creates it (after the reservation, never before).
-            return placement.Parent with { Name = name, Uuid = "", MemoryBytes = placement.Profile.MemoryMiB * 1024L * 1024L, MigEnabled = false };
+            return (placement.Parent with { Name = name, Uuid = "", MemoryBytes = placement.Profile.MemoryMiB * 1024L * 1024L, MigEnabled = false }, null);
         }
 
         if (context.Options.MigMode != MigMode.Static || migInstances is null)
@@ -84,7 +93,8 @@ internal sealed partial class ClaimAllocationReader(
 
         try
         {
-            return await migInstances.ForContainerAsync(name, cancellationToken).ConfigureAwait(false);
+            var (parent, instance) = await migInstances.FindAsync(name, cancellationToken).ConfigureAwait(false);
+            return (await migInstances.ForContainerAsync(name, parent, instance, cancellationToken).ConfigureAwait(false), MigInstanceLocator.SpecOf(parent, instance));
         }
         catch (Exception ex) when (ex is InvalidOperationException or GpuBackendException)
         {

@@ -224,14 +224,18 @@ public sealed partial class ClaimPipeline : IClaimPipeline
     /// <see cref="AtomicFile"/> write, so they are written at the same time: a Prepare waits for about one instead of
     /// two. A crash between them leaves either a spec without a Prepared entry (removed at start-up as a leftover: the
     /// kubelet was never answered) or a Prepared entry without its spec (written again at start-up and before a retried
-    /// Prepare is answered, <see cref="CdiSpecRestore"/>). A spec the checkpoint cannot rebuild (a MIG device) is
-    /// written first, as before; so is every spec while a crash point is armed, so crash tests can stop between them.
+    /// Prepare is answered, <see cref="CdiSpecRestore"/>). MIG devices too: the entry records the instance the spec is
+    /// built from (<see cref="CheckpointMigSpec"/>), and the rebuild finds that instance again and refuses any other.
+    /// Dynamic MIG is as safe: its instance and ids were durable (MigInstanceCreation) before this, a crash does not
+    /// destroy an instance, and a restart re-adopts it before the spec is rebuilt. A spec the checkpoint cannot
+    /// rebuild is written first, as before; so is every spec while a crash point is armed, so crash tests can stop
+    /// between them.
     /// </summary>
     private async Task WritePreparedAsync(ClaimRef claim, ClaimAllocation allocation, CheckpointClaim entry, IReadOnlyList<GpuDevice> gpus, CancellationToken cancellationToken)
     {
         entry.State = ClaimCheckpointState.Prepared;
         entry.Prepared = allocation.Answer(claim.Uid, _cdi);
-        var overlap = !_crash.Armed && _specs.SpecDevices(entry) is { } rebuilt && rebuilt.SequenceEqual(gpus);
+        var overlap = !_crash.Armed && _specs.CanRebuild(entry, gpus);
         if (!overlap)
         {
             await _cdi.WriteAsync(claim.Uid, gpus, cancellationToken).ConfigureAwait(false);

@@ -69,6 +69,7 @@ internal sealed class MigInstanceCreation(
             device.MigInstance.GpuInstanceId = made.Instance.GpuInstanceId;
             device.MigInstance.ComputeInstanceId = made.Instance.ComputeInstances[0].Id;
             device.MigInstance.Uuid = made.Instance.Uuid;
+            device.MigSpec = MigInstanceLocator.SpecOf(made.Parent, made.Instance); // what a lost CDI spec is rebuilt from (CdiSpecRestore)
             journal.Put(claim.Uid, entry);
             await journal.CommitAsync(cancellationToken).ConfigureAwait(false);
             crash.At(CrashPoints.PrepareAfterMigRecorded);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SecureDra.KubeletPlugin.Devices.Mig;
 using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.KubeletPlugin.State;
 using SecureDra.Nvml.Backends;
@@ -23,6 +24,10 @@ public sealed partial class ScrubRetryService(
     ILogger<ScrubRetryService> logger) : BackgroundService
 {
     private readonly Dictionary<string, (int Attempts, DateTimeOffset NextAttempt)> _schedule = new(StringComparer.Ordinal);
+
+    // Placements whose scrub was due and did not run (another instance over their memory, a scrub already running):
+    // left out of the plan (MigScrubPlan) while they stay dirty, so it never waits on a scrub that cannot happen.
+    private readonly HashSet<string> _notRun = new(StringComparer.Ordinal);
     private readonly ExponentialBackoff _backoff = new(context.Options.ScrubRetryInitial, context.Options.ScrubRetryMax, new Random());
 
     // One pass at a time: the schedule is not a concurrent collection, and a pass started from outside the loop
@@ -116,6 +121,20 @@ public sealed partial class ScrubRetryService(
         foreach (var name in _schedule.Keys.Except(dirty.Select(d => d.Name)).ToList())
         {
             _schedule.Remove(name);
+            _notRun.Remove(name);
+        }
+
+        // Which dirty placements of each partitioned GPU prove its dirty slices with the fewest scrubs; the others wait
+        // while the plan covers their dirty memory. Placements that failed or did not run are left to their own backoff.
+        var plans = new Dictionary<string, (PartitionSnapshot Partition, PlacementStateSnapshot Placement, IReadOnlySet<string> Plan)>(StringComparer.Ordinal);
+        foreach (var partition in snapshot.Partitions)
+        {
+            var excluded = partition.Placements.Select(p => p.Name).Where(n => _notRun.Contains(n) || (_schedule.TryGetValue(n, out var e) && e.Attempts > 0)).ToHashSet(StringComparer.Ordinal);
+            var plan = MigScrubPlan.Choose(partition, excluded);
+            foreach (var placement in partition.Placements)
+            {
+                plans[placement.Name] = (partition, placement, plan);
+            }
         }
 
         foreach (var device in dirty)
@@ -134,7 +153,8 @@ public sealed partial class ScrubRetryService(
             var outcome = entry.NextAttempt > now ? null
                 : device.Device is { } gpu ? await scrubs.TryRunAsync(gpu, claimUid: null, ScrubTrigger.Retry, cancellationToken).ConfigureAwait(false)
                 : inventory.GetPlacement(device.Name) is not { State: DeviceState.Dirty } ? null
-                : await scrubs.TryRunPlacementAsync(device.Name, claimUid: null, ScrubTrigger.Retry, cancellationToken).ConfigureAwait(false);
+                : plans.TryGetValue(device.Name, out var planned) && MigScrubPlan.LeftToPlan(planned.Placement, planned.Partition, planned.Plan) ? null
+                : await ScrubPlacementAsync(device.Name, cancellationToken).ConfigureAwait(false);
             if (outcome is null)
             {
                 _schedule[device.Name] = entry;
@@ -156,6 +176,17 @@ public sealed partial class ScrubRetryService(
         }
 
         return _schedule.Count == 0 ? null : _schedule.Values.Min(e => e.NextAttempt);
+    }
+
+    private async Task<ScrubOutcome?> ScrubPlacementAsync(string name, CancellationToken cancellationToken)
+    {
+        var outcome = await scrubs.TryRunPlacementAsync(name, claimUid: null, ScrubTrigger.Retry, cancellationToken).ConfigureAwait(false);
+        if (outcome is null)
+        {
+            _notRun.Add(name);
+        }
+
+        return outcome;
     }
 
     public override void Dispose()

@@ -78,6 +78,16 @@ public sealed class CheckpointDevice
     [JsonPropertyName("migInstance")]
     public CheckpointMigInstance? MigInstance { get; set; }
 
+    /// <summary>
+    /// A MIG device (static or dynamic): the instance whose nodes the claim's CDI spec hands out, so the spec can be
+    /// rebuilt from the checkpoint, through the same instance found again, when it is lost. Written with the Prepared
+    /// commit (dynamic: with the instance's ids). Absent in checkpoints written before it existed: those specs are
+    /// not rebuilt. An optional field, as <c>memorySlices</c> was: format 1 is unchanged, and a version that does not
+    /// know it keeps it and writes it back.
+    /// </summary>
+    [JsonPropertyName("migSpec")]
+    public CheckpointMigSpec? MigSpec { get; set; }
+
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; set; }
 }
@@ -118,6 +128,28 @@ public sealed class CheckpointMigInstance
         Parent = Parent, ProfileId = ProfileId, Start = Start, Size = Size, GpuInstanceId = GpuInstanceId,
         ComputeInstanceId = ComputeInstanceId, Uuid = Uuid, Extra = Extra,
     };
+}
+
+/// <summary>
+/// The MIG instance a prepared claim's CDI spec was built from: its parent GPU and ids (the MIG UUID is the device's
+/// <c>uuid</c>). A rebuild finds the instance at the placement again and uses it only when all of them still match.
+/// </summary>
+public sealed class CheckpointMigSpec
+{
+    /// <summary>The parent GPU's UUID: a GPU swapped under the same name is another GPU.</summary>
+    [JsonPropertyName("parentUuid")]
+    public string ParentUuid { get; set; } = "";
+
+    [JsonPropertyName("gpuInstanceId")]
+    public int GpuInstanceId { get; set; }
+
+    [JsonPropertyName("computeInstanceId")]
+    public int ComputeInstanceId { get; set; }
+
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Extra { get; set; }
+
+    public CheckpointMigSpec Clone() => new() { ParentUuid = ParentUuid, GpuInstanceId = GpuInstanceId, ComputeInstanceId = ComputeInstanceId, Extra = Extra };
 }
 
 /// <summary>One device's durable state; a device without a record has no proof of being clean.</summary>

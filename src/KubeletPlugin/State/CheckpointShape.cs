@@ -73,6 +73,11 @@ public static class CheckpointShape
             return "devices: " + migProblem;
         }
 
+        if (claim.Devices.Select(d => d.MigSpec is null ? null : MigSpecProblem(d.MigSpec)).FirstOrDefault(p => p is not null) is { } specProblem)
+        {
+            return "devices: " + specProblem;
+        }
+
         if (claim.Prepared is { } prepared && prepared.Any(p => p is null || p.DeviceName is null || p.PoolName is null || p.RequestNames is null || p.CdiDeviceIds is null || p.RequestNames.Any(r => r is null) || p.CdiDeviceIds.Any(c => c is null)))
         {
             return "prepared holds a null entry or field";
@@ -106,6 +111,17 @@ public static class CheckpointShape
 
         return (mig.Uuid is not null) != (mig.ComputeInstanceId is not null) ? "migInstance uuid is recorded with its compute instance, never alone" : null;
     }
+
+    /// <summary>As <see cref="MigInstanceProblem"/>: ids NVML can answer, and a parent UUID of the length the plugin accepts from NVML.</summary>
+    private static string? MigSpecProblem(CheckpointMigSpec spec) =>
+        string.IsNullOrEmpty(spec.ParentUuid) || spec.ParentUuid.Length > MaxUuidLength
+            ? $"migSpec parentUuid must be 1-{MaxUuidLength} characters"
+            : spec.GpuInstanceId is < 0 or > 63 || spec.ComputeInstanceId is < 0 or > 7
+                ? "migSpec gpuInstanceId must be 0-63 and computeInstanceId 0-7"
+                : null;
+
+    /// <summary>NVML's UUID buffer (NVML_DEVICE_UUID_V2_BUFFER_SIZE) is 96 bytes.</summary>
+    private const int MaxUuidLength = 96;
 
     private static string? DeviceRecordProblem(string name, CheckpointDeviceRecord? record)
     {

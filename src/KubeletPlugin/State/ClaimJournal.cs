@@ -188,7 +188,7 @@ public sealed class ClaimJournal(CheckpointFile file, MetricsRegistry metrics)
         Namespace = c.Namespace,
         Name = c.Name,
         State = c.State,
-        Devices = [.. c.Devices.Select(d => new CheckpointDevice { Name = d.Name, Uuid = d.Uuid, ResetPolicy = d.ResetPolicy, MigInstance = d.MigInstance?.Clone(), Extra = d.Extra })],
+        Devices = [.. c.Devices.Select(d => new CheckpointDevice { Name = d.Name, Uuid = d.Uuid, ResetPolicy = d.ResetPolicy, MigInstance = d.MigInstance?.Clone(), MigSpec = d.MigSpec?.Clone(), Extra = d.Extra })],
         Prepared = c.Prepared?.Select(p => new CheckpointPreparedDevice
         {
             RequestNames = [.. p.RequestNames],

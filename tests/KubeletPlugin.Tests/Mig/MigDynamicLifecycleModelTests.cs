@@ -1,6 +1,8 @@
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Time.Testing;
 using SecureDra.KubeletPlugin.Devices.Mig;
 using SecureDra.KubeletPlugin.Pipeline;
+using SecureDra.KubeletPlugin.State;
 using SecureDra.KubeletPlugin.Tests.Pipeline.TestDoubles;
 using SecureDra.Nvml.Backends;
 using SecureDra.Nvml.Backends.Mig;
@@ -14,7 +16,9 @@ namespace SecureDra.KubeletPlugin.Tests.Mig;
 /// restarts, kill -9 at every dynamic MIG crash point and at the release's own (the checkpoint and CDI files as they
 /// were at that instant, the GPU's memory and instances as they are), and faults (create fails, destroy IN_USE, a stuck
 /// cell in one slice). The check is on the memory itself, after every step: every placement offered reads back as
-/// zero, and no instance was ever destroyed with a non-zero byte in it. At the end, with the faults cleared and every
+/// zero, no instance was ever destroyed with a non-zero byte in it, and every prepared claim has its CDI spec, handing
+/// out exactly the capability nodes of the instance at its own placement (a restart also loses one prepared claim's
+/// spec, as a crash between Prepare's two overlapped writes does, and must rebuild it). At the end, with the faults cleared and every
 /// claim released, every placement returns and no instance is left.
 /// </summary>
 public sealed class MigDynamicLifecycleModelTests
@@ -125,8 +129,18 @@ public sealed class MigDynamicLifecycleModelTests
                     await RetryPassAsync();
                     break;
                 case 6:
-                    _log.Add("restart");
-                    await _h.RestartAsync(loops: true);
+                    // A restart after a crash between Prepare's two overlapped writes: a prepared claim's spec never
+                    // reached the disk. The restart must rebuild it from the claim's own instance (Check).
+                    var torn = _h.Journal.Claims().Where(c => c.Value.State == ClaimCheckpointState.Prepared).Select(c => c.Key).Order(StringComparer.Ordinal).FirstOrDefault();
+                    _log.Add("restart" + (torn is null ? "" : $", the spec of {torn} lost"));
+                    var lost = torn is null ? null : Path.Combine(_h.CdiRoot, _h.Cdi.FileName(torn));
+                    await _h.RestartAsync(loops: true, whileStopped: () =>
+                    {
+                        if (lost is not null)
+                        {
+                            File.Delete(lost);
+                        }
+                    });
                     break;
                 case < 9:
                     var point = CrashPointsUsed[random.Next(CrashPointsUsed.Length)];
@@ -241,6 +255,33 @@ public sealed class MigDynamicLifecycleModelTests
                 var (offset, length) = _sim.ByteRange(placement.Placement);
                 var bad = memory.AsSpan((int)offset, (int)length).IndexOfAnyExcept((byte)0);
                 Assert.True(bad < 0, $"{when}: {placement.Name} is offered but byte {bad} of its memory is not zero\n{Log()}");
+            }
+
+            // Every prepared claim has its CDI spec, and it hands out exactly the capability nodes of the instance at the
+            // claim's own placement: never another instance's (another tenant's) memory.
+            var minorsPath = SimulatedMigBackend.MinorsPath(_dir);
+            var minors = File.Exists(minorsPath) ? MigCapabilityMinorsParser.Parse(File.ReadAllText(minorsPath)) : null;
+            var instances = _sim.GetInstancesAsync(Parent, CancellationToken.None).GetAwaiter().GetResult();
+            var specs = Directory.Exists(_h.CdiRoot) ? Directory.GetFiles(_h.CdiRoot).Select(Path.GetFileName).Where(f => _h.Cdi.ClaimUidOf(f!) is not null).ToList() : [];
+            foreach (var (uid, claim) in _h.Journal.Claims().Where(c => c.Value.State == ClaimCheckpointState.Prepared))
+            {
+                Assert.True(specs.Contains(_h.Cdi.FileName(uid)), $"{when}: prepared claim {uid} has no CDI spec\n{Log()}");
+            }
+
+            foreach (var file in specs)
+            {
+                var uid = _h.Cdi.ClaimUidOf(file!)!;
+                Assert.True(_h.Journal.Get(uid)?.State == ClaimCheckpointState.Prepared, $"{when}: CDI spec {file} belongs to no prepared claim\n{Log()}");
+                var spec = JsonNode.Parse(File.ReadAllText(Path.Combine(_h.CdiRoot, file!)))!;
+                foreach (var device in spec["devices"]!.AsArray())
+                {
+                    var name = ((string)device!["name"]!)[(uid.Length + 1)..];
+                    var at = _h.Inventory.FindPlacement(name)!.Value.Placement;
+                    var instance = instances.SingleOrDefault(i => i.Placement == at);
+                    Assert.True(instance is { Uuid: not null } && minors is not null, $"{when}: claim {uid}'s spec names {name}, where no instance is\n{Log()}");
+                    var caps = device["containerEdits"]!["deviceNodes"]!.AsArray().Select(n => (string)n!["path"]!).Where(n => n.StartsWith(MigCapabilityMinors.CapabilityNodeDirectory, StringComparison.Ordinal));
+                    Assert.Equal(minors!.AccessNodes(0, instance!.GpuInstanceId, instance.ComputeInstances[0].Id), caps);
+                }
             }
 
             var destroys = SimulatedMigBackend.DestroyLogPath(_dir, "gpu-0");

@@ -175,6 +175,46 @@ public sealed class CheckpointTests : IDisposable
         Assert.Contains(problem, ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("{\"parentUuid\":\"\",\"gpuInstanceId\":1,\"computeInstanceId\":0}", "migSpec parentUuid must be 1-96 characters")]
+    [InlineData("{\"gpuInstanceId\":1,\"computeInstanceId\":0}", "migSpec parentUuid must be 1-96 characters")]
+    [InlineData("{\"parentUuid\":\"GPU-x\",\"gpuInstanceId\":64,\"computeInstanceId\":0}", "migSpec gpuInstanceId must be 0-63")]
+    [InlineData("{\"parentUuid\":\"GPU-x\",\"gpuInstanceId\":-1,\"computeInstanceId\":0}", "migSpec gpuInstanceId must be 0-63")]
+    [InlineData("{\"parentUuid\":\"GPU-x\",\"gpuInstanceId\":1,\"computeInstanceId\":8}", "computeInstanceId 0-7")]
+    public async Task A_MIG_spec_record_the_plugin_never_writes_makes_the_checkpoint_corrupt(string migSpec, string problem)
+    {
+        await WriteRaw(System.Text.Encoding.UTF8.GetBytes(
+            $"{{\"claims\":{{\"{TestClaims.Uid(1)}\":{{\"namespace\":\"t\",\"name\":\"c\",\"state\":\"Prepared\",\"devices\":[{{\"name\":\"gpu-0-mig-2g20gb-14-2\",\"uuid\":\"MIG-y\",\"migSpec\":{migSpec}}}]}}}}}}"));
+
+        var ex = await Assert.ThrowsAsync<CheckpointCorruptException>(() => File().ReadAsync(CancellationToken.None));
+
+        Assert.Contains(problem, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_parent_uuid_longer_than_NVML_gives_makes_the_checkpoint_corrupt()
+    {
+        var migSpec = $"{{\"parentUuid\":\"{new string('a', 97)}\",\"gpuInstanceId\":1,\"computeInstanceId\":0}}";
+        await WriteRaw(System.Text.Encoding.UTF8.GetBytes(
+            $"{{\"claims\":{{\"{TestClaims.Uid(1)}\":{{\"namespace\":\"t\",\"name\":\"c\",\"state\":\"Prepared\",\"devices\":[{{\"name\":\"gpu-0-mig-2g20gb-14-2\",\"uuid\":\"MIG-y\",\"migSpec\":{migSpec}}}]}}}}}}"));
+
+        var ex = await Assert.ThrowsAsync<CheckpointCorruptException>(() => File().ReadAsync(CancellationToken.None));
+
+        Assert.Contains("migSpec parentUuid must be 1-96 characters", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_MIG_spec_record_with_fields_a_later_version_adds_round_trips()
+    {
+        await WriteRaw(System.Text.Encoding.UTF8.GetBytes(
+            $"{{\"claims\":{{\"{TestClaims.Uid(1)}\":{{\"namespace\":\"t\",\"name\":\"c\",\"state\":\"Prepared\",\"devices\":[{{\"name\":\"gpu-0-mig-2g20gb-14-2\",\"uuid\":\"MIG-y\",\"migSpec\":{{\"parentUuid\":\"GPU-x\",\"gpuInstanceId\":3,\"computeInstanceId\":0,\"future\":7}}}}]}}}}}}"));
+
+        var data = await File().ReadAsync(CancellationToken.None);
+        var spec = data!.Claims[TestClaims.Uid(1)].Devices.Single().MigSpec!;
+        Assert.Equal(("GPU-x", 3, 0), (spec.ParentUuid, spec.GpuInstanceId, spec.ComputeInstanceId));
+        Assert.Contains("\"future\":7", System.Text.Encoding.UTF8.GetString(CheckpointFile.Serialize(data)), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Oversized_file_is_refused_without_reading_it_all()
     {

@@ -1,4 +1,5 @@
 using SecureDra.KubeletPlugin.Pipeline;
+using SecureDra.KubeletPlugin.State;
 using SecureDra.Nvml.Backends;
 using SecureDra.Nvml.Backends.Mig;
 
@@ -16,6 +17,27 @@ public sealed class MigInstanceLocator(PipelineContext context, DeviceInventory 
     /// <summary>The instance exactly at the device's placement with the device's profile and a compute instance; throws when there is none.</summary>
     public async Task<(GpuDevice Parent, MigInstance Instance)> FindAsync(string deviceName, CancellationToken cancellationToken)
     {
+        var (parent, profile, placement, instance) = await AtPlacementAsync(deviceName, cancellationToken).ConfigureAwait(false);
+        if (instance is null)
+        {
+            throw new InvalidOperationException($"device {deviceName}: no MIG instance of profile {profile.Name} exists at placement {placement.Start}+{placement.Size} of GPU {parent.Name}");
+        }
+
+        if (instance.Uuid is null || instance.ComputeInstances.Count == 0)
+        {
+            throw new InvalidOperationException($"device {deviceName}: MIG instance {instance.GpuInstanceId} of GPU {parent.Name} has no compute instance");
+        }
+
+        return (parent, instance);
+    }
+
+    /// <summary>
+    /// The instance at the device's placement with the device's profile as the backend lists it now, or null: the list
+    /// was read and holds none. Throws <see cref="GpuBackendException"/> when the list cannot be read, and
+    /// <see cref="InvalidOperationException"/> for a device that is not a placement or no MIG backend.
+    /// </summary>
+    public async Task<(GpuDevice Parent, MigProfile Profile, MigPlacement Placement, MigInstance? Instance)> AtPlacementAsync(string deviceName, CancellationToken cancellationToken)
+    {
         var (parent, profile, placement) = inventory.FindPlacement(deviceName)
             ?? throw new InvalidOperationException($"device {deviceName} is not a MIG device of this node");
         if (mig is null)
@@ -24,14 +46,18 @@ public sealed class MigInstanceLocator(PipelineContext context, DeviceInventory 
         }
 
         var instances = await mig.GetInstancesAsync(parent, cancellationToken).ConfigureAwait(false);
-        var instance = instances.SingleOrDefault(i => i.ProfileId == profile.Id && i.Placement == placement)
-            ?? throw new InvalidOperationException($"device {deviceName}: no MIG instance of profile {profile.Name} exists at placement {placement.Start}+{placement.Size} of GPU {parent.Name}");
-        if (instance.Uuid is null || instance.ComputeInstances.Count == 0)
-        {
-            throw new InvalidOperationException($"device {deviceName}: MIG instance {instance.GpuInstanceId} of GPU {parent.Name} has no compute instance");
-        }
+        return (parent, profile, placement, instances.SingleOrDefault(i => i.ProfileId == profile.Id && i.Placement == placement));
+    }
 
-        return (parent, instance);
+    /// <summary>
+    /// What the checkpoint records of the instance a claim's CDI spec is built from, so a lost spec can be rebuilt from
+    /// the same instance and from no other (<c>CdiSpecRestore</c>). The MIG UUID is recorded as the device's UUID.
+    /// </summary>
+    public static CheckpointMigSpec SpecOf(GpuDevice parent, MigInstance instance)
+    {
+        ArgumentNullException.ThrowIfNull(parent);
+        ArgumentNullException.ThrowIfNull(instance);
+        return new CheckpointMigSpec { ParentUuid = parent.Uuid, GpuInstanceId = instance.GpuInstanceId, ComputeInstanceId = instance.ComputeInstances[0].Id };
     }
 
     /// <summary>
