@@ -13,10 +13,10 @@ namespace SecureDra.KubeletPlugin.Devices;
 /// <summary>
 /// Keeps this node's ResourceSlices equal to the rendered inventory: one pool named after the
 /// node, slices of at most the version's device limit, <c>pool.generation</c> bumped on every
-/// change, obsolete slices deleted first, slices the kubelet wiped re-created. It renders on
-/// every inventory change and reconciles against a fresh LIST when that rendering differs from
-/// what the last LIST found or wrote, and every <see cref="ClaimPipelineOptions.SliceResyncInterval"/>
-/// whatever changed; it writes nothing when the listed slices already match, and retries failures
+/// change, obsolete slices deleted first, slices the kubelet wiped re-created. On every inventory
+/// change it renders, unless nothing it renders from changed (<see cref="SliceRenderInputs"/>), and
+/// reconciles against a fresh LIST when that rendering differs from what the last LIST found or
+/// wrote, and every <see cref="ClaimPipelineOptions.SliceResyncInterval"/> whatever changed; it writes nothing when the listed slices already match, and retries failures
 /// with exponential backoff and jitter. <see cref="WaitForPublishedAsync"/> tells Unprepare when a withdrawal is
 /// visible to the scheduler.
 /// </summary>
@@ -250,6 +250,10 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
             return 0;
         }
 
+        // Until this pass succeeds, nothing is known to be published: a failure after some writes must not let a later
+        // pass whose inputs equal the old ones skip the LIST while the server holds this pass's partial writes.
+        _lastPublished = null;
+        _lastInputs = null;
         var listed = await _api.ListSlicesAsync(driver, node, cancellationToken).ConfigureAwait(false);
         var ours = listed.Where(s => s.Driver == driver && s.NodeName == node).ToList();
         var writes = 0;

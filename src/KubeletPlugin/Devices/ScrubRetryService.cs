@@ -5,6 +5,7 @@ using SecureDra.KubeletPlugin.Pipeline;
 using SecureDra.KubeletPlugin.State;
 using SecureDra.Nvml.Backends;
 using SecureDra.Nvml.Scrubbing;
+using SecureDra.Observability.Metrics;
 
 namespace SecureDra.KubeletPlugin.Devices;
 
@@ -21,8 +22,14 @@ public sealed partial class ScrubRetryService(
     PipelineStartup startup,
     PipelineContext context,
     TimeProvider time,
+    MetricsRegistry metrics,
     ILogger<ScrubRetryService> logger) : BackgroundService
 {
+    public const string PassesMetric = "securedra_scrub_retry_passes_total";
+
+    // How often the loop looked at the dirty devices: a loop that keeps waking with nothing due shows here.
+    private readonly Counter _passes = metrics.Counter(PassesMetric, "Passes of the scrub retry loop over the dirty devices (each may scrub those whose backoff passed).");
+
     private readonly Dictionary<string, (int Attempts, DateTimeOffset NextAttempt)> _schedule = new(StringComparer.Ordinal);
 
     // Placements whose scrub was due and did not run (another instance over their memory, a scrub already running):
@@ -93,6 +100,7 @@ public sealed partial class ScrubRetryService(
 
     private async Task<DateTimeOffset?> RetryDueCoreAsync(bool readMigMode, CancellationToken cancellationToken)
     {
+        _passes.Inc();
         if (readMigMode)
         {
             await RefreshMigModeAsync(cancellationToken).ConfigureAwait(false);
@@ -157,7 +165,11 @@ public sealed partial class ScrubRetryService(
                 : await ScrubPlacementAsync(device.Name, cancellationToken).ConfigureAwait(false);
             if (outcome is null)
             {
-                _schedule[device.Name] = entry;
+                // Not due, or due and not run (left to the plan, cleaned by an overlapping scrub earlier in this pass,
+                // or unable to run now). A due time left in the past would make the loop's next wait zero and spin it
+                // until some other entry came due: look again one first backoff step from now (the plan's own scrub
+                // and any release end sooner and wake a pass that finds this placement clean or still covered).
+                _schedule[device.Name] = entry.NextAttempt > now ? entry : (entry.Attempts, now + _backoff.Delay(1));
                 continue;
             }
 

@@ -31,7 +31,7 @@ public sealed record ClaimPipelineOptions
 
     public TimeSpan ScrubRetryMax { get; init; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>How often the scrub retry loop re-reads every GPU's MIG mode (it also does before every scrub).</summary>
+    /// <summary>How often the scrub retry loop re-reads every GPU's MIG mode (a whole-GPU scrub also reads it just before it runs).</summary>
     public TimeSpan MigModeCheckInterval { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How often Prepared claims are checked against the API server; one gone from it is reported, never released.</summary>

@@ -62,7 +62,7 @@ public sealed class MigDynamicFirstStartTests : IAsyncLifetime
     private void Faults(SimulatedFaults faults) => SimulatedFaultFile.Write(_dir, "gpu-0", faults);
 
     /// <summary>The previous tenant's bytes in all memory, the leftover instances ("start+size,…"), then the first start with the loops.</summary>
-    private async Task FirstStartAsync(string leftovers)
+    private async Task FirstStartAsync(string leftovers, TimeSpan? scrubRetryInitial = null)
     {
         MigVram.Fill(_sim, VramPath, All, 0xC5);
         var profiles = await _sim.GetProfilesAsync(_parent, CancellationToken.None);
@@ -73,7 +73,8 @@ public sealed class MigDynamicFirstStartTests : IAsyncLifetime
             await _sim.CreateComputeInstanceAsync(_parent, gi.GpuInstanceId, CancellationToken.None);
         }
 
-        _h = PipelineHarness.Create(1, new ClaimPipelineOptions { MigMode = MigMode.Dynamic, MigMinorsPath = SimulatedMigBackend.MinorsPath(_dir) }, provenClean: false, mig: _sim, migScrubber: _scrubber);
+        var options = new ClaimPipelineOptions { MigMode = MigMode.Dynamic, MigMinorsPath = SimulatedMigBackend.MinorsPath(_dir) };
+        _h = PipelineHarness.Create(1, scrubRetryInitial is { } initial ? options with { ScrubRetryInitial = initial } : options, provenClean: false, mig: _sim, migScrubber: _scrubber);
         _h.Backend.MigMode["gpu-0"] = true;
         await _h.StartAsync(loops: true);
     }
@@ -102,6 +103,21 @@ public sealed class MigDynamicFirstStartTests : IAsyncLifetime
         Assert.Equal(Placements(retried).Select(p => (p, ScrubTrigger.Retry)), _scrubber.Scrubs.Where(s => s.Trigger == ScrubTrigger.Retry));
         MigVram.AssertBytes(_sim, VramPath, All, 0x00);
         Assert.Empty(_scrubber.OfferedUnproven);
+    }
+
+    [Fact]
+    public async Task A_first_start_proves_every_slice_in_a_bounded_number_of_retry_loop_passes()
+    {
+        // All 8 slices dirty, the plan is the full size, and the other 18 placements' first backoffs (jittered over
+        // half a second here) come due around it. A placement that is due and not scrubbed (left to the plan, cleaned
+        // by an overlapping scrub, unable to run) must not keep a due time in the past: the loop's next wait would be
+        // zero and it would run pass after pass, two snapshots and the plan's search each, until something else came
+        // due. The passes are counted by securedra_scrub_retry_passes_total, which shows an operator the same.
+        await FirstStartAsync("", scrubRetryInitial: TimeSpan.FromSeconds(1));
+        await UntilAllOfferedAsync();
+
+        var passes = H.Metrics.Counter(ScrubRetryService.PassesMetric, "").Value();
+        Assert.InRange(passes, 1, 200);
     }
 
     [Fact]
