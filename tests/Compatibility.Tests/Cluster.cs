@@ -46,6 +46,7 @@ public sealed class Cluster : IAsyncDisposable
             ["metadata"] = new JsonObject { ["name"] = PluginProcess.NodeName },
         });
         var plugin = PluginProcess.Start(dir, server.BaseAddress, gpus, memory, pluginArgs);
+        await plugin.EnsureListeningAsync(); // restarted on a fresh port if a parallel test took its HTTP port first
         var kubelet = new KubeletEmulator(new KubeletEmulatorOptions { RegistrarDirectory = plugin.RegistrarDirectory, Profile = release.Kubelet });
         kubelet.Start();
         return new Cluster(release, dir, server, api, kubelet, plugin);

@@ -78,19 +78,22 @@ public sealed class PluginProcess : IAsyncDisposable
 
     public string VramPath(string device) => Path.Combine(VramDirectory, device + ".vram");
 
-    /// <summary>Waits until the plugin owns its HTTP port, then GETs /readyz until it answers 200, returning the JSON answer.</summary>
-    public async Task<JsonObject> WaitReadyAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits until the plugin owns its HTTP port. The port was free when chosen; a parallel test may take it first, and
+    /// the plugin then exits at start-up: it is started again on a fresh port (its state directories are its own, so a
+    /// restart is what the kubelet would see). Every caller that waits on the plugin's work goes through this first.
+    /// </summary>
+    public async Task EnsureListeningAsync()
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
                 await _process.WaitUntilListeningAsync(_port);
-                break;
+                return;
             }
             catch (PortTakenException) when (attempt < PortAttempts)
             {
-                // The state directories are the plugin's own; a restart on a fresh port is what the kubelet would see.
                 await _process.DisposeAsync();
                 _http.Dispose();
                 _port = FreshPort.Candidate();
@@ -98,6 +101,12 @@ public sealed class PluginProcess : IAsyncDisposable
                 _http = Client(_port);
             }
         }
+    }
+
+    /// <summary>Waits until the plugin owns its HTTP port, then GETs /readyz until it answers 200, returning the JSON answer.</summary>
+    public async Task<JsonObject> WaitReadyAsync(CancellationToken cancellationToken)
+    {
+        await EnsureListeningAsync();
 
         var last = "(no answer)";
         await Poll.UntilAsync(
