@@ -66,8 +66,13 @@ public class FaultAndRequestLogTests
     {
         await using var t = await TestServer.StartAsync();
         t.Server.Faults.Add(new FaultRule { Count = 1, Hang = true, PathPrefix = "/api/v1/nodes" });
-        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => t.Http.GetAsync("/api/v1/nodes", cts.Token));
+        using var cts = new CancellationTokenSource();
+        var held = t.Http.GetAsync("/api/v1/nodes", cts.Token);
+        // The client gives up only once the server holds the request: a timer could fire before the request arrived,
+        // leaving the one-shot fault for the next request, which would then hang instead.
+        await Poll.UntilAsync(() => t.Server.RequestLog.Entries.Any(e => e.Fault == "hang"), "the request is held by the hang fault");
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => held);
         Assert.Equal(HttpStatusCode.OK, (await t.GetAsync("/api/v1/nodes")).Status);
         Assert.Contains(t.Server.RequestLog.Entries, e => e.Fault == "hang");
     }
