@@ -41,7 +41,7 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
     private readonly SemaphoreSlim _reconcileGate = new(1, 1);
     private readonly VersionWatermark _published = new(0);
     private List<DesiredSlice>? _lastPublished; // what the last pass that listed found or wrote (under _reconcileGate)
-    private SliceRenderInputs? _lastInputs; // what _lastPublished was rendered from (a whole-GPU node), or null
+    private SliceRenderInputs? _lastInputs; // what _lastPublished was rendered from (a whole-GPU node); null whenever _lastPublished is
     private long _lastFullPass; // TimeProvider timestamp of that pass; 0 before the first
     private OwnerReference? _owner;
     private SliceLimits? _limits;
@@ -201,7 +201,7 @@ public sealed partial class ResourceSlicePublisher : BackgroundService, ISlicePu
 
         var publicationAllowed = _gate is not { PublicationAllowed: false };
         var inputs = snapshot.Partitions.Count == 0 ? SliceRenderInputs.Of(snapshot, effect, _limits, publicationAllowed, _renderer.RenderedAttributesState) : null;
-        if (skipWhenUnchanged && _lastPublished is not null && inputs is not null && _lastInputs is { } lastInputs && inputs.SameAs(lastInputs))
+        if (skipWhenUnchanged && inputs is not null && _lastInputs is { } lastInputs && inputs.SameAs(lastInputs))
         {
             // Rendering would give what the last listed pass published (see SliceRenderInputs), so it is published as
             // in the same-rendering case below, without spending the CPU on rendering and comparing every device.

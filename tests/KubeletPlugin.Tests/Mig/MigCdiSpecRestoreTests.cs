@@ -31,14 +31,7 @@ public sealed class MigCdiSpecRestoreTests : IAsyncLifetime
 
     public MigCdiSpecRestoreTests()
     {
-        Directory.CreateDirectory(_dir);
-        using (var vram = new FileStream(Path.Combine(_dir, "gpu-0.vram"), FileMode.Create))
-        {
-            vram.SetLength(Memory);
-        }
-
-        SimulatedFaultFile.Write(_dir, "gpu-0", new SimulatedFaults { MigEnabled = true });
-        _sim = new SimulatedMigBackend(new SimulatedGpuOptions { DeviceCount = 1, MemoryBytes = Memory, VramDirectory = _dir, FaultFiles = true });
+        _sim = MigVram.CreateGpu(_dir, Memory);
         _mig = new FailingMigBackend(_sim);
     }
 

@@ -31,14 +31,7 @@ public sealed class MigDynamicFirstStartTests : IAsyncLifetime
 
     public MigDynamicFirstStartTests()
     {
-        Directory.CreateDirectory(_dir);
-        using (var vram = new FileStream(VramPath, FileMode.Create))
-        {
-            vram.SetLength(Memory);
-        }
-
-        Faults(new SimulatedFaults { MigEnabled = true });
-        _sim = new SimulatedMigBackend(new SimulatedGpuOptions { DeviceCount = 1, MemoryBytes = Memory, VramDirectory = _dir, FaultFiles = true });
+        _sim = MigVram.CreateGpu(_dir, Memory);
         _scrubber = new WatchingScrubber(new InProcessMigInstanceScrubber(_sim), this);
     }
 
